@@ -1,0 +1,200 @@
+"""The adjacency graph of estates: neighbours within a tolerance, not separated by a barrier.
+
+Two estates are neighbours when their boundaries are at most ``tolerance_m`` apart (found with a
+shapely ``STRtree`` ``dwithin`` query, never pairwise loops) and the straight gap between them (the
+shortest line joining them) does not cross a barrier: it runs at least ``min_barrier_crossing_m``
+through a barrier polygon (water) or crosses a barrier line (railway, arterial road). Estates that
+touch are separated only by a barrier line running along their shared edge.
+
+All geometry must be in one projected CRS in metres (see :func:`geo.crs.metric_crs_for`).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+_TOUCH_EPS_M = 0.01
+
+
+def _require_metric(gdf: gpd.GeoDataFrame, what: str) -> None:
+    if gdf.crs is None or not CRS.from_user_input(gdf.crs).is_projected:
+        raise ValueError(
+            f"{what} must be in a projected CRS in metres, not {gdf.crs}; "
+            "use geo.crs.metric_crs_for() and GeoDataFrame.to_crs() first"
+        )
+
+
+def build_adjacency(
+    estates: gpd.GeoDataFrame,
+    *,
+    tolerance_m: float,
+    barriers: gpd.GeoDataFrame | None = None,
+    min_barrier_crossing_m: float = 1.0,
+) -> tuple[nx.Graph, gpd.GeoDataFrame]:
+    """Build the adjacency graph of estates.
+
+    Parameters
+    ----------
+    estates
+        Estates with ``estate_id`` (unique) and (Multi)Polygon geometry, in a projected CRS in
+        metres.
+    tolerance_m
+        Largest boundary-to-boundary gap (metres) at which two estates are neighbours.
+    barriers
+        Optional lines and polygons in the same CRS, with a ``barrier`` column naming each
+        (e.g. ``"water"``, ``"road:primary"``); without the column each is called ``"barrier"``.
+    min_barrier_crossing_m
+        A gap running at least this far (metres) through a barrier polygon is blocked.
+
+    Returns
+    -------
+    graph
+        ``networkx.Graph`` with one node per ``estate_id`` and an edge per unblocked pair carrying
+        ``gap_m`` and ``shared_boundary_m`` (length of boundary within ``tolerance_m`` of the
+        other estate, mean of both sides, metres).
+    edges
+        GeoDataFrame of every candidate pair, blocked or not: ``source_id``, ``target_id``,
+        ``gap_m``, ``shared_boundary_m``, ``blocked`` (bool), ``blocked_by`` (barrier name or
+        ""), LineString from one estate through the gap to the other, in the estates' CRS.
+
+    Raises
+    ------
+    ValueError
+        If a layer is not in a projected CRS, or ``estate_id`` is not unique.
+    """
+    _require_metric(estates, "estates")
+    ids = estates["estate_id"].astype(str).to_numpy()
+    if len(set(ids)) != len(ids):
+        raise ValueError("estate_id must be unique")
+    geoms = estates.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=tolerance_m)
+    keep = left < right
+    left, right = left[keep], right[keep]
+    gap = shapely.distance(geoms[left], geoms[right])
+    gap_lines = shapely.shortest_line(geoms[left], geoms[right])
+    buffered = shapely.buffer(geoms, tolerance_m, quad_segs=4)
+    boundaries = shapely.boundary(geoms)
+    shared = 0.5 * (
+        shapely.length(shapely.intersection(boundaries[left], buffered[right]))
+        + shapely.length(shapely.intersection(boundaries[right], buffered[left]))
+    )
+    blocked_by = np.full(len(left), "", dtype=object)
+    if barriers is not None and len(barriers) and len(left):
+        _require_metric(barriers, "barriers")
+        blocked_by = _blocking_barriers(
+            geoms, left, right, gap, gap_lines, barriers, min_barrier_crossing_m
+        )
+    anchors = shapely.point_on_surface(geoms)
+    paths = [
+        shapely.LineString([anchors[a].coords[0], *line.coords, anchors[b].coords[0]])
+        for a, b, line in zip(left, right, gap_lines, strict=True)
+    ]
+    edges = gpd.GeoDataFrame(
+        {
+            "source_id": ids[left],
+            "target_id": ids[right],
+            "gap_m": np.round(gap, 2),
+            "shared_boundary_m": np.round(shared, 1),
+            "blocked": blocked_by != "",
+            "blocked_by": blocked_by.astype(str),
+        },
+        geometry=gpd.GeoSeries(paths, crs=estates.crs)
+        if paths
+        else gpd.GeoSeries([], crs=estates.crs),
+    )
+    graph = nx.Graph()
+    graph.add_nodes_from(ids)
+    open_edges = edges.loc[~edges["blocked"]]
+    graph.add_edges_from(
+        (s, t, {"gap_m": float(g), "shared_boundary_m": float(b)})
+        for s, t, g, b in zip(
+            open_edges["source_id"],
+            open_edges["target_id"],
+            open_edges["gap_m"],
+            open_edges["shared_boundary_m"],
+            strict=True,
+        )
+    )
+    return graph, edges
+
+
+def _blocking_barriers(
+    geoms: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    gap: np.ndarray,
+    gap_lines: np.ndarray,
+    barriers: gpd.GeoDataFrame,
+    min_crossing_m: float,
+) -> np.ndarray:
+    """Return, per pair, the name of the first barrier that blocks it ("" when none does)."""
+    names = (
+        barriers["barrier"].astype(str).to_numpy()
+        if "barrier" in barriers
+        else np.full(len(barriers), "barrier", dtype=object)
+    )
+    bgeoms = barriers.geometry.to_numpy()
+    dims = shapely.get_dimensions(bgeoms)
+    blocked = np.full(len(left), "", dtype=object)
+    tree = shapely.STRtree(bgeoms)
+    apart = gap > _TOUCH_EPS_M
+    # pairs with a gap: the straight gap line must not cross the barrier
+    pair_idx, bar_idx = tree.query(gap_lines, predicate="intersects")
+    sel = apart[pair_idx]
+    pair_idx, bar_idx = pair_idx[sel], bar_idx[sel]
+    if len(pair_idx):
+        is_poly = dims[bar_idx] == 2
+        through = np.zeros(len(pair_idx), dtype=bool)
+        through[~is_poly] = True  # a line barrier crossing the gap line
+        if is_poly.any():
+            crossing = shapely.length(
+                shapely.intersection(gap_lines[pair_idx[is_poly]], bgeoms[bar_idx[is_poly]])
+            )
+            through[is_poly] = crossing >= min_crossing_m
+        for p, b in zip(pair_idx[through], bar_idx[through], strict=True):
+            if not blocked[p]:
+                blocked[p] = names[b]
+    # touching pairs: a barrier line running along the shared edge separates them
+    touching = np.flatnonzero(~apart)
+    if len(touching):
+        shared_edges = shapely.intersection(
+            shapely.boundary(geoms[left[touching]]), shapely.boundary(geoms[right[touching]])
+        )
+        lengths = shapely.length(shared_edges)
+        near = shapely.buffer(shared_edges, 1.0)
+        t_idx, b_idx = tree.query(near, predicate="intersects")
+        line_bar = dims[b_idx] == 1
+        t_idx, b_idx = t_idx[line_bar], b_idx[line_bar]
+        if len(t_idx):
+            along = shapely.length(
+                shapely.intersection(shapely.buffer(bgeoms[b_idx], 1.0), shared_edges[t_idx])
+            )
+            runs = along >= np.maximum(min_crossing_m, 0.5 * lengths[t_idx])
+            for t, b in zip(t_idx[runs], b_idx[runs], strict=True):
+                if not blocked[touching[t]]:
+                    blocked[touching[t]] = names[b]
+    return blocked
+
+
+def edges_frame_empty(crs: object) -> gpd.GeoDataFrame:
+    """Return an empty edges GeoDataFrame with the columns of :func:`build_adjacency`."""
+    return gpd.GeoDataFrame(
+        {
+            c: pd.Series(dtype=t)
+            for c, t in (
+                ("source_id", str),
+                ("target_id", str),
+                ("gap_m", float),
+                ("shared_boundary_m", float),
+                ("blocked", bool),
+                ("blocked_by", str),
+            )
+        },
+        geometry=gpd.GeoSeries([], crs=crs),
+    )

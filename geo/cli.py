@@ -1,0 +1,154 @@
+"""The ``lianpian`` command line. Each command calls the same pipeline as the app.
+
+``lianpian plan`` reads the inputs, runs the planning steps and writes one GeoPackage atomically,
+then prints a summary. Errors in the input end the run with exit code 2 and one line naming the
+file, the row or feature, and the fix; nothing partial is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from geo import __version__, io
+from geo.errors import LianpianError
+from geo.pipeline import PlanResult, load_inputs, run_plan
+from geo.policy import load_policy
+
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
+_STATUS_ZH = {
+    "eligible": "符合条件",
+    "extension": "延伸纳入(2001-2005)",
+    "ineligible": "建成较新",
+    "excluded": "排除",
+    "needs_survey": "需补充调查",
+}
+
+
+def _plan_parser(sub: argparse._SubParsersAction) -> None:
+    plan = sub.add_parser(
+        "plan",
+        help="group eligible estates into districts and write a GeoPackage",
+        description="Run the planning steps; with no --estates, on the embedded "
+        "synthetic demo town.",
+    )
+    plan.add_argument(
+        "--estates",
+        help="estate footprints (GeoPackage, Shapefile, GeoJSON, "
+        "FlatGeobuf, zipped Shapefile; FILE::LAYER picks a layer)",
+    )
+    plan.add_argument("--survey", help="survey table (CSV, TSV or XLSX) joined by id, else name")
+    plan.add_argument(
+        "--barriers",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="layers estates may not be grouped across (water, railways)",
+    )
+    plan.add_argument("--roads", help="OSM-schema road lines (arterial classes become barriers)")
+    plan.add_argument("--boundaries", help="administrative units (name, level)")
+    plan.add_argument("--facilities", help="elderly-care facilities (points or polygons)")
+    plan.add_argument("--policy", help="policy TOML overriding the defaults key by key")
+    plan.add_argument(
+        "--source-crs",
+        help="CRS of the estates when missing or special: EPSG:4490, gcj02 (AMap), bd09 (Baidu)",
+    )
+    plan.add_argument(
+        "--out", default="lianpian_plan.gpkg", help="output GeoPackage (default: %(default)s)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``lianpian`` command."""
+    parser = argparse.ArgumentParser(
+        prog="lianpian",
+        description="Contiguous renovation of old residential estates (城镇老旧小区连片改造).",
+    )
+    parser.add_argument("--version", action="version", version=f"lianpian {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _plan_parser(sub)
+    return parser
+
+
+def _split(item: str | None) -> tuple[str | None, str | None]:
+    if item and "::" in item:
+        path, layer = item.rsplit("::", 1)
+        return path, layer
+    return item, None
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Run ``lianpian plan``: load, plan, write atomically, print the summary."""
+    started = time.perf_counter()
+    policy = load_policy(args.policy)
+    estates, layer = _split(args.estates)
+    inputs = load_inputs(
+        estates,
+        survey=args.survey,
+        barriers=args.barriers,
+        roads=args.roads,
+        boundaries=args.boundaries,
+        facilities=args.facilities,
+        source_crs=args.source_crs,
+        estates_layer=layer,
+    )
+    result = run_plan(inputs, policy)
+    out = io.write_layers(args.out, result.layers())
+    print_summary(result, out, time.perf_counter() - started)
+    return 0
+
+
+def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
+    """Print the run's summary: estates by status, districts, households in districts."""
+    s = result.summary()
+    if result.inputs.synthetic:
+        print(
+            "数据：内置示例（合成数据，非真实小区）/ data: embedded demo (SYNTHETIC, not real estates)"
+        )
+    print(f"estates: {s['estates']}")
+    for status, count in s["by_status"].items():  # type: ignore[union-attr]
+        print(f"  {status:<13} {count:>6}  {_STATUS_ZH[status]}")
+    print(
+        f"districts: {s['districts']} ({s['estates_in_districts']} estates, "
+        f"{s['households_in_districts']} households)"
+    )
+    print(f"standalone projects: {s['standalone_projects']}")
+    print(f"estimated investment in districts: {s['investment_in_districts_yuan'] / 1e4:,.1f} 万元")
+    if len(result.quality):
+        print(f"data-quality notes: {len(result.quality)} (layer 'quality' in the output)")
+    print(f"written: {out} ({seconds:.1f} s)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lianpian`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    commands = {"plan": cmd_plan}
+    try:
+        return commands[args.command](args)
+    except LianpianError as exc:
+        print(f"lianpian: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("lianpian: interrupted; no output was written", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"lianpian: internal error: {type(exc).__name__}: {first[:300]} "
+            "(rerun with --debug and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

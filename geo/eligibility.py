@@ -1,0 +1,124 @@
+"""Eligibility of each estate under the policy: one ``status`` code and the reason.
+
+Codes (exactly these):
+
+``eligible``
+    built by the end of ``cutoff_year`` (2000: Ruicheng 2021-2025 plan; Yangjiang 2021-2025 draft).
+``extension``
+    built in ``cutoff_year + 1`` .. ``extension_last_year`` (2001-2005), which the Yangjiang draft
+    allows for at most 15 % of a year's tasks.
+``ineligible``
+    built later (too new).
+``excluded``
+    already comprehensively renovated, inside a shanty-town or expropriation plan, or an urban
+    village / self-built housing (Ruicheng; Yangjiang conditions).
+``needs_survey``
+    build year unknown: never guessed.
+
+Consent is not a status: 80 % consent is required before an estate *enters an annual plan*
+(Xinyang 2022; Ruicheng), so it is reported in ``consent_ok`` and weighs in the priority, and the
+plan checks enforce it.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.policy import Policy
+
+STATUSES = ("eligible", "extension", "ineligible", "excluded", "needs_survey")
+#: Statuses that districts may hold when the policy allows the extension.
+GROUPABLE = ("eligible", "extension")
+
+_EXCLUSIONS = (
+    ("already_renovated", "已完成综合改造", "already comprehensively renovated"),
+    ("shantytown_plan", "已纳入棚改或征收计划", "in a shanty-town or expropriation plan"),
+    ("urban_village", "城中村或自建房为主", "urban village or self-built housing"),
+)
+
+
+def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Return a copy of ``estates`` with ``status``, ``reason_zh``, ``reason_en`` and ``consent_ok``.
+
+    Parameters
+    ----------
+    estates
+        Canonical estate table: needs ``build_year_latest`` (Int64), ``consent_rate`` (0-1) and the
+        boolean exclusion columns ``already_renovated``, ``shantytown_plan``, ``urban_village``
+        (missing values count as "no").
+    policy
+        ``policy.eligibility`` gives the cut-off year, the extension and the consent threshold.
+
+    Returns
+    -------
+    DataFrame (or GeoDataFrame, like the input)
+        ``status`` is one of :data:`STATUSES`; ``consent_ok`` is True/False, or <NA> when the
+        consent rate is unknown.
+    """
+    rules = policy.eligibility
+    out = estates.copy()
+    year = out["build_year_latest"]
+    status = np.full(len(out), "", dtype=object)
+    zh = np.full(len(out), "", dtype=object)
+    en = np.full(len(out), "", dtype=object)
+    excluded = np.zeros(len(out), dtype=bool)
+    for column, text_zh, text_en in _EXCLUSIONS:
+        hit = out[column].fillna(False).to_numpy(dtype=bool) & ~excluded
+        status[hit], zh[hit], en[hit] = "excluded", f"排除：{text_zh}", f"excluded: {text_en}"
+        excluded |= hit
+    unknown = ~excluded & year.isna().to_numpy()
+    status[unknown] = "needs_survey"
+    zh[unknown], en[unknown] = "建成年代不详，需补充调查", "build year unknown: survey needed"
+    known = ~excluded & ~unknown
+    y = year.fillna(0).to_numpy(dtype=int)
+    old = known & (y <= rules.cutoff_year)
+    ext = known & (y > rules.cutoff_year) & (y <= rules.extension_last_year)
+    new = known & ~old & ~ext
+    for mask, code, text_zh, text_en in (
+        (old, "eligible", f"{rules.cutoff_year}年底前建成", f"built by end of {rules.cutoff_year}"),
+        (
+            ext,
+            "extension",
+            f"{rules.cutoff_year + 1}-{rules.extension_last_year}年建成，可适当纳入"
+            f"（不超过任务的{rules.extension_max_share:.0%}）",
+            f"built {rules.cutoff_year + 1}-{rules.extension_last_year}: may be added up to "
+            f"{rules.extension_max_share:.0%} of tasks",
+        ),
+        (
+            new,
+            "ineligible",
+            f"{rules.extension_last_year}年后建成，不在改造范围",
+            f"built after {rules.extension_last_year}: too new",
+        ),
+    ):
+        status[mask], zh[mask], en[mask] = code, text_zh, text_en
+    if not rules.extension_enabled:
+        status[ext] = "ineligible"
+        zh[ext] = f"{rules.cutoff_year}年后建成，本政策不纳入延伸范围"
+        en[ext] = f"built after {rules.cutoff_year}: extension disabled by the policy"
+    with_year = np.array([str(v) if v else "" for v in out["build_year_raw"].fillna("")])
+    show = known & (with_year != "")
+    zh[show] = [f"{r}（建成{w}）" for r, w in zip(zh[show], with_year[show], strict=True)]
+    en[show] = [f"{r} (built {w})" for r, w in zip(en[show], with_year[show], strict=True)]
+    consent = out["consent_rate"]
+    ok = pd.array(
+        [pd.NA if pd.isna(c) else bool(c >= rules.consent_threshold) for c in consent],
+        dtype="boolean",
+    )
+    out["status"] = pd.array(status, dtype="string")
+    out["reason_zh"] = pd.array(zh, dtype="string")
+    out["reason_en"] = pd.array(en, dtype="string")
+    out["consent_ok"] = ok
+    return out
+
+
+def groupable_statuses(policy: Policy) -> tuple[str, ...]:
+    """Return the statuses a district may hold: eligible, plus extension when the policy allows."""
+    return GROUPABLE if policy.eligibility.extension_enabled else ("eligible",)
+
+
+def is_groupable(estates: gpd.GeoDataFrame, policy: Policy) -> np.ndarray:
+    """Return a boolean mask of the estates that districts may hold (see groupable_statuses)."""
+    return estates["status"].isin(groupable_statuses(policy)).to_numpy()

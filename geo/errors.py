@@ -1,0 +1,99 @@
+"""The project's exception and quality-report types, in one place.
+
+Every error a planner can cause by their input is an :class:`InputError` (a ``ValueError``)
+that names the file, the row or feature, and the fix, so the CLI and the app can show one
+clear line instead of a traceback. Repairs that do not stop the run are collected in a
+:class:`QualityReport` and written with the results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+class LianpianError(Exception):
+    """Base class of every error raised on purpose by lianpian."""
+
+
+class InputError(LianpianError, ValueError):
+    """Bad input data: a file, a column, a row or a feature that cannot be used.
+
+    Parameters
+    ----------
+    message
+        What is wrong, in one sentence.
+    source
+        The file (or upload name) concerned, if any.
+    where
+        The row, feature or column concerned, e.g. ``"row 12"`` or ``"column 户数"``.
+    fix
+        What the user should do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        where: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.where = where
+        self.fix = fix
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """Return the error as one line: ``file, where: message. Fix: ...``."""
+        head = ", ".join(p for p in (self.source, self.where) if p)
+        text = f"{head}: {self.message}" if head else self.message
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class PolicyError(LianpianError, ValueError):
+    """A policy file or value that is unknown, of the wrong type or out of range.
+
+    The message always names the key (``section.key``) concerned.
+    """
+
+
+@dataclass
+class QualityIssue:
+    """One repair or warning about the input, kept for the data-quality report."""
+
+    level: str  # "repair", "warning" or "dropped"
+    source: str
+    where: str
+    message: str
+    fix: str = ""
+
+
+@dataclass
+class QualityReport:
+    """Repairs and warnings collected while loading and planning.
+
+    Written as the non-spatial layer ``quality`` of the results GeoPackage, shown in the app.
+    """
+
+    issues: list[QualityIssue] = field(default_factory=list)
+
+    def add(self, level: str, source: str, where: str, message: str, fix: str = "") -> None:
+        """Record one issue. ``level`` is ``repair``, ``warning`` or ``dropped``."""
+        self.issues.append(QualityIssue(level, source, where, message, fix))
+
+    def extend(self, other: QualityReport) -> None:
+        """Append every issue of ``other``."""
+        self.issues.extend(other.issues)
+
+    def __len__(self) -> int:
+        return len(self.issues)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the issues as a DataFrame with columns level, source, where, message, fix."""
+        columns = ["level", "source", "where", "message", "fix"]
+        return pd.DataFrame([vars(i) for i in self.issues], columns=columns)

@@ -1,0 +1,700 @@
+"""All file access of lianpian: reading layers and tables, writing results atomically.
+
+Engine: pyogrio (GDAL) for every vector format (GeoPackage, Shapefile, GeoJSON, FlatGeobuf,
+zipped Shapefile, OSM PBF); pandas/openpyxl for CSV/TSV/XLSX. Inputs are opened read-only and never
+modified. Every output is written to a temporary file in the target folder and renamed over the
+target (:func:`atomic_path`), so an interrupted run leaves the previous file or the complete new one.
+
+Loaders return canonical frames (see :mod:`geo.schema`) in the data's CRS (WGS-84 after a
+declared GCJ-02/BD-09 conversion); the pipeline projects them to the run's metric CRS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from geo import crs as crs_mod
+from geo.errors import InputError, QualityReport
+from geo.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
+
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip", ".pbf", ".kml", ".gml")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
+_POLYGONAL = ("Polygon", "MultiPolygon")
+
+
+# --------------------------------------------------------------------------- vector layers
+
+
+def _shapefile_encoding(path: Path) -> str | None:
+    """Return the encoding of a Shapefile's .dbf when no .cpg says it: UTF-8 or GB18030 (GBK).
+
+    GDAL reads a .dbf without .cpg as ISO-8859-1, which turns GBK names into mojibake. The
+    attribute bytes are tried as strict UTF-8 first, else GB18030 (a superset of GBK).
+    """
+    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+        return None
+    dbf = next(
+        (p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None
+    )
+    if dbf is None:
+        return None
+    raw = dbf.read_bytes()
+    header_len = int.from_bytes(raw[8:10], "little") if len(raw) >= 10 else len(raw)
+    body = raw[header_len:]
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "GB18030"
+    return "UTF-8"
+
+
+def _pick_layer(
+    path: str, layer: str | None, source: str, quality: QualityReport | None
+) -> str | None:
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # GDAL raises several types for unreadable files
+        raise InputError(
+            f"cannot open the file ({_short(exc)})",
+            source=source,
+            fix="check that it is a complete GeoPackage, Shapefile (.shp with .shx and .dbf), "
+            "GeoJSON or FlatGeobuf file",
+        ) from exc
+    names = [str(n) for n, _ in layers]
+    if layer is not None:
+        if layer not in names:
+            raise InputError(
+                f"no layer {layer!r}", source=source, fix=f"choose one of: {', '.join(names)}"
+            )
+        return layer
+    if len(names) <= 1:
+        return names[0] if names else None
+    polygonal = [str(n) for n, g in layers if g and "Polygon" in str(g)]
+    chosen = polygonal[0] if polygonal else names[0]
+    if quality is not None:
+        quality.add(
+            "warning",
+            source,
+            f"layer {chosen}",
+            f"the file has {len(names)} layers; read {chosen!r}",
+            "name the layer if another was meant",
+        )
+    return chosen
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def read_vector(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    quality: QualityReport | None = None,
+    source_crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a vector layer with pyogrio and settle its CRS.
+
+    Parameters
+    ----------
+    path
+        GeoPackage, Shapefile (GBK-encoded .dbf detected when no .cpg is given), GeoJSON,
+        FlatGeobuf, a zipped Shapefile (``.zip``) or anything else GDAL reads.
+    layer
+        Layer name; by default the only layer, else the first polygon layer (reported).
+    source_crs
+        ``"gcj02"`` or ``"bd09"`` for AMap/Baidu coordinates (converted to WGS-84), or any CRS
+        pyproj accepts (``"EPSG:4490"``) to declare the CRS of data that has none; a declared CRS
+        different from the file's replaces it with a warning.
+
+    Returns
+    -------
+    GeoDataFrame
+        In the file's CRS (WGS-84 after a GCJ-02/BD-09 conversion). 3D coordinates are dropped.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, has no CRS and none is declared, or its coordinates do not fit
+        its declared geographic CRS (a projected layer labelled EPSG:4326).
+    """
+    path = Path(path)
+    source = path.name
+    if not path.exists():
+        raise InputError("file not found", source=str(path), fix="check the path")
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty (0 bytes)", source=source, fix="export it again")
+    gdal_path = str(path)
+    if path.suffix.lower() == ".zip":
+        gdal_path = f"/vsizip/{path}"
+    chosen = _pick_layer(gdal_path, layer, source, quality)
+    encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
+    if encoding == "GB18030" and quality is not None:
+        quality.add(
+            "repair",
+            source,
+            "attributes",
+            "no .cpg file: text read as GBK (GB18030)",
+            "ship a .cpg file containing the encoding name with the Shapefile",
+        )
+    try:
+        gdf = pyogrio.read_dataframe(
+            gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
+        )
+    except Exception as exc:  # pyogrio/GDAL raise many types for broken files
+        raise InputError(
+            f"cannot read the layer ({_short(exc)})",
+            source=source,
+            fix="open it in a GIS and export it again",
+        ) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
+        raise InputError(
+            "the file has no geometry",
+            source=source,
+            fix="give a spatial layer (for a table without geometry use --survey)",
+        )
+    return _settle_crs(gdf, source, source_crs, quality)
+
+
+def _settle_crs(
+    gdf: gpd.GeoDataFrame, source: str, source_crs: str | None, quality: QualityReport | None
+) -> gpd.GeoDataFrame:
+    declared = (source_crs or "").strip().lower() or None
+    if declared in crs_mod.CHINESE_OBFUSCATED:
+        if gdf.crs is not None and not CRS.from_user_input(gdf.crs).is_geographic:
+            raise InputError(
+                f"declared {declared.upper()} but the file is in a projected CRS",
+                source=source,
+                fix="GCJ-02/BD-09 data are longitude/latitude degrees",
+            )
+        gdf = gdf.set_crs(crs_mod.WGS84, allow_override=True)
+        _check_geographic_range(gdf, source)
+        convert = crs_mod.gcj02_to_wgs84 if declared == "gcj02" else crs_mod.bd09_to_wgs84
+        if quality is not None:
+            quality.add(
+                "repair", source, "geometry", f"converted from {declared.upper()} to WGS-84"
+            )
+        return convert(gdf)
+    if declared is not None:
+        try:
+            user_crs = CRS.from_user_input(source_crs)
+        except CRSError as exc:
+            raise InputError(
+                f"unknown CRS {source_crs!r}",
+                source=source,
+                fix="use an EPSG code such as EPSG:4490, or gcj02 / bd09",
+            ) from exc
+        if gdf.crs is not None and CRS.from_user_input(gdf.crs) != user_crs and quality is not None:
+            quality.add(
+                "warning",
+                source,
+                "CRS",
+                f"file says {gdf.crs.to_string()}, declared {user_crs.to_string()} used",
+            )
+        gdf = gdf.set_crs(user_crs, allow_override=True)
+    if gdf.crs is None:
+        raise InputError(
+            "the layer has no CRS (.prj missing?)",
+            source=source,
+            fix="add the .prj file, or declare it with --source-crs EPSG:4490 "
+            "(CGCS2000), EPSG:4326 (WGS-84), gcj02 or bd09",
+        )
+    if CRS.from_user_input(gdf.crs).is_geographic:
+        _check_geographic_range(gdf, source)
+    return gdf
+
+
+def _check_geographic_range(gdf: gpd.GeoDataFrame, source: str) -> None:
+    geoms = gdf.geometry.values
+    coords = shapely.get_coordinates(geoms[~shapely.is_missing(geoms)])
+    finite = coords[np.isfinite(coords).all(axis=1)]
+    if len(finite) and (np.abs(finite[:, 0]).max() > 180 or np.abs(finite[:, 1]).max() > 90):
+        raise InputError(
+            f"coordinates up to {np.abs(finite).max():.0f} do not fit the geographic CRS "
+            f"{gdf.crs.to_string()} (a projected layer labelled as degrees?)",
+            source=source,
+            fix="declare the real CRS with --source-crs, e.g. EPSG:4549",
+        )
+
+
+def clean_polygons(
+    gdf: gpd.GeoDataFrame, *, source: str, quality: QualityReport, id_column: str | None = None
+) -> gpd.GeoDataFrame:
+    """Keep valid 2D polygons: drop empty, non-finite and non-polygonal features, repair invalid ones.
+
+    Every drop and repair is recorded in ``quality`` with the feature (its ``id_column`` value, or
+    its position). Returns a new GeoDataFrame with (Multi)Polygon geometries only.
+
+    Raises
+    ------
+    InputError
+        If no polygon is left (for example a point or line layer given as estates).
+    """
+    labels = (
+        gdf[id_column].astype(str)
+        if id_column
+        else pd.Series([f"feature {i + 1}" for i in range(len(gdf))], index=gdf.index)
+    )
+    geoms = shapely.force_2d(gdf.geometry.values)
+    keep = np.ones(len(gdf), dtype=bool)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for label in labels[missing]:
+        quality.add("dropped", source, str(label), "empty geometry", "draw its outline")
+    keep &= ~missing
+    finite = np.array(
+        [
+            np.isfinite(shapely.get_coordinates(g)).all() if ok else True
+            for g, ok in zip(geoms, keep, strict=True)
+        ]
+    )
+    for label in labels[keep & ~finite]:
+        quality.add(
+            "dropped", source, str(label), "NaN or infinite coordinates", "fix the vertices"
+        )
+    keep &= finite
+    types = shapely.get_type_id(geoms)
+    polygonal = np.isin(types, [3, 6])  # Polygon, MultiPolygon
+    collection = types == 7
+    if keep.any() and not (polygonal | collection)[keep].any():
+        kinds = sorted(set(shapely.get_type_id(geoms[keep]).tolist()))
+        names = {0: "points", 1: "lines", 2: "lines", 4: "points", 5: "lines"}
+        found = ", ".join(names.get(k, "other geometries") for k in kinds)
+        raise InputError(
+            f"the layer holds {found}, not polygons",
+            source=source,
+            fix="give estate footprints as polygons",
+        )
+    for label in labels[keep & ~(polygonal | collection)]:
+        quality.add("dropped", source, str(label), "not a polygon", "give polygons only")
+    keep &= polygonal | collection
+    invalid = keep & ~shapely.is_valid(geoms)
+    if invalid.any():
+        repaired = shapely.make_valid(geoms[invalid])
+        geoms[invalid] = _polygonal_part(repaired)
+        for label in labels[invalid]:
+            quality.add(
+                "repair",
+                source,
+                str(label),
+                "invalid polygon (e.g. self-intersection) repaired with make_valid",
+                "check its outline",
+            )
+    geoms[collection & keep] = _polygonal_part(geoms[collection & keep])
+    empty_now = keep & (shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    for label in labels[empty_now]:
+        quality.add("dropped", source, str(label), "no area left after repair", "redraw it")
+    keep &= ~empty_now
+    out = gdf.loc[keep].copy()
+    out = out.set_geometry(gpd.GeoSeries(geoms[keep], index=out.index, crs=gdf.crs))
+    if out.empty:
+        raise InputError(
+            "no usable polygon in the layer",
+            source=source,
+            fix="give estate footprints as valid polygons",
+        )
+    return out
+
+
+def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
+    out = []
+    for geom in geoms:
+        if geom is None:
+            out.append(shapely.Polygon())
+            continue
+        parts = [g for g in shapely.get_parts(geom) if g.geom_type in _POLYGONAL]
+        merged = shapely.union_all(parts) if parts else shapely.Polygon()
+        if merged.geom_type == "GeometryCollection":
+            merged = shapely.MultiPolygon(
+                [g for g in shapely.get_parts(merged) if g.geom_type == "Polygon"]
+            )
+        out.append(merged)
+    return np.array(out, dtype=object)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+    """Read a survey or plan table: CSV/TSV (UTF-8 with or without BOM, else GBK) or XLSX.
+
+    All cells are read as text (``dtype=str``) so that ids keep leading zeros and year cells stay
+    as written; parsing is :mod:`geo.schema`'s job. Merged header cells in XLSX are filled.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, not a table, or in an unknown encoding.
+    """
+    path = Path(path)
+    source = path.name
+    if not path.exists():
+        raise InputError("file not found", source=str(path), fix="check the path")
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty (0 bytes)", source=source, fix="export it again")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            table = pd.read_excel(path, sheet_name=sheet, dtype=str, engine=None)
+        else:
+            table = _read_text_table(path, sep="\t" if suffix in (".tsv", ".txt") else None)
+    except InputError:
+        raise
+    except Exception as exc:  # pandas/openpyxl raise many types for broken files
+        raise InputError(
+            f"cannot read the table ({_short(exc)})",
+            source=source,
+            fix="save it as UTF-8 CSV or XLSX",
+        ) from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    table = table.dropna(how="all")
+    if table.empty:
+        raise InputError("the table has no rows", source=source, fix="check the file")
+    return table
+
+
+def _read_text_table(path: Path, sep: str | None) -> pd.DataFrame:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        import io as _io
+
+        return pd.read_csv(
+            _io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            engine="python",
+            keep_default_na=False,
+            na_values=[""],
+        )
+    raise InputError(
+        "the text is neither UTF-8 nor GBK", source=path.name, fix="save the table as UTF-8 CSV"
+    )
+
+
+# --------------------------------------------------------------------------- estates
+
+
+def read_estates(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    layer: str | None = None,
+    source_crs: str | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read estate footprints into the canonical schema (:data:`geo.schema.ESTATE_COLUMNS`).
+
+    Any polygon layer GDAL reads. The Geofabrik OSM land-use schema (``osm_id, code, fclass,
+    name``) is recognised: only ``fclass == "residential"`` is kept and ``osm_id`` is the id.
+    Attribute columns with known headers (Chinese or English, see :data:`geo.schema.HEADER_ALIASES`)
+    are parsed; all input columns are kept under their own names too.
+
+    Returns
+    -------
+    GeoDataFrame
+        Canonical columns plus the input's, ``estate_id`` unique strings, in the file's CRS.
+
+    Raises
+    ------
+    InputError
+        See :func:`read_vector` and :func:`clean_polygons`; also when no feature is left.
+    """
+    source = Path(path).name
+    raw = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
+    if raw.empty:
+        raise InputError("the layer has no features", source=source, fix="check the layer")
+    if "fclass" in raw.columns and (raw["fclass"] == "residential").any():
+        dropped = int((raw["fclass"] != "residential").sum())
+        if dropped:
+            quality.add(
+                "dropped",
+                source,
+                "fclass",
+                f"{dropped} non-residential land-use "
+                "features left out (OSM schema: fclass != residential)",
+            )
+        raw = raw.loc[raw["fclass"] == "residential"]
+    return canonical_estates(raw, source=source, quality=quality, column_mapping=column_mapping)
+
+
+def canonical_estates(
+    raw: gpd.GeoDataFrame,
+    *,
+    source: str,
+    quality: QualityReport,
+    column_mapping: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Turn a polygon layer with any headers into the canonical estate table (pure; no file access).
+
+    See :func:`read_estates`. Ids: the mapped id column as text; missing ids become ``E00001``...
+    by position; duplicates get ``-2``, ``-3`` suffixes (reported).
+    """
+    headers = [c for c in raw.columns if c != raw.geometry.name]
+    mapping = map_headers(headers, column_mapping)
+    id_col = next((h for h, c in mapping.items() if c == "estate_id"), None)
+    if id_col is not None:
+        ids = raw[id_col].map(lambda v: "" if pd.isna(v) else _id_text(v))
+    else:
+        ids = pd.Series([""] * len(raw), index=raw.index)
+    ids = pd.Series([i or f"E{n + 1:05d}" for n, i in enumerate(ids)], index=raw.index)
+    ids = _unique_ids(ids, source, quality)
+    cleaned = clean_polygons(
+        raw.assign(_lp_id=ids.values), source=source, quality=quality, id_column="_lp_id"
+    )
+    canonical = pd.DataFrame(index=cleaned.index)
+    for header, column in mapping.items():
+        if column != "estate_id":
+            canonical[column] = cleaned[header]
+    canonical = coerce_attributes(
+        canonical, source=source, quality=quality, row_labels=cleaned["_lp_id"]
+    )
+    canonical.insert(0, "estate_id", cleaned["_lp_id"].astype("string"))
+    keep_input = [c for c in headers if c not in canonical.columns and c != "_lp_id"]
+    out = pd.concat([canonical, cleaned[keep_input]], axis=1)
+    out = gpd.GeoDataFrame(out, geometry=cleaned.geometry.values, crs=cleaned.crs)
+    for column, (dtype, _, _) in ESTATE_COLUMNS.items():
+        out[column] = out[column].astype(dtype)
+    return out.reset_index(drop=True)
+
+
+def _id_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _unique_ids(ids: pd.Series, source: str, quality: QualityReport) -> pd.Series:
+    seen: dict[str, int] = {}
+    out = []
+    for value in ids:
+        count = seen.get(value, 0) + 1
+        seen[value] = count
+        if count > 1:
+            new = f"{value}-{count}"
+            quality.add(
+                "repair",
+                source,
+                f"id {value}",
+                f"duplicate id renamed {new}",
+                "give every estate its own id",
+            )
+            out.append(new)
+        else:
+            out.append(value)
+    return pd.Series(out, index=ids.index)
+
+
+def read_survey(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    column_mapping: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a survey table (CSV/TSV/XLSX) into canonical columns (ids as text, cells parsed).
+
+    Headers as planners write them (``小区名称, 所在区, 建成年代, 栋数, 户数, 建筑面积m2, 居民同意率,
+    60岁以上人口占比, 已完成综合改造, 纳入棚改或征收计划, 城中村或自建房, 违建已拆除, 有物业管理, 改造需求``)
+    or English (:data:`geo.schema.HEADER_ALIASES`); ``column_mapping`` adds or overrides.
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns, ``estate_id`` (text, ``<NA>`` where the row has none) and ``survey_row``
+        (1-based row number in the file, for reports).
+
+    Raises
+    ------
+    InputError
+        If the table cannot be read or has neither an id nor a name column.
+    """
+    source = Path(path).name
+    table = read_table(path)
+    mapping = map_headers(list(table.columns), column_mapping)
+    if "estate_id" not in mapping.values() and "name" not in mapping.values():
+        raise InputError(
+            "the survey has neither an id column nor a name column",
+            source=source,
+            fix="add 小区名称 (or osm_id / 编号), or pass a column mapping",
+        )
+    renamed = table.rename(columns=mapping)[list(mapping.values())]
+    rows = pd.Series(np.arange(2, len(renamed) + 2), index=renamed.index)  # header is row 1
+    survey = coerce_attributes(renamed, source=source, quality=quality, row_labels=rows)
+    if "estate_id" in survey:
+        survey["estate_id"] = (
+            survey["estate_id"]
+            .map(lambda v: pd.NA if pd.isna(v) or not str(v).strip() else _id_text(v))
+            .astype("string")
+        )
+    else:
+        survey["estate_id"] = pd.Series(pd.NA, index=survey.index, dtype="string")
+    survey["survey_row"] = rows.values
+    return survey.reset_index(drop=True)
+
+
+def read_lines_or_polygons(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    layer: str | None = None,
+    source_crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a barrier or road layer (lines or polygons; other features dropped with a report).
+
+    Raises
+    ------
+    InputError
+        See :func:`read_vector`; also when the layer has no line or polygon.
+    """
+    source = Path(path).name
+    gdf = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
+    geoms = shapely.force_2d(gdf.geometry.values)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    ok &= shapely.get_type_id(geoms) != 0  # points
+    ok &= shapely.get_type_id(geoms) != 4
+    if not ok.any():
+        raise InputError(
+            "the layer has no lines or polygons",
+            source=source,
+            fix="give rivers, railways or roads as lines or polygons",
+        )
+    gdf = gdf.loc[ok].copy()
+    gdf = gdf.set_geometry(
+        gpd.GeoSeries(shapely.make_valid(geoms[ok]), index=gdf.index, crs=gdf.crs)
+    )
+    return gdf.reset_index(drop=True)
+
+
+def read_boundaries(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    layer: str | None = None,
+    source_crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read administrative units as polygons with columns ``name`` and ``level``.
+
+    ``level`` is one of ``city``, ``county``, ``street``, ``community``; Chinese values (市, 区县, 街道,
+    乡镇, 社区, 村) are mapped. The cnmaps schema (``adcode, province, city, district, level``, as in
+    ``admin_cnmaps.gpkg``) is recognised (use its ``admin_wgs84`` layer; ``admin_gcj02`` is GCJ-02).
+
+    Raises
+    ------
+    InputError
+        If the layer has no polygons, or no name or level column.
+    """
+    source = Path(path).name
+    gdf = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
+    gdf = clean_polygons(gdf, source=source, quality=quality)
+    level_map = {
+        "市": "city",
+        "地级市": "city",
+        "city": "city",
+        "区县": "county",
+        "县": "county",
+        "区": "county",
+        "县区": "county",
+        "county": "county",
+        "district": "county",
+        "街道": "street",
+        "乡镇": "street",
+        "镇": "street",
+        "street": "street",
+        "社区": "community",
+        "村": "community",
+        "community": "community",
+    }
+    if "level" not in gdf:
+        raise InputError(
+            "no 'level' column (county / street / community)",
+            source=source,
+            fix="add a level column with 区县, 街道 or 社区",
+        )
+    levels = gdf["level"].astype(str).str.strip().str.lower().map(level_map)
+    if levels.isna().any():
+        bad = sorted(set(gdf.loc[levels.isna(), "level"].astype(str)))
+        raise InputError(
+            f"unknown levels {bad}",
+            source=source,
+            fix="use 市, 区县, 街道 or 社区 (city, county, street, community)",
+        )
+    if "name" in gdf:
+        names = gdf["name"].astype(str)
+    elif {"district", "city"} <= set(gdf.columns):
+        names = gdf["district"].where(gdf["district"].notna(), gdf["city"]).astype(str)
+    else:
+        raise InputError("no 'name' column", source=source, fix="add a name column")
+    return gpd.GeoDataFrame(
+        {"name": names.values, "level": levels.values}, geometry=gdf.geometry.values, crs=gdf.crs
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    On any error (or interruption) the temporary file is removed and ``target`` is untouched, so
+    a reader sees either the previous file or the complete new one, never a half-written one.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    tmp_path.unlink()  # GDAL wants to create the file itself
+    try:
+        yield tmp_path
+        tmp_path.replace(target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path:
+    """Write layers (GeoDataFrames) and tables (DataFrames) to one GeoPackage, atomically.
+
+    Each GeoDataFrame keeps its CRS (stated in the GeoPackage). Columns of pandas extension
+    types are written as their plain equivalents. Returns the target path.
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        for name, frame in layers.items():
+            pyogrio.write_dataframe(_plain(frame), tmp, layer=name, driver="GPKG")
+    return target
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, gpd.array.GeometryDtype):
+            continue
+        dtype = out[column].dtype
+        if isinstance(dtype, pd.BooleanDtype | pd.StringDtype) or dtype is np.dtype(object):
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+        elif isinstance(dtype, pd.Int64Dtype | pd.Float64Dtype):
+            out[column] = (
+                out[column].astype("float64")
+                if isinstance(dtype, pd.Float64Dtype) or out[column].isna().any()
+                else out[column].astype("int64")
+            )
+    return out

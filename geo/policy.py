@@ -1,0 +1,236 @@
+"""The renovation policy: one TOML file parsed into a frozen, validated object.
+
+Defaults live in ``geo/default_policy.toml`` with the document each figure comes from. A city's
+file overrides them key by key (:func:`load_policy`); the app edits a copy with
+:meth:`Policy.with_values`. Unknown keys and out-of-range values raise :class:`PolicyError`
+naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from geo.errors import PolicyError
+
+_LEVELS = ("county", "street", "community", "none")
+
+
+def _num(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+    return {"lo": lo, "hi": hi}
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Which estates may be renovated (see ``default_policy.toml`` for sources)."""
+
+    cutoff_year: int = field(default=2000, metadata=_num(1949, 2030))
+    extension_enabled: bool = True
+    extension_last_year: int = field(default=2005, metadata=_num(1949, 2030))
+    extension_max_share: float = field(default=0.15, metadata=_num(0, 1))
+    consent_threshold: float = field(default=0.8, metadata=_num(0, 1))
+
+
+@dataclass(frozen=True)
+class Adjacency:
+    """When two estates are neighbours (metres)."""
+
+    tolerance_m: float = field(default=25.0, metadata=_num(0, 500))
+    min_barrier_crossing_m: float = field(default=1.0, metadata=_num(0, 100))
+    barrier_road_classes: tuple[str, ...] = (
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+    )
+
+
+@dataclass(frozen=True)
+class Districts:
+    """Size caps of a district and the administrative level it must stay inside."""
+
+    max_households: int = field(default=5000, metadata=_num(1, None))
+    max_estates: int = field(default=20, metadata=_num(2, None))
+    min_estates: int = field(default=2, metadata=_num(2, None))
+    keep_within_level: str = "county"
+
+
+@dataclass(frozen=True)
+class Priority:
+    """Weights and scales of the priority score."""
+
+    weight_age: float = field(default=0.25, metadata=_num(0, None))
+    weight_needs: float = field(default=0.15, metadata=_num(0, None))
+    weight_consent: float = field(default=0.20, metadata=_num(0, None))
+    weight_elderly: float = field(default=0.10, metadata=_num(0, None))
+    weight_size: float = field(default=0.10, metadata=_num(0, None))
+    weight_contiguity: float = field(default=0.10, metadata=_num(0, None))
+    weight_readiness: float = field(default=0.10, metadata=_num(0, None))
+    age_full_year: int = field(default=1975, metadata=_num(1900, 2030))
+    age_zero_year: int = field(default=2005, metadata=_num(1900, 2035))
+    size_full_households: int = field(default=2000, metadata=_num(1, None))
+    elderly_full_share: float = field(default=0.4, metadata=_num(0.01, 1))
+    needs_full_count: int = field(default=10, metadata=_num(1, 100))
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Unit costs (yuan)."""
+
+    yuan_per_m2: float = field(default=242.0, metadata=_num(0, None))
+    yuan_per_household: float = field(default=27200.0, metadata=_num(0, None))
+
+
+_SECTIONS: dict[str, type] = {
+    "eligibility": Eligibility,
+    "adjacency": Adjacency,
+    "districts": Districts,
+    "priority": Priority,
+    "cost": Cost,
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A complete, validated policy. Build it with :func:`load_policy`."""
+
+    eligibility: Eligibility = Eligibility()
+    adjacency: Adjacency = Adjacency()
+    districts: Districts = Districts()
+    priority: Priority = Priority()
+    cost: Cost = Cost()
+    source: str = "defaults"
+
+    def with_values(self, values: dict[str, Any]) -> Policy:
+        """Return a copy with ``{"section.key": value}`` replaced, validated like a file.
+
+        Raises
+        ------
+        PolicyError
+            For an unknown key or a value of the wrong type or out of range.
+        """
+        nested: dict[str, dict[str, Any]] = {}
+        for dotted, value in values.items():
+            section, _, key = dotted.partition(".")
+            nested.setdefault(section, {})[key] = value
+        return _merge(self, nested, self.source)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Return the policy as ``{section: {key: value}}`` (tuples as lists), as in the file."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in _SECTIONS:
+            section = dataclasses.asdict(getattr(self, name))
+            out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+        return out
+
+    def to_toml(self) -> str:
+        """Return the policy as TOML text (for the manifest of an export or a download)."""
+        lines = [f"# lianpian policy (from {self.source})"]
+        for section, values in self.to_dict().items():
+            lines.append(f"\n[{section}]")
+            for key, value in values.items():
+                lines.append(f"{key} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
+    key = f"{section}.{f.name}"
+    default = f.default
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise PolicyError(f"{key} must be true or false, not {value!r}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise PolicyError(f"{key} must be a list of strings, not {value!r}")
+        return tuple(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise PolicyError(f"{key} must be text, not {value!r}")
+        if f.name == "keep_within_level" and value not in _LEVELS:
+            raise PolicyError(f"{key} must be one of {', '.join(_LEVELS)}, not {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"{key} must be a number, not {value!r}")
+    if isinstance(default, int) and value != int(value):
+        raise PolicyError(f"{key} must be a whole number, not {value!r}")
+    lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise PolicyError(f"{key} = {value!r} is out of range [{lo}, {hi}]")
+    return int(value) if isinstance(default, int) else float(value)
+
+
+def _merge(base: Policy, data: dict[str, Any], source: str) -> Policy:
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in _SECTIONS:
+            raise PolicyError(f"unknown policy section {name!r} (known: {', '.join(_SECTIONS)})")
+        if not isinstance(value, dict):
+            raise PolicyError(f"{name} must be a table of keys")
+        current = getattr(base, name)
+        fields = {f.name: f for f in dataclasses.fields(current)}
+        changes = {}
+        for key, item in value.items():
+            if key not in fields:
+                raise PolicyError(f"unknown policy key {name}.{key}")
+            changes[key] = _check_value(name, fields[key], item)
+        sections[name] = dataclasses.replace(current, **changes)
+    policy = dataclasses.replace(base, **sections, source=source)
+    _check_consistency(policy)
+    return policy
+
+
+def _check_consistency(policy: Policy) -> None:
+    e, p = policy.eligibility, policy.priority
+    if e.extension_last_year < e.cutoff_year:
+        raise PolicyError(
+            "eligibility.extension_last_year must not be before eligibility.cutoff_year"
+        )
+    if p.age_zero_year <= p.age_full_year:
+        raise PolicyError("priority.age_zero_year must be after priority.age_full_year")
+    weights = [getattr(p, f.name) for f in dataclasses.fields(p) if f.name.startswith("weight_")]
+    if sum(weights) <= 0:
+        raise PolicyError("priority.weight_* must not all be 0")
+    if policy.districts.min_estates > policy.districts.max_estates:
+        raise PolicyError("districts.min_estates must not exceed districts.max_estates")
+
+
+def default_policy() -> Policy:
+    """Return the policy of ``geo/default_policy.toml`` (the documents' figures)."""
+    text = resources.files("geo").joinpath("default_policy.toml").read_text(encoding="utf-8")
+    return _merge(Policy(), tomllib.loads(text), "defaults")
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load a policy: the defaults, overridden key by key by the TOML file at ``path``.
+
+    Raises
+    ------
+    PolicyError
+        If the file cannot be read or parsed, or has an unknown key or a bad value (the message
+        names the key, e.g. ``eligibility.cutoff_year``).
+    """
+    policy = default_policy()
+    if path is None:
+        return policy
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read the policy file ({exc})") from exc
+    return _merge(policy, data, str(path))

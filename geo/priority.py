@@ -1,0 +1,109 @@
+"""A transparent priority score per estate and per district (0-100), components kept as columns.
+
+Each component is a number from 0 to 1, kept as a ``priority_<name>`` column so a planner can see
+why an estate ranks where it does; the score is their weighted mean times 100 with the weights of
+``policy.priority``:
+
+``age``        1 for estates built in ``age_full_year`` (1975) or before, 0 from ``age_zero_year``
+               (2005), linear between (focus on pre-2000 estates: Ruicheng, Yangjiang).
+``needs``      needed items (of the 25-item Yangjiang content table) / ``needs_full_count``.
+``consent``    the consent rate (Ruicheng, Huaibei: priority to strong willingness).
+``elderly``    share of residents aged 60+ / ``elderly_full_share`` (Xinyang §3.3 elderly care).
+``size``       log(1 + households) / log(1 + ``size_full_households``).
+``contiguity`` groupable neighbours / 3 (contiguous renovation: Xinyang, Huaibei, Ruicheng).
+``readiness``  mean of illegal structures removed and property management in place (Ruicheng:
+               priority to proactive removal of illegal structures; Huaibei: estates with no agreed
+               management model are postponed).
+
+Unknown values score 0 for their component (they never raise a priority).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from geo.eligibility import is_groupable
+from geo.policy import Policy
+
+COMPONENTS = ("age", "needs", "consent", "elderly", "size", "contiguity", "readiness")
+
+
+def _clip(values: pd.Series) -> np.ndarray:
+    return np.clip(values.astype("Float64").fillna(0).to_numpy(dtype=float), 0.0, 1.0)
+
+
+def score_estates(estates: gpd.GeoDataFrame, graph: nx.Graph, policy: Policy) -> pd.DataFrame:
+    """Return the priority components and ``priority_score`` (0-100) per estate.
+
+    Parameters
+    ----------
+    estates
+        Estates with ``estate_id``, ``status``, ``build_year_latest``, ``needs`` (items separated
+        by ``；``), ``consent_rate``, ``elderly_share``, ``households``,
+        ``illegal_structures_removed`` and ``has_property_management``.
+    graph
+        Adjacency graph (nodes ``estate_id``) for the contiguity component.
+    policy
+        Weights and scales from ``policy.priority``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``estates``: ``priority_<component>`` (0-1) for each of :data:`COMPONENTS`
+        and ``priority_score`` (0-100, one decimal).
+    """
+    p = policy.priority
+    ids = estates["estate_id"].astype(str)
+    groupable = set(ids[is_groupable(estates, policy)])
+    year = estates["build_year_latest"].astype("Float64")
+    needs_count = estates["needs"].fillna("").map(lambda s: len([x for x in s.split("；") if x]))
+    households = estates["households"].astype("Float64").fillna(0)
+    neighbours = [
+        sum(1 for m in graph.neighbors(i) if m in groupable) if i in graph else 0 for i in ids
+    ]
+    ready = pd.concat(
+        [
+            estates["illegal_structures_removed"].astype("Float64").fillna(0),
+            estates["has_property_management"].astype("Float64").fillna(0),
+        ],
+        axis=1,
+    )
+    parts = {
+        "age": _clip((p.age_zero_year - year) / (p.age_zero_year - p.age_full_year)),
+        "needs": _clip(needs_count / p.needs_full_count),
+        "consent": _clip(estates["consent_rate"]),
+        "elderly": _clip(estates["elderly_share"].astype("Float64") / p.elderly_full_share),
+        "size": _clip(np.log1p(households) / np.log1p(p.size_full_households)),
+        "contiguity": _clip(pd.Series(neighbours, index=estates.index) / 3),
+        "readiness": _clip(ready.mean(axis=1)),
+    }
+    out = pd.DataFrame(
+        {f"priority_{k}": np.round(v, 3) for k, v in parts.items()}, index=estates.index
+    )
+    weights = np.array([getattr(p, f"weight_{k}") for k in COMPONENTS], dtype=float)
+    matrix = np.column_stack([parts[k] for k in COMPONENTS])
+    out["priority_score"] = np.round(100 * matrix @ weights / weights.sum(), 1)
+    return out
+
+
+def score_districts(districts: pd.DataFrame, estates: pd.DataFrame) -> pd.DataFrame:
+    """Return ``priority_score`` and ``priority_rank`` per district.
+
+    The district score is the household-weighted mean of its members' ``priority_score``
+    (members with unknown households weigh as much as the smallest known member, at least 1);
+    rank 1 is the highest score.
+    """
+    scores, index = [], []
+    for i, members in districts["members"].items():
+        rows = estates.loc[estates["estate_id"].astype(str).isin(members.split(","))]
+        hh = rows["households"].astype("Float64")
+        floor = max(float(hh.min()) if hh.notna().any() else 1.0, 1.0)
+        weights = hh.fillna(floor).clip(lower=1).to_numpy(dtype=float)
+        scores.append(round(float(np.average(rows["priority_score"], weights=weights)), 1))
+        index.append(i)
+    out = pd.DataFrame({"priority_score": scores}, index=index, dtype=float)
+    out["priority_rank"] = out["priority_score"].rank(ascending=False, method="min").astype(int)
+    return out

@@ -1,0 +1,350 @@
+"""The canonical estate schema, header mappings and parsers for survey cells.
+
+Every loader turns its input into one estate table with the columns of :data:`ESTATE_COLUMNS`
+(the issue "End-to-end planning run" names them). Survey tables come with the Chinese headers
+planners use (``小区名称``, ``建成年代``, ``户数``, ``居民同意率`` ...) or English ones; both are
+mapped by :func:`map_headers`, and a user can pass their own mapping.
+
+Cells are parsed leniently but never guessed: ``"1995、1997"`` is two phases, ``"90年代"`` a
+decade, an empty cell is unknown (the estate then ``needs_survey``). Every repair is recorded in a
+:class:`geo.errors.QualityReport`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.errors import InputError, QualityReport
+from geo.names import normalise_header, normalise_text
+
+#: Canonical estate columns: name -> (pandas dtype, unit or "", meaning).
+ESTATE_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "estate_id": ("string", "", "stable id: the input id when there is one"),
+    "name": ("string", "", "estate name (小区名称)"),
+    "county": ("string", "", "county or city district (县(区)) the estate lies in"),
+    "build_year_raw": ("string", "", "build year cell as written (建成年代)"),
+    "build_year": ("Int64", "year", "earliest build year read from the cell"),
+    "build_year_latest": ("Int64", "year", "latest build year (used for eligibility)"),
+    "households": ("Int64", "户", "households (户数)"),
+    "buildings": ("Int64", "栋", "buildings (栋数)"),
+    "floor_area_m2": ("Float64", "m²", "gross floor area (建筑面积)"),
+    "consent_rate": ("Float64", "share 0-1", "residents agreeing (居民同意率)"),
+    "elderly_share": ("Float64", "share 0-1", "residents aged 60+ (60岁以上人口占比)"),
+    "already_renovated": ("boolean", "", "already comprehensively renovated (已完成综合改造)"),
+    "shantytown_plan": (
+        "boolean",
+        "",
+        "in a shanty-town or expropriation plan (纳入棚改或征收计划)",
+    ),
+    "urban_village": ("boolean", "", "urban village or self-built housing (城中村或自建房)"),
+    "illegal_structures_removed": ("boolean", "", "illegal structures removed (违建已拆除)"),
+    "has_property_management": ("boolean", "", "has property management (有物业管理)"),
+    "needs": ("string", "", "needed items of the 25-item content table, separated by ；"),
+}
+
+#: Header aliases per canonical column, compared after :func:`geo.names.normalise_header`.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "estate_id": ("estate_id", "id", "osm_id", "编号", "小区编号", "小区id", "code_id"),
+    "name": ("name", "estate_name", "小区名称", "小区名", "名称", "项目名称"),
+    "county": (
+        "county",
+        "district_name",
+        "所在区",
+        "县(区)",
+        "县区",
+        "区县",
+        "所在县区",
+        "行政区",
+        "区",
+    ),
+    "build_year_raw": (
+        "build_year",
+        "build_year_raw",
+        "year_built",
+        "建成年代",
+        "建成时间",
+        "建成年份",
+        "建设年代",
+        "竣工年份",
+    ),
+    "households": ("households", "户数", "总户数", "涉及户数"),
+    "buildings": ("buildings", "栋数", "楼栋数", "幢数"),
+    "floor_area_m2": ("floor_area_m2", "floor_area", "建筑面积", "面积", "总建筑面积"),
+    "consent_rate": ("consent_rate", "consent", "居民同意率", "同意率", "改造意愿"),
+    "elderly_share": ("elderly_share", "60岁以上人口占比", "老年人口占比", "老龄化率"),
+    "already_renovated": ("already_renovated", "已完成综合改造", "已改造"),
+    "shantytown_plan": ("shantytown_plan", "纳入棚改或征收计划", "棚改或征收", "征收计划"),
+    "urban_village": ("urban_village", "城中村或自建房", "城中村", "自建房"),
+    "illegal_structures_removed": ("illegal_structures_removed", "违建已拆除", "违建拆除"),
+    "has_property_management": ("has_property_management", "有物业管理", "物业管理"),
+    "needs": ("needs", "改造需求", "改造内容", "需改造内容"),
+}
+
+_BOOL_TRUE = {"是", "有", "已", "y", "yes", "true", "t", "1", "√", "✓"}
+_BOOL_FALSE = {"否", "无", "未", "n", "no", "false", "f", "0", "×", ""}
+_CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+_FIRST_PLAUSIBLE_YEAR = 1900
+
+
+def map_headers(
+    columns: list[str], user_mapping: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Return ``{input header: canonical column}`` for the headers that map onto the schema.
+
+    Parameters
+    ----------
+    columns
+        Headers as read from a file.
+    user_mapping
+        Optional ``{input header: canonical column}`` that takes precedence over the built-in
+        aliases of :data:`HEADER_ALIASES`.
+
+    Raises
+    ------
+    InputError
+        If ``user_mapping`` names a canonical column that does not exist, or two headers would
+        map onto the same canonical column.
+    """
+    mapping: dict[str, str] = {}
+    user_mapping = dict(user_mapping or {})
+    for target in user_mapping.values():
+        if target not in ESTATE_COLUMNS:
+            raise InputError(
+                f"the column mapping names {target!r}, which is not an estate column",
+                fix=f"use one of {', '.join(ESTATE_COLUMNS)}",
+            )
+    lookup = {
+        normalise_header(alias): canonical
+        for canonical, aliases in HEADER_ALIASES.items()
+        for alias in aliases
+    }
+    taken: dict[str, str] = {}
+    for column in columns:
+        canonical = user_mapping.get(column) or lookup.get(normalise_header(column))
+        if canonical is None:
+            continue
+        if canonical in taken:
+            if column in user_mapping:
+                mapping.pop(taken[canonical], None)
+            elif taken[canonical] in user_mapping:
+                continue
+            else:
+                # keep the first header (e.g. 小区名称 before 名称), ignore the later one
+                continue
+        mapping[column] = canonical
+        taken[canonical] = column
+    return mapping
+
+
+@dataclass(frozen=True)
+class BuildYear:
+    """A parsed build-year cell: earliest and latest year (``None`` when unknown) and a note."""
+
+    first: int | None
+    latest: int | None
+    note: str = ""
+
+
+def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildYear:
+    """Parse a build-year cell (建成年代) as planners write it.
+
+    Accepted forms: ``1995``, ``1995.0``, ``"1995年"``, ``"1995、1997"`` / ``"1995/97"`` /
+    ``"1995-1997"`` (phases: first and latest), ``"90年代"`` / ``"1990s"`` (a decade: 1990 to
+    1999), ``"九五年"`` (1995). Empty or unreadable cells and years after ``current_year`` give
+    ``BuildYear(None, None, note)``; unknown means "needs survey", never a guess.
+
+    Examples
+    --------
+    >>> parse_build_year("1995、1997")
+    BuildYear(first=1995, latest=1997, note='')
+    >>> parse_build_year("90年代").latest
+    1999
+    """
+    current_year = current_year or datetime.date.today().year
+    text = normalise_text(cell)
+    if not text or text.lower() in {"nan", "none", "null", "-", "不详", "未知"}:
+        return BuildYear(None, None, "")
+    text = text.translate(_CN_YEAR_DIGITS)
+    if re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    decade = re.fullmatch(r"(\d{2}|\d{4})\s*(?:年代|s)(?:初|中|末|中期|末期)?", text)
+    if decade:
+        start = int(decade.group(1))
+        start = start + 1900 if start < 100 else start
+        return _checked(start, start + 9, text, current_year, note="decade")
+    years = [int(y) for y in re.findall(r"\d{4}|(?<=[、/,，\-~～至和及 ])\d{2}(?!\d)", text)]
+    if not years:
+        short = re.fullmatch(r"(\d{2})年?", text)
+        if short:
+            years = [1900 + int(short.group(1))]
+    if not years:
+        return BuildYear(None, None, f"build year {text!r} is not a year")
+    full: list[int] = []
+    for year in years:
+        if year < 100 and full:
+            year = full[0] // 100 * 100 + year
+        full.append(year)
+    return _checked(min(full), max(full), text, current_year)
+
+
+def _checked(first: int, latest: int, text: str, current_year: int, note: str = "") -> BuildYear:
+    if first < _FIRST_PLAUSIBLE_YEAR or latest > current_year:
+        return BuildYear(
+            None, None, f"build year {text!r} is outside {_FIRST_PLAUSIBLE_YEAR}-{current_year}"
+        )
+    return BuildYear(first, latest, note)
+
+
+def parse_share(value: object) -> tuple[float | None, str]:
+    """Parse a share such as a consent rate: ``0.85``, ``"85%"`` and ``85`` all give 0.85.
+
+    Returns ``(share, note)``; ``share`` is ``None`` for empty or impossible values (negative, or
+    over 100 %), and ``note`` says what was repaired or rejected.
+    """
+    text = normalise_text(value)
+    if not text or text.lower() == "nan":
+        return None, ""
+    percent = text.endswith("%")
+    try:
+        number = float(text.rstrip("%").strip())
+    except ValueError:
+        return None, f"{text!r} is not a number"
+    if not math.isfinite(number) or number < 0:
+        return None, f"{text!r} is not a share between 0 and 1"
+    if percent:
+        number /= 100
+    elif number > 1:
+        if number <= 100:
+            return number / 100, f"{text!r} read as a percentage ({number / 100:.2f})"
+        return None, f"{text!r} is not a share between 0 and 1"
+    if number > 1:
+        return None, f"{text!r} is over 100%"
+    return number, ""
+
+
+def parse_count(value: object) -> tuple[int | None, str]:
+    """Parse a count (households, buildings): a non-negative whole number, else ``None`` + note."""
+    text = normalise_text(value).replace(",", "")
+    if not text or text.lower() == "nan":
+        return None, ""
+    try:
+        number = float(re.sub(r"[户栋幢个]$", "", text))
+    except ValueError:
+        return None, f"{text!r} is not a number"
+    if not math.isfinite(number) or number < 0 or number != int(number):
+        return None, f"{text!r} is not a whole number of at least 0"
+    return int(number), ""
+
+
+def parse_area(value: object) -> tuple[float | None, str]:
+    """Parse a floor area in m² (a positive number; ``"1,234.5"`` accepted), else ``None``."""
+    text = normalise_text(value).replace(",", "")
+    if not text or text.lower() == "nan":
+        return None, ""
+    try:
+        number = float(re.sub(r"(m2|㎡|平方米)$", "", text))
+    except ValueError:
+        return None, f"{text!r} is not a number"
+    if not math.isfinite(number) or number < 0:
+        return None, f"{text!r} is not an area of at least 0 m²"
+    return number, ""
+
+
+def parse_bool(value: object) -> tuple[bool | None, str]:
+    """Parse a yes/no cell (是/否, 有/无, yes/no, true/false, 1/0); empty gives ``None``."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value), ""
+    text = normalise_text(value).lower()
+    if text in {"", "nan", "none"}:
+        return None, ""
+    if text in _BOOL_TRUE:
+        return True, ""
+    if text in _BOOL_FALSE:
+        return False, ""
+    return None, f"{text!r} is not yes/no (是/否)"
+
+
+def split_needs(cell: object) -> list[str]:
+    """Split a needs cell (改造需求) into items: separators ``；`` ``;`` ``、`` ``,`` and new lines."""
+    text = normalise_text(cell)
+    if not text or text.lower() == "nan":
+        return []
+    return [item.strip() for item in re.split(r"[;；、,，\n]+", text) if item.strip()]
+
+
+_PARSERS = {
+    "households": parse_count,
+    "buildings": parse_count,
+    "floor_area_m2": parse_area,
+    "consent_rate": parse_share,
+    "elderly_share": parse_share,
+    "already_renovated": parse_bool,
+    "shantytown_plan": parse_bool,
+    "urban_village": parse_bool,
+    "illegal_structures_removed": parse_bool,
+    "has_property_management": parse_bool,
+}
+
+
+def coerce_attributes(
+    table: pd.DataFrame, *, source: str, quality: QualityReport, row_labels: pd.Series | None = None
+) -> pd.DataFrame:
+    """Parse canonical attribute columns of ``table`` into their typed form.
+
+    ``table`` has canonical column names (after :func:`map_headers`); missing canonical columns are
+    added empty. Unreadable cells become missing and are reported in ``quality`` with the row
+    (``row_labels`` gives what to call each row, e.g. its id; the default is the index).
+
+    Returns a new DataFrame; ``table`` is not modified.
+    """
+    out = table.copy()
+    labels = row_labels if row_labels is not None else pd.Series(out.index, index=out.index)
+    for column, parser in _PARSERS.items():
+        if column not in out:
+            out[column] = pd.Series(pd.NA, index=out.index, dtype=ESTATE_COLUMNS[column][0])
+            continue
+        values = []
+        for label, cell in zip(labels, out[column], strict=True):
+            value, note = parser(cell)
+            if note:
+                level = "repair" if value is not None else "warning"
+                quality.add(
+                    level,
+                    source,
+                    f"row {label}",
+                    f"{column}: {note}",
+                    "correct the cell in the survey table",
+                )
+            values.append(pd.NA if value is None else value)
+        out[column] = pd.Series(values, index=out.index, dtype=ESTATE_COLUMNS[column][0])
+    raw = out["build_year_raw"] if "build_year_raw" in out else pd.Series("", index=out.index)
+    first, latest = [], []
+    for label, cell in zip(labels, raw, strict=True):
+        year = parse_build_year(cell)
+        if year.note and year.note != "decade":
+            quality.add(
+                "warning",
+                source,
+                f"row {label}",
+                year.note,
+                "write the year as 1995, 1995年, 1995、1997 or 90年代",
+            )
+        first.append(pd.NA if year.first is None else year.first)
+        latest.append(pd.NA if year.latest is None else year.latest)
+    out["build_year_raw"] = raw.map(normalise_text).astype("string")
+    out["build_year"] = pd.array(first, dtype="Int64")
+    out["build_year_latest"] = pd.array(latest, dtype="Int64")
+    for column in ("name", "county", "needs"):
+        if column in out:
+            out[column] = out[column].map(normalise_text).astype("string")
+        else:
+            out[column] = pd.Series("", index=out.index, dtype="string")
+    out["needs"] = out["needs"].map(lambda c: "；".join(split_needs(c))).astype("string")
+    return out
