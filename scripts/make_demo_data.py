@@ -30,13 +30,63 @@ COLS, ROWS = 7, 6
 RIVER_ROW = 3  # the river runs between block rows 2 and 3 (no street there)
 ARTERIAL_COL = 4  # a primary road runs west of block column 4
 
-PREFIXES = ["纺织厂", "机械厂", "粮食局", "供销社", "教育局", "卫生局", "电力", "邮电", "农机厂",
-            "水泥厂", "化肥厂", "棉纺", "交通局", "税务", "银行", "自来水", "红星", "东风",
-            "向阳", "建设", "胜利", "和平", "光明", "幸福", "团结", "友谊", "长青", "新华"]
+PREFIXES = [
+    "纺织厂",
+    "机械厂",
+    "粮食局",
+    "供销社",
+    "教育局",
+    "卫生局",
+    "电力",
+    "邮电",
+    "农机厂",
+    "水泥厂",
+    "化肥厂",
+    "棉纺",
+    "交通局",
+    "税务",
+    "银行",
+    "自来水",
+    "红星",
+    "东风",
+    "向阳",
+    "建设",
+    "胜利",
+    "和平",
+    "光明",
+    "幸福",
+    "团结",
+    "友谊",
+    "长青",
+    "新华",
+]
 SUFFIXES = ["宿舍", "小区", "家属院", "住宅楼", "新村", "花园", "公寓"]
-NEEDS = ["供水", "排水", "供电", "弱电", "道路", "供气", "消防", "安防", "生活垃圾分类",
-         "移动通信", "照明设施", "绿化美化", "加装电梯", "立面整治", "屋面防水", "楼道改造",
-         "停车设施", "充电设施", "养老服务", "托育", "助餐", "功能用房", "物业管理", "协商机制"]
+NEEDS = [
+    "供水",
+    "排水",
+    "供电",
+    "弱电",
+    "道路",
+    "供气",
+    "消防",
+    "安防",
+    "生活垃圾分类",
+    "移动通信",
+    "照明设施",
+    "绿化美化",
+    "加装电梯",
+    "立面整治",
+    "屋面防水",
+    "楼道改造",
+    "停车设施",
+    "充电设施",
+    "养老服务",
+    "托育",
+    "助餐",
+    "功能用房",
+    "物业管理",
+    "协商机制",
+]
 
 
 def _lane_split(cell: Polygon, rng: np.random.Generator) -> list[Polygon]:
@@ -47,11 +97,17 @@ def _lane_split(cell: Polygon, rng: np.random.Generator) -> list[Polygon]:
     if parts == 4:  # noqa: PLR2004
         mx, my = (minx + maxx) / 2, (miny + maxy) / 2
         h = LANE / 2
-        return [box(minx, miny, mx - h, my - h), box(mx + h, miny, maxx, my - h),
-                box(minx, my + h, mx - h, maxy), box(mx + h, my + h, maxx, maxy)]
+        return [
+            box(minx, miny, mx - h, my - h),
+            box(mx + h, miny, maxx, my - h),
+            box(minx, my + h, mx - h, maxy),
+            box(mx + h, my + h, maxx, maxy),
+        ]
     width = (maxx - minx - (parts - 1) * LANE) / parts
-    return [box(minx + i * (width + LANE), miny, minx + i * (width + LANE) + width, maxy)
-            for i in range(parts)]
+    return [
+        box(minx + i * (width + LANE), miny, minx + i * (width + LANE) + width, maxy)
+        for i in range(parts)
+    ]
 
 
 def _build_year(distance: float, rng: np.random.Generator) -> str:
@@ -86,28 +142,34 @@ def make_estates(rng: np.random.Generator) -> gpd.GeoDataFrame:
                 n += 1
                 dist = Point(geom.centroid).distance(Point(centre))
                 households = int(rng.integers(40, 900) * geom.area / (BLOCK * BLOCK) + 24)
-                street = "东城街道" if geom.centroid.x > x0 + ARTERIAL_COL * (BLOCK + ROAD) else "西城街道"
+                street = (
+                    "东城街道"
+                    if geom.centroid.x > x0 + ARTERIAL_COL * (BLOCK + ROAD)
+                    else "西城街道"
+                )
                 needs = rng.choice(NEEDS, size=int(rng.integers(1, 7)), replace=False)
-                rows.append({
-                    "编号": f"SZ{n:03d}",
-                    "小区名称": f"{rng.choice(PREFIXES)}{rng.choice(SUFFIXES)}"
-                                 + ("" if rng.random() < 0.5 else f"{int(rng.integers(1, 9))}号院"),
-                    "所在区": "示例县",
-                    "所在街道": street,
-                    "建成年代": _build_year(dist, rng),
-                    "栋数": max(1, households // 36),
-                    "户数": households,
-                    "建筑面积m2": round(households * float(rng.uniform(62, 92)), 1),
-                    "居民同意率": round(float(rng.uniform(0.62, 0.99)), 2),
-                    "60岁以上人口占比": round(float(rng.uniform(0.12, 0.42)), 3),
-                    "已完成综合改造": "是" if rng.random() < 0.05 else "否",
-                    "纳入棚改或征收计划": "是" if rng.random() < 0.03 else "否",
-                    "城中村或自建房": "是" if rng.random() < 0.03 else "否",
-                    "违建已拆除": "是" if rng.random() < 0.7 else "否",
-                    "有物业管理": "是" if rng.random() < 0.45 else "否",
-                    "改造需求": "；".join(needs),
-                    "geometry": geom,
-                })
+                rows.append(
+                    {
+                        "编号": f"SZ{n:03d}",
+                        "小区名称": f"{rng.choice(PREFIXES)}{rng.choice(SUFFIXES)}"
+                        + ("" if rng.random() < 0.5 else f"{int(rng.integers(1, 9))}号院"),
+                        "所在区": "示例县",
+                        "所在街道": street,
+                        "建成年代": _build_year(dist, rng),
+                        "栋数": max(1, households // 36),
+                        "户数": households,
+                        "建筑面积m2": round(households * float(rng.uniform(62, 92)), 1),
+                        "居民同意率": round(float(rng.uniform(0.62, 0.99)), 2),
+                        "60岁以上人口占比": round(float(rng.uniform(0.12, 0.42)), 3),
+                        "已完成综合改造": "是" if rng.random() < 0.05 else "否",
+                        "纳入棚改或征收计划": "是" if rng.random() < 0.03 else "否",
+                        "城中村或自建房": "是" if rng.random() < 0.03 else "否",
+                        "违建已拆除": "是" if rng.random() < 0.7 else "否",
+                        "有物业管理": "是" if rng.random() < 0.45 else "否",
+                        "改造需求": "；".join(needs),
+                        "geometry": geom,
+                    }
+                )
     # make names unique so the demo reads well
     seen: dict[str, int] = {}
     for r in rows:
@@ -130,28 +192,51 @@ def make_roads_and_water() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         fclass = "primary" if col == ARTERIAL_COL else "residential" if col % 2 else "tertiary"
         name = "人民路" if col == ARTERIAL_COL else f"经{col + 1}路"
         osm += 1
-        roads.append({"osm_id": str(osm), "code": 5113, "fclass": fclass, "name": name,
-                      "geometry": LineString([(x, y0 - 20), (x, y0 + height)])})
+        roads.append(
+            {
+                "osm_id": str(osm),
+                "code": 5113,
+                "fclass": fclass,
+                "name": name,
+                "geometry": LineString([(x, y0 - 20), (x, y0 + height)]),
+            }
+        )
     for row in range(ROWS + 1):
         y = y0 + row * (BLOCK + ROAD)
         if row == RIVER_ROW:
             continue
         osm += 1
-        roads.append({"osm_id": str(osm), "code": 5115, "fclass": "secondary" if row == 1
-                      else "residential", "name": f"纬{row + 1}路",
-                      "geometry": LineString([(x0 - 20, y), (x0 + width, y)])})
+        roads.append(
+            {
+                "osm_id": str(osm),
+                "code": 5115,
+                "fclass": "secondary" if row == 1 else "residential",
+                "name": f"纬{row + 1}路",
+                "geometry": LineString([(x0 - 20, y), (x0 + width, y)]),
+            }
+        )
     # footpaths along the river and one bridge (the arterial crosses the river)
     ry = y0 + RIVER_ROW * (BLOCK + ROAD)
     for dy in (-10.0, 10.0):
         osm += 1
-        roads.append({"osm_id": str(osm), "code": 5153, "fclass": "footway", "name": "滨河步道",
-                      "geometry": LineString([(x0 - 20, ry + dy), (x0 + width, ry + dy)])})
+        roads.append(
+            {
+                "osm_id": str(osm),
+                "code": 5153,
+                "fclass": "footway",
+                "name": "滨河步道",
+                "geometry": LineString([(x0 - 20, ry + dy), (x0 + width, ry + dy)]),
+            }
+        )
     # river: 14 m wide, gently curved, in the road reserve between block rows
     xs = np.linspace(x0 - 40, x0 + width + 40, 40)
     top = [(x, ry + 7 + 2 * math.sin(x / 120)) for x in xs]
     bottom = [(x, ry - 7 + 2 * math.sin(x / 120)) for x in xs[::-1]]
-    water = gpd.GeoDataFrame({"osm_id": ["8000001"], "code": [8202], "fclass": ["river"],
-                              "name": ["示例河"]}, geometry=[Polygon(top + bottom)], crs=GK)
+    water = gpd.GeoDataFrame(
+        {"osm_id": ["8000001"], "code": [8202], "fclass": ["river"], "name": ["示例河"]},
+        geometry=[Polygon(top + bottom)],
+        crs=GK,
+    )
     return gpd.GeoDataFrame(roads, crs=GK), water
 
 
@@ -167,8 +252,17 @@ def make_facilities() -> gpd.GeoDataFrame:
         ("示例县福利院", "养老院", 2600, (6.6, 0.4)),
     ]
     return gpd.GeoDataFrame(
-        [{"名称": n, "类型": t, "建筑面积m2": a, "geometry": Point(x0 + cx * step, y0 + cy * step)}
-         for n, t, a, (cx, cy) in rows], crs=GK)
+        [
+            {
+                "名称": n,
+                "类型": t,
+                "建筑面积m2": a,
+                "geometry": Point(x0 + cx * step, y0 + cy * step),
+            }
+            for n, t, a, (cx, cy) in rows
+        ],
+        crs=GK,
+    )
 
 
 def make_boundaries(estates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -178,9 +272,11 @@ def make_boundaries(estates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     split_x = ORIGIN[0] + ARTERIAL_COL * (BLOCK + ROAD)
     west = box(minx - 300, miny - 300, split_x, maxy + 300)
     east = box(split_x, miny - 300, maxx + 300, maxy + 300)
-    return gpd.GeoDataFrame({"name": ["示例县", "西城街道", "东城街道"],
-                             "level": ["区县", "街道", "街道"]},
-                            geometry=[county, west, east], crs=GK)
+    return gpd.GeoDataFrame(
+        {"name": ["示例县", "西城街道", "东城街道"], "level": ["区县", "街道", "街道"]},
+        geometry=[county, west, east],
+        crs=GK,
+    )
 
 
 def main() -> None:
@@ -194,8 +290,12 @@ def main() -> None:
     for path in (town, bounds):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
-    for name, layer in (("estates", estates), ("water", water), ("roads", roads),
-                        ("elderly_facilities", facilities)):
+    for name, layer in (
+        ("estates", estates),
+        ("water", water),
+        ("roads", roads),
+        ("elderly_facilities", facilities),
+    ):
         layer.to_crs(OUT_CRS).to_file(town, layer=name, driver="GPKG", engine="pyogrio")
     boundaries.to_crs(OUT_CRS).to_file(bounds, layer="boundaries", driver="GPKG", engine="pyogrio")
     print(f"{len(estates)} estates, {len(roads)} roads, {len(facilities)} facilities -> {town}")
