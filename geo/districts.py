@@ -158,7 +158,7 @@ def _borrow(
             rest = [x for x in regions[j] if x != m]
             if not nx.is_connected(graph.subgraph(rest)):
                 continue
-            grown = region + [m]
+            grown = [*region, m]
             if _fits(sum(households[x] for x in grown), len(grown), policy):
                 regions[i], regions[j] = sorted(grown), rest
                 owner[m] = i

@@ -94,7 +94,7 @@ def _lane_split(cell: Polygon, rng: np.random.Generator) -> list[Polygon]:
     parts = int(rng.choice([1, 2, 2, 3, 4]))
     if parts == 1:
         return [cell]
-    if parts == 4:  # noqa: PLR2004
+    if parts == 4:
         mx, my = (minx + maxx) / 2, (miny + maxy) / 2
         h = LANE / 2
         return [
@@ -116,9 +116,9 @@ def _build_year(distance: float, rng: np.random.Generator) -> str:
     roll = rng.random()
     if roll < 0.06:
         return ""
-    if roll < 0.11 and year <= 1999:  # noqa: PLR2004
+    if roll < 0.11 and year <= 1999:
         return f"{year // 10 % 10}0年代"
-    if roll < 0.17 and year < 2016:  # noqa: PLR2004
+    if roll < 0.17 and year < 2016:
         return f"{year}、{year + 2}"
     if roll < 0.35:
         return f"{year}年"

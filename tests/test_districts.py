@@ -43,7 +43,7 @@ def test_lone_estate_is_a_standalone_project(policy):
 
 def test_household_cap_splits_into_connected_parts(policy):
     capped = policy.with_values({"districts.max_households": 250})
-    estates, districts, graph = _plan(squares_in_a_row(6, households=100), capped)
+    _estates, districts, graph = _plan(squares_in_a_row(6, households=100), capped)
     assert (districts["households"] <= 250).all()
     for members in districts["members"]:
         ids = members.split(",")

@@ -171,10 +171,7 @@ def test_atomic_write_keeps_previous_file_on_failure(tmp_path):
     io.write_layers(target, {"x": good})
     before = target.read_bytes()
 
-    class Boom(pd.DataFrame):
-        pass
-
-    with pytest.raises(Exception):  # noqa: B017, PT011
+    with pytest.raises(Exception):  # noqa: B017
         io.write_layers(target, {"x": good, "y": "not a frame"})  # type: ignore[dict-item]
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.gpkg"]

@@ -51,7 +51,7 @@ def test_unparsable_file(tmp_path):
 def test_with_values_validates():
     p = default_policy().with_values({"eligibility.cutoff_year": 1998})
     assert p.eligibility.cutoff_year == 1998
-    with pytest.raises(PolicyError, match="priority.weight_age"):
+    with pytest.raises(PolicyError, match=r"priority\.weight_age"):
         p.with_values({"priority.weight_age": "high"})
 
 
