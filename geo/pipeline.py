@@ -98,9 +98,7 @@ class PlanResult:
             "adjacency": self.adjacency,
         }
         out.update(self.extra_layers)
-        quality = self.quality.to_frame()
-        if not quality.empty:
-            out["quality"] = quality
+        out["quality"] = self.quality.to_frame()
         return out
 
 

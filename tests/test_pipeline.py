@@ -77,7 +77,7 @@ def test_demo_run(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "SYNTHETIC" in printed
     names = [n for n, _ in pyogrio.list_layers(out)]
-    assert {"estates", "districts", "adjacency"} <= set(names)
+    assert {"estates", "districts", "adjacency", "quality"} <= set(names)
     estates, districts = check_output(out, printed, load_policy())
     assert len(districts) >= 2
     assert estates["street"].notna().all()  # units from the demo boundaries
