@@ -141,3 +141,27 @@ def test_hangzhou_acceptance(tmp_path, capsys, with_roads):
     )
     assert len(result_estates) == 2112
     assert len(districts) > 50
+
+
+def test_user_column_mapping(tmp_path, capsys):
+    src = gpd.read_file(load_inputs().sources["estates"], layer="estates")
+    renamed = src.rename(columns={"小区名称": "楼盘", "建成年代": "year built"})
+    path = tmp_path / "renamed.gpkg"
+    renamed.to_file(path, engine="pyogrio")
+    out = tmp_path / "o.gpkg"
+    args = [
+        "plan",
+        "--estates",
+        str(path),
+        "--column",
+        "楼盘=name",
+        "--column",
+        "year built=build_year",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    estates = gpd.read_file(out, layer="estates")
+    assert estates["name"].tolist() == src["小区名称"].tolist()
+    assert estates["build_year_raw"].fillna("").tolist() == src["建成年代"].fillna("").tolist()
+    assert main(["plan", "--column", "nonsense", "--out", str(out)]) == 2
