@@ -87,12 +87,56 @@ class Cost:
     yuan_per_household: float = field(default=27200.0, metadata=_num(0, None))
 
 
+#: Utility types a corridor can carry (drainage as separate rain and sewage lines, 雨污分流).
+UTILITIES = ("water", "rain", "sewage", "gas", "power", "telecom")
+
+
+@dataclass(frozen=True)
+class Corridors:
+    """Shared pipeline corridors: routing, unit costs (yuan/m) and clearances (m)."""
+
+    enabled: bool = True
+    utilities: tuple[str, ...] = UTILITIES
+    search_radius_m: float = field(default=250.0, metadata=_num(10, 5000))
+    node_spacing_m: float = field(default=20.0, metadata=_num(1, 500))
+    mains_reach_m: float = field(default=30.0, metadata=_num(0, 1000))
+    connection_road_classes: tuple[str, ...] = (
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+    )
+    excluded_road_classes: tuple[str, ...] = (
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+    )
+    trench_yuan_per_m: float = field(default=1200.0, metadata=_num(0, None))
+    water_yuan_per_m: float = field(default=450.0, metadata=_num(0, None))
+    rain_yuan_per_m: float = field(default=650.0, metadata=_num(0, None))
+    sewage_yuan_per_m: float = field(default=550.0, metadata=_num(0, None))
+    gas_yuan_per_m: float = field(default=400.0, metadata=_num(0, None))
+    power_yuan_per_m: float = field(default=700.0, metadata=_num(0, None))
+    telecom_yuan_per_m: float = field(default=200.0, metadata=_num(0, None))
+    connection_yuan: float = field(default=20000.0, metadata=_num(0, None))
+    clearance_water_m: float = field(default=1.0, metadata=_num(0, 50))
+    clearance_rain_m: float = field(default=2.5, metadata=_num(0, 50))
+    clearance_sewage_m: float = field(default=2.5, metadata=_num(0, 50))
+    clearance_gas_m: float = field(default=0.7, metadata=_num(0, 50))
+    clearance_power_m: float = field(default=0.6, metadata=_num(0, 50))
+    clearance_telecom_m: float = field(default=1.0, metadata=_num(0, 50))
+
+
 _SECTIONS: dict[str, type] = {
     "eligibility": Eligibility,
     "adjacency": Adjacency,
     "districts": Districts,
     "priority": Priority,
     "cost": Cost,
+    "corridors": Corridors,
 }
 
 
@@ -105,6 +149,7 @@ class Policy:
     districts: Districts = Districts()
     priority: Priority = Priority()
     cost: Cost = Cost()
+    corridors: Corridors = Corridors()
     source: str = "defaults"
 
     def with_values(self, values: dict[str, Any]) -> Policy:
@@ -209,6 +254,12 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError("priority.weight_* must not all be 0")
     if policy.districts.min_estates > policy.districts.max_estates:
         raise PolicyError("districts.min_estates must not exceed districts.max_estates")
+    unknown = set(policy.corridors.utilities) - set(UTILITIES)
+    if unknown or not policy.corridors.utilities:
+        raise PolicyError(
+            f"corridors.utilities must be a non-empty list of {', '.join(UTILITIES)}"
+            + (f", not {', '.join(sorted(unknown))}" if unknown else "")
+        )
 
 
 def default_policy() -> Policy:
