@@ -53,6 +53,10 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--roads", help="OSM-schema road lines (arterial classes become barriers)")
     plan.add_argument("--boundaries", help="administrative units (name, level)")
     plan.add_argument("--facilities", help="elderly-care facilities (points or polygons)")
+    plan.add_argument(
+        "--mains", help="municipal mains (lines; column utility: 给水/雨水/污水/燃气/电力/通信)"
+    )
+    plan.add_argument("--buildings", help="building footprints (clearance check of corridors)")
     plan.add_argument("--policy", help="policy TOML overriding the defaults key by key")
     plan.add_argument(
         "--source-crs",
@@ -118,6 +122,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         facilities=args.facilities,
         source_crs=args.source_crs,
         estates_layer=layer,
+        mains=args.mains,
+        buildings=args.buildings,
         column_mapping=_column_mapping(args.column),
     )
     result = run_plan(inputs, policy)
@@ -142,6 +148,13 @@ def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
     )
     print(f"standalone projects: {s['standalone_projects']}")
     print(f"estimated investment in districts: {s['investment_in_districts_yuan'] / 1e4:,.1f} 万元")
+    if "corridor_length_m" in s:
+        print(
+            f"shared corridors: {s['corridor_length_m'] / 1000:,.2f} km vs "
+            f"{s['separate_length_m'] / 1000:,.2f} km separate "
+            f"(saving {s['corridor_saving_pct']}%); cost {s['corridor_cost_yuan'] / 1e4:,.1f} 万元 vs "
+            f"{s['separate_cost_yuan'] / 1e4:,.1f} 万元 (saving {s['corridor_cost_saving_pct']}%)"
+        )
     if len(result.quality):
         print(f"data-quality notes: {len(result.quality)} (layer 'quality' in the output)")
     print(f"written: {out} ({seconds:.1f} s)")

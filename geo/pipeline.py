@@ -19,6 +19,7 @@ from pyproj import CRS
 
 from geo import io
 from geo.adjacency import build_adjacency
+from geo.corridors import plan_corridors
 from geo.crs import metric_crs_for
 from geo.districts import estimate_investment, form_districts
 from geo.eligibility import STATUSES, assess_eligibility
@@ -51,6 +52,8 @@ class PlanInputs:
     roads: gpd.GeoDataFrame | None = None
     boundaries: gpd.GeoDataFrame | None = None
     facilities: gpd.GeoDataFrame | None = None
+    mains: gpd.GeoDataFrame | None = None
+    buildings: gpd.GeoDataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
     synthetic: bool = False
     quality: QualityReport = field(default_factory=QualityReport)
@@ -88,6 +91,7 @@ class PlanResult:
             "households_in_districts": int(self.districts["households"].sum()),
             "standalone_projects": int((self.estates["project_type"] == "standalone").sum()),
             "investment_in_districts_yuan": float(self.districts["investment_yuan"].sum()),
+            **_corridor_totals(self.districts),
         }
 
     def layers(self) -> dict[str, pd.DataFrame]:
@@ -100,6 +104,24 @@ class PlanResult:
         out.update(self.extra_layers)
         out["quality"] = self.quality.to_frame()
         return out
+
+
+def _corridor_totals(districts: pd.DataFrame) -> dict[str, float]:
+    """Corridor totals of the districts (m, yuan, %), empty when corridors were not planned."""
+    if "corridor_length_m" not in districts:
+        return {}
+    length, separate = districts["corridor_length_m"].sum(), districts["separate_length_m"].sum()
+    cost, separate_cost = districts["cost_yuan"].sum(), districts["separate_cost_yuan"].sum()
+    return {
+        "corridor_length_m": float(length),
+        "separate_length_m": float(separate),
+        "corridor_saving_pct": round(100 * (1 - length / separate), 1) if separate else 0.0,
+        "corridor_cost_yuan": float(cost),
+        "separate_cost_yuan": float(separate_cost),
+        "corridor_cost_saving_pct": round(100 * (1 - cost / separate_cost), 1)
+        if separate_cost
+        else 0.0,
+    }
 
 
 def _note(progress: Progress | None, fraction: float, message: str) -> None:
@@ -118,6 +140,8 @@ def load_inputs(
     source_crs: str | None = None,
     estates_layer: str | None = None,
     column_mapping: dict[str, str] | None = None,
+    mains: str | Path | None = None,
+    buildings: str | Path | None = None,
 ) -> PlanInputs:
     """Read the files of a planning run. With no ``estates``, the embedded synthetic demo town.
 
@@ -136,6 +160,10 @@ def load_inputs(
         Administrative units (see :func:`geo.io.read_boundaries`).
     facilities
         Elderly-care facilities (kept for the elderly-care step).
+    mains
+        Municipal mains (lines, optional ``utility`` column) for the corridors' connection points.
+    buildings
+        Building footprints (polygons) for the corridors' clearance check.
     source_crs
         Declared CRS of the estates (and survey-free layers): ``gcj02``, ``bd09`` or an EPSG code.
     column_mapping
@@ -190,7 +218,14 @@ def load_inputs(
         path, layer = _split_layer(facilities)
         facilities_gdf = io.read_vector(path, layer=layer, quality=quality)
         sources["facilities"] = str(facilities)
+    extra = {}
+    for name, item in (("mains", mains), ("buildings", buildings)):
+        if item is not None:
+            path, layer = _split_layer(item)
+            extra[name] = io.read_lines_or_polygons(path, quality=quality, layer=layer)
+            sources[name] = str(item)
     return PlanInputs(
+        **extra,
         estates=estates_gdf,
         survey=survey_df,
         barriers=pd.concat(barrier_frames, ignore_index=True) if barrier_frames else None,
@@ -300,6 +335,17 @@ def run_plan(
             priority_score=pd.Series(dtype=float), priority_rank=pd.Series(dtype=int)
         )
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
+    extra_layers: dict[str, pd.DataFrame] = {}
+    if policy.corridors.enabled and len(districts):
+        _note(progress, 0.9, "planning shared corridors")
+        corridors = plan_corridors(
+            estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
+            buildings=inputs.buildings, quality=quality,
+        )  # fmt: skip
+        districts = gpd.GeoDataFrame(
+            pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs
+        )
+        extra_layers = {"corridors": corridors.segments, "corridor_utilities": corridors.utilities}
     _note(progress, 1.0, "done")
     return PlanResult(
         estates=estates,
@@ -311,6 +357,7 @@ def run_plan(
         quality=quality,
         inputs=inputs,
         survey_join=survey_report,
+        extra_layers=extra_layers,
     )
 
 

@@ -1,0 +1,892 @@
+"""Shared pipeline corridors (先地下、后地上): what contiguous renovation saves underground.
+
+Renovating adjacent estates together lets water, drainage (rain and sewage separated, 雨污分流),
+gas, power and telecom lines share one trench and one connection to the municipal network,
+instead of every estate running its own lines to a main. For each district this module plans a
+corridor network that connects every member estate to the others and to the municipal network,
+and compares it with the baseline in which each estate is connected on its own.
+
+Method
+------
+1. **Candidate graph** (one per district, metres, the run's projected CRS). Its lines are noded
+   with shapely (``union_all``), then split into straight edges at most ``node_spacing_m`` long:
+
+   - the unblocked adjacency paths between member estates (representative point, through the
+     gap, to the neighbour's representative point: the walls removed by 拆墙并院);
+   - with roads: every road line (classes not in ``excluded_road_classes``) within
+     ``search_radius_m`` of the district outline, and a straight connector from each estate's
+     representative point (``point_on_surface``) to the nearest of those roads. OSM ways are not
+     split at junctions; the noding makes every crossing a node;
+   - with mains: a straight connector from each estate to the nearest main.
+
+2. **Connection points** per utility (a virtual node stands for the municipal network):
+
+   - ``mains``: graph nodes within ``mains_reach_m`` of a main of that utility (the connector to
+     the main is part of the corridor);
+   - ``roads`` (no main of that utility): nodes on roads of ``connection_road_classes`` outside
+     the district outline, where municipal mains are assumed to run;
+   - ``outline`` (neither, or none reachable): the network is unknown; one connection is
+     assumed at the point of the district outline nearest to a member estate that has the least
+     total path length to all members (a 1-median on the outline). Indicative only.
+
+   Each connection also costs ``connection_yuan`` per utility; in the search it counts as the
+   length of corridor that costs as much, so sharing a connection is preferred when it pays.
+
+3. **Corridor** = an approximate minimum Steiner tree on that graph with the member estates and
+   the municipal-network node as terminals: :func:`networkx.algorithms.approximation.steiner_tree`
+   with ``method="mehlhorn"`` (Mehlhorn 1988), whose weight is within a factor ``2 (1 - 1/l)`` of
+   the optimum (``l``: the least number of leaves of an optimal Steiner tree). Utilities with the
+   same connection points share one tree.
+
+4. **Baseline** = each estate connected separately to its own cheapest connection point by a
+   shortest path on the same graph, with its own trench and its own connections.
+
+5. **Guarantee**: the union of the baseline paths is itself a network joining every estate to the
+   municipal network. If the Steiner tree is heavier than that union's spanning tree, the union is
+   used; if the corridor of a district is then still longer or costlier than the baseline (several
+   utility groups), the union of the baseline paths of all groups is used. So the corridor is
+   never longer and never costlier than the separate baseline.
+
+Lengths are metres, costs yuan (unit costs from ``[corridors]`` of the policy: assumptions that a
+city must replace). Building clearances follow GB 50289-2016 Table 4.1.9 (see the policy file);
+segments closer to a building footprint than the largest clearance of their utilities are
+flagged, not rerouted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from networkx.algorithms.approximation import steiner_tree
+from pyproj import CRS
+
+from geo.errors import InputError, QualityReport
+from geo.names import normalise_text
+from geo.policy import UTILITIES, Policy
+
+MAIN = "municipal network"
+STEINER_METHOD = "mehlhorn"
+_EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
+_ON_LINE_M = 0.05
+_INSIDE_M = 0.5
+
+#: Utility names accepted in a mains layer's ``utility`` column (Chinese and English).
+UTILITY_ALIASES: dict[str, tuple[str, ...]] = {
+    "water": ("water",),
+    "给水": ("water",),
+    "供水": ("water",),
+    "自来水": ("water",),
+    "rain": ("rain",),
+    "stormwater": ("rain",),
+    "storm": ("rain",),
+    "雨水": ("rain",),
+    "sewage": ("sewage",),
+    "sewer": ("sewage",),
+    "污水": ("sewage",),
+    "drainage": ("rain", "sewage"),
+    "排水": ("rain", "sewage"),
+    "gas": ("gas",),
+    "燃气": ("gas",),
+    "天然气": ("gas",),
+    "煤气": ("gas",),
+    "power": ("power",),
+    "electricity": ("power",),
+    "电力": ("power",),
+    "供电": ("power",),
+    "telecom": ("telecom",),
+    "communication": ("telecom",),
+    "通信": ("telecom",),
+    "电信": ("telecom",),
+    "弱电": ("telecom",),
+}
+_UTILITY_COLUMNS = ("utility", "utilities", "type", "管线类型", "管线", "类型", "专业")
+
+SEGMENT_COLUMNS = (
+    "district_id",
+    "utilities",
+    "kind",
+    "length_m",
+    "cost_yuan",
+    "clearance_m",
+    "clearance_ok",
+)
+DISTRICT_CORRIDOR_COLUMNS = (
+    "corridor_basis",
+    "corridor_method",
+    "corridor_length_m",
+    "separate_length_m",
+    "saving_pct",
+    "cost_yuan",
+    "separate_cost_yuan",
+    "cost_saving_pct",
+    "connections",
+    "separate_connections",
+    "clearance_conflicts",
+)
+
+
+@dataclass
+class CorridorPlan:
+    """The corridors of a planning run.
+
+    Attributes
+    ----------
+    segments
+        GeoDataFrame of LineStrings (the run's CRS) with :data:`SEGMENT_COLUMNS`: ``district_id``;
+        ``utilities`` (comma-joined, e.g. ``water,rain,sewage,gas,power,telecom``); ``kind``:
+        ``trunk`` (inside the district, serving two or more estates), ``branch`` (inside, serving
+        one estate) or ``connection`` (outside the district outline: the link to the municipal
+        network, beyond the estates' red lines); ``length_m``; ``cost_yuan`` (trench and pipes;
+        connections are in the district totals); ``clearance_m`` (largest GB 50289-2016 clearance
+        of its utilities); ``clearance_ok`` (False when closer to a building, <NA> without
+        buildings).
+    districts
+        DataFrame indexed like the districts with :data:`DISTRICT_CORRIDOR_COLUMNS`: lengths in
+        metres, costs in yuan (trench + pipes + connections), savings in percent, connections
+        counted per utility.
+    utilities
+        DataFrame, one row per district and utility (plus ``trench``): ``length_m``,
+        ``separate_length_m``, ``connections``, ``separate_connections``, ``cost_yuan``,
+        ``separate_cost_yuan``.
+    """
+
+    segments: gpd.GeoDataFrame
+    districts: pd.DataFrame
+    utilities: pd.DataFrame
+
+    def totals(self) -> dict[str, float]:
+        """Return the run's totals: corridor and separate length (m) and cost (yuan), savings (%)."""
+        d = self.districts
+        length, separate = float(d["corridor_length_m"].sum()), float(d["separate_length_m"].sum())
+        cost, separate_cost = float(d["cost_yuan"].sum()), float(d["separate_cost_yuan"].sum())
+        return {
+            "districts": len(d),
+            "corridor_length_m": round(length, 1),
+            "separate_length_m": round(separate, 1),
+            "saving_pct": _pct(length, separate),
+            "cost_yuan": round(cost),
+            "separate_cost_yuan": round(separate_cost),
+            "cost_saving_pct": _pct(cost, separate_cost),
+        }
+
+
+def _pct(value: float, base: float) -> float:
+    return round(100.0 * (1.0 - value / base), 1) if base > 0 else 0.0
+
+
+def utilities_of(value: object) -> tuple[str, ...]:
+    """Return the utilities named by a mains layer value (``给水``, ``排水``, ``gas;power``...).
+
+    ``排水``/``drainage`` means both rain and sewage; several names may be joined by ``,;、/``.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a utility (the message lists the accepted names).
+    """
+    text = normalise_text(str(value)).lower()
+    out: list[str] = []
+    for part in (p.strip() for p in _split_names(text)):
+        if not part:
+            continue
+        if part not in UTILITY_ALIASES:
+            raise ValueError(
+                f"unknown utility {part!r}; use one of {', '.join(UTILITY_ALIASES)}"
+            )
+        out.extend(u for u in UTILITY_ALIASES[part] if u not in out)
+    return tuple(out)
+
+
+def _split_names(text: str) -> list[str]:
+    for sep in ";；、/，":
+        text = text.replace(sep, ",")
+    return text.split(",")
+
+
+@dataclass
+class _Context:
+    """Layers prepared once per run (all in the estates' CRS)."""
+
+    crs: CRS
+    policy: Policy
+    roads: np.ndarray | None = None
+    road_connects: np.ndarray | None = None
+    road_tree: shapely.STRtree | None = None
+    mains: dict[str, np.ndarray] = field(default_factory=dict)
+    buildings: shapely.STRtree | None = None
+    building_geoms: np.ndarray | None = None
+
+
+@dataclass
+class _Group:
+    utilities: tuple[str, ...]
+    basis: str
+    main_lines: np.ndarray | None = None
+
+
+def plan_corridors(
+    estates: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    adjacency: gpd.GeoDataFrame,
+    policy: Policy,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    mains: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    quality: QualityReport | None = None,
+) -> CorridorPlan:
+    """Plan the shared corridors of every district and the separate baseline.
+
+    Parameters
+    ----------
+    estates
+        Estates with ``estate_id`` and footprints, in a projected CRS in metres (the run's CRS).
+    districts
+        Districts with ``district_id``, ``members`` (comma-joined estate ids) and the outline, in
+        the same CRS (see :func:`geo.districts.form_districts`).
+    adjacency
+        Adjacency edges (``source_id``, ``target_id``, ``blocked``, LineString from one estate's
+        representative point through the gap to the other's), from
+        :func:`geo.adjacency.build_adjacency`.
+    policy
+        ``policy.corridors``: utilities, search radius, node spacing, connection road classes,
+        unit costs (yuan/m), connection cost (yuan), clearances (m).
+    roads
+        Optional road centre lines in any CRS (OSM schema with ``fclass``; without it every line
+        is a route and a connection point).
+    mains
+        Optional municipal mains (lines) in any CRS; a ``utility`` column (给水, 雨水, 污水, 排水,
+        燃气, 电力, 通信 or the English keys) says which utility each serves, else every one.
+    buildings
+        Optional building footprints (polygons) in any CRS, for the clearance check.
+    quality
+        Report to which notes (assumed connection points, unknown utilities) are added.
+
+    Returns
+    -------
+    CorridorPlan
+        Segments, district columns and the per-utility table.
+
+    Raises
+    ------
+    ValueError
+        If ``estates`` is not in a projected CRS.
+    InputError
+        If a mains layer names an unknown utility.
+    """
+    if estates.crs is None or not CRS.from_user_input(estates.crs).is_projected:
+        raise ValueError(
+            f"estates must be in a projected CRS in metres, not {estates.crs}; "
+            "use geo.crs.metric_crs_for() first"
+        )
+    quality = quality if quality is not None else QualityReport()
+    ctx = _prepare(estates.crs, policy, roads, mains, buildings)
+    ids = estates["estate_id"].astype(str).to_numpy()
+    anchors = dict(zip(ids, shapely.point_on_surface(estates.geometry.to_numpy()), strict=True))
+    open_edges = adjacency.loc[~adjacency["blocked"].astype(bool)]
+    paths_of: dict[str, list[tuple[str, shapely.Geometry]]] = defaultdict(list)
+    for s, t, g in zip(
+        open_edges["source_id"].astype(str),
+        open_edges["target_id"].astype(str),
+        open_edges.geometry,
+        strict=True,
+    ):
+        paths_of[s].append((t, g))
+    rows, segments, table = [], [], []
+    assumed: list[str] = []
+    for index, district in districts.iterrows():
+        members = [m for m in str(district["members"]).split(",") if m]
+        paths = [g for m in members for t, g in paths_of[m] if t in set(members)]
+        result = _plan_district(
+            str(district["district_id"]),
+            members,
+            district.geometry,
+            [anchors[m] for m in members],
+            paths,
+            ctx,
+        )
+        rows.append(pd.Series(result.row, name=index))
+        segments.append(result.segments)
+        table.extend(result.table)
+        if "outline" in result.row["corridor_basis"]:
+            assumed.append(str(district["district_id"]))
+    if assumed:
+        quality.add(
+            "warning",
+            "corridors",
+            f"{len(assumed)} districts",
+            "no mains or connection roads near: one connection point assumed on the district "
+            "outline (" + ", ".join(assumed[:5]) + ("..." if len(assumed) > 5 else "") + ")",
+            "give the mains (--mains) or the roads (--roads) for real connection points",
+        )
+    return _assemble(rows, segments, table, districts, ctx)
+
+
+def _prepare(
+    crs: CRS,
+    policy: Policy,
+    roads: gpd.GeoDataFrame | None,
+    mains: gpd.GeoDataFrame | None,
+    buildings: gpd.GeoDataFrame | None,
+) -> _Context:
+    ctx = _Context(crs=crs, policy=policy)
+    settings = policy.corridors
+    if roads is not None and len(roads):
+        frame = roads
+        if "fclass" in frame:
+            frame = frame.loc[~frame["fclass"].isin(settings.excluded_road_classes)]
+        geoms = _lines(frame.to_crs(crs).geometry.to_numpy())
+        keep = ~shapely.is_empty(geoms)
+        ctx.roads = geoms[keep]
+        connects = (
+            frame["fclass"].isin(settings.connection_road_classes).to_numpy()
+            if "fclass" in frame
+            else np.ones(len(frame), dtype=bool)
+        )
+        ctx.road_connects = connects[keep]
+        ctx.road_tree = shapely.STRtree(ctx.roads)
+    if mains is not None and len(mains):
+        column = next((c for c in _UTILITY_COLUMNS if c in mains.columns), None)
+        geoms = _lines(mains.to_crs(crs).geometry.to_numpy())
+        served: list[tuple[str, ...]] = []
+        for row, value in enumerate(mains[column] if column else [None] * len(mains)):
+            if value is None or pd.isna(value) or not str(value).strip():
+                served.append(UTILITIES)
+                continue
+            try:
+                served.append(utilities_of(value))
+            except ValueError as exc:
+                raise InputError(
+                    str(exc), source="mains", where=f"feature {row + 1}, column {column}"
+                ) from exc
+        for utility in settings.utilities:
+            picked = np.array([utility in s for s in served], dtype=bool)
+            lines = geoms[picked & ~shapely.is_empty(geoms)]
+            if len(lines):
+                ctx.mains[utility] = lines
+    if buildings is not None and len(buildings):
+        geoms = buildings.to_crs(crs).geometry.to_numpy()
+        geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+        ctx.building_geoms = geoms
+        ctx.buildings = shapely.STRtree(geoms)
+    return ctx
+
+
+def _lines(geoms: np.ndarray) -> np.ndarray:
+    """Lines of a layer: polygons as their boundaries, points dropped (empty)."""
+    geoms = shapely.force_2d(geoms)
+    dims = shapely.get_dimensions(geoms)
+    out = np.where(dims == 2, shapely.boundary(geoms), geoms)
+    out = np.where(dims == 0, shapely.from_wkt("LINESTRING EMPTY"), out)
+    return np.where(shapely.is_missing(out), shapely.from_wkt("LINESTRING EMPTY"), out)
+
+
+@dataclass
+class _DistrictResult:
+    row: dict[str, object]
+    segments: gpd.GeoDataFrame | None
+    table: list[dict[str, object]]
+
+
+def _plan_district(
+    district_id: str,
+    members: list[str],
+    outline: shapely.Geometry,
+    anchors: list[shapely.Geometry],
+    paths: list[shapely.Geometry],
+    ctx: _Context,
+) -> _DistrictResult:
+    settings = ctx.policy.corridors
+    region = shapely.buffer(outline, settings.search_radius_m, quad_segs=4)
+    lines: list[shapely.Geometry] = list(paths)
+    connect_roads = None
+    if ctx.road_tree is not None:
+        hit = ctx.road_tree.query(region, predicate="intersects")
+        if len(hit):
+            local = shapely.intersection(ctx.roads[hit], region)
+            keep = ~shapely.is_empty(local)
+            local, connects = local[keep], ctx.road_connects[hit][keep]
+            if len(local):
+                lines.extend(shapely.segmentize(local, settings.node_spacing_m))
+                lines.extend(_connectors(anchors, shapely.union_all(local), _EXTEND_M))
+                if connects.any():
+                    connect_roads = local[connects]
+    local_mains: dict[str, np.ndarray] = {}
+    for utility, mains in ctx.mains.items():
+        clipped = shapely.intersection(mains, region)
+        clipped = clipped[~shapely.is_empty(clipped)]
+        if len(clipped):
+            local_mains[utility] = clipped
+    if local_mains:
+        every = shapely.union_all(np.concatenate(list(local_mains.values())))
+        lines.extend(_connectors(anchors, every, 0.0))
+    groups = _groups(settings.utilities, local_mains, connect_roads is not None)
+    graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
+    candidates = {g.utilities: _candidates(graph, estate_nodes, g, connect_roads, outline, ctx) for g in groups}
+    for g in groups:
+        if not candidates[g.utilities] and g.basis == "mains" and connect_roads is not None:
+            g.basis = "roads"  # no main within reach: the streets instead
+            candidates[g.utilities] = _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
+    if any(not c for c in candidates.values()):
+        # no reachable main or connection road for some utilities: assume the outline
+        frontage = _frontage_points(anchors, outline)
+        lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
+        graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
+        for g in groups:
+            candidates[g.utilities] = _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
+            if not candidates[g.utilities]:
+                g.basis = "outline"
+                candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
+    solved = {g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups}
+    return _account(district_id, members, outline, estate_nodes, groups, solved, ctx)
+
+
+def _connectors(
+    anchors: list[shapely.Geometry], target: shapely.Geometry, overshoot: float
+) -> list[shapely.Geometry]:
+    """Straight lines from each anchor to the nearest point of ``target`` (overshooting it)."""
+    out = []
+    for line in shapely.shortest_line(np.array(anchors, dtype=object), target):
+        (x0, y0), (x1, y1) = line.coords
+        length = float(np.hypot(x1 - x0, y1 - y0))
+        if length <= _ON_LINE_M:
+            continue
+        k = (length + overshoot) / length
+        out.append(shapely.LineString([(x0, y0), (x0 + k * (x1 - x0), y0 + k * (y1 - y0))]))
+    return out
+
+
+def _frontage_points(
+    anchors: list[shapely.Geometry], outline: shapely.Geometry
+) -> list[shapely.Geometry]:
+    """The point of the outline's exterior nearest to each anchor."""
+    polygons = shapely.get_parts(outline)
+    exterior = shapely.union_all([shapely.get_exterior_ring(p) for p in polygons])
+    return [shapely.get_point(shapely.shortest_line(a, exterior), 1) for a in anchors]
+
+
+def _groups(
+    utilities: tuple[str, ...], local_mains: dict[str, np.ndarray], has_roads: bool
+) -> list[_Group]:
+    """Utilities sharing connection points share one tree: all without mains, one per main set."""
+    default = [u for u in utilities if u not in local_mains]
+    groups = []
+    if default:
+        groups.append(_Group(tuple(default), "roads" if has_roads else "outline"))
+    by_lines: dict[int, list[str]] = defaultdict(list)
+    keyed: dict[int, np.ndarray] = {}
+    for u in utilities:
+        if u in local_mains:
+            key = hash(tuple(g.wkb for g in local_mains[u]))
+            by_lines[key].append(u)
+            keyed[key] = local_mains[u]
+    for key, us in by_lines.items():
+        groups.append(_Group(tuple(us), "mains", keyed[key]))
+    return groups
+
+
+def _graph(
+    lines: list[shapely.Geometry],
+    anchors: list[shapely.Geometry],
+    members: list[str],
+    spacing: float,
+) -> tuple[nx.Graph, dict[str, tuple[float, float]]]:
+    """Node the lines and return the graph of straight edges (weight = length, m)."""
+    noded = shapely.get_parts(
+        shapely.union_all(shapely.segmentize(np.array(lines, dtype=object), spacing))
+    )
+    coords, which = shapely.get_coordinates(noded, return_index=True)
+    coords = np.round(coords, 3)
+    same = which[:-1] == which[1:]
+    a, b = coords[:-1][same], coords[1:][same]
+    length = np.hypot(*(b - a).T)
+    graph = nx.Graph()
+    for (x0, y0), (x1, y1), w in zip(a, b, length, strict=True):
+        if w <= 0:
+            continue
+        u, v = (float(x0), float(y0)), (float(x1), float(y1))
+        if not graph.has_edge(u, v) or graph[u][v]["weight"] > w:
+            graph.add_edge(u, v, weight=float(w), length=float(w))
+    nodes = list(graph.nodes)
+    xy = np.array(nodes)
+    estate_nodes = {}
+    for estate_id, point in zip(members, anchors, strict=True):
+        d = np.hypot(xy[:, 0] - point.x, xy[:, 1] - point.y)
+        estate_nodes[estate_id] = nodes[int(np.argmin(d))]
+    _join_components(graph, list(estate_nodes.values()))
+    return graph, estate_nodes
+
+
+def _join_components(graph: nx.Graph, terminals: list[tuple[float, float]]) -> None:
+    """Join estates that the lines leave apart with a straight edge (should not happen)."""
+    component = nx.node_connected_component(graph, terminals[0])
+    for t in terminals[1:]:
+        if t in component:
+            continue
+        inside = np.array(list(component))
+        d = np.hypot(inside[:, 0] - t[0], inside[:, 1] - t[1])
+        near = tuple(float(v) for v in inside[int(np.argmin(d))])
+        graph.add_edge(t, near, weight=float(d.min()), length=float(d.min()))
+        component = nx.node_connected_component(graph, terminals[0])
+
+
+def _candidates(
+    graph: nx.Graph,
+    estate_nodes: dict[str, tuple[float, float]],
+    group: _Group,
+    connect_roads: np.ndarray | None,
+    outline: shapely.Geometry,
+    ctx: _Context,
+) -> dict[tuple[float, float], tuple[float, shapely.Geometry | None]]:
+    """Connection nodes of a group reachable from the estates: node -> (link length, line)."""
+    nodes = list(nx.node_connected_component(graph, next(iter(estate_nodes.values()))))
+    points = shapely.points(np.array(nodes))
+    out: dict[tuple[float, float], tuple[float, shapely.Geometry | None]] = {}
+    if group.basis == "mains" and group.main_lines is not None:
+        tree = shapely.STRtree(group.main_lines)
+        idx, dist = tree.query_nearest(
+            points, max_distance=ctx.policy.corridors.mains_reach_m, return_distance=True
+        )
+        best: dict[int, tuple[float, int]] = {}
+        for (p, m), d in zip(idx.T, dist, strict=True):
+            if p not in best or d < best[p][0]:
+                best[p] = (float(d), int(m))
+        for p, (d, m) in best.items():
+            link = shapely.shortest_line(points[p], group.main_lines[m]) if d > _ON_LINE_M else None
+            out[nodes[p]] = (d if link is not None else 0.0, link)
+    elif group.basis == "roads" and connect_roads is not None:
+        tree = shapely.STRtree(connect_roads)
+        on = np.unique(tree.query(points, predicate="dwithin", distance=_ON_LINE_M)[0])
+        xy = np.array(nodes)[on] if len(on) else np.empty((0, 2))
+        outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1]) if len(on) else []
+        out = {nodes[p]: (0.0, None) for p, o in zip(on, outside, strict=True) if o}
+    return out
+
+
+def _median_frontage(
+    graph: nx.Graph, estate_nodes: dict[str, tuple[float, float]], frontage: list[shapely.Geometry]
+) -> dict[tuple[float, float], tuple[float, shapely.Geometry | None]]:
+    """The frontage point with the least total path length to all member estates."""
+    xy = np.array(list(graph.nodes))
+    options = []
+    for f in frontage:
+        d = np.hypot(xy[:, 0] - f.x, xy[:, 1] - f.y)
+        options.append(tuple(float(v) for v in xy[int(np.argmin(d))]))
+    total = dict.fromkeys(options, 0.0)
+    for node in set(estate_nodes.values()):
+        reach = nx.single_source_dijkstra_path_length(graph, node, weight="weight")
+        for o in total:
+            total[o] += reach.get(o, np.inf)
+    best = min(sorted(total), key=lambda o: total[o])
+    return {best: (0.0, None)}
+
+
+@dataclass
+class _Solution:
+    tree: nx.Graph  # includes MAIN; MAIN edges carry length and link geometry
+    paths: dict[str, dict[tuple[object, ...], float]]  # baseline edge key -> length, per estate
+    union: nx.Graph
+    method: str
+
+
+def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
+    c = ctx.policy.corridors
+    return c.trench_yuan_per_m + sum(getattr(c, f"{u}_yuan_per_m") for u in utilities)
+
+
+def _solve(
+    graph: nx.Graph,
+    estate_nodes: dict[str, tuple[float, float]],
+    candidates: dict[tuple[float, float], tuple[float, shapely.Geometry | None]],
+    group: _Group,
+    ctx: _Context,
+) -> _Solution:
+    """Steiner tree and separate baseline of one utility group."""
+    per_metre = _per_metre(group.utilities, ctx)
+    connection_m = (
+        ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
+        if per_metre > 0
+        else 0.0
+    )
+    g = graph.copy()
+    for node, (length, link) in candidates.items():
+        g.add_edge(node, MAIN, weight=length + connection_m, length=length, link=link)
+    component = nx.node_connected_component(g, MAIN)
+    g = g.subgraph(component).copy()
+    _, routes = nx.single_source_dijkstra(g, MAIN, weight="weight")
+    paths, union = {}, nx.Graph()
+    for estate_id, node in estate_nodes.items():
+        route = routes[node]
+        edges = list(zip(route[:-1], route[1:], strict=True))
+        paths[estate_id] = {_key(u, v, group.utilities): g[u][v]["length"] for u, v in edges}
+        union.add_edges_from((u, v, g[u][v]) for u, v in edges)
+    terminals = {*estate_nodes.values(), MAIN}
+    union_tree = _prune(nx.minimum_spanning_tree(union, weight="weight"), terminals)
+    tree = steiner_tree(g, sorted(terminals, key=str), weight="weight", method=STEINER_METHOD)
+    if tree.size(weight="weight") <= union_tree.size(weight="weight") + 1e-9:
+        return _Solution(tree, paths, union_tree, f"steiner-{STEINER_METHOD}")
+    return _Solution(union_tree, paths, union_tree, "shortest-path union")
+
+
+def _prune(tree: nx.Graph, terminals: set[object]) -> nx.Graph:
+    """Remove non-terminal leaves until none is left."""
+    tree = nx.Graph(tree)
+    leaves = [n for n in tree if tree.degree(n) <= 1 and n not in terminals]
+    while leaves:
+        tree.remove_nodes_from(leaves)
+        leaves = [n for n in tree if tree.degree(n) <= 1 and n not in terminals]
+    return tree
+
+
+def _edge_key(u: object, v: object) -> tuple[object, object]:
+    return (u, v) if str(u) <= str(v) else (v, u)
+
+
+def _key(u: object, v: object, utilities: tuple[str, ...]) -> tuple[object, ...]:
+    """Key of a corridor edge: the node pair, or for a link to the mains (node, utilities)."""
+    if MAIN in (u, v):
+        return ("main", u if v == MAIN else v, utilities)
+    return _edge_key(u, v)
+
+
+def _served(tree: nx.Graph, estate_nodes: dict[str, tuple[float, float]]) -> dict:
+    """Estates downstream of each edge of a tree rooted at the municipal network."""
+    count_at: dict[object, int] = defaultdict(int)
+    for node in estate_nodes.values():
+        count_at[node] += 1
+    parent = dict(nx.bfs_predecessors(tree, MAIN))
+    order = [MAIN, *parent]  # BFS order
+    below = dict(count_at)
+    served = {}
+    for node in reversed(order[1:]):
+        up = parent[node]
+        served[_edge_key(node, up)] = below.get(node, 0)
+        below[up] = below.get(up, 0) + below.get(node, 0)
+    return served
+
+
+def _network_figures(
+    trees: dict[tuple[str, ...], nx.Graph], ctx: _Context
+) -> tuple[dict, float, float, dict[str, float], dict[str, int]]:
+    """Edges with their utilities, trench length (m), cost (yuan), per-utility length and taps."""
+    edges: dict[tuple[object, object], dict[str, object]] = {}
+    by_utility: dict[str, float] = {}
+    taps: dict[str, int] = {}
+    for utilities, tree in trees.items():
+        length = 0.0
+        connections = 0
+        for u, v, data in tree.edges(data=True):
+            key = _key(u, v, utilities)
+            entry = edges.setdefault(
+                key, {"utilities": set(), "length": data["length"], "link": data.get("link")}
+            )
+            entry["utilities"] |= set(utilities)
+            length += data["length"]
+            connections += MAIN in (u, v)
+        for utility in utilities:
+            by_utility[utility] = length
+            taps[utility] = connections
+    c = ctx.policy.corridors
+    trench = sum(e["length"] for e in edges.values())
+    cost = (
+        c.trench_yuan_per_m * trench
+        + sum(getattr(c, f"{u}_yuan_per_m") * by_utility[u] for u in by_utility)
+        + c.connection_yuan * sum(taps.values())
+    )
+    return edges, trench, cost, by_utility, taps
+
+
+def _account(
+    district_id: str,
+    members: list[str],
+    outline: shapely.Geometry,
+    estate_nodes: dict[str, tuple[float, float]],
+    groups: list[_Group],
+    solved: dict[tuple[str, ...], _Solution],
+    ctx: _Context,
+) -> _DistrictResult:
+    c = ctx.policy.corridors
+    # the separate baseline: per estate, its own trench (union of its paths) and connections
+    separate_length = 0.0
+    separate_by_utility: dict[str, float] = defaultdict(float)
+    for estate_id in members:
+        own: dict[tuple[object, ...], float] = {}
+        for utilities, sol in solved.items():
+            own.update(sol.paths[estate_id])
+            for utility in utilities:
+                separate_by_utility[utility] += sum(sol.paths[estate_id].values())
+        separate_length += sum(own.values())
+    n_util = sum(len(g.utilities) for g in groups)
+    separate_connections = len(members) * n_util
+    separate_cost = (
+        c.trench_yuan_per_m * separate_length
+        + sum(getattr(c, f"{u}_yuan_per_m") * separate_by_utility[u] for u in separate_by_utility)
+        + c.connection_yuan * separate_connections
+    )
+    trees = {k: s.tree for k, s in solved.items()}
+    edges, length, cost, by_utility, taps = _network_figures(trees, ctx)
+    method = "+".join(sorted({s.method for s in solved.values()}))
+    if length > separate_length + 1e-6 or cost > separate_cost + 1e-3:
+        trees = {k: s.union for k, s in solved.items()}
+        edges, length, cost, by_utility, taps = _network_figures(trees, ctx)
+        method = "shortest-path union"
+    served: dict[tuple[object, object], int] = defaultdict(int)
+    for tree in trees.values():
+        for key, n in _served(tree, estate_nodes).items():
+            served[key] = max(served[key], n)
+    segments = _segments(district_id, edges, served, outline, ctx)
+    conflicts = (
+        int((~segments["clearance_ok"].astype(bool)).sum())
+        if ctx.buildings is not None and segments is not None
+        else pd.NA
+    )
+    row = {
+        "corridor_basis": "+".join(sorted({g.basis for g in groups})),
+        "corridor_method": method,
+        "corridor_length_m": round(length, 1),
+        "separate_length_m": round(separate_length, 1),
+        "saving_pct": _pct(length, separate_length),
+        "cost_yuan": round(cost),
+        "separate_cost_yuan": round(separate_cost),
+        "cost_saving_pct": _pct(cost, separate_cost),
+        "connections": int(sum(taps.values())),
+        "separate_connections": int(separate_connections),
+        "clearance_conflicts": conflicts,
+    }
+    table = [
+        {
+            "district_id": district_id,
+            "utility": "trench",
+            "length_m": round(length, 1),
+            "separate_length_m": round(separate_length, 1),
+            "connections": pd.NA,
+            "separate_connections": pd.NA,
+            "cost_yuan": round(c.trench_yuan_per_m * length),
+            "separate_cost_yuan": round(c.trench_yuan_per_m * separate_length),
+        }
+    ]
+    for utility in by_utility:
+        pipe = getattr(c, f"{utility}_yuan_per_m")
+        table.append(
+            {
+                "district_id": district_id,
+                "utility": utility,
+                "length_m": round(by_utility[utility], 1),
+                "separate_length_m": round(separate_by_utility[utility], 1),
+                "connections": taps[utility],
+                "separate_connections": len(members),
+                "cost_yuan": round(pipe * by_utility[utility] + c.connection_yuan * taps[utility]),
+                "separate_cost_yuan": round(
+                    pipe * separate_by_utility[utility] + c.connection_yuan * len(members)
+                ),
+            }
+        )
+    return _DistrictResult(row, segments, table)
+
+
+def _segments(
+    district_id: str,
+    edges: dict[tuple[object, object], dict[str, object]],
+    served: dict[tuple[object, object], int],
+    outline: shapely.Geometry,
+    ctx: _Context,
+) -> gpd.GeoDataFrame | None:
+    inside = shapely.buffer(outline, _INSIDE_M)
+    shapely.prepare(inside)
+    parts: dict[tuple[str, str], list[shapely.Geometry]] = defaultdict(list)
+    for key, entry in edges.items():
+        utilities = ",".join(u for u in UTILITIES if u in entry["utilities"])
+        if len(key) == 3:
+            if entry["link"] is not None:  # the link from a node to a main
+                parts[(utilities, "connection")].append(entry["link"])
+            continue
+        line = shapely.LineString([key[0], key[1]])
+        mid = line.interpolate(0.5, normalized=True)
+        if not inside.contains(mid):
+            kind = "connection"
+        else:
+            kind = "trunk" if served.get(key, 0) >= 2 else "branch"
+        parts[(utilities, kind)].append(line)
+    rows, geoms = [], []
+    c = ctx.policy.corridors
+    for (utilities, kind), lines in sorted(parts.items()):
+        merged = shapely.line_merge(shapely.MultiLineString(lines))
+        names = utilities.split(",")
+        per_metre = _per_metre(tuple(names), ctx)
+        clearance = max(getattr(c, f"clearance_{u}_m") for u in names)
+        for piece in shapely.get_parts(merged):
+            rows.append(
+                {
+                    "district_id": district_id,
+                    "utilities": utilities,
+                    "kind": kind,
+                    "length_m": round(piece.length, 1),
+                    "cost_yuan": round(piece.length * per_metre),
+                    "clearance_m": clearance,
+                }
+            )
+            geoms.append(piece)
+    if not rows:
+        return None
+    frame = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=ctx.crs), crs=ctx.crs)
+    frame["clearance_ok"] = _clearance_ok(frame, ctx)
+    return frame
+
+
+def _clearance_ok(frame: gpd.GeoDataFrame, ctx: _Context) -> pd.Series:
+    """False where a segment comes closer to a building than its clearance; <NA> without them."""
+    if ctx.buildings is None:
+        return pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    ok = np.ones(len(frame), dtype=bool)
+    geoms = frame.geometry.to_numpy()
+    for clearance in frame["clearance_m"].unique():
+        rows = np.flatnonzero(frame["clearance_m"].to_numpy() == clearance)
+        near = ctx.buildings.query(geoms[rows], predicate="dwithin", distance=float(clearance))[0]
+        ok[rows[np.unique(near)]] = False
+    return pd.Series(ok, index=frame.index, dtype="boolean")
+
+
+def _assemble(
+    rows: list[pd.Series],
+    segments: list[gpd.GeoDataFrame | None],
+    table: list[dict[str, object]],
+    districts: gpd.GeoDataFrame,
+    ctx: _Context,
+) -> CorridorPlan:
+    frame = pd.DataFrame(rows, columns=list(DISTRICT_CORRIDOR_COLUMNS))
+    for col in ("connections", "separate_connections"):
+        frame[col] = frame[col].astype("Int64")
+    frame["clearance_conflicts"] = frame["clearance_conflicts"].astype("Int64")
+    for col in ("corridor_basis", "corridor_method"):
+        frame[col] = frame[col].astype("string")
+    kept = [s for s in segments if s is not None]
+    if kept:
+        seg = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), crs=ctx.crs)
+    else:
+        seg = gpd.GeoDataFrame(
+            {c: pd.Series(dtype=object) for c in SEGMENT_COLUMNS},
+            geometry=gpd.GeoSeries([], crs=ctx.crs),
+        )
+    seg = seg[[*SEGMENT_COLUMNS, "geometry"]]
+    utilities = pd.DataFrame(
+        table,
+        columns=[
+            "district_id",
+            "utility",
+            "length_m",
+            "separate_length_m",
+            "connections",
+            "separate_connections",
+            "cost_yuan",
+            "separate_cost_yuan",
+        ],
+    )
+    for col in ("connections", "separate_connections"):
+        utilities[col] = utilities[col].astype("Int64")
+    return CorridorPlan(segments=seg, districts=frame, utilities=utilities)
