@@ -797,7 +797,10 @@ def _segments(
     outline: shapely.Geometry,
     ctx: _Context,
 ) -> gpd.GeoDataFrame | None:
-    inside = shapely.buffer(outline, _INSIDE_M)
+    # the district: its outline closed over the gaps between members (at most the adjacency
+    # tolerance wide), plus 0.5 m so lines along the outline count as inside
+    close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
+    inside = shapely.buffer(shapely.buffer(outline, close), _INSIDE_M - close)
     shapely.prepare(inside)
     parts: dict[tuple[str, str], list[shapely.Geometry]] = defaultdict(list)
     for key, entry in edges.items():
@@ -807,15 +810,23 @@ def _segments(
                 parts[(utilities, "connection")].append(entry["link"])
             continue
         line = shapely.LineString([key[0], key[1]])
-        mid = line.interpolate(0.5, normalized=True)
-        if not inside.contains(mid):
-            kind = "connection"
-        else:
-            kind = "trunk" if served.get(key, 0) >= 2 else "branch"
+        kind = "trunk" if served.get(key, 0) >= 2 else "branch"
         parts[(utilities, kind)].append(line)
+    # the parts outside the outline (beyond the estates' red lines) are the connection
+    for (utilities, kind), lines in list(parts.items()):
+        if kind == "connection":
+            continue
+        both = shapely.MultiLineString(lines)
+        outside = shapely.difference(both, inside)
+        if not outside.is_empty:
+            parts[(utilities, kind)] = list(shapely.get_parts(shapely.intersection(both, inside)))
+            parts[(utilities, "connection")].extend(shapely.get_parts(outside))
     rows, geoms = [], []
     c = ctx.policy.corridors
     for (utilities, kind), lines in sorted(parts.items()):
+        lines = [g for g in lines if shapely.get_type_id(g) == 1 and g.length > 0]
+        if not lines:
+            continue
         merged = shapely.line_merge(shapely.MultiLineString(lines))
         names = utilities.split(",")
         per_metre = _per_metre(tuple(names), ctx)

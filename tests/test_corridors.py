@@ -1,0 +1,210 @@
+"""Shared pipeline corridors: hand-checkable rows of estates, invariants, and the Hangzhou run."""
+
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, box
+
+from geo.adjacency import build_adjacency
+from geo.cli import main
+from geo.corridors import plan_corridors, utilities_of
+from geo.districts import estimate_investment, form_districts
+from geo.eligibility import assess_eligibility
+from geo.errors import InputError
+from geo.policy import UTILITIES, load_policy
+
+from .conftest import GK, make_estates, shared_file, squares_in_a_row
+
+
+def _district_run(estates, policy):
+    estates = assess_eligibility(estates, policy)
+    estates = pd.concat([estates, estimate_investment(estates, policy)], axis=1)
+    graph, edges = build_adjacency(estates, tolerance_m=policy.adjacency.tolerance_m)
+    _, districts = form_districts(estates, graph, policy)
+    return estates, districts, edges
+
+
+def _street(x0, y0, x1, y1, fclass="tertiary"):
+    return gpd.GeoDataFrame(
+        {"fclass": [fclass]}, geometry=[LineString([(x0, y0), (x1, y1)])], crs=GK
+    )
+
+
+def test_three_in_a_row_with_a_street_on_the_left(policy):
+    # anchors (50,50), (160,50), (270,50); a street at x = -20: separate lines 70 + 180 + 290 m,
+    # the corridor 70 + 110 + 110 m: 250 m shorter.
+    estates, districts, edges = _district_run(squares_in_a_row(3), policy)
+    plan = plan_corridors(estates, districts, edges, policy, roads=_street(-20, -100, -20, 200))
+    row = plan.districts.iloc[0]
+    assert row["corridor_basis"] == "roads"
+    assert row["corridor_length_m"] == pytest.approx(290.0, abs=0.1)
+    assert row["separate_length_m"] == pytest.approx(540.0, abs=0.1)
+    assert row["saving_pct"] == pytest.approx(100 * 250 / 540, abs=0.1)
+    assert row["connections"] == len(UTILITIES)
+    assert row["separate_connections"] == 3 * len(UTILITIES)
+    c = policy.corridors
+    per_metre = c.trench_yuan_per_m + sum(getattr(c, f"{u}_yuan_per_m") for u in UTILITIES)
+    assert row["cost_yuan"] == pytest.approx(290 * per_metre + 6 * c.connection_yuan, abs=2)
+    assert row["separate_cost_yuan"] == pytest.approx(540 * per_metre + 18 * c.connection_yuan, abs=2)
+    seg = plan.segments
+    assert set(seg["kind"]) == {"trunk", "branch", "connection"}
+    # outside the outline (more than 0.5 m): the 20 m from its edge (x = 0) to the street
+    assert seg.loc[seg["kind"] == "connection", "length_m"].sum() == pytest.approx(19.5, abs=0.1)
+    # C's 110 m (branch) and B's 110 m (trunk, serves B and C) ... A's 50 m (trunk, serves 3)
+    assert seg.loc[seg["kind"] == "branch", "length_m"].sum() == pytest.approx(110, abs=0.1)
+    assert seg["utilities"].eq(",".join(UTILITIES)).all()
+    assert seg["clearance_ok"].isna().all()  # no buildings given
+    assert seg["length_m"].sum() == pytest.approx(290, abs=0.1)
+    table = plan.utilities.set_index("utility")
+    assert table.loc["water", "length_m"] == pytest.approx(290, abs=0.1)
+    assert table["cost_yuan"].sum() == pytest.approx(row["cost_yuan"], abs=10)
+
+
+def test_three_in_a_row_without_roads_connect_at_the_middle(policy):
+    # no roads: one connection on the outline, 50 m from the middle estate's anchor; the two
+    # outer estates each save the 50 m from B to the outline: 100 m in all.
+    estates, districts, edges = _district_run(squares_in_a_row(3), policy)
+    plan = plan_corridors(estates, districts, edges, policy)
+    row = plan.districts.iloc[0]
+    path = edges.geometry.length.iloc[0]  # anchor to anchor through the gap
+    assert row["corridor_basis"] == "outline"
+    assert row["corridor_length_m"] == pytest.approx(2 * path + 50, abs=0.1)
+    assert row["separate_length_m"] - row["corridor_length_m"] == pytest.approx(100, abs=0.1)
+
+
+def test_a_main_gives_the_connection_and_clearance_is_flagged(policy):
+    estates, districts, edges = _district_run(squares_in_a_row(2), policy)
+    mains = gpd.GeoDataFrame(
+        {"utility": ["给水"]}, geometry=[LineString([(-30, -100), (-30, 200)])], crs=GK
+    )
+    building = gpd.GeoDataFrame(geometry=[box(120, 40, 140, 60)], crs=GK)  # across B's branch
+    plan = plan_corridors(estates, districts, edges, policy, mains=mains, buildings=building)
+    row = plan.districts.iloc[0]
+    assert "mains" in row["corridor_basis"] and "outline" in row["corridor_basis"]
+    table = plan.utilities.set_index("utility")
+    # water: A 80 m to the main, B 110 m more through A: one connection, 190 m vs 80 + 190 m
+    assert table.loc["water", "connections"] == 1
+    assert table.loc["water", "length_m"] == pytest.approx(190, abs=0.1)
+    assert table.loc["water", "separate_length_m"] == pytest.approx(270, abs=0.1)
+    water = plan.segments[plan.segments["utilities"].str.contains("water")]
+    assert (water["kind"] == "connection").any()
+    assert row["clearance_conflicts"] >= 1
+    assert not plan.segments["clearance_ok"].all()
+    assert row["corridor_length_m"] <= row["separate_length_m"]
+
+
+def test_mains_with_an_unknown_utility_is_an_input_error(policy):
+    estates, districts, edges = _district_run(squares_in_a_row(2), policy)
+    mains = gpd.GeoDataFrame(
+        {"utility": ["heating"]}, geometry=[LineString([(0, -30), (300, -30)])], crs=GK
+    )
+    with pytest.raises(InputError, match="unknown utility 'heating'"):
+        plan_corridors(estates, districts, edges, policy, mains=mains)
+
+
+def test_utility_names():
+    assert utilities_of("排水") == ("rain", "sewage")
+    assert utilities_of("给水；燃气") == ("water", "gas")
+    assert utilities_of("Telecom") == ("telecom",)
+
+
+def _check_network(plan, estates, districts):
+    """Touches every member; each connected part has its own connection; never longer/costlier."""
+    anchors = dict(
+        zip(
+            estates["estate_id"],
+            shapely.point_on_surface(estates.geometry.to_numpy()),
+            strict=True,
+        )
+    )
+    for index, d in districts.iterrows():
+        row = plan.districts.loc[index]
+        assert row["corridor_length_m"] <= row["separate_length_m"] + 1e-6
+        assert row["cost_yuan"] <= row["separate_cost_yuan"] + 1
+        seg = plan.segments[plan.segments["district_id"] == d["district_id"]]
+        network = shapely.union_all(shapely.buffer(seg.geometry.to_numpy(), 0.05))
+        for m in d["members"].split(","):
+            assert network.intersects(anchors[m]), m
+        parts = shapely.get_num_geometries(network)
+        # parts are joined only through the municipal network: each needs a connection point
+        assert parts <= row["connections"] / len(UTILITIES)
+        if row["corridor_basis"] == "outline":
+            assert parts == 1 and row["connections"] == len(UTILITIES)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(2, 5),
+    size=st.floats(30, 120),
+    gap=st.floats(0, 20),
+    street=st.sampled_from([None, "left", "below", "far"]),
+    fclass=st.sampled_from(["tertiary", "residential"]),
+)
+def test_network_properties(n, size, gap, street, fclass):
+    policy = load_policy()
+    estates = squares_in_a_row(n, size=size, gap=gap)
+    estates, districts, edges = _district_run(estates, policy)
+    assert len(districts) == 1
+    roads = {
+        None: None,
+        "left": _street(-15, -50, -15, size + 50, fclass),
+        "below": _street(-50, -12, n * (size + gap) + 50, -12, fclass),
+        "far": _street(-200, 400, 900, 400, fclass),
+    }[street]
+    plan = plan_corridors(estates, districts, edges, policy, roads=roads)
+    _check_network(plan, estates, districts)
+
+
+def test_l_shaped_district_shares_a_trunk(policy):
+    rows = [
+        {"estate_id": "A", "geometry": box(0, 0, 100, 100)},
+        {"estate_id": "B", "geometry": box(105, 0, 205, 100)},
+        {"estate_id": "C", "geometry": box(0, 105, 100, 205)},
+    ]
+    estates, districts, edges = _district_run(make_estates(rows), policy)
+    plan = plan_corridors(estates, districts, edges, policy, roads=_street(-10, -300, -10, 500))
+    _check_network(plan, estates, districts)
+    assert plan.districts.iloc[0]["saving_pct"] >= 0
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("with_roads", [False, True], ids=["inside-districts", "osm-roads"])
+def test_hangzhou_corridors(tmp_path, capsys, with_roads):
+    data = "hangzhou/"
+    out = tmp_path / "hz.gpkg"
+    args = [
+        "plan",
+        "--estates",
+        str(shared_file(data + "osm_landuse_residential.gpkg")),
+        "--survey",
+        str(shared_file(data + "survey_illustrative.csv")),
+        "--barriers",
+        str(shared_file(data + "osm_water.gpkg")),
+        "--out",
+        str(out),
+    ]
+    if with_roads:
+        args += ["--roads", str(shared_file(data + "osm_roads.gpkg"))]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    districts = gpd.read_file(out, layer="districts")
+    corridors = gpd.read_file(out, layer="corridors")
+    assert len(districts) > 50
+    several = districts[districts["estates"] >= 2]
+    assert set(several["district_id"]) <= set(corridors["district_id"])
+    assert districts["corridor_length_m"].notna().all()
+    assert (districts["corridor_length_m"] <= districts["separate_length_m"] + 1e-6).all()
+    assert set(corridors["kind"]) <= {"trunk", "branch", "connection"}
+    m = re.search(r"shared corridors: ([\d,.]+) km vs ([\d,.]+) km separate \(saving ([\d.]+)%\)", printed)
+    assert m, printed
+    length, separate = districts["corridor_length_m"].sum(), districts["separate_length_m"].sum()
+    assert float(m[1].replace(",", "")) == pytest.approx(length / 1000, abs=0.01)
+    assert float(m[3]) == pytest.approx(100 * (1 - length / separate), abs=0.1)
+    assert length < separate
+    with capsys.disabled():
+        print(f"\nHangzhou corridors ({'roads' if with_roads else 'no roads'}): {m[0]}")
