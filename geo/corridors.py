@@ -55,6 +55,7 @@ flagged, not rerouted.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -196,9 +197,7 @@ def utilities_of(value: object) -> tuple[str, ...]:
         if not part:
             continue
         if part not in UTILITY_ALIASES:
-            raise ValueError(
-                f"unknown utility {part!r}; use one of {', '.join(UTILITY_ALIASES)}"
-            )
+            raise ValueError(f"unknown utility {part!r}; use one of {', '.join(UTILITY_ALIASES)}")
         out.extend(u for u in UTILITY_ALIASES[part] if u not in out)
     return tuple(out)
 
@@ -428,22 +427,31 @@ def _plan_district(
         lines.extend(_connectors(anchors, every, 0.0))
     groups = _groups(settings.utilities, local_mains, connect_roads is not None)
     graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
-    candidates = {g.utilities: _candidates(graph, estate_nodes, g, connect_roads, outline, ctx) for g in groups}
+    candidates = {
+        g.utilities: _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
+        for g in groups
+    }
     for g in groups:
         if not candidates[g.utilities] and g.basis == "mains" and connect_roads is not None:
             g.basis = "roads"  # no main within reach: the streets instead
-            candidates[g.utilities] = _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
+            candidates[g.utilities] = _candidates(
+                graph, estate_nodes, g, connect_roads, outline, ctx
+            )
     if any(not c for c in candidates.values()):
         # no reachable main or connection road for some utilities: assume the outline
         frontage = _frontage_points(anchors, outline)
         lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
         graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
         for g in groups:
-            candidates[g.utilities] = _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
+            candidates[g.utilities] = _candidates(
+                graph, estate_nodes, g, connect_roads, outline, ctx
+            )
             if not candidates[g.utilities]:
                 g.basis = "outline"
                 candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
-    solved = {g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups}
+    solved = {
+        g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
+    }
     return _account(district_id, members, outline, estate_nodes, groups, solved, ctx)
 
 
@@ -623,7 +631,7 @@ def _solve(
     paths, union = {}, nx.Graph()
     for estate_id, node in estate_nodes.items():
         route = routes[node]
-        edges = list(zip(route[:-1], route[1:], strict=True))
+        edges = list(itertools.pairwise(route))
         paths[estate_id] = {_key(u, v, group.utilities): g[u][v]["length"] for u, v in edges}
         union.add_edges_from((u, v, g[u][v]) for u, v in edges)
     terminals = {*estate_nodes.values(), MAIN}

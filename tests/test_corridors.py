@@ -50,7 +50,9 @@ def test_three_in_a_row_with_a_street_on_the_left(policy):
     c = policy.corridors
     per_metre = c.trench_yuan_per_m + sum(getattr(c, f"{u}_yuan_per_m") for u in UTILITIES)
     assert row["cost_yuan"] == pytest.approx(290 * per_metre + 6 * c.connection_yuan, abs=2)
-    assert row["separate_cost_yuan"] == pytest.approx(540 * per_metre + 18 * c.connection_yuan, abs=2)
+    assert row["separate_cost_yuan"] == pytest.approx(
+        540 * per_metre + 18 * c.connection_yuan, abs=2
+    )
     seg = plan.segments
     assert set(seg["kind"]) == {"trunk", "branch", "connection"}
     # outside the outline (more than 0.5 m): the 20 m from its edge (x = 0) to the street
@@ -200,7 +202,9 @@ def test_hangzhou_corridors(tmp_path, capsys, with_roads):
     assert districts["corridor_length_m"].notna().all()
     assert (districts["corridor_length_m"] <= districts["separate_length_m"] + 1e-6).all()
     assert set(corridors["kind"]) <= {"trunk", "branch", "connection"}
-    m = re.search(r"shared corridors: ([\d,.]+) km vs ([\d,.]+) km separate \(saving ([\d.]+)%\)", printed)
+    m = re.search(
+        r"shared corridors: ([\d,.]+) km vs ([\d,.]+) km separate \(saving ([\d.]+)%\)", printed
+    )
     assert m, printed
     length, separate = districts["corridor_length_m"].sum(), districts["separate_length_m"].sum()
     assert float(m[1].replace(",", "")) == pytest.approx(length / 1000, abs=0.01)
