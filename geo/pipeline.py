@@ -275,7 +275,8 @@ def run_plan(
 
     Steps: choose the metric CRS (:func:`geo.crs.metric_crs_for`); assign administrative units;
     join the survey; eligibility; adjacency (barriers: layers plus policy road classes); districts
-    (inside one unit of ``districts.keep_within_level`` where that column has values); priority.
+    (inside one unit of ``districts.keep_within_level`` where that column has values); priority;
+    shared corridors (:mod:`geo.corridors`; layers ``corridors`` and ``corridor_utilities``).
 
     Raises
     ------
