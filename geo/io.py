@@ -698,3 +698,161 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
                 else out[column].astype("int64")
             )
     return out
+
+
+# --------------------------------------------------------------------------- uploads
+
+#: Limits for an uploaded archive (a zipped Shapefile of a whole city is tens of MB).
+UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+UNZIP_MAX_BYTES = 1024 * 1024 * 1024
+UNZIP_MAX_MEMBERS = 2000
+UNZIP_MAX_RATIO = 200  # uncompressed / compressed size of one member; more is a zip bomb
+_DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml", ".gml")
+
+
+def _safe_upload_name(name: str) -> str:
+    base = Path(str(name).replace("\\", "/")).name.strip()
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
+    if not base or base in (".", ".."):
+        raise InputError("the upload has no file name", source=str(name), fix="upload a file")
+    return base
+
+
+def stage_upload(
+    name: str,
+    data: bytes,
+    dest_dir: str | Path,
+    *,
+    max_bytes: int = UPLOAD_MAX_BYTES,
+    max_unpacked_bytes: int = UNZIP_MAX_BYTES,
+    max_members: int = UNZIP_MAX_MEMBERS,
+) -> Path:
+    """Save an uploaded file into ``dest_dir`` safely and return the path to read it from.
+
+    The file name is reduced to its last component (no folders, no ``..``). A ``.zip`` is
+    unpacked into its own sub-folder with protection against path traversal (zip slip: absolute
+    names, ``..``), symbolic links, too many members and zip bombs (total size and per-member
+    compression ratio checked while copying, not trusted from the header); the path returned is
+    the one dataset inside (``.shp``, ``.gpkg``, ``.geojson``, ...; the first ``.shp`` when there
+    are several).
+
+    Parameters
+    ----------
+    name
+        The upload's file name as the browser sent it (untrusted).
+    data
+        The file's bytes.
+    dest_dir
+        An existing folder owned by the caller (e.g. a ``tempfile.TemporaryDirectory``).
+
+    Raises
+    ------
+    InputError
+        For an unsupported type, an empty or too large file, a corrupt or unsafe archive, or an
+        archive with no dataset.
+    """
+    safe = _safe_upload_name(name)
+    suffix = Path(safe).suffix.lower()
+    if suffix not in VECTOR_SUFFIXES + TABLE_SUFFIXES:
+        raise InputError(
+            f"unsupported file type {suffix or '(none)'!r}",
+            source=safe,
+            fix="upload a zipped Shapefile (.zip), GeoPackage (.gpkg), GeoJSON, or a CSV/XLSX table",
+        )
+    if not data:
+        raise InputError("the file is empty (0 bytes)", source=safe, fix="export it again")
+    if len(data) > max_bytes:
+        raise InputError(
+            f"the file is larger than {max_bytes // (1024 * 1024)} MB",
+            source=safe,
+            fix="clip it to the study area",
+        )
+    dest = Path(dest_dir)
+    target = dest / safe
+    with target.open("xb") as handle:  # exclusive: never follows or overwrites an existing file
+        handle.write(data)
+    if suffix != ".zip":
+        return target
+    return _unpack_zip(
+        target, dest / f"{Path(safe).stem}_unzipped", max_unpacked_bytes, max_members
+    )
+
+
+def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -> Path:
+    import stat
+    import zipfile
+
+    source = archive.name
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(
+            "not a readable zip archive", source=source, fix="zip the Shapefile's files again"
+        ) from exc
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        if len(members) > max_members:
+            raise InputError(
+                f"the archive has {len(members)} files (at most {max_members})",
+                source=source,
+                fix="zip only the layer's files",
+            )
+        folder.mkdir()
+        root = folder.resolve()
+        total = 0
+        written: list[Path] = []
+        for member in members:
+            parts = Path(member.filename.replace("\\", "/")).parts
+            mode = member.external_attr >> 16
+            if (
+                member.filename.startswith(("/", "\\"))
+                or ".." in parts
+                or (parts and ":" in parts[0])
+            ):
+                raise InputError(
+                    f"unsafe path in the archive: {member.filename!r}",
+                    source=source,
+                    fix="zip the files without folders outside the archive",
+                )
+            if stat.S_ISLNK(mode):
+                raise InputError(
+                    f"symbolic link in the archive: {member.filename!r}",
+                    source=source,
+                    fix="zip the files themselves, not links",
+                )
+            out = (root / Path(*parts)).resolve()
+            if not out.is_relative_to(root):
+                raise InputError(f"unsafe path in the archive: {member.filename!r}", source=source)
+            if "__MACOSX" in parts:
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            limit = max(member.compress_size, 1) * UNZIP_MAX_RATIO
+            size = 0
+            try:
+                with zf.open(member) as src, out.open("xb") as dst:
+                    while chunk := src.read(1 << 20):
+                        size += len(chunk)
+                        total += len(chunk)
+                        if total > max_total or (size > limit and size > 1 << 20):
+                            raise InputError(
+                                "the archive unpacks to too much data (zip bomb?)",
+                                source=source,
+                                fix=f"keep the unpacked layer under {max_total // (1 << 20)} MB",
+                            )
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise InputError(
+                    f"corrupt archive member {member.filename!r} ({_short(exc)})",
+                    source=source,
+                    fix="zip the files again",
+                ) from exc
+            written.append(out)
+    datasets = [p for p in written if p.suffix.lower() in _DATASET_SUFFIXES]
+    datasets.sort(key=lambda p: (p.suffix.lower() != ".shp", len(p.parts), str(p)))
+    if not datasets:
+        raise InputError(
+            "the archive holds no .shp, .gpkg or .geojson",
+            source=source,
+            fix="zip the Shapefile's .shp, .shx, .dbf and .prj together",
+        )
+    return datasets[0]

@@ -154,7 +154,7 @@ EXTRA_LAYER_STYLES: dict[str, dict[str, object]] = {
 }
 
 
-class MapAssetsMissing(LianpianError, RuntimeError):
+class MapAssetsError(LianpianError, RuntimeError):
     """Leaflet's files are not installed (run ``./dev``, which runs ``npm ci``)."""
 
 
@@ -209,13 +209,13 @@ def leaflet_dir() -> Path:
 
     Raises
     ------
-    MapAssetsMissing
+    MapAssetsError
         If neither ``$LIANPIAN_LEAFLET_DIR`` nor ``node_modules/leaflet/dist`` has them.
     """
     env = os.environ.get(LEAFLET_DIR_ENV)
     folder = Path(env) if env else _REPO / "node_modules" / "leaflet" / "dist"
     if not (folder / "leaflet.js").is_file() or not (folder / "leaflet.css").is_file():
-        raise MapAssetsMissing(
+        raise MapAssetsError(
             f"Leaflet {LEAFLET_VERSION} not found in {folder}. Fix: run ./dev (it runs npm ci), "
             f"or set {LEAFLET_DIR_ENV} to a folder with leaflet.js and leaflet.css"
         )
@@ -501,7 +501,9 @@ def _estate_layer(
             "className": "lp-estate",
         },
         tooltip=_tooltip(
-            fields, t, ["name", "build_year", "households", "status", "reason", "priority", "district"]
+            fields,
+            t,
+            ["name", "build_year", "households", "status", "reason", "priority", "district"],
         ),
         smooth_factor=1.0,
     )
@@ -713,7 +715,7 @@ def build_map(
 
     Raises
     ------
-    MapAssetsMissing
+    MapAssetsError
         If Leaflet's files are not installed.
     ValueError
         If the estates layer is empty.
