@@ -683,6 +683,23 @@ def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path
     return target
 
 
+def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
+    """Write tables (geometry columns dropped) to one XLSX workbook, one sheet each, atomically.
+
+    Sheet names are cut to Excel's 31 characters; extension types are written as plain values.
+    Returns the target path.
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, frame in tables.items():
+            plain = _plain(pd.DataFrame(frame))
+            geometry = [
+                c for c in plain.columns if isinstance(plain[c].dtype, gpd.array.GeometryDtype)
+            ]
+            plain.drop(columns=geometry).to_excel(writer, sheet_name=str(name)[:31], index=False)
+    return target
+
+
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
