@@ -8,6 +8,7 @@ on a click (``returned_objects``), never on pan or zoom.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 
@@ -147,6 +148,9 @@ BASEMAP_LABELS = {
     "amap": "高德 AMap (GCJ-02)",
     "none": "无底图 / none (offline)",
 }
+#: Start on files instead of the demo: LIANPIAN_APP_ESTATES, _SURVEY, _BARRIERS (; separated),
+#: _ROADS, _BOUNDARIES, _FACILITIES (paths, as in the sidebar).
+ENV_PREFIX = "LIANPIAN_APP_"
 CRS_CHOICES = ("", "EPSG:4490", "EPSG:4326", "gcj02", "bd09", "EPSG:4549", "EPSG:4547")
 # (policy key, widget kind, label key, min, max, step)
 POLICY_WIDGETS = (
@@ -244,6 +248,10 @@ def _stage(uploaded) -> str:
 def data_sidebar(t: dict[str, str]) -> tuple | None:
     """Data choice widgets; return the requested input spec (None: keep the current one)."""
     st.sidebar.header(t["data"])
+    if "data_mode" not in st.session_state and os.environ.get(f"{ENV_PREFIX}ESTATES"):
+        st.session_state.data_mode = "paths"
+        for name in ("estates", "survey", "barriers", "roads", "boundaries", "facilities"):
+            st.session_state[f"p_{name}"] = os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
     mode = st.sidebar.radio(
         t["source"],
         ("demo", "paths", "upload"),
@@ -368,12 +376,16 @@ def summary_metrics(t: dict[str, str], result: PlanResult, lang: str) -> None:
     """Counts by status, districts, households and investment in districts."""
     s = result.summary()
     by_status = s["by_status"]
-    cols = st.columns(len(by_status) + 3)
+    cols = st.columns(len(by_status))
     for col, (status, count) in zip(cols, by_status.items(), strict=False):
-        col.metric(maps.status_label(status, lang), f"{count}", help=status)
-    cols[-3].metric(t["districts"], f"{s['districts']}")
-    cols[-2].metric(t["hh_in"], f"{s['households_in_districts']:,} {t['unit_hh']}")
-    cols[-1].metric(t["invest"], f"{s['investment_in_districts_yuan'] / 1e4:,.0f} {t['unit_wan']}")
+        label = maps.status_label(status, lang).split("（")[0].split(" (")[0]
+        col.metric(label, f"{count}", help=maps.status_label(status, lang))
+    cols = st.columns(3)
+    cols[0].metric(t["districts"], f"{s['districts']}")
+    cols[1].metric(f"{t['hh_in']}（{t['unit_hh']}）", f"{s['households_in_districts']:,}")
+    cols[2].metric(
+        f"{t['invest']}（{t['unit_wan']}）", f"{s['investment_in_districts_yuan'] / 1e4:,.0f}"
+    )
 
 
 def districts_table(t: dict[str, str], result: PlanResult) -> pd.DataFrame:

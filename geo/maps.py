@@ -238,6 +238,7 @@ path.lp-estate:hover, path.lp-plan:hover { stroke-width: 3; stroke: #000; }
 .leaflet-tooltip.lp-label { background: rgba(255,255,255,.8); border: 1px solid #333;
   box-shadow: none; font-weight: bold; padding: 1px 4px; }
 .leaflet-tooltip.lp-label::before { display: none; }
+.lp-far .leaflet-tooltip.lp-label { display: none; }
 .lp-tip th { text-align: left; padding-right: 8px; color: #555; font-weight: normal; }
 .lp-tip td { max-width: 320px; white-space: normal; }
 """
@@ -425,14 +426,22 @@ class _Labels(Layer):
                 .setLatLng([p[0], p[1]]).setContent(p[2]).addTo({{ this.get_name() }});
         });
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        (function(map) {  // labels only when zoomed in enough to read them
+            function toggle() {
+                map.getContainer().classList.toggle("lp-far", map.getZoom() < {{ this.min_zoom }});
+            }
+            map.on("zoomend", toggle);
+            map.whenReady(toggle);
+        })({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, name: str, points: list[list[object]]) -> None:
+    def __init__(self, name: str, points: list[list[object]], min_zoom: int = 14) -> None:
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "Labels"
         self.points = points
+        self.min_zoom = min_zoom
 
 
 def _tiles(m: folium.Map, options: MapOptions) -> None:
