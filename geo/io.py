@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def max_input_bytes() -> int:
     return int(megabytes * 1024 * 1024)
 
 
+def _size_text(n_bytes: float) -> str:
+    """A size for messages: ``"830 bytes"``, ``"12.5 kB"``, ``"1,234.0 MB"``."""
+    if n_bytes < 1024:
+        return f"{n_bytes:.0f} bytes"
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes / 1024:.1f} kB"
+    return f"{n_bytes / 1024 / 1024:,.1f} MB"
+
+
 def _check_input_file(path: Path) -> None:
     """Refuse a missing, empty or oversized input file, and a Shapefile without its .shx/.dbf."""
     source = path.name
@@ -76,7 +86,7 @@ def _check_input_file(path: Path) -> None:
     limit = max_input_bytes()
     if size > limit:
         raise InputError(
-            f"the file is {size / 1e6:,.2f} MB, over the input limit of {limit / 1e6:,.2f} MB",
+            f"the file is {_size_text(size)}, over the input limit of {_size_text(limit)}",
             source=source,
             fix="clip the data to the planning area, or raise LIANPIAN_MAX_INPUT_MB",
         )
@@ -213,9 +223,13 @@ def read_vector(
             "ship a .cpg file containing the encoding name with the Shapefile",
         )
     try:
-        gdf = pyogrio.read_dataframe(
-            gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
-        )
+        with warnings.catch_warnings():
+            # NaN coordinates and odd fields warn; they are reported in the quality layer instead
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            gdf = pyogrio.read_dataframe(
+                gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
+            )
     except Exception as exc:  # pyogrio/GDAL raise many types for broken files
         raise InputError(
             f"cannot read the layer ({_short(exc)})",

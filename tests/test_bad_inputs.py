@@ -126,7 +126,7 @@ def test_inputs_never_modified(corpus):
     assert _hashes(folder) == _hashes(BAD)
 
 
-@pytest.mark.parametrize("case_id", ["zip_bomb", "truncated_gpkg", "over_size_limit"])
+@pytest.mark.parametrize("case_id", ["zip_bomb", "truncated_gpkg", "over_size_limit", "all_nan"])
 def test_error_through_the_console_script(case_id, corpus, tmp_path):
     """End to end in a fresh interpreter: exit code 2, one line, no traceback."""
     folder, _ = corpus
