@@ -246,9 +246,7 @@ def read_vector(
     return _settle_crs(gdf, source, source_crs, quality)
 
 
-def _drop_z(
-    gdf: gpd.GeoDataFrame, source: str, quality: QualityReport | None
-) -> gpd.GeoDataFrame:
+def _drop_z(gdf: gpd.GeoDataFrame, source: str, quality: QualityReport | None) -> gpd.GeoDataFrame:
     """Drop Z (and M) coordinates: planning is 2D; heights are not read from geometry."""
     geoms = gdf.geometry.values
     has_z = shapely.has_z(geoms)

@@ -261,7 +261,9 @@ def _uploader(at, *words):
     return None
 
 
-@pytest.mark.skipif(not APP.exists(), reason="app.py does not exist yet (being written on another branch)")
+@pytest.mark.skipif(
+    not APP.exists(), reason="app.py does not exist yet (being written on another branch)"
+)
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_case_through_app(case, corpus):
     """Upload each case's files into the app: no exception, and the expected message shown."""
@@ -271,7 +273,11 @@ def test_case_through_app(case, corpus):
     if case.get("out_is_input") or case["id"] == "bad_column_option":
         pytest.skip("a CLI-only case (command-line options)")
     args = case["args"]
-    roles = {"--estates": ("estate", "小区"), "--survey": ("survey", "调查"), "--roads": ("road", "道路")}
+    roles = {
+        "--estates": ("estate", "小区"),
+        "--survey": ("survey", "调查"),
+        "--roads": ("road", "道路"),
+    }
     roles |= {"--barriers": ("barrier", "障碍"), "--boundaries": ("boundar", "行政")}
     at = AppTest.from_file(str(APP), default_timeout=120)
     for key, value in case.get("env", {}).items():
@@ -292,7 +298,11 @@ def test_case_through_app(case, corpus):
                 files = [path]
             widget.set_value([(p.name, p.read_bytes(), "application/octet-stream") for p in files])
             at.run()
-        buttons = [b for b in at.button if any(w in (b.label or "") for w in ("Plan", "plan", "规划", "运行"))]
+        buttons = [
+            b
+            for b in at.button
+            if any(w in (b.label or "") for w in ("Plan", "plan", "规划", "运行"))
+        ]
         if buttons:
             buttons[0].click()
             at.run()
