@@ -318,3 +318,41 @@ def test_case_through_app(case, corpus):
         assert case["expect"] in text
     if case["outcome"] == "error":
         assert any(case["expect"] in str(e.value) for e in at.error)
+
+
+# --------------------------------------------------------------------------- GCJ-02 offset
+
+
+@pytest.mark.realdata
+def test_gcj02_offset_on_hangzhou():
+    """Real OSM estates and roads agree; the same estates moved to GCJ-02 are ~520 m off."""
+    import geopandas as gpd
+
+    from geo.crs import detect_gcj02_offset, wgs84_to_gcj02
+
+    from .conftest import shared_file
+
+    estates = gpd.read_file(
+        shared_file("hangzhou/osm_landuse_residential.gpkg"), layer="landuse", engine="pyogrio"
+    )
+    estates = estates.loc[estates["fclass"] == "residential"]
+    roads = gpd.read_file(shared_file("hangzhou/osm_roads.gpkg"), layer="roads", engine="pyogrio")
+    assert detect_gcj02_offset(estates, roads) is None
+    found = detect_gcj02_offset(wgs84_to_gcj02(estates), roads)
+    assert found is not None and found.hypothesis == "estates_gcj02"
+    assert 300 <= found.offset_m <= 600
+    assert found.crossing_shifted < 0.2 * found.crossing_as_is
+
+
+def test_gcj02_offset_reference_in_gcj02():
+    """A GCJ-02 road layer beside WGS-84 estates is named as the shifted one."""
+    import geopandas as gpd
+
+    from geo.crs import detect_gcj02_offset, wgs84_to_gcj02
+
+    estates = gpd.read_file(BAD / "estates_wgs84.geojson", engine="pyogrio")
+    roads = gpd.read_file(BAD / "gcj_roads_wgs84.geojson", engine="pyogrio")
+    assert detect_gcj02_offset(estates, roads) is None
+    found = detect_gcj02_offset(estates, wgs84_to_gcj02(roads))
+    assert found is not None and found.hypothesis == "reference_gcj02"
+    assert 300 <= found.offset_m <= 600
