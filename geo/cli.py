@@ -104,9 +104,25 @@ def _column_mapping(items: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
+    """Raise InputError when ``--out`` names one of the run's input files (inputs are never touched)."""
+    inputs = [args.estates, args.survey, args.roads, args.boundaries, args.facilities, args.policy]
+    inputs += list(args.barriers)
+    out = Path(args.out).resolve()
+    for item in inputs:
+        path, _ = _split(item)
+        if path and Path(path).resolve() == out:
+            raise InputError(
+                "the output would overwrite an input file",
+                source=str(args.out),
+                fix="choose another --out path; inputs are never modified",
+            )
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """Run ``lianpian plan``: load, plan, write atomically, print the summary."""
     started = time.perf_counter()
+    _refuse_overwriting_inputs(args)
     policy = load_policy(args.policy)
     estates, layer = _split(args.estates)
     inputs = load_inputs(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geo import _archive
 from geo import crs as crs_mod
 from geo.errors import InputError, QualityReport
 from geo.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
@@ -32,6 +34,79 @@ from geo.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip", ".pbf", ".kml", ".gml")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 _POLYGONAL = ("Polygon", "MultiPolygon")
+#: Default largest input file (and expanded zip archive), in MB; the environment variable
+#: ``LIANPIAN_MAX_INPUT_MB`` changes it (the app sets its own upload limit too).
+DEFAULT_MAX_INPUT_MB = 2048.0
+
+
+def max_input_bytes() -> int:
+    """Return the largest input accepted, in bytes (``LIANPIAN_MAX_INPUT_MB``, default 2048 MB).
+
+    Raises
+    ------
+    InputError
+        If the environment variable is not a positive number.
+    """
+    text = os.environ.get("LIANPIAN_MAX_INPUT_MB", "").strip()
+    if not text:
+        return int(DEFAULT_MAX_INPUT_MB * 1024 * 1024)
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = -1.0
+    if not np.isfinite(megabytes) or megabytes <= 0:
+        raise InputError(
+            f"LIANPIAN_MAX_INPUT_MB={text!r} is not a positive number of megabytes",
+            fix="set it to e.g. 200, or unset it",
+        )
+    return int(megabytes * 1024 * 1024)
+
+
+def _size_text(n_bytes: float) -> str:
+    """A size for messages: ``"830 bytes"``, ``"12.5 kB"``, ``"1,234.0 MB"``."""
+    if n_bytes < 1024:
+        return f"{n_bytes:.0f} bytes"
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes / 1024:.1f} kB"
+    return f"{n_bytes / 1024 / 1024:,.1f} MB"
+
+
+def _check_input_file(path: Path) -> None:
+    """Refuse a missing, empty or oversized input file, and a Shapefile without its .shx/.dbf."""
+    source = path.name
+    if not path.exists():
+        raise InputError("file not found", source=str(path), fix="check the path")
+    if path.is_dir():
+        raise InputError(
+            "this is a folder, not a file", source=str(path), fix="give the file inside it"
+        )
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError("the file is empty (0 bytes)", source=source, fix="export it again")
+    limit = max_input_bytes()
+    if size > limit:
+        raise InputError(
+            f"the file is {_size_text(size)}, over the input limit of {_size_text(limit)}",
+            source=source,
+            fix="clip the data to the planning area, or raise LIANPIAN_MAX_INPUT_MB",
+        )
+    if path.suffix.lower() == ".shp":
+        for part, role in ((".shx", "index"), (".dbf", "attribute table")):
+            if not any(path.with_suffix(s).exists() for s in (part, part.upper())):
+                raise InputError(
+                    f"the Shapefile has no {part} file (its {role})",
+                    source=source,
+                    where=f"missing {path.with_suffix(part).name}",
+                    fix=f"put {path.stem}{part} next to {path.name}: a Shapefile is .shp + .shx + "
+                    ".dbf (+ .prj, .cpg); or zip all of them together",
+                )
+    if path.suffix.lower() == ".zip":
+        _archive.check_members(
+            _archive.members_of(path),
+            source=source,
+            archive_bytes=size,
+            max_expanded_bytes=limit,
+        )
 
 
 # --------------------------------------------------------------------------- vector layers
@@ -133,10 +208,7 @@ def read_vector(
     """
     path = Path(path)
     source = path.name
-    if not path.exists():
-        raise InputError("file not found", source=str(path), fix="check the path")
-    if path.stat().st_size == 0:
-        raise InputError("the file is empty (0 bytes)", source=source, fix="export it again")
+    _check_input_file(path)
     gdal_path = str(path)
     if path.suffix.lower() == ".zip":
         gdal_path = f"/vsizip/{path}"
@@ -151,9 +223,13 @@ def read_vector(
             "ship a .cpg file containing the encoding name with the Shapefile",
         )
     try:
-        gdf = pyogrio.read_dataframe(
-            gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
-        )
+        with warnings.catch_warnings():
+            # NaN coordinates and odd fields warn; they are reported in the quality layer instead
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            gdf = pyogrio.read_dataframe(
+                gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
+            )
     except Exception as exc:  # pyogrio/GDAL raise many types for broken files
         raise InputError(
             f"cannot read the layer ({_short(exc)})",
@@ -166,7 +242,25 @@ def read_vector(
             source=source,
             fix="give a spatial layer (for a table without geometry use --survey)",
         )
+    gdf = _drop_z(gdf, source, quality)
     return _settle_crs(gdf, source, source_crs, quality)
+
+
+def _drop_z(gdf: gpd.GeoDataFrame, source: str, quality: QualityReport | None) -> gpd.GeoDataFrame:
+    """Drop Z (and M) coordinates: planning is 2D; heights are not read from geometry."""
+    geoms = gdf.geometry.values
+    has_z = shapely.has_z(geoms)
+    if not has_z.any():
+        return gdf
+    if quality is not None:
+        quality.add(
+            "repair",
+            source,
+            f"{int(has_z.sum())} features",
+            "3D coordinates: the Z values were dropped (planning is 2D)",
+            "nothing to do; export 2D geometry to silence this note",
+        )
+    return gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(geoms), index=gdf.index, crs=gdf.crs))
 
 
 def _settle_crs(
@@ -327,29 +421,39 @@ def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- tables
 
 
-def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | int = 0,
+    quality: QualityReport | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Read a survey or plan table: CSV/TSV (UTF-8 with or without BOM, else GBK) or XLSX.
 
     All cells are read as text (``dtype=str``) so that ids keep leading zeros and year cells stay
-    as written; parsing is :mod:`geo.schema`'s job. Merged header cells in XLSX are filled.
+    as written; parsing is :mod:`geo.schema`'s job. In XLSX, merged cells are filled with their
+    value, and the header is the row among the first ten that names the most known columns
+    (:data:`geo.schema.HEADER_ALIASES`, plus ``column_mapping``): title rows and merged group
+    headers above it are skipped (reported in ``quality``). A GBK text file is reported too.
 
     Raises
     ------
     InputError
-        If the file is missing, empty, not a table, or in an unknown encoding.
+        If the file is missing, empty, too large, not a table, or in an unknown encoding.
     """
     path = Path(path)
     source = path.name
-    if not path.exists():
-        raise InputError("file not found", source=str(path), fix="check the path")
-    if path.stat().st_size == 0:
-        raise InputError("the file is empty (0 bytes)", source=source, fix="export it again")
+    _check_input_file(path)
     suffix = path.suffix.lower()
     try:
-        if suffix in (".xlsx", ".xlsm", ".xls"):
+        if suffix in (".xlsx", ".xlsm"):
+            table = _read_xlsx(path, sheet, source, quality, column_mapping)
+        elif suffix == ".xls":
             table = pd.read_excel(path, sheet_name=sheet, dtype=str, engine=None)
         else:
-            table = _read_text_table(path, sep="\t" if suffix in (".tsv", ".txt") else None)
+            table = _read_text_table(
+                path, sep="\t" if suffix in (".tsv", ".txt") else None, quality=quality
+            )
     except InputError:
         raise
     except Exception as exc:  # pandas/openpyxl raise many types for broken files
@@ -358,22 +462,120 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             source=source,
             fix="save it as UTF-8 CSV or XLSX",
         ) from exc
-    table.columns = [str(c).strip() for c in table.columns]
+    table.columns = _unique_headers([str(c).strip() for c in table.columns])
     table = table.dropna(how="all")
     if table.empty:
         raise InputError("the table has no rows", source=source, fix="check the file")
     return table
 
 
-def _read_text_table(path: Path, sep: str | None) -> pd.DataFrame:
+def _unique_headers(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, header in enumerate(headers):
+        header = header or f"column {i + 1}"
+        count = seen.get(header, 0)
+        seen[header] = count + 1
+        out.append(header if count == 0 else f"{header}.{count}")
+    return out
+
+
+def _read_xlsx(
+    path: Path,
+    sheet: str | int,
+    source: str,
+    quality: QualityReport | None,
+    column_mapping: Mapping[str, str] | None,
+) -> pd.DataFrame:
+    """Read one XLSX sheet as text, merged cells filled, header row found (see read_table)."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    try:
+        names = workbook.sheetnames
+        if isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise InputError(
+                    f"no sheet number {sheet + 1}", source=source, fix="check the workbook"
+                )
+            ws = workbook[names[sheet]]
+        elif sheet in names:
+            ws = workbook[sheet]
+        else:
+            raise InputError(
+                f"no sheet {sheet!r}", source=source, fix=f"choose one of: {', '.join(names)}"
+            )
+        merged = list(ws.merged_cells.ranges)
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    for cells in merged:
+        value = rows[cells.min_row - 1][cells.min_col - 1] if cells.min_row <= len(rows) else None
+        for r in range(cells.min_row - 1, min(cells.max_row, len(rows))):
+            for c in range(cells.min_col - 1, min(cells.max_col, len(rows[r]))):
+                rows[r][c] = value
+    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
+    if not rows:
+        raise InputError("the sheet is empty", source=source, fix="check the workbook")
+    scores = [
+        len(map_headers([str(v) for v in row if v is not None], column_mapping))
+        for row in rows[:10]
+    ]
+    header_at = int(np.argmax(scores)) if max(scores) > 0 else 0
+    header = [_cell_text(v) or "" for v in rows[header_at]]
+    merged_in_header = [
+        str(m) for m in merged if m.min_row - 1 <= header_at and m.min_col != m.max_col
+    ]
+    if quality is not None and (header_at > 0 or merged_in_header):
+        where = f"rows 1-{header_at + 1}" if header_at else "row 1"
+        quality.add(
+            "repair",
+            source,
+            where,
+            f"merged header cells ({', '.join(merged_in_header[:4]) or 'none'}) filled; header "
+            f"read from row {header_at + 1}, the {header_at} row(s) above skipped as titles",
+            "give the table one header row without merged cells",
+        )
+    width = len(header)
+    data = [[_cell_text(v) for v in row[:width]] for row in rows[header_at + 1 :]]
+    return pd.DataFrame(data, columns=header, dtype=object)
+
+
+def _cell_text(value: object) -> str | None:
+    """A cell as text, like ``dtype=str``: ``None`` stays missing, whole floats lose ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _read_text_table(
+    path: Path, sep: str | None, quality: QualityReport | None = None
+) -> pd.DataFrame:
+    import io as _io
+
     raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise InputError(
+            "this is a binary file, not a text table",
+            source=path.name,
+            fix="give a CSV, TSV or XLSX table",
+        )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        import io as _io
-
+        if encoding == "gb18030" and quality is not None:
+            quality.add(
+                "repair",
+                path.name,
+                "encoding",
+                "the text is not UTF-8: read as GBK (GB18030)",
+                "save the table as UTF-8 CSV",
+            )
         return pd.read_csv(
             _io.StringIO(text),
             sep=sep,
@@ -524,7 +726,7 @@ def read_survey(
         If the table cannot be read or has neither an id nor a name column.
     """
     source = Path(path).name
-    table = read_table(path)
+    table = read_table(path, quality=quality, column_mapping=column_mapping)
     mapping = map_headers(list(table.columns), column_mapping)
     if "estate_id" not in mapping.values() and "name" not in mapping.values():
         raise InputError(
@@ -653,21 +855,58 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
     On any error (or interruption) the temporary file is removed and ``target`` is untouched, so
     a reader sees either the previous file or the complete new one, never a half-written one.
+    The temporary name carries the process id (``.NAME.PID.XXXX.tmp.gpkg``); temporary files left
+    by a process that was killed (``kill -9``, power cut) are removed by the next write of the
+    same target. The new file is flushed to disk (``fsync``) before the rename.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
+        prefix=f".{target.stem}.{os.getpid()}.", suffix=f".tmp{target.suffix}", dir=target.parent
     )
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.unlink()  # GDAL wants to create the file itself
     try:
         yield tmp_path
+        if tmp_path.exists():
+            with tmp_path.open("rb+") as handle:
+                os.fsync(handle.fileno())
         tmp_path.replace(target)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        for leftover in target.parent.glob(f"{tmp_path.name}*"):
+            leftover.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Remove the temporary files of ``target`` left by processes that no longer run.
+
+    Returns the paths removed. Files of a process that is still running are kept.
+    """
+    target = Path(target)
+    removed = []
+    for candidate in target.parent.glob(f".{target.stem}.*.tmp{target.suffix}*"):
+        pid_text = candidate.name[len(target.stem) + 2 :].split(".", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path:

@@ -19,7 +19,7 @@ from pyproj import CRS
 
 from geo import io
 from geo.adjacency import build_adjacency
-from geo.crs import metric_crs_for
+from geo.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, metric_crs_for
 from geo.districts import estimate_investment, form_districts
 from geo.eligibility import STATUSES, assess_eligibility
 from geo.errors import InputError, QualityReport
@@ -190,6 +190,10 @@ def load_inputs(
         path, layer = _split_layer(facilities)
         facilities_gdf = io.read_vector(path, layer=layer, quality=quality)
         sources["facilities"] = str(facilities)
+    references = [(sources.get("roads"), roads_gdf), (sources.get("boundaries"), boundaries_gdf)]
+    references += list(zip(barriers, barrier_frames, strict=True))
+    if (source_crs or "").strip().lower() not in CHINESE_OBFUSCATED:
+        check_reference_offset(estates_gdf, references, str(estates), quality)
     return PlanInputs(
         estates=estates_gdf,
         survey=survey_df,
@@ -201,6 +205,47 @@ def load_inputs(
         synthetic=synthetic,
         quality=quality,
     )
+
+
+def check_reference_offset(
+    estates: gpd.GeoDataFrame,
+    references: Sequence[tuple[object, gpd.GeoDataFrame | None]],
+    estates_source: str,
+    quality: QualityReport,
+) -> None:
+    """Warn when the estates and a reference layer are ~300-600 m apart (GCJ-02 vs WGS-84).
+
+    Tries each reference layer (roads, boundaries, barriers) with
+    :func:`geo.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
+    """
+    for name, frame in references:
+        if frame is None or frame.empty:
+            continue
+        found = detect_gcj02_offset(estates, frame)
+        if found is None:
+            continue
+        reference = Path(str(name).split("::")[0]).name
+        if found.hypothesis == "estates_gcj02":
+            quality.add(
+                "warning",
+                Path(estates_source.split("::")[0]).name,
+                "all estates",
+                f"the estates sit about {found.offset_m:.0f} m off {reference}: they look like "
+                "GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84 "
+                f"(main lines crossing estates: {found.crossing_as_is:.2f} m per m of outline "
+                f"as given, {found.crossing_shifted:.2f} after conversion)",
+                "rerun with --source-crs gcj02 (bd09 for Baidu data)",
+            )
+        else:
+            quality.add(
+                "warning",
+                reference,
+                "all features",
+                f"{reference} sits about {found.offset_m:.0f} m off the estates: it looks like "
+                "GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84",
+                "convert that layer from GCJ-02 to WGS-84 before planning",
+            )
+        return
 
 
 def _split_layer(item: str | Path) -> tuple[str, str | None]:
