@@ -188,7 +188,7 @@ def load_inputs(
     facilities_gdf = None
     if facilities is not None:
         path, layer = _split_layer(facilities)
-        facilities_gdf = io.read_vector(path, layer=layer, quality=quality)
+        facilities_gdf = io.read_facilities(path, layer=layer, quality=quality)
         sources["facilities"] = str(facilities)
     return PlanInputs(
         estates=estates_gdf,
