@@ -47,7 +47,11 @@ from geo.policy import Policy
 CIRCLES = ("5min", "10min", "15min")
 
 #: English codes of the canonical facility types, used in column names.
-TYPE_CODES = {"社区养老服务站": "station", "老年人日间照料中心": "day_care", "养老院": "nursing_home"}
+TYPE_CODES = {
+    "社区养老服务站": "station",
+    "老年人日间照料中心": "day_care",
+    "养老院": "nursing_home",
+}
 
 #: Estate statuses inside the renovation programme (siting serves their gaps).
 PROGRAMME_STATUSES = ("eligible", "extension")
@@ -751,9 +755,7 @@ def assess_elderly_care(
         out[f"elderly_nearest_{code}_m"] = pd.array(nearest_m, dtype="Float64")
 
     facilities_out = fac.copy()
-    facilities_out["life_circle"] = pd.array(
-        [circles.get(k) for k in kinds], dtype="string"
-    )
+    facilities_out["life_circle"] = pd.array([circles.get(k) for k in kinds], dtype="string")
     facilities_out["catchment_m"] = radius
     facilities_out["counted"] = counted
     facilities_out["catchment_households"] = np.bincount(

@@ -407,5 +407,7 @@ def test_hangzhou_plan_with_facilities():
     # every proposed site sits on a member estate of a district and serves what it was given
     assert sites["district_id"].notna().all()
     served = e.loc[e["elderly_site_id"].notna()]
-    assert served["elderly_gap_m2"].sum() == pytest.approx(sites["floor_area_m2"].sum(), abs=len(sites))
+    assert served["elderly_gap_m2"].sum() == pytest.approx(
+        sites["floor_area_m2"].sum(), abs=len(sites)
+    )
     assert (e["elderly_accessible_m2"].dropna() >= 0).all()
