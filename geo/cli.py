@@ -158,6 +158,14 @@ def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
     )
     print(f"standalone projects: {s['standalone_projects']}")
     print(f"estimated investment in districts: {s['investment_in_districts_yuan'] / 1e4:,.1f} 万元")
+    if "elderly_summary" in result.extra_layers:
+        e = dict(result.extra_layers["elderly_summary"].itertuples(index=False))
+        print(
+            f"elderly care ({e['distance']}): {int(e['households_without_5min']):,} households "
+            f"without 5-minute coverage; gap {float(e['gap_m2']):,.0f} m²; "
+            f"{e['sites_proposed']} shared sites proposed ({float(e['site_floor_area_m2']):,.0f} m², "
+            f"{e['siting_method'] or 'none'}, optimality gap {float(e['siting_gap']):.2%})"
+        )
     if len(result.quality):
         print(f"data-quality notes: {len(result.quality)} (layer 'quality' in the output)")
     print(f"written: {out} ({seconds:.1f} s)")

@@ -21,6 +21,7 @@ from geo import io
 from geo.adjacency import build_adjacency
 from geo.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, metric_crs_for
 from geo.districts import estimate_investment, form_districts
+from geo.elderly import assess_elderly_care
 from geo.eligibility import STATUSES, assess_eligibility
 from geo.errors import InputError, QualityReport
 from geo.policy import Policy, load_policy
@@ -188,7 +189,7 @@ def load_inputs(
     facilities_gdf = None
     if facilities is not None:
         path, layer = _split_layer(facilities)
-        facilities_gdf = io.read_vector(path, layer=layer, quality=quality)
+        facilities_gdf = io.read_facilities(path, layer=layer, quality=quality)
         sources["facilities"] = str(facilities)
     references = [(sources.get("roads"), roads_gdf), (sources.get("boundaries"), boundaries_gdf)]
     references += list(zip(barriers, barrier_frames, strict=True))
@@ -345,6 +346,19 @@ def run_plan(
             priority_score=pd.Series(dtype=float), priority_rank=pd.Series(dtype=int)
         )
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
+    extra_layers: dict[str, gpd.GeoDataFrame] = {}
+    if inputs.facilities is not None:
+        _note(progress, 0.9, "assessing elderly-care floor area and proposing sites")
+        care = assess_elderly_care(
+            estates, inputs.facilities, policy, districts=districts, roads=inputs.roads,
+            quality=quality,
+        )  # fmt: skip
+        estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
+        districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
+        extra_layers["elderly_sites"] = care.sites
+        extra_layers["elderly_summary"] = pd.DataFrame(
+            {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
+        )
     _note(progress, 1.0, "done")
     return PlanResult(
         estates=estates,
@@ -356,6 +370,7 @@ def run_plan(
         quality=quality,
         inputs=inputs,
         survey_join=survey_report,
+        extra_layers=extra_layers,
     )
 
 

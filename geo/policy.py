@@ -87,12 +87,38 @@ class Cost:
     yuan_per_household: float = field(default=27200.0, metadata=_num(0, None))
 
 
+@dataclass(frozen=True)
+class Elderly:
+    """Elderly-care floor-area standard, life circles (metres) and facility siting."""
+
+    m2_per_100_households: float = field(default=20.0, metadata=_num(0, 1000))
+    circle_5min_m: float = field(default=300.0, metadata=_num(1, 5000))
+    circle_10min_m: float = field(default=500.0, metadata=_num(1, 5000))
+    circle_15min_m: float = field(default=1000.0, metadata=_num(1, 5000))
+    types_5min: tuple[str, ...] = ("社区养老服务站", "老年人日间照料中心")
+    types_10min: tuple[str, ...] = ()
+    types_15min: tuple[str, ...] = ("养老院",)
+    supply_types: tuple[str, ...] = ("社区养老服务站", "老年人日间照料中心")
+    detour_factor: float = field(default=1.3, metadata=_num(1, 3))
+    unwalkable_road_classes: tuple[str, ...] = (
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+    )
+    nearest_search_m: float = field(default=2000.0, metadata=_num(1, 20000))
+    max_new_sites: int = field(default=0, metadata=_num(0, 100000))
+    exact_max_candidates: int = field(default=5000, metadata=_num(0, None))
+    solver_time_limit_s: float = field(default=60.0, metadata=_num(1, 3600))
+
+
 _SECTIONS: dict[str, type] = {
     "eligibility": Eligibility,
     "adjacency": Adjacency,
     "districts": Districts,
     "priority": Priority,
     "cost": Cost,
+    "elderly": Elderly,
 }
 
 
@@ -105,6 +131,7 @@ class Policy:
     districts: Districts = Districts()
     priority: Priority = Priority()
     cost: Cost = Cost()
+    elderly: Elderly = Elderly()
     source: str = "defaults"
 
     def with_values(self, values: dict[str, Any]) -> Policy:
@@ -209,6 +236,14 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError("priority.weight_* must not all be 0")
     if policy.districts.min_estates > policy.districts.max_estates:
         raise PolicyError("districts.min_estates must not exceed districts.max_estates")
+    el = policy.elderly
+    if not el.circle_5min_m <= el.circle_10min_m <= el.circle_15min_m:
+        raise PolicyError(
+            "elderly.circle_5min_m <= elderly.circle_10min_m <= elderly.circle_15min_m must hold"
+        )
+    typed = [*el.types_5min, *el.types_10min, *el.types_15min]
+    if len(typed) != len(set(typed)):
+        raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")
 
 
 def default_policy() -> Policy:
