@@ -29,6 +29,7 @@ import datetime
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ from geo.errors import InputError, QualityReport
 from geo.names import normalise_header, normalise_name, normalise_text
 from geo.policy import Policy
 from geo.schema import map_headers, parse_area, parse_build_year, parse_count
+
+if TYPE_CHECKING:
+    from geo.pipeline import PlanResult
 
 #: Match statuses, exactly these.
 MATCH_STATUSES = ("matched", "ambiguous", "unmatched")
@@ -376,6 +380,7 @@ class _Candidate:
     estate_id: str
     name: str
     unit: str
+    facts: str
     name_score: float
     confidence: float
     conflicts: int
@@ -384,7 +389,7 @@ class _Candidate:
     def label(self) -> str:
         unit = f" [{self.unit}]" if self.unit else ""
         warn = f" ({'; '.join(self.notes)})" if self.notes else ""
-        return f"{self.estate_id} {self.name}{unit} {self.confidence:.0f}{warn}"
+        return f"{self.estate_id} {self.name}{unit} {self.facts} {self.confidence:.0f}{warn}"
 
 
 def _narrow(row: pd.Series, estates: pd.DataFrame) -> tuple[pd.Index, str]:
@@ -431,12 +436,21 @@ def _candidates(
         if confidence < s.floor:
             continue
         unit = "" if pd.isna(estate.get("county")) else str(estate.get("county") or "")
+        facts = " ".join(
+            text
+            for text, value in (
+                (f"{estate.get('households')}户", estate.get("households")),
+                (f"建成{estate.get('build_year_raw')}", estate.get("build_year_raw")),
+            )
+            if not pd.isna(value) and str(value)
+        )
         out.append(
             _Candidate(
                 index,
                 str(estate["estate_id"]),
                 str(estate.get("name") or ""),
                 unit,
+                facts,
                 float(name_score),
                 confidence,
                 conflicts,
@@ -1180,3 +1194,19 @@ class PlanOverlay:
         counts = self.rows["match_status"].value_counts()
         return {s: int(counts.get(s, 0)) for s in MATCH_STATUSES}
 
+
+
+def attach_plan(result: PlanResult, overlay: PlanOverlay) -> PlanResult:
+    """Add a plan overlay to a planning run's result (in place) and return it.
+
+    ``result.estates`` gains ``plan_year``, ``plan_row`` and ``plan_name`` (the app's year slider
+    reads ``plan_year``); ``result.extra_layers`` gains the tables ``plan_checks``
+    (:func:`check_plan`), ``plan_rows`` (resolved rows with match status) and ``plan_years``
+    (:func:`plan_year_totals`), written with the other layers.
+    """
+    estates = result.estates.drop(columns=[c for c in overlay.overlay if c in result.estates])
+    result.estates = estates.join(overlay.overlay)
+    result.extra_layers["plan_checks"] = overlay.checks
+    result.extra_layers["plan_rows"] = overlay.rows
+    result.extra_layers["plan_years"] = overlay.totals
+    return result
