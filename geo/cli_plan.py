@@ -155,9 +155,6 @@ def _schedule(args: argparse.Namespace, layers: dict[str, pd.DataFrame], policy:
         )
     if "district_id" not in estates:
         estates["district_id"] = pd.Series(pd.NA, index=estates.index, dtype="string")
-    estates["consent_ok"] = estates["consent_ok"].map(
-        lambda v: pd.NA if v is None or pd.isna(v) else bool(v)
-    )
     invest = args.investment_wanyuan_per_year
     return estates, propose_schedule(
         estates,

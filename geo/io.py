@@ -768,8 +768,40 @@ def read_results(path: str | Path) -> dict[str, pd.DataFrame]:
             source=path.name,
             fix="give the GeoPackage written by lianpian plan",
         )
-    estates = layers["estates"]
-    for column in ("estate_id", "district_id", "name", "county", "status"):
-        if column in estates:
-            estates[column] = estates[column].astype("string")
+    for frame in layers.values():
+        _restore_types(frame)
     return layers
+
+
+_INT_COLUMNS = {
+    "build_year",
+    "build_year_latest",
+    "households",
+    "buildings",
+    "plan_year",
+    "plan_row",
+    "priority_rank",
+    "estates",
+}
+_TEXT_COLUMNS = {"estate_id", "district_id", "name", "county", "status", "matched_estate_id"}
+
+
+def _restore_types(frame: pd.DataFrame) -> None:
+    """Undo what a GeoPackage does to pandas types: booleans stored as 'True'/'False' text,
+    whole numbers with gaps stored as floats, ids read as numbers (in place)."""
+    for column in frame.columns:
+        values = frame[column]
+        if column in _TEXT_COLUMNS:
+            frame[column] = values.map(
+                lambda v: pd.NA if v is None or (isinstance(v, float) and v != v) else _id_text(v)
+            ).astype("string")
+            continue
+        if column in _INT_COLUMNS and pd.api.types.is_numeric_dtype(values):
+            frame[column] = values.astype("Float64").round(0).astype("Int64")
+            continue
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            present = set(values.dropna().astype(str).unique())
+            if present and present <= {"True", "False"}:
+                frame[column] = values.map(
+                    lambda v: pd.NA if v is None or pd.isna(v) else str(v) == "True"
+                ).astype("boolean")

@@ -1027,7 +1027,7 @@ def _consent_checks(year: int, part: pd.DataFrame, threshold: float) -> list[dic
             threshold,
             f"{len(low)} of {len(matched)} matched estates below {threshold:.0%} consent"
             + (
-                " (" + ", ".join(f"{r:.0%}" for r in low["consent_rate"].head(8)) + ")"
+                " (" + ", ".join(f"{r:.1%}" for r in low["consent_rate"].head(8)) + ")"
                 if len(low)
                 else ""
             ),

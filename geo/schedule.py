@@ -129,7 +129,7 @@ def _blocker(
 
 
 def schedule_caps(
-    candidates_households: int,
+    candidates_households: float,
     policy: Policy,
     *,
     households_per_year: int | None = None,
@@ -138,7 +138,8 @@ def schedule_caps(
     """Return the caps of a schedule: ``households`` and ``investment_yuan`` (None = no cap).
 
     Arguments override ``policy.schedule``; 0 means no cap. When neither cap is set, the years are
-    balanced: total households / years x (1 + ``balance_headroom``), stated in ``basis``.
+    balanced: schedulable households / years x (1 + ``balance_headroom``), stated in ``basis``
+    (:func:`propose_schedule` counts extension households only up to what the 15 % rule admits).
     """
     s = policy.schedule
     years = s.last_year - s.first_year + 1
@@ -148,7 +149,8 @@ def schedule_caps(
     if not hh and not inv:
         hh = math.ceil(candidates_households / years * (1 + s.balance_headroom)) if years else 0
         basis = (
-            f"no cap given: balanced, {candidates_households:,} households / {years} years "
+            f"no cap given: balanced, {candidates_households:,.0f} schedulable households / "
+            f"{years} years "
             f"+ {s.balance_headroom:.0%} headroom"
         )
     return {
@@ -203,7 +205,11 @@ def propose_schedule(
     consent = frame["consent_ok"].astype("boolean")
     ready = groupable & consent.fillna(False).astype(bool)
     units = _units(frame.loc[ready], districts)
-    total_hh = sum(u.households for u in units)
+    share = rules.extension_max_share if rules.extension_enabled else 0.0
+    ext_hh = sum(u.extension_households for u in units)
+    base_hh = sum(u.households for u in units) - ext_hh
+    # at most share / (1 - share) extension households per other household can ever be scheduled
+    total_hh = base_hh + (min(ext_hh, share / (1 - share) * base_hh) if share < 1 else ext_hh)
     caps = schedule_caps(
         total_hh,
         policy,
@@ -211,7 +217,6 @@ def propose_schedule(
         investment_yuan_per_year=investment_yuan_per_year,
     )
     hh_cap, inv_cap = caps["households"], caps["investment_yuan"]
-    share = rules.extension_max_share if rules.extension_enabled else 0.0
     years = [_Year(y) for y in range(s.first_year, s.last_year + 1)]
     n = len(frame)
     year_of: list[object] = [pd.NA] * n
@@ -300,7 +305,7 @@ def _not_ready(
     text = (
         "not scheduled: consent rate not surveyed"
         if pd.isna(rate)
-        else f"not scheduled: consent {float(rate):.0%} below {threshold:.0%}"
+        else f"not scheduled: consent {float(rate):.1%} below {threshold:.0%}"
     )
     district = row.get("district_id")
     if not pd.isna(district):
