@@ -203,7 +203,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         )
     if "与导入计划比较 comparison" in sheets:
         changes = sheets["与导入计划比较 comparison"]["change"].value_counts()
-        print("compared with the imported plan: " + ", ".join(f"{k} {v}" for k, v in changes.items()))
+        print(
+            "compared with the imported plan: " + ", ".join(f"{k} {v}" for k, v in changes.items())
+        )
     print(f"written: {out}")
     return 0
 

@@ -788,7 +788,8 @@ _TEXT_COLUMNS = {"estate_id", "district_id", "name", "county", "status", "matche
 
 def _restore_types(frame: pd.DataFrame) -> None:
     """Undo what a GeoPackage does to pandas types: booleans stored as 'True'/'False' text,
-    whole numbers with gaps stored as floats, ids read as numbers (in place)."""
+    whole numbers with gaps stored as floats, ids read as numbers (in place).
+    """
     for column in frame.columns:
         values = frame[column]
         if column in _TEXT_COLUMNS:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -618,8 +617,9 @@ def parse_overrides(table: pd.DataFrame, *, source: str) -> pd.DataFrame:
     InputError
         If a column is missing or a plan row number is not a whole number.
     """
-    columns = {normalise_header(c): c for c in table.columns}
-    if "plan_row" not in columns or "estate_id" not in columns:
+    found = {normalise_header(c): c for c in table.columns}
+    columns = {k: found.get(normalise_header(k)) for k in ("plan_row", "estate_id")}
+    if columns["plan_row"] is None or columns["estate_id"] is None:
         raise InputError(
             "the overrides table needs the columns plan_row and estate_id",
             source=source,
@@ -758,9 +758,9 @@ def resolved_rows(
         table = pd.DataFrame(estates[[a for a in attrs if a in estates]]).copy()
         table["estate_id"] = table["estate_id"].astype(str)
         table = table.drop_duplicates("estate_id").set_index("estate_id")
-        joined = table.reindex(out["matched_estate_id"].astype(object).where(out[
-            "matched_estate_id"
-        ].notna(), "")).reset_index(drop=True)
+        joined = table.reindex(
+            out["matched_estate_id"].astype(object).where(out["matched_estate_id"].notna(), "")
+        ).reset_index(drop=True)
         joined.index = out.index
     else:
         joined = pd.DataFrame(index=out.index)
@@ -768,12 +768,16 @@ def resolved_rows(
         if a not in joined:
             joined[a] = pd.NA
     for col in ("households", "floor_area_m2", "buildings", "build_year", "build_year_latest"):
-        out[col] = out[col].astype(PLAN_COLUMNS[col][0]).fillna(
-            joined[col].astype(PLAN_COLUMNS[col][0])
+        out[col] = (
+            out[col].astype(PLAN_COLUMNS[col][0]).fillna(joined[col].astype(PLAN_COLUMNS[col][0]))
         )
-    out["build_year_raw"] = out["build_year_raw"].astype("string").replace("", pd.NA).fillna(
-        joined["build_year_raw"].astype("string")
-    ).fillna("")
+    out["build_year_raw"] = (
+        out["build_year_raw"]
+        .astype("string")
+        .replace("", pd.NA)
+        .fillna(joined["build_year_raw"].astype("string"))
+        .fillna("")
+    )
     out["county"] = joined["county"].astype("string").fillna(out["county"].astype("string"))
     for col in ("status", "consent_rate", "consent_ok", "district_id", "priority_score"):
         out[f"estate_{col}" if col in ("status",) else col] = joined[col]
@@ -789,9 +793,9 @@ def resolved_rows(
     by_cost = (area * policy.cost.yuan_per_m2).fillna(households * policy.cost.yuan_per_household)
     use_survey = planned.isna() & surveyed.notna()
     out["investment_yuan"] = planned.fillna(surveyed).fillna(by_cost.round(0))
-    out["investment_estimated"] = (
-        planned.isna() & ~(use_survey & ~surveyed_estimated)
-    ).astype("boolean")
+    out["investment_estimated"] = (planned.isna() & ~(use_survey & ~surveyed_estimated)).astype(
+        "boolean"
+    )
     return out
 
 
@@ -877,7 +881,13 @@ def milestones(year: int) -> list[tuple[datetime.date, str, str]]:
 
 
 def _check(
-    year: object, check: str, status: str, value: object, limit: object, detail: str, items: str = ""
+    year: object,
+    check: str,
+    status: str,
+    value: object,
+    limit: object,
+    detail: str,
+    items: str = "",
 ) -> dict[str, object]:
     return {
         "plan_year": year,
@@ -1066,7 +1076,9 @@ def _eligibility_checks(year: int, part: pd.DataFrame, policy: Policy) -> list[d
     if too_new.any():
         reasons.append(f"{int(too_new.sum())} built after {rules.extension_last_year}")
     if excluded.any():
-        reasons.append(f"{int(excluded.sum())} excluded (renovated, shanty-town plan, urban village)")
+        reasons.append(
+            f"{int(excluded.sum())} excluded (renovated, shanty-town plan, urban village)"
+        )
     out.append(
         _check(
             year,
@@ -1129,8 +1141,7 @@ def _district_checks(rows: pd.DataFrame, estates: pd.DataFrame) -> list[dict[str
                     "info",
                     district,
                     "all members",
-                    f"district {district}: {len(missing)} of {len(group)} estates not in the "
-                    "plan",
+                    f"district {district}: {len(missing)} of {len(group)} estates not in the plan",
                     "、".join(str(n) for n in missing[:12]),
                 )
             )
@@ -1164,9 +1175,7 @@ def plan_overlay(
     """
     matches = match_plan(rows, estates, settings=settings, overrides=overrides)
     resolved = resolved_rows(matches, estates, policy)
-    overlay = (
-        overlay_plan(estates, matches) if len(estates) else pd.DataFrame(index=estates.index)
-    )
+    overlay = overlay_plan(estates, matches) if len(estates) else pd.DataFrame(index=estates.index)
     return PlanOverlay(
         rows=resolved,
         overlay=overlay,
@@ -1193,7 +1202,6 @@ class PlanOverlay:
         """Return the number of rows per match status."""
         counts = self.rows["match_status"].value_counts()
         return {s: int(counts.get(s, 0)) for s in MATCH_STATUSES}
-
 
 
 def attach_plan(result: PlanResult, overlay: PlanOverlay) -> PlanResult:

@@ -85,8 +85,10 @@ def _units(candidates: pd.DataFrame, districts: pd.DataFrame | None) -> list[Uni
     inv = candidates["investment_yuan"].astype("Float64").fillna(0.0).astype(float)
     ext = (candidates["status"] == "extension").fillna(False).astype(bool)
     prio = candidates["priority_score"].astype("Float64").fillna(0.0).astype(float)
-    key = candidates["district_id"].astype("string").fillna(
-        "estate:" + candidates["estate_id"].astype(str)
+    key = (
+        candidates["district_id"]
+        .astype("string")
+        .fillna("estate:" + candidates["estate_id"].astype(str))
     )
     units = []
     for unit_id, idx in candidates.groupby(key, sort=True).groups.items():
@@ -124,7 +126,9 @@ def _blocker(
     ext_n, n = y.extension_estates + u.extension_estates, y.estates + u.estates
     ext_h, h = y.extension_households + u.extension_households, y.households + u.households
     if u.extension_estates and (ext_n > share * n + 1e-9 or ext_h > share * h + 1e-9):
-        return f"{y.year}: 15% rule ({ext_n} of {n} estates, {ext_h:,} of {h:,} households 2001-2005)"
+        return (
+            f"{y.year}: 15% rule ({ext_n} of {n} estates, {ext_h:,} of {h:,} households 2001-2005)"
+        )
     return None
 
 
@@ -144,7 +148,9 @@ def schedule_caps(
     s = policy.schedule
     years = s.last_year - s.first_year + 1
     hh = s.households_per_year if households_per_year is None else households_per_year
-    inv = s.investment_yuan_per_year if investment_yuan_per_year is None else investment_yuan_per_year
+    inv = (
+        s.investment_yuan_per_year if investment_yuan_per_year is None else investment_yuan_per_year
+    )
     basis = "user or policy caps"
     if not hh and not inv:
         hh = math.ceil(candidates_households / years * (1 + s.balance_headroom)) if years else 0
@@ -397,7 +403,8 @@ def compare_with_plan(schedule: Schedule, plan_year: pd.Series) -> pd.DataFrame:
     ).loc[keep.to_numpy()]
     order = {"dropped": 0, "later": 1, "earlier": 2, "added": 3, "same": 4}
     return out.sort_values(
-        ["change", "plan_year", "proposed_year"], key=lambda s: s.map(order) if s.name == "change" else s
+        ["change", "plan_year", "proposed_year"],
+        key=lambda s: s.map(order) if s.name == "change" else s,
     ).reset_index(drop=True)
 
 
@@ -494,11 +501,11 @@ def row_counties(rows: pd.DataFrame, *, default_county: str | None = None) -> pd
 
 
 def county_totals(rows: pd.DataFrame, *, default_county: str | None = None) -> pd.DataFrame:
-    """Return per-county totals of plan rows: ``county``, ``estates``, ``households``,
-    ``floor_area_m2`` (m²), ``investment_yuan`` (yuan), ``investment_estimated_rows``.
+    """Return per-county totals of plan rows.
 
-    Counties in order of first appearance. Rows need ``investment_yuan`` (see
-    :func:`geo.plan.resolved_rows`); unknown values count 0.
+    Columns ``county``, ``estates``, ``households``, ``floor_area_m2`` (m²), ``investment_yuan``
+    (yuan), ``investment_estimated_rows``; counties in order of first appearance. Rows need
+    ``investment_yuan`` (see :func:`geo.plan.resolved_rows`); unknown values count 0.
     """
     frame = rows.assign(
         _county=row_counties(rows, default_county=default_county).to_numpy(),
@@ -544,7 +551,9 @@ def task_table(counties: pd.DataFrame) -> pd.DataFrame:
             "涉及建筑面积(万平方米)": (counties["floor_area_m2"].astype(float) / 1e4)
             .round(2)
             .to_numpy(),
-            "预计投资额(万元)": (counties["investment_yuan"].astype(float) / 1e4).round(2).to_numpy(),
+            "预计投资额(万元)": (counties["investment_yuan"].astype(float) / 1e4)
+            .round(2)
+            .to_numpy(),
         }
     )
     total = {
@@ -618,9 +627,7 @@ def parse_task_table(
             ("floor_area", parse_area, area_scale),
             ("investment", parse_area, money_scale),
         ):
-            value, note = (
-                parser(cells[header_of[key]]) if key in header_of else (None, "")
-            )
+            value, note = parser(cells[header_of[key]]) if key in header_of else (None, "")
             if note or (value is None and key in ("estates", "households")):
                 raise InputError(
                     f"{header_of.get(key, key)}: {note or 'empty cell'}",
