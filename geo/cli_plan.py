@@ -52,7 +52,8 @@ def add_plan_arguments(plan: argparse.ArgumentParser) -> None:
     plan.add_argument(
         "--plan-overrides",
         metavar="CSV",
-        help="a planner's match decisions (plan_row, estate_id), e.g. an edited --plan-review file",
+        help="a planner's match decisions (plan_row, estate_id; '-' rejects, empty = no decision), "
+        "e.g. an edited --plan-review file",
     )
     plan.add_argument(
         "--plan-review",

@@ -787,8 +787,9 @@ _TEXT_COLUMNS = {"estate_id", "district_id", "name", "county", "status", "matche
 
 
 def _restore_types(frame: pd.DataFrame) -> None:
-    """Undo what a GeoPackage does to pandas types: booleans stored as 'True'/'False' text,
-    whole numbers with gaps stored as floats, ids read as numbers (in place).
+    """Undo what a GeoPackage does to pandas types (in place).
+
+    Booleans come back as 'True'/'False' text, whole numbers with gaps as floats, ids as numbers.
     """
     for column in frame.columns:
         values = frame[column]

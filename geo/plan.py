@@ -606,11 +606,16 @@ def _settle_duplicates(
             notes[i] += f"; estate {eid} is also the best match of plan {others}"
 
 
+_REJECT = {"-", "none", "reject", "无", "否"}
+
+
 def parse_overrides(table: pd.DataFrame, *, source: str) -> pd.DataFrame:
     """Read a planner's match decisions: columns ``plan_row`` and ``estate_id`` (text).
 
     The review CSV written by ``lianpian plan --plan-review`` has these columns: a planner fills or
-    corrects ``estate_id`` (empty, ``-`` or ``none`` rejects the match). Other columns are ignored.
+    corrects ``estate_id``; ``-``, ``none``, ``reject`` or ``无`` rejects the match; an empty cell
+    is no decision (the row keeps what the matcher found). Other columns are ignored. Returns the
+    rows with a decision (``estate_id`` <NA> for a rejection).
 
     Raises
     ------
@@ -638,8 +643,10 @@ def parse_overrides(table: pd.DataFrame, *, source: str) -> pd.DataFrame:
                 fix="keep the plan_row column of the review CSV",
             )
         text = normalise_text(eid)
+        if not text or text.lower() == "nan":
+            continue  # no decision on this row
         rows.append(value)
-        ids.append(pd.NA if text.lower() in {"", "-", "none", "nan", "无"} else _text_or_na(text))
+        ids.append(pd.NA if text.lower() in _REJECT else _text_or_na(text))
     return pd.DataFrame(
         {"plan_row": pd.array(rows, dtype="Int64"), "estate_id": pd.array(ids, dtype="string")}
     )

@@ -221,7 +221,7 @@ def test_review_csv_overrides_are_read_back(town, tmp_path):
     )
     review = review_table(match_plan(rows, town))
     review.loc[0, "estate_id"] = "E"  # the planner picks a candidate
-    review.loc[1, "estate_id"] = ""  # and rejects a match
+    review.loc[1, "estate_id"] = "-"  # and rejects a match
     path = io.write_csv(tmp_path / "review.csv", review)
     m = match_plan(rows, town, overrides=io.read_plan_overrides(path))
     assert m["match_status"].tolist() == ["matched", "unmatched"]
