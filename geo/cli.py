@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo import __version__, io
+from geo import __version__, cli_plan, io
 from geo.errors import InputError, LianpianError
 from geo.pipeline import PlanResult, load_inputs, run_plan
 from geo.policy import load_policy
@@ -68,6 +68,7 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument(
         "--out", default="lianpian_plan.gpkg", help="output GeoPackage (default: %(default)s)"
     )
+    cli_plan.add_plan_arguments(plan)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True)
     _plan_parser(sub)
+    cli_plan.add_parsers(sub)
     return parser
 
 
@@ -137,8 +139,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         column_mapping=_column_mapping(args.column),
     )
     result = run_plan(inputs, policy)
+    plan_line = cli_plan.apply_plan_option(args, result)
     out = io.write_layers(args.out, result.layers())
     print_summary(result, out, time.perf_counter() - started)
+    if plan_line:
+        print(plan_line)
     return 0
 
 
@@ -175,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lianpian`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"plan": cmd_plan}
+    commands = {"plan": cmd_plan, "schedule": cli_plan.cmd_schedule, "tables": cli_plan.cmd_tables}
     try:
         return commands[args.command](args)
     except LianpianError as exc:

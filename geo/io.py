@@ -1275,3 +1275,112 @@ def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -
             fix="zip the Shapefile's .shp, .shx, .dbf and .prj together",
         )
     return datasets[0]
+
+
+# --------------------------------------------------------------------------- five-year plan
+
+
+def read_plan_table(
+    path: str | Path, *, quality: QualityReport, sheet: str | int = 0
+) -> pd.DataFrame:
+    """Read a five-year or annual plan table (XLSX, CSV or TSV) into canonical plan rows.
+
+    The Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²) and its variants;
+    see :func:`geo.plan.parse_plan_table` for the columns and the repairs. No geometry is needed.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or lacks a year or name column.
+    """
+    from geo.plan import parse_plan_table
+
+    table = read_table(path, sheet=sheet)
+    return parse_plan_table(table, source=Path(path).name, quality=quality)
+
+
+def read_plan_overrides(path: str | Path) -> pd.DataFrame:
+    """Read a planner's match decisions (CSV/TSV/XLSX with ``plan_row`` and ``estate_id``).
+
+    See :func:`geo.plan.parse_overrides`. Raises :class:`InputError` for a bad file or column.
+    """
+    from geo.plan import parse_overrides
+
+    return parse_overrides(read_table(path), source=Path(path).name)
+
+
+def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
+    """Write ``frame`` as UTF-8 CSV with a BOM (so Excel shows Chinese text), atomically."""
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return target
+
+
+def read_results(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read the layers and tables of a results GeoPackage written by ``lianpian plan``.
+
+    Returns ``{layer name: frame}`` (GeoDataFrames for spatial layers, in their stored CRS).
+
+    Raises
+    ------
+    InputError
+        If the file is missing or has no ``estates`` layer.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", source=str(path), fix="check the path")
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+        layers = {name: pyogrio.read_dataframe(path, layer=name) for name in names}
+    except Exception as exc:  # GDAL raises several types for unreadable files
+        raise InputError(
+            f"cannot read the results ({_short(exc)})",
+            source=path.name,
+            fix="give the GeoPackage written by lianpian plan",
+        ) from exc
+    if "estates" not in layers:
+        raise InputError(
+            "no 'estates' layer",
+            source=path.name,
+            fix="give the GeoPackage written by lianpian plan",
+        )
+    for frame in layers.values():
+        _restore_types(frame)
+    return layers
+
+
+_INT_COLUMNS = {
+    "build_year",
+    "build_year_latest",
+    "households",
+    "buildings",
+    "plan_year",
+    "plan_row",
+    "priority_rank",
+    "estates",
+}
+_TEXT_COLUMNS = {"estate_id", "district_id", "name", "county", "status", "matched_estate_id"}
+
+
+def _restore_types(frame: pd.DataFrame) -> None:
+    """Undo what a GeoPackage does to pandas types (in place).
+
+    Booleans come back as 'True'/'False' text, whole numbers with gaps as floats, ids as numbers.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if column in _TEXT_COLUMNS:
+            frame[column] = values.map(
+                lambda v: pd.NA if v is None or (isinstance(v, float) and v != v) else _id_text(v)
+            ).astype("string")
+            continue
+        if column in _INT_COLUMNS and pd.api.types.is_numeric_dtype(values):
+            frame[column] = values.astype("Float64").round(0).astype("Int64")
+            continue
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            present = set(values.dropna().astype(str).unique())
+            if present and present <= {"True", "False"}:
+                frame[column] = values.map(
+                    lambda v: pd.NA if v is None or pd.isna(v) else str(v) == "True"
+                ).astype("boolean")

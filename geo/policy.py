@@ -112,6 +112,17 @@ class Elderly:
     solver_time_limit_s: float = field(default=60.0, metadata=_num(1, 3600))
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """The proposed five-year schedule: years and annual caps (see ``default_policy.toml``)."""
+
+    first_year: int = field(default=2021, metadata=_num(2000, 2100))
+    last_year: int = field(default=2025, metadata=_num(2000, 2100))
+    households_per_year: int = field(default=0, metadata=_num(0, None))
+    investment_yuan_per_year: float = field(default=0.0, metadata=_num(0, None))
+    balance_headroom: float = field(default=0.10, metadata=_num(0, 1))
+
+
 _SECTIONS: dict[str, type] = {
     "eligibility": Eligibility,
     "adjacency": Adjacency,
@@ -119,6 +130,7 @@ _SECTIONS: dict[str, type] = {
     "priority": Priority,
     "cost": Cost,
     "elderly": Elderly,
+    "schedule": Schedule,
 }
 
 
@@ -132,6 +144,7 @@ class Policy:
     priority: Priority = Priority()
     cost: Cost = Cost()
     elderly: Elderly = Elderly()
+    schedule: Schedule = Schedule()
     source: str = "defaults"
 
     def with_values(self, values: dict[str, Any]) -> Policy:
@@ -234,6 +247,8 @@ def _check_consistency(policy: Policy) -> None:
     weights = [getattr(p, f.name) for f in dataclasses.fields(p) if f.name.startswith("weight_")]
     if sum(weights) <= 0:
         raise PolicyError("priority.weight_* must not all be 0")
+    if policy.schedule.last_year < policy.schedule.first_year:
+        raise PolicyError("schedule.last_year must not be before schedule.first_year")
     if policy.districts.min_estates > policy.districts.max_estates:
         raise PolicyError("districts.min_estates must not exceed districts.max_estates")
     el = policy.elderly
