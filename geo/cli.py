@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo import __version__, io
+from geo import __version__, cli_plan, io
 from geo.errors import InputError, LianpianError
 from geo.pipeline import PlanResult, load_inputs, run_plan
 from geo.policy import load_policy
@@ -72,6 +72,7 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument(
         "--out", default="lianpian_plan.gpkg", help="output GeoPackage (default: %(default)s)"
     )
+    cli_plan.add_plan_arguments(plan)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True)
     _plan_parser(sub)
+    cli_plan.add_parsers(sub)
     return parser
 
 
@@ -108,9 +110,25 @@ def _column_mapping(items: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
+    """Raise InputError when ``--out`` names one of the run's input files (inputs are never touched)."""
+    inputs = [args.estates, args.survey, args.roads, args.boundaries, args.facilities, args.policy]
+    inputs += list(args.barriers)
+    out = Path(args.out).resolve()
+    for item in inputs:
+        path, _ = _split(item)
+        if path and Path(path).resolve() == out:
+            raise InputError(
+                "the output would overwrite an input file",
+                source=str(args.out),
+                fix="choose another --out path; inputs are never modified",
+            )
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """Run ``lianpian plan``: load, plan, write atomically, print the summary."""
     started = time.perf_counter()
+    _refuse_overwriting_inputs(args)
     policy = load_policy(args.policy)
     estates, layer = _split(args.estates)
     inputs = load_inputs(
@@ -127,8 +145,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         column_mapping=_column_mapping(args.column),
     )
     result = run_plan(inputs, policy)
+    plan_line = cli_plan.apply_plan_option(args, result)
     out = io.write_layers(args.out, result.layers())
     print_summary(result, out, time.perf_counter() - started)
+    if plan_line:
+        print(plan_line)
     return 0
 
 
@@ -148,6 +169,14 @@ def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
     )
     print(f"standalone projects: {s['standalone_projects']}")
     print(f"estimated investment in districts: {s['investment_in_districts_yuan'] / 1e4:,.1f} 万元")
+    if "elderly_summary" in result.extra_layers:
+        e = dict(result.extra_layers["elderly_summary"].itertuples(index=False))
+        print(
+            f"elderly care ({e['distance']}): {int(e['households_without_5min']):,} households "
+            f"without 5-minute coverage; gap {float(e['gap_m2']):,.0f} m²; "
+            f"{e['sites_proposed']} shared sites proposed ({float(e['site_floor_area_m2']):,.0f} m², "
+            f"{e['siting_method'] or 'none'}, optimality gap {float(e['siting_gap']):.2%})"
+        )
     if "corridor_length_m" in s:
         print(
             f"shared corridors: {s['corridor_length_m'] / 1000:,.2f} km vs "
@@ -164,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lianpian`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"plan": cmd_plan}
+    commands = {"plan": cmd_plan, "schedule": cli_plan.cmd_schedule, "tables": cli_plan.cmd_tables}
     try:
         return commands[args.command](args)
     except LianpianError as exc:

@@ -14,6 +14,7 @@ than the 1-2 m of the one-step inverse most snippets copy), and its BD-09 functi
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -107,3 +108,148 @@ def bd09_to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def wgs84_to_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Shift a layer to GCJ-02 for display on GCJ-02 tiles (AMap); never for computing."""
     return _convert(gdf.to_crs(WGS84), prcoords.wgs_gcj)
+
+
+#: Road classes that never run inside an estate (OSM ``fclass``): the reference for the offset check.
+_MAIN_ROADS = (
+    "motorway",
+    "motorway_link",
+    "trunk",
+    "trunk_link",
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+)
+
+
+@dataclass(frozen=True)
+class OffsetCheck:
+    """What :func:`detect_gcj02_offset` found.
+
+    ``hypothesis`` is ``"estates_gcj02"`` (the estates are GCJ-02 labelled WGS-84) or
+    ``"reference_gcj02"`` (the reference layer is); ``offset_m`` the mean shift between the two
+    systems over the estates (metres); ``crossing_as_is`` and ``crossing_shifted`` the reference
+    line length running through estate interiors per metre of estate perimeter, as given and after
+    the shift (0 = perfectly aligned).
+    """
+
+    hypothesis: str
+    offset_m: float
+    crossing_as_is: float
+    crossing_shifted: float
+
+
+def detect_gcj02_offset(
+    estates: gpd.GeoDataFrame,
+    reference: gpd.GeoDataFrame,
+    *,
+    inset_m: float = 5.0,
+    max_estates: int = 400,
+    min_crossing: float = 0.05,
+    max_ratio: float = 0.5,
+) -> OffsetCheck | None:
+    """Tell whether estates and a reference layer disagree by the GCJ-02 offset (~300-600 m).
+
+    Pure function. Estate footprints should lie between roads, rivers and boundaries, not across
+    them. The length of the reference's lines (polygon outlines for polygons; main roads only when
+    the layer has an OSM ``fclass``) running through the estates' interiors (shrunk by
+    ``inset_m``) is measured per metre of estate perimeter: as given, with the estates moved from
+    GCJ-02 to WGS-84, and with them moved from WGS-84 to GCJ-02. When one shift at least halves a
+    crossing that is not small (``min_crossing``), the layers are in different systems.
+
+    Parameters
+    ----------
+    estates
+        Estate polygons (any CRS; declared WGS-84 or CGCS2000 when the check matters).
+    reference
+        Roads, water or administrative boundaries in their own (declared) CRS.
+    inset_m
+        Inward buffer of estates (metres), so that lines along an edge do not count.
+    max_estates
+        Estates sampled (evenly through the table) to keep the check fast.
+    min_crossing, max_ratio
+        Evidence needed: crossing as given at least ``min_crossing`` m per m of perimeter, and the
+        shifted crossing at most ``max_ratio`` times it.
+
+    Returns
+    -------
+    OffsetCheck or None
+        ``None`` when the layers agree, or when there is too little overlap to tell.
+
+    Notes
+    -----
+    GCJ-02 is the obfuscated system of AMap and Tencent maps, required by law for published maps in
+    China; it differs from WGS-84 by 300-600 m in most of China (see ``../shared/data/README.md``:
+    the West Lake shore is about 300 m off in the GCJ-02 boundary layer).
+    """
+    if estates.crs is None or reference.crs is None or estates.empty or reference.empty:
+        return None
+    geographic_estates = estates.to_crs(WGS84)
+    geoms = geographic_estates.geometry.values
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    geographic_estates = geographic_estates.loc[usable]
+    if geographic_estates.empty:
+        return None
+    step = max(1, len(geographic_estates) // max_estates)
+    sample = geographic_estates.iloc[::step]
+    lines = _reference_lines(reference.to_crs(WGS84))
+    if lines is None:
+        return None
+    minx, miny, maxx, maxy = sample.total_bounds
+    lines = shapely.clip_by_rect(lines, minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01)
+    lines = lines[~shapely.is_empty(lines)]
+    if not len(lines):
+        return None
+    metric = metric_crs_for(sample)
+    reference_lines = gpd.GeoSeries(lines, crs=WGS84).to_crs(metric).values
+    tree = shapely.STRtree(reference_lines)
+
+    def crossing(layer: gpd.GeoDataFrame) -> tuple[float, gpd.GeoSeries]:
+        polygons = layer.to_crs(metric).geometry
+        perimeter = float(polygons.length.sum())
+        inner = shapely.buffer(polygons.values, -inset_m)
+        inner = inner[~shapely.is_empty(inner)]
+        if perimeter <= 0 or not len(inner):
+            return 0.0, polygons
+        pairs = tree.query(inner, predicate="intersects")
+        if not pairs.shape[1]:
+            return 0.0, polygons
+        pieces = shapely.intersection(reference_lines[pairs[1]], inner[pairs[0]])
+        return float(shapely.length(pieces).sum()) / perimeter, polygons
+
+    as_is, original = crossing(sample)
+    if as_is < min_crossing:
+        return None
+    best: OffsetCheck | None = None
+    for hypothesis, shift in (
+        ("estates_gcj02", gcj02_to_wgs84),
+        ("reference_gcj02", wgs84_to_gcj02),
+    ):
+        shifted_layer = shift(sample)
+        shifted, moved = crossing(shifted_layer)
+        if shifted > max_ratio * as_is:
+            continue
+        offset = float(np.mean(shapely.distance(original.centroid.values, moved.centroid.values)))
+        if best is None or shifted < best.crossing_shifted:
+            best = OffsetCheck(hypothesis, offset, as_is, shifted)
+    return best
+
+
+def _reference_lines(reference: gpd.GeoDataFrame) -> np.ndarray | None:
+    """The linework of a reference layer: lines as they are, polygon outlines; main roads only."""
+    layer = reference
+    if "fclass" in layer:
+        main = layer.loc[layer["fclass"].isin(_MAIN_ROADS)]
+        if len(main) >= 3:
+            layer = main
+    geoms = layer.geometry.values
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(geoms):
+        return None
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
+    lines = np.where(polygonal, shapely.boundary(geoms), geoms)
+    lines = lines[np.isin(shapely.get_type_id(lines), [1, 2, 5])]
+    return lines if len(lines) else None

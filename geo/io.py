@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -25,13 +27,88 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geo import _archive
 from geo import crs as crs_mod
 from geo.errors import InputError, QualityReport
-from geo.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
+from geo.names import normalise_header, normalise_text
+from geo.schema import ESTATE_COLUMNS, coerce_attributes, map_headers, parse_area
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip", ".pbf", ".kml", ".gml")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 _POLYGONAL = ("Polygon", "MultiPolygon")
+#: Default largest input file (and expanded zip archive), in MB; the environment variable
+#: ``LIANPIAN_MAX_INPUT_MB`` changes it (the app sets its own upload limit too).
+DEFAULT_MAX_INPUT_MB = 2048.0
+
+
+def max_input_bytes() -> int:
+    """Return the largest input accepted, in bytes (``LIANPIAN_MAX_INPUT_MB``, default 2048 MB).
+
+    Raises
+    ------
+    InputError
+        If the environment variable is not a positive number.
+    """
+    text = os.environ.get("LIANPIAN_MAX_INPUT_MB", "").strip()
+    if not text:
+        return int(DEFAULT_MAX_INPUT_MB * 1024 * 1024)
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = -1.0
+    if not np.isfinite(megabytes) or megabytes <= 0:
+        raise InputError(
+            f"LIANPIAN_MAX_INPUT_MB={text!r} is not a positive number of megabytes",
+            fix="set it to e.g. 200, or unset it",
+        )
+    return int(megabytes * 1024 * 1024)
+
+
+def _size_text(n_bytes: float) -> str:
+    """A size for messages: ``"830 bytes"``, ``"12.5 kB"``, ``"1,234.0 MB"``."""
+    if n_bytes < 1024:
+        return f"{n_bytes:.0f} bytes"
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes / 1024:.1f} kB"
+    return f"{n_bytes / 1024 / 1024:,.1f} MB"
+
+
+def _check_input_file(path: Path) -> None:
+    """Refuse a missing, empty or oversized input file, and a Shapefile without its .shx/.dbf."""
+    source = path.name
+    if not path.exists():
+        raise InputError("file not found", source=str(path), fix="check the path")
+    if path.is_dir():
+        raise InputError(
+            "this is a folder, not a file", source=str(path), fix="give the file inside it"
+        )
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError("the file is empty (0 bytes)", source=source, fix="export it again")
+    limit = max_input_bytes()
+    if size > limit:
+        raise InputError(
+            f"the file is {_size_text(size)}, over the input limit of {_size_text(limit)}",
+            source=source,
+            fix="clip the data to the planning area, or raise LIANPIAN_MAX_INPUT_MB",
+        )
+    if path.suffix.lower() == ".shp":
+        for part, role in ((".shx", "index"), (".dbf", "attribute table")):
+            if not any(path.with_suffix(s).exists() for s in (part, part.upper())):
+                raise InputError(
+                    f"the Shapefile has no {part} file (its {role})",
+                    source=source,
+                    where=f"missing {path.with_suffix(part).name}",
+                    fix=f"put {path.stem}{part} next to {path.name}: a Shapefile is .shp + .shx + "
+                    ".dbf (+ .prj, .cpg); or zip all of them together",
+                )
+    if path.suffix.lower() == ".zip":
+        _archive.check_members(
+            _archive.members_of(path),
+            source=source,
+            archive_bytes=size,
+            max_expanded_bytes=limit,
+        )
 
 
 # --------------------------------------------------------------------------- vector layers
@@ -133,10 +210,7 @@ def read_vector(
     """
     path = Path(path)
     source = path.name
-    if not path.exists():
-        raise InputError("file not found", source=str(path), fix="check the path")
-    if path.stat().st_size == 0:
-        raise InputError("the file is empty (0 bytes)", source=source, fix="export it again")
+    _check_input_file(path)
     gdal_path = str(path)
     if path.suffix.lower() == ".zip":
         gdal_path = f"/vsizip/{path}"
@@ -151,9 +225,13 @@ def read_vector(
             "ship a .cpg file containing the encoding name with the Shapefile",
         )
     try:
-        gdf = pyogrio.read_dataframe(
-            gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
-        )
+        with warnings.catch_warnings():
+            # NaN coordinates and odd fields warn; they are reported in the quality layer instead
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            gdf = pyogrio.read_dataframe(
+                gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
+            )
     except Exception as exc:  # pyogrio/GDAL raise many types for broken files
         raise InputError(
             f"cannot read the layer ({_short(exc)})",
@@ -166,7 +244,25 @@ def read_vector(
             source=source,
             fix="give a spatial layer (for a table without geometry use --survey)",
         )
+    gdf = _drop_z(gdf, source, quality)
     return _settle_crs(gdf, source, source_crs, quality)
+
+
+def _drop_z(gdf: gpd.GeoDataFrame, source: str, quality: QualityReport | None) -> gpd.GeoDataFrame:
+    """Drop Z (and M) coordinates: planning is 2D; heights are not read from geometry."""
+    geoms = gdf.geometry.values
+    has_z = shapely.has_z(geoms)
+    if not has_z.any():
+        return gdf
+    if quality is not None:
+        quality.add(
+            "repair",
+            source,
+            f"{int(has_z.sum())} features",
+            "3D coordinates: the Z values were dropped (planning is 2D)",
+            "nothing to do; export 2D geometry to silence this note",
+        )
+    return gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(geoms), index=gdf.index, crs=gdf.crs))
 
 
 def _settle_crs(
@@ -327,29 +423,39 @@ def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- tables
 
 
-def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | int = 0,
+    quality: QualityReport | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Read a survey or plan table: CSV/TSV (UTF-8 with or without BOM, else GBK) or XLSX.
 
     All cells are read as text (``dtype=str``) so that ids keep leading zeros and year cells stay
-    as written; parsing is :mod:`geo.schema`'s job. Merged header cells in XLSX are filled.
+    as written; parsing is :mod:`geo.schema`'s job. In XLSX, merged cells are filled with their
+    value, and the header is the row among the first ten that names the most known columns
+    (:data:`geo.schema.HEADER_ALIASES`, plus ``column_mapping``): title rows and merged group
+    headers above it are skipped (reported in ``quality``). A GBK text file is reported too.
 
     Raises
     ------
     InputError
-        If the file is missing, empty, not a table, or in an unknown encoding.
+        If the file is missing, empty, too large, not a table, or in an unknown encoding.
     """
     path = Path(path)
     source = path.name
-    if not path.exists():
-        raise InputError("file not found", source=str(path), fix="check the path")
-    if path.stat().st_size == 0:
-        raise InputError("the file is empty (0 bytes)", source=source, fix="export it again")
+    _check_input_file(path)
     suffix = path.suffix.lower()
     try:
-        if suffix in (".xlsx", ".xlsm", ".xls"):
+        if suffix in (".xlsx", ".xlsm"):
+            table = _read_xlsx(path, sheet, source, quality, column_mapping)
+        elif suffix == ".xls":
             table = pd.read_excel(path, sheet_name=sheet, dtype=str, engine=None)
         else:
-            table = _read_text_table(path, sep="\t" if suffix in (".tsv", ".txt") else None)
+            table = _read_text_table(
+                path, sep="\t" if suffix in (".tsv", ".txt") else None, quality=quality
+            )
     except InputError:
         raise
     except Exception as exc:  # pandas/openpyxl raise many types for broken files
@@ -358,22 +464,120 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             source=source,
             fix="save it as UTF-8 CSV or XLSX",
         ) from exc
-    table.columns = [str(c).strip() for c in table.columns]
+    table.columns = _unique_headers([str(c).strip() for c in table.columns])
     table = table.dropna(how="all")
     if table.empty:
         raise InputError("the table has no rows", source=source, fix="check the file")
     return table
 
 
-def _read_text_table(path: Path, sep: str | None) -> pd.DataFrame:
+def _unique_headers(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, header in enumerate(headers):
+        header = header or f"column {i + 1}"
+        count = seen.get(header, 0)
+        seen[header] = count + 1
+        out.append(header if count == 0 else f"{header}.{count}")
+    return out
+
+
+def _read_xlsx(
+    path: Path,
+    sheet: str | int,
+    source: str,
+    quality: QualityReport | None,
+    column_mapping: Mapping[str, str] | None,
+) -> pd.DataFrame:
+    """Read one XLSX sheet as text, merged cells filled, header row found (see read_table)."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    try:
+        names = workbook.sheetnames
+        if isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise InputError(
+                    f"no sheet number {sheet + 1}", source=source, fix="check the workbook"
+                )
+            ws = workbook[names[sheet]]
+        elif sheet in names:
+            ws = workbook[sheet]
+        else:
+            raise InputError(
+                f"no sheet {sheet!r}", source=source, fix=f"choose one of: {', '.join(names)}"
+            )
+        merged = list(ws.merged_cells.ranges)
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    for cells in merged:
+        value = rows[cells.min_row - 1][cells.min_col - 1] if cells.min_row <= len(rows) else None
+        for r in range(cells.min_row - 1, min(cells.max_row, len(rows))):
+            for c in range(cells.min_col - 1, min(cells.max_col, len(rows[r]))):
+                rows[r][c] = value
+    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
+    if not rows:
+        raise InputError("the sheet is empty", source=source, fix="check the workbook")
+    scores = [
+        len(map_headers([str(v) for v in row if v is not None], column_mapping))
+        for row in rows[:10]
+    ]
+    header_at = int(np.argmax(scores)) if max(scores) > 0 else 0
+    header = [_cell_text(v) or "" for v in rows[header_at]]
+    merged_in_header = [
+        str(m) for m in merged if m.min_row - 1 <= header_at and m.min_col != m.max_col
+    ]
+    if quality is not None and (header_at > 0 or merged_in_header):
+        where = f"rows 1-{header_at + 1}" if header_at else "row 1"
+        quality.add(
+            "repair",
+            source,
+            where,
+            f"merged header cells ({', '.join(merged_in_header[:4]) or 'none'}) filled; header "
+            f"read from row {header_at + 1}, the {header_at} row(s) above skipped as titles",
+            "give the table one header row without merged cells",
+        )
+    width = len(header)
+    data = [[_cell_text(v) for v in row[:width]] for row in rows[header_at + 1 :]]
+    return pd.DataFrame(data, columns=header, dtype=object)
+
+
+def _cell_text(value: object) -> str | None:
+    """A cell as text, like ``dtype=str``: ``None`` stays missing, whole floats lose ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _read_text_table(
+    path: Path, sep: str | None, quality: QualityReport | None = None
+) -> pd.DataFrame:
+    import io as _io
+
     raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise InputError(
+            "this is a binary file, not a text table",
+            source=path.name,
+            fix="give a CSV, TSV or XLSX table",
+        )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        import io as _io
-
+        if encoding == "gb18030" and quality is not None:
+            quality.add(
+                "repair",
+                path.name,
+                "encoding",
+                "the text is not UTF-8: read as GBK (GB18030)",
+                "save the table as UTF-8 CSV",
+            )
         return pd.read_csv(
             _io.StringIO(text),
             sep=sep,
@@ -524,7 +728,7 @@ def read_survey(
         If the table cannot be read or has neither an id nor a name column.
     """
     source = Path(path).name
-    table = read_table(path)
+    table = read_table(path, quality=quality, column_mapping=column_mapping)
     mapping = map_headers(list(table.columns), column_mapping)
     if "estate_id" not in mapping.values() and "name" not in mapping.values():
         raise InputError(
@@ -644,6 +848,167 @@ def read_boundaries(
     )
 
 
+# --------------------------------------------------------------------------- elderly-care facilities
+
+#: Facility types as written in registers (Chinese and English) -> the canonical Chinese type.
+FACILITY_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
+    "社区养老服务站": (
+        "社区养老服务站",
+        "养老服务站",
+        "居家养老服务站",
+        "社区居家养老服务站",
+        "community elderly service station",
+        "elderly service station",
+        "service station",
+        "station",
+    ),
+    "老年人日间照料中心": (
+        "老年人日间照料中心",
+        "日间照料中心",
+        "托老所",
+        "day care centre",
+        "day care center",
+        "day-care centre",
+        "day-care center",
+        "daycare",
+        "day_care",
+    ),
+    "养老院": (
+        "养老院",
+        "敬老院",
+        "福利院",
+        "老年公寓",
+        "养老机构",
+        "nursing home",
+        "care home",
+        "elderly home",
+        "nursing_home",
+    ),
+}
+
+_FACILITY_HEADERS: dict[str, tuple[str, ...]] = {
+    "facility_id": ("facility_id", "id", "osm_id", "编号", "设施编号"),
+    "name": ("name", "facility_name", "名称", "设施名称"),
+    "facility_type": ("facility_type", "type", "kind", "类型", "设施类型", "类别"),
+    "floor_area_m2": ("floor_area_m2", "floor_area", "area_m2", "建筑面积", "面积", "使用面积"),
+}
+
+
+def facility_type(value: object) -> str:
+    """Return the canonical type of a facility type cell (``"day-care centre"`` -> 老年人日间照料中心).
+
+    Unknown types are returned as written (NFKC, stripped) so a city's policy can name them.
+    """
+    text = normalise_text(value)
+    key = re.sub(r"[\s_\-]+", " ", text.lower()).strip()
+    for canonical, aliases in FACILITY_TYPE_ALIASES.items():
+        if key in {re.sub(r"[\s_\-]+", " ", a.lower()) for a in aliases}:
+            return canonical
+    return text
+
+
+def read_facilities(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    layer: str | None = None,
+    source_crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read elderly-care facilities (points or polygons) into canonical columns.
+
+    Headers 名称, 类型 (社区养老服务站 / 老年人日间照料中心 / 养老院), 建筑面积m2 or English
+    (``name, type, floor_area_m2``); see :func:`canonical_facilities`.
+
+    Raises
+    ------
+    InputError
+        See :func:`read_vector`; also when the layer has no type column or no usable feature.
+    """
+    source = Path(path).name
+    raw = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
+    return canonical_facilities(raw, source=source, quality=quality)
+
+
+def canonical_facilities(
+    raw: gpd.GeoDataFrame, *, source: str, quality: QualityReport
+) -> gpd.GeoDataFrame:
+    """Turn a facility layer into columns ``facility_id, name, facility_type, floor_area_m2``.
+
+    Pure (no file access). ``facility_type`` is canonical Chinese (:func:`facility_type`);
+    ``floor_area_m2`` (Float64, m²) is ``<NA>`` where the cell is empty or unreadable (reported:
+    such a facility adds no floor area). Points and polygons are kept (polygons are placed at a
+    point inside them by :mod:`geo.elderly`); empty and line features are dropped with a report.
+    Input columns are kept under their own names.
+
+    Raises
+    ------
+    InputError
+        If no type column is found or no point or polygon is left.
+    """
+    headers = [c for c in raw.columns if c != raw.geometry.name]
+    lookup = {
+        normalise_header(a): canonical for canonical, al in _FACILITY_HEADERS.items() for a in al
+    }
+    mapping: dict[str, str] = {}
+    for header in headers:
+        canonical = lookup.get(normalise_header(header))
+        if canonical and canonical not in mapping.values():
+            mapping[header] = canonical
+    if "facility_type" not in mapping.values():
+        raise InputError(
+            "no facility type column",
+            source=source,
+            fix="add 类型 with 社区养老服务站, 老年人日间照料中心 or 养老院 (or 'type')",
+        )
+    geoms = shapely.force_2d(raw.geometry.values)
+    types = shapely.get_type_id(geoms)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & np.isin(types, [0, 3, 4, 6])
+    for position in np.flatnonzero(~ok):
+        quality.add(
+            "dropped",
+            source,
+            f"feature {position + 1}",
+            "facility without a point or polygon",
+            "give facilities as points or polygons",
+        )
+    if not ok.any():
+        raise InputError(
+            "no point or polygon in the facility layer",
+            source=source,
+            fix="give facilities as points or polygons",
+        )
+    kept = raw.loc[ok].rename(columns=mapping)
+    out = pd.DataFrame(index=kept.index)
+    if "facility_id" in kept:
+        ids = kept["facility_id"].map(lambda v: "" if pd.isna(v) else _id_text(v))
+    else:
+        ids = pd.Series([""] * len(kept), index=kept.index)
+    ids = pd.Series(
+        [i or f"F{n + 1:04d}" for n, i in enumerate(ids)], index=kept.index, dtype=object
+    )
+    out["facility_id"] = _unique_ids(ids, source, quality).astype("string")
+    names = kept["name"] if "name" in kept else pd.Series("", index=kept.index)
+    out["name"] = names.map(normalise_text).astype("string")
+    out["facility_type"] = kept["facility_type"].map(facility_type).astype("string")
+    areas = []
+    raw_areas = kept["floor_area_m2"] if "floor_area_m2" in kept else [None] * len(kept)
+    for fid, cell in zip(out["facility_id"], raw_areas, strict=True):
+        area, note = parse_area(cell)
+        if area is None:
+            quality.add(
+                "warning",
+                source,
+                f"facility {fid}",
+                f"floor area {note or 'missing'}: counted as 0 m²",
+                "fill in 建筑面积m2",
+            )
+        areas.append(pd.NA if area is None else area)
+    out["floor_area_m2"] = pd.array(areas, dtype="Float64")
+    rest = kept[[c for c in kept.columns if c not in out.columns and c != raw.geometry.name]]
+    frame = pd.concat([out, rest], axis=1)
+    return gpd.GeoDataFrame(frame, geometry=geoms[ok], crs=raw.crs).reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -653,21 +1018,58 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
     On any error (or interruption) the temporary file is removed and ``target`` is untouched, so
     a reader sees either the previous file or the complete new one, never a half-written one.
+    The temporary name carries the process id (``.NAME.PID.XXXX.tmp.gpkg``); temporary files left
+    by a process that was killed (``kill -9``, power cut) are removed by the next write of the
+    same target. The new file is flushed to disk (``fsync``) before the rename.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
+        prefix=f".{target.stem}.{os.getpid()}.", suffix=f".tmp{target.suffix}", dir=target.parent
     )
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.unlink()  # GDAL wants to create the file itself
     try:
         yield tmp_path
+        if tmp_path.exists():
+            with tmp_path.open("rb+") as handle:
+                os.fsync(handle.fileno())
         tmp_path.replace(target)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        for leftover in target.parent.glob(f"{tmp_path.name}*"):
+            leftover.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Remove the temporary files of ``target`` left by processes that no longer run.
+
+    Returns the paths removed. Files of a process that is still running are kept.
+    """
+    target = Path(target)
+    removed = []
+    for candidate in target.parent.glob(f".{target.stem}.*.tmp{target.suffix}*"):
+        pid_text = candidate.name[len(target.stem) + 2 :].split(".", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path:
@@ -680,6 +1082,23 @@ def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path
     with atomic_path(target) as tmp:
         for name, frame in layers.items():
             pyogrio.write_dataframe(_plain(frame), tmp, layer=name, driver="GPKG")
+    return target
+
+
+def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
+    """Write tables (geometry columns dropped) to one XLSX workbook, one sheet each, atomically.
+
+    Sheet names are cut to Excel's 31 characters; extension types are written as plain values.
+    Returns the target path.
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, frame in tables.items():
+            plain = _plain(pd.DataFrame(frame))
+            geometry = [
+                c for c in plain.columns if isinstance(plain[c].dtype, gpd.array.GeometryDtype)
+            ]
+            plain.drop(columns=geometry).to_excel(writer, sheet_name=str(name)[:31], index=False)
     return target
 
 
@@ -698,3 +1117,270 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
                 else out[column].astype("int64")
             )
     return out
+
+
+# --------------------------------------------------------------------------- uploads
+
+#: Limits for an uploaded archive (a zipped Shapefile of a whole city is tens of MB).
+UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+UNZIP_MAX_BYTES = 1024 * 1024 * 1024
+UNZIP_MAX_MEMBERS = 2000
+UNZIP_MAX_RATIO = 200  # uncompressed / compressed size of one member; more is a zip bomb
+_DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml", ".gml")
+
+
+def _safe_upload_name(name: str) -> str:
+    base = Path(str(name).replace("\\", "/")).name.strip()
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
+    if not base or base in (".", ".."):
+        raise InputError("the upload has no file name", source=str(name), fix="upload a file")
+    return base
+
+
+def stage_upload(
+    name: str,
+    data: bytes,
+    dest_dir: str | Path,
+    *,
+    max_bytes: int = UPLOAD_MAX_BYTES,
+    max_unpacked_bytes: int = UNZIP_MAX_BYTES,
+    max_members: int = UNZIP_MAX_MEMBERS,
+) -> Path:
+    """Save an uploaded file into ``dest_dir`` safely and return the path to read it from.
+
+    The file name is reduced to its last component (no folders, no ``..``). A ``.zip`` is
+    unpacked into its own sub-folder with protection against path traversal (zip slip: absolute
+    names, ``..``), symbolic links, too many members and zip bombs (total size and per-member
+    compression ratio checked while copying, not trusted from the header); the path returned is
+    the one dataset inside (``.shp``, ``.gpkg``, ``.geojson``, ...; the first ``.shp`` when there
+    are several).
+
+    Parameters
+    ----------
+    name
+        The upload's file name as the browser sent it (untrusted).
+    data
+        The file's bytes.
+    dest_dir
+        An existing folder owned by the caller (e.g. a ``tempfile.TemporaryDirectory``).
+
+    Raises
+    ------
+    InputError
+        For an unsupported type, an empty or too large file, a corrupt or unsafe archive, or an
+        archive with no dataset.
+    """
+    safe = _safe_upload_name(name)
+    suffix = Path(safe).suffix.lower()
+    if suffix not in VECTOR_SUFFIXES + TABLE_SUFFIXES:
+        raise InputError(
+            f"unsupported file type {suffix or '(none)'!r}",
+            source=safe,
+            fix="upload a zipped Shapefile (.zip), GeoPackage (.gpkg), GeoJSON, or a CSV/XLSX table",
+        )
+    if not data:
+        raise InputError("the file is empty (0 bytes)", source=safe, fix="export it again")
+    if len(data) > max_bytes:
+        raise InputError(
+            f"the file is larger than {max_bytes // (1024 * 1024)} MB",
+            source=safe,
+            fix="clip it to the study area",
+        )
+    dest = Path(dest_dir)
+    target = dest / safe
+    with target.open("xb") as handle:  # exclusive: never follows or overwrites an existing file
+        handle.write(data)
+    if suffix != ".zip":
+        return target
+    return _unpack_zip(
+        target, dest / f"{Path(safe).stem}_unzipped", max_unpacked_bytes, max_members
+    )
+
+
+def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -> Path:
+    import stat
+    import zipfile
+
+    source = archive.name
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(
+            "not a readable zip archive", source=source, fix="zip the Shapefile's files again"
+        ) from exc
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        if len(members) > max_members:
+            raise InputError(
+                f"the archive has {len(members)} files (at most {max_members})",
+                source=source,
+                fix="zip only the layer's files",
+            )
+        folder.mkdir()
+        root = folder.resolve()
+        total = 0
+        written: list[Path] = []
+        for member in members:
+            parts = Path(member.filename.replace("\\", "/")).parts
+            mode = member.external_attr >> 16
+            if (
+                member.filename.startswith(("/", "\\"))
+                or ".." in parts
+                or (parts and ":" in parts[0])
+            ):
+                raise InputError(
+                    f"unsafe path in the archive: {member.filename!r}",
+                    source=source,
+                    fix="zip the files without folders outside the archive",
+                )
+            if stat.S_ISLNK(mode):
+                raise InputError(
+                    f"symbolic link in the archive: {member.filename!r}",
+                    source=source,
+                    fix="zip the files themselves, not links",
+                )
+            out = (root / Path(*parts)).resolve()
+            if not out.is_relative_to(root):
+                raise InputError(f"unsafe path in the archive: {member.filename!r}", source=source)
+            if "__MACOSX" in parts:
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            limit = max(member.compress_size, 1) * UNZIP_MAX_RATIO
+            size = 0
+            try:
+                with zf.open(member) as src, out.open("xb") as dst:
+                    while chunk := src.read(1 << 20):
+                        size += len(chunk)
+                        total += len(chunk)
+                        if total > max_total or (size > limit and size > 1 << 20):
+                            raise InputError(
+                                "the archive unpacks to too much data (zip bomb?)",
+                                source=source,
+                                fix=f"keep the unpacked layer under {max_total // (1 << 20)} MB",
+                            )
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise InputError(
+                    f"corrupt archive member {member.filename!r} ({_short(exc)})",
+                    source=source,
+                    fix="zip the files again",
+                ) from exc
+            written.append(out)
+    datasets = [p for p in written if p.suffix.lower() in _DATASET_SUFFIXES]
+    datasets.sort(key=lambda p: (p.suffix.lower() != ".shp", len(p.parts), str(p)))
+    if not datasets:
+        raise InputError(
+            "the archive holds no .shp, .gpkg or .geojson",
+            source=source,
+            fix="zip the Shapefile's .shp, .shx, .dbf and .prj together",
+        )
+    return datasets[0]
+
+
+# --------------------------------------------------------------------------- five-year plan
+
+
+def read_plan_table(
+    path: str | Path, *, quality: QualityReport, sheet: str | int = 0
+) -> pd.DataFrame:
+    """Read a five-year or annual plan table (XLSX, CSV or TSV) into canonical plan rows.
+
+    The Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²) and its variants;
+    see :func:`geo.plan.parse_plan_table` for the columns and the repairs. No geometry is needed.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or lacks a year or name column.
+    """
+    from geo.plan import parse_plan_table
+
+    table = read_table(path, sheet=sheet)
+    return parse_plan_table(table, source=Path(path).name, quality=quality)
+
+
+def read_plan_overrides(path: str | Path) -> pd.DataFrame:
+    """Read a planner's match decisions (CSV/TSV/XLSX with ``plan_row`` and ``estate_id``).
+
+    See :func:`geo.plan.parse_overrides`. Raises :class:`InputError` for a bad file or column.
+    """
+    from geo.plan import parse_overrides
+
+    return parse_overrides(read_table(path), source=Path(path).name)
+
+
+def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
+    """Write ``frame`` as UTF-8 CSV with a BOM (so Excel shows Chinese text), atomically."""
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return target
+
+
+def read_results(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read the layers and tables of a results GeoPackage written by ``lianpian plan``.
+
+    Returns ``{layer name: frame}`` (GeoDataFrames for spatial layers, in their stored CRS).
+
+    Raises
+    ------
+    InputError
+        If the file is missing or has no ``estates`` layer.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", source=str(path), fix="check the path")
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+        layers = {name: pyogrio.read_dataframe(path, layer=name) for name in names}
+    except Exception as exc:  # GDAL raises several types for unreadable files
+        raise InputError(
+            f"cannot read the results ({_short(exc)})",
+            source=path.name,
+            fix="give the GeoPackage written by lianpian plan",
+        ) from exc
+    if "estates" not in layers:
+        raise InputError(
+            "no 'estates' layer",
+            source=path.name,
+            fix="give the GeoPackage written by lianpian plan",
+        )
+    for frame in layers.values():
+        _restore_types(frame)
+    return layers
+
+
+_INT_COLUMNS = {
+    "build_year",
+    "build_year_latest",
+    "households",
+    "buildings",
+    "plan_year",
+    "plan_row",
+    "priority_rank",
+    "estates",
+}
+_TEXT_COLUMNS = {"estate_id", "district_id", "name", "county", "status", "matched_estate_id"}
+
+
+def _restore_types(frame: pd.DataFrame) -> None:
+    """Undo what a GeoPackage does to pandas types (in place).
+
+    Booleans come back as 'True'/'False' text, whole numbers with gaps as floats, ids as numbers.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if column in _TEXT_COLUMNS:
+            frame[column] = values.map(
+                lambda v: pd.NA if v is None or (isinstance(v, float) and v != v) else _id_text(v)
+            ).astype("string")
+            continue
+        if column in _INT_COLUMNS and pd.api.types.is_numeric_dtype(values):
+            frame[column] = values.astype("Float64").round(0).astype("Int64")
+            continue
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            present = set(values.dropna().astype(str).unique())
+            if present and present <= {"True", "False"}:
+                frame[column] = values.map(
+                    lambda v: pd.NA if v is None or pd.isna(v) else str(v) == "True"
+                ).astype("boolean")

@@ -20,8 +20,9 @@ from pyproj import CRS
 from geo import io
 from geo.adjacency import build_adjacency
 from geo.corridors import plan_corridors
-from geo.crs import metric_crs_for
+from geo.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, metric_crs_for
 from geo.districts import estimate_investment, form_districts
+from geo.elderly import assess_elderly_care
 from geo.eligibility import STATUSES, assess_eligibility
 from geo.errors import InputError, QualityReport
 from geo.policy import Policy, load_policy
@@ -216,7 +217,7 @@ def load_inputs(
     facilities_gdf = None
     if facilities is not None:
         path, layer = _split_layer(facilities)
-        facilities_gdf = io.read_vector(path, layer=layer, quality=quality)
+        facilities_gdf = io.read_facilities(path, layer=layer, quality=quality)
         sources["facilities"] = str(facilities)
     extra = {}
     for name, item in (("mains", mains), ("buildings", buildings)):
@@ -224,6 +225,10 @@ def load_inputs(
             path, layer = _split_layer(item)
             extra[name] = io.read_lines_or_polygons(path, quality=quality, layer=layer)
             sources[name] = str(item)
+    references = [(sources.get("roads"), roads_gdf), (sources.get("boundaries"), boundaries_gdf)]
+    references += list(zip(barriers, barrier_frames, strict=True))
+    if (source_crs or "").strip().lower() not in CHINESE_OBFUSCATED:
+        check_reference_offset(estates_gdf, references, str(estates), quality)
     return PlanInputs(
         **extra,
         estates=estates_gdf,
@@ -236,6 +241,47 @@ def load_inputs(
         synthetic=synthetic,
         quality=quality,
     )
+
+
+def check_reference_offset(
+    estates: gpd.GeoDataFrame,
+    references: Sequence[tuple[object, gpd.GeoDataFrame | None]],
+    estates_source: str,
+    quality: QualityReport,
+) -> None:
+    """Warn when the estates and a reference layer are ~300-600 m apart (GCJ-02 vs WGS-84).
+
+    Tries each reference layer (roads, boundaries, barriers) with
+    :func:`geo.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
+    """
+    for name, frame in references:
+        if frame is None or frame.empty:
+            continue
+        found = detect_gcj02_offset(estates, frame)
+        if found is None:
+            continue
+        reference = Path(str(name).split("::")[0]).name
+        if found.hypothesis == "estates_gcj02":
+            quality.add(
+                "warning",
+                Path(estates_source.split("::")[0]).name,
+                "all estates",
+                f"the estates sit about {found.offset_m:.0f} m off {reference}: they look like "
+                "GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84 "
+                f"(main lines crossing estates: {found.crossing_as_is:.2f} m per m of outline "
+                f"as given, {found.crossing_shifted:.2f} after conversion)",
+                "rerun with --source-crs gcj02 (bd09 for Baidu data)",
+            )
+        else:
+            quality.add(
+                "warning",
+                reference,
+                "all features",
+                f"{reference} sits about {found.offset_m:.0f} m off the estates: it looks like "
+                "GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84",
+                "convert that layer from GCJ-02 to WGS-84 before planning",
+            )
+        return
 
 
 def _split_layer(item: str | Path) -> tuple[str, str | None]:
@@ -336,7 +382,19 @@ def run_plan(
             priority_score=pd.Series(dtype=float), priority_rank=pd.Series(dtype=int)
         )
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
-    extra_layers: dict[str, pd.DataFrame] = {}
+    extra_layers: dict[str, gpd.GeoDataFrame] = {}
+    if inputs.facilities is not None:
+        _note(progress, 0.9, "assessing elderly-care floor area and proposing sites")
+        care = assess_elderly_care(
+            estates, inputs.facilities, policy, districts=districts, roads=inputs.roads,
+            quality=quality,
+        )  # fmt: skip
+        estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
+        districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
+        extra_layers["elderly_sites"] = care.sites
+        extra_layers["elderly_summary"] = pd.DataFrame(
+            {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
+        )
     if policy.corridors.enabled and len(districts):
         _note(progress, 0.9, "planning shared corridors")
         corridors = plan_corridors(
@@ -346,7 +404,8 @@ def run_plan(
         districts = gpd.GeoDataFrame(
             pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs
         )
-        extra_layers = {"corridors": corridors.segments, "corridor_utilities": corridors.utilities}
+        extra_layers["corridors"] = corridors.segments
+        extra_layers["corridor_utilities"] = corridors.utilities
     _note(progress, 1.0, "done")
     return PlanResult(
         estates=estates,

@@ -87,6 +87,42 @@ class Cost:
     yuan_per_household: float = field(default=27200.0, metadata=_num(0, None))
 
 
+@dataclass(frozen=True)
+class Elderly:
+    """Elderly-care floor-area standard, life circles (metres) and facility siting."""
+
+    m2_per_100_households: float = field(default=20.0, metadata=_num(0, 1000))
+    circle_5min_m: float = field(default=300.0, metadata=_num(1, 5000))
+    circle_10min_m: float = field(default=500.0, metadata=_num(1, 5000))
+    circle_15min_m: float = field(default=1000.0, metadata=_num(1, 5000))
+    types_5min: tuple[str, ...] = ("社区养老服务站", "老年人日间照料中心")
+    types_10min: tuple[str, ...] = ()
+    types_15min: tuple[str, ...] = ("养老院",)
+    supply_types: tuple[str, ...] = ("社区养老服务站", "老年人日间照料中心")
+    detour_factor: float = field(default=1.3, metadata=_num(1, 3))
+    unwalkable_road_classes: tuple[str, ...] = (
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+    )
+    nearest_search_m: float = field(default=2000.0, metadata=_num(1, 20000))
+    max_new_sites: int = field(default=0, metadata=_num(0, 100000))
+    exact_max_candidates: int = field(default=5000, metadata=_num(0, None))
+    solver_time_limit_s: float = field(default=60.0, metadata=_num(1, 3600))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The proposed five-year schedule: years and annual caps (see ``default_policy.toml``)."""
+
+    first_year: int = field(default=2021, metadata=_num(2000, 2100))
+    last_year: int = field(default=2025, metadata=_num(2000, 2100))
+    households_per_year: int = field(default=0, metadata=_num(0, None))
+    investment_yuan_per_year: float = field(default=0.0, metadata=_num(0, None))
+    balance_headroom: float = field(default=0.10, metadata=_num(0, 1))
+
+
 #: Utility types a corridor can carry (drainage as separate rain and sewage lines, 雨污分流).
 UTILITIES = ("water", "rain", "sewage", "gas", "power", "telecom")
 
@@ -136,6 +172,8 @@ _SECTIONS: dict[str, type] = {
     "districts": Districts,
     "priority": Priority,
     "cost": Cost,
+    "elderly": Elderly,
+    "schedule": Schedule,
     "corridors": Corridors,
 }
 
@@ -149,6 +187,8 @@ class Policy:
     districts: Districts = Districts()
     priority: Priority = Priority()
     cost: Cost = Cost()
+    elderly: Elderly = Elderly()
+    schedule: Schedule = Schedule()
     corridors: Corridors = Corridors()
     source: str = "defaults"
 
@@ -252,6 +292,8 @@ def _check_consistency(policy: Policy) -> None:
     weights = [getattr(p, f.name) for f in dataclasses.fields(p) if f.name.startswith("weight_")]
     if sum(weights) <= 0:
         raise PolicyError("priority.weight_* must not all be 0")
+    if policy.schedule.last_year < policy.schedule.first_year:
+        raise PolicyError("schedule.last_year must not be before schedule.first_year")
     if policy.districts.min_estates > policy.districts.max_estates:
         raise PolicyError("districts.min_estates must not exceed districts.max_estates")
     unknown = set(policy.corridors.utilities) - set(UTILITIES)
@@ -260,6 +302,14 @@ def _check_consistency(policy: Policy) -> None:
             f"corridors.utilities must be a non-empty list of {', '.join(UTILITIES)}"
             + (f", not {', '.join(sorted(unknown))}" if unknown else "")
         )
+    el = policy.elderly
+    if not el.circle_5min_m <= el.circle_10min_m <= el.circle_15min_m:
+        raise PolicyError(
+            "elderly.circle_5min_m <= elderly.circle_10min_m <= elderly.circle_15min_m must hold"
+        )
+    typed = [*el.types_5min, *el.types_10min, *el.types_15min]
+    if len(typed) != len(set(typed)):
+        raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")
 
 
 def default_policy() -> Policy:

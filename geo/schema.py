@@ -91,6 +91,9 @@ _BOOL_TRUE = {"是", "有", "已", "y", "yes", "true", "t", "1", "√", "✓"}
 _BOOL_FALSE = {"否", "无", "未", "n", "no", "false", "f", "0", "×", ""}
 _CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 _FIRST_PLAUSIBLE_YEAR = 1900
+#: Prefix of a :class:`BuildYear` note that records an interpretation (a repair), not a rejection.
+REPAIRED = "repair: "
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:|on[a-z]+\s*=", re.IGNORECASE)
 
 
 def map_headers(
@@ -158,12 +161,14 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
     Accepted forms: ``1995``, ``1995.0``, ``"1995年"``, ``"1995、1997"`` / ``"1995/97"`` /
     ``"1995-1997"`` (phases: first and latest), ``"90年代"`` / ``"1990s"`` (a decade: 1990 to
     1999), ``"九五年"`` (1995). Empty or unreadable cells and years after ``current_year`` give
-    ``BuildYear(None, None, note)``; unknown means "needs survey", never a guess.
+    ``BuildYear(None, None, note)``; unknown means "needs survey", never a guess. Readings that
+    interpret the cell (phases, a two-digit year) carry a note starting with :data:`REPAIRED`.
 
     Examples
     --------
-    >>> parse_build_year("1995、1997")
-    BuildYear(first=1995, latest=1997, note='')
+    >>> year = parse_build_year("1995、1997")
+    >>> (year.first, year.latest)
+    (1995, 1997)
     >>> parse_build_year("90年代").latest
     1999
     """
@@ -171,6 +176,7 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
     text = normalise_text(cell)
     if not text or text.lower() in {"nan", "none", "null", "-", "不详", "未知"}:
         return BuildYear(None, None, "")
+    written = text
     text = text.translate(_CN_YEAR_DIGITS)
     if re.fullmatch(r"\d+\.0+", text):
         text = text.split(".")[0]
@@ -180,18 +186,25 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
         start = start + 1900 if start < 100 else start
         return _checked(start, start + 9, text, current_year, note="decade")
     years = [int(y) for y in re.findall(r"\d{4}|(?<=[、/,，\-~～至和及 ])\d{2}(?!\d)", text)]
+    note = ""
     if not years:
         short = re.fullmatch(r"(\d{2})年?", text)
         if short:
             years = [1900 + int(short.group(1))]
+            note = f"{REPAIRED}build year {written!r} read as {years[0]}"
     if not years:
-        return BuildYear(None, None, f"build year {text!r} is not a year")
+        return BuildYear(None, None, f"build year {written!r} is not a year")
     full: list[int] = []
     for year in years:
         if year < 100 and full:
             year = full[0] // 100 * 100 + year
         full.append(year)
-    return _checked(min(full), max(full), text, current_year)
+    if len(set(full)) > 1:
+        note = (
+            f"{REPAIRED}build year {written!r} read as phases {min(full)} to {max(full)} "
+            f"(latest, {max(full)}, decides eligibility)"
+        )
+    return _checked(min(full), max(full), written, current_year, note=note)
 
 
 def _checked(first: int, latest: int, text: str, current_year: int, note: str = "") -> BuildYear:
@@ -202,11 +215,24 @@ def _checked(first: int, latest: int, text: str, current_year: int, note: str = 
     return BuildYear(first, latest, note)
 
 
-def parse_share(value: object) -> tuple[float | None, str]:
+def parse_share(value: object, *, percent_scale: bool | None = None) -> tuple[float | None, str]:
     """Parse a share such as a consent rate: ``0.85``, ``"85%"`` and ``85`` all give 0.85.
 
-    Returns ``(share, note)``; ``share`` is ``None`` for empty or impossible values (negative, or
-    over 100 %), and ``note`` says what was repaired or rejected.
+    Parameters
+    ----------
+    value
+        The cell.
+    percent_scale
+        What the rest of the column says: ``True`` when its plain numbers are percentages (most
+        above 1), ``False`` when they are shares 0-1, ``None`` when unknown. In a column of shares
+        a number between 1 and 2 (``1.2``) is rejected: it is a share over 100 %, not a 1.2 %
+        rate. Numbers above 2 and up to 100 are read as percentages (reported).
+
+    Returns
+    -------
+    tuple
+        ``(share, note)``; ``share`` is ``None`` for empty or impossible values (negative, or over
+        100 %), and ``note`` says what was repaired or rejected.
     """
     text = normalise_text(value)
     if not text or text.lower() == "nan":
@@ -221,12 +247,39 @@ def parse_share(value: object) -> tuple[float | None, str]:
     if percent:
         number /= 100
     elif number > 1:
+        if percent_scale is False and number < 2:
+            return None, (
+                f"{text!r} is over 1 in a column of shares (0-1): over 100%; treated as unknown"
+            )
         if number <= 100:
             return number / 100, f"{text!r} read as a percentage ({number / 100:.2f})"
         return None, f"{text!r} is not a share between 0 and 1"
     if number > 1:
         return None, f"{text!r} is over 100%"
     return number, ""
+
+
+def share_column_is_percent(values: pd.Series) -> bool | None:
+    """Say whether a column of shares is written in percent: most plain numbers above 1.
+
+    Cells with ``%`` and text are not counted. Returns ``None`` when no plain number is present.
+    """
+    above = below = 0
+    for cell in values:
+        text = normalise_text(cell)
+        try:
+            number = float(text)
+        except ValueError:
+            continue
+        if not math.isfinite(number) or number < 0:
+            continue
+        if number > 1:
+            above += 1
+        else:
+            below += 1
+    if above == below == 0:
+        return None
+    return above > below
 
 
 def parse_count(value: object) -> tuple[int | None, str]:
@@ -279,6 +332,8 @@ def split_needs(cell: object) -> list[str]:
     return [item.strip() for item in re.split(r"[;；、,，\n]+", text) if item.strip()]
 
 
+_COUNTS = ("households", "buildings")
+
 _PARSERS = {
     "households": parse_count,
     "buildings": parse_count,
@@ -310,9 +365,17 @@ def coerce_attributes(
         if column not in out:
             out[column] = pd.Series(pd.NA, index=out.index, dtype=ESTATE_COLUMNS[column][0])
             continue
+        if parser is parse_share:
+            scale = share_column_is_percent(out[column])
+
+            def parser(cell: object, _scale: bool | None = scale) -> tuple[float | None, str]:
+                return parse_share(cell, percent_scale=_scale)
+
         values = []
         for label, cell in zip(labels, out[column], strict=True):
             value, note = parser(cell)
+            if column in _COUNTS and value == 0:
+                value, note = None, f"0 {column} is not plausible for an estate; treated as unknown"
             if note:
                 level = "repair" if value is not None else "warning"
                 quality.add(
@@ -328,12 +391,20 @@ def coerce_attributes(
     first, latest = [], []
     for label, cell in zip(labels, raw, strict=True):
         year = parse_build_year(cell)
-        if year.note and year.note != "decade":
+        if year.note.startswith(REPAIRED):
+            quality.add(
+                "repair",
+                source,
+                f"row {label}",
+                year.note.removeprefix(REPAIRED),
+                "check the reading; write phases as 1995、1997",
+            )
+        elif year.note and year.note != "decade":
             quality.add(
                 "warning",
                 source,
                 f"row {label}",
-                year.note,
+                year.note + "; the estate needs a survey",
                 "write the year as 1995, 1995年, 1995、1997 or 90年代",
             )
         first.append(pd.NA if year.first is None else year.first)
@@ -344,7 +415,24 @@ def coerce_attributes(
     for column in ("name", "county", "needs"):
         if column in out:
             out[column] = out[column].map(normalise_text).astype("string")
+            _report_markup(out[column], labels, column, source, quality)
         else:
             out[column] = pd.Series("", index=out.index, dtype="string")
     out["needs"] = out["needs"].map(lambda c: "；".join(split_needs(c))).astype("string")
     return out
+
+
+def _report_markup(
+    values: pd.Series, labels: pd.Series, column: str, source: str, quality: QualityReport
+) -> None:
+    """Warn about HTML or script in a text cell: it is kept as text and escaped wherever shown."""
+    for label, text in zip(labels, values, strict=True):
+        if isinstance(text, str) and _MARKUP.search(text):
+            quality.add(
+                "warning",
+                source,
+                f"row {label}",
+                f"{column} {text[:60]!r} contains HTML/script markup; kept as plain text "
+                "(escaped in the map and the app, never run)",
+                "remove the markup from the cell",
+            )

@@ -1,0 +1,557 @@
+"""lianpian: the planner's map (Streamlit). Layout and widgets only; the work is done in ``geo``.
+
+Start with ``./dev app`` (binds to 127.0.0.1, see ``.streamlit/config.toml``). Heavy steps are
+cached with ``st.cache_data`` keyed on the inputs and the policy; the map only reruns the script
+on a click (``returned_objects``), never on pan or zoom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import io, maps
+from geo.errors import LianpianError
+from geo.pipeline import PlanResult, load_inputs, run_plan
+from geo.policy import default_policy
+
+UI = {
+    "zh": {
+        "title": "城镇老旧小区连片改造",
+        "data": "数据",
+        "source": "数据来源",
+        "demo": "内置示例（合成数据）",
+        "paths": "本机文件路径",
+        "upload": "上传文件",
+        "demo_note": "示例数据为合成数据，描述的不是真实小区。",
+        "estates_path": "小区范围（GeoPackage / Shapefile / GeoJSON）",
+        "survey_path": "调查表（CSV / XLSX，可选）",
+        "barriers_path": "阻隔要素（河流等，可选，多个用 ; 分隔）",
+        "roads_path": "道路（OSM 格式，可选）",
+        "boundaries_path": "行政区划（可选，可写 文件::图层）",
+        "facilities_path": "养老服务设施（可选）",
+        "estates_upload": "小区范围：压缩的 Shapefile (.zip)、GeoPackage、GeoJSON",
+        "survey_upload": "调查表：CSV / XLSX（可选）",
+        "crs": "坐标系",
+        "crs_auto": "文件自带",
+        "load": "载入",
+        "policy": "政策参数",
+        "reset": "恢复默认值",
+        "cutoff": "建成年份截止（年底前）",
+        "ext_on": "允许延伸纳入",
+        "ext_last": "延伸纳入截止年份",
+        "consent": "居民同意率门槛",
+        "tolerance": "相邻容差（米）",
+        "max_hh": "片区户数上限（户）",
+        "max_est": "片区小区数上限（个）",
+        "weights": "优先度权重",
+        "display": "显示",
+        "colour_by": "小区着色",
+        "by_status": "改造资格",
+        "by_priority": "优先度",
+        "basemap": "底图",
+        "tk": "天地图 tk 密钥（不会保存）",
+        "plan_year": "五年计划年份",
+        "plan_count": "至{year}年计划改造小区",
+        "estates": "小区",
+        "districts": "片区",
+        "hh_in": "片区内户数",
+        "invest": "片区估算投资",
+        "details": "点击地图上的小区或片区查看详情",
+        "members": "片区内小区",
+        "table": "片区列表（点选一行定位）",
+        "quality": "数据质量说明（{n}条）",
+        "download": "下载结果",
+        "gpkg": "GeoPackage",
+        "xlsx": "Excel 表格",
+        "running": "正在计算……",
+        "step_read": "读取数据",
+        "step_plan": "资格判定、相邻关系、片区划分、优先排序",
+        "done": "计算完成",
+        "error": "无法使用该数据：",
+        "kept": "仍显示上一次的数据。",
+        "internal": "内部错误（{kind}），请把操作步骤告知维护人员。",
+        "unit_hh": "户",
+        "unit_wan": "万元",
+        "assets": "地图组件未安装：",
+    },
+    "en": {
+        "title": "Contiguous renovation of old residential estates",
+        "data": "Data",
+        "source": "Data source",
+        "demo": "Embedded demo (synthetic)",
+        "paths": "Files on this computer",
+        "upload": "Upload files",
+        "demo_note": "The demo data are synthetic: they describe no real estate.",
+        "estates_path": "Estate footprints (GeoPackage / Shapefile / GeoJSON)",
+        "survey_path": "Survey table (CSV / XLSX, optional)",
+        "barriers_path": "Barriers (rivers..., optional, several separated by ;)",
+        "roads_path": "Roads (OSM schema, optional)",
+        "boundaries_path": "Administrative units (optional, FILE::LAYER allowed)",
+        "facilities_path": "Elderly-care facilities (optional)",
+        "estates_upload": "Estates: zipped Shapefile (.zip), GeoPackage, GeoJSON",
+        "survey_upload": "Survey: CSV / XLSX (optional)",
+        "crs": "Coordinate system",
+        "crs_auto": "as in the file",
+        "load": "Load",
+        "policy": "Policy",
+        "reset": "Reset to defaults",
+        "cutoff": "Built by the end of",
+        "ext_on": "Allow the extension",
+        "ext_last": "Extension: built by the end of",
+        "consent": "Consent threshold",
+        "tolerance": "Adjacency tolerance (m)",
+        "max_hh": "District cap (households)",
+        "max_est": "District cap (estates)",
+        "weights": "Priority weights",
+        "display": "Display",
+        "colour_by": "Colour estates by",
+        "by_status": "eligibility status",
+        "by_priority": "priority",
+        "basemap": "Basemap",
+        "tk": "Tianditu tk key (never stored)",
+        "plan_year": "Five-year plan year",
+        "plan_count": "Estates planned up to {year}",
+        "estates": "Estates",
+        "districts": "Districts",
+        "hh_in": "Households in districts",
+        "invest": "Investment in districts",
+        "details": "Click an estate or district on the map for its details",
+        "members": "Estates of the district",
+        "table": "Districts (select a row to zoom to it)",
+        "quality": "Data-quality notes ({n})",
+        "download": "Download the results",
+        "gpkg": "GeoPackage",
+        "xlsx": "Excel workbook",
+        "running": "Planning...",
+        "step_read": "reading the data",
+        "step_plan": "eligibility, adjacency, districts, priority",
+        "done": "Done",
+        "error": "Cannot use these data: ",
+        "kept": "The previous data are still shown.",
+        "internal": "Internal error ({kind}); please tell the maintainers what you did.",
+        "unit_hh": "households",
+        "unit_wan": "10k yuan",
+        "assets": "Map components missing: ",
+    },
+}
+BASEMAP_LABELS = {
+    "osm": "OpenStreetMap",
+    "light": "CARTO light / 浅色",
+    "tianditu": "天地图 Tianditu",
+    "amap": "高德 AMap (GCJ-02)",
+    "none": "无底图 / none (offline)",
+}
+#: Start on files instead of the demo: LIANPIAN_APP_ESTATES, _SURVEY, _BARRIERS (; separated),
+#: _ROADS, _BOUNDARIES, _FACILITIES (paths, as in the sidebar).
+ENV_PREFIX = "LIANPIAN_APP_"
+CRS_CHOICES = ("", "EPSG:4490", "EPSG:4326", "gcj02", "bd09", "EPSG:4549", "EPSG:4547")
+# (policy key, widget kind, label key, min, max, step)
+POLICY_WIDGETS = (
+    ("eligibility.cutoff_year", "int", "cutoff", 1980, 2010, 1),
+    ("eligibility.extension_enabled", "bool", "ext_on", None, None, None),
+    ("eligibility.extension_last_year", "int", "ext_last", 1990, 2015, 1),
+    ("eligibility.consent_threshold", "float", "consent", 0.5, 1.0, 0.05),
+    ("adjacency.tolerance_m", "float", "tolerance", 0.0, 100.0, 5.0),
+    ("districts.max_households", "int", "max_hh", 200, 20000, 100),
+    ("districts.max_estates", "int", "max_est", 2, 60, 1),
+)
+WEIGHTS = ("age", "needs", "consent", "elderly", "size", "contiguity", "readiness")
+
+
+def policy_defaults() -> dict[str, object]:
+    """Return the sidebar's policy values of the default policy file."""
+    policy = default_policy().to_dict()
+    keys = [k for k, *_ in POLICY_WIDGETS] + [f"priority.weight_{w}" for w in WEIGHTS]
+    return {k: policy[k.split(".")[0]][k.split(".")[1]] for k in keys}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_inputs(spec: tuple[tuple[str, object], ...]):
+    """Load the inputs described by ``spec`` (paths and CRS; file sizes and times in the key)."""
+    args = dict(spec)
+    args.pop("_stamp", None)
+    return load_inputs(**args)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
+    """Run the plan for the inputs ``spec`` and the policy values (cached on both).
+
+    No Streamlit call inside (cached functions must not write to blocks made outside them);
+    progress is shown by the caller between the cached steps.
+    """
+    policy = default_policy().with_values(dict(policy_items))
+    return run_plan(cached_inputs(spec), policy)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_display(spec: tuple, policy_items: tuple, gcj02: bool):
+    """The estates' display geometry (simplified, rounded, EPSG:4326)."""
+    result = cached_plan(spec, policy_items)
+    return maps.display_frame(result.estates, gcj02=gcj02)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_download(spec: tuple, policy_items: tuple, kind: str) -> bytes:
+    """The results as GeoPackage or XLSX bytes (written by geo.io to a temporary file)."""
+    result = cached_plan(spec, policy_items)
+    with tempfile.TemporaryDirectory(prefix="lianpian-dl-") as folder:
+        target = Path(folder) / f"lianpian.{kind}"
+        if kind == "gpkg":
+            io.write_layers(target, result.layers())
+        else:
+            io.write_xlsx(target, {k: v for k, v in result.layers().items() if k != "adjacency"})
+        return target.read_bytes()
+
+
+def _stamp(paths: list[str]) -> tuple:
+    out = []
+    for p in paths:
+        path = Path(p.split("::")[0])
+        if path.exists():
+            stat = path.stat()
+            out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+def _upload_dir() -> Path:
+    if "upload_dir" not in st.session_state:
+        st.session_state.upload_dir = tempfile.mkdtemp(prefix="lianpian-upload-")
+    return Path(st.session_state.upload_dir)
+
+
+def _stage(uploaded) -> str:
+    """Save one upload under a folder named by its content hash; return the path to read."""
+    data = uploaded.getvalue()
+    folder = _upload_dir() / hashlib.sha256(data).hexdigest()[:16]
+    if folder.exists():
+        staged = st.session_state.get("staged", {}).get(folder.name)
+        if staged:
+            return staged
+        for child in folder.iterdir():
+            if child.is_dir():
+                continue
+            child.unlink()
+    folder.mkdir(exist_ok=True)
+    path = str(io.stage_upload(uploaded.name, data, folder))
+    st.session_state.setdefault("staged", {})[folder.name] = path
+    return path
+
+
+def data_sidebar(t: dict[str, str]) -> tuple | None:
+    """Data choice widgets; return the requested input spec (None: keep the current one)."""
+    st.sidebar.header(t["data"])
+    if "data_mode" not in st.session_state and os.environ.get(f"{ENV_PREFIX}ESTATES"):
+        st.session_state.data_mode = "paths"
+        for name in ("estates", "survey", "barriers", "roads", "boundaries", "facilities"):
+            st.session_state[f"p_{name}"] = os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
+    mode = st.sidebar.radio(
+        t["source"],
+        ("demo", "paths", "upload"),
+        format_func=lambda m: t[m],
+        key="data_mode",
+    )
+    crs = st.sidebar.selectbox(
+        t["crs"], CRS_CHOICES, format_func=lambda c: c or t["crs_auto"], key="source_crs"
+    )
+    if mode == "demo":
+        return (("estates", None),)
+    if mode == "paths":
+        with st.sidebar.form("paths_form"):
+            estates = st.text_input(t["estates_path"], key="p_estates").strip()
+            survey = st.text_input(t["survey_path"], key="p_survey").strip()
+            barriers = st.text_input(t["barriers_path"], key="p_barriers").strip()
+            roads = st.text_input(t["roads_path"], key="p_roads").strip()
+            boundaries = st.text_input(t["boundaries_path"], key="p_boundaries").strip()
+            facilities = st.text_input(t["facilities_path"], key="p_facilities").strip()
+            st.form_submit_button(t["load"])
+        if not estates:
+            return None
+        barrier_list = tuple(b.strip() for b in barriers.split(";") if b.strip())
+        files = [estates, survey, roads, boundaries, facilities, *barrier_list]
+        return (
+            ("estates", estates),
+            ("survey", survey or None),
+            ("barriers", barrier_list),
+            ("roads", roads or None),
+            ("boundaries", boundaries or None),
+            ("facilities", facilities or None),
+            ("source_crs", crs or None),
+            ("_stamp", _stamp([f for f in files if f])),
+        )
+    estates_file = st.sidebar.file_uploader(
+        t["estates_upload"], type=["zip", "gpkg", "geojson", "json", "fgb"], key="u_estates"
+    )
+    survey_file = st.sidebar.file_uploader(
+        t["survey_upload"], type=["csv", "xlsx", "tsv"], key="u_survey"
+    )
+    if estates_file is None:
+        return None
+    estates = _stage(estates_file)
+    survey = _stage(survey_file) if survey_file is not None else None
+    return (
+        ("estates", estates),
+        ("survey", survey),
+        ("source_crs", crs or None),
+    )
+
+
+def _reset_policy() -> None:
+    for key, value in policy_defaults().items():
+        st.session_state[f"pol.{key}"] = value
+
+
+def policy_sidebar(t: dict[str, str]) -> tuple:
+    """Policy widgets (with reset); return the policy values as a sorted tuple."""
+    st.sidebar.header(t["policy"])
+    defaults = policy_defaults()
+    for key, value in defaults.items():
+        st.session_state.setdefault(f"pol.{key}", value)
+    st.sidebar.button(t["reset"], on_click=_reset_policy, key="reset_policy")
+    values: dict[str, object] = {}
+    for key, kind, label, lo, hi, step in POLICY_WIDGETS:
+        wkey = f"pol.{key}"
+        if kind == "bool":
+            values[key] = st.sidebar.checkbox(t[label], key=wkey)
+        elif kind == "int":
+            values[key] = int(
+                st.sidebar.number_input(t[label], min_value=lo, max_value=hi, step=step, key=wkey)
+            )
+        else:
+            values[key] = float(
+                st.sidebar.slider(t[label], min_value=lo, max_value=hi, step=step, key=wkey)
+            )
+    with st.sidebar.expander(t["weights"]):
+        for w in WEIGHTS:
+            key = f"priority.weight_{w}"
+            values[key] = float(
+                st.slider(w, min_value=0.0, max_value=1.0, step=0.05, key=f"pol.{key}")
+            )
+    if values["eligibility.extension_last_year"] < values["eligibility.cutoff_year"]:
+        values["eligibility.extension_last_year"] = values["eligibility.cutoff_year"]
+    return tuple(sorted(values.items()))
+
+
+def show_error(t: dict[str, str], exc: BaseException) -> None:
+    """One clear line, never a traceback."""
+    if isinstance(exc, maps.MapAssetsError):
+        st.error(t["assets"] + str(exc))
+    elif isinstance(exc, LianpianError):
+        text = exc.one_line() if hasattr(exc, "one_line") else str(exc)
+        st.error(t["error"] + text + " " + t["kept"])
+    else:
+        st.error(t["internal"].format(kind=type(exc).__name__))
+
+
+def load_and_plan(t: dict[str, str], requested: tuple | None, policy_items: tuple):
+    """Plan the requested data; on bad input keep the previous data and say why."""
+    previous = st.session_state.get("spec", (("estates", None),))
+    for spec in ([requested] if requested is not None else []) + [previous]:
+        try:
+            with st.status(t["running"], expanded=False) as status:
+                bar = st.progress(0.0, text=t["step_read"])
+                cached_inputs(spec)
+                bar.progress(0.4, text=t["step_plan"])
+                result = cached_plan(spec, policy_items)
+                bar.progress(1.0, text=t["done"])
+                status.update(label=t["done"], state="complete")
+        except (LianpianError, OSError, ValueError) as exc:
+            show_error(t, exc)
+            if spec == previous:
+                return None
+            continue
+        st.session_state.spec = spec
+        return spec, result
+    return None
+
+
+def summary_metrics(t: dict[str, str], result: PlanResult, lang: str) -> None:
+    """Counts by status, districts, households and investment in districts."""
+    s = result.summary()
+    by_status = s["by_status"]
+    cols = st.columns(len(by_status))
+    for col, (status, count) in zip(cols, by_status.items(), strict=False):
+        label = maps.status_label(status, lang).split("（")[0].split(" (")[0]
+        col.metric(label, f"{count}", help=maps.status_label(status, lang))
+    cols = st.columns(3)
+    cols[0].metric(t["districts"], f"{s['districts']}")
+    cols[1].metric(f"{t['hh_in']}（{t['unit_hh']}）", f"{s['households_in_districts']:,}")
+    cols[2].metric(
+        f"{t['invest']}（{t['unit_wan']}）", f"{s['investment_in_districts_yuan'] / 1e4:,.0f}"
+    )
+
+
+def districts_table(t: dict[str, str], result: PlanResult) -> pd.DataFrame:
+    """Sortable districts table; return the selected rows."""
+    table = pd.DataFrame(result.districts.drop(columns="geometry"))
+    columns = [
+        c
+        for c in (
+            "priority_rank",
+            "district_id",
+            "county",
+            "estates",
+            "households",
+            "floor_area_m2",
+            "build_year_min",
+            "build_year_max",
+            "investment_yuan",
+            "priority_score",
+        )
+        if c in table
+    ]
+    table = table[columns].sort_values("priority_rank") if len(table) else table[columns]
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="districts_table",
+    )
+    rows = event.selection.rows if event is not None else []
+    return table.iloc[rows]
+
+
+def details(t: dict[str, str], result: PlanResult, clicked: dict | None) -> None:
+    """Details of the clicked estate or district (values shown as text by st.dataframe)."""
+    props = (clicked or {}).get("properties") or {}
+    estates = result.estates
+    if props.get("district_id") and "name" not in props:
+        district = result.districts.loc[result.districts["district_id"] == props["district_id"]]
+        if len(district):
+            row = district.iloc[0]
+            st.subheader(f"{t['districts']} {row['district_id']}")
+            st.dataframe(pd.DataFrame(row.drop("geometry")).astype(str), width="stretch")
+            members = estates.loc[estates["district_id"] == row["district_id"]]
+            st.caption(t["members"])
+            st.dataframe(
+                pd.DataFrame(members[["estate_id", "name", "build_year", "households", "status"]]),
+                hide_index=True,
+            )
+            return
+    estate_id = props.get("estate_id")
+    if estate_id:
+        import html
+
+        match = estates.loc[estates["estate_id"] == html.unescape(str(estate_id))]
+        if len(match):
+            row = match.iloc[0].drop("geometry")
+            st.subheader(str(row["name"]) if pd.notna(row["name"]) else str(row["estate_id"]))
+            st.dataframe(pd.DataFrame({"value": row.astype(str)}), width="stretch")
+            return
+    st.caption(t["details"])
+
+
+def main() -> None:
+    """Lay out the page."""
+    st.set_page_config(page_title="lianpian 连片改造", layout="wide")
+    lang = st.sidebar.radio(
+        "语言 / Language", ("zh", "en"), format_func=lambda x: "中文" if x == "zh" else "English"
+    )
+    t = UI[lang]
+    st.title(t["title"])
+    try:
+        requested = data_sidebar(t)
+    except LianpianError as exc:  # a bad upload: keep the previous data
+        show_error(t, exc)
+        requested = None
+    policy_items = policy_sidebar(t)
+    st.sidebar.header(t["display"])
+    colour_by = st.sidebar.radio(
+        t["colour_by"],
+        ("status", "priority"),
+        format_func=lambda c: t["by_status"] if c == "status" else t["by_priority"],
+        horizontal=True,
+        key="colour_by",
+    )
+    basemap = st.sidebar.selectbox(
+        t["basemap"], maps.BASEMAPS, format_func=BASEMAP_LABELS.get, key="basemap"
+    )
+    key = ""
+    if basemap == "tianditu":
+        key = st.sidebar.text_input(t["tk"], type="password", key="tianditu_key").strip()
+        if not key:
+            basemap = "none"
+
+    planned = load_and_plan(t, requested, policy_items)
+    if planned is None:
+        return
+    spec, result = planned
+    if result.inputs.synthetic:
+        st.info(t["demo_note"])
+    summary_metrics(t, result, lang)
+
+    plan_year = None
+    if "plan_year" in result.estates:
+        years = pd.to_numeric(result.estates["plan_year"], errors="coerce").dropna()
+        if len(years):
+            lo, hi = int(min(years.min(), 2021)), int(max(years.max(), 2025))
+            plan_year = st.slider(t["plan_year"], lo, hi, hi, key="plan_year")
+            st.metric(t["plan_count"].format(year=plan_year), int((years <= plan_year).sum()))
+
+    options = maps.MapOptions(
+        colour_by=colour_by,
+        basemap=basemap,
+        tianditu_key=key or None,
+        plan_year=plan_year,
+        language=lang,
+    )
+    left, right = st.columns([3, 1])
+    with left:
+        try:
+            display = cached_display(spec, policy_items, basemap == "amap")
+            fmap = maps.build_map(result, options, estates_display=display)
+        except (LianpianError, ValueError) as exc:
+            show_error(t, exc)
+            return
+        center, zoom = st.session_state.get("zoom_to") or (None, None)
+        output = st_folium(
+            fmap,
+            height=640,
+            use_container_width=True,
+            returned_objects=["last_active_drawing"],
+            center=center,
+            zoom=zoom,
+            key="map",
+        )
+    with right:
+        details(t, result, (output or {}).get("last_active_drawing"))
+    st.subheader(t["table"])
+    chosen = districts_table(t, result)
+    if len(chosen):
+        district = result.districts.loc[
+            result.districts["district_id"] == chosen.iloc[0]["district_id"]
+        ]
+        point = maps.display_frame(district, gcj02=basemap == "amap").geometry.iloc[0].centroid
+        target = ([point.y, point.x], 16)
+        if st.session_state.get("zoom_to") != target:
+            st.session_state.zoom_to = target
+            st.rerun()
+    if len(result.quality):
+        with st.expander(t["quality"].format(n=len(result.quality))):
+            st.dataframe(result.quality.to_frame(), hide_index=True, width="stretch")
+    st.subheader(t["download"])
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        t["gpkg"],
+        data=lambda: cached_download(spec, policy_items, "gpkg"),
+        file_name="lianpian_plan.gpkg",
+        mime="application/geopackage+sqlite3",
+    )
+    c2.download_button(
+        t["xlsx"],
+        data=lambda: cached_download(spec, policy_items, "xlsx"),
+        file_name="lianpian_plan.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+main()

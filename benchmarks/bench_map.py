@@ -1,0 +1,84 @@
+"""Map size and build time on the Hangzhou set; cached rerun after a policy change.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_map.py
+
+Prints: HTML size (bytes) and build+render time of geo.maps.build_map vs a plain folium GeoJson of
+the same estates (unsimplified, unrounded, CDN scripts); the time of a rerun through the app's
+cached steps (AppTest) for a first policy change, and for the same change again (cached).
+Needs ../shared/data (skips with a message when absent).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data"
+
+
+def main() -> int:
+    if not (DATA / "hangzhou").exists():
+        print(f"skipped: {DATA} absent")
+        return 0
+    import folium
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from geo import maps
+    from geo.pipeline import load_inputs, run_plan
+
+    hz = DATA / "hangzhou"
+    inputs = load_inputs(
+        hz / "osm_landuse_residential.gpkg",
+        survey=hz / "survey_illustrative.csv",
+        barriers=[hz / "osm_water.gpkg"],
+    )
+    result = run_plan(inputs)
+    print(f"estates: {len(result.estates)}, districts: {len(result.districts)}")
+
+    started = time.perf_counter()
+    m = maps.build_map(result, maps.MapOptions(basemap="none"))
+    page = maps.map_html(m)
+    ours = time.perf_counter() - started
+    print(f"lianpian map: {len(page.encode()) / 1e6:.2f} MB HTML, build+render {ours:.2f} s")
+
+    started = time.perf_counter()
+    plain = folium.Map(tiles=None)
+    frame = result.estates[["estate_id", "name", "status", result.estates.geometry.name]]
+    folium.GeoJson(frame.to_crs(4326).to_json(), name="estates").add_to(plain)
+    plain_page = plain.get_root().render()
+    base = time.perf_counter() - started
+    print(
+        f"plain folium GeoJson (estates only, no simplify/rounding): "
+        f"{len(plain_page.encode()) / 1e6:.2f} MB HTML, build+render {base:.2f} s"
+    )
+
+    import os
+
+    os.environ.update(
+        LIANPIAN_APP_ESTATES=str(hz / "osm_landuse_residential.gpkg"),
+        LIANPIAN_APP_SURVEY=str(hz / "survey_illustrative.csv"),
+        LIANPIAN_APP_BARRIERS=str(hz / "osm_water.gpkg"),
+    )
+    st.cache_data.clear()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    started = time.perf_counter()
+    at.run()
+    print(f"app first run (load + plan + map): {time.perf_counter() - started:.2f} s")
+    for year, label in ((1995, "new policy, plan recomputed"), (2000, "back to a cached policy")):
+        at.number_input(key="pol.eligibility.cutoff_year").set_value(year)
+        started = time.perf_counter()
+        at.run()
+        print(f"app rerun after a policy change ({label}): {time.perf_counter() - started:.2f} s")
+    started = time.perf_counter()
+    at.radio(key="colour_by").set_value("priority").run()
+    print(
+        f"app rerun after a display change (colour by priority): {time.perf_counter() - started:.2f} s"
+    )
+    return 1 if at.exception else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Writing the official tables and the schedule as XLSX workbooks (openpyxl), atomically.
+
+The frames come from :mod:`geo.schedule` and :mod:`geo.plan` (pure); this module only lays them
+out: units stay in the headers (``面积m²``, ``涉及建筑面积(万平方米)``, ``预计投资额(万元)``), the header
+row is bold and frozen, a 合计 row is bold, and every workbook ends with a 说明 (notes) sheet naming
+the sources, the estimates and whether the data are illustrative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from geo.io import atomic_path
+
+_MAX_WIDTH = 60
+
+
+def _cell(value: object) -> object:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def write_workbook(
+    target: str | Path,
+    sheets: Mapping[str, pd.DataFrame],
+    *,
+    notes: Sequence[str] = (),
+) -> Path:
+    """Write ``{sheet name: frame}`` to one XLSX workbook, atomically; return the path.
+
+    Sheet names are cut to Excel's 31 characters. A row whose first cell is ``合计`` is bold.
+    ``notes`` go, one per line, to a last sheet ``说明``. Numbers stay numbers (floats with up to
+    2 decimals shown as such).
+    """
+    target = Path(target)
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(title=str(name)[:31])
+        sheet.append([str(c) for c in frame.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center", wrap_text=True)
+        for values in frame.itertuples(index=False):
+            sheet.append([_cell(v) for v in values])
+            if values and str(values[0]) == "合计":
+                for cell in sheet[sheet.max_row]:
+                    cell.font = Font(bold=True)
+        for j, column in enumerate(frame.columns, start=1):
+            texts = [str(column), *(str(v) for v in frame.iloc[:, j - 1].head(500))]
+            width = max(_display_width(t) for t in texts) + 2
+            sheet.column_dimensions[get_column_letter(j)].width = min(width, _MAX_WIDTH)
+            if pd.api.types.is_float_dtype(frame.iloc[:, j - 1].dtype):
+                for row in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                    row[0].number_format = "#,##0.00"
+        sheet.freeze_panes = "A2"
+    if notes:
+        sheet = book.create_sheet(title="说明")
+        for line in notes:
+            sheet.append([line])
+        sheet.column_dimensions["A"].width = 120
+    with atomic_path(target) as tmp:
+        book.save(tmp)
+    return target
+
+
+def _display_width(text: str) -> int:
+    """Width in Excel characters: CJK characters count two."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

@@ -1,0 +1,858 @@
+"""Make the corpus of bad inputs under tests/data/bad/ and its catalogue cases.toml.
+
+Every case is a small file (or a few) that planners' data or a hostile upload really produces,
+with the outcome lianpian must give: ``error`` (exit code 2, one line naming the file, the row or
+feature, and the fix; no output written), ``repair`` or ``warning`` (the run completes and the
+``quality`` layer of the output lists it), or ``ok`` (read as documented; a value is checked).
+``tests/test_bad_inputs.py`` runs every case through the CLI (and the app when it exists).
+
+All geometry is made up around a point of Hangzhou (120.15°E, 30.27°N); no real estate is
+described. Run from the repository root:
+
+    python scripts/make_bad_inputs.py          # rewrites tests/data/bad/
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pyogrio
+import shapely
+from shapely.geometry import LineString, Point, Polygon, box
+
+from geo.crs import wgs84_to_gcj02
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "bad"
+GK = "EPSG:4549"  # CGCS2000 3-degree Gauss-Kruger CM 120E
+X0, Y0 = 514_400.0, 3_349_800.0  # about 120.15E 30.27N
+
+CASES: list[dict] = []
+
+
+def case(id_: str, title: str, args: list[str], outcome: str, expect: str = "", **extra) -> None:
+    CASES.append(
+        {"id": id_, "title": title, "args": args, "outcome": outcome, "expect": expect, **extra}
+    )
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def squares(n: int = 4, size: float = 100.0, gap: float = 10.0) -> list[Polygon]:
+    return [
+        box(X0 + i * (size + gap), Y0, X0 + i * (size + gap) + size, Y0 + size) for i in range(n)
+    ]
+
+
+def to_wgs(geoms: list) -> list:
+    return list(gpd.GeoSeries(geoms, crs=GK).to_crs(4326).values)
+
+
+BASE_ATTRS = {
+    "编号": ["E1", "E2", "E3", "E4"],
+    "小区名称": ["朝晖一区", "朝晖二区", "朝晖三区", "朝晖四区"],
+    "所在区": ["下城区"] * 4,
+}
+
+
+#: Shapefile headers fit the 10-byte .dbf limit in UTF-8 (名称 is an alias of the estate name).
+SHP_ATTRS = {
+    "编号": BASE_ATTRS["编号"],
+    "名称": BASE_ATTRS["小区名称"],
+    "所在区": BASE_ATTRS["所在区"],
+}
+
+
+def write_geojson(name: str, features: list[dict], crs_member: bool = False) -> None:
+    """Write a GeoJSON by hand (full control over broken geometry); coordinates as given."""
+    collection: dict = {"type": "FeatureCollection", "features": features}
+    if crs_member:
+        collection["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4549"}}
+    (OUT / name).write_text(json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def feature(props: dict, geom: object) -> dict:
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": None if geom is None else shapely.geometry.mapping(geom),
+    }
+
+
+def rounded(geom: object, digits: int = 7) -> object:
+    return shapely.transform(geom, lambda c: np.round(c, digits)) if geom is not None else None
+
+
+def estate_features(geoms: list, attrs: dict | None = None) -> list[dict]:
+    attrs = attrs or BASE_ATTRS
+    return [feature({k: v[i] for k, v in attrs.items()}, g) for i, g in enumerate(geoms)]
+
+
+def write_frame(name: str, gdf: gpd.GeoDataFrame, **kw) -> Path:
+    path = OUT / name
+    pyogrio.write_dataframe(gdf, path, **kw)
+    return path
+
+
+def survey_csv(name: str, rows: list[list[str]], encoding: str = "utf-8") -> None:
+    header = ["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"]
+    text = "\n".join(",".join(r) for r in [header, *rows]) + "\n"
+    (OUT / name).write_bytes(text.encode(encoding))
+
+
+def good_rows() -> list[list[str]]:
+    return [
+        [f"E{i}", f"朝晖{'一二三四'[i - 1]}区", "下城区", "1990", "120", "0.9"] for i in range(1, 5)
+    ]
+
+
+def with_row2(column: int, value: str) -> list[list[str]]:
+    rows = good_rows()
+    rows[1][column] = value
+    return rows
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def geometry_cases() -> None:
+    wgs = [rounded(g) for g in to_wgs(squares())]
+    write_geojson("base_estates.geojson", estate_features(wgs))
+    base = ["--estates", "{dir}/base_estates.geojson"]
+    case(
+        "base_ok",
+        "control: four valid estates",
+        base,
+        "ok",
+        check={"estate_id": "E1", "column": "status", "value": "needs_survey"},
+    )
+
+    bowtie = to_wgs(
+        [Polygon([(X0 + 330, Y0), (X0 + 430, Y0 + 100), (X0 + 430, Y0), (X0 + 330, Y0 + 100)])]
+    )[0]
+    write_geojson("self_intersecting.geojson", estate_features([*wgs[:3], rounded(bowtie)]))
+    case(
+        "self_intersecting",
+        "a bow-tie polygon (self-intersection)",
+        ["--estates", "{dir}/self_intersecting.geojson"],
+        "repair",
+        "repaired with make_valid",
+        file="self_intersecting.geojson",
+        where="E4",
+    )
+
+    feats = estate_features(wgs)
+    feats[1]["geometry"] = {"type": "Polygon", "coordinates": []}
+    feats[2]["geometry"] = None
+    write_geojson("empty_polygons.geojson", feats)
+    case(
+        "empty_polygon",
+        "an empty polygon",
+        ["--estates", "{dir}/empty_polygons.geojson"],
+        "dropped",
+        "empty geometry",
+        file="empty_polygons.geojson",
+        where="E2",
+    )
+    case(
+        "null_geometry",
+        "a feature without geometry",
+        ["--estates", "{dir}/empty_polygons.geojson"],
+        "dropped",
+        "empty geometry",
+        file="empty_polygons.geojson",
+        where="E3",
+    )
+
+    points = [rounded(g.centroid) for g in wgs]
+    write_geojson("points.geojson", estate_features(points))
+    case(
+        "points_not_polygons",
+        "estate centre points given as estates",
+        ["--estates", "{dir}/points.geojson"],
+        "error",
+        "holds points, not polygons",
+        file="points.geojson",
+    )
+    lines = [rounded(LineString(g.exterior.coords)) for g in wgs]
+    write_geojson("lines.geojson", estate_features(lines))
+    case(
+        "lines_not_polygons",
+        "estate outlines as lines",
+        ["--estates", "{dir}/lines.geojson"],
+        "error",
+        "holds lines, not polygons",
+        file="lines.geojson",
+    )
+    write_geojson("mixed_point.geojson", estate_features([*wgs[:3], points[3]]))
+    case(
+        "point_among_polygons",
+        "one point among polygons",
+        ["--estates", "{dir}/mixed_point.geojson"],
+        "dropped",
+        "not a polygon",
+        file="mixed_point.geojson",
+        where="E4",
+    )
+
+    gdf = gpd.GeoDataFrame(SHP_ATTRS, geometry=squares(), crs=GK)
+    write_frame("no_prj.shp", gdf, encoding="UTF-8")
+    (OUT / "no_prj.prj").unlink()
+    case(
+        "no_crs",
+        "a Shapefile without its .prj",
+        ["--estates", "{dir}/no_prj.shp"],
+        "error",
+        "no CRS (.prj missing?)",
+        file="no_prj.shp",
+    )
+
+    write_geojson("projected_as_4326.geojson", estate_features([rounded(g, 2) for g in squares()]))
+    case(
+        "projected_as_4326",
+        "Gauss-Krüger metres in a GeoJSON (read as EPSG:4326)",
+        ["--estates", "{dir}/projected_as_4326.geojson"],
+        "error",
+        "do not fit the geographic CRS",
+        file="projected_as_4326.geojson",
+    )
+
+    write_frame("gbk_no_cpg.shp", gdf, encoding="GBK")
+    (OUT / "gbk_no_cpg.cpg").unlink(missing_ok=True)
+    case(
+        "gbk_dbf_without_cpg",
+        "a GBK .dbf without .cpg",
+        ["--estates", "{dir}/gbk_no_cpg.shp"],
+        "repair",
+        "read as GBK",
+        file="gbk_no_cpg.shp",
+        check={"estate_id": "E2", "column": "name", "value": "朝晖二区"},
+    )
+
+    write_frame("missing_shx.shp", gdf, encoding="UTF-8")
+    (OUT / "missing_shx.shx").unlink()
+    case(
+        "shapefile_missing_shx",
+        "a Shapefile whose .shx was not copied",
+        ["--estates", "{dir}/missing_shx.shp"],
+        "error",
+        "has no .shx file",
+        file="missing_shx.shp",
+        where="missing_shx.shx",
+    )
+
+    three_d = [shapely.force_3d(g, 12.5) for g in wgs]
+    write_geojson("three_d.geojson", estate_features(three_d))
+    case(
+        "three_d",
+        "polygons with Z coordinates",
+        ["--estates", "{dir}/three_d.geojson"],
+        "repair",
+        "3D coordinates",
+        file="three_d.geojson",
+    )
+
+    # GeoPackage with several layers: valid, NaN/inf coordinates, all NaN, zero features
+    nan_geoms = list(wgs)
+    nan_geoms[1] = Polygon([(120.1, 30.2), (np.nan, np.nan), (120.2, 30.2), (120.1, 30.3)])
+    nan_geoms[2] = Polygon([(120.1, 30.2), (np.inf, 30.2), (120.2, 30.3), (120.1, 30.3)])
+    layers = OUT / "layers.gpkg"
+    layers.unlink(missing_ok=True)
+    pyogrio.write_dataframe(
+        gpd.GeoDataFrame(BASE_ATTRS, geometry=wgs, crs=4326), layers, layer="estates_ok"
+    )
+    pyogrio.write_dataframe(
+        gpd.GeoDataFrame(BASE_ATTRS, geometry=nan_geoms, crs=4326), layers, layer="nan_inf"
+    )
+    all_nan = [Polygon([(1, 1), (np.nan, np.nan), (2, 0), (1, 2)])] * 4
+    pyogrio.write_dataframe(
+        gpd.GeoDataFrame(BASE_ATTRS, geometry=all_nan, crs=4326), layers, layer="all_nan"
+    )
+    pyogrio.write_dataframe(
+        gpd.GeoDataFrame({"编号": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326),
+        layers,
+        layer="zero_features",
+        geometry_type="Polygon",
+    )
+    case(
+        "nan_coordinates",
+        "a polygon with NaN coordinates",
+        ["--estates", "{dir}/layers.gpkg::nan_inf"],
+        "dropped",
+        "NaN or infinite coordinates",
+        file="layers.gpkg",
+        where="E2",
+    )
+    case(
+        "inf_coordinates",
+        "a polygon with an infinite coordinate",
+        ["--estates", "{dir}/layers.gpkg::nan_inf"],
+        "dropped",
+        "NaN or infinite coordinates",
+        file="layers.gpkg",
+        where="E3",
+    )
+    case(
+        "all_nan",
+        "every polygon with NaN coordinates",
+        ["--estates", "{dir}/layers.gpkg::all_nan"],
+        "error",
+        "no usable polygon",
+        file="layers.gpkg",
+    )
+    case(
+        "zero_features",
+        "a layer with zero features",
+        ["--estates", "{dir}/layers.gpkg::zero_features"],
+        "error",
+        "has no features",
+        file="layers.gpkg",
+    )
+    case(
+        "unknown_layer",
+        "a layer name that does not exist",
+        ["--estates", "{dir}/layers.gpkg::小区"],
+        "error",
+        "no layer '小区'",
+        file="layers.gpkg",
+    )
+    case(
+        "several_layers",
+        "a GeoPackage of several layers, none named",
+        ["--estates", "{dir}/layers.gpkg"],
+        "warning",
+        "the file has 4 layers",
+        file="layers.gpkg",
+    )
+
+    data = layers.read_bytes()
+    (OUT / "truncated.gpkg").write_bytes(data[: len(data) * 2 // 5])
+    case(
+        "truncated_gpkg",
+        "a GeoPackage cut off in the middle (interrupted copy)",
+        ["--estates", "{dir}/truncated.gpkg"],
+        "error",
+        "cannot",
+        file="truncated.gpkg",
+    )
+    (OUT / "empty.geojson").write_bytes(b"")
+    case(
+        "empty_file",
+        "a 0-byte file",
+        ["--estates", "{dir}/empty.geojson"],
+        "error",
+        "empty (0 bytes)",
+        file="empty.geojson",
+    )
+    write_geojson("zero_features.geojson", [])
+    case(
+        "zero_features_geojson",
+        "a GeoJSON without features",
+        ["--estates", "{dir}/zero_features.geojson"],
+        "error",
+        "no features",
+        file="zero_features.geojson",
+    )
+    text = (OUT / "base_estates.geojson").read_text(encoding="utf-8")
+    (OUT / "broken.geojson").write_text(text[: len(text) // 2], encoding="utf-8")
+    case(
+        "broken_geojson",
+        "a GeoJSON cut off in the middle",
+        ["--estates", "{dir}/broken.geojson"],
+        "error",
+        "cannot",
+        file="broken.geojson",
+    )
+    case(
+        "unknown_source_crs",
+        "a --source-crs that does not exist",
+        [*base, "--source-crs", "EPSG:999999"],
+        "error",
+        "unknown CRS",
+        file="base_estates.geojson",
+    )
+    case(
+        "out_is_input",
+        "--out names the estates file",
+        base,
+        "error",
+        "would overwrite an input",
+        out_is_input=True,
+    )
+    case(
+        "bad_column_option",
+        "--column without '='",
+        [*base, "--column", "楼盘名称"],
+        "error",
+        "is not HEADER=COLUMN",
+    )
+
+
+def gcj_case() -> None:
+    """Estates digitised on AMap (GCJ-02) but labelled WGS-84, next to WGS-84 main roads."""
+    xs = np.cumsum([0, 180, 210, 170, 240, 190, 240, 200, 230, 180, 210])
+    ys = np.cumsum([0, 170, 210, 210, 170, 240, 190, 220, 200])
+    roads = [LineString([(X0 + x, Y0 + ys[0] - 50), (X0 + x, Y0 + ys[-1] + 50)]) for x in xs]
+    roads += [LineString([(X0 + xs[0] - 50, Y0 + y), (X0 + xs[-1] + 50, Y0 + y)]) for y in ys]
+    road_gdf = gpd.GeoDataFrame(
+        {"osm_id": [str(i) for i in range(len(roads))], "fclass": "secondary", "name": ""},
+        geometry=roads,
+        crs=GK,
+    ).to_crs(4326)
+    blocks = [
+        box(X0 + xs[i] + 12, Y0 + ys[j] + 12, X0 + xs[i + 1] - 12, Y0 + ys[j + 1] - 12)
+        for i in range(len(xs) - 1)
+        for j in range(len(ys) - 1)
+    ]
+    ids = [f"G{k + 1:02d}" for k in range(len(blocks))]
+    estates = gpd.GeoDataFrame({"编号": ids}, geometry=blocks, crs=GK).to_crs(4326)
+    write_geojson(
+        "gcj_roads_wgs84.geojson",
+        [
+            feature({"osm_id": r.osm_id, "fclass": r.fclass}, rounded(r.geometry))
+            for r in road_gdf.itertuples()
+        ],
+    )
+    write_geojson(
+        "estates_wgs84.geojson",
+        [feature({"编号": i}, rounded(g)) for i, g in zip(ids, estates.geometry, strict=True)],
+    )
+    shifted = wgs84_to_gcj02(estates)
+    write_geojson(
+        "estates_gcj02_as_wgs84.geojson",
+        [feature({"编号": i}, rounded(g)) for i, g in zip(ids, shifted.geometry, strict=True)],
+    )
+    case(
+        "gcj02_as_wgs84",
+        "AMap (GCJ-02) estates labelled WGS-84 beside WGS-84 roads",
+        [
+            "--estates",
+            "{dir}/estates_gcj02_as_wgs84.geojson",
+            "--roads",
+            "{dir}/gcj_roads_wgs84.geojson",
+        ],
+        "warning",
+        "look like GCJ-02",
+        file="estates_gcj02_as_wgs84.geojson",
+    )
+    case(
+        "gcj02_declared",
+        "the same estates declared with --source-crs gcj02 (no offset warning)",
+        [
+            "--estates",
+            "{dir}/estates_gcj02_as_wgs84.geojson",
+            "--roads",
+            "{dir}/gcj_roads_wgs84.geojson",
+            "--source-crs",
+            "gcj02",
+        ],
+        "repair",
+        "converted from GCJ02 to WGS-84",
+        file="estates_gcj02_as_wgs84.geojson",
+        absent="look like GCJ-02",
+    )
+    case(
+        "wgs84_aligned",
+        "control: WGS-84 estates beside WGS-84 roads (no offset warning)",
+        ["--estates", "{dir}/estates_wgs84.geojson", "--roads", "{dir}/gcj_roads_wgs84.geojson"],
+        "ok",
+        absent="look like GCJ-02",
+        check={"estate_id": "G01", "column": "estate_id", "value": "G01"},
+    )
+
+
+def attribute_cases() -> None:
+    base = ["--estates", "{dir}/base_estates.geojson"]
+    survey_csv("survey_ok.csv", good_rows())
+    year = [
+        (
+            "build_year_phases",
+            "1995/97",
+            "repair",
+            "read as phases 1995 to 1997",
+            {"column": "build_year_latest", "value": 1997},
+        ),
+        (
+            "build_year_chinese",
+            "九五年",
+            "repair",
+            "read as 1995",
+            {"column": "build_year", "value": 1995},
+        ),
+        (
+            "build_year_future",
+            "2035",
+            "warning",
+            "is outside 1900-",
+            {"column": "status", "value": "needs_survey"},
+        ),
+        (
+            "build_year_text",
+            "abc",
+            "warning",
+            "is not a year",
+            {"column": "status", "value": "needs_survey"},
+        ),
+    ]
+    for id_, cell, outcome, expect, check in year:
+        survey_csv(f"{id_}.csv", with_row2(3, cell))
+        case(
+            id_,
+            f"build year {cell!r}",
+            [*base, "--survey", f"{{dir}}/{id_}.csv"],
+            outcome,
+            expect,
+            file=f"{id_}.csv",
+            where="row 3",
+            check={"estate_id": "E2", **check},
+        )
+    households = [
+        ("households_negative", "-5", "is not a whole number of at least 0"),
+        ("households_zero", "0", "0 households is not plausible"),
+        ("households_text", "很多", "is not a number"),
+    ]
+    for id_, cell, expect in households:
+        survey_csv(f"{id_}.csv", with_row2(4, cell))
+        case(
+            id_,
+            f"households {cell!r}",
+            [*base, "--survey", f"{{dir}}/{id_}.csv"],
+            "warning",
+            expect,
+            file=f"{id_}.csv",
+            where="row 3",
+            check={"estate_id": "E2", "column": "households", "value": None},
+        )
+    consent = [
+        ("consent_percent_sign", "85%", "ok", "", 0.85),
+        ("consent_percent_number", "85", "repair", "read as a percentage", 0.85),
+        ("consent_share", "0.85", "ok", "", 0.85),
+        ("consent_over_one", "1.2", "warning", "over 1 in a column of shares", None),
+    ]
+    for id_, cell, outcome, expect, value in consent:
+        survey_csv(f"{id_}.csv", with_row2(5, cell))
+        extra = {"file": f"{id_}.csv", "where": "row 3"} if expect else {}
+        case(
+            id_,
+            f"consent rate {cell!r}",
+            [*base, "--survey", f"{{dir}}/{id_}.csv"],
+            outcome,
+            expect,
+            check={"estate_id": "E2", "column": "consent_rate", "value": value},
+            **extra,
+        )
+
+    wgs = [rounded(g) for g in to_wgs(squares())]
+    dup = {**BASE_ATTRS, "编号": ["E1", "E2", "E2", "E4"]}
+    write_geojson("duplicate_ids.geojson", estate_features(wgs, dup))
+    case(
+        "duplicate_ids",
+        "two estates with the same id",
+        ["--estates", "{dir}/duplicate_ids.geojson"],
+        "repair",
+        "duplicate id renamed E2-2",
+        file="duplicate_ids.geojson",
+        where="id E2",
+        check={"estate_id": "E2-2", "column": "name", "value": "朝晖三区"},
+    )
+
+    same_names = {
+        "编号": ["E1", "E2", "E3", "E4"],
+        "小区名称": ["朝晖一区", "朝晖一区", "文晖苑", "文晖苑"],
+        "所在区": ["下城区", "西湖区", "下城区", "西湖区"],
+    }
+    write_geojson("duplicate_names.geojson", estate_features(wgs, same_names))
+    text = "小区名称,所在区,建成年代,户数\n朝晖一区,西湖区,1988,333\n文晖苑,,1992,90\n"
+    (OUT / "survey_by_name.csv").write_text(text, encoding="utf-8")
+    args = ["--estates", "{dir}/duplicate_names.geojson", "--survey", "{dir}/survey_by_name.csv"]
+    case(
+        "duplicate_names_with_county",
+        "the same name in two counties; the row names its county",
+        args,
+        "ok",
+        check={"estate_id": "E2", "column": "households", "value": 333},
+    )
+    case(
+        "duplicate_names_without_county",
+        "the same name in two counties; the row gives no county",
+        args,
+        "warning",
+        "name matches several estates",
+        file="survey_by_name.csv",
+        where="row 3",
+        check={"estate_id": "E3", "column": "households", "value": None},
+    )
+
+    html = {
+        **BASE_ATTRS,
+        "小区名称": [
+            "<script>alert('x')</script>朝晖",
+            "<img src=x onerror=alert(1)>",
+            "朝晖三区",
+            "朝晖四区",
+        ],
+    }
+    write_geojson("html_names.geojson", estate_features(wgs, html))
+    case(
+        "html_in_names",
+        "HTML and JavaScript in estate names",
+        ["--estates", "{dir}/html_names.geojson"],
+        "warning",
+        "contains HTML/script markup",
+        file="html_names.geojson",
+        where="row E1",
+        check={"estate_id": "E1", "column": "name", "value": "<script>alert('x')</script>朝晖"},
+    )
+
+
+def survey_cases() -> None:
+    base = ["--estates", "{dir}/base_estates.geojson"]
+    survey_csv("survey_gbk.csv", with_row2(4, "210"), encoding="gbk")
+    case(
+        "survey_gbk",
+        "survey CSV saved in GBK (Excel's default on Chinese Windows)",
+        [*base, "--survey", "{dir}/survey_gbk.csv"],
+        "repair",
+        "read as GBK",
+        file="survey_gbk.csv",
+        check={"estate_id": "E2", "column": "households", "value": 210},
+    )
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "调查表"
+    ws.append(["2024年老旧小区改造摸底调查表"])
+    ws.merge_cells("A1:F1")
+    ws.append(["基本情况", None, None, "改造条件", None, None])
+    ws.merge_cells("A2:C2")
+    ws.merge_cells("D2:F2")
+    ws.append(["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"])
+    for row in with_row2(4, "215"):
+        ws.append(
+            [
+                int(v) if v.isdigit() else (float(v) if v.replace(".", "").isdigit() else v)
+                for v in row
+            ]
+        )
+    wb.save(OUT / "survey_merged_header.xlsx")
+    case(
+        "excel_merged_header",
+        "XLSX with a merged title row and merged group headers",
+        [*base, "--survey", "{dir}/survey_merged_header.xlsx"],
+        "repair",
+        "merged header cells",
+        file="survey_merged_header.xlsx",
+        check={"estate_id": "E2", "column": "households", "value": 215},
+    )
+
+    (OUT / "survey_no_keys.csv").write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    case(
+        "survey_without_id_or_name",
+        "survey without an id or a name column",
+        [*base, "--survey", "{dir}/survey_no_keys.csv"],
+        "error",
+        "neither an id column nor a name column",
+        file="survey_no_keys.csv",
+    )
+    (OUT / "survey_header_only.csv").write_text("编号,小区名称,户数\n", encoding="utf-8")
+    case(
+        "survey_header_only",
+        "survey with a header and no rows",
+        [*base, "--survey", "{dir}/survey_header_only.csv"],
+        "error",
+        "no rows",
+        file="survey_header_only.csv",
+    )
+    (OUT / "survey_garbage.xlsx").write_bytes(bytes(range(256)) * 8)
+    case(
+        "survey_not_xlsx",
+        "a .xlsx that is not a workbook",
+        [*base, "--survey", "{dir}/survey_garbage.xlsx"],
+        "error",
+        "cannot read the table",
+        file="survey_garbage.xlsx",
+    )
+    (OUT / "survey_binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))
+    case(
+        "survey_binary",
+        "a picture renamed .csv",
+        [*base, "--survey", "{dir}/survey_binary.csv"],
+        "error",
+        "binary file, not a text table",
+        file="survey_binary.csv",
+    )
+    case(
+        "survey_as_estates",
+        "a survey table given as --estates",
+        ["--estates", "{dir}/survey_ok.csv"],
+        "error",
+        "no geometry",
+        file="survey_ok.csv",
+    )
+
+
+def zip_cases() -> None:
+    gdf = gpd.GeoDataFrame(SHP_ATTRS, geometry=squares(), crs=GK)
+    tmp = OUT / "_tmp_shp"
+    tmp.mkdir(exist_ok=True)
+    pyogrio.write_dataframe(gdf, tmp / "estates.shp", encoding="UTF-8")
+    parts = sorted(tmp.iterdir())
+
+    def archive(name: str, extra: list[tuple[zipfile.ZipInfo | str, bytes]]) -> None:
+        with zipfile.ZipFile(OUT / name, "w", zipfile.ZIP_DEFLATED) as zf:
+            for part in parts:
+                zf.write(part, part.name)
+            for info, data in extra:
+                zf.writestr(info, data)
+
+    archive("zip_ok.zip", [])
+    case(
+        "zip_ok",
+        "control: a zipped Shapefile",
+        ["--estates", "{dir}/zip_ok.zip"],
+        "ok",
+        check={"estate_id": "E3", "column": "name", "value": "朝晖三区"},
+    )
+    archive("zip_slip.zip", [("../../outside.txt", b"escaped")])
+    case(
+        "zip_slip",
+        "a zip entry named ../../outside.txt",
+        ["--estates", "{dir}/zip_slip.zip"],
+        "error",
+        "zip slip",
+        file="zip_slip.zip",
+        where="../../outside.txt",
+    )
+    archive("zip_absolute.zip", [("/tmp/lianpian_absolute.txt", b"absolute")])
+    case(
+        "zip_absolute_path",
+        "a zip entry with an absolute path",
+        ["--estates", "{dir}/zip_absolute.zip"],
+        "error",
+        "absolute path",
+        file="zip_absolute.zip",
+    )
+    link = zipfile.ZipInfo("readme.txt")
+    link.create_system = 3
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    archive("zip_symlink.zip", [(link, b"/etc/passwd")])
+    case(
+        "zip_symlink",
+        "a zip entry that is a symbolic link to /etc/passwd",
+        ["--estates", "{dir}/zip_symlink.zip"],
+        "error",
+        "symbolic link",
+        file="zip_symlink.zip",
+        where="readme.txt",
+    )
+    with zipfile.ZipFile(OUT / "zip_bomb.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for part in parts:
+            zf.write(part, part.name)
+        info = zipfile.ZipInfo("padding.dbf")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as handle:
+            block = bytes(1024 * 1024)
+            for _ in range(120):
+                handle.write(block)
+    case(
+        "zip_bomb",
+        "a zip that expands 120 MB of zeros from about 120 kB",
+        ["--estates", "{dir}/zip_bomb.zip"],
+        "error",
+        "zip bomb",
+        file="zip_bomb.zip",
+    )
+    shutil.rmtree(tmp)
+    case(
+        "over_size_limit",
+        "a file over the input size limit (limit lowered to 1 kB)",
+        ["--estates", "{dir}/base_estates.geojson"],
+        "error",
+        "over the input limit",
+        file="base_estates.geojson",
+        env={"LIANPIAN_MAX_INPUT_MB": "0.001"},
+    )
+
+
+def other_layer_cases() -> None:
+    base = ["--estates", "{dir}/base_estates.geojson"]
+    write_geojson("barrier_points.geojson", [feature({"name": "井"}, Point(120.15, 30.27))])
+    case(
+        "barriers_are_points",
+        "a barrier layer of points",
+        [*base, "--barriers", "{dir}/barrier_points.geojson"],
+        "error",
+        "no lines or polygons",
+        file="barrier_points.geojson",
+    )
+    area = rounded(to_wgs([box(X0 - 500, Y0 - 500, X0 + 1000, Y0 + 600)])[0])
+    write_geojson("boundaries_no_level.geojson", [feature({"name": "下城区"}, area)])
+    case(
+        "boundaries_without_level",
+        "administrative units without a level column",
+        [*base, "--boundaries", "{dir}/boundaries_no_level.geojson"],
+        "error",
+        "no 'level' column",
+        file="boundaries_no_level.geojson",
+    )
+
+
+def write_catalogue() -> None:
+    def value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return (
+                "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items() if x is not None) + " }"
+            )
+        return json.dumps(v, ensure_ascii=False)
+
+    lines = [
+        "# The corpus of bad inputs: made by scripts/make_bad_inputs.py (do not edit by hand).",
+        "# outcome: error (exit 2, one line on stderr containing `expect`, the `file` and `where`;",
+        "#   no output written) | repair / warning / dropped (exit 0, a row of that level in the",
+        "#   output's `quality` layer whose message contains `expect`) | ok (exit 0).",
+        "# check: the output estate `estate_id` has `value` in `column` (no value = missing).",
+        "# absent: a fragment that must not appear in the quality layer. {dir} is this folder.",
+        "",
+    ]
+    for c in CASES:
+        lines.append("[[case]]")
+        for key, v in c.items():
+            if v is None or (v == "" and key == "expect"):
+                continue
+            if key == "check" and v.get("value") is None:
+                v = {k: x for k, x in v.items() if k != "value"}
+            lines.append(f"{key} = {value(v)}")
+        lines.append("")
+    (OUT / "cases.toml").write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir(parents=True)
+    geometry_cases()
+    gcj_case()
+    attribute_cases()
+    survey_cases()
+    zip_cases()
+    other_layer_cases()
+    write_catalogue()
+    size = sum(p.stat().st_size for p in OUT.iterdir())
+    print(f"{len(CASES)} cases, {len(list(OUT.iterdir()))} files, {size / 1e6:.2f} MB in {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The Streamlit app, headless (streamlit.testing.v1.AppTest) on the embedded demo town."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import geo.pipeline
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+def _run() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_default_run_shows_the_demo_without_error():
+    at = _run()
+    assert not at.error
+    metrics = _metrics(at)
+    assert int(metrics["片区"]) > 0
+    assert "合成" in at.info[0].value  # the demo is labelled synthetic
+    assert at.title[0].value == "城镇老旧小区连片改造"
+
+
+def test_english_switch():
+    at = _run()
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception
+    assert "Districts" in _metrics(at)
+
+
+def test_policy_change_changes_the_counts_and_reset_restores_them():
+    at = _run()
+    before = _metrics(at)
+    at.number_input(key="pol.eligibility.cutoff_year").set_value(1995).run()
+    assert not at.exception
+    after = _metrics(at)
+    eligible = "符合条件"
+    assert int(after[eligible]) < int(before[eligible])
+    at.button(key="reset_policy").click().run()
+    assert _metrics(at)[eligible] == before[eligible]
+
+
+def test_bad_upload_gives_a_message_and_keeps_the_previous_data():
+    at = _run()
+    before = _metrics(at)
+    at.radio(key="data_mode").set_value("upload").run()
+    at.file_uploader(key="u_estates").set_value(
+        ("broken.gpkg", b"this is not a GeoPackage", "application/octet-stream")
+    ).run()
+    assert not at.exception
+    assert at.error, "a bad upload must show a message"
+    message = at.error[0].value
+    assert "broken.gpkg" in message and "Traceback" not in message
+    assert _metrics(at) == before  # the previous (demo) plan is still shown
+
+
+def test_zip_without_polygons_is_a_message_too():
+    at = _run()
+    at.radio(key="data_mode").set_value("upload").run()
+    at.file_uploader(key="u_estates").set_value(
+        ("x.zip", b"PK\x03\x04junk", "application/zip")
+    ).run()
+    assert not at.exception
+    assert "zip" in at.error[0].value
+
+
+def test_year_slider_filters_the_plan(monkeypatch):
+    real = geo.pipeline.run_plan
+
+    def with_plan_year(inputs, policy=None, **kw):
+        result = real(inputs, policy, **kw)
+        n = len(result.estates)
+        years = pd.array([2021 + i % 5 for i in range(n)], dtype="Int64")
+        result.estates["plan_year"] = years
+        return result
+
+    monkeypatch.setattr(geo.pipeline, "run_plan", with_plan_year)
+    at = _run()
+    slider = at.slider(key="plan_year")
+    assert slider.value == 2025
+    label = "至2025年计划改造小区"
+    total = int(_metrics(at)[label])
+    slider.set_value(2022).run()
+    assert not at.exception
+    assert int(_metrics(at)["至2022年计划改造小区"]) < total

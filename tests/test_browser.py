@@ -1,0 +1,151 @@
+"""The app in a real headless Chromium, offline: the map draws one path per estate, no exception.
+
+Skips with a reason when /usr/bin/chromium is absent, except on CI (``CI=true``) where it fails.
+The screenshot is saved under the test's output folder (``test-output/``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import shared_file
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+OUTPUT = REPO / "test-output"
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("/usr/bin/chromium missing on CI (apt-get install chromium fonts-noto-cjk)")
+    pytest.skip("headless Chromium not installed (/usr/bin/chromium; Debian package chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited: " + (proc.stdout.read() if proc.stdout else ""))
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("streamlit did not start within 60 s")
+
+
+def _check_page(port: int, expected_estates: int, shot: Path, timeout_ms: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            external: list[str] = []
+            page.on(
+                "request",
+                lambda r: (
+                    external.append(r.url)
+                    if r.url.startswith("http") and "127.0.0.1" not in r.url
+                    else None
+                ),
+            )
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+            frame.locator(".leaflet-container").wait_for(timeout=timeout_ms)
+            estates = frame.locator("path.leaflet-interactive.lp-estate")
+            deadline = time.time() + timeout_ms / 1000
+            while estates.count() < expected_estates and time.time() < deadline:
+                time.sleep(0.25)
+            assert estates.count() == expected_estates
+            assert frame.locator(".lp-legend").count() == 1
+            assert frame.locator(".leaflet-control-layers").count() == 1
+            page.wait_for_timeout(500)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+            # the "none" basemap is the default offline choice? OSM tiles are the only external
+            # requests allowed: scripts and styles must all come from the app itself
+            assert not [u for u in external if "tile" not in u], external
+        finally:
+            browser.close()
+
+
+def _run(env_extra: dict[str, str], expected: int, shot: Path, timeout_ms: int) -> None:
+    _need_chromium()
+    port = _free_port()
+    env = {**os.environ, **env_extra, "PYTHONPATH": str(REPO)}
+    proc = _start_app(port, env)
+    try:
+        _check_page(port, expected, shot, timeout_ms)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_demo_map_in_chromium():
+    from geo.pipeline import load_inputs
+
+    expected = len(load_inputs().estates)
+    _run({}, expected, OUTPUT / "browser_demo.png", timeout_ms=60_000)
+
+
+@pytest.mark.realdata
+def test_hangzhou_map_in_chromium(tmp_path):
+    estates = shared_file("hangzhou/osm_landuse_residential.gpkg")
+    _need_chromium()
+    from geo.errors import QualityReport
+    from geo.io import read_estates
+
+    expected = len(read_estates(estates, quality=QualityReport()))
+    survey = shared_file("hangzhou/survey_illustrative.csv")
+    water = shared_file("hangzhou/osm_water.gpkg")
+    _run(
+        {
+            "LIANPIAN_APP_ESTATES": str(estates),
+            "LIANPIAN_APP_SURVEY": str(survey),
+            "LIANPIAN_APP_BARRIERS": str(water),
+        },
+        expected,
+        OUTPUT / "browser_hangzhou.png",
+        timeout_ms=120_000,
+    )

@@ -1,0 +1,164 @@
+"""The web map (geo.maps): escaping, layers present/absent, rounded coordinates, no CDN."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from geo import maps
+from geo.pipeline import PlanInputs, run_plan
+from tests.conftest import make_estates
+
+XSS = "<img src=x onerror=alert(1)>"
+CDN = ("cdn.jsdelivr", "code.jquery", "cdnjs.cloudflare", "bootstrapcdn", "unpkg.com", "d3js.org")
+
+
+def _town():
+    """Four 100 m squares in a row near Hangzhou (EPSG:4549), 10 m apart; the last one is new."""
+    rows = [
+        {
+            "estate_id": chr(65 + i),
+            "name": XSS if i == 0 else f"{i}号小区",
+            "geometry": box(500000 + i * 110, 3340000, 500100 + i * 110, 3340100),
+        }
+        for i in range(4)
+    ]
+    rows[3].update(build_year=2015, build_year_latest=2015, build_year_raw="2015年")
+    return make_estates(rows)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_plan(PlanInputs(estates=_town()))
+
+
+def _html(result, **options):
+    return maps.map_html(maps.build_map(result, maps.MapOptions(**options)))
+
+
+def _geojson_layers(m):
+    return [c for c in m._children.values() if isinstance(c, maps.folium.GeoJson)]
+
+
+def test_names_are_escaped_in_the_page(result):
+    page = _html(result, basemap="none")
+    assert XSS not in page
+    assert "onerror=alert(1)" in page  # shown as text...
+    assert "\\u0026lt;img src=x" in page  # ...escaped as &lt;img (JSON-encoded &)
+    props = maps.estate_properties(result.estates)
+    assert props.loc[0, "name"] == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_no_cdn_and_no_network_with_the_none_basemap(result):
+    page = _html(result, basemap="none")
+    assert not re.search(r"""<(script|link)[^>]+(src|href)=["']https?:""", page)
+    assert not any(host in page for host in CDN)
+    assert page.count("data:text/javascript;base64,") == 1  # leaflet only: no jQuery/Bootstrap
+    assert "tile.openstreetmap" not in page
+
+
+def test_leaflet_is_version_1_9_4():
+    source = (maps.leaflet_dir() / "leaflet.js").read_text(encoding="utf-8")[:200]
+    assert "Leaflet 1.9.4" in source
+
+
+def test_basemaps(result):
+    assert "tile.openstreetmap.org" in _html(result, basemap="osm")
+    page = _html(result, basemap="tianditu", tianditu_key="abc123")
+    assert "tianditu.gov.cn" in page and "tk=abc123" in page
+    assert "autonavi.com" in _html(result, basemap="amap")
+    with pytest.raises(ValueError, match="tk key"):
+        maps.MapOptions(basemap="tianditu")
+
+
+def test_amap_shifts_the_display_to_gcj02(result):
+    wgs = maps.display_frame(result.estates)
+    gcj = maps.display_frame(result.estates, gcj02=True)
+    a = shapely.get_coordinates(wgs.geometry.values)
+    b = shapely.get_coordinates(gcj.geometry.values)
+    shift = np.hypot(*(a - b).T)
+    assert (shift > 0.002).all() and (shift < 0.01).all()  # a few hundred metres
+    assert result.estates.crs.to_epsg() == 4549  # the data themselves are untouched
+
+
+def test_coordinates_are_rounded_and_in_degrees(result):
+    m = maps.build_map(result, maps.MapOptions(basemap="none", precision=5))
+    coords = []
+    for layer in _geojson_layers(m):
+        for feature in layer.data["features"]:
+            text = json.dumps(feature["geometry"]["coordinates"])
+            coords += [float(v) for v in re.findall(r"-?\d+\.?\d*", text)]
+    assert coords
+    assert all(abs(v - round(v, 5)) < 1e-9 for v in coords)
+    assert all(29 < v < 31 or 119 < v < 121 for v in coords)
+
+
+def _layer_names(m):
+    return [c.layer_name for c in m._children.values() if getattr(c, "layer_name", None)]
+
+
+def test_layers_present_and_absent(result):
+    m = maps.build_map(result, maps.MapOptions(basemap="none"))
+    names = _layer_names(m)
+    assert names[:4] == ["小区", "片区", "片区标注", "相邻关系"]
+    assert not any("走廊" in n or "养老" in n or "五年计划" in n for n in names)
+    assert len(_geojson_layers(m)[0].data["features"]) == len(result.estates)
+    assert "LayerControl" in {type(c).__name__ for c in m._children.values()}
+
+
+def test_extra_layers_drawn_when_present(result):
+    crs = result.crs
+    result.extra_layers = {
+        "corridors": gpd.GeoDataFrame(
+            {"corridor_id": ["C1"], "note": [XSS]},
+            geometry=[LineString([(500050, 3340050), (500380, 3340050)])],
+            crs=crs,
+        ),
+        "elderly_sites": gpd.GeoDataFrame(
+            {"site": ["S1"]}, geometry=[Point(500150, 3340150)], crs=crs
+        ),
+    }
+    try:
+        m = maps.build_map(result, maps.MapOptions(basemap="none", language="en"))
+        page = maps.map_html(m)
+    finally:
+        result.extra_layers = {}
+    names = _layer_names(m)
+    assert "Shared pipeline corridors" in names and "Proposed elderly-care sites" in names
+    assert XSS not in page
+
+
+def test_plan_year_layer_filters(result):
+    planned = result.estates.assign(plan_year=[2021, 2022, 2023, None])
+    result_with_plan = type(result)(**{**result.__dict__, "estates": planned})
+    m = maps.build_map(result_with_plan, maps.MapOptions(basemap="none", plan_year=2022))
+    plan = [layer for layer in _geojson_layers(m) if "五年计划" in layer.layer_name]
+    assert len(plan) == 1
+    assert sorted(f["properties"]["plan_year"] for f in plan[0].data["features"]) == [
+        "2021",
+        "2022",
+    ]
+
+
+def test_priority_colours_and_legend(result):
+    m = maps.build_map(result, maps.MapOptions(basemap="none", colour_by="priority"))
+    legend = next(c for c in m._children.values() if isinstance(c, maps._Legend))
+    assert legend.content.startswith("<b>优先度")
+    page = maps.map_html(m)
+    assert maps.NOT_SCORED in page  # the 2015 estate is not ranked
+    assert maps.PRIORITY_CLASSES[2][1] in page  # 57.9 is in the 50-60 class
+    assert maps.priority_colour(None) == maps.NOT_SCORED
+    assert maps.priority_colour(95) == maps.PRIORITY_TOP
+    assert maps.priority_colour(10) == maps.PRIORITY_CLASSES[0][1]
+
+
+def test_missing_leaflet_is_a_clear_error(result, tmp_path, monkeypatch):
+    monkeypatch.setenv(maps.LEAFLET_DIR_ENV, str(tmp_path))
+    with pytest.raises(maps.MapAssetsError, match="npm ci"):
+        maps.build_map(result, maps.MapOptions(basemap="none"))
