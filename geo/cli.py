@@ -8,6 +8,7 @@ file, the row or feature, and the fix; nothing partial is written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -82,6 +83,12 @@ def _export_parser(sub: argparse._SubParsersAction) -> None:
         default="utf-8",
         help="text encoding of the Shapefiles (default: %(default)s; gbk for older Chinese GIS/CAD)",
     )
+    export.add_argument(
+        "--jobs",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="districts built in parallel (default: %(default)s)",
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -96,6 +103,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         district_ids=None if args.all else args.district,
         as_zip=args.zip,
         options=PackageOptions(encoding=args.encoding),
+        jobs=args.jobs,
     )
     packages = {p for p in result.paths if p.suffix == ".zip"} or {
         p.parent for p in result.paths if p.suffix == ".gpkg" and p.name != "index.gpkg"
