@@ -198,14 +198,15 @@ _WINDOWS_RESERVED = {
     *(f"COM{i}" for i in range(1, 10)),
     *(f"LPT{i}" for i in range(1, 10)),
 }
-_UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*!\x00-\x1f\x7f]')
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_filename(name: str, *, max_length: int = 80) -> str:
     """Return ``name`` as a file name safe on Windows, macOS and Linux (Chinese kept).
 
-    Characters ``< > : " / \\ | ? *`` and control characters become ``_``; trailing dots and
+    Characters ``< > : " / \\ | ? *``, control characters and ``!`` (GDAL reads it as an archive
+    path separator) become ``_``; trailing dots and
     spaces are dropped; reserved device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an
     extension) get a leading ``_``; the result is at most ``max_length`` characters and never empty.
     """
@@ -1191,7 +1192,7 @@ def _write_png(
         )
         ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
         ax.set_title(_map_title(b, len(est), font is not None), fontsize=13)
-        fig.text(0.5, 0.015, "\n".join(_map_footer(b, layers, crs, est)), ha="center",
+        fig.text(0.5, 0.015, "\n".join(_map_footer(layers, crs, est, font is not None)), ha="center",
                  fontsize=7, color="#444444")
         with geo_io.atomic_path(path) as tmp:
             # fast zlib level: 4x quicker to encode, ~1.4x larger than level 6
@@ -1212,13 +1213,14 @@ def _map_title(b: DistrictBundle, count: int, chinese: bool) -> str:
     return title + ("" if _blank(hh) else f" · {int(hh):,} households")
 
 
-def _map_footer(b: DistrictBundle, layers: PlanLayers, crs: CRS, est: pd.DataFrame) -> list[str]:
+def _map_footer(layers: PlanLayers, crs: CRS, est: pd.DataFrame, chinese: bool) -> list[str]:
     foot = [f"{_crs_text(crs)} · grid north · lianpian {__version__} · {datetime.now():%Y-%m-%d}"]
     if any("OpenStreetMap" in s["licence"] for s in _sources(layers)) or "osm_id" in est:
         foot.append("Map data " + OSM_LICENCE)
     character = _data_character(layers)
     if character.startswith(("SYNTHETIC", "ILLUSTRATIVE")):
-        foot.append(character.split(":")[0].split()[0] + ": not real figures (示意/合成数据)")
+        zh = " (示意/合成数据)" if chinese else ""
+        foot.append(character.split(":")[0].split()[0] + ": not real figures" + zh)
     return foot
 
 
