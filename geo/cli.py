@@ -76,7 +76,9 @@ def _export_parser(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--district", action="append", metavar="ID", help="district id (repeatable)")
     which.add_argument("--all", action="store_true", help="every district of the plan")
     export.add_argument("--out", required=True, help="output folder (created)")
-    export.add_argument("--zip", action="store_true", help="one zip per district instead of folders")
+    export.add_argument(
+        "--zip", action="store_true", help="one zip per district instead of folders"
+    )
     export.add_argument(
         "--encoding",
         choices=["utf-8", "gbk"],

@@ -86,18 +86,14 @@ CONTENT_ITEMS: tuple[ContentItem, ...] = (
     ContentItem(13, "绿化美化", 1, _I, "greening, walls: improvement (greening)"),
     ContentItem(14, "屋面防水", 2, _B, "roofs: basic (building common parts)"),
     ContentItem(15, "楼道修缮", 2, _B, "stairs and handrails: basic (building common parts)"),
-    ContentItem(
-        16, "楼道照明", 2, _I, "stairwell lighting: improvement (lighting; a judgement)"
-    ),
+    ContentItem(16, "楼道照明", 2, _I, "stairwell lighting: improvement (lighting; a judgement)"),
     ContentItem(17, "单元门禁", 2, _B, "entrance access control: basic (security)"),
     ContentItem(18, "加装电梯", 2, _I, "lifts: improvement"),
     ContentItem(19, "立面整治", 2, _B, "facades: basic (building common parts)"),
     ContentItem(
         20, "楼内给水、排水管道", 2, _B, "water, drainage and power lines in buildings: basic"
     ),
-    ContentItem(
-        21, "服务设施", 3, _E, "elderly care, childcare, clinics, markets: enhancement"
-    ),
+    ContentItem(21, "服务设施", 3, _E, "elderly care, childcare, clinics, markets: enhancement"),
     ContentItem(22, "功能用房", 3, _I, "property management rooms: improvement"),
     ContentItem(23, "互联网社区", 3, _E, "smart community, parcel stations: enhancement"),
     ContentItem(

@@ -135,7 +135,10 @@ def _geo_or_none(frame: object) -> gpd.GeoDataFrame | None:
 def _info_dict(frame: pd.DataFrame) -> dict[str, str]:
     if not {"key", "value"} <= set(frame.columns):
         return {}
-    return {str(k): "" if pd.isna(v) else str(v) for k, v in zip(frame["key"], frame["value"])}
+    return {
+        str(k): "" if pd.isna(v) else str(v)
+        for k, v in zip(frame["key"], frame["value"], strict=True)
+    }
 
 
 def read_plan(path: str | Path) -> PlanLayers:
@@ -167,7 +170,9 @@ def read_plan(path: str | Path) -> PlanLayers:
             fix="run `lianpian plan ... --out RESULTS.gpkg` and export that file",
         )
     layers = {
-        n: geo_io.read_vector(path, layer=n) for n in (*REQUIRED_LAYERS, *OPTIONAL_LAYERS) if n in names
+        n: geo_io.read_vector(path, layer=n)
+        for n in (*REQUIRED_LAYERS, *OPTIONAL_LAYERS)
+        if n in names
     }
     if "district_id" not in layers["estates"]:
         raise InputError(
@@ -203,7 +208,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_filename(name: str, *, max_length: int = 80) -> str:
-    """Return ``name`` as a file name safe on Windows, macOS and Linux (Chinese kept).
+    r"""Return ``name`` as a file name safe on Windows, macOS and Linux (Chinese kept).
 
     Characters ``< > : " / \\ | ? *``, control characters and ``!`` (GDAL reads it as an archive
     path separator) become ``_``; trailing dots and
@@ -494,9 +499,7 @@ def _write_shapefiles(
             for column, short in names.items():
                 mapping_rows.append({"layer": layer, "shapefile_field": short, "column": column})
                 if plain[column].dtype == object:
-                    plain[column] = plain[column].map(
-                        lambda v: _fit_text(v, py_encoding, counter)
-                    )
+                    plain[column] = plain[column].map(lambda v: _fit_text(v, py_encoding, counter))
             plain = plain.rename(columns=names)
             stem = f"{b.district_id}_{layer}"
             with warnings.catch_warnings():
@@ -575,7 +578,10 @@ def _write_dxf(b: DistrictBundle, path: Path) -> str:
     minx, miny, maxx, maxy = outline.total_bounds
     height = float(np.clip(max(maxx - minx, maxy - miny) / 120, 3.0, 20.0))
     for estate_id, name, geom in zip(
-        estates["estate_id"].astype(str), estates.get("name", estates["estate_id"]), estates.geometry
+        estates["estate_id"].astype(str),
+        estates.get("name", estates["estate_id"]),
+        estates.geometry,
+        strict=True,
     ):
         _dxf_polygon(msp, geom, "LP_ESTATE", estate_id)
         point = geom.representative_point()
@@ -867,7 +873,10 @@ def _summary_rows(b: DistrictBundle, layers: PlanLayers) -> list[list[object]]:
         ["优先级排名 priority rank", r.get("priority_rank"), "名"],
         ["片区占地 district land area (outline)", round(area_ha, 2), "公顷 ha"],
     ]
-    for key, label in (("corridors", "管线廊道 utility corridors"), ("elderly_sites", "养老设施 elderly-care sites")):
+    for key, label in (
+        ("corridors", "管线廊道 utility corridors"),
+        ("elderly_sites", "养老设施 elderly-care sites"),
+    ):
         frame = getattr(b, key)
         count = 0 if frame is None else len(frame)
         present = getattr(layers, key) is not None
@@ -879,9 +888,7 @@ def _summary_rows(b: DistrictBundle, layers: PlanLayers) -> list[list[object]]:
     return rows
 
 
-def _write_optional_sheet(
-    wb, title: str, frame: gpd.GeoDataFrame | None, measure: str
-) -> None:
+def _write_optional_sheet(wb, title: str, frame: gpd.GeoDataFrame | None, measure: str) -> None:
     if frame is None:
         return
     ws = wb.create_sheet(title)
@@ -939,15 +946,26 @@ def _data_character(layers: PlanLayers) -> str:
 def _notes_rows(b: DistrictBundle, layers: PlanLayers) -> list[list[object]]:
     rows: list[list[object]] = [
         ["数据性质 data", _data_character(layers)],
-        ["坐标系 CRS", f"{_crs_text(layers.crs)}; DXF {_crs_text(CRS.from_epsg(b.gk_epsg))}; KML EPSG:4326"],
+        [
+            "坐标系 CRS",
+            f"{_crs_text(layers.crs)}; DXF {_crs_text(CRS.from_epsg(b.gk_epsg))}; KML EPSG:4326",
+        ],
         ["政策文件 policy", layers.run_info.get("policy_source", "unknown")],
         ["规划软件 planned with", layers.run_info.get("software_version", "unknown")],
         ["规划时间 planned at", layers.run_info.get("generated_at", "unknown")],
         ["导出软件 exported with", f"lianpian {__version__}"],
-        ["改造内容分类 content classes", "Yangjiang annex 1 (25 items) -> 基础类/完善类/提升类, see sheet 改造内容"],
+        [
+            "改造内容分类 content classes",
+            "Yangjiang annex 1 (25 items) -> 基础类/完善类/提升类, see sheet 改造内容",
+        ],
     ]
     for s in _sources(layers):
-        rows.append([f"来源 source ({s['role']})", f"{s['file']}; {s['licence']}; illustrative: {s['illustrative']}"])
+        rows.append(
+            [
+                f"来源 source ({s['role']})",
+                f"{s['file']}; {s['licence']}; illustrative: {s['illustrative']}",
+            ]
+        )
     return rows
 
 
@@ -966,7 +984,9 @@ def _write_kml(b: DistrictBundle, path: Path) -> None:
         )
         out = out.to_crs(WGS84)
         geoms = out.geometry.values
-        bad = ~shapely.is_valid(geoms)  # reprojection can make slivers self-intersect; LIBKML refuses
+        bad = ~shapely.is_valid(
+            geoms
+        )  # reprojection can make slivers self-intersect; LIBKML refuses
         if bad.any():
             polygonal = np.isin(shapely.get_type_id(geoms[bad]), [3, 6])
             fixed = shapely.make_valid(geoms[bad])
@@ -977,19 +997,41 @@ def _write_kml(b: DistrictBundle, path: Path) -> None:
         return _plain(out)
 
     est = b.estates
-    estate_names = est["name"].where(est["name"].notna(), est["estate_id"]) if "name" in est else est["estate_id"]
+    estate_names = (
+        est["name"].where(est["name"].notna(), est["estate_id"])
+        if "name" in est
+        else est["estate_id"]
+    )
     layers = {
-        "片区边界 district": named(b.outline, b.outline["district_id"], ["county", "estates", "households"]),
+        "片区边界 district": named(
+            b.outline, b.outline["district_id"], ["county", "estates", "households"]
+        ),
         "小区 estates": named(
             est,
             estate_names,
-            ["estate_id", "build_year", "households", "floor_area_m2", "status", "needs_basic", "needs_improvement", "needs_enhancement"],
+            [
+                "estate_id",
+                "build_year",
+                "households",
+                "floor_area_m2",
+                "status",
+                "needs_basic",
+                "needs_improvement",
+                "needs_enhancement",
+            ],
         ),
     }
-    for key, label in (("corridors", "管线廊道 corridors"), ("elderly_sites", "养老设施 elderly-care sites")):
+    for key, label in (
+        ("corridors", "管线廊道 corridors"),
+        ("elderly_sites", "养老设施 elderly-care sites"),
+    ):
         frame = getattr(b, key)
         if frame is not None:
-            names = frame["name"] if "name" in frame else pd.Series([f"{label} {i + 1}" for i in range(len(frame))])
+            names = (
+                frame["name"]
+                if "name" in frame
+                else pd.Series([f"{label} {i + 1}" for i in range(len(frame))])
+            )
             layers[label] = named(frame, names.reset_index(drop=True), [])
     with geo_io.atomic_path(path) as tmp:
         for i, (name, frame) in enumerate(layers.items()):
@@ -1030,7 +1072,9 @@ def find_cjk_font() -> str | None:
 
     found = known()
     if found is None:
-        pattern = re.compile(r"(notosanscjk|notosanssc|sourcehansans|simhei|msyh|pingfang|wqy)", re.I)
+        pattern = re.compile(
+            r"(notosanscjk|notosanssc|sourcehansans|simhei|msyh|pingfang|wqy)", re.I
+        )
         for path in font_manager.findSystemFonts():
             if pattern.search(Path(path).name):
                 with contextlib.suppress(Exception):
@@ -1127,26 +1171,40 @@ def _write_png(
         cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
         if len(b.context):
             _add_polygons(
-                ax, b.context.to_crs(crs).geometry, facecolor="#e0e0e0",
-                edgecolor="#b0b0b0", linewidth=0.4,
+                ax,
+                b.context.to_crs(crs).geometry,
+                facecolor="#e0e0e0",
+                edgecolor="#b0b0b0",
+                linewidth=0.4,
             )
         est = b.estates.to_crs(crs)
         status = (
-            est["status"].astype(str)
-            if "status" in est
-            else pd.Series("eligible", index=est.index)
+            est["status"].astype(str) if "status" in est else pd.Series("eligible", index=est.index)
         )
         _add_polygons(
-            ax, est.geometry, facecolor=[_STATUS_COLOURS.get(s, "#999999") for s in status],
-            edgecolor="#333333", linewidth=0.6, alpha=0.85,
+            ax,
+            est.geometry,
+            facecolor=[_STATUS_COLOURS.get(s, "#999999") for s in status],
+            edgecolor="#333333",
+            linewidth=0.6,
+            alpha=0.85,
         )
         _add_lines(ax, outline.geometry, color="#d7191c", linewidth=2.2, linestyle="--")
         handles = [
-            Line2D([], [], color="#d7191c", linewidth=2.2, linestyle="--",
-                   label=zh("片区边界", "district outline")),
+            Line2D(
+                [],
+                [],
+                color="#d7191c",
+                linewidth=2.2,
+                linestyle="--",
+                label=zh("片区边界", "district outline"),
+            ),
             *(
-                Patch(facecolor=_STATUS_COLOURS[s], edgecolor="#333333",
-                      label=_STATUS_LABELS[s] if font else s)
+                Patch(
+                    facecolor=_STATUS_COLOURS[s],
+                    edgecolor="#333333",
+                    label=_STATUS_LABELS[s] if font else s,
+                )
                 for s in _STATUS_COLOURS
                 if (status == s).any()
             ),
@@ -1155,14 +1213,23 @@ def _write_png(
         if b.corridors is not None:
             _add_lines(ax, b.corridors.to_crs(crs).geometry, color="#2b83ba", linewidth=2.5)
             handles.append(
-                Line2D([], [], color="#2b83ba", linewidth=2.5, label=zh("管线廊道", "utility corridor"))
+                Line2D(
+                    [], [], color="#2b83ba", linewidth=2.5, label=zh("管线廊道", "utility corridor")
+                )
             )
         if b.elderly_sites is not None:
             pts = b.elderly_sites.to_crs(crs).geometry.representative_point()
             ax.scatter(pts.x, pts.y, marker="^", s=90, color="#7b3294", edgecolor="white", zorder=5)
             handles.append(
-                Line2D([], [], marker="^", linestyle="", color="#7b3294", markersize=9,
-                       label=zh("养老服务设施", "elderly-care site"))
+                Line2D(
+                    [],
+                    [],
+                    marker="^",
+                    linestyle="",
+                    color="#7b3294",
+                    markersize=9,
+                    label=zh("养老服务设施", "elderly-care site"),
+                )
             )
         names = est["name"] if "name" in est else est["estate_id"]
         size = 8 if len(est) <= 10 else 6.5
@@ -1170,7 +1237,11 @@ def _write_png(
             p = geom.representative_point()
             label = str(eid) if (font is None or _blank(name)) else str(name)
             ax.annotate(
-                label, (p.x, p.y), ha="center", va="center", fontsize=size,
+                label,
+                (p.x, p.y),
+                ha="center",
+                va="center",
+                fontsize=size,
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
             )
         ax.set_xlim(cx - half, cx + half)
@@ -1181,19 +1252,36 @@ def _write_png(
         bar = _nice_length(2 * half)
         ax.add_artist(
             AnchoredSizeBar(
-                ax.transData, bar, f"{bar:,.0f} m", "lower left", pad=0.6, frameon=True,
+                ax.transData,
+                bar,
+                f"{bar:,.0f} m",
+                "lower left",
+                pad=0.6,
+                frameon=True,
                 size_vertical=half / 75,
             )
         )
         ax.annotate(
-            "N", xy=(0.95, 0.96), xytext=(0.95, 0.86), xycoords="axes fraction",
-            ha="center", va="center", fontsize=14, fontweight="bold",
+            "N",
+            xy=(0.95, 0.96),
+            xytext=(0.95, 0.86),
+            xycoords="axes fraction",
+            ha="center",
+            va="center",
+            fontsize=14,
+            fontweight="bold",
             arrowprops={"facecolor": "black", "width": 4, "headwidth": 12},
         )
         ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
         ax.set_title(_map_title(b, len(est), font is not None), fontsize=13)
-        fig.text(0.5, 0.015, "\n".join(_map_footer(layers, crs, est, font is not None)), ha="center",
-                 fontsize=7, color="#444444")
+        fig.text(
+            0.5,
+            0.015,
+            "\n".join(_map_footer(layers, crs, est, font is not None)),
+            ha="center",
+            fontsize=7,
+            color="#444444",
+        )
         with geo_io.atomic_path(path) as tmp:
             # fast zlib level: 4x quicker to encode, ~1.4x larger than level 6
             fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 1})
@@ -1230,7 +1318,13 @@ def _map_footer(layers: PlanLayers, crs: CRS, est: pd.DataFrame, chinese: bool) 
 def _file_entry(root: Path, f: PackageFile) -> dict[str, object]:
     p = root / f.path
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
-    return {"path": f.path, "description": f.description, "crs": f.crs, "bytes": p.stat().st_size, "sha256": digest}
+    return {
+        "path": f.path,
+        "description": f.description,
+        "crs": f.crs,
+        "bytes": p.stat().st_size,
+        "sha256": digest,
+    }
 
 
 def _manifest(
@@ -1271,10 +1365,14 @@ def _readme(manifest: dict[str, object]) -> str:
         "来源与许可 sources and licences:",
     ]
     for s in manifest["sources"]:  # type: ignore[attr-defined]
-        lines.append(f"  - {s['role']}: {s['file']} — {s['licence']} (illustrative: {s['illustrative']})")
+        lines.append(
+            f"  - {s['role']}: {s['file']} — {s['licence']} (illustrative: {s['illustrative']})"
+        )
     lines += ["", "文件 files (CRS; bytes; SHA-256):"]
     for f in manifest["files"]:  # type: ignore[attr-defined]
-        lines.append(f"  - {f['path']}: {f['description']}" + (f" [{f['crs']}]" if f["crs"] else ""))
+        lines.append(
+            f"  - {f['path']}: {f['description']}" + (f" [{f['crs']}]" if f["crs"] else "")
+        )
         lines.append(f"      {f['bytes']} bytes, sha256 {f['sha256']}")
     if manifest["warnings"]:
         lines += ["", "注意 warnings:"]
@@ -1306,9 +1404,7 @@ def build_district_package(
     """
     options = options or PackageOptions()
     if options.encoding not in SHAPEFILE_ENCODINGS:
-        raise InputError(
-            f"unknown Shapefile encoding {options.encoding!r}", fix="use utf-8 or gbk"
-        )
+        raise InputError(f"unknown Shapefile encoding {options.encoding!r}", fix="use utf-8 or gbk")
     b = _bundle(layers, district_id)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -1316,23 +1412,51 @@ def build_district_package(
     run_crs = _crs_text(layers.crs)
     files: list[PackageFile] = []
     _write_gpkg(b, folder / f"{b.name}.gpkg", layers)
-    files.append(PackageFile(f"{b.name}.gpkg", "GeoPackage: district_outline, estates (all attributes), corridors, elderly_sites, content_items, run_info", run_crs))
+    files.append(
+        PackageFile(
+            f"{b.name}.gpkg",
+            "GeoPackage: district_outline, estates (all attributes), corridors, elderly_sites, content_items, run_info",
+            run_crs,
+        )
+    )
     files += _write_shapefiles(b, folder / "shp", options.encoding, warn)
     dxf_crs = _write_dxf(b, folder / f"{b.name}.dxf")
-    files.append(PackageFile(f"{b.name}.dxf", "DXF R2010: layers " + ", ".join(f"{k} ({v[0]})" for k, v in _DXF_LAYERS.items()), dxf_crs))
+    files.append(
+        PackageFile(
+            f"{b.name}.dxf",
+            "DXF R2010: layers " + ", ".join(f"{k} ({v[0]})" for k, v in _DXF_LAYERS.items()),
+            dxf_crs,
+        )
+    )
     _write_xlsx(b, folder / f"{b.name}.xlsx", layers)
-    files.append(PackageFile(f"{b.name}.xlsx", "XLSX: 小区清单 schedule, 片区汇总 summary, 改造内容 content, 管线廊道/养老设施 when planned, 投资估算 cost, 说明 notes"))
+    files.append(
+        PackageFile(
+            f"{b.name}.xlsx",
+            "XLSX: 小区清单 schedule, 片区汇总 summary, 改造内容 content, 管线廊道/养老设施 when planned, 投资估算 cost, 说明 notes",
+        )
+    )
     _write_kml(b, folder / f"{b.name}.kml")
-    files.append(PackageFile(f"{b.name}.kml", "KML for Google Earth / Ovital (奥维)", "EPSG:4326 (WGS 84)"))
+    files.append(
+        PackageFile(f"{b.name}.kml", "KML for Google Earth / Ovital (奥维)", "EPSG:4326 (WGS 84)")
+    )
     _write_png(b, folder / f"{b.name}.png", layers, options.dpi, warn)
-    files.append(PackageFile(f"{b.name}.png", "map: legend, scale bar, north arrow (grid north)", _crs_text(CRS.from_epsg(b.gk_epsg))))
+    files.append(
+        PackageFile(
+            f"{b.name}.png",
+            "map: legend, scale bar, north arrow (grid north)",
+            _crs_text(CRS.from_epsg(b.gk_epsg)),
+        )
+    )
     if layers.run_info.get("policy_toml"):
         _write_text(folder / "policy.toml", layers.run_info["policy_toml"])
         files.append(PackageFile("policy.toml", "policy the plan was run with"))
     manifest = _manifest(layers, files, folder, f"片区 district {b.district_id}", warn)
     _write_text(folder / "README_说明.txt", _readme(manifest))
     _write_text(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-    paths = [folder / f.path for f in files] + [folder / "README_说明.txt", folder / "manifest.json"]
+    paths = [folder / f.path for f in files] + [
+        folder / "README_说明.txt",
+        folder / "manifest.json",
+    ]
     return PackageResult(paths=paths, warnings=warn)
 
 
@@ -1381,7 +1505,9 @@ _INDEX_HEADER = [
 ]
 
 
-def _write_index(layers: PlanLayers, out: Path, names: dict[str, str], suffix: str, warn: list[str]) -> list[Path]:
+def _write_index(
+    layers: PlanLayers, out: Path, names: dict[str, str], suffix: str, warn: list[str]
+) -> list[Path]:
     from openpyxl import Workbook
 
     rows = _index_rows(layers, names, suffix)
@@ -1401,7 +1527,11 @@ def _write_index(layers: PlanLayers, out: Path, names: dict[str, str], suffix: s
         PackageFile("index.csv", "the same list as CSV (UTF-8 with BOM)"),
         PackageFile("index.gpkg", "outlines of the exported districts", _crs_text(layers.crs)),
     ]
-    files += [PackageFile(names[d] + suffix, f"package of district {d}") for d in names if suffix == ".zip"]
+    files += [
+        PackageFile(names[d] + suffix, f"package of district {d}")
+        for d in names
+        if suffix == ".zip"
+    ]
     manifest = _manifest(layers, files, out, f"index of {len(names)} districts", warn)
     _write_text(out / "README_说明.txt", _readme(manifest))
     _write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
@@ -1447,9 +1577,16 @@ def export_packages(
         For an unknown district id, or when the plan has no districts.
     """
     out = Path(out_dir)
-    ids = [str(d) for d in (district_ids if district_ids is not None else layers.districts["district_id"])]
+    ids = [
+        str(d)
+        for d in (district_ids if district_ids is not None else layers.districts["district_id"])
+    ]
     if not ids:
-        raise InputError("the plan has no districts to export", source=layers.source, fix="check the plan's summary")
+        raise InputError(
+            "the plan has no districts to export",
+            source=layers.source,
+            fix="check the plan's summary",
+        )
     for did in ids:
         _bundle_check(layers, did)
     out.mkdir(parents=True, exist_ok=True)

@@ -184,9 +184,10 @@ def test_shapefile_round_trip_in_both_encodings(package):
     assert "朝晖一小区".encode("gbk" if encoding == "gbk" else "utf-8") in raw
     mapping = pd.read_csv(folder / "shp" / "field_names.csv", encoding="utf-8-sig")
     est_map = mapping.loc[mapping["layer"] == "estates"]
-    assert dict(zip(est_map["column"], est_map["shapefile_field"], strict=True))[
-        "floor_area_m2"
-    ] == "floor_m2"
+    assert (
+        dict(zip(est_map["column"], est_map["shapefile_field"], strict=True))["floor_area_m2"]
+        == "floor_m2"
+    )
     assert set(est_map["shapefile_field"]) == set(estates.columns) - {"geometry"}
 
 
