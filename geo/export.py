@@ -1415,7 +1415,19 @@ def build_district_package(
     files.append(
         PackageFile(
             f"{b.name}.gpkg",
-            "GeoPackage: district_outline, estates (all attributes), corridors, elderly_sites, content_items, run_info",
+            "GeoPackage: "
+            + ", ".join(
+                n
+                for n, present in (
+                    ("district_outline", True),
+                    ("estates (all attributes)", True),
+                    ("corridors", b.corridors is not None),
+                    ("elderly_sites", b.elderly_sites is not None),
+                    ("content_items", True),
+                    ("run_info", bool(layers.run_info)),
+                )
+                if present
+            ),
             run_crs,
         )
     )
