@@ -8,6 +8,7 @@ file, the row or feature, and the fix; nothing partial is written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -75,6 +76,62 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
     cli_plan.add_plan_arguments(plan)
 
 
+def _export_parser(sub: argparse._SubParsersAction) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write tender packages (GeoPackage, Shapefile, DXF, XLSX, KML, PNG) per district",
+        description="Write one package per district (folder or zip) plus an index, from the "
+        "GeoPackage written by `lianpian plan`.",
+    )
+    export.add_argument("results", help="the GeoPackage written by `lianpian plan --out`")
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--district", action="append", metavar="ID", help="district id (repeatable)")
+    which.add_argument("--all", action="store_true", help="every district of the plan")
+    export.add_argument("--out", required=True, help="output folder (created)")
+    export.add_argument(
+        "--zip", action="store_true", help="one zip per district instead of folders"
+    )
+    export.add_argument(
+        "--encoding",
+        choices=["utf-8", "gbk"],
+        default="utf-8",
+        help="text encoding of the Shapefiles (default: %(default)s; gbk for older Chinese GIS/CAD)",
+    )
+    export.add_argument(
+        "--jobs",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="districts built in parallel (default: %(default)s)",
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Run ``lianpian export``: read the plan, write the packages and the index, print them."""
+    from geo.export import PackageOptions, export_packages, read_plan
+
+    started = time.perf_counter()
+    layers = read_plan(args.results)
+    result = export_packages(
+        layers,
+        args.out,
+        district_ids=None if args.all else args.district,
+        as_zip=args.zip,
+        options=PackageOptions(encoding=args.encoding),
+        jobs=args.jobs,
+    )
+    packages = {p for p in result.paths if p.suffix == ".zip"} or {
+        p.parent for p in result.paths if p.suffix == ".gpkg" and p.name != "index.gpkg"
+    }
+    size = sum(p.stat().st_size for p in result.paths if p.exists())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"written: {len(packages)} district packages and the index in {args.out} "
+        f"({size / 1e6:,.1f} MB, {time.perf_counter() - started:.1f} s)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``lianpian`` command."""
     parser = argparse.ArgumentParser(
@@ -86,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _plan_parser(sub)
     cli_plan.add_parsers(sub)
+    _export_parser(sub)
     return parser
 
 
@@ -193,7 +251,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lianpian`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"plan": cmd_plan, "schedule": cli_plan.cmd_schedule, "tables": cli_plan.cmd_tables}
+    commands = {
+        "plan": cmd_plan,
+        "schedule": cli_plan.cmd_schedule,
+        "tables": cli_plan.cmd_tables,
+        "export": cmd_export,
+    }
     try:
         return commands[args.command](args)
     except LianpianError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -95,6 +96,26 @@ class PlanResult:
             **_corridor_totals(self.districts),
         }
 
+    def run_info(self) -> pd.DataFrame:
+        """Return the run's provenance as a ``key, value`` table (written as layer ``run_info``).
+
+        Keys: ``software_version``, ``generated_at`` (ISO 8601, local time with offset), ``crs``,
+        ``synthetic`` (``true`` for the embedded demo town), ``policy_source``, ``policy_toml``
+        and ``source_<name>`` for every input file. Tender exports read it for their manifest.
+        """
+        from geo import __version__
+
+        rows = {
+            "software_version": f"lianpian {__version__}",
+            "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "crs": CRS.from_user_input(self.crs).to_string(),
+            "synthetic": "true" if self.inputs.synthetic else "false",
+            "policy_source": self.policy.source,
+            "policy_toml": self.policy.to_toml(),
+        }
+        rows.update({f"source_{k}": str(v) for k, v in self.inputs.sources.items()})
+        return pd.DataFrame({"key": list(rows), "value": list(rows.values())})
+
     def layers(self) -> dict[str, pd.DataFrame]:
         """Return the layers and tables to write, by name (``estates``, ``districts``, ...)."""
         out: dict[str, pd.DataFrame] = {
@@ -103,6 +124,7 @@ class PlanResult:
             "adjacency": self.adjacency,
         }
         out.update(self.extra_layers)
+        out["run_info"] = self.run_info()
         out["quality"] = self.quality.to_frame()
         return out
 
