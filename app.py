@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import io, maps
+from geo import export, io, maps
 from geo.errors import LianpianError
 from geo.pipeline import PlanResult, load_inputs, run_plan
 from geo.policy import default_policy
@@ -70,6 +70,8 @@ UI = {
         "download": "下载结果",
         "gpkg": "GeoPackage",
         "xlsx": "Excel 表格",
+        "tender": "片区招标资料包（zip）",
+        "tender_pick": "片区",
         "running": "正在计算……",
         "step_read": "读取数据",
         "step_plan": "资格判定、相邻关系、片区划分、优先排序",
@@ -129,6 +131,8 @@ UI = {
         "download": "Download the results",
         "gpkg": "GeoPackage",
         "xlsx": "Excel workbook",
+        "tender": "District tender package (zip)",
+        "tender_pick": "District",
         "running": "Planning...",
         "step_read": "reading the data",
         "step_plan": "eligibility, adjacency, districts, priority",
@@ -209,6 +213,13 @@ def cached_download(spec: tuple, policy_items: tuple, kind: str) -> bytes:
         else:
             io.write_xlsx(target, {k: v for k, v in result.layers().items() if k != "adjacency"})
         return target.read_bytes()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_tender(spec: tuple, policy_items: tuple, district_id: str) -> bytes:
+    """One district's tender package (GeoPackage, Shapefile, DXF, XLSX, KML, PNG, manifest) as zip."""
+    result = cached_plan(spec, policy_items)
+    return export.package_zip_bytes(export.PlanLayers.from_result(result), [district_id])
 
 
 def _stamp(paths: list[str]) -> tuple:
@@ -539,7 +550,7 @@ def main() -> None:
         with st.expander(t["quality"].format(n=len(result.quality))):
             st.dataframe(result.quality.to_frame(), hide_index=True, width="stretch")
     st.subheader(t["download"])
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.download_button(
         t["gpkg"],
         data=lambda: cached_download(spec, policy_items, "gpkg"),
@@ -552,6 +563,16 @@ def main() -> None:
         file_name="lianpian_plan.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    if len(result.districts):
+        picked = c3.selectbox(
+            t["tender_pick"], list(result.districts["district_id"]), key="tender_district"
+        )
+        c3.download_button(
+            t["tender"],
+            data=lambda: cached_tender(spec, policy_items, str(picked)),
+            file_name=f"lianpian_{picked}.zip",
+            mime="application/zip",
+        )
 
 
 main()

@@ -102,3 +102,21 @@ def test_year_slider_filters_the_plan(monkeypatch):
     slider.set_value(2022).run()
     assert not at.exception
     assert int(_metrics(at)["至2022年计划改造小区"]) < total
+
+
+def test_tender_package_download_for_a_district():
+    """The tender-package button builds a real zip for the chosen district."""
+    import io as _io
+    import zipfile
+
+    from geo import export
+    from geo.pipeline import load_inputs, run_plan
+
+    result = run_plan(load_inputs())
+    district_id = str(result.districts["district_id"].iloc[0])
+    data = export.package_zip_bytes(export.PlanLayers.from_result(result), [district_id])
+    names = zipfile.ZipFile(_io.BytesIO(data)).namelist()
+    assert any(n.endswith(".dxf") for n in names) and any(n.endswith(".xlsx") for n in names)
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not at.exception
+    assert district_id in at.selectbox(key="tender_district").options
