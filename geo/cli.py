@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from geo import __version__, io
-from geo.errors import LianpianError
+from geo.errors import InputError, LianpianError
 from geo.pipeline import PlanResult, load_inputs, run_plan
 from geo.policy import load_policy
 
@@ -59,6 +59,13 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
         help="CRS of the estates when missing or special: EPSG:4490, gcj02 (AMap), bd09 (Baidu)",
     )
     plan.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="HEADER=COLUMN",
+        help="map an input header onto an estate column, e.g. 楼盘名称=name (repeatable)",
+    )
+    plan.add_argument(
         "--out", default="lianpian_plan.gpkg", help="output GeoPackage (default: %(default)s)"
     )
 
@@ -83,6 +90,20 @@ def _split(item: str | None) -> tuple[str | None, str | None]:
     return item, None
 
 
+def _column_mapping(items: list[str]) -> dict[str, str]:
+    """Parse ``HEADER=COLUMN`` options (``build_year`` is accepted for ``build_year_raw``)."""
+    mapping = {}
+    for item in items:
+        header, sep, column = item.partition("=")
+        if not sep or not header.strip() or not column.strip():
+            raise InputError(
+                f"--column {item!r} is not HEADER=COLUMN", fix="e.g. --column 楼盘=name"
+            )
+        column = column.strip()
+        mapping[header.strip()] = "build_year_raw" if column == "build_year" else column
+    return mapping
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """Run ``lianpian plan``: load, plan, write atomically, print the summary."""
     started = time.perf_counter()
@@ -97,6 +118,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         facilities=args.facilities,
         source_crs=args.source_crs,
         estates_layer=layer,
+        column_mapping=_column_mapping(args.column),
     )
     result = run_plan(inputs, policy)
     out = io.write_layers(args.out, result.layers())

@@ -135,7 +135,34 @@ def _absorb_singletons(
                     owner[n] = j
                 regions[i] = []
                 break
+        if regions[i] and len(regions[i]) < policy.districts.min_estates:
+            _borrow(i, regions, owner, graph, households, policy)
     return [r for r in regions if r]
+
+
+def _borrow(
+    i: int,
+    regions: list[list[str]],
+    owner: dict[str, int],
+    graph: nx.Graph,
+    households: dict[str, float],
+    policy: Policy,
+) -> None:
+    """Give a too-small region one estate of a larger neighbour region, keeping both connected."""
+    region = regions[i]
+    for n in region:
+        for m in sorted(graph.neighbors(n)):
+            j = owner.get(m)
+            if j is None or j == i or len(regions[j]) <= policy.districts.min_estates:
+                continue
+            rest = [x for x in regions[j] if x != m]
+            if not nx.is_connected(graph.subgraph(rest)):
+                continue
+            grown = [*region, m]
+            if _fits(sum(households[x] for x in grown), len(grown), policy):
+                regions[i], regions[j] = sorted(grown), rest
+                owner[m] = i
+                return
 
 
 def form_districts(

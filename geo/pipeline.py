@@ -98,9 +98,7 @@ class PlanResult:
             "adjacency": self.adjacency,
         }
         out.update(self.extra_layers)
-        quality = self.quality.to_frame()
-        if not quality.empty:
-            out["quality"] = quality
+        out["quality"] = self.quality.to_frame()
         return out
 
 
@@ -140,6 +138,8 @@ def load_inputs(
         Elderly-care facilities (kept for the elderly-care step).
     source_crs
         Declared CRS of the estates (and survey-free layers): ``gcj02``, ``bd09`` or an EPSG code.
+    column_mapping
+        ``{input header: canonical column}`` for the estates and survey, over the built-in aliases.
 
     Raises
     ------
@@ -165,7 +165,7 @@ def load_inputs(
     sources["estates"] = str(estates)
     survey_df = None
     if survey is not None:
-        survey_df = io.read_survey(survey, quality=quality)
+        survey_df = io.read_survey(survey, quality=quality, column_mapping=column_mapping)
         sources["survey"] = str(survey)
     barrier_frames = []
     for item in barriers:

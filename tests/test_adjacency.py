@@ -1,0 +1,68 @@
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, box
+
+from geo.adjacency import build_adjacency
+
+from .conftest import GK, squares_in_a_row
+
+
+def test_three_squares_in_a_row():
+    estates = squares_in_a_row(3, gap=10)
+    graph, edges = build_adjacency(estates, tolerance_m=25)
+    assert sorted(graph.edges()) == [("A", "B"), ("B", "C")]
+    assert graph.edges["A", "B"]["gap_m"] == pytest.approx(10)
+    # each square has one 100 m side within 25 m of its neighbour
+    assert graph.edges["A", "B"]["shared_boundary_m"] == pytest.approx(100 + 2 * 15, abs=1)
+    assert len(edges) == 2 and not edges["blocked"].any()
+
+
+def test_gap_beyond_tolerance():
+    graph, _ = build_adjacency(squares_in_a_row(2, gap=30), tolerance_m=25)
+    assert graph.number_of_edges() == 0
+
+
+def test_river_between_blocks():
+    estates = squares_in_a_row(2, gap=20)
+    river = gpd.GeoDataFrame({"barrier": ["water"]}, geometry=[box(103, -50, 117, 150)], crs=GK)
+    graph, edges = build_adjacency(estates, tolerance_m=25, barriers=river)
+    assert graph.number_of_edges() == 0
+    assert edges["blocked_by"].tolist() == ["water"]
+
+
+def test_pond_inside_an_estate_does_not_block():
+    estates = squares_in_a_row(2, gap=10)
+    pond = gpd.GeoDataFrame({"barrier": ["water"]}, geometry=[box(20, 20, 60, 60)], crs=GK)
+    graph, _ = build_adjacency(estates, tolerance_m=25, barriers=pond)
+    assert graph.number_of_edges() == 1
+
+
+def test_arterial_road_blocks_and_lane_does_not():
+    estates = squares_in_a_row(2, gap=20)
+    road = gpd.GeoDataFrame(
+        {"barrier": ["road:primary"]}, geometry=[LineString([(110, -50), (110, 150)])], crs=GK
+    )
+    graph, edges = build_adjacency(estates, tolerance_m=25, barriers=road)
+    assert graph.number_of_edges() == 0 and edges["blocked_by"].iloc[0] == "road:primary"
+    graph, _ = build_adjacency(estates, tolerance_m=25, barriers=None)
+    assert graph.number_of_edges() == 1
+
+
+def test_road_along_a_shared_edge_blocks_touching_estates():
+    estates = squares_in_a_row(2, gap=0)
+    road = gpd.GeoDataFrame(
+        {"barrier": ["road:trunk"]}, geometry=[LineString([(100, -50), (100, 150)])], crs=GK
+    )
+    graph, _ = build_adjacency(estates, tolerance_m=25, barriers=road)
+    assert graph.number_of_edges() == 0
+    crossing = gpd.GeoDataFrame(
+        {"barrier": ["road:trunk"]}, geometry=[LineString([(50, 50), (150, 50)])], crs=GK
+    )
+    graph, _ = build_adjacency(estates, tolerance_m=25, barriers=crossing)
+    assert graph.number_of_edges() == 1
+
+
+def test_degrees_are_refused():
+    estates = squares_in_a_row(2).to_crs(4326)
+    with pytest.raises(ValueError, match="projected CRS"):
+        build_adjacency(estates, tolerance_m=25)

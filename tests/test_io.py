@@ -1,0 +1,183 @@
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, Polygon, box
+
+from geo import io
+from geo.errors import InputError, QualityReport
+from geo.survey import join_survey
+
+from .conftest import GK
+
+
+def _write(gdf, path, **kw):
+    gdf.to_file(path, engine="pyogrio", **kw)
+    return path
+
+
+def test_geofabrik_landuse_keeps_residential(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {
+            "osm_id": ["1", "2"],
+            "code": [7203, 7201],
+            "fclass": ["residential", "forest"],
+            "name": ["朝晖六小区", "林地"],
+        },
+        geometry=[box(0, 0, 100, 100), box(200, 0, 300, 100)],
+        crs=GK,
+    )
+    quality = QualityReport()
+    estates = io.read_estates(_write(gdf, tmp_path / "lu.gpkg"), quality=quality)
+    assert estates["estate_id"].tolist() == ["1"]
+    assert estates["osm_id"].tolist() == ["1"]  # input id column kept
+    assert estates["name"].tolist() == ["朝晖六小区"]
+    assert any("non-residential" in i.message for i in quality.issues)
+
+
+@pytest.mark.parametrize("with_cpg", [True, False])
+def test_gbk_shapefile(tmp_path, with_cpg):
+    gdf = gpd.GeoDataFrame(
+        {"NAME": ["朝晖六小区", "体委住宅楼"], "HH": [120, 30]},
+        geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10)],
+        crs=GK,
+    )
+    path = _write(gdf, tmp_path / "gbk.shp", encoding="GBK")
+    cpg = path.with_suffix(".cpg")
+    if not with_cpg and cpg.exists():
+        cpg.unlink()
+    quality = QualityReport()
+    estates = io.read_estates(
+        path, quality=quality, column_mapping={"NAME": "name", "HH": "households"}
+    )
+    assert estates["name"].tolist() == ["朝晖六小区", "体委住宅楼"]
+    assert estates["households"].tolist() == [120, 30]
+
+
+def test_no_crs_is_a_clear_error(tmp_path):
+    path = _write(gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)]), tmp_path / "x.shp")
+    path.with_suffix(".prj").unlink(missing_ok=True)
+    with pytest.raises(InputError, match=r"x\.shp.*no CRS.*--source-crs"):
+        io.read_estates(path, quality=QualityReport())
+    estates = io.read_estates(path, quality=QualityReport(), source_crs="EPSG:4549")
+    assert estates.crs.to_epsg() == 4549
+
+
+def test_projected_coordinates_labelled_as_degrees(tmp_path):
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[box(500000, 3300000, 500100, 3300100)], crs=4326)
+    with pytest.raises(InputError, match="do not fit the geographic CRS"):
+        io.read_estates(_write(gdf, tmp_path / "p.gpkg"), quality=QualityReport())
+
+
+def test_points_instead_of_polygons(tmp_path):
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(120, 30)], crs=4326)
+    with pytest.raises(InputError, match="points, not polygons"):
+        io.read_estates(_write(gdf, tmp_path / "pts.gpkg"), quality=QualityReport())
+
+
+def test_invalid_polygon_is_repaired_and_reported(tmp_path):
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    gdf = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[bowtie, box(20, 0, 30, 10)], crs=GK)
+    quality = QualityReport()
+    estates = io.read_estates(_write(gdf, tmp_path / "bad.gpkg"), quality=quality)
+    assert estates.is_valid.all() and len(estates) == 2
+    assert estates.area.iloc[0] == pytest.approx(50)
+    assert any(i.level == "repair" and i.where == "a" for i in quality.issues)
+
+
+def test_gcj02_declared_is_converted(tmp_path):
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[box(120.15, 30.25, 120.151, 30.251)], crs=4326)
+    estates = io.read_estates(
+        _write(gdf, tmp_path / "amap.gpkg"), quality=QualityReport(), source_crs="gcj02"
+    )
+    shift = estates.to_crs(GK).centroid.distance(gdf.to_crs(GK).centroid).iloc[0]
+    assert 300 < shift < 700
+
+
+def test_input_is_not_modified(tmp_path):
+    path = _write(
+        gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)], crs=GK), tmp_path / "i.gpkg"
+    )
+    before = path.read_bytes()
+    io.read_estates(path, quality=QualityReport())
+    assert path.read_bytes() == before
+
+
+def test_survey_csv_in_gbk_and_utf8(tmp_path):
+    table = pd.DataFrame({"小区名称": ["朝晖六小区"], "建成年代": ["1995、1997"], "户数": ["120"]})
+    for enc in ("gbk", "utf-8-sig"):
+        path = tmp_path / f"s_{enc}.csv"
+        table.to_csv(path, index=False, encoding=enc)
+        survey = io.read_survey(path, quality=QualityReport())
+        assert survey["name"].iloc[0] == "朝晖六小区"
+        assert survey["build_year_latest"].iloc[0] == 1997
+        assert survey["survey_row"].iloc[0] == 2
+
+
+def test_survey_join_by_id_then_name_within_county():
+    estates = gpd.GeoDataFrame(
+        {
+            "estate_id": ["1", "2", "3"],
+            "name": ["朝晖六小区", "体委住宅楼", "体委住宅楼"],
+            "county": ["拱墅区", "西湖区", "上城区"],
+            "households": pd.array([None] * 3, dtype="Int64"),
+        },
+        geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1), box(4, 0, 5, 1)],
+        crs=GK,
+    )
+    survey = pd.DataFrame(
+        {
+            "estate_id": pd.array(["1", pd.NA, pd.NA, pd.NA], dtype="string"),
+            "name": ["x", "体委住宅楼", "体委住宅楼", "不存在小区"],
+            "county": ["", "上城区", "", ""],
+            "households": pd.array([10, 30, 40, 50], dtype="Int64"),
+            "survey_row": [2, 3, 4, 5],
+        }
+    )
+    out, report = join_survey(estates, survey)
+    assert out["households"].tolist()[0] == 10  # by id
+    assert out["households"].tolist()[2] == 30  # by name, in the named county only
+    assert report.matched_by_id == 1 and report.matched_by_name == 2
+    assert report.unmatched_rows == [5]
+    assert report.estates_without_survey == []
+
+
+def test_survey_name_ambiguous_is_not_joined():
+    estates = gpd.GeoDataFrame(
+        {
+            "estate_id": ["1", "2"],
+            "name": ["体委住宅楼", "体委住宅楼"],
+            "county": ["", ""],
+            "households": pd.array([None, None], dtype="Int64"),
+        },
+        geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1)],
+        crs=GK,
+    )
+    survey = pd.DataFrame(
+        {
+            "estate_id": pd.array([pd.NA], dtype="string"),
+            "name": ["体委住宅楼"],
+            "households": pd.array([30], dtype="Int64"),
+            "survey_row": [2],
+        }
+    )
+    out, report = join_survey(estates, survey)
+    assert out["households"].isna().all()
+    assert report.ambiguous_rows == {2: ["1", "2"]}
+
+
+def test_atomic_write_keeps_previous_file_on_failure(tmp_path):
+    target = tmp_path / "out.gpkg"
+    good = gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)], crs=GK)
+    io.write_layers(target, {"x": good})
+    before = target.read_bytes()
+
+    with pytest.raises(Exception):  # noqa: B017
+        io.write_layers(target, {"x": good, "y": "not a frame"})  # type: ignore[dict-item]
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.gpkg"]
+
+
+def test_barrier_layer_lines(tmp_path):
+    gdf = gpd.GeoDataFrame({"fclass": ["rail"]}, geometry=[LineString([(0, 0), (1, 1)])], crs=GK)
+    out = io.read_lines_or_polygons(_write(gdf, tmp_path / "rail.gpkg"), quality=QualityReport())
+    assert len(out) == 1

@@ -1,0 +1,167 @@
+"""The end-to-end planning run through the CLI: demo data, and the real Hangzhou data."""
+
+import re
+
+import geopandas as gpd
+import networkx as nx
+import pyogrio
+import pytest
+import shapely
+
+from geo.cli import main
+from geo.pipeline import load_inputs, run_plan
+from geo.policy import load_policy
+
+from .conftest import shared_file
+
+
+def _summary_counts(text: str) -> dict[str, int]:
+    counts = {s: int(n) for s, n in re.findall(r"^\s+(\w+)\s+(\d+)\s", text, re.M)}
+    m = re.search(r"districts: (\d+) \((\d+) estates, (\d+) households\)", text)
+    counts |= {"districts": int(m[1]), "in_districts": int(m[2]), "households": int(m[3])}
+    return counts
+
+
+def check_output(path, printed: str, policy, *, water=None, roads=None):
+    """The acceptance checks of the planning run on a written GeoPackage."""
+    estates = gpd.read_file(path, layer="estates")
+    districts = gpd.read_file(path, layer="districts")
+    adjacency = gpd.read_file(path, layer="adjacency")
+    counts = _summary_counts(printed)
+    for status in ("eligible", "extension", "ineligible", "excluded", "needs_survey"):
+        assert counts[status] == int((estates["status"] == status).sum())
+    assert counts["districts"] == len(districts)
+    assert counts["in_districts"] == int(estates["district_id"].notna().sum())
+    assert counts["households"] == int(districts["households"].sum())
+    graph = nx.Graph()
+    open_edges = adjacency.loc[~adjacency["blocked"].astype(bool)]
+    graph.add_edges_from(
+        zip(open_edges["source_id"].astype(str), open_edges["target_id"].astype(str), strict=True)
+    )
+    by_id = estates.set_index(estates["estate_id"].astype(str))
+    caps = policy.districts
+    barrier_roads = None
+    if roads is not None:
+        barrier_roads = roads.loc[roads["fclass"].isin(policy.adjacency.barrier_road_classes)]
+        barrier_roads = barrier_roads.to_crs(estates.crs).geometry.to_numpy()
+    water_geoms = water.to_crs(estates.crs).geometry.to_numpy() if water is not None else None
+    for _, d in districts.iterrows():
+        ids = d["members"].split(",")
+        assert set(by_id.loc[ids, "district_id"]) == {d["district_id"]}
+        assert set(by_id.loc[ids, "status"]) <= {"eligible", "extension"}
+        assert nx.is_connected(graph.subgraph(ids)), d["district_id"]
+        assert d["households"] <= caps.max_households and d["estates"] <= caps.max_estates
+        gaps = [
+            shapely.shortest_line(by_id.loc[a, "geometry"], by_id.loc[b, "geometry"])
+            for a, b in graph.subgraph(ids).edges()
+        ]
+        gaps = [g for g in gaps if g.length > 0.01]
+        if water_geoms is not None and gaps:
+            tree = shapely.STRtree(water_geoms)
+            gi, wi = tree.query(gaps, predicate="intersects")
+            crossing = (
+                shapely.length(shapely.intersection([gaps[i] for i in gi], water_geoms[wi]))
+                if len(gi)
+                else []
+            )
+            assert all(c < policy.adjacency.min_barrier_crossing_m for c in crossing)
+        if barrier_roads is not None and gaps:
+            tree = shapely.STRtree(barrier_roads)
+            assert len(tree.query(gaps, predicate="intersects")[0]) == 0, d["district_id"]
+    return estates, districts
+
+
+def test_demo_run(tmp_path, capsys):
+    out = tmp_path / "demo.gpkg"
+    assert main(["plan", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "SYNTHETIC" in printed
+    names = [n for n, _ in pyogrio.list_layers(out)]
+    assert {"estates", "districts", "adjacency", "quality"} <= set(names)
+    estates, districts = check_output(out, printed, load_policy())
+    assert len(districts) >= 2
+    assert estates["street"].notna().all()  # units from the demo boundaries
+
+
+def test_policy_change_changes_the_run():
+    inputs = load_inputs()
+    base = run_plan(inputs, load_policy())
+    strict = run_plan(
+        inputs,
+        load_policy().with_values(
+            {"eligibility.cutoff_year": 1990, "eligibility.extension_enabled": False}
+        ),
+    )
+    assert strict.summary()["by_status"]["eligible"] < base.summary()["by_status"]["eligible"]
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "x.gpkg"
+    code = main(["plan", "--estates", str(tmp_path / "missing.gpkg"), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "file not found" in err
+    assert not out.exists()
+
+
+def test_bad_policy_exits_2(tmp_path, capsys):
+    bad = tmp_path / "p.toml"
+    bad.write_text("[districts]\nmax_estates = 0\n", "utf-8")
+    assert main(["plan", "--policy", str(bad), "--out", str(tmp_path / "o.gpkg")]) == 2
+    assert "districts.max_estates" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("with_roads", [False, True], ids=["water", "water+roads"])
+def test_hangzhou_acceptance(tmp_path, capsys, with_roads):
+    estates = shared_file("hangzhou/osm_landuse_residential.gpkg")
+    survey = shared_file("hangzhou/survey_illustrative.csv")
+    water = shared_file("hangzhou/osm_water.gpkg")
+    out = tmp_path / "hz.gpkg"
+    args = [
+        "plan",
+        "--estates",
+        str(estates),
+        "--survey",
+        str(survey),
+        "--barriers",
+        str(water),
+        "--out",
+        str(out),
+    ]
+    roads = None
+    if with_roads:
+        roads_path = shared_file("hangzhou/osm_roads.gpkg")
+        args += ["--roads", str(roads_path)]
+        roads = gpd.read_file(roads_path)
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    result_estates, districts = check_output(
+        out, printed, load_policy(), water=gpd.read_file(water), roads=roads
+    )
+    assert len(result_estates) == 2112
+    assert len(districts) > 50
+
+
+def test_user_column_mapping(tmp_path, capsys):
+    src = gpd.read_file(load_inputs().sources["estates"], layer="estates")
+    renamed = src.rename(columns={"小区名称": "楼盘", "建成年代": "year built"})
+    path = tmp_path / "renamed.gpkg"
+    renamed.to_file(path, engine="pyogrio")
+    out = tmp_path / "o.gpkg"
+    args = [
+        "plan",
+        "--estates",
+        str(path),
+        "--column",
+        "楼盘=name",
+        "--column",
+        "year built=build_year",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    estates = gpd.read_file(out, layer="estates")
+    assert estates["name"].tolist() == src["小区名称"].tolist()
+    assert estates["build_year_raw"].fillna("").tolist() == src["建成年代"].fillna("").tolist()
+    assert main(["plan", "--column", "nonsense", "--out", str(out)]) == 2

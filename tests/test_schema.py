@@ -1,0 +1,127 @@
+import pandas as pd
+import pytest
+
+from geo.errors import InputError, QualityReport
+from geo.schema import (
+    BuildYear,
+    coerce_attributes,
+    map_headers,
+    parse_bool,
+    parse_build_year,
+    parse_count,
+    parse_share,
+    split_needs,
+)
+
+
+@pytest.mark.parametrize(
+    ("cell", "first", "latest"),
+    [
+        ("1995", 1995, 1995),
+        (1995, 1995, 1995),
+        (1995.0, 1995, 1995),
+        ("1995年", 1995, 1995),
+        ("1995、1997", 1995, 1997),
+        ("1995/97", 1995, 1997),
+        ("1995-1997", 1995, 1997),
+        ("90年代", 1990, 1999),
+        ("80年代末", 1980, 1989),
+        ("九五年", 1995, 1995),
+        ("１９９８", 1998, 1998),
+    ],
+)
+def test_build_year_forms(cell, first, latest):
+    year = parse_build_year(cell, current_year=2026)
+    assert (year.first, year.latest) == (first, latest)
+
+
+@pytest.mark.parametrize("cell", ["", None, float("nan"), "不详"])
+def test_build_year_unknown_is_not_guessed(cell):
+    assert parse_build_year(cell, current_year=2026) == BuildYear(None, None, "")
+
+
+@pytest.mark.parametrize("cell", ["2035", "abc", "1850"])
+def test_build_year_bad_cells_are_reported(cell):
+    year = parse_build_year(cell, current_year=2026)
+    assert year.first is None and year.latest is None and year.note
+
+
+@pytest.mark.parametrize(
+    ("value", "share", "repaired"),
+    [
+        (0.85, 0.85, False),
+        ("85%", 0.85, False),
+        (85, 0.85, True),
+        ("0.85", 0.85, False),
+        (1.2, 0.012, True),
+        (120, None, False),
+        (-0.1, None, False),
+        ("abc", None, False),
+    ],
+)
+def test_share(value, share, repaired):
+    got, note = parse_share(value)
+    assert got == pytest.approx(share) if share is not None else got is None
+    assert bool(note) == (repaired or share is None)
+
+
+def test_count_rejects_negative_and_text():
+    assert parse_count("120")[0] == 120
+    assert parse_count("1,200户")[0] == 1200
+    assert parse_count(-3)[0] is None
+    assert parse_count("abc")[0] is None
+    assert parse_count("12.5")[0] is None
+
+
+def test_bool_cells():
+    assert parse_bool("是") == (True, "")
+    assert parse_bool("否") == (False, "")
+    assert parse_bool("") == (None, "")
+    assert parse_bool("maybe")[0] is None
+
+
+def test_split_needs():
+    assert split_needs("供水；供气；绿化美化") == ["供水", "供气", "绿化美化"]
+    assert split_needs("供水;供气、加装电梯") == ["供水", "供气", "加装电梯"]
+    assert split_needs(None) == []
+
+
+def test_map_headers_chinese_and_english():
+    mapping = map_headers(["osm_id", "小区名称", "户数", "建筑面积m2", "consent", "other"])
+    assert mapping == {
+        "osm_id": "estate_id",
+        "小区名称": "name",
+        "户数": "households",
+        "建筑面积m2": "floor_area_m2",
+        "consent": "consent_rate",
+    }
+
+
+def test_map_headers_user_mapping_wins():
+    mapping = map_headers(["名称", "楼盘名"], {"楼盘名": "name"})
+    assert mapping == {"楼盘名": "name"}
+
+
+def test_map_headers_unknown_target():
+    with pytest.raises(InputError, match="not an estate column"):
+        map_headers(["a"], {"a": "nonsense"})
+
+
+def test_coerce_attributes_reports_repairs_and_keeps_raw_year():
+    quality = QualityReport()
+    table = pd.DataFrame(
+        {
+            "build_year_raw": ["1995、1997", "2035"],
+            "households": ["120", "-5"],
+            "consent_rate": ["85", "0.9"],
+        }
+    )
+    out = coerce_attributes(table, source="s.csv", quality=quality)
+    assert list(out["build_year_raw"]) == ["1995、1997", "2035"]
+    assert out["build_year_latest"].tolist()[0] == 1997
+    assert pd.isna(out["build_year_latest"].iloc[1])
+    assert out["households"].iloc[0] == 120 and pd.isna(out["households"].iloc[1])
+    assert out["consent_rate"].iloc[0] == pytest.approx(0.85)
+    messages = " | ".join(i.message for i in quality.issues)
+    assert "2035" in messages and "-5" in messages and "percentage" in messages
+    assert table["households"].tolist() == ["120", "-5"]  # input untouched
