@@ -52,7 +52,10 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
 
 def emit(payload: dict[str, Any]) -> None:
     """Print the child's result, with its whole-process peak RSS, as the last line (JSON)."""
-    payload = {**payload, "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    payload = {
+        **payload,
+        "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
     print("RESULT " + json.dumps(payload, default=str), flush=True)
 
 
