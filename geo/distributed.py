@@ -25,6 +25,7 @@ machine and closed at the end. Workers need lianpian (same version) and its depe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -200,7 +201,11 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         return
     with (
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.WARNING,
         ) as cluster,
         Client(cluster) as client,
     ):
