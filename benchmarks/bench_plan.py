@@ -12,6 +12,7 @@ Run: ``python benchmarks/bench_plan.py [--estates 220000] [--skip-dask]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -53,10 +54,8 @@ def child(kind: str, n: int, out: str, extra: list[str]) -> None:
         while not stop.is_set():
             total = 0
             for p in [me, *me.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
             tree_peak[0] = max(tree_peak[0], total)
             time.sleep(0.05)
 

@@ -267,23 +267,39 @@ def plan_distributed(
     barriers = barrier_layer(inputs, policy, crs)
     tree = shapely.STRtree(barriers.geometry.to_numpy()) if barriers is not None else None
 
+    def submit(c: Any, i: int) -> Any:
+        _unit, rows, in_unit = parts[i]
+        frame = estates.iloc[rows]
+        future = c.submit(
+            plan_unit,
+            frame,
+            in_unit,
+            _barriers_near(barriers, tree, frame),
+            policy,
+            level,
+            pure=False,
+        )
+        index_of[future.key] = i
+        return future
+
+    index_of: dict[Any, int] = {}
+
     def run(c: Any) -> list[dict[str, Any]]:
-        futures = []
-        for _unit, rows, in_unit in parts:
-            frame = estates.iloc[rows]
-            futures.append(
-                c.submit(
-                    plan_unit,
-                    frame,
-                    in_unit,
-                    _barriers_near(barriers, tree, frame),
-                    policy,
-                    level,
-                    pure=False,
-                )
-            )
-        _note(progress, 0.5, f"planning {len(futures)} units on the cluster")
-        return c.gather(futures)
+        # a bounded number of units in flight, so the client never holds every unit's data at once
+        from distributed import as_completed
+
+        window = max(4, 4 * len(c.scheduler_info().get("workers", {})) or 8)
+        _note(progress, 0.5, f"planning {len(parts)} units on the cluster")
+        pieces: list[dict[str, Any] | None] = [None] * len(parts)
+        pending = as_completed([submit(c, i) for i in range(min(window, len(parts)))])
+        following = min(window, len(parts))
+        for future in pending:
+            pieces[index_of.pop(future.key)] = future.result()
+            future.release()
+            if following < len(parts):
+                pending.add(submit(c, following))
+                following += 1
+        return pieces  # type: ignore[return-value]
 
     if client is not None:
         pieces = run(client)
