@@ -72,29 +72,17 @@ def build_adjacency(
     if len(set(ids)) != len(ids):
         raise ValueError("estate_id must be unique")
     geoms = estates.geometry.to_numpy()
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="dwithin", distance=tolerance_m)
-    keep = left < right
-    left, right = left[keep], right[keep]
+    left, right = neighbour_pairs(geoms, tolerance_m)
     gap = shapely.distance(geoms[left], geoms[right])
     gap_lines = shapely.shortest_line(geoms[left], geoms[right])
-    buffered = shapely.buffer(geoms, tolerance_m, quad_segs=4)
-    boundaries = shapely.boundary(geoms)
-    shared = 0.5 * (
-        shapely.length(shapely.intersection(boundaries[left], buffered[right]))
-        + shapely.length(shapely.intersection(boundaries[right], buffered[left]))
-    )
+    shared = _shared_boundary(geoms, left, right, tolerance_m)
     blocked_by = np.full(len(left), "", dtype=object)
     if barriers is not None and len(barriers) and len(left):
         _require_metric(barriers, "barriers")
         blocked_by = _blocking_barriers(
             geoms, left, right, gap, gap_lines, barriers, min_barrier_crossing_m
         )
-    anchors = shapely.point_on_surface(geoms)
-    paths = [
-        shapely.LineString([anchors[a].coords[0], *line.coords, anchors[b].coords[0]])
-        for a, b, line in zip(left, right, gap_lines, strict=True)
-    ]
+    paths = _paths(geoms, left, right, gap_lines)
     edges = gpd.GeoDataFrame(
         {
             "source_id": ids[left],
@@ -104,9 +92,7 @@ def build_adjacency(
             "blocked": blocked_by != "",
             "blocked_by": blocked_by.astype(str),
         },
-        geometry=gpd.GeoSeries(paths, crs=estates.crs)
-        if paths
-        else gpd.GeoSeries([], crs=estates.crs),
+        geometry=gpd.GeoSeries(paths, crs=estates.crs),
     )
     graph = nx.Graph()
     graph.add_nodes_from(ids)
@@ -122,6 +108,57 @@ def build_adjacency(
         )
     )
     return graph, edges
+
+
+def neighbour_pairs(geoms: np.ndarray, tolerance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the positions ``(left, right)``, ``left < right``, of geometries at most ``tolerance_m`` apart.
+
+    Candidates come from an ``STRtree`` query with each bounding box grown by the tolerance, then
+    an exact vectorised ``dwithin`` test; pairs are sorted by ``(left, right)``. Metres, any
+    projected CRS (the caller checks it).
+    """
+    if len(geoms) == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    tree = shapely.STRtree(geoms)
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    boxes = shapely.box(x0 - tolerance_m, y0 - tolerance_m, x1 + tolerance_m, y1 + tolerance_m)
+    left, right = tree.query(boxes)
+    keep = left < right
+    left, right = left[keep], right[keep]
+    near = shapely.dwithin(geoms[left], geoms[right], tolerance_m)
+    left, right = left[near], right[near]
+    order = np.lexsort((right, left))
+    return left[order], right[order]
+
+
+def _shared_boundary(
+    geoms: np.ndarray, left: np.ndarray, right: np.ndarray, tolerance_m: float
+) -> np.ndarray:
+    """Boundary length (m) of each estate within ``tolerance_m`` of the other, mean of both sides."""
+    if len(left) == 0:
+        return np.zeros(0)
+    used = np.unique(np.concatenate([left, right]))
+    buffered = np.empty(len(geoms), dtype=object)
+    boundaries = np.empty(len(geoms), dtype=object)
+    buffered[used] = shapely.buffer(geoms[used], tolerance_m, quad_segs=4)
+    boundaries[used] = shapely.boundary(geoms[used])
+    return 0.5 * (
+        shapely.length(shapely.intersection(boundaries[left], buffered[right]))
+        + shapely.length(shapely.intersection(boundaries[right], buffered[left]))
+    )
+
+
+def _paths(
+    geoms: np.ndarray, left: np.ndarray, right: np.ndarray, gap_lines: np.ndarray
+) -> np.ndarray:
+    """Lines from a point inside one estate through the gap to a point inside the other."""
+    if len(left) == 0:
+        return np.zeros(0, dtype=object)
+    anchors = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    ends = shapely.get_coordinates(gap_lines).reshape(len(left), 2, 2)
+    coords = np.stack([anchors[left], ends[:, 0], ends[:, 1], anchors[right]], axis=1)
+    return shapely.linestrings(coords)
 
 
 def _blocking_barriers(

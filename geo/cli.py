@@ -71,6 +71,17 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
         help="map an input header onto an estate column, e.g. 楼盘名称=name (repeatable)",
     )
     plan.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local: one process; dask: one task per county on dask.distributed "
+        "(same result; see docs/benchmarks.md)",
+    )
+    plan.add_argument(
+        "--scheduler", help="dask scheduler address (tcp://host:8786); default: a local cluster"
+    )
+    plan.add_argument("--workers", type=int, help="worker processes of the local dask cluster")
+    plan.add_argument(
         "--out", default="lianpian_plan.gpkg", help="output GeoPackage (default: %(default)s)"
     )
     cli_plan.add_plan_arguments(plan)
@@ -202,7 +213,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         buildings=args.buildings,
         column_mapping=_column_mapping(args.column),
     )
-    result = run_plan(inputs, policy)
+    if args.engine == "dask":
+        from geo.distributed import plan_distributed
+
+        result = plan_distributed(inputs, policy, scheduler=args.scheduler, workers=args.workers)
+    else:
+        result = run_plan(inputs, policy)
     plan_line = cli_plan.apply_plan_option(args, result)
     out = io.write_layers(args.out, result.layers())
     print_summary(result, out, time.perf_counter() - started)

@@ -1,0 +1,78 @@
+"""Time and memory of one benchmark step, each in its own child process.
+
+``run_child(argv)`` starts ``python argv...`` and returns the JSON dict it printed last (with
+``process_peak_mb``: the child's whole-process peak resident memory, ``getrusage``). Inside the child,
+``measure(fn)`` returns the wall time of ``fn()`` and the peak RSS sampled (every 5 ms, by a
+thread) while it ran, above the RSS just before it: the memory the step itself needed. tracemalloc
+is not used because GEOS (shapely) allocates outside Python's allocator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure(fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
+    """Run ``fn`` and return its result and ``{"seconds", "step_peak_mb"}``."""
+    process = psutil.Process()
+    before = process.memory_info().rss
+    peak = [before]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    try:
+        result = fn()
+    finally:
+        seconds = time.perf_counter() - started
+        stop.set()
+        thread.join()
+    peak[0] = max(peak[0], process.memory_info().rss)
+    return result, {"seconds": seconds, "step_peak_mb": (peak[0] - before) / 2**20}
+
+
+def emit(payload: dict[str, Any]) -> None:
+    """Print the child's result, with its whole-process peak RSS, as the last line (JSON)."""
+    payload = {
+        **payload,
+        "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print("RESULT " + json.dumps(payload, default=str), flush=True)
+
+
+def run_child(argv: list[str], *, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``python argv`` from the repository root and return its RESULT dict."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    done = subprocess.run(
+        [sys.executable, *argv], cwd=ROOT, env=full_env, capture_output=True, text=True, check=False
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result = json.loads(lines[-1][len("RESULT ") :])
+    result["stdout"] = "\n".join(line for line in done.stdout.splitlines() if line not in lines)
+    return result
+
+
+def fmt_mb(value: float | None) -> str:
+    """Format megabytes for the tables (``-`` when unknown)."""
+    return "-" if value is None else f"{value:,.0f} MB"
