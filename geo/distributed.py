@@ -48,6 +48,7 @@ from geo.pipeline import (
     _note,
     _report_survey,
     barrier_layer,
+    shared_facility_steps,
 )
 from geo.policy import Policy, load_policy
 from geo.priority import score_districts, score_estates
@@ -361,6 +362,9 @@ def _gather(
         )
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
     out = gpd.GeoDataFrame(out, geometry=estates.geometry.name, crs=crs)
+    out, districts, extra_layers = shared_facility_steps(
+        out, districts, edges, inputs, policy, crs, quality
+    )
     graph = nx.Graph()
     graph.add_nodes_from(estates["estate_id"].astype(str))
     open_edges = edges.loc[~edges["blocked"]]
@@ -384,4 +388,5 @@ def _gather(
         quality=quality,
         inputs=inputs,
         survey_join=survey_report,
+        extra_layers=extra_layers,
     )

@@ -404,30 +404,9 @@ def run_plan(
             priority_score=pd.Series(dtype=float), priority_rank=pd.Series(dtype=int)
         )
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
-    extra_layers: dict[str, gpd.GeoDataFrame] = {}
-    if inputs.facilities is not None:
-        _note(progress, 0.9, "assessing elderly-care floor area and proposing sites")
-        care = assess_elderly_care(
-            estates, inputs.facilities, policy, districts=districts, roads=inputs.roads,
-            quality=quality,
-        )  # fmt: skip
-        estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
-        districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
-        extra_layers["elderly_sites"] = care.sites
-        extra_layers["elderly_summary"] = pd.DataFrame(
-            {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
-        )
-    if policy.corridors.enabled and len(districts):
-        _note(progress, 0.9, "planning shared corridors")
-        corridors = plan_corridors(
-            estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
-            buildings=inputs.buildings, quality=quality,
-        )  # fmt: skip
-        districts = gpd.GeoDataFrame(
-            pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs
-        )
-        extra_layers["corridors"] = corridors.segments
-        extra_layers["corridor_utilities"] = corridors.utilities
+    estates, districts, extra_layers = shared_facility_steps(
+        estates, districts, edges, inputs, policy, crs, quality, progress
+    )
     _note(progress, 1.0, "done")
     return PlanResult(
         estates=estates,
@@ -469,3 +448,45 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
             "no survey row (first: " + ", ".join(report.estates_without_survey[:5]) + ")",
             "survey them; their build year decides eligibility",
         )
+
+
+def shared_facility_steps(
+    estates: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame,
+    inputs: PlanInputs,
+    policy: Policy,
+    crs: CRS,
+    quality: QualityReport,
+    progress: Progress | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, pd.DataFrame]]:
+    """Run the steps that follow the districts: elderly-care gaps and sites, shared corridors.
+
+    Used by :func:`run_plan` and by the distributed engine after it gathers the units, so both
+    add the same columns and layers. Returns the estates, the districts and the extra layers.
+    """
+    extra_layers: dict[str, gpd.GeoDataFrame] = {}
+    if inputs.facilities is not None:
+        _note(progress, 0.9, "assessing elderly-care floor area and proposing sites")
+        care = assess_elderly_care(
+            estates, inputs.facilities, policy, districts=districts, roads=inputs.roads,
+            quality=quality,
+        )  # fmt: skip
+        estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
+        districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
+        extra_layers["elderly_sites"] = care.sites
+        extra_layers["elderly_summary"] = pd.DataFrame(
+            {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
+        )
+    if policy.corridors.enabled and len(districts):
+        _note(progress, 0.9, "planning shared corridors")
+        corridors = plan_corridors(
+            estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
+            buildings=inputs.buildings, quality=quality,
+        )  # fmt: skip
+        districts = gpd.GeoDataFrame(
+            pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs
+        )
+        extra_layers["corridors"] = corridors.segments
+        extra_layers["corridor_utilities"] = corridors.utilities
+    return estates, districts, extra_layers
