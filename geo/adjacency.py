@@ -11,6 +11,8 @@ All geometry must be in one projected CRS in metres (see :func:`geo.crs.metric_c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -94,19 +96,7 @@ def build_adjacency(
         },
         geometry=gpd.GeoSeries(paths, crs=estates.crs),
     )
-    graph = nx.Graph()
-    graph.add_nodes_from(ids)
-    open_edges = edges.loc[~edges["blocked"]]
-    graph.add_edges_from(
-        (s, t, {"gap_m": float(g), "shared_boundary_m": float(b)})
-        for s, t, g, b in zip(
-            open_edges["source_id"],
-            open_edges["target_id"],
-            open_edges["gap_m"],
-            open_edges["shared_boundary_m"],
-            strict=True,
-        )
-    )
+    graph = graph_from_edges(ids, edges)
     return graph, edges
 
 
@@ -235,3 +225,25 @@ def edges_frame_empty(crs: object) -> gpd.GeoDataFrame:
         },
         geometry=gpd.GeoSeries([], crs=crs),
     )
+
+
+def graph_from_edges(ids: Iterable[str], edges: pd.DataFrame) -> nx.Graph:
+    """Return the adjacency graph: a node per estate id, an edge per unblocked row of ``edges``.
+
+    ``edges`` has the columns of :func:`build_adjacency` (``source_id``, ``target_id``,
+    ``gap_m`` in metres, ``shared_boundary_m`` in metres, ``blocked``).
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from(ids)
+    open_edges = edges.loc[~edges["blocked"].astype(bool)]
+    graph.add_edges_from(
+        (s, t, {"gap_m": float(g), "shared_boundary_m": float(b)})
+        for s, t, g, b in zip(
+            open_edges["source_id"],
+            open_edges["target_id"],
+            open_edges["gap_m"],
+            open_edges["shared_boundary_m"],
+            strict=True,
+        )
+    )
+    return graph

@@ -31,29 +31,24 @@ from contextlib import contextmanager
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo.adjacency import build_adjacency, neighbour_pairs
-from geo.crs import metric_crs_for
-from geo.districts import estimate_investment, form_districts
-from geo.eligibility import assess_eligibility
+from geo.adjacency import build_adjacency, graph_from_edges, neighbour_pairs
+from geo.districts import form_districts
 from geo.errors import InputError, QualityReport
 from geo.pipeline import (
     PlanInputs,
     PlanResult,
     Progress,
     _note,
-    _report_survey,
     barrier_layer,
+    prepare_estates,
     shared_facility_steps,
 )
 from geo.policy import Policy, load_policy
 from geo.priority import score_districts, score_estates
-from geo.survey import join_survey
-from geo.units import assign_units
 
 _HALO_MARGIN_M = 2.0
 
@@ -104,32 +99,6 @@ def plan_unit(
     if len(districts):
         districts = pd.concat([districts, score_districts(districts, own)], axis=1)
     return {"estates": own, "districts": districts, "edges": edges}
-
-
-def _prepare(
-    inputs: PlanInputs, policy: Policy, quality: QualityReport, progress: Progress | None
-) -> tuple[gpd.GeoDataFrame, Any, Any]:
-    """The steps before adjacency, as :func:`geo.pipeline.run_plan` runs them."""
-    _note(progress, 0.05, "choosing the metric CRS")
-    crs = metric_crs_for(inputs.estates)
-    estates = inputs.estates.to_crs(crs)
-    if inputs.boundaries is not None:
-        _note(progress, 0.1, "assigning administrative units")
-        units = assign_units(estates, inputs.boundaries.to_crs(crs))
-        for level in units.columns:
-            if level == "county":
-                estates["county"] = units["county"].fillna(estates["county"]).astype("string")
-            else:
-                estates[level] = units[level]
-    survey_report = None
-    if inputs.survey is not None:
-        _note(progress, 0.2, "joining the survey")
-        estates, survey_report = join_survey(estates, inputs.survey)
-        _report_survey(survey_report, inputs, quality)
-    _note(progress, 0.3, "deciding eligibility")
-    estates = assess_eligibility(estates, policy)
-    estates = pd.concat([estates, estimate_investment(estates, policy)], axis=1)
-    return estates, crs, survey_report
 
 
 def unit_partitions(
@@ -252,7 +221,7 @@ def plan_distributed(
             source=inputs.sources.get("estates"),
             fix="check the estates layer",
         )
-    estates, crs, survey_report = _prepare(inputs, policy, quality, progress)
+    estates, crs, survey_report = prepare_estates(inputs, policy, quality, progress)
     level = policy.districts.keep_within_level
     if level == "none" or level not in estates or not estates[level].notna().any():
         raise InputError(
@@ -365,19 +334,7 @@ def _gather(
     out, districts, extra_layers = shared_facility_steps(
         out, districts, edges, inputs, policy, crs, quality
     )
-    graph = nx.Graph()
-    graph.add_nodes_from(estates["estate_id"].astype(str))
-    open_edges = edges.loc[~edges["blocked"]]
-    graph.add_edges_from(
-        (s, t, {"gap_m": float(g), "shared_boundary_m": float(b)})
-        for s, t, g, b in zip(
-            open_edges["source_id"],
-            open_edges["target_id"],
-            open_edges["gap_m"],
-            open_edges["shared_boundary_m"],
-            strict=True,
-        )
-    )
+    graph = graph_from_edges(estates["estate_id"].astype(str), edges)
     return PlanResult(
         estates=out,
         districts=districts,

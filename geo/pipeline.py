@@ -360,25 +360,7 @@ def run_plan(
             source=inputs.sources.get("estates"),
             fix="check the estates layer",
         )
-    _note(progress, 0.05, "choosing the metric CRS")
-    crs = metric_crs_for(inputs.estates)
-    estates = inputs.estates.to_crs(crs)
-    if inputs.boundaries is not None:
-        _note(progress, 0.1, "assigning administrative units")
-        units = assign_units(estates, inputs.boundaries.to_crs(crs))
-        for level in units.columns:
-            if level == "county":
-                estates["county"] = units["county"].fillna(estates["county"]).astype("string")
-            else:
-                estates[level] = units[level]
-    survey_report = None
-    if inputs.survey is not None:
-        _note(progress, 0.2, "joining the survey")
-        estates, survey_report = join_survey(estates, inputs.survey)
-        _report_survey(survey_report, inputs, quality)
-    _note(progress, 0.3, "deciding eligibility")
-    estates = assess_eligibility(estates, policy)
-    estates = pd.concat([estates, estimate_investment(estates, policy)], axis=1)
+    estates, crs, survey_report = prepare_estates(inputs, policy, quality, progress)
     _note(progress, 0.45, "building the adjacency graph")
     barriers = barrier_layer(inputs, policy, crs)
     graph, edges = build_adjacency(
@@ -490,3 +472,33 @@ def shared_facility_steps(
         extra_layers["corridors"] = corridors.segments
         extra_layers["corridor_utilities"] = corridors.utilities
     return estates, districts, extra_layers
+
+
+def prepare_estates(
+    inputs: PlanInputs, policy: Policy, quality: QualityReport, progress: Progress | None = None
+) -> tuple[gpd.GeoDataFrame, CRS, SurveyJoin | None]:
+    """Run the steps before adjacency: metric CRS, units, survey join, eligibility, investment.
+
+    Used by :func:`run_plan` and the distributed engine, so both prepare estates the same way.
+    Returns the estates in the metric CRS, that CRS, and what the survey join did (or None).
+    """
+    _note(progress, 0.05, "choosing the metric CRS")
+    crs = metric_crs_for(inputs.estates)
+    estates = inputs.estates.to_crs(crs)
+    if inputs.boundaries is not None:
+        _note(progress, 0.1, "assigning administrative units")
+        units = assign_units(estates, inputs.boundaries.to_crs(crs))
+        for level in units.columns:
+            if level == "county":
+                estates["county"] = units["county"].fillna(estates["county"]).astype("string")
+            else:
+                estates[level] = units[level]
+    survey_report = None
+    if inputs.survey is not None:
+        _note(progress, 0.2, "joining the survey")
+        estates, survey_report = join_survey(estates, inputs.survey)
+        _report_survey(survey_report, inputs, quality)
+    _note(progress, 0.3, "deciding eligibility")
+    estates = assess_eligibility(estates, policy)
+    estates = pd.concat([estates, estimate_investment(estates, policy)], axis=1)
+    return estates, crs, survey_report
