@@ -436,7 +436,8 @@ def read_table(
     as written; parsing is :mod:`geo.schema`'s job. In XLSX, merged cells are filled with their
     value, and the header is the row among the first ten that names the most known columns
     (:data:`geo.schema.HEADER_ALIASES`, plus ``column_mapping``): title rows and merged group
-    headers above it are skipped (reported in ``quality``). A GBK text file is reported too.
+    headers above it are skipped (reported in ``quality``); the same for title lines above the
+    header of a CSV/TSV. A GBK text file is reported too.
 
     Raises
     ------
@@ -454,7 +455,10 @@ def read_table(
             table = pd.read_excel(path, sheet_name=sheet, dtype=str, engine=None)
         else:
             table = _read_text_table(
-                path, sep="\t" if suffix in (".tsv", ".txt") else None, quality=quality
+                path,
+                sep="\t" if suffix in (".tsv", ".txt") else None,
+                quality=quality,
+                column_mapping=column_mapping,
             )
     except InputError:
         raise
@@ -519,11 +523,7 @@ def _read_xlsx(
     rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
     if not rows:
         raise InputError("the sheet is empty", source=source, fix="check the workbook")
-    scores = [
-        len(map_headers([str(v) for v in row if v is not None], column_mapping))
-        for row in rows[:10]
-    ]
-    header_at = int(np.argmax(scores)) if max(scores) > 0 else 0
+    header_at = _header_row(rows, column_mapping)
     header = [_cell_text(v) or "" for v in rows[header_at]]
     merged_in_header = [
         str(m) for m in merged if m.min_row - 1 <= header_at and m.min_col != m.max_col
@@ -543,6 +543,22 @@ def _read_xlsx(
     return pd.DataFrame(data, columns=header, dtype=object)
 
 
+def _header_row(rows: list[list[object]], column_mapping: Mapping[str, str] | None) -> int:
+    """Index of the header among the first ten rows: the one naming the most known columns.
+
+    Title rows (``某某区老旧小区调查表``) and merged group headers score lower than the real
+    header; with no known column anywhere the first row is the header.
+    """
+    scores = []
+    for row in rows[:10]:
+        cells = [str(v).strip() for v in row if v is not None and str(v).strip()]
+        try:
+            scores.append(len(map_headers(cells, column_mapping)))
+        except InputError:  # two aliases of one column: a header all the same
+            scores.append(1)
+    return int(np.argmax(scores)) if scores and max(scores) > 0 else 0
+
+
 def _cell_text(value: object) -> str | None:
     """A cell as text, like ``dtype=str``: ``None`` stays missing, whole floats lose ``.0``."""
     if value is None:
@@ -554,8 +570,13 @@ def _cell_text(value: object) -> str | None:
 
 
 def _read_text_table(
-    path: Path, sep: str | None, quality: QualityReport | None = None
+    path: Path,
+    sep: str | None,
+    quality: QualityReport | None = None,
+    column_mapping: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
+    """Read a CSV/TSV as text; title lines above the header are skipped and reported."""
+    import csv
     import io as _io
 
     raw = path.read_bytes()
@@ -578,9 +599,29 @@ def _read_text_table(
                 "the text is not UTF-8: read as GBK (GB18030)",
                 "save the table as UTF-8 CSV",
             )
+        head = text.splitlines()[:10]
+        delimiter = sep
+        if delimiter is None:
+            try:
+                delimiter = csv.Sniffer().sniff("\n".join(head), delimiters=",\t;|").delimiter
+            except csv.Error:
+                delimiter = ","
+        header_at = _header_row(
+            [next(csv.reader([line], delimiter=delimiter), []) for line in head], column_mapping
+        )
+        if header_at and quality is not None:
+            quality.add(
+                "repair",
+                path.name,
+                f"lines 1-{header_at}",
+                f"header read from line {header_at + 1}, the {header_at} line(s) above skipped "
+                "as titles",
+                "give the table one header row in its first line",
+            )
         return pd.read_csv(
             _io.StringIO(text),
-            sep=sep,
+            sep=delimiter,
+            skiprows=header_at,
             dtype=str,
             engine="python",
             keep_default_na=False,

@@ -652,6 +652,20 @@ def survey_cases() -> None:
         check={"estate_id": "E2", "column": "households", "value": 215},
     )
 
+    header = ["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"]
+    lines = ["2024年老旧小区改造摸底调查表,,,,,", ",,,,,", ",".join(header)]
+    lines += [",".join(r) for r in with_row2(4, "216")]
+    (OUT / "survey_title_rows.csv").write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    case(
+        "csv_title_rows",
+        "survey CSV (GBK) with a title line and an empty line above the header",
+        [*base, "--survey", "{dir}/survey_title_rows.csv"],
+        "repair",
+        "skipped as titles",
+        file="survey_title_rows.csv",
+        check={"estate_id": "E2", "column": "households", "value": 216},
+    )
+
     (OUT / "survey_no_keys.csv").write_text("a,b,c\n1,2,3\n", encoding="utf-8")
     case(
         "survey_without_id_or_name",
