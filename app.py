@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import export, io, maps
-from geo.errors import LianpianError
+from geo.errors import InputError, LianpianError
 from geo.pipeline import PlanResult, load_inputs, run_plan
 from geo.policy import default_policy
 
@@ -36,8 +37,16 @@ UI = {
         "roads_path": "道路（OSM 格式，可选）",
         "boundaries_path": "行政区划（可选，可写 文件::图层）",
         "facilities_path": "养老服务设施（可选）",
-        "estates_upload": "小区范围：压缩的 Shapefile (.zip)、GeoPackage、GeoJSON",
+        "estates_upload": "小区范围：Shapefile（.shp 与 .shx/.dbf/.prj/.cpg 一起选，或压缩为 .zip）、GeoPackage、GeoJSON",
         "survey_upload": "调查表：CSV / XLSX（可选）",
+        "barriers_upload": "阻隔要素：河流、铁路等（可选，可多个）",
+        "roads_upload": "道路（OSM 格式，可选）",
+        "boundaries_upload": "行政区划（可选）",
+        "facilities_upload": "养老服务设施（可选）",
+        "more_layers": "更多图层（可选）",
+        "layer": "{name} 的图层",
+        "layer_auto": "自动（第一个面图层）",
+        "several": "“{role}”只能上传一个数据集，收到 {n} 个",
         "crs": "坐标系",
         "crs_auto": "文件自带",
         "load": "载入",
@@ -97,8 +106,16 @@ UI = {
         "roads_path": "Roads (OSM schema, optional)",
         "boundaries_path": "Administrative units (optional, FILE::LAYER allowed)",
         "facilities_path": "Elderly-care facilities (optional)",
-        "estates_upload": "Estates: zipped Shapefile (.zip), GeoPackage, GeoJSON",
+        "estates_upload": "Estates: Shapefile (.shp with its .shx/.dbf/.prj/.cpg, or zipped), GeoPackage, GeoJSON",
         "survey_upload": "Survey: CSV / XLSX (optional)",
+        "barriers_upload": "Barriers: rivers, railways... (optional, several allowed)",
+        "roads_upload": "Roads (OSM schema, optional)",
+        "boundaries_upload": "Administrative units (optional)",
+        "facilities_upload": "Elderly-care facilities (optional)",
+        "more_layers": "More layers (optional)",
+        "layer": "Layer of {name}",
+        "layer_auto": "automatic (first polygon layer)",
+        "several": "only one dataset can be uploaded as {role}; got {n}",
         "crs": "Coordinate system",
         "crs_auto": "as in the file",
         "load": "Load",
@@ -238,22 +255,73 @@ def _upload_dir() -> Path:
     return Path(st.session_state.upload_dir)
 
 
-def _stage(uploaded) -> str:
-    """Save one upload under a folder named by its content hash; return the path to read."""
-    data = uploaded.getvalue()
-    folder = _upload_dir() / hashlib.sha256(data).hexdigest()[:16]
-    if folder.exists():
-        staged = st.session_state.get("staged", {}).get(folder.name)
-        if staged:
-            return staged
-        for child in folder.iterdir():
-            if child.is_dir():
-                continue
-            child.unlink()
-    folder.mkdir(exist_ok=True)
-    path = str(io.stage_upload(uploaded.name, data, folder))
-    st.session_state.setdefault("staged", {})[folder.name] = path
-    return path
+def _stage(uploaded: list) -> list[str]:
+    """Save one uploader's files under a folder named by their content; return the datasets.
+
+    The files go through ``geo.io.stage_uploads`` (names, types, sizes, archives checked); the
+    same files uploaded again are not staged twice.
+    """
+    files = [(f.name, f.getvalue()) for f in uploaded]
+    digest = hashlib.sha256()
+    for name, data in files:
+        digest.update(name.encode("utf-8", "replace") + b"\0" + hashlib.sha256(data).digest())
+    folder = _upload_dir() / digest.hexdigest()[:16]
+    staged = st.session_state.setdefault("staged", {})
+    if folder.name in staged:
+        return staged[folder.name]
+    if folder.exists():  # a previous attempt that failed part-way
+        shutil.rmtree(folder)
+    folder.mkdir()
+    try:
+        paths = [str(p) for p in io.stage_uploads(files, folder)]
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    staged[folder.name] = paths
+    return paths
+
+
+#: Upload roles: (input of load_inputs, label key, file types, several datasets allowed).
+VECTOR_TYPES = ["zip", "gpkg", "geojson", "json", "fgb", "shp", "shx", "dbf", "prj", "cpg"]
+UPLOADS = (
+    ("estates", "estates_upload", VECTOR_TYPES, False),
+    ("survey", "survey_upload", ["csv", "tsv", "xlsx"], False),
+    ("barriers", "barriers_upload", VECTOR_TYPES, True),
+    ("roads", "roads_upload", VECTOR_TYPES, False),
+    ("boundaries", "boundaries_upload", VECTOR_TYPES, False),
+    ("facilities", "facilities_upload", VECTOR_TYPES, False),
+)
+
+
+def _uploaded_paths(t: dict[str, str], role: str, label: str, types: list, several: bool):
+    """One uploader (and its layer choice); return the dataset paths (``FILE::LAYER``)."""
+    # No ``type=`` filter: Streamlit would refuse other types with an opaque app error; the
+    # types are checked by geo.io.stage_uploads, which says what to upload instead.
+    uploaded = st.file_uploader(
+        f"{t[label]} (.{', .'.join(types)})", accept_multiple_files=True, key=f"u_{role}"
+    )
+    if not uploaded:
+        return []
+    paths = _stage(uploaded)
+    if len(paths) > 1 and not several:
+        raise InputError(
+            t["several"].format(role=t[label].split("：")[0].split(":")[0], n=len(paths)),
+            source=", ".join(Path(p).name for p in paths),
+            fix="upload one dataset (a Shapefile's parts count as one)",
+        )
+    chosen = []
+    for i, path in enumerate(paths):
+        layers = io.layer_names(path) if Path(path).suffix.lower() == ".gpkg" else []
+        layer = None
+        if len(layers) > 1:
+            layer = st.selectbox(
+                t["layer"].format(name=Path(path).name),
+                [None, *layers],
+                format_func=lambda x: t["layer_auto"] if x is None else x,
+                key=f"u_{role}_layer_{i}",
+            )
+        chosen.append(f"{path}::{layer}" if layer else path)
+    return chosen
 
 
 def data_sidebar(t: dict[str, str]) -> tuple | None:
@@ -297,19 +365,38 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
             ("source_crs", crs or None),
             ("_stamp", _stamp([f for f in files if f])),
         )
-    estates_file = st.sidebar.file_uploader(
-        t["estates_upload"], type=["zip", "gpkg", "geojson", "json", "fgb"], key="u_estates"
-    )
-    survey_file = st.sidebar.file_uploader(
-        t["survey_upload"], type=["csv", "xlsx", "tsv"], key="u_survey"
-    )
-    if estates_file is None:
+    requested: dict[str, list[str]] = {}
+    errors: list[LianpianError] = []
+
+    def uploader(role: str, label: str, types: list, several: bool) -> None:
+        try:
+            requested[role] = _uploaded_paths(t, role, label, types, several)
+        except LianpianError as exc:  # shown below; the other uploaders are still drawn
+            requested[role] = []
+            errors.append(exc)
+
+    with st.sidebar:
+        for upload in UPLOADS[:2]:
+            uploader(*upload)
+        with st.expander(t["more_layers"], expanded=False):
+            for upload in UPLOADS[2:]:
+                uploader(*upload)
+    for exc in errors:
+        show_error(t, exc)
+    failed = bool(errors)
+    if failed or not requested["estates"]:
         return None
-    estates = _stage(estates_file)
-    survey = _stage(survey_file) if survey_file is not None else None
+
+    def first(role: str) -> str | None:
+        return requested[role][0] if requested[role] else None
+
     return (
-        ("estates", estates),
-        ("survey", survey),
+        ("estates", requested["estates"][0]),
+        ("survey", first("survey")),
+        ("barriers", tuple(requested["barriers"])),
+        ("roads", first("roads")),
+        ("boundaries", first("boundaries")),
+        ("facilities", first("facilities")),
         ("source_crs", crs or None),
     )
 

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -242,7 +242,7 @@ def read_vector(
         raise InputError(
             "the file has no geometry",
             source=source,
-            fix="give a spatial layer (for a table without geometry use --survey)",
+            fix="give a spatial layer (a table without geometry is read as the survey table)",
         )
     gdf = _drop_z(gdf, source, quality)
     return _settle_crs(gdf, source, source_crs, quality)
@@ -1186,6 +1186,7 @@ def stage_upload(
     max_bytes: int = UPLOAD_MAX_BYTES,
     max_unpacked_bytes: int = UNZIP_MAX_BYTES,
     max_members: int = UNZIP_MAX_MEMBERS,
+    allow_sidecars: bool = False,
 ) -> Path:
     """Save an uploaded file into ``dest_dir`` safely and return the path to read it from.
 
@@ -1204,6 +1205,9 @@ def stage_upload(
         The file's bytes.
     dest_dir
         An existing folder owned by the caller (e.g. a ``tempfile.TemporaryDirectory``).
+    allow_sidecars
+        Accept the parts of a Shapefile other than ``.shp`` (``.shx``, ``.dbf``, ``.prj``,
+        ``.cpg``, ...): see :func:`stage_uploads`.
 
     Raises
     ------
@@ -1213,7 +1217,8 @@ def stage_upload(
     """
     safe = _safe_upload_name(name)
     suffix = Path(safe).suffix.lower()
-    if suffix not in VECTOR_SUFFIXES + TABLE_SUFFIXES:
+    allowed = VECTOR_SUFFIXES + TABLE_SUFFIXES + (SHAPEFILE_SIDECARS if allow_sidecars else ())
+    if suffix not in allowed:
         raise InputError(
             f"unsupported file type {suffix or '(none)'!r}",
             source=safe,
@@ -1238,6 +1243,90 @@ def stage_upload(
     )
 
 
+#: The parts of a Shapefile besides ``.shp`` that a planner may select with it in the browser.
+SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml")
+
+
+def stage_uploads(
+    files: Sequence[tuple[str, bytes]],
+    dest_dir: str | Path,
+    *,
+    max_bytes: int = UPLOAD_MAX_BYTES,
+) -> list[Path]:
+    """Save several uploaded files into ``dest_dir`` and return the datasets to read.
+
+    The planner may select the parts of a Shapefile together (``a.shp``, ``a.shx``, ``a.dbf``,
+    ``a.prj``, ``a.cpg``) as well as single-file datasets (GeoPackage, GeoJSON, zipped Shapefile,
+    CSV/XLSX). Each file goes through :func:`stage_upload` (name, type, size and archive checks);
+    ``max_bytes`` bounds each file and their total.
+
+    Returns
+    -------
+    list of Path
+        One path per dataset, in upload order (a Shapefile once, by its ``.shp``).
+
+    Raises
+    ------
+    InputError
+        Everything :func:`stage_upload` raises; two files of the same name; Shapefile parts
+        without their ``.shp``; nothing but Shapefile parts.
+    """
+    total = sum(len(data) for _, data in files)
+    if total > max_bytes:
+        raise InputError(
+            f"the files are larger than {max_bytes // (1024 * 1024)} MB together",
+            source=", ".join(name for name, _ in files)[:120],
+            fix="clip them to the study area",
+        )
+    names = [_safe_upload_name(name) for name, _ in files]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(
+            "the same file name was uploaded twice",
+            source=repeated[0],
+            fix="upload each file once",
+        )
+    datasets: list[Path] = []
+    sidecars: list[Path] = []
+    for name, data in files:
+        path = stage_upload(name, data, dest_dir, max_bytes=max_bytes, allow_sidecars=True)
+        (sidecars if path.suffix.lower() in SHAPEFILE_SIDECARS else datasets).append(path)
+    shp_stems = {p.stem.lower() for p in datasets if p.suffix.lower() == ".shp"}
+    for part in sidecars:
+        stem = part.name.lower().split(".")[0]
+        if stem not in shp_stems:
+            raise InputError(
+                f"a Shapefile part ({part.suffix}) was uploaded without its .shp",
+                source=part.name,
+                fix="select all parts of the Shapefile together (.shp, .shx, .dbf, .prj, .cpg) "
+                "or upload them as one .zip",
+            )
+    if not datasets:
+        raise InputError("no file was uploaded", fix="choose a file")
+    return datasets
+
+
+def layer_names(path: str | Path) -> list[str]:
+    """Return the names of the layers in a vector file (a GeoPackage may hold several).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be opened as a vector dataset.
+    """
+    path = Path(str(path).split("::")[0])
+    _check_input_file(path)
+    gdal_path = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(gdal_path)]
+    except Exception as exc:  # GDAL raises several types for unreadable files
+        raise InputError(
+            f"cannot open the file ({_short(exc)})",
+            source=path.name,
+            fix="check that it is a complete GeoPackage, Shapefile or GeoJSON file",
+        ) from exc
+
+
 def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -> Path:
     import stat
     import zipfile
@@ -1251,6 +1340,21 @@ def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -
         ) from exc
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
+        # the same checks as reading a zip in place (names, links, sizes from the directory) ...
+        _archive.check_members(
+            [
+                _archive.ZipMember(
+                    name=m.filename,
+                    compressed_bytes=m.compress_size,
+                    expanded_bytes=m.file_size,
+                    is_symlink=stat.S_ISLNK(m.external_attr >> 16),
+                )
+                for m in zf.infolist()
+            ],
+            source=source,
+            archive_bytes=archive.stat().st_size,
+            max_expanded_bytes=max_total,
+        )
         if len(members) > max_members:
             raise InputError(
                 f"the archive has {len(members)} files (at most {max_members})",
@@ -1262,27 +1366,16 @@ def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -
         total = 0
         written: list[Path] = []
         for member in members:
+            # ... and, as the directory may lie, sizes counted and paths resolved while copying
             parts = Path(member.filename.replace("\\", "/")).parts
-            mode = member.external_attr >> 16
-            if (
-                member.filename.startswith(("/", "\\"))
-                or ".." in parts
-                or (parts and ":" in parts[0])
-            ):
-                raise InputError(
-                    f"unsafe path in the archive: {member.filename!r}",
-                    source=source,
-                    fix="zip the files without folders outside the archive",
-                )
-            if stat.S_ISLNK(mode):
-                raise InputError(
-                    f"symbolic link in the archive: {member.filename!r}",
-                    source=source,
-                    fix="zip the files themselves, not links",
-                )
             out = (root / Path(*parts)).resolve()
             if not out.is_relative_to(root):
-                raise InputError(f"unsafe path in the archive: {member.filename!r}", source=source)
+                raise InputError(
+                    "an entry would be written outside the upload folder",
+                    source=source,
+                    where=f"entry {member.filename!r}",
+                    fix="zip only the Shapefile's own files, side by side, without folders or links",
+                )
             if "__MACOSX" in parts:
                 continue
             out.parent.mkdir(parents=True, exist_ok=True)

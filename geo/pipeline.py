@@ -171,7 +171,8 @@ def load_inputs(
     Parameters
     ----------
     estates
-        Estate footprints (see :func:`geo.io.read_estates`).
+        Estate footprints (see :func:`geo.io.read_estates`); ``FILE::LAYER`` picks a layer, as
+        for every vector input (or give ``estates_layer``).
     survey
         Survey table (CSV/TSV/XLSX) joined by id, else by name (see :mod:`geo.survey`).
     barriers
@@ -199,6 +200,8 @@ def load_inputs(
     """
     quality = QualityReport()
     synthetic = estates is None
+    if estates is not None and estates_layer is None:
+        estates, estates_layer = _split_layer(estates)
     sources: dict[str, str] = {}
     if synthetic:
         estates, estates_layer = DEMO_ESTATES, "estates"

@@ -251,73 +251,97 @@ def test_stale_temporaries_of_live_processes_are_kept(tmp_path):
 # --------------------------------------------------------------------------- the app
 
 APP = REPO / "app.py"
+#: command-line flag -> the app's uploader key
+UPLOAD_KEYS = {
+    "--estates": "u_estates",
+    "--survey": "u_survey",
+    "--barriers": "u_barriers",
+    "--roads": "u_roads",
+    "--boundaries": "u_boundaries",
+    "--facilities": "u_facilities",
+}
+CLI_ONLY = {
+    "out_is_input": "--out has no counterpart in the app (downloads are new files)",
+    "bad_column_option": "--column has no counterpart in the app",
+    "unknown_source_crs": "the app offers a fixed list of CRS; an unknown one cannot be chosen",
+    "unknown_layer": "the app lists the file's layers; a missing one cannot be chosen",
+}
 
 
-def _uploader(at, *words):
-    for widget in at.file_uploader:
-        label = (widget.label or "").lower()
-        if any(w in label for w in words):
-            return widget
-    return None
+def _upload_files(item: str, folder: Path) -> tuple[list[tuple[str, bytes, str]], str | None]:
+    """The files a planner selects for ``item`` (a Shapefile with its parts) and its layer."""
+    text, _, layer = item.replace("{dir}", str(folder)).partition("::")
+    path = Path(text)
+    files = [path]
+    if path.suffix == ".shp":
+        files += sorted(p for p in path.parent.glob(f"{path.stem}.*") if p != path)
+    return [(p.name, p.read_bytes(), "application/octet-stream") for p in files], layer or None
 
 
-@pytest.mark.skipif(
-    not APP.exists(), reason="app.py does not exist yet (being written on another branch)"
-)
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_case_through_app(case, corpus):
-    """Upload each case's files into the app: no exception, and the expected message shown."""
+def _run_case_in_app(case: dict, folder: Path):
+    """Upload the case's files into the app the way a planner would; return the AppTest."""
     from streamlit.testing.v1 import AppTest
 
-    folder, _ = corpus
-    if case.get("out_is_input") or case["id"] == "bad_column_option":
-        pytest.skip("a CLI-only case (command-line options)")
     args = case["args"]
-    roles = {
-        "--estates": ("estate", "小区"),
-        "--survey": ("survey", "调查"),
-        "--roads": ("road", "道路"),
-    }
-    roles |= {"--barriers": ("barrier", "障碍"), "--boundaries": ("boundar", "行政")}
     at = AppTest.from_file(str(APP), default_timeout=120)
-    for key, value in case.get("env", {}).items():
-        os.environ[key] = value
-    try:
-        at.run()
-        assert not at.exception
-        for flag, words in roles.items():
-            if flag not in args:
-                continue
-            item = args[args.index(flag) + 1].replace("{dir}", str(folder))
-            path = Path(item.split("::")[0])
-            widget = _uploader(at, *words)
-            if widget is None:
-                pytest.skip(f"app.py has no uploader labelled with {words}")
-            files = [path, *sorted(p for p in path.parent.glob(f"{path.stem}.*") if p != path)]
-            if path.suffix != ".shp":
-                files = [path]
-            widget.set_value([(p.name, p.read_bytes(), "application/octet-stream") for p in files])
-            at.run()
-        buttons = [
-            b
-            for b in at.button
-            if any(w in (b.label or "") for w in ("Plan", "plan", "规划", "运行"))
-        ]
-        if buttons:
-            buttons[0].click()
-            at.run()
-    finally:
-        for key in case.get("env", {}):
-            os.environ.pop(key, None)
+    at.run()
     assert not at.exception, at.exception
+    at.radio(key="data_mode").set_value("upload").run()
+    if "--source-crs" in args:
+        at.selectbox(key="source_crs").set_value(args[args.index("--source-crs") + 1]).run()
+    for flag, key in UPLOAD_KEYS.items():
+        if flag not in args:
+            continue
+        files, layer = _upload_files(args[args.index(flag) + 1], folder)
+        at.file_uploader(key=key).set_value(files)
+        at.run()
+        if layer is not None:
+            at.selectbox(key=f"{key}_layer_0").set_value(layer).run()
+    return at
+
+
+def _shown_text(at) -> str:
     shown = [e.value for e in (*at.error, *at.warning, *at.info, *at.markdown, *at.caption)]
     shown += [df.value.to_string() for df in at.dataframe]
-    text = "\n".join(str(s) for s in shown)
+    return "\n".join(str(s) for s in shown)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_case_through_app(case, corpus, monkeypatch):
+    """Upload each case's files into the app: no exception, and the expected message shown.
+
+    Errors appear as one ``st.error`` line with the catalogued text; repairs, warnings and
+    dropped features appear in the data-quality table, and the plan is drawn.
+    """
+    folder, _ = corpus
+    if case["id"] in CLI_ONLY:
+        pytest.skip(CLI_ONLY[case["id"]])
+    for key, value in case.get("env", {}).items():
+        monkeypatch.setenv(key, value)
+    at = _run_case_in_app(case, folder)
+    assert not at.exception, at.exception
+    text = _shown_text(at)
     assert "Traceback" not in text
-    if case.get("expect"):
-        assert case["expect"] in text
+    errors = [str(e.value) for e in at.error]
     if case["outcome"] == "error":
-        assert any(case["expect"] in str(e.value) for e in at.error)
+        assert any(case["expect"] in e for e in errors), errors
+        if case.get("file"):
+            assert any(case["file"] in e for e in errors), errors
+        return
+    assert not errors, errors
+    assert at.session_state["spec"][0][1] is not None  # the uploaded data were planned
+    assert "/lianpian-upload-" in at.session_state["spec"][0][1]
+    if case.get("expect"):
+        quality = next(
+            df.value for df in at.dataframe if {"level", "message"} <= set(df.value.columns)
+        )
+        hits = quality.loc[
+            (quality["level"] == case["outcome"])
+            & quality["message"].str.contains(case["expect"], regex=False)
+        ]
+        assert len(hits), quality.to_string()
+    if "absent" in case:
+        assert case["absent"] not in text
 
 
 # --------------------------------------------------------------------------- GCJ-02 offset

@@ -81,10 +81,10 @@ def test_zipped_shapefile_unpacks_to_a_readable_shp(tmp_path):
 def test_zip_slip_is_refused_and_nothing_escapes(tmp_path):
     dest = tmp_path / "up"
     dest.mkdir()
-    with pytest.raises(InputError, match="unsafe path"):
+    with pytest.raises(InputError, match="zip slip"):
         io.stage_upload("evil.zip", _zip({"../../evil.shp": b"x"}), dest)
     assert not (tmp_path / "evil.shp").exists()
-    with pytest.raises(InputError, match="unsafe path"):
+    with pytest.raises(InputError, match="absolute path"):
         io.stage_upload("abs.zip", _zip({"/tmp/abs.shp": b"x"}), dest)
 
 
@@ -98,7 +98,7 @@ def test_zip_bomb_is_refused(tmp_path):
     assert len(bomb) < 100_000
     with pytest.raises(InputError, match="zip bomb"):
         io.stage_upload("bomb.zip", bomb, tmp_path)
-    with pytest.raises(InputError, match="too much data"):
+    with pytest.raises(InputError, match="over the limit"):
         io.stage_upload(
             "big.zip", _zip({"b.geojson": b"{}" * 5000}), tmp_path, max_unpacked_bytes=1000
         )
@@ -115,3 +115,58 @@ def test_too_many_members(tmp_path):
     members = {f"f{i}.txt": b"x" for i in range(5)}
     with pytest.raises(InputError, match="5 files"):
         io.stage_upload("many.zip", _zip(members), tmp_path, max_members=4)
+
+
+# --------------------------------------------------------------------------- several files
+
+
+def test_shapefile_parts_uploaded_together(tmp_path):
+    parts = _shapefile_bytes(tmp_path)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    staged = io.stage_uploads(sorted(parts.items()), dest)
+    assert [p.name for p in staged] == ["estates.shp"]
+    assert sorted(p.name for p in dest.iterdir()) == sorted(parts)
+    gdf = io.read_vector(staged[0])
+    assert list(gdf["name"]) == ["甲小区", "乙小区"]
+
+
+def test_several_datasets_and_a_shapefile(tmp_path):
+    parts = _shapefile_bytes(tmp_path)
+    files = [("river.geojson", b'{"type": "FeatureCollection", "features": []}')]
+    files += sorted(parts.items())
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    assert [p.name for p in io.stage_uploads(files, dest)] == ["river.geojson", "estates.shp"]
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["estates.dbf", "estates.prj"], "without its .shp"),
+        (["other.shp", "estates.dbf"], "without its .shp"),
+        (["a.geojson", "sub/a.geojson"], "uploaded twice"),
+        (["a.exe"], "unsupported file type"),
+    ],
+)
+def test_bad_file_sets_are_refused(tmp_path, names, message):
+    with pytest.raises(InputError, match=message):
+        io.stage_uploads([(n, b"x" * 10) for n in names], tmp_path)
+
+
+def test_total_size_of_several_files(tmp_path):
+    files = [("a.geojson", b"x" * 600), ("b.geojson", b"x" * 600)]
+    with pytest.raises(InputError, match="together"):
+        io.stage_uploads(files, tmp_path, max_bytes=1000)
+    assert not list(tmp_path.iterdir())
+
+
+def test_layer_names(tmp_path):
+    target = tmp_path / "two.gpkg"
+    frame = gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4549")
+    io.write_layers(target, {"estates": frame, "water": frame})
+    assert io.layer_names(f"{target}::estates") == ["estates", "water"]
+    broken = tmp_path / "broken.gpkg"
+    broken.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    with pytest.raises(InputError, match="cannot open"):
+        io.layer_names(broken)
