@@ -37,12 +37,14 @@ UI = {
         "roads_path": "道路（OSM 格式，可选）",
         "boundaries_path": "行政区划（可选，可写 文件::图层）",
         "facilities_path": "养老服务设施（可选）",
+        "candidates_path": "养老设施候选用地（可选：闲置用房、地块）",
         "estates_upload": "小区范围：Shapefile（.shp 与 .shx/.dbf/.prj/.cpg 一起选，或压缩为 .zip）、GeoPackage、GeoJSON",
         "survey_upload": "调查表：CSV / XLSX（可选）",
         "barriers_upload": "阻隔要素：河流、铁路等（可选，可多个）",
         "roads_upload": "道路（OSM 格式，可选）",
         "boundaries_upload": "行政区划（可选）",
         "facilities_upload": "养老服务设施（可选）",
+        "candidates_upload": "养老设施候选用地（可选）",
         "more_layers": "更多图层（可选）",
         "layer": "{name} 的图层",
         "layer_auto": "自动（第一个面图层）",
@@ -88,6 +90,17 @@ UI = {
         "error": "无法使用该数据：",
         "kept": "仍显示上一次的数据。",
         "internal": "内部错误（{kind}），请把操作步骤告知维护人员。",
+        "elderly": "养老服务设施（5分钟生活圈，{m2} m²/百户）",
+        "elderly_without": "未覆盖户数（户）",
+        "elderly_gap": "面积缺口（m²）",
+        "elderly_sites": "建议共享设施（处）",
+        "elderly_site_area": "建议设施面积（m²）",
+        "elderly_how": "距离：{distance}；选址：{method}，最优性差距 {gap:.1%}",
+        "corridors": "共享管线走廊",
+        "corridor_len": "共享走廊长度（km）",
+        "corridor_save": "比各自铺设节省长度",
+        "corridor_cost": "走廊造价（万元）",
+        "corridor_cost_save": "节省造价",
         "unit_hh": "户",
         "unit_wan": "万元",
         "assets": "地图组件未安装：",
@@ -106,12 +119,14 @@ UI = {
         "roads_path": "Roads (OSM schema, optional)",
         "boundaries_path": "Administrative units (optional, FILE::LAYER allowed)",
         "facilities_path": "Elderly-care facilities (optional)",
+        "candidates_path": "Candidate sites for elderly care (optional: vacant rooms, parcels)",
         "estates_upload": "Estates: Shapefile (.shp with its .shx/.dbf/.prj/.cpg, or zipped), GeoPackage, GeoJSON",
         "survey_upload": "Survey: CSV / XLSX (optional)",
         "barriers_upload": "Barriers: rivers, railways... (optional, several allowed)",
         "roads_upload": "Roads (OSM schema, optional)",
         "boundaries_upload": "Administrative units (optional)",
         "facilities_upload": "Elderly-care facilities (optional)",
+        "candidates_upload": "Candidate sites for elderly care (optional)",
         "more_layers": "More layers (optional)",
         "layer": "Layer of {name}",
         "layer_auto": "automatic (first polygon layer)",
@@ -157,6 +172,17 @@ UI = {
         "error": "Cannot use these data: ",
         "kept": "The previous data are still shown.",
         "internal": "Internal error ({kind}); please tell the maintainers what you did.",
+        "elderly": "Elderly care (5-minute life circle, {m2} m² per 100 households)",
+        "elderly_without": "Households not covered",
+        "elderly_gap": "Floor-area gap (m²)",
+        "elderly_sites": "Shared sites proposed",
+        "elderly_site_area": "Floor area of the sites (m²)",
+        "elderly_how": "Distance: {distance}; siting: {method}, optimality gap {gap:.1%}",
+        "corridors": "Shared pipeline corridors",
+        "corridor_len": "Shared corridors (km)",
+        "corridor_save": "Length saved vs separate",
+        "corridor_cost": "Corridor cost (10k yuan)",
+        "corridor_cost_save": "Cost saved",
         "unit_hh": "households",
         "unit_wan": "10k yuan",
         "assets": "Map components missing: ",
@@ -170,7 +196,7 @@ BASEMAP_LABELS = {
     "none": "无底图 / none (offline)",
 }
 #: Start on files instead of the demo: LIANPIAN_APP_ESTATES, _SURVEY, _BARRIERS (; separated),
-#: _ROADS, _BOUNDARIES, _FACILITIES (paths, as in the sidebar).
+#: _ROADS, _BOUNDARIES, _FACILITIES, _CANDIDATES (paths, as in the sidebar).
 ENV_PREFIX = "LIANPIAN_APP_"
 CRS_CHOICES = ("", "EPSG:4490", "EPSG:4326", "gcj02", "bd09", "EPSG:4549", "EPSG:4547")
 # (policy key, widget kind, label key, min, max, step)
@@ -290,6 +316,7 @@ UPLOADS = (
     ("roads", "roads_upload", VECTOR_TYPES, False),
     ("boundaries", "boundaries_upload", VECTOR_TYPES, False),
     ("facilities", "facilities_upload", VECTOR_TYPES, False),
+    ("candidate_sites", "candidates_upload", VECTOR_TYPES, False),
 )
 
 
@@ -329,7 +356,15 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
     st.sidebar.header(t["data"])
     if "data_mode" not in st.session_state and os.environ.get(f"{ENV_PREFIX}ESTATES"):
         st.session_state.data_mode = "paths"
-        for name in ("estates", "survey", "barriers", "roads", "boundaries", "facilities"):
+        for name in (
+            "estates",
+            "survey",
+            "barriers",
+            "roads",
+            "boundaries",
+            "facilities",
+            "candidates",
+        ):
             st.session_state[f"p_{name}"] = os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
     mode = st.sidebar.radio(
         t["source"],
@@ -350,11 +385,12 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
             roads = st.text_input(t["roads_path"], key="p_roads").strip()
             boundaries = st.text_input(t["boundaries_path"], key="p_boundaries").strip()
             facilities = st.text_input(t["facilities_path"], key="p_facilities").strip()
+            candidates = st.text_input(t["candidates_path"], key="p_candidates").strip()
             st.form_submit_button(t["load"])
         if not estates:
             return None
         barrier_list = tuple(b.strip() for b in barriers.split(";") if b.strip())
-        files = [estates, survey, roads, boundaries, facilities, *barrier_list]
+        files = [estates, survey, roads, boundaries, facilities, candidates, *barrier_list]
         return (
             ("estates", estates),
             ("survey", survey or None),
@@ -362,6 +398,7 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
             ("roads", roads or None),
             ("boundaries", boundaries or None),
             ("facilities", facilities or None),
+            ("candidate_sites", candidates or None),
             ("source_crs", crs or None),
             ("_stamp", _stamp([f for f in files if f])),
         )
@@ -397,6 +434,7 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
         ("roads", first("roads")),
         ("boundaries", first("boundaries")),
         ("facilities", first("facilities")),
+        ("candidate_sites", first("candidate_sites")),
         ("source_crs", crs or None),
     )
 
@@ -484,6 +522,28 @@ def summary_metrics(t: dict[str, str], result: PlanResult, lang: str) -> None:
     cols[2].metric(
         f"{t['invest']}（{t['unit_wan']}）", f"{s['investment_in_districts_yuan'] / 1e4:,.0f}"
     )
+    if "elderly_gap_m2" in s:
+        m2 = f"{result.policy.elderly.m2_per_100_households:g}"
+        st.markdown(f"**{t['elderly'].format(m2=m2)}**")
+        cols = st.columns(4)
+        cols[0].metric(t["elderly_without"], f"{s['elderly_households_without_5min']:,}")
+        cols[1].metric(t["elderly_gap"], f"{s['elderly_gap_m2']:,.0f}")
+        cols[2].metric(t["elderly_sites"], f"{s['elderly_sites_proposed']:,}")
+        cols[3].metric(t["elderly_site_area"], f"{s['elderly_site_floor_area_m2']:,.0f}")
+        st.caption(
+            t["elderly_how"].format(
+                distance=s["elderly_distance"],
+                method=s["elderly_siting_method"] or "-",
+                gap=s["elderly_siting_gap"],
+            )
+        )
+    if "corridor_length_m" in s:
+        st.markdown(f"**{t['corridors']}**")
+        cols = st.columns(4)
+        cols[0].metric(t["corridor_len"], f"{s['corridor_length_m'] / 1000:,.2f}")
+        cols[1].metric(t["corridor_save"], f"{s['corridor_saving_pct']}%")
+        cols[2].metric(t["corridor_cost"], f"{s['corridor_cost_yuan'] / 1e4:,.0f}")
+        cols[3].metric(t["corridor_cost_save"], f"{s['corridor_cost_saving_pct']}%")
 
 
 def districts_table(t: dict[str, str], result: PlanResult) -> pd.DataFrame:

@@ -55,6 +55,11 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--boundaries", help="administrative units (name, level)")
     plan.add_argument("--facilities", help="elderly-care facilities (points or polygons)")
     plan.add_argument(
+        "--candidate-sites",
+        help="candidate sites for new shared elderly-care facilities (points or polygons: "
+        "vacant rooms, parcels), offered besides the districts' estates",
+    )
+    plan.add_argument(
         "--mains", help="municipal mains (lines; column utility: 给水/雨水/污水/燃气/电力/通信)"
     )
     plan.add_argument("--buildings", help="building footprints (clearance check of corridors)")
@@ -182,6 +187,7 @@ def _column_mapping(items: list[str]) -> dict[str, str]:
 def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
     """Raise InputError when ``--out`` names one of the run's input files (inputs are never touched)."""
     inputs = [args.estates, args.survey, args.roads, args.boundaries, args.facilities, args.policy]
+    inputs += [args.candidate_sites, args.mains, args.buildings]
     inputs += list(args.barriers)
     out = Path(args.out).resolve()
     for item in inputs:
@@ -207,6 +213,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         roads=args.roads,
         boundaries=args.boundaries,
         facilities=args.facilities,
+        candidate_sites=args.candidate_sites,
         source_crs=args.source_crs,
         estates_layer=layer,
         mains=args.mains,
@@ -243,13 +250,13 @@ def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
     )
     print(f"standalone projects: {s['standalone_projects']}")
     print(f"estimated investment in districts: {s['investment_in_districts_yuan'] / 1e4:,.1f} 万元")
-    if "elderly_summary" in result.extra_layers:
-        e = dict(result.extra_layers["elderly_summary"].itertuples(index=False))
+    if "elderly_gap_m2" in s:
         print(
-            f"elderly care ({e['distance']}): {int(e['households_without_5min']):,} households "
-            f"without 5-minute coverage; gap {float(e['gap_m2']):,.0f} m²; "
-            f"{e['sites_proposed']} shared sites proposed ({float(e['site_floor_area_m2']):,.0f} m², "
-            f"{e['siting_method'] or 'none'}, optimality gap {float(e['siting_gap']):.2%})"
+            f"elderly care ({s['elderly_distance']}): {s['elderly_households_without_5min']:,} "
+            f"households without 5-minute coverage; gap {s['elderly_gap_m2']:,.0f} m²; "
+            f"{s['elderly_sites_proposed']} shared sites proposed "
+            f"({s['elderly_site_floor_area_m2']:,.0f} m², {s['elderly_siting_method'] or 'none'}, "
+            f"optimality gap {s['elderly_siting_gap']:.2%})"
         )
     if "corridor_length_m" in s:
         print(

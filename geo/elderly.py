@@ -586,7 +586,9 @@ class ElderlyCare:
     ``elderly_site_id`` (the proposed site serving the estate's gap).
     ``districts``: indexed like the districts, sums over member estates plus the pooled gap.
     ``sites``: proposed shared sites (points): ``site_id, estate_id, district_id, source,
-    floor_area_m2, households_served, estates_served, gap_covered_m2``.
+    site_name, floor_area_m2, households_served, estates_served, gap_covered_m2``
+    (``source``: ``estate`` or ``candidate layer``; for a candidate-layer site ``district_id`` is
+    the district most of its served estates belong to).
     ``facilities``: the input facilities with ``life_circle``, ``catchment_m``, ``counted``,
     ``catchment_households`` and ``m2_per_household`` (the 2SFCA ratio).
     """
@@ -800,6 +802,7 @@ def _candidates(
     host = members["estate_id"].astype(str).to_numpy()
     district = members["district_id"].astype(str).to_numpy() if len(members) else host
     source = np.full(len(members), "estate", dtype=object)
+    names = members["name"].astype(object).to_numpy() if "name" in members else host.copy()
     if candidates is not None and len(candidates):
         extra = candidates.to_crs(crs)
         extra_xy = _points_xy(extra)
@@ -807,7 +810,19 @@ def _candidates(
         host = np.r_[host, np.full(len(extra), None, dtype=object)]
         district = np.r_[district, np.full(len(extra), None, dtype=object)]
         source = np.r_[source, np.full(len(extra), "candidate layer", dtype=object)]
-    return {"xy": xy.reshape(-1, 2), "host": host, "district": district, "source": source}
+        extra_names = (
+            extra["site_name"].astype(object).to_numpy()
+            if "site_name" in extra
+            else np.array([f"候选点{i + 1}" for i in range(len(extra))], dtype=object)
+        )
+        names = np.r_[names, extra_names]
+    return {
+        "xy": xy.reshape(-1, 2),
+        "host": host,
+        "district": district,
+        "source": source,
+        "name": names,
+    }
 
 
 def _network(
@@ -885,6 +900,7 @@ def _propose_sites(
             "estate_id": pd.Series(dtype="string"),
             "district_id": pd.Series(dtype="string"),
             "source": pd.Series(dtype="string"),
+            "site_name": pd.Series(dtype="string"),
             "floor_area_m2": pd.Series(dtype=float),
             "households_served": pd.Series(dtype="Int64"),
             "estates_served": pd.Series(dtype="string"),
@@ -928,16 +944,26 @@ def _propose_sites(
     frame = frame.loc[frame["c"].isin(chosen)].sort_values(["d", "m", "c"]).drop_duplicates("d")
     site_ids = {c: f"S{n + 1:04d}" for n, c in enumerate(chosen)}
     ids = estates["estate_id"].astype(str).to_numpy()
+    districts_of = (
+        estates["district_id"].astype(object).to_numpy()
+        if "district_id" in estates
+        else np.full(len(estates), None, dtype=object)
+    )
     rows = []
     for c in chosen:
         served = demand[frame.loc[frame["c"] == c, "d"].to_numpy()]
         site_of_estate[served] = site_ids[c]
+        district = cand["district"][c]
+        if district is None:  # a site of the candidate layer: the district it serves most
+            served_districts = pd.Series(districts_of[served]).dropna()
+            district = served_districts.mode().iloc[0] if len(served_districts) else None
         rows.append(
             {
                 "site_id": site_ids[c],
                 "estate_id": cand["host"][c],
-                "district_id": cand["district"][c],
+                "district_id": district,
                 "source": cand["source"][c],
+                "site_name": None if pd.isna(cand["name"][c]) else str(cand["name"][c]),
                 "floor_area_m2": float(np.ceil(gap[served].sum())),
                 "households_served": int(np.nansum(households[served])),
                 "estates_served": ",".join(ids[served]),
@@ -949,7 +975,7 @@ def _propose_sites(
         geometry=shapely.points(cand["xy"][chosen]),
         crs=estates.crs,
     )
-    for column in ("site_id", "estate_id", "district_id", "source", "estates_served"):
+    for column in ("site_id", "estate_id", "district_id", "source", "site_name", "estates_served"):
         sites[column] = sites[column].astype("string")
     sites["households_served"] = sites["households_served"].astype("Int64")
     return sites, siting, site_of_estate

@@ -970,6 +970,57 @@ def read_facilities(
     return canonical_facilities(raw, source=source, quality=quality)
 
 
+#: Headers naming a candidate site (vacant building, land parcel) of a candidate layer.
+_SITE_NAME_HEADERS = ("name", "site_name", "名称", "地块名称", "用地名称", "房屋名称", "位置")
+
+
+def read_candidate_sites(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    layer: str | None = None,
+    source_crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a layer of candidate sites for shared elderly-care facilities (points or polygons).
+
+    Typically vacant public rooms, buildings to be converted or land parcels a city can offer
+    (the Xinyang plan, section 3.3, asks for such spaces to be found and converted). Columns
+    returned: ``site_name`` (from 名称 / 地块名称 / name ..., else ``候选点N``), the input columns, and
+    the geometry in the file's CRS. Empty, missing and line features are dropped with a report.
+
+    Raises
+    ------
+    InputError
+        See :func:`read_vector`; also when no point or polygon is left.
+    """
+    source = Path(path).name
+    raw = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
+    geoms = shapely.force_2d(raw.geometry.values)
+    types = shapely.get_type_id(geoms)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & np.isin(types, [0, 3, 4, 6])
+    for position in np.flatnonzero(~ok):
+        quality.add(
+            "dropped",
+            source,
+            f"feature {position + 1}",
+            "candidate site without a point or polygon",
+            "give candidate sites as points or polygons",
+        )
+    if not ok.any():
+        raise InputError(
+            "no point or polygon in the candidate-site layer",
+            source=source,
+            fix="give candidate sites as points or polygons",
+        )
+    kept = pd.DataFrame(raw.loc[ok].drop(columns=raw.geometry.name))
+    wanted = {normalise_header(h) for h in _SITE_NAME_HEADERS}
+    column = next((c for c in kept.columns if normalise_header(c) in wanted), None)
+    names = kept[column].map(normalise_text) if column else pd.Series("", index=kept.index)
+    names = [n or f"候选点{i + 1}" for i, n in enumerate(names)]
+    kept.insert(0, "site_name", pd.array(names, dtype="string"))
+    return gpd.GeoDataFrame(kept, geometry=geoms[ok], crs=raw.crs).reset_index(drop=True)
+
+
 def canonical_facilities(
     raw: gpd.GeoDataFrame, *, source: str, quality: QualityReport
 ) -> gpd.GeoDataFrame:

@@ -54,6 +54,7 @@ class PlanInputs:
     roads: gpd.GeoDataFrame | None = None
     boundaries: gpd.GeoDataFrame | None = None
     facilities: gpd.GeoDataFrame | None = None
+    candidate_sites: gpd.GeoDataFrame | None = None
     mains: gpd.GeoDataFrame | None = None
     buildings: gpd.GeoDataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
@@ -82,7 +83,12 @@ class PlanResult:
     extra_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
-        """Return the figures the CLI prints: estates by status, districts, households in them."""
+        """Return the figures the CLI prints and the app shows.
+
+        Estates by status, districts, households and investment in them; with corridors, their
+        totals (``corridor_*``, m, yuan, %); with facilities, the elderly-care figures
+        (``elderly_*``: households without 5-minute coverage, gap m², sites proposed ...).
+        """
         counts = self.estates["status"].value_counts()
         in_districts = self.estates["district_id"].notna()
         return {
@@ -94,6 +100,7 @@ class PlanResult:
             "standalone_projects": int((self.estates["project_type"] == "standalone").sum()),
             "investment_in_districts_yuan": float(self.districts["investment_yuan"].sum()),
             **_corridor_totals(self.districts),
+            **_elderly_totals(self.extra_layers),
         }
 
     def run_info(self) -> pd.DataFrame:
@@ -129,6 +136,34 @@ class PlanResult:
         return out
 
 
+#: elderly_summary figures (geo.elderly) repeated in PlanResult.summary(), with their types
+_ELDERLY_FIGURES = {
+    "distance": str,
+    "households_without_5min": int,
+    "estates_without_5min": int,
+    "required_m2": float,
+    "accessible_m2": float,
+    "gap_m2": float,
+    "sites_proposed": int,
+    "site_floor_area_m2": float,
+    "gap_covered_m2": float,
+    "siting_method": str,
+    "siting_gap": float,
+}
+
+
+def _elderly_totals(extra_layers: dict[str, pd.DataFrame]) -> dict[str, object]:
+    """The elderly-care figures as ``elderly_<figure>``, empty when facilities were not given."""
+    frame = extra_layers.get("elderly_summary")
+    if frame is None:
+        return {}
+    raw = dict(frame[["figure", "value"]].itertuples(index=False))
+    return {
+        f"elderly_{k}": kind(float(raw[k]) if kind is int else raw[k])
+        for k, kind in _ELDERLY_FIGURES.items()
+    }
+
+
 def _corridor_totals(districts: pd.DataFrame) -> dict[str, float]:
     """Corridor totals of the districts (m, yuan, %), empty when corridors were not planned."""
     if "corridor_length_m" not in districts:
@@ -160,6 +195,7 @@ def load_inputs(
     roads: str | Path | None = None,
     boundaries: str | Path | None = None,
     facilities: str | Path | None = None,
+    candidate_sites: str | Path | None = None,
     source_crs: str | None = None,
     estates_layer: str | None = None,
     column_mapping: dict[str, str] | None = None,
@@ -184,6 +220,9 @@ def load_inputs(
         Administrative units (see :func:`geo.io.read_boundaries`).
     facilities
         Elderly-care facilities (kept for the elderly-care step).
+    candidate_sites
+        Candidate sites for new shared elderly-care facilities (points or polygons, see
+        :func:`geo.io.read_candidate_sites`), offered to the siting besides the member estates.
     mains
         Municipal mains (lines, optional ``utility`` column) for the corridors' connection points.
     buildings
@@ -244,6 +283,11 @@ def load_inputs(
         path, layer = _split_layer(facilities)
         facilities_gdf = io.read_facilities(path, layer=layer, quality=quality)
         sources["facilities"] = str(facilities)
+    candidates_gdf = None
+    if candidate_sites is not None:
+        path, layer = _split_layer(candidate_sites)
+        candidates_gdf = io.read_candidate_sites(path, layer=layer, quality=quality)
+        sources["candidate_sites"] = str(candidate_sites)
     extra = {}
     for name, item in (("mains", mains), ("buildings", buildings)):
         if item is not None:
@@ -262,6 +306,7 @@ def load_inputs(
         roads=roads_gdf,
         boundaries=boundaries_gdf,
         facilities=facilities_gdf,
+        candidate_sites=candidates_gdf,
         sources=sources,
         synthetic=synthetic,
         quality=quality,
@@ -455,7 +500,7 @@ def shared_facility_steps(
         _note(progress, 0.9, "assessing elderly-care floor area and proposing sites")
         care = assess_elderly_care(
             estates, inputs.facilities, policy, districts=districts, roads=inputs.roads,
-            quality=quality,
+            candidates=inputs.candidate_sites, quality=quality,
         )  # fmt: skip
         estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
         districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)

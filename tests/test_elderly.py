@@ -7,6 +7,7 @@ import time
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
@@ -305,6 +306,64 @@ def test_sites_are_proposed_on_district_members(policy):
     )  # fmt: skip
     assert one.siting.problem == "MCLP"
     assert one.siting.covered_weight == pytest.approx(180.0)
+
+
+def test_a_candidate_layer_site_replaces_two_estate_sites(policy):
+    # A and B, 400 m apart (520 m walked): each estate site covers only itself; a vacant room
+    # halfway (200 m x 1.3 = 260 m <= 300 m from both) covers both, so the fewest sites is one
+    estates = make_estates(
+        [
+            {"estate_id": e, "households": 300, "geometry": box(x - 20, -20, x + 20, 20)}
+            for e, x in (("A", 0), ("B", 400))
+        ]
+    )
+    estates["status"] = "eligible"
+    estates["district_id"] = "D0001"
+    districts = gpd.GeoDataFrame(
+        {"district_id": ["D0001"]}, geometry=[box(-20, -20, 420, 20)], crs=GK
+    )
+    without = assess_elderly_care(estates, facilities([]), policy, districts=districts)
+    assert len(without.sites) == 2
+    candidates = gpd.GeoDataFrame(
+        {"site_name": ["闲置用房", "远处地块"]}, geometry=[Point(200, 0), Point(5000, 0)], crs=GK
+    )
+    care = assess_elderly_care(
+        estates, facilities([]), policy, districts=districts, candidates=candidates
+    )
+    assert len(care.sites) == 1
+    site = care.sites.iloc[0]
+    assert (site["source"], site["site_name"], site["district_id"]) == (
+        "candidate layer",
+        "闲置用房",
+        "D0001",
+    )
+    assert pd.isna(site["estate_id"])
+    assert site["floor_area_m2"] == pytest.approx(120.0)  # 2 x 300 households x 20 m²/100
+    assert site["households_served"] == 600
+    assert site.geometry.equals(Point(200, 0))
+
+
+def test_read_candidate_sites(tmp_path):
+    path = tmp_path / "candidates.geojson"
+    frame = gpd.GeoDataFrame(
+        {"地块名称": ["闲置用房", None, "线"], "面积": [120, 80, 1]},
+        geometry=[
+            Point(120.1, 30.2),
+            box(120.2, 30.2, 120.201, 30.201),
+            LineString([(120, 30), (120.1, 30)]),
+        ],
+        crs="EPSG:4326",
+    )
+    frame.to_file(path, engine="pyogrio")
+    quality = QualityReport()
+    sites = io.read_candidate_sites(path, quality=quality)
+    assert list(sites["site_name"]) == ["闲置用房", "候选点2"]
+    assert list(sites["面积"]) == [120, 80]
+    assert list(quality.to_frame()["message"]) == ["candidate site without a point or polygon"]
+    only_lines = tmp_path / "lines.geojson"
+    frame.iloc[[2]].to_file(only_lines, engine="pyogrio")
+    with pytest.raises(InputError, match="no point or polygon"):
+        io.read_candidate_sites(only_lines, quality=QualityReport())
 
 
 def test_pooled_gap_lets_surplus_offset_shortfall(policy):
