@@ -1,7 +1,8 @@
 """lianpian: the planner's map (Streamlit). Layout and widgets only; the work is done in ``geo``.
 
 Start with ``./dev app`` (binds to 127.0.0.1, see ``.streamlit/config.toml``). Heavy steps are
-cached with ``st.cache_data`` keyed on the inputs and the policy; the map only reruns the script
+cached with ``st.cache_data`` keyed on the inputs and the policy; built maps are kept with
+``st.cache_resource`` keyed on the plan and the display options; the map only reruns the script
 on a click (``returned_objects``), never on pan or zoom.
 """
 
@@ -11,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -238,11 +240,19 @@ def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
     return run_plan(cached_inputs(spec), policy)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_display(spec: tuple, policy_items: tuple, gcj02: bool):
-    """The estates' display geometry (simplified, rounded, EPSG:4326)."""
+@st.cache_resource(show_spinner=False, max_entries=32)
+def cached_map(spec: tuple, policy_items: tuple, options_items: tuple):
+    """The folium map of a plan and display options, built once and shared (never modified).
+
+    A resource cache, not a data cache: the map object is reused as is, so a display change
+    back to options already seen (colour, basemap, plan year) costs no rebuild.
+    """
     result = cached_plan(spec, policy_items)
-    return maps.display_frame(result.estates, gcj02=gcj02)
+    options = maps.MapOptions(**dict(options_items))
+    display = maps.display_frame(result.estates, gcj02=options.basemap == "amap")
+    fmap = maps.build_map(result, options, estates_display=display)
+    fmap.get_root().render()  # once here, so st_folium(render=False) need not do it each rerun
+    return fmap
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -489,15 +499,20 @@ def show_error(t: dict[str, str], exc: BaseException) -> None:
 def load_and_plan(t: dict[str, str], requested: tuple | None, policy_items: tuple):
     """Plan the requested data; on bad input keep the previous data and say why."""
     previous = st.session_state.get("spec", (("estates", None),))
+    planned = st.session_state.setdefault("planned", set())
     for spec in ([requested] if requested is not None else []) + [previous]:
         try:
-            with st.status(t["running"], expanded=False) as status:
-                bar = st.progress(0.0, text=t["step_read"])
-                cached_inputs(spec)
-                bar.progress(0.4, text=t["step_plan"])
+            if (spec, policy_items) in planned:  # in the cache: no progress to show
                 result = cached_plan(spec, policy_items)
-                bar.progress(1.0, text=t["done"])
-                status.update(label=t["done"], state="complete")
+            else:
+                with st.status(t["running"], expanded=False) as status:
+                    bar = st.progress(0.0, text=t["step_read"])
+                    cached_inputs(spec)
+                    bar.progress(0.4, text=t["step_plan"])
+                    result = cached_plan(spec, policy_items)
+                    bar.progress(1.0, text=t["done"])
+                    status.update(label=t["done"], state="complete")
+                planned.add((spec, policy_items))
         except (LianpianError, OSError, ValueError) as exc:
             show_error(t, exc)
             if spec == previous:
@@ -665,8 +680,7 @@ def main() -> None:
     left, right = st.columns([3, 1])
     with left:
         try:
-            display = cached_display(spec, policy_items, basemap == "amap")
-            fmap = maps.build_map(result, options, estates_display=display)
+            fmap = cached_map(spec, policy_items, tuple(sorted(asdict(options).items())))
         except (LianpianError, ValueError) as exc:
             show_error(t, exc)
             return
@@ -679,6 +693,7 @@ def main() -> None:
             center=center,
             zoom=zoom,
             key="map",
+            render=False,
         )
     with right:
         details(t, result, (output or {}).get("last_active_drawing"))

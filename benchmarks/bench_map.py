@@ -63,6 +63,7 @@ def main() -> int:
         LIANPIAN_APP_BARRIERS=str(hz / "osm_water.gpkg"),
     )
     st.cache_data.clear()
+    st.cache_resource.clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
     started = time.perf_counter()
     at.run()

@@ -167,3 +167,20 @@ def test_missing_leaflet_is_a_clear_error(result, tmp_path, monkeypatch):
     monkeypatch.setenv(maps.LEAFLET_DIR_ENV, str(tmp_path))
     with pytest.raises(maps.MapAssetsError, match="npm ci"):
         maps.build_map(result, maps.MapOptions(basemap="none"))
+
+
+def test_layer_bounds_are_those_folium_would_compute():
+    """Our vectorised layer bounds equal folium's coordinate walk (so fit and zoom are unchanged)."""
+    from folium.features import GeoJson
+    from folium.utilities import get_bounds
+
+    from geo import maps
+    from geo.pipeline import load_inputs
+
+    fmap = maps.build_map(run_plan(load_inputs()), maps.MapOptions(basemap="none"))
+    layers = [c for c in fmap._children.values() if isinstance(c, GeoJson)]
+    assert len(layers) >= 3
+    for layer in layers:
+        expected = get_bounds(layer.data, lonlat=True)
+        ours = [v for corner in layer._get_self_bounds() for v in corner]
+        assert ours == pytest.approx([v for corner in expected for v in corner], abs=1e-9)
