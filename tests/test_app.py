@@ -171,3 +171,58 @@ def test_elderly_care_figures_appear_on_hangzhou(monkeypatch):
     assert not at.error, [e.value for e in at.error]
     _elderly_and_corridor_metrics_match(at, summary)
     assert summary["elderly_households_without_5min"] > 1_000_000  # see the issue note
+
+
+@pytest.fixture
+def fake_map(monkeypatch):
+    """st_folium replaced: records its arguments and returns a chosen click (no browser here)."""
+    import streamlit_folium
+
+    state = {"calls": [], "click": None}
+
+    def st_folium(fig, **kwargs):
+        state["calls"].append(kwargs)
+        return {"last_active_drawing": state["click"]}
+
+    monkeypatch.setattr(streamlit_folium, "st_folium", st_folium)
+    return state
+
+
+def test_clicking_an_estate_or_a_district_shows_its_details(fake_map):
+    from geo.pipeline import load_inputs, run_plan
+
+    result = run_plan(load_inputs())
+    estate = result.estates.loc[result.estates["district_id"].notna()].iloc[0]
+    at = _run()
+    assert "点击地图" in " ".join(c.value for c in at.caption)
+    fake_map["click"] = {"properties": {"estate_id": estate["estate_id"], "name": estate["name"]}}
+    at.run()
+    assert not at.exception
+    assert estate["name"] in [h.value for h in at.subheader]
+    shown = pd.concat([df.value for df in at.dataframe if "value" in df.value.columns])
+    assert str(estate["district_id"]) in set(shown["value"])
+    fake_map["click"] = {"properties": {"district_id": estate["district_id"]}}
+    at.run()
+    assert f"片区 {estate['district_id']}" in [h.value for h in at.subheader]
+    members = next(df.value for df in at.dataframe if "estate_id" in df.value.columns)
+    expected = result.estates.loc[result.estates["district_id"] == estate["district_id"]]
+    assert sorted(members["estate_id"]) == sorted(expected["estate_id"])
+
+
+def test_selecting_a_district_row_zooms_the_map_to_it(fake_map):
+    from geo import maps
+    from geo.pipeline import load_inputs, run_plan
+
+    result = run_plan(load_inputs())
+    at = _run()
+    assert fake_map["calls"][-1]["center"] is None  # the whole plan at first
+    table = at.dataframe(key="districts_table").value
+    at.session_state["districts_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    chosen = table.iloc[2]["district_id"]
+    outline = result.districts.loc[result.districts["district_id"] == chosen]
+    point = maps.display_frame(outline).geometry.iloc[0].centroid
+    call = fake_map["calls"][-1]
+    assert call["zoom"] == 16
+    assert call["center"] == pytest.approx([point.y, point.x], abs=1e-4)
