@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import export, io, maps
+from geo import export, io, maps, tiles
 from geo.errors import InputError, LianpianError
 from geo.pipeline import PlanResult, load_inputs, run_plan
 from geo.policy import default_policy
@@ -70,6 +70,7 @@ UI = {
         "by_priority": "优先度",
         "basemap": "底图",
         "tk": "天地图 tk 密钥（不会保存）",
+        "local_tiles": "本地瓦片：{z}/{x}/{y}.png 文件夹或 .mbtiles 文件的路径",
         "plan_year": "五年计划年份",
         "plan_count": "至{year}年计划改造小区",
         "estates": "小区",
@@ -152,6 +153,7 @@ UI = {
         "by_priority": "priority",
         "basemap": "Basemap",
         "tk": "Tianditu tk key (never stored)",
+        "local_tiles": "Local tiles: path of a {z}/{x}/{y}.png folder or an .mbtiles file",
         "plan_year": "Five-year plan year",
         "plan_count": "Estates planned up to {year}",
         "estates": "Estates",
@@ -195,10 +197,12 @@ BASEMAP_LABELS = {
     "light": "CARTO light / 浅色",
     "tianditu": "天地图 Tianditu",
     "amap": "高德 AMap (GCJ-02)",
+    "local": "本地瓦片 / local tiles (offline)",
     "none": "无底图 / none (offline)",
 }
 #: Start on files instead of the demo: LIANPIAN_APP_ESTATES, _SURVEY, _BARRIERS (; separated),
-#: _ROADS, _BOUNDARIES, _FACILITIES, _CANDIDATES (paths, as in the sidebar).
+#: _ROADS, _BOUNDARIES, _FACILITIES, _CANDIDATES (paths, as in the sidebar); LIANPIAN_APP_TILES
+#: starts on the local basemap (a tile folder or .mbtiles file, see geo.tiles).
 ENV_PREFIX = "LIANPIAN_APP_"
 CRS_CHOICES = ("", "EPSG:4490", "EPSG:4326", "gcj02", "bd09", "EPSG:4549", "EPSG:4547")
 # (policy key, widget kind, label key, min, max, step)
@@ -273,6 +277,12 @@ def cached_tender(spec: tuple, policy_items: tuple, district_id: str) -> bytes:
     """One district's tender package (GeoPackage, Shapefile, DXF, XLSX, KML, PNG, manifest) as zip."""
     result = cached_plan(spec, policy_items)
     return export.package_zip_bytes(export.PlanLayers.from_result(result), [district_id])
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def local_tile_server(path: str) -> tiles.TileServer:
+    """One loopback server per tile folder or MBTiles file, for the life of the app."""
+    return tiles.serve_tiles(tiles.TileSource.open(path))
 
 
 def _stamp(paths: list[str]) -> tuple:
@@ -537,6 +547,11 @@ def summary_metrics(t: dict[str, str], result: PlanResult, lang: str) -> None:
     cols[2].metric(
         f"{t['invest']}（{t['unit_wan']}）", f"{s['investment_in_districts_yuan'] / 1e4:,.0f}"
     )
+
+
+def shared_facility_metrics(t: dict[str, str], result: PlanResult) -> None:
+    """Elderly-care and corridor figures (``PlanResult.summary()``), when they were computed."""
+    s = result.summary()
     if "elderly_gap_m2" in s:
         m2 = f"{result.policy.elderly.m2_per_100_households:g}"
         st.markdown(f"**{t['elderly'].format(m2=m2)}**")
@@ -623,6 +638,50 @@ def details(t: dict[str, str], result: PlanResult, clicked: dict | None) -> None
     st.caption(t["details"])
 
 
+def display_sidebar(t: dict[str, str]) -> dict[str, object]:
+    """Colour and basemap widgets; return the matching ``maps.MapOptions`` fields.
+
+    Tianditu without a key and local tiles that cannot be opened fall back to no basemap.
+    """
+    st.sidebar.header(t["display"])
+    colour_by = st.sidebar.radio(
+        t["colour_by"],
+        ("status", "priority"),
+        format_func=lambda c: t["by_status"] if c == "status" else t["by_priority"],
+        horizontal=True,
+        key="colour_by",
+    )
+    if "basemap" not in st.session_state and os.environ.get(f"{ENV_PREFIX}TILES"):
+        st.session_state.basemap = "local"  # an office's own tiles, set once in its start script
+        st.session_state.local_tiles = os.environ[f"{ENV_PREFIX}TILES"]
+    basemap = st.sidebar.selectbox(
+        t["basemap"], maps.BASEMAPS, format_func=BASEMAP_LABELS.get, key="basemap"
+    )
+    key = ""
+    if basemap == "tianditu":
+        key = st.sidebar.text_input(t["tk"], type="password", key="tianditu_key").strip()
+        if not key:
+            basemap = "none"
+    local: dict[str, object] = {}
+    if basemap == "local":
+        folder = st.sidebar.text_input(t["local_tiles"], key="local_tiles").strip()
+        try:
+            server = local_tile_server(folder) if folder else None
+        except LianpianError as exc:
+            show_error(t, exc)
+            server = None
+        if server is None:
+            basemap = "none"
+        else:
+            local = {
+                "local_tiles_url": server.url,
+                "local_tiles_max_zoom": server.source.max_zoom,
+                "local_tiles_name": server.source.name,
+            }
+
+    return {"colour_by": colour_by, "basemap": basemap, "tianditu_key": key or None, **local}
+
+
 def main() -> None:
     """Lay out the page."""
     st.set_page_config(page_title="lianpian 连片改造", layout="wide")
@@ -637,22 +696,7 @@ def main() -> None:
         show_error(t, exc)
         requested = None
     policy_items = policy_sidebar(t)
-    st.sidebar.header(t["display"])
-    colour_by = st.sidebar.radio(
-        t["colour_by"],
-        ("status", "priority"),
-        format_func=lambda c: t["by_status"] if c == "status" else t["by_priority"],
-        horizontal=True,
-        key="colour_by",
-    )
-    basemap = st.sidebar.selectbox(
-        t["basemap"], maps.BASEMAPS, format_func=BASEMAP_LABELS.get, key="basemap"
-    )
-    key = ""
-    if basemap == "tianditu":
-        key = st.sidebar.text_input(t["tk"], type="password", key="tianditu_key").strip()
-        if not key:
-            basemap = "none"
+    display_choices = display_sidebar(t)
 
     planned = load_and_plan(t, requested, policy_items)
     if planned is None:
@@ -670,13 +714,8 @@ def main() -> None:
             plan_year = st.slider(t["plan_year"], lo, hi, hi, key="plan_year")
             st.metric(t["plan_count"].format(year=plan_year), int((years <= plan_year).sum()))
 
-    options = maps.MapOptions(
-        colour_by=colour_by,
-        basemap=basemap,
-        tianditu_key=key or None,
-        plan_year=plan_year,
-        language=lang,
-    )
+    options = maps.MapOptions(plan_year=plan_year, language=lang, **display_choices)
+    basemap = options.basemap
     left, right = st.columns([3, 1])
     with left:
         try:
@@ -697,6 +736,7 @@ def main() -> None:
         )
     with right:
         details(t, result, (output or {}).get("last_active_drawing"))
+    shared_facility_metrics(t, result)
     st.subheader(t["table"])
     chosen = districts_table(t, result)
     if len(chosen):

@@ -784,6 +784,59 @@ def assess_elderly_care(
     return ElderlyCare(out, district_frame, sites, facilities_out, siting, method, summary)
 
 
+def coverage_rings(care: ElderlyCare, policy: Policy) -> gpd.GeoDataFrame:
+    """Catchment rings of the facilities for the map: one polygon per facility of a life circle.
+
+    The ring's radius is the life-circle walking distance divided by ``elderly.detour_factor``
+    (the straight-line reach of a typical walk); with a walking network the real catchment is
+    the estates the facility reaches (``elderly_covered_*`` columns), which the ring only
+    approximates. Columns: ``name, facility_type, life_circle, walk_m, radius_m, counted,
+    m2_per_household`` and the ring (CRS of ``care.facilities``, metres).
+    """
+    fac = care.facilities
+    keep = fac["life_circle"].notna().to_numpy() & (fac["catchment_m"].to_numpy() > 0)
+    fac = fac.loc[keep]
+    radius = fac["catchment_m"].to_numpy(dtype=float) / policy.elderly.detour_factor
+    centres = shapely.point_on_surface(fac.geometry.to_numpy())
+    return gpd.GeoDataFrame(
+        {
+            "name": fac["name"].to_numpy(),
+            "facility_type": fac["facility_type"].to_numpy(),
+            "life_circle": fac["life_circle"].to_numpy(),
+            "walk_m": fac["catchment_m"].to_numpy(dtype=float),
+            "radius_m": np.round(radius, 1),
+            "counted": fac["counted"].to_numpy(),
+            "m2_per_household": fac["m2_per_household"].to_numpy(),
+        },
+        geometry=shapely.buffer(centres, radius, quad_segs=16),
+        crs=fac.crs,
+    )
+
+
+def gap_estates(estates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Estates short of elderly-care floor area, for the map: ``elderly_gap_m2 > 0``.
+
+    Columns ``estate_id, name, households, elderly_required_m2, elderly_accessible_m2,
+    elderly_gap_m2, elderly_site_id`` and the footprint; largest gap first.
+    """
+    gap = pd.to_numeric(estates["elderly_gap_m2"], errors="coerce").fillna(0)
+    columns = [
+        c
+        for c in (
+            "estate_id",
+            "name",
+            "households",
+            "elderly_required_m2",
+            "elderly_accessible_m2",
+            "elderly_gap_m2",
+            "elderly_site_id",
+        )
+        if c in estates
+    ]
+    short = estates.loc[gap > 0, [*columns, estates.geometry.name]]
+    return short.sort_values("elderly_gap_m2", ascending=False).reset_index(drop=True)
+
+
 def _points_xy(frame: gpd.GeoDataFrame) -> np.ndarray:
     if len(frame) == 0:
         return np.zeros((0, 2))

@@ -45,7 +45,7 @@ from geo.crs import WGS84, wgs84_to_gcj02
 from geo.errors import LianpianError
 from geo.pipeline import PlanResult
 
-BASEMAPS = ("osm", "light", "tianditu", "amap", "none")
+BASEMAPS = ("osm", "light", "tianditu", "amap", "local", "none")
 COLOUR_BY = ("status", "priority")
 LANGUAGES = ("zh", "en")
 LEAFLET_VERSION = "1.9.4"
@@ -151,6 +151,8 @@ EXTRA_LAYER_STYLES: dict[str, dict[str, object]] = {
     "elderly_gaps": {"color": "#e31a1c", "weight": 1, "fillOpacity": 0.25},
     "elderly_sites": {"color": "#b15928", "weight": 2, "fillColor": "#ff7f00", "fillOpacity": 0.9},
 }
+#: Extra layers listed in the layer control but not drawn at first (they cover the estates).
+EXTRA_LAYERS_HIDDEN = frozenset({"elderly_coverage", "elderly_gaps"})
 
 
 class MapAssetsError(LianpianError, RuntimeError):
@@ -167,7 +169,15 @@ class MapOptions:
         ``"status"`` (eligibility) or ``"priority"`` (score classes of eligible estates).
     basemap
         One of :data:`BASEMAPS`. ``tianditu`` needs ``tianditu_key`` (the user's own ``tk``);
-        ``amap`` shifts the displayed data to GCJ-02; ``none`` works offline.
+        ``amap`` shifts the displayed data to GCJ-02; ``local`` draws the tiles served at
+        ``local_tiles_url`` (a local folder or MBTiles file, see :mod:`geo.tiles`) and, like
+        ``none``, works offline.
+    local_tiles_url
+        Leaflet URL template (``http://127.0.0.1:PORT/{z}/{x}/{y}``) of the ``local`` basemap.
+    local_tiles_max_zoom
+        Deepest zoom of the local tiles; Leaflet enlarges them beyond it.
+    local_tiles_name
+        Label of the local tiles (shown as the attribution).
     plan_year
         Year of the five-year-plan layer (estates of that year and earlier); ``None`` = the last
         year. Ignored when estates have no ``plan_year`` column.
@@ -185,6 +195,9 @@ class MapOptions:
     simplify_m: float = 2.0
     precision: int = 5
     show_adjacency: bool = True
+    local_tiles_url: str | None = None
+    local_tiles_max_zoom: int = 18
+    local_tiles_name: str = ""
 
     def __post_init__(self) -> None:
         """Check the choices (ValueError naming the option)."""
@@ -196,6 +209,8 @@ class MapOptions:
             raise ValueError(f"language must be one of {LANGUAGES}, not {self.language!r}")
         if self.basemap == "tianditu" and not (self.tianditu_key or "").strip():
             raise ValueError("the Tianditu basemap needs the user's tk key")
+        if self.basemap == "local" and not (self.local_tiles_url or "").startswith("http"):
+            raise ValueError("the local basemap needs the URL of a tile server (geo.tiles)")
         if not 0 <= self.simplify_m <= 100 or not 3 <= self.precision <= 8:
             raise ValueError("simplify_m must be 0-100 m and precision 3-8 decimals")
 
@@ -464,6 +479,15 @@ def _tiles(m: folium.Map, options: MapOptions) -> None:
                 max_zoom=18,
                 control=False,
             ).add_to(m)
+    elif options.basemap == "local":
+        folium.TileLayer(
+            tiles=options.local_tiles_url,
+            attr=html.escape(options.local_tiles_name or "local tiles") + " (本地瓦片)",
+            name=html.escape(options.local_tiles_name or "local tiles"),
+            max_native_zoom=options.local_tiles_max_zoom,
+            max_zoom=20,
+            control=False,
+        ).add_to(m)
     elif options.basemap == "amap":
         folium.TileLayer(
             tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
@@ -717,6 +741,7 @@ def _extra_layers(
             list(props.columns),
             name=t.get(key, key),
             style_function=lambda f, s=style, k=key: {**s, "className": f"lp-{k}"},
+            show=key not in EXTRA_LAYERS_HIDDEN,
             **kwargs,
         ).add_to(m)
         drawn.append(key)

@@ -23,7 +23,7 @@ from geo.adjacency import build_adjacency
 from geo.corridors import plan_corridors
 from geo.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, metric_crs_for
 from geo.districts import estimate_investment, form_districts
-from geo.elderly import assess_elderly_care
+from geo.elderly import assess_elderly_care, coverage_rings, gap_estates
 from geo.eligibility import STATUSES, assess_eligibility
 from geo.errors import InputError, QualityReport
 from geo.policy import Policy, load_policy
@@ -505,6 +505,8 @@ def shared_facility_steps(
         estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
         districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
         extra_layers["elderly_sites"] = care.sites
+        extra_layers["elderly_coverage"] = coverage_rings(care, policy)
+        extra_layers["elderly_gaps"] = gap_estates(estates)
         extra_layers["elderly_summary"] = pd.DataFrame(
             {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
         )

@@ -6,6 +6,7 @@ The screenshot is saved under the test's output folder (``test-output/``).
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -67,7 +68,9 @@ def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
     raise RuntimeError("streamlit did not start within 60 s")
 
 
-def _check_page(port: int, expected_estates: int, shot: Path, timeout_ms: int) -> None:
+def _check_page(
+    port: int, expected_estates: int, shot: Path, timeout_ms: int, tiles_from: str | None = None
+) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -96,6 +99,11 @@ def _check_page(port: int, expected_estates: int, shot: Path, timeout_ms: int) -
             assert estates.count() == expected_estates
             assert frame.locator(".lp-legend").count() == 1
             assert frame.locator(".leaflet-control-layers").count() == 1
+            if tiles_from:  # the local basemap: tiles drawn from the loopback tile server
+                loaded = frame.locator(f'img.leaflet-tile-loaded[src^="{tiles_from}"]')
+                while loaded.count() == 0 and time.time() < deadline:
+                    time.sleep(0.25)
+                assert loaded.count() > 0
             page.wait_for_timeout(500)
             assert page.locator('[data-testid="stException"]').count() == 0
             shot.parent.mkdir(parents=True, exist_ok=True)
@@ -107,13 +115,19 @@ def _check_page(port: int, expected_estates: int, shot: Path, timeout_ms: int) -
             browser.close()
 
 
-def _run(env_extra: dict[str, str], expected: int, shot: Path, timeout_ms: int) -> None:
+def _run(
+    env_extra: dict[str, str],
+    expected: int,
+    shot: Path,
+    timeout_ms: int,
+    tiles_from: str | None = None,
+) -> None:
     _need_chromium()
     port = _free_port()
     env = {**os.environ, **env_extra, "PYTHONPATH": str(REPO)}
     proc = _start_app(port, env)
     try:
-        _check_page(port, expected, shot, timeout_ms)
+        _check_page(port, expected, shot, timeout_ms, tiles_from)
     finally:
         proc.terminate()
         try:
@@ -148,4 +162,42 @@ def test_hangzhou_map_in_chromium(tmp_path):
         expected,
         OUTPUT / "browser_hangzhou.png",
         timeout_ms=120_000,
+    )
+
+
+def test_local_mbtiles_basemap_in_chromium(tmp_path):
+    """An office's own MBTiles file as the basemap, with no network: the tiles draw."""
+    import math
+
+    from PIL import Image, ImageDraw
+
+    from geo.pipeline import load_inputs
+    from tests.test_tiles import make_mbtiles
+
+    _need_chromium()
+    estates = load_inputs().estates.to_crs(4326)
+    west, south, east, north = estates.total_bounds
+
+    def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+        n = 2**z
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+        return int((lon + 180) / 360 * n), int(y)
+
+    tiles = {}
+    for z in range(11, 18):
+        (x0, y0), (x1, y1) = tile_xy(west, north, z), tile_xy(east, south, z)
+        for x in range(x0 - 1, x1 + 2):
+            for y in range(y0 - 1, y1 + 2):
+                image = Image.new("RGB", (256, 256), "#e8efe4")
+                ImageDraw.Draw(image).rectangle((0, 0, 255, 255), outline="#9ab09a")
+                buffer = io.BytesIO()
+                image.save(buffer, format="PNG")
+                tiles[(z, x, y)] = buffer.getvalue()
+    path = make_mbtiles(tmp_path / "office.mbtiles", tiles)
+    _run(
+        {"LIANPIAN_APP_TILES": str(path)},
+        len(estates),
+        OUTPUT / "browser_local_tiles.png",
+        timeout_ms=60_000,
+        tiles_from="http://127.0.0.1:",
     )

@@ -366,6 +366,31 @@ def test_read_candidate_sites(tmp_path):
         io.read_candidate_sites(only_lines, quality=QualityReport())
 
 
+def test_coverage_rings_and_gap_estates_for_the_map(policy):
+    from geo.elderly import coverage_rings, gap_estates
+
+    estates = make_estates(
+        [
+            {"estate_id": "A", "households": 100, "geometry": box(-5, -5, 5, 5)},
+            {"estate_id": "B", "households": 100, "geometry": box(995, -5, 1005, 5)},
+        ]
+    )
+    fac = facilities([station(0, 10, 100.0), station(0, -10, 50.0, kind="养老院")])
+    care = assess_elderly_care(estates, fac, policy)
+    rings = coverage_rings(care, policy)
+    walk = policy.elderly.circle_5min_m
+    assert list(rings["life_circle"]) == ["5min", "15min"]
+    assert rings["walk_m"].iloc[0] == walk
+    assert rings["radius_m"].iloc[0] == pytest.approx(walk / policy.elderly.detour_factor, abs=0.1)
+    assert rings.geometry.iloc[0].area == pytest.approx(
+        np.pi * (walk / policy.elderly.detour_factor) ** 2, rel=0.01
+    )
+    out = estates.join(care.estates)
+    gaps = gap_estates(out)
+    assert list(gaps["estate_id"]) == ["B"]  # A is covered by the station, B is 1 km away
+    assert gaps["elderly_gap_m2"].iloc[0] == pytest.approx(20.0)
+
+
 def test_pooled_gap_lets_surplus_offset_shortfall(policy):
     # A sits next to a 100 m² station (needs 20, gets 100 alone); B, 500 m away, needs 20 and
     # gets nothing: summed gap 20, pooled gap 0
