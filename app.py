@@ -21,7 +21,7 @@ from streamlit_folium import st_folium
 
 from geo import export, io, maps, tiles
 from geo.errors import InputError, LianpianError
-from geo.pipeline import PlanResult, load_inputs, run_plan
+from geo.pipeline import PlanResult, load_inputs, rescore, run_plan
 from geo.policy import default_policy
 
 UI = {
@@ -233,15 +233,31 @@ def cached_inputs(spec: tuple[tuple[str, object], ...]):
     return load_inputs(**args)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
-    """Run the plan for the inputs ``spec`` and the policy values (cached on both).
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_base_plan(spec: tuple, base_items: tuple) -> PlanResult:
+    """Run the plan for the inputs ``spec`` and the policy values other than priority weights.
 
     No Streamlit call inside (cached functions must not write to blocks made outside them);
     progress is shown by the caller between the cached steps.
     """
-    policy = default_policy().with_values(dict(policy_items))
+    policy = default_policy().with_values(dict(base_items))
     return run_plan(cached_inputs(spec), policy)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
+    """The plan for ``spec`` and the policy values (cached on both).
+
+    Priority weights change no district: a weight change only re-scores the cached plan of the
+    other values (``geo.pipeline.rescore``), so the sliders answer at once.
+    """
+    weights = {k for k, _ in policy_items if k.startswith("priority.weight_")}
+    defaults = policy_defaults()
+    base_items = tuple(sorted((k, defaults[k] if k in weights else v) for k, v in policy_items))
+    base = cached_base_plan(spec, base_items)
+    if base_items == policy_items:
+        return base
+    return rescore(base, default_policy().with_values(dict(policy_items)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)

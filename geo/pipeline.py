@@ -9,7 +9,7 @@ through the ``progress`` callback the caller passes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -450,6 +450,34 @@ def run_plan(
         survey_join=survey_report,
         extra_layers=extra_layers,
     )
+
+
+def rescore(result: PlanResult, policy: Policy) -> PlanResult:
+    """Return ``result`` with its priorities scored again under ``policy``.
+
+    The priority score changes nothing upstream (eligibility, adjacency, districts, corridors
+    and elderly-care sites do not depend on it), so a change of the ``[priority]`` weights needs
+    only :func:`geo.priority.score_estates` and :func:`geo.priority.score_districts` again: the
+    app uses this to answer a weight slider at once. The result equals ``run_plan`` under
+    ``policy``. ``result`` is not modified.
+
+    Raises
+    ------
+    ValueError
+        If ``policy`` differs from ``result.policy`` outside the ``[priority]`` section.
+    """
+    old, new = result.policy.to_dict(), policy.to_dict()
+    changed = sorted(k for k in new if old.get(k) != new[k])
+    if set(changed) - {"priority"}:
+        raise ValueError(f"rescore only re-weights priorities; changed sections: {changed}")
+    scores = score_estates(result.estates, result.graph, policy)
+    estates = result.estates.copy()
+    estates[list(scores.columns)] = scores
+    districts = result.districts.copy()
+    if len(districts):
+        ranked = score_districts(districts, estates)
+        districts[list(ranked.columns)] = ranked
+    return replace(result, estates=estates, districts=districts, policy=policy)
 
 
 def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityReport) -> None:

@@ -4,6 +4,7 @@ import re
 
 import geopandas as gpd
 import networkx as nx
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -165,3 +166,30 @@ def test_user_column_mapping(tmp_path, capsys):
     assert estates["name"].tolist() == src["小区名称"].tolist()
     assert estates["build_year_raw"].fillna("").tolist() == src["建成年代"].fillna("").tolist()
     assert main(["plan", "--column", "nonsense", "--out", str(out)]) == 2
+
+
+def test_rescore_equals_a_full_run_under_new_weights():
+    from geo.pipeline import rescore
+    from geo.policy import default_policy
+
+    inputs = load_inputs()
+    base = run_plan(inputs)
+    weights = {"priority.weight_age": 0.05, "priority.weight_contiguity": 0.9}
+    policy = default_policy().with_values(weights)
+    full = run_plan(inputs, policy)
+    quick = rescore(base, policy)
+    assert quick.policy == policy
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(quick.estates.drop(columns="geometry")),
+        pd.DataFrame(full.estates.drop(columns="geometry")),
+    )
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(quick.districts.drop(columns="geometry")),
+        pd.DataFrame(full.districts.drop(columns="geometry")),
+    )
+    assert not quick.districts["priority_rank"].equals(base.districts["priority_rank"]) or not (
+        quick.estates["priority_score"].equals(base.estates["priority_score"])
+    )
+    assert base.policy != policy  # the base result is untouched
+    with pytest.raises(ValueError, match="eligibility"):
+        rescore(base, default_policy().with_values({"eligibility.cutoff_year": 1995}))
