@@ -65,19 +65,28 @@ def main() -> int:
     st.cache_data.clear()
     st.cache_resource.clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
-    started = time.perf_counter()
-    at.run()
-    print(f"app first run (load + plan + map): {time.perf_counter() - started:.2f} s")
-    for year, label in ((1995, "new policy, plan recomputed"), (2000, "back to a cached policy")):
-        at.number_input(key="pol.eligibility.cutoff_year").set_value(year)
+
+    def timed(label: str, change=None) -> None:
+        if change is not None:
+            change()
         started = time.perf_counter()
         at.run()
-        print(f"app rerun after a policy change ({label}): {time.perf_counter() - started:.2f} s")
-    started = time.perf_counter()
-    at.radio(key="colour_by").set_value("priority").run()
-    print(
-        f"app rerun after a display change (colour by priority): {time.perf_counter() - started:.2f} s"
+        flag = "  EXCEPTION" if at.exception else ""
+        print(f"app {label}: {time.perf_counter() - started:.2f} s{flag}")
+
+    timed("first run (load + plan + map)")
+    timed("rerun, nothing changed")
+    cutoff = at.number_input(key="pol.eligibility.cutoff_year")
+    timed("eligibility change (plan recomputed)", lambda: cutoff.set_value(1995))
+    cutoff = at.number_input(key="pol.eligibility.cutoff_year")
+    timed("eligibility back to a cached value", lambda: cutoff.set_value(2000))
+    weight = at.slider(key="pol.priority.weight_age")
+    timed("priority weight change (re-scored)", lambda: weight.set_value(0.05))
+    timed("colour by priority (new map)", lambda: at.radio(key="colour_by").set_value("priority"))
+    timed(
+        "colour by status (map seen before)", lambda: at.radio(key="colour_by").set_value("status")
     )
+    timed("basemap none (new map)", lambda: at.selectbox(key="basemap").set_value("none"))
     return 1 if at.exception else 0
 
 
