@@ -622,11 +622,23 @@ def _solve(
         if per_metre > 0
         else 0.0
     )
-    g = graph.copy()
+    # the municipal network joins the graph as one node for this group only: added in place and
+    # removed at the end (copying the district's graph per group cost more than the solve)
     for node, (length, link) in candidates.items():
-        g.add_edge(node, MAIN, weight=length + connection_m, length=length, link=link)
-    component = nx.node_connected_component(g, MAIN)
-    g = g.subgraph(component).copy()
+        graph.add_edge(node, MAIN, weight=length + connection_m, length=length, link=link)
+    try:
+        return _solve_connected(graph, estate_nodes, group)
+    finally:
+        if MAIN in graph:
+            graph.remove_node(MAIN)
+
+
+def _solve_connected(
+    graph: nx.Graph, estate_nodes: dict[str, tuple[float, float]], group: _Group
+) -> _Solution:
+    """Steiner tree and shortest-path union from ``MAIN`` (already in ``graph``) to the estates."""
+    component = nx.node_connected_component(graph, MAIN)
+    g = graph if len(component) == graph.number_of_nodes() else graph.subgraph(component)
     _, routes = nx.single_source_dijkstra(g, MAIN, weight="weight")
     paths, union = {}, nx.Graph()
     for estate_id, node in estate_nodes.items():
@@ -636,7 +648,10 @@ def _solve(
         union.add_edges_from((u, v, g[u][v]) for u, v in edges)
     terminals = {*estate_nodes.values(), MAIN}
     union_tree = _prune(nx.minimum_spanning_tree(union, weight="weight"), terminals)
-    tree = steiner_tree(g, sorted(terminals, key=str), weight="weight", method=STEINER_METHOD)
+    # a copy: networkx returns a view of ``graph``, which loses MAIN when the caller removes it
+    tree = nx.Graph(
+        steiner_tree(g, sorted(terminals, key=str), weight="weight", method=STEINER_METHOD)
+    )
     if tree.size(weight="weight") <= union_tree.size(weight="weight") + 1e-9:
         return _Solution(tree, paths, union_tree, f"steiner-{STEINER_METHOD}")
     return _Solution(union_tree, paths, union_tree, "shortest-path union")
