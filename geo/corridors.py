@@ -55,8 +55,10 @@ flagged, not rerouted.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -220,6 +222,7 @@ class _Context:
     mains: dict[str, np.ndarray] = field(default_factory=dict)
     buildings: shapely.STRtree | None = None
     building_geoms: np.ndarray | None = None
+    fingerprint: bytes = b""  # of the layers and settings above, for the district memo
 
 
 @dataclass
@@ -302,14 +305,14 @@ def plan_corridors(
     for index, district in districts.iterrows():
         members = [m for m in str(district["members"]).split(",") if m]
         paths = [g for m in members for t, g in paths_of[m] if t in set(members)]
-        result = _plan_district(
-            str(district["district_id"]),
-            members,
-            district.geometry,
-            [anchors[m] for m in members],
-            paths,
-            ctx,
-        )
+        district_id = str(district["district_id"])
+        plan_args = (members, district.geometry, [anchors[m] for m in members], paths)
+        key = _district_key(ctx, *plan_args)
+        cached = _MEMO.get(key)
+        if cached is None:
+            cached = _plan_district(_ANY_DISTRICT, *plan_args, ctx)
+            _MEMO.put(key, cached)
+        result = cached.for_district(district_id)
         rows.append(pd.Series(result.row, name=index))
         segments.append(result.segments)
         table.extend(result.table)
@@ -336,6 +339,19 @@ def _prepare(
 ) -> _Context:
     ctx = _Context(crs=crs, policy=policy)
     settings = policy.corridors
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(CRS.from_user_input(crs).to_wkt().encode())
+    digest.update(repr(settings).encode())
+    digest.update(repr(policy.adjacency.tolerance_m).encode())  # closes the outline (_segments)
+    for name, layer in (("roads", roads), ("mains", mains), ("buildings", buildings)):
+        digest.update(name.encode())
+        if layer is not None and len(layer):
+            digest.update(str(layer.crs).encode())
+            digest.update(b"".join(shapely.to_wkb(layer.geometry.to_numpy())))
+            for column in ("fclass", *_UTILITY_COLUMNS):
+                if column in layer:
+                    digest.update(pd.util.hash_pandas_object(layer[column], index=False).values)
+    ctx.fingerprint = digest.digest()
     if roads is not None and len(roads):
         frame = roads
         if "fclass" in frame:
@@ -391,6 +407,69 @@ class _DistrictResult:
     row: dict[str, object]
     segments: gpd.GeoDataFrame | None
     table: list[dict[str, object]]
+
+    def for_district(self, district_id: str) -> _DistrictResult:
+        """A copy labelled with ``district_id`` (plans are memoised under a placeholder id)."""
+        segments = None
+        if self.segments is not None:
+            segments = self.segments.copy()
+            segments["district_id"] = district_id
+        table = [{**row, "district_id": district_id} for row in self.table]
+        return _DistrictResult(dict(self.row), segments, table)
+
+
+#: Placeholder district id of memoised plans (see :class:`_Memo`).
+_ANY_DISTRICT = "\x00district"
+
+
+class _Memo:
+    """Bounded memo of district corridor plans, keyed by content, shared within the process.
+
+    A district's corridors depend only on its members, their shapes and paths, the road/mains/
+    building layers and ``policy.corridors`` (all in the key, by value: WKB and settings), not
+    on its id or on other districts. The app re-plans after every policy change and most
+    districts come back unchanged: their plans are reused instead of solved again. Results are
+    identical with or without the memo.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._data: OrderedDict[bytes, _DistrictResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> _DistrictResult | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, value: _DistrictResult) -> None:
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_MEMO = _Memo()
+
+
+def _district_key(
+    ctx: _Context,
+    members: list[str],
+    outline: shapely.Geometry,
+    anchors: list[shapely.Geometry],
+    paths: list[shapely.Geometry],
+) -> bytes:
+    digest = hashlib.blake2b(ctx.fingerprint, digest_size=20)
+    digest.update("\x1f".join(members).encode("utf-8"))
+    for geom in (outline, *anchors, *paths):
+        digest.update(shapely.to_wkb(geom, hex=False))
+    return digest.digest()
 
 
 def _plan_district(

@@ -212,3 +212,41 @@ def test_hangzhou_corridors(tmp_path, capsys, with_roads):
     assert length < separate
     with capsys.disabled():
         print(f"\nHangzhou corridors ({'roads' if with_roads else 'no roads'}): {m[0]}")
+
+
+def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy):
+    """The district memo reuses a plan by content: same figures, the new district id."""
+    from geo import corridors
+
+    rows = make_estates(
+        [
+            {"estate_id": f"E{i}{y}", "geometry": box(110 * i, y, 110 * i + 100, y + 100)}
+            for i in range(3)
+            for y in (0, 400)
+        ]
+    )
+    estates, districts, edges = _district_run(rows, policy)
+    assert len(districts) == 2
+    roads = _street(-20, -100, -20, 600)
+    corridors._MEMO.clear()
+    fresh = plan_corridors(estates, districts, edges, policy, roads=roads)
+    renamed = districts.assign(
+        district_id=districts["district_id"].map({"D0001": "X2", "D0002": "X1"})
+    )
+    again = plan_corridors(estates, renamed, edges, policy, roads=roads)  # from the memo
+    pd.testing.assert_frame_equal(fresh.districts, again.districts)
+    assert sorted(again.segments["district_id"].unique()) == ["X1", "X2"]
+    back = again.segments.assign(
+        district_id=again.segments["district_id"].map({"X2": "D0001", "X1": "D0002"})
+    )
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(back.drop(columns="geometry")),
+        pd.DataFrame(fresh.segments.drop(columns="geometry")),
+    )
+    assert set(again.utilities["district_id"]) == {"X1", "X2"}
+    # other settings, other plans: the memo is keyed on them
+    dearer = policy.with_values(
+        {"corridors.connection_yuan": 10 * policy.corridors.connection_yuan}
+    )
+    other = plan_corridors(estates, districts, edges, dearer, roads=roads)
+    assert not other.districts["cost_yuan"].equals(fresh.districts["cost_yuan"])
