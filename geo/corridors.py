@@ -55,10 +55,8 @@ flagged, not rerouted.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -69,6 +67,7 @@ import shapely
 from networkx.algorithms.approximation import steiner_tree
 from pyproj import CRS
 
+from geo._memo import Memo, digest
 from geo.errors import InputError, QualityReport
 from geo.names import normalise_text
 from geo.policy import UTILITIES, Policy
@@ -339,19 +338,13 @@ def _prepare(
 ) -> _Context:
     ctx = _Context(crs=crs, policy=policy)
     settings = policy.corridors
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(CRS.from_user_input(crs).to_wkt().encode())
-    digest.update(repr(settings).encode())
-    digest.update(repr(policy.adjacency.tolerance_m).encode())  # closes the outline (_segments)
-    for name, layer in (("roads", roads), ("mains", mains), ("buildings", buildings)):
-        digest.update(name.encode())
-        if layer is not None and len(layer):
-            digest.update(str(layer.crs).encode())
-            digest.update(b"".join(shapely.to_wkb(layer.geometry.to_numpy())))
-            for column in ("fclass", *_UTILITY_COLUMNS):
-                if column in layer:
-                    digest.update(pd.util.hash_pandas_object(layer[column], index=False).values)
-    ctx.fingerprint = digest.digest()
+    ctx.fingerprint = digest(
+        CRS.from_user_input(crs).to_wkt(),
+        settings,
+        policy.adjacency.tolerance_m,  # closes the outline (_segments)
+        layers=(roads, mains, buildings),
+        columns=("fclass", *_UTILITY_COLUMNS),
+    )
     if roads is not None and len(roads):
         frame = roads
         if "fclass" in frame:
@@ -418,44 +411,15 @@ class _DistrictResult:
         return _DistrictResult(dict(self.row), segments, table)
 
 
-#: Placeholder district id of memoised plans (see :class:`_Memo`).
+#: Placeholder district id of memoised plans (see ``_MEMO``).
 _ANY_DISTRICT = "\x00district"
 
 
-class _Memo:
-    """Bounded memo of district corridor plans, keyed by content, shared within the process.
-
-    A district's corridors depend only on its members, their shapes and paths, the road/mains/
-    building layers and ``policy.corridors`` (all in the key, by value: WKB and settings), not
-    on its id or on other districts. The app re-plans after every policy change and most
-    districts come back unchanged: their plans are reused instead of solved again. Results are
-    identical with or without the memo.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._data: OrderedDict[bytes, _DistrictResult] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: bytes) -> _DistrictResult | None:
-        with self._lock:
-            found = self._data.get(key)
-            if found is not None:
-                self._data.move_to_end(key)
-            return found
-
-    def put(self, key: bytes, value: _DistrictResult) -> None:
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-_MEMO = _Memo()
+#: District plans by content: a district's corridors depend only on its members, their shapes
+#: and paths, the road/mains/building layers and the settings (all in the key, by value), not on
+#: its id or other districts. The app re-plans after every policy change and most districts come
+#: back unchanged; their plans are reused. Results are identical with or without the memo.
+_MEMO: Memo[_DistrictResult] = Memo(4096)
 
 
 def _district_key(
@@ -465,11 +429,8 @@ def _district_key(
     anchors: list[shapely.Geometry],
     paths: list[shapely.Geometry],
 ) -> bytes:
-    digest = hashlib.blake2b(ctx.fingerprint, digest_size=20)
-    digest.update("\x1f".join(members).encode("utf-8"))
-    for geom in (outline, *anchors, *paths):
-        digest.update(shapely.to_wkb(geom, hex=False))
-    return digest.digest()
+    shapes = b"".join(shapely.to_wkb(np.array([outline, *anchors, *paths], dtype=object)))
+    return digest(ctx.fingerprint, members, shapes)
 
 
 def _plan_district(
