@@ -565,17 +565,26 @@ def summary_metrics(t: dict[str, str], result: PlanResult, lang: str) -> None:
     )
 
 
+def _metric_row(title: str, figures: list[tuple[str, str]]) -> None:
+    st.markdown(f"**{title}**")
+    for col, (label, value) in zip(st.columns(len(figures)), figures, strict=True):
+        col.metric(label, value)
+
+
 def shared_facility_metrics(t: dict[str, str], result: PlanResult) -> None:
     """Elderly-care and corridor figures (``PlanResult.summary()``), when they were computed."""
     s = result.summary()
     if "elderly_gap_m2" in s:
         m2 = f"{result.policy.elderly.m2_per_100_households:g}"
-        st.markdown(f"**{t['elderly'].format(m2=m2)}**")
-        cols = st.columns(4)
-        cols[0].metric(t["elderly_without"], f"{s['elderly_households_without_5min']:,}")
-        cols[1].metric(t["elderly_gap"], f"{s['elderly_gap_m2']:,.0f}")
-        cols[2].metric(t["elderly_sites"], f"{s['elderly_sites_proposed']:,}")
-        cols[3].metric(t["elderly_site_area"], f"{s['elderly_site_floor_area_m2']:,.0f}")
+        _metric_row(
+            t["elderly"].format(m2=m2),
+            [
+                (t["elderly_without"], f"{s['elderly_households_without_5min']:,}"),
+                (t["elderly_gap"], f"{s['elderly_gap_m2']:,.0f}"),
+                (t["elderly_sites"], f"{s['elderly_sites_proposed']:,}"),
+                (t["elderly_site_area"], f"{s['elderly_site_floor_area_m2']:,.0f}"),
+            ],
+        )
         st.caption(
             t["elderly_how"].format(
                 distance=s["elderly_distance"],
@@ -584,12 +593,15 @@ def shared_facility_metrics(t: dict[str, str], result: PlanResult) -> None:
             )
         )
     if "corridor_length_m" in s:
-        st.markdown(f"**{t['corridors']}**")
-        cols = st.columns(4)
-        cols[0].metric(t["corridor_len"], f"{s['corridor_length_m'] / 1000:,.2f}")
-        cols[1].metric(t["corridor_save"], f"{s['corridor_saving_pct']}%")
-        cols[2].metric(t["corridor_cost"], f"{s['corridor_cost_yuan'] / 1e4:,.0f}")
-        cols[3].metric(t["corridor_cost_save"], f"{s['corridor_cost_saving_pct']}%")
+        _metric_row(
+            t["corridors"],
+            [
+                (t["corridor_len"], f"{s['corridor_length_m'] / 1000:,.2f}"),
+                (t["corridor_save"], f"{s['corridor_saving_pct']}%"),
+                (t["corridor_cost"], f"{s['corridor_cost_yuan'] / 1e4:,.0f}"),
+                (t["corridor_cost_save"], f"{s['corridor_cost_saving_pct']}%"),
+            ],
+        )
 
 
 def districts_table(t: dict[str, str], result: PlanResult) -> pd.DataFrame:

@@ -970,6 +970,36 @@ def read_facilities(
     return canonical_facilities(raw, source=source, quality=quality)
 
 
+def _points_or_polygons(
+    raw: gpd.GeoDataFrame, source: str, quality: QualityReport, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """2D geometries of a point/polygon layer and the mask of usable ones (others reported).
+
+    Raises
+    ------
+    InputError
+        If no point or polygon is left.
+    """
+    geoms = shapely.force_2d(raw.geometry.values)
+    types = shapely.get_type_id(geoms)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & np.isin(types, [0, 3, 4, 6])
+    for position in np.flatnonzero(~ok):
+        quality.add(
+            "dropped",
+            source,
+            f"feature {position + 1}",
+            f"{what} without a point or polygon",
+            f"give each {what} as a point or polygon",
+        )
+    if not ok.any():
+        raise InputError(
+            f"no point or polygon in the {what} layer",
+            source=source,
+            fix=f"give each {what} as a point or polygon",
+        )
+    return geoms, ok
+
+
 #: Headers naming a candidate site (vacant building, land parcel) of a candidate layer.
 _SITE_NAME_HEADERS = ("name", "site_name", "名称", "地块名称", "用地名称", "房屋名称", "位置")
 
@@ -995,23 +1025,7 @@ def read_candidate_sites(
     """
     source = Path(path).name
     raw = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
-    geoms = shapely.force_2d(raw.geometry.values)
-    types = shapely.get_type_id(geoms)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & np.isin(types, [0, 3, 4, 6])
-    for position in np.flatnonzero(~ok):
-        quality.add(
-            "dropped",
-            source,
-            f"feature {position + 1}",
-            "candidate site without a point or polygon",
-            "give candidate sites as points or polygons",
-        )
-    if not ok.any():
-        raise InputError(
-            "no point or polygon in the candidate-site layer",
-            source=source,
-            fix="give candidate sites as points or polygons",
-        )
+    geoms, ok = _points_or_polygons(raw, source, quality, "candidate site")
     kept = pd.DataFrame(raw.loc[ok].drop(columns=raw.geometry.name))
     wanted = {normalise_header(h) for h in _SITE_NAME_HEADERS}
     column = next((c for c in kept.columns if normalise_header(c) in wanted), None)
@@ -1052,23 +1066,7 @@ def canonical_facilities(
             source=source,
             fix="add 类型 with 社区养老服务站, 老年人日间照料中心 or 养老院 (or 'type')",
         )
-    geoms = shapely.force_2d(raw.geometry.values)
-    types = shapely.get_type_id(geoms)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & np.isin(types, [0, 3, 4, 6])
-    for position in np.flatnonzero(~ok):
-        quality.add(
-            "dropped",
-            source,
-            f"feature {position + 1}",
-            "facility without a point or polygon",
-            "give facilities as points or polygons",
-        )
-    if not ok.any():
-        raise InputError(
-            "no point or polygon in the facility layer",
-            source=source,
-            fix="give facilities as points or polygons",
-        )
+    geoms, ok = _points_or_polygons(raw, source, quality, "facility")
     kept = raw.loc[ok].rename(columns=mapping)
     out = pd.DataFrame(index=kept.index)
     if "facility_id" in kept:
