@@ -19,6 +19,7 @@ import pandas as pd
 from pyproj import CRS
 
 from geo import io
+from geo._memo import Memo, digest
 from geo.adjacency import build_adjacency
 from geo.corridors import plan_corridors
 from geo.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, metric_crs_for
@@ -411,12 +412,7 @@ def run_plan(
     estates, crs, survey_report = prepare_estates(inputs, policy, quality, progress)
     _note(progress, 0.45, "building the adjacency graph")
     barriers = barrier_layer(inputs, policy, crs)
-    graph, edges = build_adjacency(
-        estates,
-        tolerance_m=policy.adjacency.tolerance_m,
-        barriers=barriers,
-        min_barrier_crossing_m=policy.adjacency.min_barrier_crossing_m,
-    )
+    graph, edges = _adjacency(estates, barriers, policy)
     _note(progress, 0.65, "grouping districts")
     level = policy.districts.keep_within_level
     unit_column = (
@@ -478,6 +474,36 @@ def rescore(result: PlanResult, policy: Policy) -> PlanResult:
         ranked = score_districts(districts, estates)
         districts[list(ranked.columns)] = ranked
     return replace(result, estates=estates, districts=districts, policy=policy)
+
+
+#: Adjacency by content: it depends on the estates' ids and shapes, the barriers and the
+#: adjacency settings only, not on eligibility; the app re-plans after each policy change on the
+#: same estates and reuses it. The graph and edges are shared with the memo: like every layer
+#: of a PlanResult they are read, never modified in place (geo.pipeline.rescore copies).
+_ADJACENCY: Memo[tuple[nx.Graph, gpd.GeoDataFrame]] = Memo(2)
+
+
+def _adjacency(
+    estates: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None, policy: Policy
+) -> tuple[nx.Graph, gpd.GeoDataFrame]:
+    """:func:`geo.adjacency.build_adjacency` with the run's settings, memoised by content."""
+    settings = (policy.adjacency.tolerance_m, policy.adjacency.min_barrier_crossing_m)
+    key = digest(
+        settings,
+        estates["estate_id"].astype(str).str.cat(sep="\x1f"),
+        layers=[estates, barriers],
+        columns=("barrier",),
+    )
+    found = _ADJACENCY.get(key)
+    if found is None:
+        found = build_adjacency(
+            estates,
+            tolerance_m=settings[0],
+            barriers=barriers,
+            min_barrier_crossing_m=settings[1],
+        )
+        _ADJACENCY.put(key, found)
+    return found
 
 
 def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityReport) -> None:
