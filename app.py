@@ -2,12 +2,13 @@
 
 Start with ``./dev app`` (binds to 127.0.0.1, see ``.streamlit/config.toml``). Heavy steps are
 cached with ``st.cache_data`` keyed on the inputs and the policy; built maps are kept with
-``st.cache_resource`` keyed on the plan and the display options; the map only reruns the script
-on a click (``returned_objects``), never on pan or zoom.
+``st.cache_resource`` keyed on the plan and the display options (each run draws a copy); the map
+only reruns the script on a click (``returned_objects``), never on pan or zoom.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import shutil
@@ -261,18 +262,22 @@ def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def cached_map(spec: tuple, policy_items: tuple, options_items: tuple):
-    """The folium map of a plan and display options, built once and shared (never modified).
-
-    A resource cache, not a data cache: the map object is reused as is, so a display change
-    back to options already seen (colour, basemap, plan year) costs no rebuild.
-    """
+def _built_map(spec: tuple, policy_items: tuple, options_items: tuple):
+    """The folium map of a plan and display options, built once (a resource: never rendered)."""
     result = cached_plan(spec, policy_items)
     options = maps.MapOptions(**dict(options_items))
     display = maps.display_frame(result.estates, gcj02=options.basemap == "amap")
-    fmap = maps.build_map(result, options, estates_display=display)
-    fmap.get_root().render()  # once here, so st_folium(render=False) need not do it each rerun
-    return fmap
+    return maps.build_map(result, options, estates_display=display)
+
+
+def cached_map(spec: tuple, policy_items: tuple, options_items: tuple):
+    """A fresh copy of the cached map for ``st_folium``.
+
+    ``st_folium`` renders the map and rewrites its structure; a map object given to it twice
+    draws nothing in the browser the second time. A deep copy of the built map (0.07 s for the
+    2,112 Hangzhou estates) costs a quarter of building it again.
+    """
+    return copy.deepcopy(_built_map(spec, policy_items, options_items))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -760,7 +765,6 @@ def main() -> None:
             center=center,
             zoom=zoom,
             key="map",
-            render=False,
         )
     with right:
         details(t, result, (output or {}).get("last_active_drawing"))

@@ -108,6 +108,17 @@ def _check_page(
             assert page.locator('[data-testid="stException"]').count() == 0
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
+            # a display change and back: the map is drawn again from the app's cache each time
+            for label, legend in (("优先度", "≥"), ("改造资格", "符合条件")):
+                page.get_by_text(label, exact=True).click()
+                frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1')
+                frame.locator(".lp-legend", has_text=legend).wait_for(timeout=timeout_ms)
+                estates = frame.locator("path.leaflet-interactive.lp-estate")
+                deadline = time.time() + timeout_ms / 1000
+                while estates.count() < expected_estates and time.time() < deadline:
+                    time.sleep(0.25)
+                assert estates.count() == expected_estates, label
+            assert page.locator('[data-testid="stException"]').count() == 0
             # the "none" basemap is the default offline choice? OSM tiles are the only external
             # requests allowed: scripts and styles must all come from the app itself
             assert not [u for u in external if "tile" not in u], external
