@@ -20,10 +20,14 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import export, io, maps, tiles
+from geo import _memo, export, io, maps, tiles
 from geo.errors import InputError, LianpianError
 from geo.pipeline import PlanResult, load_inputs, rescore, run_plan
 from geo.policy import default_policy
+
+# the app re-plans the same data after every policy change: reuse what did not change
+# (adjacency, walking network, unchanged districts' corridors; geo._memo)
+_memo.enable()
 
 UI = {
     "zh": {

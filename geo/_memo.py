@@ -5,7 +5,8 @@ corridors of districts whose members did not change, the walking network of the 
 :class:`Memo` keeps such results in the process, keyed by a digest of everything the result
 depends on (geometry as WKB, settings as text), never by object identity, so a hit is always the
 value a fresh computation would return. Bounded (least recently used out) and thread-safe
-(Streamlit serves sessions from threads).
+(Streamlit serves sessions from threads). Off unless :func:`enable` is called: a single run (the
+CLI, a benchmark, a dask worker) would only pay for the keys and hold the memory.
 """
 
 from __future__ import annotations
@@ -22,6 +23,19 @@ import shapely
 
 T = TypeVar("T")
 
+_enabled = False
+
+
+def enable(on: bool = True) -> None:
+    """Turn the memos of this process on (the app does; a one-off CLI run gains nothing)."""
+    global _enabled
+    _enabled = on
+
+
+def enabled() -> bool:
+    """Whether memos are on; callers skip computing keys when they are off."""
+    return _enabled
+
 
 class Memo(Generic[T]):
     """A bounded, thread-safe mapping from content digests (bytes) to results."""
@@ -32,7 +46,9 @@ class Memo(Generic[T]):
         self._lock = threading.Lock()
 
     def get(self, key: bytes) -> T | None:
-        """Return the result stored under ``key``, or None."""
+        """Return the result stored under ``key``, or None (always None when memos are off)."""
+        if not _enabled:
+            return None
         with self._lock:
             found = self._data.get(key)
             if found is not None:
@@ -41,6 +57,8 @@ class Memo(Generic[T]):
 
     def put(self, key: bytes, value: T) -> None:
         """Store ``value`` under ``key``, dropping the least recently used beyond the size."""
+        if not _enabled:
+            return
         with self._lock:
             self._data[key] = value
             while len(self._data) > self._size:

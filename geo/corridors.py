@@ -67,6 +67,7 @@ import shapely
 from networkx.algorithms.approximation import steiner_tree
 from pyproj import CRS
 
+from geo import _memo
 from geo._memo import Memo, digest
 from geo.errors import InputError, QualityReport
 from geo.names import normalise_text
@@ -306,12 +307,15 @@ def plan_corridors(
         paths = [g for m in members for t, g in paths_of[m] if t in set(members)]
         district_id = str(district["district_id"])
         plan_args = (members, district.geometry, [anchors[m] for m in members], paths)
-        key = _district_key(ctx, *plan_args)
-        cached = _MEMO.get(key)
-        if cached is None:
-            cached = _plan_district(_ANY_DISTRICT, *plan_args, ctx)
-            _MEMO.put(key, cached)
-        result = cached.for_district(district_id)
+        if _memo.enabled():
+            key = _district_key(ctx, *plan_args)
+            cached = _MEMO.get(key)
+            if cached is None:
+                cached = _plan_district(_ANY_DISTRICT, *plan_args, ctx)
+                _MEMO.put(key, cached)
+            result = cached.for_district(district_id)
+        else:
+            result = _plan_district(district_id, *plan_args, ctx)
         rows.append(pd.Series(result.row, name=index))
         segments.append(result.segments)
         table.extend(result.table)
@@ -338,13 +342,14 @@ def _prepare(
 ) -> _Context:
     ctx = _Context(crs=crs, policy=policy)
     settings = policy.corridors
-    ctx.fingerprint = digest(
-        CRS.from_user_input(crs).to_wkt(),
-        settings,
-        policy.adjacency.tolerance_m,  # closes the outline (_segments)
-        layers=(roads, mains, buildings),
-        columns=("fclass", *_UTILITY_COLUMNS),
-    )
+    if _memo.enabled():
+        ctx.fingerprint = digest(
+            CRS.from_user_input(crs).to_wkt(),
+            settings,
+            policy.adjacency.tolerance_m,  # closes the outline (_segments)
+            layers=(roads, mains, buildings),
+            columns=("fclass", *_UTILITY_COLUMNS),
+        )
     if roads is not None and len(roads):
         frame = roads
         if "fclass" in frame:

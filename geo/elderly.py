@@ -40,6 +40,7 @@ from scipy.optimize import LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from geo import _memo
 from geo._memo import Memo, digest
 from geo.errors import InputError, QualityReport
 from geo.policy import Policy
@@ -906,12 +907,16 @@ def _network(
     )
     lines = roads.loc[np.isin(shapely.get_type_id(roads.geometry.to_numpy()), [1, 2, 5])]
     unwalkable = tuple(el.unwalkable_road_classes)  # type: ignore[attr-defined]
-    key = digest(
-        CRS.from_user_input(crs).to_wkt(),
-        unwalkable,
-        bbox,
-        layers=[lines],
-        columns=("fclass", "bridge", "tunnel", "layer"),
+    key = (
+        digest(
+            CRS.from_user_input(crs).to_wkt(),
+            unwalkable,
+            bbox,
+            layers=[lines],
+            columns=("fclass", "bridge", "tunnel", "layer"),
+        )
+        if _memo.enabled()
+        else b""
     )
     network = _NETWORKS.get(key)
     if network is None:  # the same roads and area after a policy change: built once

@@ -18,7 +18,7 @@ import networkx as nx
 import pandas as pd
 from pyproj import CRS
 
-from geo import io
+from geo import _memo, io
 from geo._memo import Memo, digest
 from geo.adjacency import build_adjacency
 from geo.corridors import plan_corridors
@@ -488,11 +488,15 @@ def _adjacency(
 ) -> tuple[nx.Graph, gpd.GeoDataFrame]:
     """:func:`geo.adjacency.build_adjacency` with the run's settings, memoised by content."""
     settings = (policy.adjacency.tolerance_m, policy.adjacency.min_barrier_crossing_m)
-    key = digest(
-        settings,
-        estates["estate_id"].astype(str).str.cat(sep="\x1f"),
-        layers=[estates, barriers],
-        columns=("barrier",),
+    key = (
+        digest(
+            settings,
+            estates["estate_id"].astype(str).str.cat(sep="\x1f"),
+            layers=[estates, barriers],
+            columns=("barrier",),
+        )
+        if _memo.enabled()
+        else b""
     )
     found = _ADJACENCY.get(key)
     if found is None:

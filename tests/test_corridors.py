@@ -214,7 +214,17 @@ def test_hangzhou_corridors(tmp_path, capsys, with_roads):
         print(f"\nHangzhou corridors ({'roads' if with_roads else 'no roads'}): {m[0]}")
 
 
-def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy):
+@pytest.fixture
+def memos_on():
+    from geo import _memo
+
+    was = _memo.enabled()
+    _memo.enable()
+    yield
+    _memo.enable(was)
+
+
+def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy, memos_on):
     """The district memo reuses a plan by content: same figures, the new district id."""
     from geo import corridors
 
@@ -230,6 +240,7 @@ def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy):
     roads = _street(-20, -100, -20, 600)
     corridors._MEMO.clear()
     fresh = plan_corridors(estates, districts, edges, policy, roads=roads)
+    assert len(corridors._MEMO) == 2
     renamed = districts.assign(
         district_id=districts["district_id"].map({"D0001": "X2", "D0002": "X1"})
     )
