@@ -299,22 +299,25 @@ def plan_corridors(
         paths_of[s].append((t, g))
     rows, segments, table = [], [], []
     assumed: list[str] = []
-    for index, district in districts.iterrows():
-        members = [m for m in str(district["members"]).split(",") if m]
-        paths = [g for m in members for t, g in paths_of[m] if t in set(members)]
+    for district_id, member_list, outline in zip(
+        districts["district_id"], districts["members"], districts.geometry, strict=True
+    ):
+        members = [m for m in str(member_list).split(",") if m]
+        in_district = set(members)
+        paths = [g for m in members for t, g in paths_of[m] if t in in_district]
         result = _plan_district(
-            str(district["district_id"]),
+            str(district_id),
             members,
-            district.geometry,
+            outline,
             [anchors[m] for m in members],
             paths,
             ctx,
         )
-        rows.append(pd.Series(result.row, name=index))
+        rows.append(result.row)
         segments.append(result.segments)
         table.extend(result.table)
         if "outline" in result.row["corridor_basis"]:
-            assumed.append(str(district["district_id"]))
+            assumed.append(str(district_id))
     if assumed:
         quality.add(
             "warning",
@@ -389,8 +392,17 @@ def _lines(geoms: np.ndarray) -> np.ndarray:
 @dataclass
 class _DistrictResult:
     row: dict[str, object]
-    segments: gpd.GeoDataFrame | None
+    segments: _Segments | None
     table: list[dict[str, object]]
+
+
+@dataclass
+class _Segments:
+    """A district's segments as plain rows (one GeoDataFrame is made for the run, not for each)."""
+
+    rows: list[dict[str, object]]
+    geoms: list[shapely.Geometry]
+    clearance_ok: np.ndarray | None  # None without buildings
 
 
 def _plan_district(
@@ -750,8 +762,8 @@ def _account(
             served[key] = max(served[key], n)
     segments = _segments(district_id, edges, served, outline, ctx)
     conflicts = (
-        int((~segments["clearance_ok"].astype(bool)).sum())
-        if ctx.buildings is not None and segments is not None
+        int((~segments.clearance_ok).sum())
+        if segments is not None and segments.clearance_ok is not None
         else pd.NA
     )
     row = {
@@ -804,7 +816,7 @@ def _segments(
     served: dict[tuple[object, object], int],
     outline: shapely.Geometry,
     ctx: _Context,
-) -> gpd.GeoDataFrame | None:
+) -> _Segments | None:
     # the district: its outline closed over the gaps between members (at most the adjacency
     # tolerance wide), plus 0.5 m so lines along the outline count as inside
     close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
@@ -853,32 +865,30 @@ def _segments(
             geoms.append(piece)
     if not rows:
         return None
-    frame = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=ctx.crs), crs=ctx.crs)
-    frame["clearance_ok"] = _clearance_ok(frame, ctx)
-    return frame
+    clearances = np.array([r["clearance_m"] for r in rows], dtype=float)
+    return _Segments(rows, geoms, _clearance_ok(np.array(geoms, dtype=object), clearances, ctx))
 
 
-def _clearance_ok(frame: gpd.GeoDataFrame, ctx: _Context) -> pd.Series:
-    """False where a segment comes closer to a building than its clearance; <NA> without them."""
+def _clearance_ok(geoms: np.ndarray, clearances: np.ndarray, ctx: _Context) -> np.ndarray | None:
+    """False where a segment comes closer to a building than its clearance; None without them."""
     if ctx.buildings is None:
-        return pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    ok = np.ones(len(frame), dtype=bool)
-    geoms = frame.geometry.to_numpy()
-    for clearance in frame["clearance_m"].unique():
-        rows = np.flatnonzero(frame["clearance_m"].to_numpy() == clearance)
+        return None
+    ok = np.ones(len(geoms), dtype=bool)
+    for clearance in pd.unique(clearances):
+        rows = np.flatnonzero(clearances == clearance)
         near = ctx.buildings.query(geoms[rows], predicate="dwithin", distance=float(clearance))[0]
         ok[rows[np.unique(near)]] = False
-    return pd.Series(ok, index=frame.index, dtype="boolean")
+    return ok
 
 
 def _assemble(
-    rows: list[pd.Series],
-    segments: list[gpd.GeoDataFrame | None],
+    rows: list[dict[str, object]],
+    segments: list[_Segments | None],
     table: list[dict[str, object]],
     districts: gpd.GeoDataFrame,
     ctx: _Context,
 ) -> CorridorPlan:
-    frame = pd.DataFrame(rows, columns=list(DISTRICT_CORRIDOR_COLUMNS))
+    frame = pd.DataFrame(rows, index=districts.index, columns=list(DISTRICT_CORRIDOR_COLUMNS))
     for col in ("connections", "separate_connections"):
         frame[col] = frame[col].astype("Int64")
     frame["clearance_conflicts"] = frame["clearance_conflicts"].astype("Int64")
@@ -886,7 +896,16 @@ def _assemble(
         frame[col] = frame[col].astype("string")
     kept = [s for s in segments if s is not None]
     if kept:
-        seg = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), crs=ctx.crs)
+        seg = gpd.GeoDataFrame(
+            [r for s in kept for r in s.rows],
+            geometry=gpd.GeoSeries([g for s in kept for g in s.geoms], crs=ctx.crs),
+            crs=ctx.crs,
+        )
+        if ctx.buildings is None:
+            seg["clearance_ok"] = pd.Series(pd.NA, index=seg.index, dtype="boolean")
+        else:
+            flags = np.concatenate([s.clearance_ok for s in kept])
+            seg["clearance_ok"] = pd.Series(flags, index=seg.index, dtype="boolean")
     else:
         seg = gpd.GeoDataFrame(
             {c: pd.Series(dtype=object) for c in SEGMENT_COLUMNS},
