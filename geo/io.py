@@ -553,10 +553,36 @@ def _cell_text(value: object) -> str | None:
     return text or None
 
 
+def _parse_text_table(text: str, sep: str | None) -> pd.DataFrame:
+    """Parse CSV/TSV text, every cell as text.
+
+    The delimiter is sniffed from the first line as pandas' Python parser does (``csv.Sniffer``,
+    default dialect otherwise); the table is then read by pandas' C parser, many times faster on
+    large surveys. Should the C parser fail, the Python parser reads it (and gives the error).
+    """
+    import csv
+    import io as _io
+
+    options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
+    delimiter = sep
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(_io.StringIO(text).readline()).delimiter
+        except csv.Error:
+            delimiter = None
+    # a carriage return outside a line ending is an error for the Python parser: keep it there
+    plain = re.search(r"\r(?!\n)", text) is None
+    if plain and delimiter is not None and len(delimiter) == 1:
+        with contextlib.suppress(Exception):
+            table = pd.read_csv(_io.StringIO(text), sep=delimiter, engine="c", **options)
+            if isinstance(table.index, pd.RangeIndex):  # else ragged rows: parsers differ
+                return table
+    return pd.read_csv(_io.StringIO(text), sep=sep, engine="python", **options)
+
+
 def _read_text_table(
     path: Path, sep: str | None, quality: QualityReport | None = None
 ) -> pd.DataFrame:
-    import io as _io
 
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
@@ -578,14 +604,7 @@ def _read_text_table(
                 "the text is not UTF-8: read as GBK (GB18030)",
                 "save the table as UTF-8 CSV",
             )
-        return pd.read_csv(
-            _io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            engine="python",
-            keep_default_na=False,
-            na_values=[""],
-        )
+        return _parse_text_table(text, sep)
     raise InputError(
         "the text is neither UTF-8 nor GBK", source=path.name, fix="save the table as UTF-8 CSV"
     )
@@ -767,10 +786,11 @@ def read_lines_or_polygons(
     """
     source = Path(path).name
     gdf = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
-    geoms = shapely.force_2d(gdf.geometry.values)
+    geoms = gdf.geometry.values  # 2D: read_vector dropped any Z
+    kind = shapely.get_type_id(geoms)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    ok &= shapely.get_type_id(geoms) != 0  # points
-    ok &= shapely.get_type_id(geoms) != 4
+    ok &= kind != 0  # points
+    ok &= kind != 4
     if not ok.any():
         raise InputError(
             "the layer has no lines or polygons",
@@ -778,9 +798,12 @@ def read_lines_or_polygons(
             fix="give rivers, railways or roads as lines or polygons",
         )
     gdf = gdf.loc[ok].copy()
-    gdf = gdf.set_geometry(
-        gpd.GeoSeries(shapely.make_valid(geoms[ok]), index=gdf.index, crs=gdf.crs)
-    )
+    kept = geoms[ok]
+    invalid = ~shapely.is_valid(kept)  # make_valid returns valid geometries unchanged
+    if invalid.any():
+        kept = kept.copy()
+        kept[invalid] = shapely.make_valid(kept[invalid])
+    gdf = gdf.set_geometry(gpd.GeoSeries(kept, index=gdf.index, crs=gdf.crs))
     return gdf.reset_index(drop=True)
 
 
