@@ -11,6 +11,7 @@ All geometry must be in one projected CRS in metres (see :func:`geo.crs.metric_c
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,21 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _query_in_threads(
+    tree: shapely.STRtree, geoms: np.ndarray, predicate: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query(geoms, predicate=...)`` in chunks on all cores: same pairs, same order."""
+
+    def query(chunk: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        found = tree.query(chunk, predicate=predicate)
+        return np.stack([found[0] + (offset[0] if len(offset) else 0), found[1]])
+
+    starts = np.arange(len(geoms))
+    found = _in_threads(lambda g, o: query(g, o).T, geoms, starts)
+    found = found.reshape(-1, 2).T if len(found) else np.zeros((2, 0), dtype=np.intp)
+    return found[0].astype(np.intp), found[1].astype(np.intp)
+
+
 def _in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
     """Return ``func(*arrays)`` computed in chunks on all cores.
 
@@ -46,7 +62,7 @@ def _in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndar
     cuts = np.linspace(0, n, 4 * workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as pool:
         parts = list(
-            pool.map(lambda c: func(*(a[c[0] : c[1]] for a in arrays)), zip(cuts[:-1], cuts[1:]))
+            pool.map(lambda c: func(*(a[c[0] : c[1]] for a in arrays)), itertools.pairwise(cuts))
         )
     return np.concatenate(parts)
 
@@ -204,7 +220,7 @@ def _blocking_barriers(
     tree = shapely.STRtree(bgeoms)
     apart = gap > _TOUCH_EPS_M
     # pairs with a gap: the straight gap line must not cross the barrier
-    pair_idx, bar_idx = tree.query(gap_lines, predicate="intersects")
+    pair_idx, bar_idx = _query_in_threads(tree, gap_lines, "intersects")
     sel = apart[pair_idx]
     pair_idx, bar_idx = pair_idx[sel], bar_idx[sel]
     if len(pair_idx):
@@ -227,7 +243,7 @@ def _blocking_barriers(
         )
         lengths = shapely.length(shared_edges)
         near = shapely.buffer(shared_edges, 1.0)
-        t_idx, b_idx = tree.query(near, predicate="intersects")
+        t_idx, b_idx = _query_in_threads(tree, near, "intersects")
         line_bar = dims[b_idx] == 1
         t_idx, b_idx = t_idx[line_bar], b_idx[line_bar]
         if len(t_idx):

@@ -56,7 +56,9 @@ flagged, not rerouted.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -239,6 +241,7 @@ def plan_corridors(
     mains: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     quality: QualityReport | None = None,
+    workers: int = 1,
 ) -> CorridorPlan:
     """Plan the shared corridors of every district and the separate baseline.
 
@@ -266,6 +269,11 @@ def plan_corridors(
         Optional building footprints (polygons) in any CRS, for the clearance check.
     quality
         Report to which notes (assumed connection points, unknown utilities) are added.
+    workers
+        Processes planning districts side by side (each district is planned on its own, so the
+        result is the same); 1 plans them in this process. More than one needs the ``fork`` start
+        method (Linux) and at least :data:`MIN_DISTRICTS_PER_WORKER` districts per process, else
+        the districts are planned in this process.
 
     Returns
     -------
@@ -297,22 +305,19 @@ def plan_corridors(
         strict=True,
     ):
         paths_of[s].append((t, g))
-    rows, segments, table = [], [], []
-    assumed: list[str] = []
+    tasks = []
     for district_id, member_list, outline in zip(
         districts["district_id"], districts["members"], districts.geometry, strict=True
     ):
         members = [m for m in str(member_list).split(",") if m]
         in_district = set(members)
         paths = [g for m in members for t, g in paths_of[m] if t in in_district]
-        result = _plan_district(
-            str(district_id),
-            members,
-            outline,
-            [anchors[m] for m in members],
-            paths,
-            ctx,
-        )
+        tasks.append((str(district_id), members, outline, [anchors[m] for m in members], paths))
+    rows, segments, table = [], [], []
+    assumed: list[str] = []
+    for district_id, result in zip(
+        (t[0] for t in tasks), _plan_districts(tasks, ctx, workers), strict=True
+    ):
         rows.append(result.row)
         segments.append(result.segments)
         table.extend(result.table)
@@ -328,6 +333,39 @@ def plan_corridors(
             "give the mains (--mains) or the roads (--roads) for real connection points",
         )
     return _assemble(rows, segments, table, districts, ctx)
+
+
+#: Fewest districts per process worth the start of a worker process.
+MIN_DISTRICTS_PER_WORKER = 200
+_CHUNK_DISTRICTS = 25
+_FORK_CONTEXT: _Context | None = None  # the context, inherited by forked worker processes
+
+
+def _plan_districts(
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context, workers: int
+) -> Iterator[_DistrictResult]:
+    """Plan each district (in order), in this process or in ``workers`` forked processes."""
+    workers = min(workers, len(tasks) // MIN_DISTRICTS_PER_WORKER)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for task in tasks:
+            yield _plan_district(*task, ctx)
+        return
+    global _FORK_CONTEXT
+    _FORK_CONTEXT = ctx  # forked workers inherit it: the roads and their index are not pickled
+    try:
+        chunks = [tasks[i : i + _CHUNK_DISTRICTS] for i in range(0, len(tasks), _CHUNK_DISTRICTS)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for results in pool.imap(_plan_chunk, chunks):
+                yield from results
+    finally:
+        _FORK_CONTEXT = None
+
+
+def _plan_chunk(
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
+) -> list[_DistrictResult]:
+    assert _FORK_CONTEXT is not None
+    return [_plan_district(*task, _FORK_CONTEXT) for task in tasks]
 
 
 def _prepare(
