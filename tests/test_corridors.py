@@ -231,6 +231,7 @@ def test_districts_planned_in_worker_processes_give_the_same_result(policy, monk
     roads = _street(-20, -100, -20, 8000)
     one = plan_corridors(estates, districts, edges, policy, roads=roads)
     monkeypatch.setattr(corridors, "MIN_DISTRICTS_PER_WORKER", 2)
+    monkeypatch.setattr(corridors, "_CHUNK_DISTRICTS", 2)
     two = plan_corridors(estates, districts, edges, policy, roads=roads, workers=2)
     for name in ("segments", "districts", "utilities"):
         pd.testing.assert_frame_equal(
