@@ -26,6 +26,7 @@ machine and closed at the end. Workers need lianpian (same version) and its depe
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -277,7 +278,17 @@ def plan_distributed(
         with dask_client(scheduler, workers) as c:
             pieces = run(c)
     _note(progress, 0.9, "gathering the units")
-    return _gather(pieces, estates, crs, policy, quality, inputs, survey_report)
+    # the corridors of the gathered districts are planned on this machine's cores (forked
+    # processes, see geo.corridors.plan_corridors): the local cluster is closed by now
+    corridor_workers = workers or _cores()
+    return _gather(pieces, estates, crs, policy, quality, inputs, survey_report, corridor_workers)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _gather(
@@ -288,6 +299,7 @@ def _gather(
     quality: QualityReport,
     inputs: PlanInputs,
     survey_report: Any,
+    corridor_workers: int = 1,
 ) -> PlanResult:
     """Join the units' results in input order and number districts as the single run does."""
     out = pd.concat([p["estates"] for p in pieces]).sort_index()
@@ -332,7 +344,7 @@ def _gather(
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
     out = gpd.GeoDataFrame(out, geometry=estates.geometry.name, crs=crs)
     out, districts, extra_layers = shared_facility_steps(
-        out, districts, edges, inputs, policy, crs, quality
+        out, districts, edges, inputs, policy, crs, quality, workers=corridor_workers
     )
     graph = graph_from_edges(estates["estate_id"].astype(str), edges)
     return PlanResult(
