@@ -80,8 +80,8 @@ def plan_unit(
     Returns
     -------
     dict
-        ``estates``: the unit's estates with ``district_id`` (unit-local numbering),
-        ``project_type`` and the priority columns; ``districts``: the unit's districts with
+        ``estates``: the columns the unit adds to its own estates (indexed like them):
+        ``district_id`` (unit-local numbering), ``project_type`` and the priority columns; ``districts``: the unit's districts with
         ``priority_score``; ``edges``: the adjacency pairs whose ``source_id`` is in the unit.
     """
     graph, edges = build_adjacency(
@@ -96,10 +96,12 @@ def plan_unit(
     own = estates.loc[in_unit]
     membership, districts = form_districts(own, graph, policy, unit_column=unit_column)
     scores = score_estates(estates, graph, policy).loc[in_unit]
-    own = pd.concat([own, membership, scores], axis=1)
+    added = pd.concat([membership, scores], axis=1)
     if len(districts):
-        districts = pd.concat([districts, score_districts(districts, own)], axis=1)
-    return {"estates": own, "districts": districts, "edges": edges}
+        scored = pd.concat([own, added], axis=1)
+        districts = pd.concat([districts, score_districts(districts, scored)], axis=1)
+    # only the columns the unit adds go back: the client holds the estates already
+    return {"estates": added, "districts": districts, "edges": edges}
 
 
 def unit_partitions(
@@ -302,7 +304,9 @@ def _gather(
     corridor_workers: int = 1,
 ) -> PlanResult:
     """Join the units' results in input order and number districts as the single run does."""
-    out = pd.concat([p["estates"] for p in pieces]).sort_index()
+    added = pd.concat([p["estates"] for p in pieces]).sort_index()
+    out = pd.concat([estates, added.reindex(estates.index)], axis=1)
+    del added
     districts_parts = [p["districts"].assign(_piece=i) for i, p in enumerate(pieces)]
     districts_parts = [d for d in districts_parts if len(d)]
     edges = pd.concat([p["edges"] for p in pieces if len(p["edges"])] or [pieces[0]["edges"]])
