@@ -676,7 +676,16 @@ def _solve(
     for node, (length, link) in candidates.items():
         g.add_edge(node, MAIN, weight=length + connection_m, length=length, link=link)
     component = nx.node_connected_component(g, MAIN)
-    g = g.subgraph(component).copy()
+    if len(component) == len(g):
+        # every node reaches the network: the component's copy (networkx copies adjacency in
+        # node order) is this graph with the network node's links in node order; re-adding
+        # those links in that order gives the same graph without a second copy
+        links = g[MAIN]
+        ordered = [(n, dict(links[n])) for n in g if n in links]
+        g.remove_node(MAIN)
+        g.add_edges_from((n, MAIN, data) for n, data in ordered)
+    else:
+        g = g.subgraph(component).copy()
     _, routes = nx.single_source_dijkstra(g, MAIN, weight="weight")
     paths, union = {}, nx.Graph()
     for estate_id, node in estate_nodes.items():
