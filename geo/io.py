@@ -583,7 +583,6 @@ def _parse_text_table(text: str, sep: str | None) -> pd.DataFrame:
 def _read_text_table(
     path: Path, sep: str | None, quality: QualityReport | None = None
 ) -> pd.DataFrame:
-
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
         raise InputError(
