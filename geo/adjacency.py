@@ -11,7 +11,10 @@ All geometry must be in one projected CRS in metres (see :func:`geo.crs.metric_c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import networkx as nx
@@ -21,6 +24,47 @@ import shapely
 from pyproj import CRS
 
 _TOUCH_EPS_M = 0.01
+_MIN_PAIRS_PER_THREAD = 2000
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _query_in_threads(
+    tree: shapely.STRtree, geoms: np.ndarray, predicate: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query(geoms, predicate=...)`` in chunks on all cores: same pairs, same order."""
+
+    def query(chunk: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        found = tree.query(chunk, predicate=predicate)
+        return np.stack([found[0] + (offset[0] if len(offset) else 0), found[1]])
+
+    starts = np.arange(len(geoms))
+    found = _in_threads(lambda g, o: query(g, o).T, geoms, starts)
+    found = found.reshape(-1, 2).T if len(found) else np.zeros((2, 0), dtype=np.intp)
+    return found[0].astype(np.intp), found[1].astype(np.intp)
+
+
+def _in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
+    """Return ``func(*arrays)`` computed in chunks on all cores.
+
+    ``func`` is an element-wise vectorised shapely function of equal-length arrays; GEOS releases
+    the GIL, so threads run in parallel and the result is the same array as one call gives.
+    """
+    n = len(arrays[0])
+    workers = min(_cores(), n // _MIN_PAIRS_PER_THREAD)
+    if workers <= 1:
+        return func(*arrays)
+    cuts = np.linspace(0, n, 4 * workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(
+            pool.map(lambda c: func(*(a[c[0] : c[1]] for a in arrays)), itertools.pairwise(cuts))
+        )
+    return np.concatenate(parts)
 
 
 def _require_metric(gdf: gpd.GeoDataFrame, what: str) -> None:
@@ -75,8 +119,8 @@ def build_adjacency(
         raise ValueError("estate_id must be unique")
     geoms = estates.geometry.to_numpy()
     left, right = neighbour_pairs(geoms, tolerance_m)
-    gap = shapely.distance(geoms[left], geoms[right])
-    gap_lines = shapely.shortest_line(geoms[left], geoms[right])
+    gap = _in_threads(shapely.distance, geoms[left], geoms[right])
+    gap_lines = _in_threads(shapely.shortest_line, geoms[left], geoms[right])
     shared = _shared_boundary(geoms, left, right, tolerance_m)
     blocked_by = np.full(len(left), "", dtype=object)
     if barriers is not None and len(barriers) and len(left):
@@ -131,11 +175,15 @@ def _shared_boundary(
     used = np.unique(np.concatenate([left, right]))
     buffered = np.empty(len(geoms), dtype=object)
     boundaries = np.empty(len(geoms), dtype=object)
-    buffered[used] = shapely.buffer(geoms[used], tolerance_m, quad_segs=4)
+    buffered[used] = _in_threads(lambda g: shapely.buffer(g, tolerance_m, quad_segs=4), geoms[used])
     boundaries[used] = shapely.boundary(geoms[used])
+
+    def within(lines: np.ndarray, areas: np.ndarray) -> np.ndarray:
+        return shapely.length(shapely.intersection(lines, areas))
+
     return 0.5 * (
-        shapely.length(shapely.intersection(boundaries[left], buffered[right]))
-        + shapely.length(shapely.intersection(boundaries[right], buffered[left]))
+        _in_threads(within, boundaries[left], buffered[right])
+        + _in_threads(within, boundaries[right], buffered[left])
     )
 
 
@@ -172,7 +220,7 @@ def _blocking_barriers(
     tree = shapely.STRtree(bgeoms)
     apart = gap > _TOUCH_EPS_M
     # pairs with a gap: the straight gap line must not cross the barrier
-    pair_idx, bar_idx = tree.query(gap_lines, predicate="intersects")
+    pair_idx, bar_idx = _query_in_threads(tree, gap_lines, "intersects")
     sel = apart[pair_idx]
     pair_idx, bar_idx = pair_idx[sel], bar_idx[sel]
     if len(pair_idx):
@@ -195,7 +243,7 @@ def _blocking_barriers(
         )
         lengths = shapely.length(shared_edges)
         near = shapely.buffer(shared_edges, 1.0)
-        t_idx, b_idx = tree.query(near, predicate="intersects")
+        t_idx, b_idx = _query_in_threads(tree, near, "intersects")
         line_bar = dims[b_idx] == 1
         t_idx, b_idx = t_idx[line_bar], b_idx[line_bar]
         if len(t_idx):

@@ -85,7 +85,12 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument(
         "--scheduler", help="dask scheduler address (tcp://host:8786); default: a local cluster"
     )
-    plan.add_argument("--workers", type=int, help="worker processes of the local dask cluster")
+    plan.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes: of the local dask cluster with --engine dask, else for the "
+        "corridors of the districts (default: one per core)",
+    )
     plan.add_argument(
         "--out", default="lianpian_plan.gpkg", help="output GeoPackage (default: %(default)s)"
     )
@@ -200,6 +205,13 @@ def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
             )
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """Run ``lianpian plan``: load, plan, write atomically, print the summary."""
     started = time.perf_counter()
@@ -225,7 +237,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         result = plan_distributed(inputs, policy, scheduler=args.scheduler, workers=args.workers)
     else:
-        result = run_plan(inputs, policy)
+        result = run_plan(inputs, policy, workers=args.workers or _cores())
     plan_line = cli_plan.apply_plan_option(args, result)
     out = io.write_layers(args.out, result.layers())
     print_summary(result, out, time.perf_counter() - started)

@@ -56,7 +56,9 @@ flagged, not rerouted.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -242,6 +244,7 @@ def plan_corridors(
     mains: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     quality: QualityReport | None = None,
+    workers: int = 1,
 ) -> CorridorPlan:
     """Plan the shared corridors of every district and the separate baseline.
 
@@ -269,6 +272,11 @@ def plan_corridors(
         Optional building footprints (polygons) in any CRS, for the clearance check.
     quality
         Report to which notes (assumed connection points, unknown utilities) are added.
+    workers
+        Processes planning districts side by side (each district is planned on its own, so the
+        result is the same); 1 plans them in this process. More than one needs the ``fork`` start
+        method (Linux) and at least :data:`MIN_DISTRICTS_PER_WORKER` districts per process, else
+        the districts are planned in this process.
 
     Returns
     -------
@@ -300,27 +308,34 @@ def plan_corridors(
         strict=True,
     ):
         paths_of[s].append((t, g))
+    tasks = []
+    for district_id, member_list, outline in zip(
+        districts["district_id"], districts["members"], districts.geometry, strict=True
+    ):
+        members = [m for m in str(member_list).split(",") if m]
+        in_district = set(members)
+        paths = [g for m in members for t, g in paths_of[m] if t in in_district]
+        tasks.append((str(district_id), members, outline, [anchors[m] for m in members], paths))
     rows, segments, table = [], [], []
     assumed: list[str] = []
-    for index, district in districts.iterrows():
-        members = [m for m in str(district["members"]).split(",") if m]
-        paths = [g for m in members for t, g in paths_of[m] if t in set(members)]
-        district_id = str(district["district_id"])
-        plan_args = (members, district.geometry, [anchors[m] for m in members], paths)
-        if _memo.enabled():
-            key = _district_key(ctx, *plan_args)
-            cached = _MEMO.get(key)
-            if cached is None:
-                cached = _plan_district(_ANY_DISTRICT, *plan_args, ctx)
-                _MEMO.put(key, cached)
-            result = cached.for_district(district_id)
-        else:
-            result = _plan_district(district_id, *plan_args, ctx)
-        rows.append(pd.Series(result.row, name=index))
+    # districts planned before with the same content come from the memo (when on, see _MEMO)
+    memo_on = _memo.enabled()
+    keys = [_district_key(ctx, *task[1:]) if memo_on else b"" for task in tasks]
+    found: list[_DistrictResult | None] = [_MEMO.get(key) for key in keys]
+    missing = [i for i, result in enumerate(found) if result is None]
+    todo = [(_ANY_DISTRICT, *tasks[i][1:]) if memo_on else tasks[i] for i in missing]
+    for i, result in zip(missing, _plan_districts(todo, ctx, workers), strict=True):
+        _MEMO.put(keys[i], result)
+        found[i] = result
+    for task, result in zip(tasks, found, strict=True):
+        assert result is not None
+        if memo_on:
+            result = result.for_district(task[0])
+        rows.append(result.row)
         segments.append(result.segments)
         table.extend(result.table)
         if "outline" in result.row["corridor_basis"]:
-            assumed.append(str(district["district_id"]))
+            assumed.append(str(district_id))
     if assumed:
         quality.add(
             "warning",
@@ -331,6 +346,39 @@ def plan_corridors(
             "give the mains (--mains) or the roads (--roads) for real connection points",
         )
     return _assemble(rows, segments, table, districts, ctx)
+
+
+#: Fewest districts per process worth the start of a worker process.
+MIN_DISTRICTS_PER_WORKER = 200
+_CHUNK_DISTRICTS = 25
+_FORK_CONTEXT: _Context | None = None  # the context, inherited by forked worker processes
+
+
+def _plan_districts(
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context, workers: int
+) -> Iterator[_DistrictResult]:
+    """Plan each district (in order), in this process or in ``workers`` forked processes."""
+    workers = min(workers, len(tasks) // MIN_DISTRICTS_PER_WORKER)
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for task in tasks:
+            yield _plan_district(*task, ctx)
+        return
+    global _FORK_CONTEXT
+    _FORK_CONTEXT = ctx  # forked workers inherit it: the roads and their index are not pickled
+    try:
+        chunks = [tasks[i : i + _CHUNK_DISTRICTS] for i in range(0, len(tasks), _CHUNK_DISTRICTS)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for results in pool.imap(_plan_chunk, chunks):
+                yield from results
+    finally:
+        _FORK_CONTEXT = None
+
+
+def _plan_chunk(
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
+) -> list[_DistrictResult]:
+    assert _FORK_CONTEXT is not None
+    return [_plan_district(*task, _FORK_CONTEXT) for task in tasks]
 
 
 def _prepare(
@@ -403,15 +451,18 @@ def _lines(geoms: np.ndarray) -> np.ndarray:
 @dataclass
 class _DistrictResult:
     row: dict[str, object]
-    segments: gpd.GeoDataFrame | None
+    segments: _Segments | None
     table: list[dict[str, object]]
 
     def for_district(self, district_id: str) -> _DistrictResult:
         """A copy labelled with ``district_id`` (plans are memoised under a placeholder id)."""
         segments = None
         if self.segments is not None:
-            segments = self.segments.copy()
-            segments["district_id"] = district_id
+            segments = _Segments(
+                [{**row, "district_id": district_id} for row in self.segments.rows],
+                list(self.segments.geoms),
+                self.segments.clearance_ok,
+            )
         table = [{**row, "district_id": district_id} for row in self.table]
         return _DistrictResult(dict(self.row), segments, table)
 
@@ -436,6 +487,15 @@ def _district_key(
 ) -> bytes:
     shapes = b"".join(shapely.to_wkb(np.array([outline, *anchors, *paths], dtype=object)))
     return digest(ctx.fingerprint, members, shapes)
+
+
+@dataclass
+class _Segments:
+    """A district's segments as plain rows (one GeoDataFrame is made for the run, not for each)."""
+
+    rows: list[dict[str, object]]
+    geoms: list[shapely.Geometry]
+    clearance_ok: np.ndarray | None  # None without buildings
 
 
 def _plan_district(
@@ -667,23 +727,20 @@ def _solve(
         if per_metre > 0
         else 0.0
     )
-    # the municipal network joins the graph as one node for this group only: added in place and
-    # removed at the end (copying the district's graph per group cost more than the solve)
+    g = graph.copy()
     for node, (length, link) in candidates.items():
-        graph.add_edge(node, MAIN, weight=length + connection_m, length=length, link=link)
-    try:
-        return _solve_connected(graph, estate_nodes, group)
-    finally:
-        if MAIN in graph:
-            graph.remove_node(MAIN)
-
-
-def _solve_connected(
-    graph: nx.Graph, estate_nodes: dict[str, tuple[float, float]], group: _Group
-) -> _Solution:
-    """Steiner tree and shortest-path union from ``MAIN`` (already in ``graph``) to the estates."""
-    component = nx.node_connected_component(graph, MAIN)
-    g = graph if len(component) == graph.number_of_nodes() else graph.subgraph(component)
+        g.add_edge(node, MAIN, weight=length + connection_m, length=length, link=link)
+    component = nx.node_connected_component(g, MAIN)
+    if len(component) == len(g):
+        # every node reaches the network: the component's copy (networkx copies adjacency in
+        # node order) is this graph with the network node's links in node order; re-adding
+        # those links in that order gives the same graph without a second copy
+        links = g[MAIN]
+        ordered = [(n, dict(links[n])) for n in g if n in links]
+        g.remove_node(MAIN)
+        g.add_edges_from((n, MAIN, data) for n, data in ordered)
+    else:
+        g = g.subgraph(component).copy()
     _, routes = nx.single_source_dijkstra(g, MAIN, weight="weight")
     paths, union = {}, nx.Graph()
     for estate_id, node in estate_nodes.items():
@@ -693,10 +750,7 @@ def _solve_connected(
         union.add_edges_from((u, v, g[u][v]) for u, v in edges)
     terminals = {*estate_nodes.values(), MAIN}
     union_tree = _prune(nx.minimum_spanning_tree(union, weight="weight"), terminals)
-    # a copy: networkx returns a view of ``graph``, which loses MAIN when the caller removes it
-    tree = nx.Graph(
-        steiner_tree(g, sorted(terminals, key=str), weight="weight", method=STEINER_METHOD)
-    )
+    tree = steiner_tree(g, sorted(terminals, key=str), weight="weight", method=STEINER_METHOD)
     if tree.size(weight="weight") <= union_tree.size(weight="weight") + 1e-9:
         return _Solution(tree, paths, union_tree, f"steiner-{STEINER_METHOD}")
     return _Solution(union_tree, paths, union_tree, "shortest-path union")
@@ -810,8 +864,8 @@ def _account(
             served[key] = max(served[key], n)
     segments = _segments(district_id, edges, served, outline, ctx)
     conflicts = (
-        int((~segments["clearance_ok"].astype(bool)).sum())
-        if ctx.buildings is not None and segments is not None
+        int((~segments.clearance_ok).sum())
+        if segments is not None and segments.clearance_ok is not None
         else pd.NA
     )
     row = {
@@ -864,7 +918,7 @@ def _segments(
     served: dict[tuple[object, object], int],
     outline: shapely.Geometry,
     ctx: _Context,
-) -> gpd.GeoDataFrame | None:
+) -> _Segments | None:
     # the district: its outline closed over the gaps between members (at most the adjacency
     # tolerance wide), plus 0.5 m so lines along the outline count as inside
     close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
@@ -913,32 +967,30 @@ def _segments(
             geoms.append(piece)
     if not rows:
         return None
-    frame = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=ctx.crs), crs=ctx.crs)
-    frame["clearance_ok"] = _clearance_ok(frame, ctx)
-    return frame
+    clearances = np.array([r["clearance_m"] for r in rows], dtype=float)
+    return _Segments(rows, geoms, _clearance_ok(np.array(geoms, dtype=object), clearances, ctx))
 
 
-def _clearance_ok(frame: gpd.GeoDataFrame, ctx: _Context) -> pd.Series:
-    """False where a segment comes closer to a building than its clearance; <NA> without them."""
+def _clearance_ok(geoms: np.ndarray, clearances: np.ndarray, ctx: _Context) -> np.ndarray | None:
+    """False where a segment comes closer to a building than its clearance; None without them."""
     if ctx.buildings is None:
-        return pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    ok = np.ones(len(frame), dtype=bool)
-    geoms = frame.geometry.to_numpy()
-    for clearance in frame["clearance_m"].unique():
-        rows = np.flatnonzero(frame["clearance_m"].to_numpy() == clearance)
+        return None
+    ok = np.ones(len(geoms), dtype=bool)
+    for clearance in pd.unique(clearances):
+        rows = np.flatnonzero(clearances == clearance)
         near = ctx.buildings.query(geoms[rows], predicate="dwithin", distance=float(clearance))[0]
         ok[rows[np.unique(near)]] = False
-    return pd.Series(ok, index=frame.index, dtype="boolean")
+    return ok
 
 
 def _assemble(
-    rows: list[pd.Series],
-    segments: list[gpd.GeoDataFrame | None],
+    rows: list[dict[str, object]],
+    segments: list[_Segments | None],
     table: list[dict[str, object]],
     districts: gpd.GeoDataFrame,
     ctx: _Context,
 ) -> CorridorPlan:
-    frame = pd.DataFrame(rows, columns=list(DISTRICT_CORRIDOR_COLUMNS))
+    frame = pd.DataFrame(rows, index=districts.index, columns=list(DISTRICT_CORRIDOR_COLUMNS))
     for col in ("connections", "separate_connections"):
         frame[col] = frame[col].astype("Int64")
     frame["clearance_conflicts"] = frame["clearance_conflicts"].astype("Int64")
@@ -946,7 +998,16 @@ def _assemble(
         frame[col] = frame[col].astype("string")
     kept = [s for s in segments if s is not None]
     if kept:
-        seg = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), crs=ctx.crs)
+        seg = gpd.GeoDataFrame(
+            [r for s in kept for r in s.rows],
+            geometry=gpd.GeoSeries([g for s in kept for g in s.geoms], crs=ctx.crs),
+            crs=ctx.crs,
+        )
+        if ctx.buildings is None:
+            seg["clearance_ok"] = pd.Series(pd.NA, index=seg.index, dtype="boolean")
+        else:
+            flags = np.concatenate([s.clearance_ok for s in kept])
+            seg["clearance_ok"] = pd.Series(flags, index=seg.index, dtype="boolean")
     else:
         seg = gpd.GeoDataFrame(
             {c: pd.Series(dtype=object) for c in SEGMENT_COLUMNS},

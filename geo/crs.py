@@ -187,17 +187,26 @@ def detect_gcj02_offset(
     """
     if estates.crs is None or reference.crs is None or estates.empty or reference.empty:
         return None
-    geographic_estates = estates.to_crs(WGS84)
-    geoms = geographic_estates.geometry.values
+    geoms = estates.geometry.values
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    geographic_estates = geographic_estates.loc[usable]
-    if geographic_estates.empty:
+    if not usable.any():
         return None
-    step = max(1, len(geographic_estates) // max_estates)
-    sample = geographic_estates.iloc[::step]
-    lines = _reference_lines(reference.to_crs(WGS84))
+    step = max(1, int(usable.sum()) // max_estates)
+    # sample first, then convert: only the sampled estates are projected to WGS-84
+    sampled = estates.loc[usable].iloc[::step]
+    sample = sampled.to_crs(WGS84)
+    lines = _reference_lines(reference)
     if lines is None:
         return None
+    # only reference lines near a sampled estate can cross it, as given or shifted by the
+    # offsets tested (under 1 km): the others are left out before the (costly) conversion
+    near = CRS.from_user_input(reference.crs)
+    margin = _NEAR_DEGREES if near.is_geographic else _NEAR_METRES
+    around = shapely.buffer(sampled.to_crs(near).geometry.values, margin, quad_segs=2)
+    lines = lines[np.unique(shapely.STRtree(lines).query(around)[1])]
+    if not len(lines):
+        return None
+    lines = gpd.GeoSeries(lines, crs=near).to_crs(WGS84).values
     minx, miny, maxx, maxy = sample.total_bounds
     lines = shapely.clip_by_rect(lines, minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01)
     lines = lines[~shapely.is_empty(lines)]
@@ -236,6 +245,11 @@ def detect_gcj02_offset(
         if best is None or shifted < best.crossing_shifted:
             best = OffsetCheck(hypothesis, offset, as_is, shifted)
     return best
+
+
+#: How far from a sampled estate reference lines are kept (more than any GCJ-02 offset, ~700 m).
+_NEAR_METRES = 3000.0
+_NEAR_DEGREES = 0.03
 
 
 def _reference_lines(reference: gpd.GeoDataFrame) -> np.ndarray | None:

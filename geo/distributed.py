@@ -26,6 +26,7 @@ machine and closed at the end. Workers need lianpian (same version) and its depe
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -79,8 +80,8 @@ def plan_unit(
     Returns
     -------
     dict
-        ``estates``: the unit's estates with ``district_id`` (unit-local numbering),
-        ``project_type`` and the priority columns; ``districts``: the unit's districts with
+        ``estates``: the columns the unit adds to its own estates (indexed like them):
+        ``district_id`` (unit-local numbering), ``project_type`` and the priority columns; ``districts``: the unit's districts with
         ``priority_score``; ``edges``: the adjacency pairs whose ``source_id`` is in the unit.
     """
     graph, edges = build_adjacency(
@@ -95,10 +96,12 @@ def plan_unit(
     own = estates.loc[in_unit]
     membership, districts = form_districts(own, graph, policy, unit_column=unit_column)
     scores = score_estates(estates, graph, policy).loc[in_unit]
-    own = pd.concat([own, membership, scores], axis=1)
+    added = pd.concat([membership, scores], axis=1)
     if len(districts):
-        districts = pd.concat([districts, score_districts(districts, own)], axis=1)
-    return {"estates": own, "districts": districts, "edges": edges}
+        scored = pd.concat([own, added], axis=1)
+        districts = pd.concat([districts, score_districts(districts, scored)], axis=1)
+    # only the columns the unit adds go back: the client holds the estates already
+    return {"estates": added, "districts": districts, "edges": edges}
 
 
 def unit_partitions(
@@ -277,7 +280,17 @@ def plan_distributed(
         with dask_client(scheduler, workers) as c:
             pieces = run(c)
     _note(progress, 0.9, "gathering the units")
-    return _gather(pieces, estates, crs, policy, quality, inputs, survey_report)
+    # the corridors of the gathered districts are planned on this machine's cores (forked
+    # processes, see geo.corridors.plan_corridors): the local cluster is closed by now
+    corridor_workers = workers or _cores()
+    return _gather(pieces, estates, crs, policy, quality, inputs, survey_report, corridor_workers)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _gather(
@@ -288,9 +301,12 @@ def _gather(
     quality: QualityReport,
     inputs: PlanInputs,
     survey_report: Any,
+    corridor_workers: int = 1,
 ) -> PlanResult:
     """Join the units' results in input order and number districts as the single run does."""
-    out = pd.concat([p["estates"] for p in pieces]).sort_index()
+    added = pd.concat([p["estates"] for p in pieces]).sort_index()
+    out = pd.concat([estates, added.reindex(estates.index)], axis=1)
+    del added
     districts_parts = [p["districts"].assign(_piece=i) for i, p in enumerate(pieces)]
     districts_parts = [d for d in districts_parts if len(d)]
     edges = pd.concat([p["edges"] for p in pieces if len(p["edges"])] or [pieces[0]["edges"]])
@@ -332,7 +348,7 @@ def _gather(
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
     out = gpd.GeoDataFrame(out, geometry=estates.geometry.name, crs=crs)
     out, districts, extra_layers = shared_facility_steps(
-        out, districts, edges, inputs, policy, crs, quality
+        out, districts, edges, inputs, policy, crs, quality, workers=corridor_workers
     )
     graph = graph_from_edges(estates["estate_id"].astype(str), edges)
     return PlanResult(

@@ -13,7 +13,7 @@ Ruicheng 2021 (拆墙并院、整片改造); Yangjiang draft (成片捆绑 for o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import geopandas as gpd
 import networkx as nx
@@ -245,30 +245,42 @@ def _district_table(
     graph: nx.Graph,
     unit_column: str | None,
 ) -> gpd.GeoDataFrame:
-    by_id = estates.set_index(estates["estate_id"].astype(str))
+    # the estates are indexed once by id and every column read once as an array, so each
+    # district costs the size of its members, not of the whole estate table
+    position = {e: i for i, e in enumerate(estates["estate_id"].astype(str))}
+    geoms = estates.geometry.to_numpy()
+    households = _floats(estates["households"])
+    buildings = _floats(estates["buildings"])
+    floor_area = _floats(estates["floor_area_m2"])
+    investment = _floats(estates["investment_yuan"])
+    year_min = _floats(estates["build_year"])
+    year_max = _floats(estates["build_year_latest"])
+    extension = (estates["status"] == "extension").fillna(False).to_numpy(dtype=bool)
+    estimated = estates["investment_estimated"].fillna(False).to_numpy(dtype=bool)
+    county_values = estates[unit_column] if unit_column else estates["county"]
+    counties = county_values.to_numpy(dtype=object, na_value=None)
     rows, outlines = [], []
     for number, group in enumerate(groups, start=1):
-        members = by_id.loc[group]
-        outlines.append(_outline(members, graph))
-        hh = members["households"].astype("Float64")
-        county = members[unit_column].iloc[0] if unit_column else members["county"].iloc[0]
+        at = np.array([position[e] for e in group], dtype=np.intp)
+        outlines.append(_outline(list(group), geoms[at], graph))
+        hh = households[at]
+        known = ~np.isnan(hh)
+        county = counties[at[0]]
         rows.append(
             {
                 "district_id": f"D{number:04d}",
-                "county": "" if pd.isna(county) else str(county),
+                "county": "" if county is None or pd.isna(county) else str(county),
                 "members": ",".join(group),
                 "estates": len(group),
-                "households": int(hh.fillna(0).sum()),
-                "households_unknown": int(hh.isna().sum()),
-                "buildings": int(members["buildings"].astype("Float64").fillna(0).sum()),
-                "floor_area_m2": float(members["floor_area_m2"].astype("Float64").fillna(0).sum()),
-                "build_year_min": _int_or_na(members["build_year"].min()),
-                "build_year_max": _int_or_na(members["build_year_latest"].max()),
-                "extension_estates": int((members["status"] == "extension").sum()),
-                "investment_yuan": float(
-                    members["investment_yuan"].astype("Float64").fillna(0).sum()
-                ),
-                "investment_estimated": bool(members["investment_estimated"].fillna(False).any()),
+                "households": int(np.where(known, hh, 0.0).sum()),
+                "households_unknown": int((~known).sum()),
+                "buildings": int(np.nan_to_num(buildings[at], nan=0.0).sum()),
+                "floor_area_m2": float(np.nan_to_num(floor_area[at], nan=0.0).sum()),
+                "build_year_min": _int_or_na(_nan_reduce(np.min, year_min[at])),
+                "build_year_max": _int_or_na(_nan_reduce(np.max, year_max[at])),
+                "extension_estates": int(extension[at].sum()),
+                "investment_yuan": float(np.nan_to_num(investment[at], nan=0.0).sum()),
+                "investment_estimated": bool(estimated[at].any()),
             }
         )
     frame = pd.DataFrame(rows, columns=list(DISTRICT_COLUMNS))
@@ -279,16 +291,26 @@ def _district_table(
     )
 
 
+def _floats(values: pd.Series) -> np.ndarray:
+    """A column as float64 with NaN for unknown values."""
+    return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _nan_reduce(func: Callable[[np.ndarray], float], values: np.ndarray) -> float:
+    known = values[~np.isnan(values)]
+    return float(func(known)) if len(known) else np.nan
+
+
 def _int_or_na(value: object) -> object:
     return pd.NA if pd.isna(value) else int(value)
 
 
-def _outline(members: gpd.GeoDataFrame, graph: nx.Graph) -> shapely.Geometry:
+def _outline(ids: list[str], geoms: np.ndarray, graph: nx.Graph) -> shapely.Geometry:
     """Member footprints joined by 2 m wide strips along the gaps of their adjacency edges."""
-    geoms = dict(zip(members.index, members.geometry, strict=True))
+    by_id = dict(zip(ids, geoms, strict=True))
     bridges = []
-    for a, b in graph.subgraph(members.index).edges():
-        line = shapely.shortest_line(geoms[a], geoms[b])
+    for a, b in graph.subgraph(ids).edges():
+        line = shapely.shortest_line(by_id[a], by_id[b])
         if line.length > 0:
             bridges.append(line.buffer(1.0, cap_style="flat"))
-    return shapely.union_all([*members.geometry.to_numpy(), *bridges])
+    return shapely.union_all([*geoms, *bridges])

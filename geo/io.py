@@ -569,6 +569,48 @@ def _cell_text(value: object) -> str | None:
     return text or None
 
 
+def _parse_text_table(text: str, sep: str | None) -> pd.DataFrame:
+    """Parse CSV/TSV text, every cell as text.
+
+    The delimiter is sniffed from the first line as pandas' Python parser does (``csv.Sniffer``,
+    default dialect otherwise); the table is then read by pandas' C parser, many times faster on
+    large surveys. Should the C parser fail, the Python parser reads it (and gives the error).
+    """
+    import csv
+    import io as _io
+
+    options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
+    delimiter = sep
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(_io.StringIO(text).readline()).delimiter
+        except csv.Error:
+            delimiter = None
+    # a carriage return outside a line ending is an error for the Python parser: keep it there
+    plain = re.search(r"\r(?!\n)", text) is None
+    if plain and delimiter is not None and len(delimiter) == 1:
+        with contextlib.suppress(Exception):
+            table = pd.read_csv(_io.StringIO(text), sep=delimiter, engine="c", **options)
+            if isinstance(table.index, pd.RangeIndex):  # else ragged rows: parsers differ
+                return table
+    return pd.read_csv(_io.StringIO(text), sep=sep, engine="python", **options)
+
+
+def _title_lines(text: str, sep: str | None, column_mapping: Mapping[str, str] | None) -> int:
+    """How many title lines stand above the header of a CSV/TSV (see :func:`_header_row`)."""
+    import csv
+
+    head = text.splitlines()[:10]
+    delimiter = sep
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff("\n".join(head), delimiters=",\t;|").delimiter
+        except csv.Error:
+            delimiter = ","
+    rows = [next(csv.reader([line], delimiter=delimiter), []) for line in head]
+    return _header_row(rows, column_mapping)
+
+
 def _read_text_table(
     path: Path,
     sep: str | None,
@@ -576,9 +618,6 @@ def _read_text_table(
     column_mapping: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV/TSV as text; title lines above the header are skipped and reported."""
-    import csv
-    import io as _io
-
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
         raise InputError(
@@ -599,34 +638,19 @@ def _read_text_table(
                 "the text is not UTF-8: read as GBK (GB18030)",
                 "save the table as UTF-8 CSV",
             )
-        head = text.splitlines()[:10]
-        delimiter = sep
-        if delimiter is None:
-            try:
-                delimiter = csv.Sniffer().sniff("\n".join(head), delimiters=",\t;|").delimiter
-            except csv.Error:
-                delimiter = ","
-        header_at = _header_row(
-            [next(csv.reader([line], delimiter=delimiter), []) for line in head], column_mapping
-        )
-        if header_at and quality is not None:
-            quality.add(
-                "repair",
-                path.name,
-                f"lines 1-{header_at}",
-                f"header read from line {header_at + 1}, the {header_at} line(s) above skipped "
-                "as titles",
-                "give the table one header row in its first line",
-            )
-        return pd.read_csv(
-            _io.StringIO(text),
-            sep=delimiter,
-            skiprows=header_at,
-            dtype=str,
-            engine="python",
-            keep_default_na=False,
-            na_values=[""],
-        )
+        header_at = _title_lines(text, sep, column_mapping)
+        if header_at:
+            if quality is not None:
+                quality.add(
+                    "repair",
+                    path.name,
+                    f"lines 1-{header_at}",
+                    f"header read from line {header_at + 1}, the {header_at} line(s) above "
+                    "skipped as titles",
+                    "give the table one header row in its first line",
+                )
+            text = text.split("\n", header_at)[-1]
+        return _parse_text_table(text, sep)
     raise InputError(
         "the text is neither UTF-8 nor GBK", source=path.name, fix="save the table as UTF-8 CSV"
     )
@@ -808,10 +832,11 @@ def read_lines_or_polygons(
     """
     source = Path(path).name
     gdf = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
-    geoms = shapely.force_2d(gdf.geometry.values)
+    geoms = gdf.geometry.values  # 2D: read_vector dropped any Z
+    kind = shapely.get_type_id(geoms)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    ok &= shapely.get_type_id(geoms) != 0  # points
-    ok &= shapely.get_type_id(geoms) != 4
+    ok &= kind != 0  # points
+    ok &= kind != 4
     if not ok.any():
         raise InputError(
             "the layer has no lines or polygons",
@@ -819,9 +844,12 @@ def read_lines_or_polygons(
             fix="give rivers, railways or roads as lines or polygons",
         )
     gdf = gdf.loc[ok].copy()
-    gdf = gdf.set_geometry(
-        gpd.GeoSeries(shapely.make_valid(geoms[ok]), index=gdf.index, crs=gdf.crs)
-    )
+    kept = geoms[ok]
+    invalid = ~shapely.is_valid(kept)  # make_valid returns valid geometries unchanged
+    if invalid.any():
+        kept = kept.copy()
+        kept[invalid] = shapely.make_valid(kept[invalid])
+    gdf = gdf.set_geometry(gpd.GeoSeries(kept, index=gdf.index, crs=gdf.crs))
     return gdf.reset_index(drop=True)
 
 

@@ -386,7 +386,11 @@ def barrier_layer(inputs: PlanInputs, policy: Policy, crs: CRS) -> gpd.GeoDataFr
 
 
 def run_plan(
-    inputs: PlanInputs, policy: Policy | None = None, *, progress: Progress | None = None
+    inputs: PlanInputs,
+    policy: Policy | None = None,
+    *,
+    progress: Progress | None = None,
+    workers: int = 1,
 ) -> PlanResult:
     """Run the planning steps on loaded inputs and return one :class:`PlanResult`.
 
@@ -394,6 +398,8 @@ def run_plan(
     join the survey; eligibility; adjacency (barriers: layers plus policy road classes); districts
     (inside one unit of ``districts.keep_within_level`` where that column has values); priority;
     shared corridors (:mod:`geo.corridors`; layers ``corridors`` and ``corridor_utilities``).
+    ``workers`` processes plan the districts' corridors side by side (same result; see
+    :func:`geo.corridors.plan_corridors`).
 
     Raises
     ------
@@ -431,7 +437,7 @@ def run_plan(
         )
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
     estates, districts, extra_layers = shared_facility_steps(
-        estates, districts, edges, inputs, policy, crs, quality, progress
+        estates, districts, edges, inputs, policy, crs, quality, progress, workers=workers
     )
     _note(progress, 1.0, "done")
     return PlanResult(
@@ -547,6 +553,7 @@ def shared_facility_steps(
     crs: CRS,
     quality: QualityReport,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, pd.DataFrame]]:
     """Run the steps that follow the districts: elderly-care gaps and sites, shared corridors.
 
@@ -572,7 +579,7 @@ def shared_facility_steps(
         _note(progress, 0.9, "planning shared corridors")
         corridors = plan_corridors(
             estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
-            buildings=inputs.buildings, quality=quality,
+            buildings=inputs.buildings, quality=quality, workers=workers,
         )  # fmt: skip
         districts = gpd.GeoDataFrame(
             pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs

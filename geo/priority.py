@@ -96,13 +96,20 @@ def score_districts(districts: pd.DataFrame, estates: pd.DataFrame) -> pd.DataFr
     (members with unknown households weigh as much as the smallest known member, at least 1);
     rank 1 is the highest score.
     """
+    # estates indexed once by id; members taken in the estate table's order, as before
+    position = {e: i for i, e in enumerate(estates["estate_id"].astype(str))}
+    households = estates["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    priority = estates["priority_score"].to_numpy(dtype=float)
     scores, index = [], []
     for i, members in districts["members"].items():
-        rows = estates.loc[estates["estate_id"].astype(str).isin(members.split(","))]
-        hh = rows["households"].astype("Float64")
-        floor = max(float(hh.min()) if hh.notna().any() else 1.0, 1.0)
-        weights = hh.fillna(floor).clip(lower=1).to_numpy(dtype=float)
-        scores.append(round(float(np.average(rows["priority_score"], weights=weights)), 1))
+        at = np.unique(
+            np.array([position[m] for m in members.split(",") if m in position], dtype=np.intp)
+        )
+        hh = households[at]
+        known = ~np.isnan(hh)
+        floor = max(float(hh[known].min()) if known.any() else 1.0, 1.0)
+        weights = np.clip(np.where(known, hh, floor), 1.0, None)
+        scores.append(round(float(np.average(priority[at], weights=weights)), 1))
         index.append(i)
     out = pd.DataFrame({"priority_score": scores}, index=index, dtype=float)
     out["priority_rank"] = out["priority_score"].rank(ascending=False, method="min").astype(int)

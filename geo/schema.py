@@ -15,14 +15,17 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from geo.errors import InputError, QualityReport
 from geo.names import normalise_header, normalise_text
+
+T = TypeVar("T")
 
 #: Canonical estate columns: name -> (pandas dtype, unit or "", meaning).
 ESTATE_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -348,6 +351,33 @@ _PARSERS = {
 }
 
 
+def _once_per_value(func: Callable[[object], T]) -> Callable[[object], T]:
+    """Wrap a cell parser so each distinct cell value of a column is parsed only once.
+
+    The parsers are pure, so a column of 200,000 cells with a few hundred distinct build years,
+    counts or yes/no words costs a few hundred parses. Values are told apart by type (and floats
+    by their text, so ``-0.0`` stays apart from ``0.0``); unhashable cells are parsed each time.
+    """
+    cache: dict[object, T] = {}
+
+    def parse(cell: object) -> T:
+        if isinstance(cell, float):
+            key: object = (float, repr(cell))
+        else:
+            try:
+                key = (type(cell), cell)
+                hash(key)
+            except TypeError:
+                return func(cell)
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = func(cell)
+            return value
+
+    return parse
+
+
 def coerce_attributes(
     table: pd.DataFrame, *, source: str, quality: QualityReport, row_labels: pd.Series | None = None
 ) -> pd.DataFrame:
@@ -371,6 +401,7 @@ def coerce_attributes(
             def parser(cell: object, _scale: bool | None = scale) -> tuple[float | None, str]:
                 return parse_share(cell, percent_scale=_scale)
 
+        parser = _once_per_value(parser)
         values = []
         for label, cell in zip(labels, out[column], strict=True):
             value, note = parser(cell)
@@ -389,8 +420,10 @@ def coerce_attributes(
         out[column] = pd.Series(values, index=out.index, dtype=ESTATE_COLUMNS[column][0])
     raw = out["build_year_raw"] if "build_year_raw" in out else pd.Series("", index=out.index)
     first, latest = [], []
+    parse_year = _once_per_value(parse_build_year)
+    normalise = _once_per_value(normalise_text)
     for label, cell in zip(labels, raw, strict=True):
-        year = parse_build_year(cell)
+        year = parse_year(cell)
         if year.note.startswith(REPAIRED):
             quality.add(
                 "repair",
@@ -409,16 +442,17 @@ def coerce_attributes(
             )
         first.append(pd.NA if year.first is None else year.first)
         latest.append(pd.NA if year.latest is None else year.latest)
-    out["build_year_raw"] = raw.map(normalise_text).astype("string")
+    out["build_year_raw"] = raw.map(normalise).astype("string")
     out["build_year"] = pd.array(first, dtype="Int64")
     out["build_year_latest"] = pd.array(latest, dtype="Int64")
     for column in ("name", "county", "needs"):
         if column in out:
-            out[column] = out[column].map(normalise_text).astype("string")
+            out[column] = out[column].map(normalise).astype("string")
             _report_markup(out[column], labels, column, source, quality)
         else:
             out[column] = pd.Series("", index=out.index, dtype="string")
-    out["needs"] = out["needs"].map(lambda c: "；".join(split_needs(c))).astype("string")
+    joined_needs = _once_per_value(lambda c: "；".join(split_needs(c)))
+    out["needs"] = out["needs"].map(joined_needs).astype("string")
     return out
 
 

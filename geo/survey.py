@@ -52,13 +52,13 @@ def join_survey(
     """
     out = estates.copy()
     report = SurveyJoin()
-    index_of = pd.Series(out.index, index=out["estate_id"].astype(str))
+    index_of = dict(zip(out["estate_id"].astype(str), out.index, strict=True))
     matched_estates: set[int] = set()
     assignments: list[tuple[int, int]] = []  # (estate index, survey index)
     pending = []
-    for i, row in survey.iterrows():
-        sid = row.get("estate_id")
-        if isinstance(sid, str) and sid in index_of.index:
+    survey_ids = survey["estate_id"] if "estate_id" in survey else [None] * len(survey)
+    for i, sid in zip(survey.index, survey_ids, strict=True):
+        if isinstance(sid, str) and sid in index_of:
             est = int(index_of[sid])
             if est not in matched_estates:
                 assignments.append((est, i))
@@ -101,9 +101,8 @@ def join_survey(
             out.loc[current.index[empty], column] = fill[empty.values].values
         out["survey_row"] = pd.array([pd.NA] * len(out), dtype="Int64")
         out.loc[est_idx, "survey_row"] = survey.loc[sur_idx, "survey_row"].to_numpy()
-    report.estates_without_survey = [
-        str(e) for i, e in out["estate_id"].items() if i not in matched_estates
-    ]
+    unmatched = ~out.index.isin(list(matched_estates))
+    report.estates_without_survey = [str(e) for e in out["estate_id"][unmatched]]
     return out, report
 
 

@@ -261,3 +261,29 @@ def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy, memos_on
     )
     other = plan_corridors(estates, districts, edges, dearer, roads=roads)
     assert not other.districts["cost_yuan"].equals(fresh.districts["cost_yuan"])
+
+
+def test_districts_planned_in_worker_processes_give_the_same_result(policy, monkeypatch):
+    """Eight districts (rows of three estates, 1 km apart) planned in 2 processes as in one."""
+    import geo.corridors as corridors
+
+    rows = [
+        {
+            "estate_id": f"R{row}-{i}",
+            "geometry": box(i * 110, row * 1000, i * 110 + 100, row * 1000 + 100),
+        }
+        for row in range(8)
+        for i in range(3)
+    ]
+    estates, districts, edges = _district_run(make_estates(rows), policy)
+    assert len(districts) == 8
+    roads = _street(-20, -100, -20, 8000)
+    one = plan_corridors(estates, districts, edges, policy, roads=roads)
+    monkeypatch.setattr(corridors, "MIN_DISTRICTS_PER_WORKER", 2)
+    monkeypatch.setattr(corridors, "_CHUNK_DISTRICTS", 2)
+    two = plan_corridors(estates, districts, edges, policy, roads=roads, workers=2)
+    for name in ("segments", "districts", "utilities"):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(getattr(one, name)), pd.DataFrame(getattr(two, name)), check_exact=True
+        )
+    assert (one.districts["corridor_length_m"] > 0).all()
