@@ -1,6 +1,6 @@
 """Map size and build time on the Hangzhou set; cached rerun after a policy change.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_map.py
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_map.py [--with-facilities]
 
 Prints: HTML size (bytes) and build+render time of geo.maps.build_map vs a plain folium GeoJson of
 the same estates (unsimplified, unrounded, CDN scripts); the time of a rerun through the app's
@@ -62,6 +62,12 @@ def main() -> int:
         LIANPIAN_APP_SURVEY=str(hz / "survey_illustrative.csv"),
         LIANPIAN_APP_BARRIERS=str(hz / "osm_water.gpkg"),
     )
+    if "--with-facilities" in sys.argv:  # walking network, elderly care, corridors on roads
+        os.environ.update(
+            LIANPIAN_APP_ROADS=str(hz / "osm_roads.gpkg"),
+            LIANPIAN_APP_FACILITIES=str(hz / "elderly_facilities_illustrative.gpkg"),
+        )
+        print("app with roads and elderly-care facilities")
     st.cache_data.clear()
     st.cache_resource.clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
