@@ -1,9 +1,10 @@
 """Map size and build time on the Hangzhou set; cached rerun after a policy change.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_map.py [--with-facilities]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_map.py [--with-facilities] [--no-20k]
 
 Prints: HTML size (bytes) and build+render time of geo.maps.build_map vs a plain folium GeoJson of
-the same estates (unsimplified, unrounded, CDN scripts); the time of a rerun through the app's
+the same estates (unsimplified, unrounded, CDN scripts), for Hangzhou (2,112) and 20,000 tiled
+estates; the time of a rerun through the app's
 cached steps (AppTest) for a first policy change, and for the same change again (cached).
 Needs ../shared/data (skips with a message when absent).
 """
@@ -18,15 +19,38 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 
 
+def _compare_maps(result, label: str) -> None:
+    """Print size and build+render time of our map and of a plain folium GeoJson, same run."""
+    import folium
+
+    from geo import maps
+
+    print(f"{label}: estates {len(result.estates):,}, districts {len(result.districts):,}")
+    started = time.perf_counter()
+    m = maps.build_map(result, maps.MapOptions(basemap="none"))
+    page = maps.map_html(m)
+    ours = time.perf_counter() - started
+    print(f"  lianpian map: {len(page.encode()) / 1e6:.2f} MB HTML, build+render {ours:.2f} s")
+    started = time.perf_counter()
+    plain = folium.Map(tiles=None)
+    frame = result.estates[["estate_id", "name", "status", result.estates.geometry.name]]
+    folium.GeoJson(frame.to_crs(4326).to_json(), name="estates").add_to(plain)
+    plain_page = plain.get_root().render()
+    base = time.perf_counter() - started
+    print(
+        f"  plain folium GeoJson (estates only, no simplify/rounding, CDN scripts): "
+        f"{len(plain_page.encode()) / 1e6:.2f} MB HTML, build+render {base:.2f} s "
+        f"(ours / plain: size {len(page) / len(plain_page):.2f}x, time {ours / base:.2f}x)"
+    )
+
+
 def main() -> int:
     if not (DATA / "hangzhou").exists():
         print(f"skipped: {DATA} absent")
         return 0
-    import folium
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from geo import maps
     from geo.pipeline import load_inputs, run_plan
 
     hz = DATA / "hangzhou"
@@ -36,24 +60,15 @@ def main() -> int:
         barriers=[hz / "osm_water.gpkg"],
     )
     result = run_plan(inputs)
-    print(f"estates: {len(result.estates)}, districts: {len(result.districts)}")
+    _compare_maps(result, "Hangzhou")
+    if "--no-20k" not in sys.argv:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _tiling import tiled_inputs
 
-    started = time.perf_counter()
-    m = maps.build_map(result, maps.MapOptions(basemap="none"))
-    page = maps.map_html(m)
-    ours = time.perf_counter() - started
-    print(f"lianpian map: {len(page.encode()) / 1e6:.2f} MB HTML, build+render {ours:.2f} s")
-
-    started = time.perf_counter()
-    plain = folium.Map(tiles=None)
-    frame = result.estates[["estate_id", "name", "status", result.estates.geometry.name]]
-    folium.GeoJson(frame.to_crs(4326).to_json(), name="estates").add_to(plain)
-    plain_page = plain.get_root().render()
-    base = time.perf_counter() - started
-    print(
-        f"plain folium GeoJson (estates only, no simplify/rounding): "
-        f"{len(plain_page.encode()) / 1e6:.2f} MB HTML, build+render {base:.2f} s"
-    )
+        tiled = tiled_inputs(20000)
+        path, layer = tiled.estates.rsplit("::", 1)
+        big = load_inputs(path, estates_layer=layer, survey=tiled.survey, barriers=[tiled.water])
+        _compare_maps(run_plan(big), "tiled Hangzhou")
 
     import os
 
