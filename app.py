@@ -73,6 +73,8 @@ UI = {
         "colour_by": "小区着色",
         "by_status": "改造资格",
         "by_priority": "优先度",
+        "by_elderly_gap": "养老缺口",
+        "no_elderly": "没有养老服务设施数据，无法按养老缺口着色：按改造资格着色。",
         "basemap": "底图",
         "tk": "天地图 tk 密钥（不会保存）",
         "local_tiles": "本地瓦片：{z}/{x}/{y}.png 文件夹或 .mbtiles 文件的路径",
@@ -156,6 +158,8 @@ UI = {
         "colour_by": "Colour estates by",
         "by_status": "eligibility status",
         "by_priority": "priority",
+        "by_elderly_gap": "elderly-care gap",
+        "no_elderly": "No elderly-care facilities were given: coloured by eligibility instead.",
         "basemap": "Basemap",
         "tk": "Tianditu tk key (never stored)",
         "local_tiles": "Local tiles: path of a {z}/{x}/{y}.png folder or an .mbtiles file",
@@ -683,8 +687,8 @@ def display_sidebar(t: dict[str, str]) -> dict[str, object]:
     st.sidebar.header(t["display"])
     colour_by = st.sidebar.radio(
         t["colour_by"],
-        ("status", "priority"),
-        format_func=lambda c: t["by_status"] if c == "status" else t["by_priority"],
+        ("status", "priority", "elderly_gap"),
+        format_func=lambda c: t[f"by_{c}"],
         horizontal=True,
         key="colour_by",
     )
@@ -751,6 +755,9 @@ def main() -> None:
             plan_year = st.slider(t["plan_year"], lo, hi, hi, key="plan_year")
             st.metric(t["plan_count"].format(year=plan_year), int((years <= plan_year).sum()))
 
+    if display_choices["colour_by"] == "elderly_gap" and "elderly_gap_m2" not in result.estates:
+        st.caption(t["no_elderly"])
+        display_choices = {**display_choices, "colour_by": "status"}
     options = maps.MapOptions(plan_year=plan_year, language=lang, **display_choices)
     basemap = options.basemap
     left, right = st.columns([3, 1])

@@ -46,7 +46,7 @@ from geo.errors import LianpianError
 from geo.pipeline import PlanResult
 
 BASEMAPS = ("osm", "light", "tianditu", "amap", "local", "none")
-COLOUR_BY = ("status", "priority")
+COLOUR_BY = ("status", "priority", "elderly_gap")
 LANGUAGES = ("zh", "en")
 LEAFLET_VERSION = "1.9.4"
 #: Folder of leaflet.js / leaflet.css: $LIANPIAN_LEAFLET_DIR, else node_modules of the repository.
@@ -64,6 +64,10 @@ STATUS_COLOURS = {
 PRIORITY_CLASSES = ((40.0, "#ffffb2"), (50.0, "#fecc5c"), (60.0, "#fd8d3c"), (70.0, "#f03b20"))
 PRIORITY_TOP = "#bd0026"
 NOT_SCORED = "#d9d9d9"
+# Elderly-care floor-area gap per estate (m², upper bounds; 0 = none), sequential Reds (ColorBrewer).
+GAP_NONE = "#a1d99b"
+GAP_CLASSES = ((20.0, "#fee0d2"), (50.0, "#fc9272"), (100.0, "#de2d26"))
+GAP_TOP = "#a50f15"
 PLAN_YEAR_COLOUR = "#2166ac"
 PLAN_EARLIER_COLOUR = "#92c5de"
 
@@ -98,6 +102,10 @@ TEXT: dict[str, dict[str, str]] = {
         "legend_status": "改造资格",
         "legend_priority": "优先度（0-100，仅符合条件的小区）",
         "not_scored": "不参与排序",
+        "legend_gap": "养老服务用房缺口（m²/小区，5分钟生活圈）",
+        "no_gap": "无缺口",
+        "not_assessed": "未评估（户数不详或无设施数据）",
+        "gap": "养老用房缺口",
         "eligible": "符合条件（2000年底前建成）",
         "extension": "延伸纳入（2001-2005年）",
         "needs_survey": "需补充调查",
@@ -135,6 +143,10 @@ TEXT: dict[str, dict[str, str]] = {
         "legend_status": "Eligibility status",
         "legend_priority": "Priority (0-100, eligible estates only)",
         "not_scored": "not ranked",
+        "legend_gap": "Elderly-care floor-area gap (m² per estate, 5-minute circle)",
+        "no_gap": "no gap",
+        "not_assessed": "not assessed (households unknown or no facilities)",
+        "gap": "Elderly-care gap",
         "eligible": "eligible (built by end of 2000)",
         "extension": "extension (built 2001-2005)",
         "needs_survey": "needs survey",
@@ -148,11 +160,11 @@ TEXT: dict[str, dict[str, str]] = {
 EXTRA_LAYER_STYLES: dict[str, dict[str, object]] = {
     "corridors": {"color": "#6a3d9a", "weight": 4, "opacity": 0.85},
     "elderly_coverage": {"color": "#1f78b4", "weight": 1, "fillOpacity": 0.12},
-    "elderly_gaps": {"color": "#e31a1c", "weight": 1, "fillOpacity": 0.25},
     "elderly_sites": {"color": "#b15928", "weight": 2, "fillColor": "#ff7f00", "fillOpacity": 0.9},
 }
 #: Extra layers listed in the layer control but not drawn at first (they cover the estates).
-EXTRA_LAYERS_HIDDEN = frozenset({"elderly_coverage", "elderly_gaps"})
+#: (Gaps are a colouring of the estates, ``colour_by="elderly_gap"``, not a second polygon layer.)
+EXTRA_LAYERS_HIDDEN = frozenset({"elderly_coverage"})
 
 
 class MapAssetsError(LianpianError, RuntimeError):
@@ -166,7 +178,8 @@ class MapOptions:
     Attributes
     ----------
     colour_by
-        ``"status"`` (eligibility) or ``"priority"`` (score classes of eligible estates).
+        ``"status"`` (eligibility), ``"priority"`` (score classes of eligible estates) or
+        ``"elderly_gap"`` (elderly-care floor-area gap per estate, m², when facilities were given).
     basemap
         One of :data:`BASEMAPS`. ``tianditu`` needs ``tianditu_key`` (the user's own ``tk``);
         ``amap`` shifts the displayed data to GCJ-02; ``local`` draws the tiles served at
@@ -352,12 +365,24 @@ def priority_colour(score: object) -> str:
     return PRIORITY_TOP
 
 
+def gap_colour(gap_m2: object) -> str:
+    """Return the fill colour of an estate's elderly-care floor-area gap (m²); grey when unknown."""
+    if gap_m2 is None or pd.isna(gap_m2):
+        return NOT_SCORED
+    if float(gap_m2) <= 0:
+        return GAP_NONE
+    for upper, colour in GAP_CLASSES:
+        if float(gap_m2) < upper:
+            return colour
+    return GAP_TOP
+
+
 def estate_properties(estates: pd.DataFrame, language: str = "zh") -> pd.DataFrame:
     """Return the escaped tooltip properties of estates (one row per estate, same index).
 
     Columns: ``estate_id``, ``name``, ``build_year``, ``households`` (with 户), ``status`` (label),
-    ``reason``, ``priority``, ``district``, ``colour`` (by status) and ``pcolour`` (by priority).
-    Every text value is HTML-escaped.
+    ``reason``, ``priority``, ``district``, ``gap`` (elderly-care gap, m²), ``colour`` (by status),
+    ``pcolour`` (by priority) and ``gcolour`` (by elderly-care gap). Every text value is HTML-escaped.
     """
     t = TEXT[language]
     reason_col = "reason_zh" if language == "zh" else "reason_en"
@@ -388,8 +413,10 @@ def estate_properties(estates: pd.DataFrame, language: str = "zh") -> pd.DataFra
             "reason": [_esc(v) for v in col(reason_col)],
             "priority": [_esc("" if pd.isna(v) else f"{float(v):.1f}") for v in score],
             "district": [_esc(v) for v in col("district_id")],
+            "gap": [_esc(_number(v, "m²")) for v in col("elderly_gap_m2")],
             "colour": [STATUS_COLOURS.get(str(s), NOT_SCORED) for s in status],
             "pcolour": [priority_colour(v) for v in score],
+            "gcolour": [gap_colour(v) for v in col("elderly_gap_m2")],
         },
         index=estates.index,
     )
@@ -542,9 +569,13 @@ def _estate_layer(
     m: folium.Map, frame: gpd.GeoDataFrame, props: pd.DataFrame, options: MapOptions
 ) -> None:
     t = TEXT[options.language]
-    colour = "colour" if options.colour_by == "status" else "pcolour"
+    colour = {"status": "colour", "priority": "pcolour", "elderly_gap": "gcolour"}[
+        options.colour_by
+    ]
     data = gpd.GeoDataFrame(props.loc[frame.index], geometry=frame.geometry, crs=frame.crs)
     fields = ["name", "build_year", "households", "status", "reason", "priority", "district"]
+    if (props["gap"] != "").any():
+        fields.append("gap")
     layer = _GeoJson(
         data,
         ["estate_id", *fields, colour],
@@ -556,17 +587,21 @@ def _estate_layer(
             "fillOpacity": 0.75,
             "className": "lp-estate",
         },
-        tooltip=_tooltip(
-            fields,
-            t,
-            ["name", "build_year", "households", "status", "reason", "priority", "district"],
-        ),
+        tooltip=_tooltip(fields, t, fields),
         smooth_factor=1.0,
     )
     layer.add_to(m)
     if options.colour_by == "status":
         entries = [(c, status_label(s, options.language)) for s, c in STATUS_COLOURS.items()]
         title = t["legend_status"]
+    elif options.colour_by == "elderly_gap":
+        lower = 0.0
+        entries = [(GAP_NONE, t["no_gap"])]
+        for upper, c in GAP_CLASSES:
+            entries.append((c, f"{lower:.0f}-{upper:.0f}"))
+            lower = upper
+        entries += [(GAP_TOP, f"≥ {lower:.0f}"), (NOT_SCORED, t["not_assessed"])]
+        title = t["legend_gap"]
     else:
         lower = 0.0
         entries = []

@@ -184,3 +184,28 @@ def test_layer_bounds_are_those_folium_would_compute():
         expected = get_bounds(layer.data, lonlat=True)
         ours = [v for corner in layer._get_self_bounds() for v in corner]
         assert ours == pytest.approx([v for corner in expected for v in corner], abs=1e-9)
+
+
+def test_elderly_gap_colours_legend_and_tooltip(result):
+    gaps = [0.0, 35.0, None, 150.0]  # no gap, 20-50 class, not assessed, >= 100
+    with_gaps = type(result)(
+        **{**result.__dict__, "estates": result.estates.assign(elderly_gap_m2=gaps)}
+    )
+    m = maps.build_map(with_gaps, maps.MapOptions(basemap="none", colour_by="elderly_gap"))
+    legend = next(c for c in m._children.values() if isinstance(c, maps._Legend))
+    assert legend.content.startswith("<b>养老服务用房缺口")
+    estates = _geojson_layers(m)[0]
+    colours = [estates.style_function(f)["fillColor"] for f in estates.data["features"]]
+    assert colours == [maps.GAP_NONE, maps.GAP_CLASSES[1][1], maps.NOT_SCORED, maps.GAP_TOP]
+    assert [f["properties"]["gap"] for f in estates.data["features"]] == [
+        "0 m²",
+        "35 m²",
+        "",
+        "150 m²",
+    ]
+    tooltip = next(c for c in estates._children.values() if type(c).__name__ == "GeoJsonTooltip")
+    assert tooltip.fields[-1] == "gap" and tooltip.aliases[-1] == "养老用房缺口"
+    assert maps.gap_colour(19.9) == maps.GAP_CLASSES[0][1]
+    # without the column, no gap field in the tooltip
+    plain = maps.build_map(result, maps.MapOptions(basemap="none"))
+    assert "gap" not in _geojson_layers(plain)[0].data["features"][0]["properties"]
