@@ -15,7 +15,6 @@ Then the time from changing the colour radio to the redrawn map. Needs ../shared
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,15 +23,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(REPO))  # the browser test's app launcher (tests/test_browser.py)
 
 
 def _start(port: int) -> tuple[subprocess.Popen, float]:
+    """Start the app on the Hangzhou data (the browser test's launcher); seconds until it listens."""
+    from tests.test_browser import _start_app
+
     hz = DATA / "hangzhou"
     env = {
         **os.environ,
@@ -42,32 +39,8 @@ def _start(port: int) -> tuple[subprocess.Popen, float]:
         "LIANPIAN_APP_BARRIERS": str(hz / "osm_water.gpkg"),
     }
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    while time.perf_counter() - started < 60:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, time.perf_counter() - started
-        time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("streamlit did not start within 60 s")
+    proc = _start_app(port, env)
+    return proc, time.perf_counter() - started
 
 
 def _visit(browser, port: int, expected: int, label: str) -> None:
@@ -114,6 +87,8 @@ def main() -> int:
     expected = len(
         read_estates(DATA / "hangzhou" / "osm_landuse_residential.gpkg", quality=QualityReport())
     )
+    from tests.test_browser import _free_port
+
     port = _free_port()
     proc, ready = _start(port)
     print(f"app server listening after {ready:.2f} s")
