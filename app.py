@@ -269,7 +269,7 @@ def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
     return rescore(base, default_policy().with_values(dict(policy_items)))
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=8)  # a Hangzhou map holds about 9 MB
 def _built_map(spec: tuple, policy_items: tuple, options_items: tuple):
     """The folium map of a plan and display options, built once (a resource: never rendered)."""
     result = cached_plan(spec, policy_items)
