@@ -45,6 +45,7 @@ from geo.pipeline import (
     Progress,
     _note,
     barrier_layer,
+    district_unit_column,
     prepare_estates,
     shared_facility_steps,
 )
@@ -218,15 +219,9 @@ def plan_distributed(
     policy = policy or load_policy()
     quality = QualityReport()
     quality.extend(inputs.quality)
-    if inputs.estates.empty:
-        raise InputError(
-            "no estates to plan",
-            source=inputs.sources.get("estates"),
-            fix="check the estates layer",
-        )
     estates, crs, survey_report = prepare_estates(inputs, policy, quality, progress)
     level = policy.districts.keep_within_level
-    if level == "none" or level not in estates or not estates[level].notna().any():
+    if district_unit_column(estates, policy) is None:
         raise InputError(
             f"the dask engine splits the run by administrative unit, but no estate has a {level!r}",
             source=inputs.sources.get("estates"),

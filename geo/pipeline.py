@@ -409,22 +409,14 @@ def run_plan(
     policy = policy or load_policy()
     quality = QualityReport()
     quality.extend(inputs.quality)
-    if inputs.estates.empty:
-        raise InputError(
-            "no estates to plan",
-            source=inputs.sources.get("estates"),
-            fix="check the estates layer",
-        )
     estates, crs, survey_report = prepare_estates(inputs, policy, quality, progress)
     _note(progress, 0.45, "building the adjacency graph")
     barriers = barrier_layer(inputs, policy, crs)
     graph, edges = _adjacency(estates, barriers, policy)
     _note(progress, 0.65, "grouping districts")
-    level = policy.districts.keep_within_level
-    unit_column = (
-        level if level != "none" and level in estates and estates[level].notna().any() else None
+    membership, districts = form_districts(
+        estates, graph, policy, unit_column=district_unit_column(estates, policy)
     )
-    membership, districts = form_districts(estates, graph, policy, unit_column=unit_column)
     estates = pd.concat([estates, membership], axis=1)
     _note(progress, 0.8, "scoring priorities")
     estates = pd.concat([estates, score_estates(estates, graph, policy)], axis=1)
@@ -589,6 +581,19 @@ def shared_facility_steps(
     return estates, districts, extra_layers
 
 
+def district_unit_column(estates: pd.DataFrame, policy: Policy) -> str | None:
+    """The column of the administrative unit districts stay inside, or None.
+
+    ``districts.keep_within_level`` (default ``county``) when the estates carry it for at least
+    one estate (from ``--boundaries`` or a county column); None when the policy says ``none`` or
+    no estate has that unit.
+    """
+    level = policy.districts.keep_within_level
+    if level != "none" and level in estates and estates[level].notna().any():
+        return level
+    return None
+
+
 def prepare_estates(
     inputs: PlanInputs, policy: Policy, quality: QualityReport, progress: Progress | None = None
 ) -> tuple[gpd.GeoDataFrame, CRS, SurveyJoin | None]:
@@ -596,7 +601,18 @@ def prepare_estates(
 
     Used by :func:`run_plan` and the distributed engine, so both prepare estates the same way.
     Returns the estates in the metric CRS, that CRS, and what the survey join did (or None).
+
+    Raises
+    ------
+    InputError
+        If there is no estate to plan.
     """
+    if inputs.estates.empty:
+        raise InputError(
+            "no estates to plan",
+            source=inputs.sources.get("estates"),
+            fix="check the estates layer",
+        )
     _note(progress, 0.05, "choosing the metric CRS")
     crs = metric_crs_for(inputs.estates)
     estates = inputs.estates.to_crs(crs)

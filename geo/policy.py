@@ -9,6 +9,7 @@ naming the key.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -312,8 +313,13 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")
 
 
+@functools.cache
 def default_policy() -> Policy:
-    """Return the policy of ``geo/default_policy.toml`` (the documents' figures)."""
+    """Return the policy of ``geo/default_policy.toml`` (the documents' figures).
+
+    Read once per process: a :class:`Policy` is frozen, so every caller can share it (the app
+    asks for the defaults on each rerun).
+    """
     text = resources.files("geo").joinpath("default_policy.toml").read_text(encoding="utf-8")
     return _merge(Policy(), tomllib.loads(text), "defaults")
 
