@@ -356,6 +356,12 @@ def _stage(uploaded: list) -> list[str]:
     return paths
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_layer_names(path: str) -> list[str]:
+    """The layers of a staged upload (its folder is named by its content: never changes)."""
+    return io.layer_names(path)
+
+
 #: Upload roles: (input of load_inputs, label key, file types, several datasets allowed).
 VECTOR_TYPES = ["zip", "gpkg", "geojson", "json", "fgb", "shp", "shx", "dbf", "prj", "cpg"]
 UPLOADS = (
@@ -387,7 +393,7 @@ def _uploaded_paths(t: dict[str, str], role: str, label: str, types: list, sever
         )
     chosen = []
     for i, path in enumerate(paths):
-        layers = io.layer_names(path) if Path(path).suffix.lower() == ".gpkg" else []
+        layers = cached_layer_names(path) if Path(path).suffix.lower() == ".gpkg" else []
         layer = None
         if len(layers) > 1:
             layer = st.selectbox(
@@ -469,8 +475,7 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
                 uploader(*upload)
     for exc in errors:
         show_error(t, exc)
-    failed = bool(errors)
-    if failed or not requested["estates"]:
+    if errors or not requested["estates"]:
         return None
 
     def first(role: str) -> str | None:
@@ -562,9 +567,8 @@ def load_and_plan(t: dict[str, str], requested: tuple | None, policy_items: tupl
     return None
 
 
-def summary_metrics(t: dict[str, str], result: PlanResult, lang: str) -> None:
+def summary_metrics(t: dict[str, str], s: dict[str, object], lang: str) -> None:
     """Counts by status, districts, households and investment in districts."""
-    s = result.summary()
     by_status = s["by_status"]
     cols = st.columns(len(by_status))
     for col, (status, count) in zip(cols, by_status.items(), strict=False):
@@ -584,11 +588,10 @@ def _metric_row(title: str, figures: list[tuple[str, str]]) -> None:
         col.metric(label, value)
 
 
-def shared_facility_metrics(t: dict[str, str], result: PlanResult) -> None:
+def shared_facility_metrics(t: dict[str, str], s: dict[str, object], m2_per_100: float) -> None:
     """Elderly-care and corridor figures (``PlanResult.summary()``), when they were computed."""
-    s = result.summary()
     if "elderly_gap_m2" in s:
-        m2 = f"{result.policy.elderly.m2_per_100_households:g}"
+        m2 = f"{m2_per_100:g}"
         _metric_row(
             t["elderly"].format(m2=m2),
             [
@@ -731,11 +734,7 @@ def main() -> None:
     )
     t = UI[lang]
     st.title(t["title"])
-    try:
-        requested = data_sidebar(t)
-    except LianpianError as exc:  # a bad upload: keep the previous data
-        show_error(t, exc)
-        requested = None
+    requested = data_sidebar(t)  # bad uploads are shown there; the previous data stay
     policy_items = policy_sidebar(t)
     display_choices = display_sidebar(t)
 
@@ -745,7 +744,8 @@ def main() -> None:
     spec, result = planned
     if result.inputs.synthetic:
         st.info(t["demo_note"])
-    summary_metrics(t, result, lang)
+    summary = result.summary()
+    summary_metrics(t, summary, lang)
 
     plan_year = None
     if "plan_year" in result.estates:
@@ -779,7 +779,7 @@ def main() -> None:
         )
     with right:
         details(t, result, (output or {}).get("last_active_drawing"))
-    shared_facility_metrics(t, result)
+    shared_facility_metrics(t, summary, result.policy.elderly.m2_per_100_households)
     st.subheader(t["table"])
     chosen = districts_table(t, result)
     if len(chosen):

@@ -50,15 +50,17 @@ def members_of(path: str | Path) -> list[ZipMember]:
             source=path.name,
             fix="zip the Shapefile (.shp, .shx, .dbf, .prj, .cpg) again",
         ) from exc
-    return [
-        ZipMember(
-            name=info.filename,
-            compressed_bytes=info.compress_size,
-            expanded_bytes=info.file_size,
-            is_symlink=stat.S_ISLNK(info.external_attr >> 16),
-        )
-        for info in infos
-    ]
+    return [member_of(info) for info in infos]
+
+
+def member_of(info: zipfile.ZipInfo) -> ZipMember:
+    """The :class:`ZipMember` of one central-directory entry."""
+    return ZipMember(
+        name=info.filename,
+        compressed_bytes=info.compress_size,
+        expanded_bytes=info.file_size,
+        is_symlink=stat.S_ISLNK(info.external_attr >> 16),
+    )
 
 
 def check_members(

@@ -1405,7 +1405,6 @@ def layer_names(path: str | Path) -> list[str]:
 
 
 def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -> Path:
-    import stat
     import zipfile
 
     source = archive.name
@@ -1419,15 +1418,7 @@ def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -
         members = [m for m in zf.infolist() if not m.is_dir()]
         # the same checks as reading a zip in place (names, links, sizes from the directory) ...
         _archive.check_members(
-            [
-                _archive.ZipMember(
-                    name=m.filename,
-                    compressed_bytes=m.compress_size,
-                    expanded_bytes=m.file_size,
-                    is_symlink=stat.S_ISLNK(m.external_attr >> 16),
-                )
-                for m in zf.infolist()
-            ],
+            [_archive.member_of(m) for m in zf.infolist()],
             source=source,
             archive_bytes=archive.stat().st_size,
             max_expanded_bytes=max_total,

@@ -42,6 +42,11 @@ TILE_TYPES = {
 _REQUEST = re.compile(r"^/(\d{1,2})/(\d{1,9})/(\d{1,9})(?:\.[a-z]{3,4})?$")
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """Open an MBTiles (SQLite) file read-only: never written, no journal left beside it."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
 @dataclass
 class TileSource:
     """A local tile set: an XYZ folder or an MBTiles file.
@@ -67,7 +72,6 @@ class TileSource:
     max_zoom: int
     name: str
     _suffix: str = ""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def open(cls, path: str | Path) -> TileSource:
@@ -119,7 +123,7 @@ class TileSource:
     @classmethod
     def _open_mbtiles(cls, path: Path) -> TileSource:
         try:
-            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            connection = _read_only(path)
             try:
                 meta = dict(connection.execute("SELECT name, value FROM metadata").fetchall())
                 low, high = connection.execute(
@@ -158,16 +162,15 @@ class TileSource:
         if self.kind == "folder":
             target = self.path / str(z) / str(x) / f"{y}{self._suffix}"
             return target.read_bytes() if target.is_file() else None
-        with self._lock:
-            connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                row = connection.execute(
-                    "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? "
-                    "AND tile_row=?",
-                    (z, x, 2**z - 1 - y),
-                ).fetchone()
-            finally:
-                connection.close()
+        # a connection per request: the server answers from several threads
+        connection = _read_only(self.path)
+        try:
+            row = connection.execute(
+                "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
+                (z, x, 2**z - 1 - y),
+            ).fetchone()
+        finally:
+            connection.close()
         return bytes(row[0]) if row else None
 
 
