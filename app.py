@@ -380,7 +380,7 @@ def _uploaded_paths(t: dict[str, str], role: str, label: str, types: list, sever
     # No ``type=`` filter: Streamlit would refuse other types with an opaque app error; the
     # types are checked by geo.io.stage_uploads, which says what to upload instead.
     uploaded = st.file_uploader(
-        f"{t[label]} (.{', .'.join(types)})", accept_multiple_files=True, key=f"u_{role}"
+        t[label], accept_multiple_files=True, key=f"u_{role}", help=f".{', .'.join(types)}"
     )
     if not uploaded:
         return []
