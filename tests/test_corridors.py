@@ -1,5 +1,6 @@
 """Shared pipeline corridors: hand-checkable rows of estates, invariants, and the Hangzhou run."""
 
+import itertools
 import re
 
 import geopandas as gpd
@@ -287,3 +288,47 @@ def test_districts_planned_in_worker_processes_give_the_same_result(policy, monk
             pd.DataFrame(getattr(one, name)), pd.DataFrame(getattr(two, name)), check_exact=True
         )
     assert (one.districts["corridor_length_m"] > 0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(3, 7),
+    st.integers(3, 7),
+    st.lists(st.integers(1, 9), min_size=100, max_size=100),
+    st.sets(st.integers(0, 48), min_size=2, max_size=8),
+)
+def test_steiner_tree_spans_the_terminals_within_the_mehlhorn_bound(rows, cols, weights, picks):
+    """On grids with random weights: a tree over all terminals, only terminal leaves, and no
+    heavier than a minimum spanning tree of the terminals' shortest-path distances (Mehlhorn's
+    bound, itself within 2x of the optimum); never lighter than the optimum's lower bound, the
+    longest terminal-to-terminal shortest path."""
+    import networkx as nx
+    import numpy as np
+    from scipy import sparse
+
+    from geo.corridors import _mehlhorn
+
+    n = rows * cols
+    pairs = [(r * cols + c, r * cols + c + 1) for r in range(rows) for c in range(cols - 1)]
+    pairs += [(r * cols + c, (r + 1) * cols + c) for r in range(rows - 1) for c in range(cols)]
+    u = np.array([a for a, _ in pairs])
+    v = np.array([b for _, b in pairs])
+    w = np.array(weights[: len(pairs)], dtype=float)
+    terminals = np.array(sorted({p % n for p in picks}))
+    if len(terminals) < 2:
+        return
+    matrix = sparse.csr_matrix((w, (u, v)), shape=(n, n))
+    edges = _mehlhorn(matrix, u, v, w, terminals)
+    tree = nx.Graph()
+    tree.add_edges_from((int(u[k]), int(v[k])) for k in edges)
+    assert set(terminals.tolist()) <= set(tree)
+    assert nx.is_tree(tree)
+    assert all(node in terminals for node in tree if tree.degree(node) == 1)
+    grid = nx.Graph()
+    grid.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist(), strict=True))
+    closure = nx.Graph()
+    for a, b in itertools.combinations(terminals.tolist(), 2):
+        closure.add_edge(a, b, weight=nx.dijkstra_path_length(grid, a, b))
+    bound = nx.minimum_spanning_tree(closure).size(weight="weight")
+    longest = max(d["weight"] for _, _, d in closure.edges(data=True))
+    assert longest - 1e-9 <= w[edges].sum() <= bound + 1e-9
