@@ -208,7 +208,7 @@ def _blocking_barriers(
     barriers: gpd.GeoDataFrame,
     min_crossing_m: float,
 ) -> np.ndarray:
-    """Return, per pair, the name of the first barrier that blocks it ("" when none does)."""
+    """Return, per pair, the name of the first barrier (in input order) that blocks it ("" when none does)."""
     names = (
         barriers["barrier"].astype(str).to_numpy()
         if "barrier" in barriers
@@ -223,6 +223,10 @@ def _blocking_barriers(
     pair_idx, bar_idx = _query_in_threads(tree, gap_lines, "intersects")
     sel = apart[pair_idx]
     pair_idx, bar_idx = pair_idx[sel], bar_idx[sel]
+    # the first blocking barrier in input order names the pair (independent of the tree's order,
+    # so a subset of the barriers in the same order names it alike: see geo.distributed)
+    order = np.lexsort((bar_idx, pair_idx))
+    pair_idx, bar_idx = pair_idx[order], bar_idx[order]
     if len(pair_idx):
         is_poly = dims[bar_idx] == 2
         through = np.zeros(len(pair_idx), dtype=bool)
@@ -244,6 +248,8 @@ def _blocking_barriers(
         lengths = shapely.length(shared_edges)
         near = shapely.buffer(shared_edges, 1.0)
         t_idx, b_idx = _query_in_threads(tree, near, "intersects")
+        order = np.lexsort((b_idx, t_idx))
+        t_idx, b_idx = t_idx[order], b_idx[order]
         line_bar = dims[b_idx] == 1
         t_idx, b_idx = t_idx[line_bar], b_idx[line_bar]
         if len(t_idx):

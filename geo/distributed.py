@@ -134,14 +134,25 @@ def unit_partitions(
 
 
 def _barriers_near(
-    barriers: gpd.GeoDataFrame | None, tree: shapely.STRtree | None, frame: gpd.GeoDataFrame
+    barriers: gpd.GeoDataFrame | None,
+    tree: shapely.STRtree | None,
+    frame: gpd.GeoDataFrame,
+    tolerance_m: float,
 ) -> gpd.GeoDataFrame | None:
+    """The barriers that can block a pair of ``frame``'s estates, in input order.
+
+    A pair's gap line is at most ``tolerance_m`` long and starts on one of the estates, and a
+    touching pair is checked within 1 m of its shared edge: so only barriers within that reach of
+    an estate's bounding box matter. Selecting by each estate's box, not the frame's extent,
+    keeps a unit spread over a province (e.g. the estates without a unit) from carrying every
+    barrier of the run to its worker.
+    """
     if barriers is None or tree is None:
         return None
-    x0, y0, x1, y1 = frame.total_bounds
-    pad = _HALO_MARGIN_M
-    hits = tree.query(shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad))
-    return barriers.iloc[np.sort(hits)]
+    pad = max(tolerance_m, 1.0) + _HALO_MARGIN_M
+    x0, y0, x1, y1 = shapely.bounds(frame.geometry.to_numpy()).T
+    hits = tree.query(shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad))[1]
+    return barriers.iloc[np.unique(hits)]
 
 
 @contextmanager
@@ -242,7 +253,7 @@ def plan_distributed(
             plan_unit,
             frame,
             in_unit,
-            _barriers_near(barriers, tree, frame),
+            _barriers_near(barriers, tree, frame, tolerance),
             policy,
             level,
             pure=False,
