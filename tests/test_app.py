@@ -175,16 +175,20 @@ def test_elderly_care_figures_appear_on_hangzhou(monkeypatch):
 
 @pytest.fixture
 def fake_map(monkeypatch):
-    """st_folium replaced: records its arguments and returns a chosen click (no browser here)."""
+    """st_folium's component replaced: records what the app sends and returns a chosen click.
+
+    ``st_folium`` itself still renders the map (the app records its component arguments once per
+    map); only the browser side is faked.
+    """
     import streamlit_folium
 
     state = {"calls": [], "click": None}
 
-    def st_folium(fig, **kwargs):
+    def component(**kwargs):
         state["calls"].append(kwargs)
         return {"last_active_drawing": state["click"]}
 
-    monkeypatch.setattr(streamlit_folium, "st_folium", st_folium)
+    monkeypatch.setattr(streamlit_folium, "_component_func", component)
     return state
 
 
