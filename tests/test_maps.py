@@ -209,3 +209,31 @@ def test_elderly_gap_colours_legend_and_tooltip(result):
     # without the column, no gap field in the tooltip
     plain = maps.build_map(result, maps.MapOptions(basemap="none"))
     assert "gap" not in _geojson_layers(plain)[0].data["features"][0]["properties"]
+
+
+def test_data_are_never_read_as_template_code():
+    """Names reach the page as text: branca would evaluate ``{{ }}`` and fail on ``{% %}``."""
+    rows = [
+        {
+            "estate_id": "A",
+            "name": "X{{ 7*7 }}Y",
+            "geometry": box(500000, 3340000, 500100, 3340100),
+        },
+        {"estate_id": "B", "name": "{% if %}", "geometry": box(500110, 3340000, 500210, 3340100)},
+    ]
+    page = _html(run_plan(PlanInputs(estates=make_estates(rows))), basemap="none")
+    assert "X{{ 7*7 }}Y" in page and "X49Y" not in page
+    assert "{% if %}" in page
+
+
+def test_the_page_is_what_branca_renders_for_plain_data(result, monkeypatch):
+    def page() -> str:
+        counter = iter(range(10**6))
+        monkeypatch.setattr(
+            maps.Element, "_generate_id", classmethod(lambda cls: f"{next(counter):032x}")
+        )
+        return maps.map_html(maps.build_map(result, maps.MapOptions(colour_by="priority")))
+
+    ours = page()
+    monkeypatch.setattr(maps.MacroElement, "render", maps._BRANCA_RENDER)
+    assert page() == ours
