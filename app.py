@@ -228,6 +228,16 @@ POLICY_WIDGETS = (
 #: The map's key in the session and the only browser event that reruns the script (a click).
 MAP_KEY = "map"
 RETURNED = ["last_active_drawing"]
+#: ``st_folium`` arguments of the map. ``render=False``: st_folium renders the map's elements itself
+#: (``Map.render``); rendering the whole page first as well gives the same text (tests/test_app.py)
+#: in 0.1 s more for the Hangzhou estates.
+MAP_ARGS = {
+    "height": 640,
+    "use_container_width": True,
+    "returned_objects": RETURNED,
+    "key": MAP_KEY,
+    "render": False,
+}
 WEIGHTS = ("age", "needs", "consent", "elderly", "size", "contiguity", "readiness")
 
 
@@ -323,9 +333,7 @@ def map_component_args(spec: tuple, policy_items: tuple, options_items: tuple) -
     switch = _capture()
     switch.active, switch.kwargs = True, None
     try:
-        st_folium(
-            fmap, height=640, use_container_width=True, returned_objects=RETURNED, key=MAP_KEY
-        )
+        st_folium(fmap, **MAP_ARGS)
         kwargs = switch.kwargs
     finally:
         switch.active, switch.kwargs = False, None

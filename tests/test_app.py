@@ -230,3 +230,28 @@ def test_selecting_a_district_row_zooms_the_map_to_it(fake_map):
     call = fake_map["calls"][-1]
     assert call["zoom"] == 16
     assert call["center"] == pytest.approx([point.y, point.x], abs=1e-4)
+
+
+def test_the_map_sent_is_what_st_folium_sends_for_a_fully_rendered_page(monkeypatch):
+    """The app gives st_folium ``render=False`` (no whole-page render first): same arguments."""
+    import streamlit_folium
+    from branca.element import Element
+
+    from geo import maps
+    from geo.pipeline import load_inputs, run_plan
+
+    result = run_plan(load_inputs())
+    sent: list[dict] = []
+    monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kwargs: sent.append(kwargs))
+    for render in (True, False):
+        counter = iter(range(10**6))
+        monkeypatch.setattr(
+            Element, "_generate_id", classmethod(lambda cls, c=counter: f"{next(c):032x}")
+        )
+        fmap = maps.build_map(result, maps.MapOptions(colour_by="priority"))
+        streamlit_folium.st_folium(
+            fmap, height=640, returned_objects=["last_active_drawing"], key="map", render=render
+        )
+    full, ours = ({k: v for k, v in call.items() if k != "on_change"} for call in sent)
+    assert ours == full
+    assert "lp-estate" in ours["script"]
