@@ -237,3 +237,22 @@ def test_the_page_is_what_branca_renders_for_plain_data(result, monkeypatch):
     ours = page()
     monkeypatch.setattr(maps.MacroElement, "render", maps._BRANCA_RENDER)
     assert page() == ours
+
+
+def test_feature_collection_is_geopandas_geo_dict():
+    frame = gpd.GeoDataFrame(
+        {"a": ["x", None, "<b>", "z"], "b": [1.5, np.nan, 2.0, 3.0]},
+        geometry=[
+            box(120.1, 30.2, 120.10012, 30.20011),
+            shapely.MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]),
+            Point(120.12345, 30.54321),
+            LineString([(120.0, 30.0), (120.00001, 30.00002)]),
+        ],
+        index=[5, 7, 9, 11],
+        crs=4326,
+    )
+    for columns in (["a", "b"], ["a"], []):
+        expected = frame[[*columns, "geometry"]].to_geo_dict(na="null", drop_id=False)
+        assert json.dumps(maps._feature_collection(frame, columns), sort_keys=True) == json.dumps(
+            expected, sort_keys=True
+        )
