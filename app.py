@@ -332,19 +332,19 @@ def _capture() -> _Capture:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)  # a Hangzhou map's text is about 2 MB
-def map_component_args(spec: tuple, policy_items: tuple, options_items: tuple) -> dict:
+def map_component_args(
+    spec: tuple, policy_items: tuple, options_items: tuple, _result: PlanResult
+) -> dict:
     """The arguments ``st_folium`` sends for the map of a plan and display options, rendered once.
 
     The folium map is built, given to ``st_folium`` once with the component call recorded (nothing
     is drawn here), and dropped: each rerun sends the same recorded text (see :func:`show_map`),
     so a rerun that changes nothing on the map, or comes back to a map seen before, renders
     nothing. The map's size on the page (height, container width) and what the browser returns
-    (only a clicked feature: pan and zoom never rerun the script) are fixed here.
+    (only a clicked feature: pan and zoom never rerun the script) are fixed here. ``_result`` is
+    ``cached_plan(spec, policy_items)``, already at hand (not part of the key).
     """
-    result = cached_plan(spec, policy_items)
-    options = maps.MapOptions(**dict(options_items))
-    display = maps.display_frame(result.estates, gcj02=options.basemap == "amap")
-    fmap = maps.build_map(result, options, estates_display=display)
+    fmap = maps.build_map(_result, maps.MapOptions(**dict(options_items)))
     switch = _capture()
     switch.active, switch.kwargs = True, None
     try:
@@ -838,7 +838,8 @@ def main() -> None:
     left, right = st.columns([3, 1])
     with left:
         try:
-            args = map_component_args(spec, policy_items, tuple(sorted(asdict(options).items())))
+            options_items = tuple(sorted(asdict(options).items()))
+            args = map_component_args(spec, policy_items, options_items, result)
         except (LianpianError, ValueError) as exc:
             show_error(t, exc)
             return

@@ -42,6 +42,8 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from jinja2 import Template
 
+from geo import _memo
+from geo._memo import Memo, digest
 from geo.crs import WGS84, wgs84_to_gcj02
 from geo.errors import LianpianError
 from geo.pipeline import PlanResult
@@ -348,6 +350,12 @@ def _use_offline_assets(m: folium.Map) -> None:
 # --------------------------------------------------------------------------- display geometry
 
 
+#: Display geometry of the layers drawn lately (the app draws the same plan again for each display
+#: option, and the same estates again for each policy): keyed by the geometry (WKB), CRS and
+#: settings, so a hit is what a fresh computation would return (``geo._memo``; on in the app only).
+_DISPLAY: Memo[tuple[np.ndarray, np.ndarray]] = Memo(24)
+
+
 def display_frame(
     frame: gpd.GeoDataFrame, *, simplify_m: float = 2.0, precision: int = 5, gcj02: bool = False
 ) -> gpd.GeoDataFrame:
@@ -368,16 +376,38 @@ def display_frame(
     GeoDataFrame
         Same index and columns, EPSG:4326 (or GCJ-02 degrees), empty geometries dropped.
     """
+    key = None
+    if _memo.enabled():
+        key = digest("display", simplify_m, precision, gcj02, layers=[frame])
+        found = _DISPLAY.get(key)
+        if found is not None:
+            geometry, keep = found
+            return _with_geometry(frame, geometry, keep)
     geoms = frame.geometry
     crs = frame.crs
     if simplify_m > 0 and crs is not None and crs.is_projected:
         geoms = geoms.simplify(simplify_m, preserve_topology=True)
-    out = frame.set_geometry(geoms).to_crs(WGS84)
+    shown = gpd.GeoDataFrame(geometry=geoms, crs=crs).to_crs(WGS84)
     if gcj02:
-        out = wgs84_to_gcj02(out)
-    rounded = shapely.transform(out.geometry.values, lambda xy: np.round(xy, precision))
-    out = out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=WGS84))
-    return out.loc[~(out.geometry.is_empty | out.geometry.isna())]
+        shown = wgs84_to_gcj02(shown)
+    rounded = shapely.transform(shown.geometry.values, lambda xy: np.round(xy, precision))
+    keep = ~(shapely.is_empty(rounded) | shapely.is_missing(rounded))
+    geometry = np.asarray(rounded, dtype=object)
+    if key is not None:
+        _DISPLAY.put(key, (geometry, keep))
+    return _with_geometry(frame, geometry, keep)
+
+
+def _with_geometry(frame: gpd.GeoDataFrame, geometry: np.ndarray, keep: np.ndarray):
+    """``frame`` with ``geometry`` (degrees, EPSG:4326) in place of its own, rows ``keep`` only."""
+    name = frame.geometry.name
+    out = gpd.GeoDataFrame(
+        frame.drop(columns=name), geometry=gpd.GeoSeries(geometry, index=frame.index), crs=WGS84
+    )
+    if out.geometry.name != name:
+        out = out.rename_geometry(name)
+    out = out[list(frame.columns)]
+    return out.loc[keep]
 
 
 # --------------------------------------------------------------------------- text helpers

@@ -256,3 +256,31 @@ def test_feature_collection_is_geopandas_geo_dict():
         assert json.dumps(maps._feature_collection(frame, columns), sort_keys=True) == json.dumps(
             expected, sort_keys=True
         )
+
+
+@pytest.mark.parametrize("gcj02", [False, True])
+def test_display_frame_memo_gives_what_a_fresh_computation_gives(result, monkeypatch, gcj02):
+    from geopandas.testing import assert_geodataframe_equal
+
+    from geo.crs import WGS84, wgs84_to_gcj02
+
+    estates = result.estates.copy()
+    estates.loc[estates.index[1], "geometry"] = shapely.Polygon()  # dropped from the display
+    expected = estates.set_geometry(estates.geometry.simplify(2.0)).to_crs(WGS84)
+    if gcj02:
+        expected = wgs84_to_gcj02(expected)
+    expected = expected.set_geometry(
+        shapely.transform(expected.geometry.values, lambda xy: np.round(xy, 5))
+    )
+    expected = expected.loc[~expected.geometry.is_empty]
+    monkeypatch.setattr(maps._memo, "_enabled", True)
+    maps._DISPLAY.clear()
+    first = maps.display_frame(estates, gcj02=gcj02)
+    again = maps.display_frame(estates, gcj02=gcj02)  # from the memo
+    assert len(maps._DISPLAY) == 1
+    for shown in (first, again):
+        assert_geodataframe_equal(shown, expected)
+        assert list(shown.columns) == list(estates.columns)
+    moved = estates.set_geometry(estates.geometry.translate(50, 0))
+    assert not maps.display_frame(moved, gcj02=gcj02).geometry.equals(first.geometry)
+    assert len(maps._DISPLAY) == 2
