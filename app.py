@@ -283,19 +283,31 @@ def cached_base_plan(spec: tuple, base_items: tuple) -> PlanResult:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def cached_rescored_plan(spec: tuple, policy_items: tuple) -> PlanResult:
+    """The plan of the other policy values re-scored with the priority weights of ``policy_items``."""
+    base = cached_base_plan(spec, _base_items(policy_items))
+    return rescore(base, default_policy().with_values(dict(policy_items)))
+
+
+def _base_items(policy_items: tuple) -> tuple:
+    """``policy_items`` with the default priority weights."""
+    defaults = policy_defaults()
+    return tuple(
+        sorted((k, defaults[k] if k.startswith("priority.weight_") else v) for k, v in policy_items)
+    )
+
+
 def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
     """The plan for ``spec`` and the policy values (cached on both).
 
     Priority weights change no district: a weight change only re-scores the cached plan of the
-    other values (``geo.pipeline.rescore``), so the sliders answer at once.
+    other values (``geo.pipeline.rescore``), so the sliders answer at once. With the default
+    weights the plan is the base plan itself (cached once, not twice).
     """
-    weights = {k for k, _ in policy_items if k.startswith("priority.weight_")}
-    defaults = policy_defaults()
-    base_items = tuple(sorted((k, defaults[k] if k in weights else v) for k, v in policy_items))
-    base = cached_base_plan(spec, base_items)
+    base_items = _base_items(policy_items)
     if base_items == policy_items:
-        return base
-    return rescore(base, default_policy().with_values(dict(policy_items)))
+        return cached_base_plan(spec, base_items)
+    return cached_rescored_plan(spec, policy_items)
 
 
 class _Capture(threading.local):
