@@ -255,3 +255,22 @@ def test_the_map_sent_is_what_st_folium_sends_for_a_fully_rendered_page(monkeypa
     full, ours = ({k: v for k, v in call.items() if k != "on_change"} for call in sent)
     assert ours == full
     assert "lp-estate" in ours["script"]
+
+
+def test_each_map_is_built_once_per_plan_and_display_options(monkeypatch, fake_map):
+    """Reruns that change nothing on the map, or come back to one seen before, build nothing."""
+    from geo import maps
+
+    built = []
+    build_map = maps.build_map
+    monkeypatch.setattr(maps, "build_map", lambda *a, **k: built.append(1) or build_map(*a, **k))
+    at = _run()
+    at.run()
+    assert len(built) == 1
+    at.radio(key="colour_by").set_value("priority").run()
+    at.radio(key="colour_by").set_value("status").run()
+    assert not at.exception
+    assert len(built) == 2
+    scripts = [call["script"] for call in fake_map["calls"]]
+    assert len(scripts) == 4 and scripts[0] == scripts[1] == scripts[3] != scripts[2]
+    assert all(call["returned_objects"] == ["last_active_drawing"] for call in fake_map["calls"])
