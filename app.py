@@ -242,18 +242,21 @@ MAP_ARGS = {
 WEIGHTS = ("age", "needs", "consent", "elderly", "size", "contiguity", "readiness")
 
 
-def _freeze_imported_objects() -> None:
+@st.cache_resource(show_spinner=False)
+def _freeze_imported_objects() -> bool:
     """Leave the objects of the imported libraries out of Python's full garbage collections.
 
     A full collection walks every tracked object; after the imports (Streamlit, pandas, folium...)
     they are about 150,000 that live as long as the app, and a rerun that builds a new plan or map
     ran one or two such walks (0.1-0.15 s each on the Hangzhou set). Done once per process, on
-    the first run before any data is loaded (nothing frozen yet); later objects are collected as
+    the first run before any data is loaded (a resource: not on every rerun; and never again
+    once something is frozen, even after the caches are cleared); later objects are collected as
     usual.
     """
     if gc.get_freeze_count() == 0:
         gc.collect()
         gc.freeze()
+    return True
 
 
 def policy_defaults() -> dict[str, object]:
