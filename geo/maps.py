@@ -398,7 +398,9 @@ def display_frame(
     return _with_geometry(frame, geometry, keep)
 
 
-def _with_geometry(frame: gpd.GeoDataFrame, geometry: np.ndarray, keep: np.ndarray):
+def _with_geometry(
+    frame: gpd.GeoDataFrame, geometry: np.ndarray, keep: np.ndarray
+) -> gpd.GeoDataFrame:
     """``frame`` with ``geometry`` (degrees, EPSG:4326) in place of its own, rows ``keep`` only."""
     name = frame.geometry.name
     out = gpd.GeoDataFrame(
