@@ -640,7 +640,8 @@ def load_and_plan(t: dict[str, str], requested: tuple | None, policy_items: tupl
             else:
                 with st.status(t["running"], expanded=False) as status:
                     bar = st.progress(0.0, text=t["step_read"])
-                    cached_inputs(spec)
+                    if not any(done == spec for done, _ in planned):  # else read already
+                        cached_inputs(spec)
                     bar.progress(0.4, text=t["step_plan"])
                     result = cached_plan(spec, policy_items)
                     bar.progress(1.0, text=t["done"])
