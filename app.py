@@ -1,23 +1,25 @@
 """lianpian: the planner's map (Streamlit). Layout and widgets only; the work is done in ``geo``.
 
 Start with ``./dev app`` (binds to 127.0.0.1, see ``.streamlit/config.toml``). Heavy steps are
-cached with ``st.cache_data`` keyed on the inputs and the policy; built maps are kept with
-``st.cache_resource`` keyed on the plan and the display options (each run draws a copy); the map
-only reruns the script on a click (``returned_objects``), never on pan or zoom.
+cached with ``st.cache_data`` keyed on the inputs and the policy; maps are rendered once per plan
+and display options and their text kept with ``st.cache_resource`` (``map_component_args``); the
+map only reruns the script on a click (``returned_objects``), never on pan or zoom.
 """
 
 from __future__ import annotations
 
-import copy
+import gc
 import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+import streamlit_folium
 from streamlit_folium import st_folium
 
 from geo import _memo, export, io, maps, tiles
@@ -224,7 +226,37 @@ POLICY_WIDGETS = (
     ("districts.max_households", "int", "max_hh", 200, 20000, 100),
     ("districts.max_estates", "int", "max_est", 2, 60, 1),
 )
+#: The map's key in the session and the only browser event that reruns the script (a click).
+MAP_KEY = "map"
+RETURNED = ["last_active_drawing"]
+#: ``st_folium`` arguments of the map. ``render=False``: st_folium renders the map's elements itself
+#: (``Map.render``); rendering the whole page first as well gives the same text (tests/test_app.py)
+#: in 0.1 s more for the Hangzhou estates.
+MAP_ARGS = {
+    "height": 640,
+    "use_container_width": True,
+    "returned_objects": RETURNED,
+    "key": MAP_KEY,
+    "render": False,
+}
 WEIGHTS = ("age", "needs", "consent", "elderly", "size", "contiguity", "readiness")
+
+
+@st.cache_resource(show_spinner=False)
+def _freeze_imported_objects() -> bool:
+    """Leave the objects of the imported libraries out of Python's full garbage collections.
+
+    A full collection walks every tracked object; after the imports (Streamlit, pandas, folium...)
+    they are about 150,000 that live as long as the app, and a rerun that builds a new plan or map
+    ran one or two such walks (0.1-0.15 s each on the Hangzhou set). Done once per process, on
+    the first run before any data is loaded (a resource: not on every rerun; and never again
+    once something is frozen, even after the caches are cleared); later objects are collected as
+    usual.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+    return True
 
 
 def policy_defaults() -> dict[str, object]:
@@ -254,38 +286,95 @@ def cached_base_plan(spec: tuple, base_items: tuple) -> PlanResult:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def cached_rescored_plan(spec: tuple, policy_items: tuple) -> PlanResult:
+    """The plan of the other policy values re-scored with the priority weights of ``policy_items``."""
+    base = cached_base_plan(spec, _base_items(policy_items))
+    return rescore(base, default_policy().with_values(dict(policy_items)))
+
+
+def _base_items(policy_items: tuple) -> tuple:
+    """``policy_items`` with the default priority weights."""
+    defaults = policy_defaults()
+    return tuple(
+        sorted((k, defaults[k] if k.startswith("priority.weight_") else v) for k, v in policy_items)
+    )
+
+
 def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
     """The plan for ``spec`` and the policy values (cached on both).
 
     Priority weights change no district: a weight change only re-scores the cached plan of the
-    other values (``geo.pipeline.rescore``), so the sliders answer at once.
+    other values (``geo.pipeline.rescore``), so the sliders answer at once. With the default
+    weights the plan is the base plan itself (cached once, not twice).
     """
-    weights = {k for k, _ in policy_items if k.startswith("priority.weight_")}
-    defaults = policy_defaults()
-    base_items = tuple(sorted((k, defaults[k] if k in weights else v) for k, v in policy_items))
-    base = cached_base_plan(spec, base_items)
+    base_items = _base_items(policy_items)
     if base_items == policy_items:
-        return base
-    return rescore(base, default_policy().with_values(dict(policy_items)))
+        return cached_base_plan(spec, base_items)
+    return cached_rescored_plan(spec, policy_items)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)  # a Hangzhou map holds about 9 MB
-def _built_map(spec: tuple, policy_items: tuple, options_items: tuple):
-    """The folium map of a plan and display options, built once (a resource: never rendered)."""
-    result = cached_plan(spec, policy_items)
-    options = maps.MapOptions(**dict(options_items))
-    display = maps.display_frame(result.estates, gcj02=options.basemap == "amap")
-    return maps.build_map(result, options, estates_display=display)
+class _Capture(threading.local):
+    """Per-thread switch: while on, st_folium's component call is recorded instead of sent."""
+
+    active = False
+    kwargs: dict | None = None
 
 
-def cached_map(spec: tuple, policy_items: tuple, options_items: tuple):
-    """A fresh copy of the cached map for ``st_folium``.
+def _capture() -> _Capture:
+    """Wrap ``streamlit_folium``'s component function once so that its arguments can be recorded.
 
-    ``st_folium`` renders the map and rewrites its structure; a map object given to it twice
-    draws nothing in the browser the second time. A deep copy of the built map (0.07 s for the
-    2,112 Hangzhou estates) costs a quarter of building it again.
+    ``st_folium`` renders the folium map to HTML and Leaflet script (Jinja templates, the GeoJSON
+    of every layer serialised) each time it is called, and it rewrites the map's structure while
+    doing so. The app renders each map once through ``st_folium`` itself with the recording on,
+    keeps the arguments it would send (:func:`map_component_args`), and sends those on every rerun.
+    The switch lives on the wrapper (this script is run again on every rerun; the wrapper stays).
     """
-    return copy.deepcopy(_built_map(spec, policy_items, options_items))
+    inner = streamlit_folium._component_func
+    switch = getattr(inner, "lianpian_capture", None)
+    if switch is not None:
+        return switch
+    switch = _Capture()
+
+    def component(**kwargs):
+        if switch.active:
+            switch.kwargs = kwargs
+            return None
+        return inner(**kwargs)
+
+    component.lianpian_capture = switch
+    streamlit_folium._component_func = component
+    return switch
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)  # a Hangzhou map's text is about 2 MB
+def map_component_args(
+    spec: tuple, policy_items: tuple, options_items: tuple, _result: PlanResult
+) -> dict:
+    """The arguments ``st_folium`` sends for the map of a plan and display options, rendered once.
+
+    The folium map is built, given to ``st_folium`` once with the component call recorded (nothing
+    is drawn here), and dropped: each rerun sends the same recorded text (see :func:`show_map`),
+    so a rerun that changes nothing on the map, or comes back to a map seen before, renders
+    nothing. The map's size on the page (height, container width) and what the browser returns
+    (only a clicked feature: pan and zoom never rerun the script) are fixed here. ``_result`` is
+    ``cached_plan(spec, policy_items)``, already at hand (not part of the key).
+    """
+    fmap = maps.build_map(_result, maps.MapOptions(**dict(options_items)))
+    switch = _capture()
+    switch.active, switch.kwargs = True, None
+    try:
+        st_folium(fmap, **MAP_ARGS)
+        kwargs = switch.kwargs
+    finally:
+        switch.active, switch.kwargs = False, None
+    if kwargs is None:
+        raise RuntimeError("streamlit_folium did not call its component")
+    return kwargs
+
+
+def show_map(args: dict, center: list[float] | None, zoom: int | None) -> dict | None:
+    """Send a map rendered by :func:`map_component_args`, centred and zoomed as asked."""
+    return streamlit_folium._component_func(**{**args, "center": center, "zoom": zoom})
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -551,7 +640,8 @@ def load_and_plan(t: dict[str, str], requested: tuple | None, policy_items: tupl
             else:
                 with st.status(t["running"], expanded=False) as status:
                     bar = st.progress(0.0, text=t["step_read"])
-                    cached_inputs(spec)
+                    if not any(done == spec for done, _ in planned):  # else read already
+                        cached_inputs(spec)
                     bar.progress(0.4, text=t["step_plan"])
                     result = cached_plan(spec, policy_items)
                     bar.progress(1.0, text=t["done"])
@@ -729,6 +819,7 @@ def display_sidebar(t: dict[str, str]) -> dict[str, object]:
 def main() -> None:
     """Lay out the page."""
     st.set_page_config(page_title="lianpian 连片改造", layout="wide")
+    _freeze_imported_objects()
     lang = st.sidebar.radio(
         "语言 / Language", ("zh", "en"), format_func=lambda x: "中文" if x == "zh" else "English"
     )
@@ -763,20 +854,13 @@ def main() -> None:
     left, right = st.columns([3, 1])
     with left:
         try:
-            fmap = cached_map(spec, policy_items, tuple(sorted(asdict(options).items())))
+            options_items = tuple(sorted(asdict(options).items()))
+            args = map_component_args(spec, policy_items, options_items, result)
         except (LianpianError, ValueError) as exc:
             show_error(t, exc)
             return
         center, zoom = st.session_state.get("zoom_to") or (None, None)
-        output = st_folium(
-            fmap,
-            height=640,
-            use_container_width=True,
-            returned_objects=["last_active_drawing"],
-            center=center,
-            zoom=zoom,
-            key="map",
-        )
+        output = show_map(args, center, zoom)
     with right:
         details(t, result, (output or {}).get("last_active_drawing"))
     shared_facility_metrics(t, summary, result.policy.elderly.m2_per_100_households)

@@ -175,16 +175,20 @@ def test_elderly_care_figures_appear_on_hangzhou(monkeypatch):
 
 @pytest.fixture
 def fake_map(monkeypatch):
-    """st_folium replaced: records its arguments and returns a chosen click (no browser here)."""
+    """st_folium's component replaced: records what the app sends and returns a chosen click.
+
+    ``st_folium`` itself still renders the map (the app records its component arguments once per
+    map); only the browser side is faked.
+    """
     import streamlit_folium
 
     state = {"calls": [], "click": None}
 
-    def st_folium(fig, **kwargs):
+    def component(**kwargs):
         state["calls"].append(kwargs)
         return {"last_active_drawing": state["click"]}
 
-    monkeypatch.setattr(streamlit_folium, "st_folium", st_folium)
+    monkeypatch.setattr(streamlit_folium, "_component_func", component)
     return state
 
 
@@ -226,3 +230,47 @@ def test_selecting_a_district_row_zooms_the_map_to_it(fake_map):
     call = fake_map["calls"][-1]
     assert call["zoom"] == 16
     assert call["center"] == pytest.approx([point.y, point.x], abs=1e-4)
+
+
+def test_the_map_sent_is_what_st_folium_sends_for_a_fully_rendered_page(monkeypatch):
+    """The app gives st_folium ``render=False`` (no whole-page render first): same arguments."""
+    import streamlit_folium
+    from branca.element import Element
+
+    from geo import maps
+    from geo.pipeline import load_inputs, run_plan
+
+    result = run_plan(load_inputs())
+    sent: list[dict] = []
+    monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kwargs: sent.append(kwargs))
+    for render in (True, False):
+        counter = iter(range(10**6))
+        monkeypatch.setattr(
+            Element, "_generate_id", classmethod(lambda cls, c=counter: f"{next(c):032x}")
+        )
+        fmap = maps.build_map(result, maps.MapOptions(colour_by="priority"))
+        streamlit_folium.st_folium(
+            fmap, height=640, returned_objects=["last_active_drawing"], key="map", render=render
+        )
+    full, ours = ({k: v for k, v in call.items() if k != "on_change"} for call in sent)
+    assert ours == full
+    assert "lp-estate" in ours["script"]
+
+
+def test_each_map_is_built_once_per_plan_and_display_options(monkeypatch, fake_map):
+    """Reruns that change nothing on the map, or come back to one seen before, build nothing."""
+    from geo import maps
+
+    built = []
+    build_map = maps.build_map
+    monkeypatch.setattr(maps, "build_map", lambda *a, **k: built.append(1) or build_map(*a, **k))
+    at = _run()
+    at.run()
+    assert len(built) == 1
+    at.radio(key="colour_by").set_value("priority").run()
+    at.radio(key="colour_by").set_value("status").run()
+    assert not at.exception
+    assert len(built) == 2
+    scripts = [call["script"] for call in fake_map["calls"]]
+    assert len(scripts) == 4 and scripts[0] == scripts[1] == scripts[3] != scripts[2]
+    assert all(call["returned_objects"] == ["last_active_drawing"] for call in fake_map["calls"])

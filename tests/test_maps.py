@@ -209,3 +209,78 @@ def test_elderly_gap_colours_legend_and_tooltip(result):
     # without the column, no gap field in the tooltip
     plain = maps.build_map(result, maps.MapOptions(basemap="none"))
     assert "gap" not in _geojson_layers(plain)[0].data["features"][0]["properties"]
+
+
+def test_data_are_never_read_as_template_code():
+    """Names reach the page as text: branca would evaluate ``{{ }}`` and fail on ``{% %}``."""
+    rows = [
+        {
+            "estate_id": "A",
+            "name": "X{{ 7*7 }}Y",
+            "geometry": box(500000, 3340000, 500100, 3340100),
+        },
+        {"estate_id": "B", "name": "{% if %}", "geometry": box(500110, 3340000, 500210, 3340100)},
+    ]
+    page = _html(run_plan(PlanInputs(estates=make_estates(rows))), basemap="none")
+    assert "X{{ 7*7 }}Y" in page and "X49Y" not in page
+    assert "{% if %}" in page
+
+
+def test_the_page_is_what_branca_renders_for_plain_data(result, monkeypatch):
+    def page() -> str:
+        counter = iter(range(10**6))
+        monkeypatch.setattr(
+            maps.Element, "_generate_id", classmethod(lambda cls: f"{next(counter):032x}")
+        )
+        return maps.map_html(maps.build_map(result, maps.MapOptions(colour_by="priority")))
+
+    ours = page()
+    monkeypatch.setattr(maps.MacroElement, "render", maps._BRANCA_RENDER)
+    assert page() == ours
+
+
+def test_feature_collection_is_geopandas_geo_dict():
+    frame = gpd.GeoDataFrame(
+        {"a": ["x", None, "<b>", "z"], "b": [1.5, np.nan, 2.0, 3.0]},
+        geometry=[
+            box(120.1, 30.2, 120.10012, 30.20011),
+            shapely.MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]),
+            Point(120.12345, 30.54321),
+            LineString([(120.0, 30.0), (120.00001, 30.00002)]),
+        ],
+        index=[5, 7, 9, 11],
+        crs=4326,
+    )
+    for columns in (["a", "b"], ["a"], []):
+        expected = frame[[*columns, "geometry"]].to_geo_dict(na="null", drop_id=False)
+        assert json.dumps(maps._feature_collection(frame, columns), sort_keys=True) == json.dumps(
+            expected, sort_keys=True
+        )
+
+
+@pytest.mark.parametrize("gcj02", [False, True])
+def test_display_frame_memo_gives_what_a_fresh_computation_gives(result, monkeypatch, gcj02):
+    from geopandas.testing import assert_geodataframe_equal
+
+    from geo.crs import WGS84, wgs84_to_gcj02
+
+    estates = result.estates.copy()
+    estates.loc[estates.index[1], "geometry"] = shapely.Polygon()  # dropped from the display
+    expected = estates.set_geometry(estates.geometry.simplify(2.0)).to_crs(WGS84)
+    if gcj02:
+        expected = wgs84_to_gcj02(expected)
+    expected = expected.set_geometry(
+        shapely.transform(expected.geometry.values, lambda xy: np.round(xy, 5))
+    )
+    expected = expected.loc[~expected.geometry.is_empty]
+    monkeypatch.setattr(maps._memo, "_enabled", True)
+    maps._DISPLAY.clear()
+    first = maps.display_frame(estates, gcj02=gcj02)
+    again = maps.display_frame(estates, gcj02=gcj02)  # from the memo
+    assert len(maps._DISPLAY) == 1
+    for shown in (first, again):
+        assert_geodataframe_equal(shown, expected)
+        assert list(shown.columns) == list(estates.columns)
+    moved = estates.set_geometry(estates.geometry.translate(50, 0))
+    assert not maps.display_frame(moved, gcj02=gcj02).geometry.equals(first.geometry)
+    assert len(maps._DISPLAY) == 2
