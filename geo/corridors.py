@@ -59,7 +59,7 @@ import itertools
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import networkx as nx
@@ -399,6 +399,9 @@ def _prepare(
             layers=(roads, mains, buildings),
             columns=("fclass", *_UTILITY_COLUMNS),
         )
+        found = _CONTEXTS.get(ctx.fingerprint)
+        if found is not None:  # same layers and settings: only the rest of the policy differs
+            return replace(found, policy=policy)
     if roads is not None and len(roads):
         frame = roads
         if "fclass" in frame:
@@ -437,7 +440,13 @@ def _prepare(
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
         ctx.building_geoms = geoms
         ctx.buildings = shapely.STRtree(geoms)
+    _CONTEXTS.put(ctx.fingerprint, ctx)
     return ctx
+
+
+#: Prepared layers (roads, mains and buildings projected, filtered, indexed) by content: the app
+#: re-plans after each policy change with the same layers (``geo._memo``, on in the app only).
+_CONTEXTS: Memo[_Context] = Memo(4)
 
 
 def _lines(geoms: np.ndarray) -> np.ndarray:

@@ -98,9 +98,13 @@ class WalkNetwork:
     segments: np.ndarray
     crs: CRS | None
     tree: shapely.STRtree = field(init=False, repr=False)
+    #: Distances asked of this network lately, by the points and cutoff (``geo._memo``: the app
+    #: asks again for the same estates and facilities after a policy change; on in the app only).
+    _asked: Memo[Pairs] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.tree = shapely.STRtree(self.segments)
+        self._asked = Memo(8)
 
     def __len__(self) -> int:
         return len(self.segments)
@@ -212,6 +216,23 @@ class WalkNetwork:
         n_o, n_t = len(origins), len(targets)
         if n_o == 0 or n_t == 0 or len(self.segments) == 0:
             return Pairs.empty()
+        key = b""
+        if _memo.enabled():
+            key = digest(
+                np.ascontiguousarray(origins, dtype=float).tobytes(),
+                np.ascontiguousarray(targets, dtype=float).tobytes(),
+                n_o,
+                float(cutoff_m),
+            )
+            found = self._asked.get(key)
+            if found is not None:
+                return found
+        pairs = self._distances(origins, targets, cutoff_m)
+        self._asked.put(key, pairs)
+        return pairs
+
+    def _distances(self, origins: np.ndarray, targets: np.ndarray, cutoff_m: float) -> Pairs:
+        n_o, n_t = len(origins), len(targets)
         points = shapely.points(np.vstack([origins, targets]))
         seg, snap, along = self._snap(points)
         n_nodes = len(self.coords)

@@ -202,6 +202,36 @@ def test_points_off_the_network_walk_to_it_and_same_segment_walks_along():
     assert len(net.distances(np.array([[50.0, 20.0]]), np.array([[150.0, 10.0]]), 100).metres) == 0
 
 
+@pytest.mark.parametrize("memos", [False, True])
+def test_distances_asked_again_are_the_same_with_or_without_memos(memos):
+    from geo import _memo
+
+    roads = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (300, 0)])], crs=GK)
+    net = WalkNetwork.from_roads(roads)
+    origin = np.array([[50.0, 20.0]])
+    was = _memo.enabled()
+    _memo.enable(memos)
+    try:
+        asked = [
+            net.distances(origin, np.array([[150.0, 10.0]]), 1000),
+            net.distances(origin, np.array([[250.0, 10.0]]), 1000),  # other target
+            net.distances(origin, np.array([[150.0, 10.0]]), 100),  # other cutoff
+            net.distances(np.array([[60.0, 20.0]]), np.array([[150.0, 10.0]]), 1000),
+            net.distances(origin, np.array([[150.0, 10.0]]), 1000),  # as the first
+        ]
+    finally:
+        _memo.enable(was)
+    metres = [d.metres.tolist() for d in asked]
+    assert metres[:4] == [
+        pytest.approx([130.0]),
+        pytest.approx([230.0]),
+        [],
+        pytest.approx([120.0]),
+    ]
+    assert metres[4] == metres[0]
+    assert (asked[4] is asked[0]) == memos  # kept by the network only with memos on
+
+
 def test_straight_line_uses_detour_factor():
     d = walking_distances(np.array([[0.0, 0.0]]), np.array([[30.0, 40.0], [0.0, 0.0]]), 100)
     assert d.target.tolist() == [0, 1]

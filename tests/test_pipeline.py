@@ -193,3 +193,35 @@ def test_rescore_equals_a_full_run_under_new_weights():
     assert base.policy != policy  # the base result is untouched
     with pytest.raises(ValueError, match="eligibility"):
         rescore(base, default_policy().with_values({"eligibility.cutoff_year": 1995}))
+
+
+def test_memoised_replan_equals_a_fresh_run():
+    """With the app's memos on, a re-plan after a policy change (adjacency, prepared corridor
+    layers, walking network and its distances, unchanged districts' corridors reused) gives the
+    same layers as a run without memos."""
+    from geo import _memo, corridors, elderly
+    from geo.policy import default_policy
+
+    inputs = load_inputs()  # the demo town: water, roads, elderly-care facilities
+    changed = default_policy().with_values({"eligibility.cutoff_year": 1995})
+    was = _memo.enabled()
+    try:
+        _memo.enable()
+        run_plan(inputs)
+        assert len(corridors._CONTEXTS) and len(elderly._NETWORKS)
+        network = next(iter(elderly._NETWORKS._data.values()))
+        assert len(network._asked)  # distances kept for the re-plan
+        memoised = run_plan(inputs, changed)
+        _memo.enable(False)
+        fresh = run_plan(inputs, changed)
+    finally:
+        _memo.enable(was)
+    layers, expected = memoised.layers(), fresh.layers()
+    assert layers.keys() == expected.keys()
+    for name, frame in expected.items():
+        if name == "run_info":
+            continue
+        got, want = pd.DataFrame(layers[name]), pd.DataFrame(frame)
+        if name == "elderly_summary":  # the solver's time differs from run to run
+            got, want = (f.loc[f["figure"] != "siting_seconds"] for f in (got, want))
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj=name)
