@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-import streamlit_folium
-from streamlit_folium import st_folium
 
 from geo import _memo, export, io, maps, tiles
 from geo.errors import InputError, LianpianError
@@ -215,6 +213,8 @@ BASEMAP_LABELS = {
 #: _ROADS, _BOUNDARIES, _FACILITIES, _CANDIDATES (paths, as in the sidebar); LIANPIAN_APP_TILES
 #: starts on the local basemap (a tile folder or .mbtiles file, see geo.tiles).
 ENV_PREFIX = "LIANPIAN_APP_"
+#: The path fields of the sidebar, in :func:`paths_spec`'s order (and the ``LIANPIAN_APP_*`` names).
+PATH_ROLES = ("estates", "survey", "barriers", "roads", "boundaries", "facilities", "candidates")
 CRS_CHOICES = ("", "EPSG:4490", "EPSG:4326", "gcj02", "bd09", "EPSG:4549", "EPSG:4547")
 # (policy key, widget kind, label key, min, max, step)
 POLICY_WIDGETS = (
@@ -329,6 +329,8 @@ def _capture() -> _Capture:
     keeps the arguments it would send (:func:`map_component_args`), and sends those on every rerun.
     The switch lives on the wrapper (this script is run again on every rerun; the wrapper stays).
     """
+    import streamlit_folium  # imported on the page's first run: see _folium
+
     inner = streamlit_folium._component_func
     switch = getattr(inner, "lianpian_capture", None)
     if switch is not None:
@@ -363,7 +365,7 @@ def map_component_args(
     switch = _capture()
     switch.active, switch.kwargs = True, None
     try:
-        st_folium(fmap, **MAP_ARGS)
+        _folium().st_folium(fmap, **MAP_ARGS)
         kwargs = switch.kwargs
     finally:
         switch.active, switch.kwargs = False, None
@@ -374,7 +376,19 @@ def map_component_args(
 
 def show_map(args: dict, center: list[float] | None, zoom: int | None) -> dict | None:
     """Send a map rendered by :func:`map_component_args`, centred and zoomed as asked."""
-    return streamlit_folium._component_func(**{**args, "center": center, "zoom": zoom})
+    return _folium()._component_func(**{**args, "center": center, "zoom": zoom})
+
+
+def _folium():
+    """``streamlit_folium``, imported by the page's script, never at this module's import.
+
+    A custom component registers with the running Streamlit runtime when its module is first
+    imported; ``serve.py`` imports this module in a thread outside any page, where that
+    registration would be lost (the map's frame would be answered 404).
+    """
+    import streamlit_folium
+
+    return streamlit_folium
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -495,20 +509,60 @@ def _uploaded_paths(t: dict[str, str], role: str, label: str, types: list, sever
     return chosen
 
 
+def paths_spec(
+    estates: str,
+    survey: str,
+    barriers: str,
+    roads: str,
+    boundaries: str,
+    facilities: str,
+    candidates: str,
+    source_crs: str | None,
+) -> tuple:
+    """The input spec of files on disk (``barriers``: paths separated by ``;``; "" = none)."""
+    barrier_list = tuple(b.strip() for b in barriers.split(";") if b.strip())
+    files = [estates, survey, roads, boundaries, facilities, candidates, *barrier_list]
+    return (
+        ("estates", estates),
+        ("survey", survey or None),
+        ("barriers", barrier_list),
+        ("roads", roads or None),
+        ("boundaries", boundaries or None),
+        ("facilities", facilities or None),
+        ("candidate_sites", candidates or None),
+        ("source_crs", source_crs),
+        ("_stamp", _stamp([f for f in files if f])),
+    )
+
+
+def start_spec() -> tuple:
+    """The input spec a new page starts on: the files of ``LIANPIAN_APP_*``, else the demo."""
+    env = {name: os.environ.get(f"{ENV_PREFIX}{name.upper()}", "").strip() for name in PATH_ROLES}
+    if not env["estates"]:
+        return (("estates", None),)
+    return paths_spec(*(env[name] for name in PATH_ROLES), None)
+
+
+def warm_up() -> None:
+    """Read and plan the start data with the default policy, ahead of the first visit.
+
+    ``serve.py`` calls it in a thread when the server starts, so the first page finds the
+    libraries imported and the content-keyed memos (``geo._memo``: adjacency, walking network,
+    corridors, display geometry) filled, and plans in a fraction of the time. Streamlit's own
+    caches belong to the page's script and stay empty until the first visit.
+    """
+    args = dict(start_spec())
+    args.pop("_stamp", None)
+    result = run_plan(load_inputs(**args), default_policy())
+    maps.build_map(result, maps.MapOptions())
+
+
 def data_sidebar(t: dict[str, str]) -> tuple | None:
     """Data choice widgets; return the requested input spec (None: keep the current one)."""
     st.sidebar.header(t["data"])
     if "data_mode" not in st.session_state and os.environ.get(f"{ENV_PREFIX}ESTATES"):
         st.session_state.data_mode = "paths"
-        for name in (
-            "estates",
-            "survey",
-            "barriers",
-            "roads",
-            "boundaries",
-            "facilities",
-            "candidates",
-        ):
+        for name in PATH_ROLES:
             st.session_state[f"p_{name}"] = os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
     mode = st.sidebar.radio(
         t["source"],
@@ -533,18 +587,8 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
             st.form_submit_button(t["load"])
         if not estates:
             return None
-        barrier_list = tuple(b.strip() for b in barriers.split(";") if b.strip())
-        files = [estates, survey, roads, boundaries, facilities, candidates, *barrier_list]
-        return (
-            ("estates", estates),
-            ("survey", survey or None),
-            ("barriers", barrier_list),
-            ("roads", roads or None),
-            ("boundaries", boundaries or None),
-            ("facilities", facilities or None),
-            ("candidate_sites", candidates or None),
-            ("source_crs", crs or None),
-            ("_stamp", _stamp([f for f in files if f])),
+        return paths_spec(
+            estates, survey, barriers, roads, boundaries, facilities, candidates, crs or None
         )
     requested: dict[str, list[str]] = {}
     errors: list[LianpianError] = []
@@ -904,4 +948,5 @@ def main() -> None:
         )
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs the page as __main__; serve.py imports warm_up
+    main()

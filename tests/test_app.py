@@ -274,3 +274,43 @@ def test_each_map_is_built_once_per_plan_and_display_options(monkeypatch, fake_m
     scripts = [call["script"] for call in fake_map["calls"]]
     assert len(scripts) == 4 and scripts[0] == scripts[1] == scripts[3] != scripts[2]
     assert all(call["returned_objects"] == ["last_active_drawing"] for call in fake_map["calls"])
+
+
+@pytest.mark.parametrize("from_env", [False, True])
+def test_warm_up_plans_what_the_first_page_plans(monkeypatch, tmp_path, from_env):
+    """serve.py's head start (app.warm_up) reads the start data the page starts on: the demo, or
+    the LIANPIAN_APP_* files; the page's first spec is app.start_spec()."""
+    import importlib
+    import sys
+
+    import geopandas as gpd
+
+    if from_env:
+        demo = geo.pipeline.load_inputs()
+        estates = tmp_path / "estates.gpkg"
+        demo.estates.to_file(estates, layer="estates")
+        water = tmp_path / "water.gpkg"
+        demo.barriers.to_file(water, layer="water")
+        monkeypatch.setenv("LIANPIAN_APP_ESTATES", str(estates))
+        monkeypatch.setenv("LIANPIAN_APP_BARRIERS", f" {water} ; ")
+    else:
+        monkeypatch.delenv("LIANPIAN_APP_ESTATES", raising=False)
+    sys.path.insert(0, str(Path(APP).parent))
+    try:
+        page = importlib.import_module("app")  # the page's layout does not run on import
+    finally:
+        sys.path.pop(0)
+    assert not hasattr(page, "st_folium")  # imported only by the page's script (see app._folium)
+    at = _run()
+    assert at.session_state["spec"] == page.start_spec()
+    planned = []
+    monkeypatch.setattr(page, "run_plan", lambda inputs, policy: planned.append(inputs) or "plan")
+    monkeypatch.setattr(page.maps, "build_map", lambda result, options: None)
+    page.warm_up()
+    (inputs,) = planned
+    assert isinstance(inputs.estates, gpd.GeoDataFrame)
+    assert len(inputs.estates) == len(geo.pipeline.load_inputs().estates)
+    assert inputs.synthetic is not from_env
+    if from_env:  # the files named in the environment, the water as a barrier layer
+        assert Path(inputs.sources["estates"]) == estates
+        assert inputs.barriers is not None and len(inputs.barriers) == len(demo.barriers)

@@ -45,7 +45,7 @@ def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
         "-m",
         "streamlit",
         "run",
-        str(REPO / "app.py"),
+        str(REPO / "serve.py"),  # as ./dev app: the page app.py, first plan made at start
         "--server.port",
         str(port),
         "--server.address",

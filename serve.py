@@ -1,0 +1,46 @@
+"""Serve the planner's map (``app.py``) with its first plan made while the server starts.
+
+``streamlit run serve.py`` (what ``./dev app`` runs) serves the same page as ``streamlit run
+app.py``, with the same settings (``.streamlit/config.toml``: 127.0.0.1, upload limit). When the
+server starts, a thread imports the page's libraries and reads and plans the start data (the demo,
+or the files of ``LIANPIAN_APP_*``) so the content-keyed memos are filled before anyone opens the
+page: the first visit then takes about as long as any later one. If that fails, the page plans
+again at the first visit and shows the error there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import streamlit as st
+
+_LOG = logging.getLogger("lianpian.serve")
+
+
+def _warm_up() -> None:
+    from streamlit.runtime import Runtime
+
+    # custom components (the map's st_folium) register with the running runtime when their
+    # module is first imported: import the page only once the runtime is up
+    deadline = time.monotonic() + 60
+    while not Runtime.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        import app as page  # the page's functions; its layout runs only as Streamlit's script
+
+        page.warm_up()
+    except Exception:  # the first visit plans again and shows the error itself
+        _LOG.warning("warming up the first plan failed", exc_info=True)
+
+
+@asynccontextmanager
+async def _lifespan(_app: object) -> AsyncIterator[None]:
+    threading.Thread(target=_warm_up, name="lianpian-warm-up", daemon=True).start()
+    yield
+
+
+app = st.App("app.py", lifespan=_lifespan)
