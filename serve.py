@@ -21,6 +21,14 @@ import streamlit as st
 _LOG = logging.getLogger("lianpian.serve")
 
 
+_THREAD = "lianpian-warm-up"
+
+
+def _not_from_the_head_start(record: logging.LogRecord) -> bool:
+    """Drop Streamlit's "missing ScriptRunContext" notes of the head start (it runs no page)."""
+    return record.threadName != _THREAD
+
+
 def _warm_up() -> None:
     from streamlit.runtime import Runtime
 
@@ -39,7 +47,10 @@ def _warm_up() -> None:
 
 @asynccontextmanager
 async def _lifespan(_app: object) -> AsyncIterator[None]:
-    threading.Thread(target=_warm_up, name="lianpian-warm-up", daemon=True).start()
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _not_from_the_head_start
+    )
+    threading.Thread(target=_warm_up, name=_THREAD, daemon=True).start()
     yield
 
 
