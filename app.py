@@ -266,12 +266,15 @@ def policy_defaults() -> dict[str, object]:
     return {k: policy[k.split(".")[0]][k.split(".")[1]] for k in keys}
 
 
+def _load(spec: tuple[tuple[str, object], ...]):
+    """Load the inputs described by ``spec`` (its ``_stamp`` only keys the cache)."""
+    return load_inputs(**{k: v for k, v in spec if k != "_stamp"})
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def cached_inputs(spec: tuple[tuple[str, object], ...]):
     """Load the inputs described by ``spec`` (paths and CRS; file sizes and times in the key)."""
-    args = dict(spec)
-    args.pop("_stamp", None)
-    return load_inputs(**args)
+    return _load(spec)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -535,12 +538,17 @@ def paths_spec(
     )
 
 
+def start_paths() -> dict[str, str]:
+    """The path fields a new page starts with: ``LIANPIAN_APP_<ROLE>`` ("" when unset)."""
+    return {name: os.environ.get(f"{ENV_PREFIX}{name.upper()}", "").strip() for name in PATH_ROLES}
+
+
 def start_spec() -> tuple:
     """The input spec a new page starts on: the files of ``LIANPIAN_APP_*``, else the demo."""
-    env = {name: os.environ.get(f"{ENV_PREFIX}{name.upper()}", "").strip() for name in PATH_ROLES}
-    if not env["estates"]:
+    paths = start_paths()
+    if not paths["estates"]:
         return (("estates", None),)
-    return paths_spec(*(env[name] for name in PATH_ROLES), None)
+    return paths_spec(*paths.values(), None)
 
 
 def warm_up() -> None:
@@ -551,19 +559,17 @@ def warm_up() -> None:
     corridors, display geometry) filled, and plans in a fraction of the time. Streamlit's own
     caches belong to the page's script and stay empty until the first visit.
     """
-    args = dict(start_spec())
-    args.pop("_stamp", None)
-    result = run_plan(load_inputs(**args), default_policy())
+    result = run_plan(_load(start_spec()), default_policy())
     maps.build_map(result, maps.MapOptions())
 
 
 def data_sidebar(t: dict[str, str]) -> tuple | None:
     """Data choice widgets; return the requested input spec (None: keep the current one)."""
     st.sidebar.header(t["data"])
-    if "data_mode" not in st.session_state and os.environ.get(f"{ENV_PREFIX}ESTATES"):
+    if "data_mode" not in st.session_state and start_paths()["estates"]:
         st.session_state.data_mode = "paths"
-        for name in PATH_ROLES:
-            st.session_state[f"p_{name}"] = os.environ.get(f"{ENV_PREFIX}{name.upper()}", "")
+        for name, path in start_paths().items():
+            st.session_state[f"p_{name}"] = path
     mode = st.sidebar.radio(
         t["source"],
         ("demo", "paths", "upload"),

@@ -12,7 +12,6 @@ All geometry must be in one projected CRS in metres (see :func:`geo.crs.metric_c
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,15 +22,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from geo._machine import cores
+
 _TOUCH_EPS_M = 0.01
 _MIN_PAIRS_PER_THREAD = 2000
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _query_in_threads(
@@ -56,7 +50,7 @@ def _in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndar
     the GIL, so threads run in parallel and the result is the same array as one call gives.
     """
     n = len(arrays[0])
-    workers = min(_cores(), n // _MIN_PAIRS_PER_THREAD)
+    workers = min(cores(), n // _MIN_PAIRS_PER_THREAD)
     if workers <= 1:
         return func(*arrays)
     cuts = np.linspace(0, n, 4 * workers + 1).astype(int)

@@ -8,13 +8,13 @@ file, the row or feature, and the fix; nothing partial is written.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from geo import __version__, cli_plan, io
+from geo._machine import cores
 from geo.errors import InputError, LianpianError
 from geo.pipeline import PlanResult, load_inputs, run_plan
 from geo.policy import load_policy
@@ -121,7 +121,7 @@ def _export_parser(sub: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--jobs",
         type=int,
-        default=min(4, os.cpu_count() or 1),
+        default=min(4, cores()),
         help="districts built in parallel (default: %(default)s)",
     )
 
@@ -205,13 +205,6 @@ def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
             )
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def cmd_plan(args: argparse.Namespace) -> int:
     """Run ``lianpian plan``: load, plan, write atomically, print the summary."""
     started = time.perf_counter()
@@ -237,7 +230,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         result = plan_distributed(inputs, policy, scheduler=args.scheduler, workers=args.workers)
     else:
-        result = run_plan(inputs, policy, workers=args.workers or _cores())
+        result = run_plan(inputs, policy, workers=args.workers or cores())
     plan_line = cli_plan.apply_plan_option(args, result)
     out = io.write_layers(args.out, result.layers())
     print_summary(result, out, time.perf_counter() - started)

@@ -635,10 +635,13 @@ class _Network:
     def labels(self) -> np.ndarray:
         """Connected component of each node."""
         if self._labels is None:
-            n = len(self.xy)
-            matrix = sparse.csr_matrix((np.ones(len(self.u)), (self.u, self.v)), shape=(n, n))
-            self._labels = connected_components(matrix, directed=False)[1]
+            self._labels = connected_components(self.matrix(), directed=False)[1]
         return self._labels
+
+    def matrix(self) -> sparse.csr_matrix:
+        """The graph as a sparse matrix of edge lengths (upper triangle; search it undirected)."""
+        n = len(self.xy)
+        return sparse.csr_matrix((self.w, (self.u, self.v)), shape=(n, n))
 
     def join(self, a: int, b: int, length: float) -> None:
         """Add a straight edge between nodes ``a`` and ``b`` (``length`` m)."""
@@ -740,9 +743,7 @@ def _median_frontage(
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
     """The frontage point with the least total path length to all member estates."""
     options = sorted({net.nearest(f.x, f.y)[0] for f in frontage}, key=lambda i: tuple(net.xy[i]))
-    n = len(net.xy)
-    matrix = sparse.csr_matrix((net.w, (net.u, net.v)), shape=(n, n))
-    reach = dijkstra(matrix, directed=False, indices=sorted(set(estate_nodes.values())))
+    reach = dijkstra(net.matrix(), directed=False, indices=sorted(set(estate_nodes.values())))
     total = reach[:, options].sum(axis=0)
     return {options[int(np.argmin(total))]: (0.0, None)}
 
@@ -786,7 +787,7 @@ def _solve(
     length = np.concatenate([net.w, link_m])
     weight = np.concatenate([net.w, link_m + connection_m])
     matrix = sparse.csr_matrix((weight, (u, v)), shape=(main + 1, main + 1))
-    edge_of = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(u, v, strict=True))}
+    edge_of = _edge_index(u, v)
 
     def label(i: int) -> object:
         return MAIN if i == main else net.node(i)
@@ -796,8 +797,7 @@ def _solve(
     paths: dict[str, dict[tuple[object, ...], float]] = {}
     in_union: set[int] = set()
     for estate_id, node in estate_nodes.items():
-        route = _walk(pred, node)
-        ks = [edge_of[(min(a, b), max(a, b))] for a, b in itertools.pairwise(route)]
+        ks = _route_edges(pred, node, edge_of)
         paths[estate_id] = {
             _key(label(int(u[k])), label(int(v[k])), group.utilities): float(length[k]) for k in ks
         }
@@ -806,7 +806,7 @@ def _solve(
     union = np.array(sorted(in_union), dtype=np.int64)
     union = union[_kruskal(u[union], v[union], weight[union])]
     union = union[_prune_edges(u[union], v[union], terminals)]
-    tree = _mehlhorn(matrix, u, v, weight, terminals)
+    tree = _mehlhorn(matrix, u, v, weight, terminals, edge_of)
 
     def graph(ks: np.ndarray) -> nx.Graph:
         out = nx.Graph()
@@ -824,12 +824,17 @@ def _solve(
     return _Solution(union_tree, paths, union_tree, "shortest-path union")
 
 
-def _walk(pred: np.ndarray, node: int) -> list[int]:
-    """The nodes from ``node`` back to the source of a scipy predecessor array."""
+def _edge_index(u: np.ndarray, v: np.ndarray) -> dict[tuple[int, int], int]:
+    """Position of each edge by its node pair ``(u, v)``, ``u < v``."""
+    return {(int(a), int(b)): k for k, (a, b) in enumerate(zip(u, v, strict=True))}
+
+
+def _route_edges(pred: np.ndarray, node: int, edge_of: dict[tuple[int, int], int]) -> list[int]:
+    """The edges from ``node`` back to the source of a scipy predecessor array."""
     route = [node]
     while pred[route[-1]] >= 0:
         route.append(int(pred[route[-1]]))
-    return route
+    return [edge_of[(min(a, b), max(a, b))] for a, b in itertools.pairwise(route)]
 
 
 def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -872,8 +877,11 @@ def _mehlhorn(
     v: np.ndarray,
     weight: np.ndarray,
     terminals: np.ndarray,
+    edge_of: dict[tuple[int, int], int] | None = None,
 ) -> np.ndarray:
     """Approximate minimum Steiner tree (Mehlhorn 1988): the indices of its edges.
+
+    ``edge_of`` is :func:`_edge_index` of ``u, v`` when the caller has it already.
 
     1. Each node's nearest terminal (one multi-source Dijkstra); 2. every edge joining two such
     regions gives a terminal-to-terminal distance ``d(s, x) + w(x, y) + d(y, t)``; 3. a minimum
@@ -897,13 +905,12 @@ def _mehlhorn(
     first = np.ones(len(bridge), dtype=bool)
     first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
     bridge, a, b, through = bridge[first], a[first], b[first], through[first]
-    edge_of = {(int(x), int(y)): k for k, (x, y) in enumerate(zip(u, v, strict=True))}
+    edge_of = _edge_index(u, v) if edge_of is None else edge_of
     chosen: set[int] = set()
     for k in bridge[_kruskal(a, b, through)]:
         chosen.add(int(k))
         for end in (int(u[k]), int(v[k])):
-            route = _walk(pred, end)
-            chosen.update(edge_of[(min(x, y), max(x, y))] for x, y in itertools.pairwise(route))
+            chosen.update(_route_edges(pred, end, edge_of))
     # the paths run in the nearest-terminal forest and the bridges form a tree of its regions,
     # so the expansion is already a tree whose leaves are terminals (Mehlhorn's step 5 is moot)
     return np.array(sorted(chosen), dtype=np.int64)

@@ -26,7 +26,6 @@ machine and closed at the end. Workers need lianpian (same version) and its depe
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._machine import cores
 from geo.adjacency import build_adjacency, graph_from_edges, neighbour_pairs
 from geo.districts import form_districts
 from geo.errors import InputError, QualityReport
@@ -46,8 +46,8 @@ from geo.pipeline import (
     _note,
     barrier_layer,
     district_unit_column,
+    finish_plan,
     prepare_estates,
-    shared_facility_steps,
 )
 from geo.policy import Policy, load_policy
 from geo.priority import score_districts, score_estates
@@ -288,15 +288,8 @@ def plan_distributed(
     _note(progress, 0.9, "gathering the units")
     # the corridors of the gathered districts are planned on this machine's cores (forked
     # processes, see geo.corridors.plan_corridors): the local cluster is closed by now
-    corridor_workers = workers or _cores()
+    corridor_workers = workers or cores()
     return _gather(pieces, estates, crs, policy, quality, inputs, survey_report, corridor_workers)
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _gather(
@@ -353,19 +346,8 @@ def _gather(
         )
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
     out = gpd.GeoDataFrame(out, geometry=estates.geometry.name, crs=crs)
-    out, districts, extra_layers = shared_facility_steps(
-        out, districts, edges, inputs, policy, crs, quality, workers=corridor_workers
-    )
     graph = graph_from_edges(estates["estate_id"].astype(str), edges)
-    return PlanResult(
-        estates=out,
-        districts=districts,
-        adjacency=edges,
-        graph=graph,
-        policy=policy,
-        crs=crs,
-        quality=quality,
-        inputs=inputs,
-        survey_join=survey_report,
-        extra_layers=extra_layers,
-    )
+    return finish_plan(
+        out, districts, edges, graph, inputs, policy, crs, quality, survey_report,
+        workers=corridor_workers,
+    )  # fmt: skip

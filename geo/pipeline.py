@@ -428,22 +428,12 @@ def run_plan(
             priority_score=pd.Series(dtype=float), priority_rank=pd.Series(dtype=int)
         )
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
-    estates, districts, extra_layers = shared_facility_steps(
-        estates, districts, edges, inputs, policy, crs, quality, progress, workers=workers
-    )
+    result = finish_plan(
+        estates, districts, edges, graph, inputs, policy, crs, quality, survey_report,
+        progress, workers=workers,
+    )  # fmt: skip
     _note(progress, 1.0, "done")
-    return PlanResult(
-        estates=estates,
-        districts=districts,
-        adjacency=edges,
-        graph=graph,
-        policy=policy,
-        crs=crs,
-        quality=quality,
-        inputs=inputs,
-        survey_join=survey_report,
-        extra_layers=extra_layers,
-    )
+    return result
 
 
 def rescore(result: PlanResult, policy: Policy) -> PlanResult:
@@ -536,21 +526,24 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
         )
 
 
-def shared_facility_steps(
+def finish_plan(
     estates: gpd.GeoDataFrame,
     districts: gpd.GeoDataFrame,
     edges: gpd.GeoDataFrame,
+    graph: nx.Graph,
     inputs: PlanInputs,
     policy: Policy,
     crs: CRS,
     quality: QualityReport,
+    survey_report: SurveyJoin | None,
     progress: Progress | None = None,
     workers: int = 1,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, pd.DataFrame]]:
-    """Run the steps that follow the districts: elderly-care gaps and sites, shared corridors.
+) -> PlanResult:
+    """Run the steps that follow the districts and return the :class:`PlanResult`.
 
-    Used by :func:`run_plan` and by the distributed engine after it gathers the units, so both
-    add the same columns and layers. Returns the estates, the districts and the extra layers.
+    Elderly-care gaps and sites, then the shared corridors (``workers`` processes). Used by
+    :func:`run_plan` and by the distributed engine after it gathers the units, so both add the
+    same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
     """
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     if inputs.facilities is not None:
@@ -578,7 +571,18 @@ def shared_facility_steps(
         )
         extra_layers["corridors"] = corridors.segments
         extra_layers["corridor_utilities"] = corridors.utilities
-    return estates, districts, extra_layers
+    return PlanResult(
+        estates=estates,
+        districts=districts,
+        adjacency=edges,
+        graph=graph,
+        policy=policy,
+        crs=crs,
+        quality=quality,
+        inputs=inputs,
+        survey_join=survey_report,
+        extra_layers=extra_layers,
+    )
 
 
 def district_unit_column(estates: pd.DataFrame, policy: Policy) -> str | None:

@@ -633,7 +633,8 @@ def survey_cases() -> None:
     ws.append(["基本情况", None, None, "改造条件", None, None])
     ws.merge_cells("A2:C2")
     ws.merge_cells("D2:F2")
-    ws.append(["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"])
+    header = ["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"]
+    ws.append(header)
     for row in with_row2(4, "215"):
         ws.append(
             [
@@ -652,7 +653,6 @@ def survey_cases() -> None:
         check={"estate_id": "E2", "column": "households", "value": 215},
     )
 
-    header = ["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"]
     lines = ["2024年老旧小区改造摸底调查表,,,,,", ",,,,,", ",".join(header)]
     lines += [",".join(r) for r in with_row2(4, "216")]
     (OUT / "survey_title_rows.csv").write_bytes(("\n".join(lines) + "\n").encode("gbk"))

@@ -303,20 +303,27 @@ def test_minimum_cover_by_hand():
     assert greedy.bound <= 2
 
 
-def test_sites_are_proposed_on_district_members(policy):
-    # three estates of a district in a row 150 m apart, no facility: the middle estate reaches
-    # both others (150 m x 1.3 = 195 m <= 300 m), so one site there covers every gap
+def _district_in_a_row(**x_of: float) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Eligible 40 m square estates of 300 households centred at (x, 0), all in district D0001."""
     estates = make_estates(
         [
             {"estate_id": e, "households": 300, "geometry": box(x - 20, -20, x + 20, 20)}
-            for e, x in (("A", 0), ("B", 150), ("C", 300))
+            for e, x in x_of.items()
         ]
     )
     estates["status"] = "eligible"
     estates["district_id"] = "D0001"
+    xs = list(x_of.values())
     districts = gpd.GeoDataFrame(
-        {"district_id": ["D0001"]}, geometry=[box(-20, -20, 320, 20)], crs=GK
+        {"district_id": ["D0001"]}, geometry=[box(min(xs) - 20, -20, max(xs) + 20, 20)], crs=GK
     )
+    return estates, districts
+
+
+def test_sites_are_proposed_on_district_members(policy):
+    # three estates of a district in a row 150 m apart, no facility: the middle estate reaches
+    # both others (150 m x 1.3 = 195 m <= 300 m), so one site there covers every gap
+    estates, districts = _district_in_a_row(A=0, B=150, C=300)
     care = assess_elderly_care(estates, facilities([]), policy, districts=districts)
     assert len(care.sites) == 1
     site = care.sites.iloc[0]
@@ -341,17 +348,7 @@ def test_sites_are_proposed_on_district_members(policy):
 def test_a_candidate_layer_site_replaces_two_estate_sites(policy):
     # A and B, 400 m apart (520 m walked): each estate site covers only itself; a vacant room
     # halfway (200 m x 1.3 = 260 m <= 300 m from both) covers both, so the fewest sites is one
-    estates = make_estates(
-        [
-            {"estate_id": e, "households": 300, "geometry": box(x - 20, -20, x + 20, 20)}
-            for e, x in (("A", 0), ("B", 400))
-        ]
-    )
-    estates["status"] = "eligible"
-    estates["district_id"] = "D0001"
-    districts = gpd.GeoDataFrame(
-        {"district_id": ["D0001"]}, geometry=[box(-20, -20, 420, 20)], crs=GK
-    )
+    estates, districts = _district_in_a_row(A=0, B=400)
     without = assess_elderly_care(estates, facilities([]), policy, districts=districts)
     assert len(without.sites) == 2
     candidates = gpd.GeoDataFrame(
