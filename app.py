@@ -20,13 +20,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from geo import _memo, export, io, maps, tiles
-from geo.errors import InputError, LianpianError
+from geo import io
+from geo.core import _memo
+from geo.core.errors import InputError, LianpianError
+from geo.core.policy import default_policy
+from geo.io import tiles
+from geo.outputs import export, maps
 from geo.pipeline import PlanResult, load_inputs, rescore, run_plan
-from geo.policy import default_policy
 
 # the app re-plans the same data after every policy change: reuse what did not change
-# (adjacency, walking network, unchanged districts' corridors; geo._memo)
+# (adjacency, walking network, unchanged districts' corridors; geo.core._memo)
 _memo.enable()
 
 UI = {
@@ -211,7 +214,7 @@ BASEMAP_LABELS = {
 }
 #: Start on files instead of the demo: LIANPIAN_APP_ESTATES, _SURVEY, _BARRIERS (; separated),
 #: _ROADS, _BOUNDARIES, _FACILITIES, _CANDIDATES (paths, as in the sidebar); LIANPIAN_APP_TILES
-#: starts on the local basemap (a tile folder or .mbtiles file, see geo.tiles).
+#: starts on the local basemap (a tile folder or .mbtiles file, see geo.io.tiles).
 ENV_PREFIX = "LIANPIAN_APP_"
 #: The path fields of the sidebar, in :func:`paths_spec`'s order (and the ``LIANPIAN_APP_*`` names).
 PATH_ROLES = ("estates", "survey", "barriers", "roads", "boundaries", "facilities", "candidates")
@@ -555,7 +558,7 @@ def warm_up() -> None:
     """Read and plan the start data with the default policy, ahead of the first visit.
 
     ``serve.py`` calls it in a thread when the server starts, so the first page finds the
-    libraries imported and the content-keyed memos (``geo._memo``: adjacency, walking network,
+    libraries imported and the content-keyed memos (``geo.core._memo``: adjacency, walking network,
     corridors, display geometry) filled, and plans in a fraction of the time. Streamlit's own
     caches belong to the page's script and stay empty until the first visit.
     """

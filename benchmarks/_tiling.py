@@ -28,8 +28,8 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.crs import gk_zone_epsg  # noqa: E402
-from geo.policy import load_policy  # noqa: E402
+from geo.core.crs import gk_zone_epsg  # noqa: E402
+from geo.core.policy import load_policy  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 HANGZHOU = DATA / "hangzhou"

@@ -47,7 +47,7 @@ def child(side: str, n: int, out: str) -> None:
     estates = load_estates(n)
     geoms = estates.geometry.reset_index(drop=True)
     if side == "lianpian":
-        from geo.adjacency import build_adjacency, neighbour_pairs
+        from geo.planning.adjacency import build_adjacency, neighbour_pairs
 
         (graph, _edges), stats = measure(lambda: build_adjacency(estates, tolerance_m=TOLERANCE_M))
         _, search = measure(lambda: neighbour_pairs(estates.geometry.to_numpy(), TOLERANCE_M))
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "speed-up = libpysal time / lianpian time (target at 50,000: at least 5x); lianpian also "
         "computes gaps, shared boundary lengths and gap lines per pair.\n"
         "search only = libpysal time / time of lianpian's neighbour search alone "
-        "(geo.adjacency.neighbour_pairs), the work libpysal does."
+        "(geo.planning.adjacency.neighbour_pairs), the work libpysal does."
     )
     return 0
 

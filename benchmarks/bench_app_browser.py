@@ -87,7 +87,7 @@ def main() -> int:
         return 0
     from playwright.sync_api import sync_playwright
 
-    from geo.errors import QualityReport
+    from geo.core.errors import QualityReport
     from geo.io import read_estates
 
     expected = len(

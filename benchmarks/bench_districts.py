@@ -35,9 +35,9 @@ from _tiling import require_data, tiled_inputs
 
 def sample(n: int):
     """Return ``n`` groupable estates with groupable neighbours, their graph and the policy."""
-    from geo.eligibility import is_groupable
+    from geo.core.policy import load_policy
     from geo.pipeline import load_inputs, run_plan
-    from geo.policy import load_policy
+    from geo.planning.eligibility import is_groupable
 
     t = tiled_inputs(5000)
     path, layer = t.estates.rsplit("::", 1)
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     from libpysal.weights import W
     from spopt.region import MaxPHeuristic, Skater
 
-    from geo.districts import form_districts
+    from geo.planning.districts import form_districts
 
     sub, graph, policy = sample(args.estates)
     ids = sub["estate_id"].astype(str).tolist()

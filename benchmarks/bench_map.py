@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_map.py [--with-facilities] [--no-20k]
 
-Prints: HTML size (bytes) and build+render time of geo.maps.build_map vs a plain folium GeoJson of
+Prints: HTML size (bytes) and build+render time of geo.outputs.maps.build_map vs a plain folium GeoJson of
 the same estates (unsimplified, unrounded, CDN scripts), for Hangzhou (2,112) and 20,000 tiled
 estates; the time of a rerun through the app's
 cached steps (AppTest) for a first policy change, and for the same change again (cached).
@@ -23,7 +23,7 @@ def _compare_maps(result, label: str) -> None:
     """Print size and build+render time of our map and of a plain folium GeoJson, same run."""
     import folium
 
-    from geo import maps
+    from geo.outputs import maps
 
     print(f"{label}: estates {len(result.estates):,}, districts {len(result.districts):,}")
     started = time.perf_counter()
@@ -34,7 +34,7 @@ def _compare_maps(result, label: str) -> None:
     ours_render = maps.MacroElement.render
     maps.MacroElement.render = (
         maps._BRANCA_RENDER
-    )  # folium as shipped (see geo.maps._render_macros)
+    )  # folium as shipped (see geo.outputs.maps._render_macros)
     try:
         started = time.perf_counter()
         plain = folium.Map(tiles=None)

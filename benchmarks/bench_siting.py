@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from geo.elderly import maximal_covering
+from geo.facilities.elderly import maximal_covering
 
 
 def main() -> None:

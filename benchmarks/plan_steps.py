@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _tiling import require_data, tiled_inputs
 
 import geo.cli
+import geo.core.schema
 import geo.io
 import geo.pipeline
-import geo.schema
 
 STEPS = {
     geo.io: (
@@ -38,7 +38,7 @@ STEPS = {
         "read_lines_or_polygons",
         "write_layers",
     ),
-    geo.schema: ("coerce_attributes",),
+    geo.core.schema: ("coerce_attributes",),
     geo.pipeline: (
         "check_reference_offset",
         "prepare_estates",
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     for module, names in STEPS.items():
         for name in names:
             _timed(module, name, seconds)
-    geo.io.coerce_attributes = geo.schema.coerce_attributes  # io imported it by name
+    geo.io.coerce_attributes = geo.core.schema.coerce_attributes  # io imported it by name
     t = tiled_inputs(args.estates)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()

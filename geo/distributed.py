@@ -9,7 +9,7 @@ How the work is split:
 
 1. On the client: metric CRS, administrative units (boundary layer or the estates' own column),
    survey join, eligibility and investment (vectorised, a small share of the time), and the
-   neighbour search (:func:`geo.adjacency.neighbour_pairs`, an ``STRtree`` query).
+   neighbour search (:func:`geo.planning.adjacency.neighbour_pairs`, an ``STRtree`` query).
 2. One task per unit: its estates plus a *halo* (the estates of other units within the tolerance
    of one of them) and the barriers in their extent. The task builds the adjacency of that set and
    keeps the pairs whose first estate (in input order) is in the unit, so every pair is computed
@@ -35,10 +35,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo._machine import cores
-from geo.adjacency import build_adjacency, graph_from_edges, neighbour_pairs
-from geo.districts import form_districts
-from geo.errors import InputError, QualityReport
+from geo.core._machine import cores
+from geo.core.errors import InputError, QualityReport
+from geo.core.policy import Policy, load_policy
 from geo.pipeline import (
     PlanInputs,
     PlanResult,
@@ -49,8 +48,9 @@ from geo.pipeline import (
     finish_plan,
     prepare_estates,
 )
-from geo.policy import Policy, load_policy
-from geo.priority import score_districts, score_estates
+from geo.planning.adjacency import build_adjacency, graph_from_edges, neighbour_pairs
+from geo.planning.districts import form_districts
+from geo.planning.priority import score_districts, score_estates
 
 _HALO_MARGIN_M = 2.0
 
@@ -68,7 +68,7 @@ def plan_unit(
     ----------
     estates
         The unit's estates and its halo, in input order, after eligibility and investment
-        (columns of :func:`geo.districts.form_districts`), projected CRS in metres.
+        (columns of :func:`geo.planning.districts.form_districts`), projected CRS in metres.
     in_unit
         Boolean per row of ``estates``: True for the unit's own estates, False for the halo.
     barriers
@@ -116,7 +116,7 @@ def unit_partitions(
         ``rows``: sorted row positions of the unit's estates and of the estates of other units
         within ``tolerance_m`` (metres) of one of them; ``in_unit``: True where the row is the
         unit's own. Estates without a unit form the unit ``""`` (as in
-        :func:`geo.districts.form_districts`).
+        :func:`geo.planning.districts.form_districts`).
     """
     units = estates[unit_column].fillna("").astype(str).to_numpy()
     left, right = neighbour_pairs(estates.geometry.to_numpy(), tolerance_m)
@@ -287,7 +287,7 @@ def plan_distributed(
             pieces = run(c)
     _note(progress, 0.9, "gathering the units")
     # the corridors of the gathered districts are planned on this machine's cores (forked
-    # processes, see geo.corridors.plan_corridors): the local cluster is closed by now
+    # processes, see geo.facilities.corridors.plan_corridors): the local cluster is closed by now
     corridor_workers = workers or cores()
     return _gather(pieces, estates, crs, policy, quality, inputs, survey_report, corridor_workers)
 

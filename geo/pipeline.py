@@ -18,19 +18,20 @@ import networkx as nx
 import pandas as pd
 from pyproj import CRS
 
-from geo import _memo, io
-from geo._memo import Memo, digest
-from geo.adjacency import build_adjacency
-from geo.corridors import plan_corridors
-from geo.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, metric_crs_for
-from geo.districts import estimate_investment, form_districts
-from geo.elderly import assess_elderly_care, coverage_rings, gap_estates
-from geo.eligibility import STATUSES, assess_eligibility
-from geo.errors import InputError, QualityReport
-from geo.policy import Policy, load_policy
-from geo.priority import score_districts, score_estates
-from geo.survey import SurveyJoin, join_survey
-from geo.units import assign_units
+from geo import io
+from geo.core import _memo
+from geo.core._memo import Memo, digest
+from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, metric_crs_for
+from geo.core.errors import InputError, QualityReport
+from geo.core.policy import Policy, load_policy
+from geo.facilities.corridors import plan_corridors
+from geo.facilities.elderly import assess_elderly_care, coverage_rings, gap_estates
+from geo.planning.adjacency import build_adjacency
+from geo.planning.districts import estimate_investment, form_districts
+from geo.planning.eligibility import STATUSES, assess_eligibility
+from geo.planning.priority import score_districts, score_estates
+from geo.planning.survey import SurveyJoin, join_survey
+from geo.planning.units import assign_units
 
 Progress = Callable[[float, str], None]
 
@@ -44,7 +45,7 @@ DEMO_BOUNDARIES = DATA_DIR / "boundaries" / "demo_boundaries.gpkg"
 class PlanInputs:
     """Everything a planning run reads, already loaded (frames in their own CRS).
 
-    ``estates`` is canonical (see :mod:`geo.schema`); ``barriers`` holds lines and polygons with a
+    ``estates`` is canonical (see :mod:`geo.core.schema`); ``barriers`` holds lines and polygons with a
     ``barrier`` name column; ``roads`` keeps the whole road layer (OSM schema with ``fclass``) for
     barrier roads now and corridors and walking distances later; ``survey`` is canonical rows.
     """
@@ -137,7 +138,7 @@ class PlanResult:
         return out
 
 
-#: elderly_summary figures (geo.elderly) repeated in PlanResult.summary(), with their types
+#: elderly_summary figures (geo.facilities.elderly) repeated in PlanResult.summary(), with their types
 _ELDERLY_FIGURES = {
     "distance": str,
     "households_without_5min": int,
@@ -211,7 +212,7 @@ def load_inputs(
         Estate footprints (see :func:`geo.io.read_estates`); ``FILE::LAYER`` picks a layer, as
         for every vector input (or give ``estates_layer``).
     survey
-        Survey table (CSV/TSV/XLSX) joined by id, else by name (see :mod:`geo.survey`).
+        Survey table (CSV/TSV/XLSX) joined by id, else by name (see :mod:`geo.planning.survey`).
     barriers
         Layers estates may not be grouped across (water, railways...): lines or polygons.
     roads
@@ -323,7 +324,7 @@ def check_reference_offset(
     """Warn when the estates and a reference layer are ~300-600 m apart (GCJ-02 vs WGS-84).
 
     Tries each reference layer (roads, boundaries, barriers) with
-    :func:`geo.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
+    :func:`geo.core.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
     """
     for name, frame in references:
         if frame is None or frame.empty:
@@ -394,12 +395,12 @@ def run_plan(
 ) -> PlanResult:
     """Run the planning steps on loaded inputs and return one :class:`PlanResult`.
 
-    Steps: choose the metric CRS (:func:`geo.crs.metric_crs_for`); assign administrative units;
+    Steps: choose the metric CRS (:func:`geo.core.crs.metric_crs_for`); assign administrative units;
     join the survey; eligibility; adjacency (barriers: layers plus policy road classes); districts
     (inside one unit of ``districts.keep_within_level`` where that column has values); priority;
-    shared corridors (:mod:`geo.corridors`; layers ``corridors`` and ``corridor_utilities``).
+    shared corridors (:mod:`geo.facilities.corridors`; layers ``corridors`` and ``corridor_utilities``).
     ``workers`` processes plan the districts' corridors side by side (same result; see
-    :func:`geo.corridors.plan_corridors`).
+    :func:`geo.facilities.corridors.plan_corridors`).
 
     Raises
     ------
@@ -441,7 +442,7 @@ def rescore(result: PlanResult, policy: Policy) -> PlanResult:
 
     The priority score changes nothing upstream (eligibility, adjacency, districts, corridors
     and elderly-care sites do not depend on it), so a change of the ``[priority]`` weights needs
-    only :func:`geo.priority.score_estates` and :func:`geo.priority.score_districts` again: the
+    only :func:`geo.planning.priority.score_estates` and :func:`geo.planning.priority.score_districts` again: the
     app uses this to answer a weight slider at once. The result equals ``run_plan`` under
     ``policy``. ``result`` is not modified.
 
@@ -474,7 +475,7 @@ _ADJACENCY: Memo[tuple[nx.Graph, gpd.GeoDataFrame]] = Memo(2)
 def _adjacency(
     estates: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None, policy: Policy
 ) -> tuple[nx.Graph, gpd.GeoDataFrame]:
-    """:func:`geo.adjacency.build_adjacency` with the run's settings, memoised by content."""
+    """:func:`geo.planning.adjacency.build_adjacency` with the run's settings, memoised by content."""
     settings = (policy.adjacency.tolerance_m, policy.adjacency.min_barrier_crossing_m)
     key = (
         digest(

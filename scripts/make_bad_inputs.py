@@ -27,7 +27,7 @@ import pyogrio
 import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
-from geo.crs import wgs84_to_gcj02
+from geo.core.crs import wgs84_to_gcj02
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "bad"
 GK = "EPSG:4549"  # CGCS2000 3-degree Gauss-Kruger CM 120E

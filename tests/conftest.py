@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo.eligibility import assess_eligibility
-from geo.policy import load_policy
+from geo.core.policy import load_policy
+from geo.planning.eligibility import assess_eligibility
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

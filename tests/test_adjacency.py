@@ -2,7 +2,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box
 
-from geo.adjacency import build_adjacency
+from geo.planning.adjacency import build_adjacency
 
 from .conftest import GK, squares_in_a_row
 

@@ -111,7 +111,7 @@ def test_tender_package_download_for_a_district():
     import io as _io
     import zipfile
 
-    from geo import export
+    from geo.outputs import export
     from geo.pipeline import load_inputs, run_plan
 
     result = run_plan(load_inputs())
@@ -214,7 +214,7 @@ def test_clicking_an_estate_or_a_district_shows_its_details(fake_map):
 
 
 def test_selecting_a_district_row_zooms_the_map_to_it(fake_map):
-    from geo import maps
+    from geo.outputs import maps
     from geo.pipeline import load_inputs, run_plan
 
     result = run_plan(load_inputs())
@@ -237,7 +237,7 @@ def test_the_map_sent_is_what_st_folium_sends_for_a_fully_rendered_page(monkeypa
     import streamlit_folium
     from branca.element import Element
 
-    from geo import maps
+    from geo.outputs import maps
     from geo.pipeline import load_inputs, run_plan
 
     result = run_plan(load_inputs())
@@ -259,7 +259,7 @@ def test_the_map_sent_is_what_st_folium_sends_for_a_fully_rendered_page(monkeypa
 
 def test_each_map_is_built_once_per_plan_and_display_options(monkeypatch, fake_map):
     """Reruns that change nothing on the map, or come back to one seen before, build nothing."""
-    from geo import maps
+    from geo.outputs import maps
 
     built = []
     build_map = maps.build_map

@@ -352,7 +352,7 @@ def test_gcj02_offset_on_hangzhou():
     """Real OSM estates and roads agree; the same estates moved to GCJ-02 are ~520 m off."""
     import geopandas as gpd
 
-    from geo.crs import detect_gcj02_offset, wgs84_to_gcj02
+    from geo.core.crs import detect_gcj02_offset, wgs84_to_gcj02
 
     from .conftest import shared_file
 
@@ -372,7 +372,7 @@ def test_gcj02_offset_reference_in_gcj02():
     """A GCJ-02 road layer beside WGS-84 estates is named as the shifted one."""
     import geopandas as gpd
 
-    from geo.crs import detect_gcj02_offset, wgs84_to_gcj02
+    from geo.core.crs import detect_gcj02_offset, wgs84_to_gcj02
 
     estates = gpd.read_file(BAD / "estates_wgs84.geojson", engine="pyogrio")
     roads = gpd.read_file(BAD / "gcj_roads_wgs84.geojson", engine="pyogrio")

@@ -167,7 +167,7 @@ def test_demo_map_in_chromium():
 def test_hangzhou_map_in_chromium(tmp_path):
     estates = shared_file("hangzhou/osm_landuse_residential.gpkg")
     _need_chromium()
-    from geo.errors import QualityReport
+    from geo.core.errors import QualityReport
     from geo.io import read_estates
 
     expected = len(read_estates(estates, quality=QualityReport()))

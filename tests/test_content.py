@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from geo.content import (
+from geo.planning.content import (
     CONTENT_CLASSES,
     CONTENT_ITEMS,
     classify_need,

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, box
 
-from geo.adjacency import build_adjacency
 from geo.cli import main
-from geo.corridors import plan_corridors, utilities_of
-from geo.districts import estimate_investment, form_districts
-from geo.eligibility import assess_eligibility
-from geo.errors import InputError
-from geo.policy import UTILITIES, load_policy
+from geo.core.errors import InputError
+from geo.core.policy import UTILITIES, load_policy
+from geo.facilities.corridors import plan_corridors, utilities_of
+from geo.planning.adjacency import build_adjacency
+from geo.planning.districts import estimate_investment, form_districts
+from geo.planning.eligibility import assess_eligibility
 
 from .conftest import GK, make_estates, shared_file, squares_in_a_row
 
@@ -217,7 +217,7 @@ def test_hangzhou_corridors(tmp_path, capsys, with_roads):
 
 @pytest.fixture
 def memos_on():
-    from geo import _memo
+    from geo.core import _memo
 
     was = _memo.enabled()
     _memo.enable()
@@ -227,7 +227,7 @@ def memos_on():
 
 def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy, memos_on):
     """The district memo reuses a plan by content: same figures, the new district id."""
-    from geo import corridors
+    from geo.facilities import corridors
 
     rows = make_estates(
         [
@@ -266,7 +266,7 @@ def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy, memos_on
 
 def test_districts_planned_in_worker_processes_give_the_same_result(policy, monkeypatch):
     """Eight districts (rows of three estates, 1 km apart) planned in 2 processes as in one."""
-    import geo.corridors as corridors
+    import geo.facilities.corridors as corridors
 
     rows = [
         {
@@ -306,7 +306,7 @@ def test_steiner_tree_spans_the_terminals_within_the_mehlhorn_bound(rows, cols, 
     import numpy as np
     from scipy import sparse
 
-    from geo.corridors import _mehlhorn
+    from geo.facilities.corridors import _mehlhorn
 
     n = rows * cols
     pairs = [(r * cols + c, r * cols + c + 1) for r in range(rows) for c in range(cols - 1)]

@@ -2,7 +2,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from geo.crs import bd09_to_wgs84, gcj02_to_wgs84, gk_zone_epsg, metric_crs_for, wgs84_to_gcj02
+from geo.core.crs import bd09_to_wgs84, gcj02_to_wgs84, gk_zone_epsg, metric_crs_for, wgs84_to_gcj02
 
 
 @pytest.mark.parametrize(

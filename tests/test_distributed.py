@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from geo.core.errors import InputError
 from geo.distributed import plan_distributed, unit_partitions
-from geo.errors import InputError
 from geo.pipeline import PlanInputs, load_inputs, run_plan
 from tests.conftest import make_estates, shared_file
 

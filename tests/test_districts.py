@@ -5,10 +5,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from geo.adjacency import build_adjacency
-from geo.districts import estimate_investment, form_districts
-from geo.eligibility import assess_eligibility, groupable_statuses
-from geo.policy import load_policy
+from geo.core.policy import load_policy
+from geo.planning.adjacency import build_adjacency
+from geo.planning.districts import estimate_investment, form_districts
+from geo.planning.eligibility import assess_eligibility, groupable_statuses
 
 from .conftest import GK, make_estates, squares_in_a_row
 

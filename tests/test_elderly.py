@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
 from geo import io
-from geo.elderly import (
+from geo.core.errors import InputError, QualityReport
+from geo.facilities.elderly import (
     Pairs,
     WalkNetwork,
     assess_elderly_care,
@@ -24,7 +25,6 @@ from geo.elderly import (
     two_step_fca,
     walking_distances,
 )
-from geo.errors import InputError, QualityReport
 from tests.conftest import GK, make_estates, shared_file
 
 
@@ -204,7 +204,7 @@ def test_points_off_the_network_walk_to_it_and_same_segment_walks_along():
 
 @pytest.mark.parametrize("memos", [False, True])
 def test_distances_asked_again_are_the_same_with_or_without_memos(memos):
-    from geo import _memo
+    from geo.core import _memo
 
     roads = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (300, 0)])], crs=GK)
     net = WalkNetwork.from_roads(roads)
@@ -394,7 +394,7 @@ def test_read_candidate_sites(tmp_path):
 
 
 def test_coverage_rings_and_gap_estates_for_the_map(policy):
-    from geo.elderly import coverage_rings, gap_estates
+    from geo.facilities.elderly import coverage_rings, gap_estates
 
     estates = make_estates(
         [

@@ -1,7 +1,7 @@
 import pandas as pd
 from shapely.geometry import box
 
-from geo.eligibility import STATUSES, assess_eligibility
+from geo.planning.eligibility import STATUSES, assess_eligibility
 
 from .conftest import make_estates
 

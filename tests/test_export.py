@@ -17,10 +17,10 @@ import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo import export as ex
 from geo import io as geo_io
-from geo.errors import InputError
-from geo.policy import load_policy
+from geo.core.errors import InputError
+from geo.core.policy import load_policy
+from geo.outputs import export as ex
 
 CRS = "EPSG:4549"  # CGCS2000 / 3-degree GK CM 120E
 X0, Y0 = 500_000.0, 3_330_000.0  # about 120.0E, 30.1N

@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, box
 
 from geo import io
-from geo.eligibility import groupable_statuses
-from geo.errors import LianpianError, QualityReport
+from geo.core.errors import LianpianError, QualityReport
+from geo.core.policy import load_policy
 from geo.pipeline import PlanInputs, run_plan
-from geo.policy import load_policy
-from geo.survey import join_survey
+from geo.planning.eligibility import groupable_statuses
+from geo.planning.survey import join_survey
 
 from .conftest import GK, make_estates
 

@@ -4,8 +4,8 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
 from geo import io
-from geo.errors import InputError, QualityReport
-from geo.survey import join_survey
+from geo.core.errors import InputError, QualityReport
+from geo.planning.survey import join_survey
 
 from .conftest import GK
 

@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import box
 
 from geo import io
-from geo.errors import InputError, QualityReport
+from geo.core.errors import InputError, QualityReport
 
 
 def _zip(members: dict[str, bytes], *, symlink: str | None = None) -> bytes:

@@ -1,4 +1,4 @@
-"""The web map (geo.maps): escaping, layers present/absent, rounded coordinates, no CDN."""
+"""The web map (geo.outputs.maps): escaping, layers present/absent, rounded coordinates, no CDN."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from geo import maps
+from geo.outputs import maps
 from geo.pipeline import PlanInputs, run_plan
 from tests.conftest import make_estates
 
@@ -174,7 +174,7 @@ def test_layer_bounds_are_those_folium_would_compute():
     from folium.features import GeoJson
     from folium.utilities import get_bounds
 
-    from geo import maps
+    from geo.outputs import maps
     from geo.pipeline import load_inputs
 
     fmap = maps.build_map(run_plan(load_inputs()), maps.MapOptions(basemap="none"))
@@ -262,7 +262,7 @@ def test_feature_collection_is_geopandas_geo_dict():
 def test_display_frame_memo_gives_what_a_fresh_computation_gives(result, monkeypatch, gcj02):
     from geopandas.testing import assert_geodataframe_equal
 
-    from geo.crs import WGS84, wgs84_to_gcj02
+    from geo.core.crs import WGS84, wgs84_to_gcj02
 
     estates = result.estates.copy()
     estates.loc[estates.index[1], "geometry"] = shapely.Polygon()  # dropped from the display

@@ -1,6 +1,6 @@
 import pytest
 
-from geo.names import normalise_header, normalise_name
+from geo.core.names import normalise_header, normalise_name
 
 
 @pytest.mark.parametrize(

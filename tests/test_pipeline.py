@@ -10,8 +10,8 @@ import pytest
 import shapely
 
 from geo.cli import main
+from geo.core.policy import load_policy
 from geo.pipeline import load_inputs, run_plan
-from geo.policy import load_policy
 
 from .conftest import shared_file
 
@@ -169,8 +169,8 @@ def test_user_column_mapping(tmp_path, capsys):
 
 
 def test_rescore_equals_a_full_run_under_new_weights():
+    from geo.core.policy import default_policy
     from geo.pipeline import rescore
-    from geo.policy import default_policy
 
     inputs = load_inputs()
     base = run_plan(inputs)
@@ -199,8 +199,9 @@ def test_memoised_replan_equals_a_fresh_run():
     """With the app's memos on, a re-plan after a policy change (adjacency, prepared corridor
     layers, walking network and its distances, unchanged districts' corridors reused) gives the
     same layers as a run without memos."""
-    from geo import _memo, corridors, elderly
-    from geo.policy import default_policy
+    from geo.core import _memo
+    from geo.core.policy import default_policy
+    from geo.facilities import corridors, elderly
 
     inputs = load_inputs()  # the demo town: water, roads, elderly-care facilities
     changed = default_policy().with_values({"eligibility.cutoff_year": 1995})

@@ -12,9 +12,9 @@ from shapely.geometry import box
 
 from geo import io
 from geo.cli import main
-from geo.eligibility import assess_eligibility
-from geo.errors import InputError, QualityReport
-from geo.plan import (
+from geo.core.errors import InputError, QualityReport
+from geo.core.policy import load_policy
+from geo.fiveyear.matching import (
     check_plan,
     match_plan,
     milestones,
@@ -23,8 +23,7 @@ from geo.plan import (
     plan_year_totals,
     resolved_rows,
 )
-from geo.policy import load_policy
-from geo.schedule import (
+from geo.fiveyear.schedule import (
     annual_plan_table,
     compare_with_plan,
     county_totals,
@@ -32,6 +31,7 @@ from geo.schedule import (
     propose_schedule,
     task_table,
 )
+from geo.planning.eligibility import assess_eligibility
 from tests.conftest import make_estates, shared_file
 
 RUICHENG = "seed_tables/ruicheng_five_year_plan_2021_2025.tsv"
@@ -211,7 +211,7 @@ def test_two_rows_one_estate_are_not_both_matched(town):
 
 
 def test_review_csv_overrides_are_read_back(town, tmp_path):
-    from geo.plan import review_table
+    from geo.fiveyear.matching import review_table
 
     rows = plan(
         [

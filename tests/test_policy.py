@@ -1,7 +1,7 @@
 import pytest
 
-from geo.errors import PolicyError
-from geo.policy import default_policy, load_policy
+from geo.core.errors import PolicyError
+from geo.core.policy import default_policy, load_policy
 
 
 def test_defaults_come_from_the_documents():

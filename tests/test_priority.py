@@ -2,7 +2,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from geo.priority import COMPONENTS, score_districts, score_estates
+from geo.planning.priority import COMPONENTS, score_districts, score_estates
 
 from .conftest import squares_in_a_row
 

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from geo.errors import InputError, QualityReport
-from geo.schema import (
+from geo.core.errors import InputError, QualityReport
+from geo.core.schema import (
     BuildYear,
     coerce_attributes,
     map_headers,

@@ -1,4 +1,4 @@
-"""Offline basemaps (geo.tiles): a tile folder and an MBTiles file served on the loopback."""
+"""Offline basemaps (geo.io.tiles): a tile folder and an MBTiles file served on the loopback."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 from PIL import Image
 
-from geo.errors import InputError
-from geo.tiles import TileSource, serve_tiles
+from geo.core.errors import InputError
+from geo.io.tiles import TileSource, serve_tiles
 
 
 def _png(colour: str) -> bytes:

@@ -23,10 +23,16 @@ from pathlib import Path
 import pandas as pd
 
 from geo import io
-from geo.errors import InputError, QualityReport
-from geo.plan import MatchSettings, attach_plan, plan_overlay, resolved_rows, review_table
-from geo.policy import Policy, load_policy
-from geo.schedule import (
+from geo.core.errors import InputError, QualityReport
+from geo.core.policy import Policy, load_policy
+from geo.fiveyear.matching import (
+    MatchSettings,
+    attach_plan,
+    plan_overlay,
+    resolved_rows,
+    review_table,
+)
+from geo.fiveyear.schedule import (
     annual_plan_table,
     compare_with_plan,
     county_totals,
@@ -34,7 +40,7 @@ from geo.schedule import (
     schedule_rows,
     task_table,
 )
-from geo.tables import write_workbook
+from geo.fiveyear.tables import write_workbook
 
 _ILLUSTRATIVE = (
     "注意：如输入为示例数据（illustrative/synthetic），本表不描述真实小区。"

@@ -1,7 +1,7 @@
 """The five-year plan (十四五, 2021-2025): import plan tables, match them to estates, overlay, check.
 
 Pure planning logic: no file access (tables are read by :func:`geo.io.read_plan_table` and written by
-:mod:`geo.tables`), no printing.
+:mod:`geo.fiveyear.tables`), no printing.
 
 Cities publish their five-year plan as a table, one row per estate (Ruicheng 2021-2025 plan, annex 3:
 年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²). This module
@@ -10,7 +10,7 @@ Cities publish their five-year plan as a table, one row per estate (Ruicheng 202
   variants and cells like ``1995、1997``; the table alone (no map) is enough for the year totals and
   the official tables;
 * matches every row to an estate (:func:`match_plan`): by id where the table has one, else by
-  normalised name (:func:`geo.names.normalise_name`) scored with rapidfuzz, narrowed by the row's
+  normalised name (:func:`geo.core.names.normalise_name`) scored with rapidfuzz, narrowed by the row's
   location (county / street / community) and checked against households, build year and floor area.
   Every row ends ``matched``, ``ambiguous`` (candidates and scores listed) or ``unmatched``; nothing
   is matched below the threshold, and a planner's overrides (a small CSV) are applied last;
@@ -20,7 +20,7 @@ Cities publish their five-year plan as a table, one row per estate (Ruicheng 202
   80 % consent (Xinyang, Ruicheng), no excluded or too-new estate, districts split across years
   (contiguous renovation: Xinyang, Huaibei, Ruicheng, Yangjiang), and lists Ruicheng's milestones.
 
-The proposed schedule and the official tables are in :mod:`geo.schedule`.
+The proposed schedule and the official tables are in :mod:`geo.fiveyear.schedule`.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from geo.errors import InputError, QualityReport
-from geo.names import normalise_header, normalise_name, normalise_text
-from geo.policy import Policy
-from geo.schema import map_headers, parse_area, parse_build_year, parse_count
+from geo.core.errors import InputError, QualityReport
+from geo.core.names import normalise_header, normalise_name, normalise_text
+from geo.core.policy import Policy
+from geo.core.schema import map_headers, parse_area, parse_build_year, parse_count
 
 if TYPE_CHECKING:
     from geo.pipeline import PlanResult
@@ -45,8 +45,8 @@ if TYPE_CHECKING:
 #: Match statuses, exactly these.
 MATCH_STATUSES = ("matched", "ambiguous", "unmatched")
 
-#: Plan-table header aliases beyond the estate ones of :data:`geo.schema.HEADER_ALIASES`,
-#: compared after :func:`geo.names.normalise_header`.
+#: Plan-table header aliases beyond the estate ones of :data:`geo.core.schema.HEADER_ALIASES`,
+#: compared after :func:`geo.core.names.normalise_header`.
 PLAN_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "plan_year": (
         "plan_year",
@@ -496,7 +496,7 @@ def match_plan(
     Id first: a row whose ``estate_id`` exists is matched to it. Else the row's county or location,
     when it names a unit of the estates (``county``, ``street``, ``community``), narrows the
     candidates to that unit (plus estates of unknown unit); names are compared after
-    :func:`geo.names.normalise_name`. A row is matched when its best candidate's confidence reaches
+    :func:`geo.core.names.normalise_name`. A row is matched when its best candidate's confidence reaches
     ``settings.threshold``, leads the second by ``settings.margin`` and has no conflicting check;
     ambiguous when a candidate reaches ``settings.floor``; unmatched otherwise. Two rows matched to
     one estate both become ambiguous unless one leads by the margin. Overrides are applied last.

@@ -1,6 +1,6 @@
 """A proposed five-year schedule, its comparison with an imported plan, and the official tables.
 
-Pure planning logic (no file access; :mod:`geo.tables` writes the workbooks).
+Pure planning logic (no file access; :mod:`geo.fiveyear.tables` writes the workbooks).
 
 * :func:`propose_schedule` puts districts (whole) and standalone estates into the years of
   ``policy.schedule`` (2021-2025) under annual caps of households and/or investment, highest
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from geo.eligibility import groupable_statuses
-from geo.errors import InputError, QualityReport
-from geo.names import normalise_header, normalise_text
-from geo.policy import Policy
-from geo.schema import parse_area, parse_count
+from geo.core.errors import InputError, QualityReport
+from geo.core.names import normalise_header, normalise_text
+from geo.core.policy import Policy
+from geo.core.schema import parse_area, parse_count
+from geo.planning.eligibility import groupable_statuses
 
 # --------------------------------------------------------------------------- the schedule
 
@@ -355,7 +355,7 @@ def compare_with_plan(schedule: Schedule, plan_year: pd.Series) -> pd.DataFrame:
         From :func:`propose_schedule`.
     plan_year
         The imported plan's year per estate, indexed by ``estate_id`` (<NA> or absent: not in the
-        plan), e.g. from :func:`geo.plan.overlay_plan`.
+        plan), e.g. from :func:`geo.fiveyear.matching.overlay_plan`.
 
     Returns
     -------
@@ -409,7 +409,7 @@ def compare_with_plan(schedule: Schedule, plan_year: pd.Series) -> pd.DataFrame:
 
 
 def schedule_rows(schedule: Schedule, estates: pd.DataFrame) -> pd.DataFrame:
-    """Return the scheduled estates as plan rows (columns of :data:`geo.plan.PLAN_COLUMNS`).
+    """Return the scheduled estates as plan rows (columns of :data:`geo.fiveyear.matching.PLAN_COLUMNS`).
 
     ``location`` is the estate's street, else its county; figures are the estates' (survey).
     """
@@ -466,7 +466,7 @@ _STREET_LIKE = re.compile(r"(路|街|巷|道|侧|号|楼|弄)")
 def annual_plan_table(rows: pd.DataFrame, *, year: int | None = None) -> pd.DataFrame:
     """Return plan rows in the Ruicheng annex-3 shape (:data:`ANNUAL_PLAN_HEADERS`).
 
-    ``rows`` are plan rows (:func:`geo.plan.parse_plan_table` or :func:`schedule_rows`); ``year``
+    ``rows`` are plan rows (:func:`geo.fiveyear.matching.parse_plan_table` or :func:`schedule_rows`); ``year``
     keeps one year. Floor area in m², sorted by year then file row.
     """
     part = rows if year is None else rows.loc[rows["plan_year"] == year]
@@ -505,7 +505,7 @@ def county_totals(rows: pd.DataFrame, *, default_county: str | None = None) -> p
 
     Columns ``county``, ``estates``, ``households``, ``floor_area_m2`` (m²), ``investment_yuan``
     (yuan), ``investment_estimated_rows``; counties in order of first appearance. Rows need
-    ``investment_yuan`` (see :func:`geo.plan.resolved_rows`); unknown values count 0.
+    ``investment_yuan`` (see :func:`geo.fiveyear.matching.resolved_rows`); unknown values count 0.
     """
     frame = rows.assign(
         _county=row_counties(rows, default_county=default_county).to_numpy(),

@@ -6,7 +6,7 @@ shortest line joining them) does not cross a barrier: it runs at least ``min_bar
 through a barrier polygon (water) or crosses a barrier line (railway, arterial road). Estates that
 touch are separated only by a barrier line running along their shared edge.
 
-All geometry must be in one projected CRS in metres (see :func:`geo.crs.metric_crs_for`).
+All geometry must be in one projected CRS in metres (see :func:`geo.core.crs.metric_crs_for`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geo._machine import cores
+from geo.core._machine import cores
 
 _TOUCH_EPS_M = 0.01
 _MIN_PAIRS_PER_THREAD = 2000
@@ -65,7 +65,7 @@ def _require_metric(gdf: gpd.GeoDataFrame, what: str) -> None:
     if gdf.crs is None or not CRS.from_user_input(gdf.crs).is_projected:
         raise ValueError(
             f"{what} must be in a projected CRS in metres, not {gdf.crs}; "
-            "use geo.crs.metric_crs_for() and GeoDataFrame.to_crs() first"
+            "use geo.core.crs.metric_crs_for() and GeoDataFrame.to_crs() first"
         )
 
 

@@ -13,11 +13,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo import __version__, cli_plan, io
-from geo._machine import cores
-from geo.errors import InputError, LianpianError
+from geo import __version__, io
+from geo.cli import fiveyear as cli_plan
+from geo.core._machine import cores
+from geo.core.errors import InputError, LianpianError
+from geo.core.policy import load_policy
 from geo.pipeline import PlanResult, load_inputs, run_plan
-from geo.policy import load_policy
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
@@ -128,7 +129,7 @@ def _export_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run ``lianpian export``: read the plan, write the packages and the index, print them."""
-    from geo.export import PackageOptions, export_packages, read_plan
+    from geo.outputs.export import PackageOptions, export_packages, read_plan
 
     started = time.perf_counter()
     layers = read_plan(args.results)
@@ -304,6 +305,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

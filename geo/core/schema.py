@@ -7,7 +7,7 @@ mapped by :func:`map_headers`, and a user can pass their own mapping.
 
 Cells are parsed leniently but never guessed: ``"1995、1997"`` is two phases, ``"90年代"`` a
 decade, an empty cell is unknown (the estate then ``needs_survey``). Every repair is recorded in a
-:class:`geo.errors.QualityReport`.
+:class:`geo.core.errors.QualityReport`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from geo.errors import InputError, QualityReport
-from geo.names import normalise_header, normalise_text
+from geo.core.errors import InputError, QualityReport
+from geo.core.names import normalise_header, normalise_text
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ ESTATE_COLUMNS: dict[str, tuple[str, str, str]] = {
     "needs": ("string", "", "needed items of the 25-item content table, separated by ；"),
 }
 
-#: Header aliases per canonical column, compared after :func:`geo.names.normalise_header`.
+#: Header aliases per canonical column, compared after :func:`geo.core.names.normalise_header`.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "estate_id": ("estate_id", "id", "osm_id", "编号", "小区编号", "小区id", "code_id"),
     "name": ("name", "estate_name", "小区名称", "小区名", "名称", "项目名称"),

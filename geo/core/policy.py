@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from geo.errors import PolicyError
+from geo.core.errors import PolicyError
 
 _LEVELS = ("county", "street", "community", "none")
 
@@ -320,7 +320,7 @@ def default_policy() -> Policy:
     Read once per process: a :class:`Policy` is frozen, so every caller can share it (the app
     asks for the defaults on each rerun).
     """
-    text = resources.files("geo").joinpath("default_policy.toml").read_text(encoding="utf-8")
+    text = resources.files("geo.core").joinpath("default_policy.toml").read_text(encoding="utf-8")
     return _merge(Policy(), tomllib.loads(text), "defaults")
 
 

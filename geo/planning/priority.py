@@ -25,8 +25,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from geo.eligibility import is_groupable
-from geo.policy import Policy
+from geo.core.policy import Policy
+from geo.planning.eligibility import is_groupable
 
 COMPONENTS = ("age", "needs", "consent", "elderly", "size", "contiguity", "readiness")
 

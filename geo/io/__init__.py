@@ -5,7 +5,7 @@ zipped Shapefile, OSM PBF); pandas/openpyxl for CSV/TSV/XLSX. Inputs are opened 
 modified. Every output is written to a temporary file in the target folder and renamed over the
 target (:func:`atomic_path`), so an interrupted run leaves the previous file or the complete new one.
 
-Loaders return canonical frames (see :mod:`geo.schema`) in the data's CRS (WGS-84 after a
+Loaders return canonical frames (see :mod:`geo.core.schema`) in the data's CRS (WGS-84 after a
 declared GCJ-02/BD-09 conversion); the pipeline projects them to the run's metric CRS.
 """
 
@@ -27,11 +27,11 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from geo import _archive
-from geo import crs as crs_mod
-from geo.errors import InputError, QualityReport
-from geo.names import normalise_header, normalise_text
-from geo.schema import ESTATE_COLUMNS, coerce_attributes, map_headers, parse_area
+from geo.core import crs as crs_mod
+from geo.core.errors import InputError, QualityReport
+from geo.core.names import normalise_header, normalise_text
+from geo.core.schema import ESTATE_COLUMNS, coerce_attributes, map_headers, parse_area
+from geo.io import archives as _archive
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip", ".pbf", ".kml", ".gml")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
@@ -433,9 +433,9 @@ def read_table(
     """Read a survey or plan table: CSV/TSV (UTF-8 with or without BOM, else GBK) or XLSX.
 
     All cells are read as text (``dtype=str``) so that ids keep leading zeros and year cells stay
-    as written; parsing is :mod:`geo.schema`'s job. In XLSX, merged cells are filled with their
+    as written; parsing is :mod:`geo.core.schema`'s job. In XLSX, merged cells are filled with their
     value, and the header is the row among the first ten that names the most known columns
-    (:data:`geo.schema.HEADER_ALIASES`, plus ``column_mapping``): title rows and merged group
+    (:data:`geo.core.schema.HEADER_ALIASES`, plus ``column_mapping``): title rows and merged group
     headers above it are skipped (reported in ``quality``); the same for title lines above the
     header of a CSV/TSV. A GBK text file is reported too.
 
@@ -667,11 +667,11 @@ def read_estates(
     source_crs: str | None = None,
     column_mapping: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read estate footprints into the canonical schema (:data:`geo.schema.ESTATE_COLUMNS`).
+    """Read estate footprints into the canonical schema (:data:`geo.core.schema.ESTATE_COLUMNS`).
 
     Any polygon layer GDAL reads. The Geofabrik OSM land-use schema (``osm_id, code, fclass,
     name``) is recognised: only ``fclass == "residential"`` is kept and ``osm_id`` is the id.
-    Attribute columns with known headers (Chinese or English, see :data:`geo.schema.HEADER_ALIASES`)
+    Attribute columns with known headers (Chinese or English, see :data:`geo.core.schema.HEADER_ALIASES`)
     are parsed; all input columns are kept under their own names too.
 
     Returns
@@ -779,7 +779,7 @@ def read_survey(
 
     Headers as planners write them (``小区名称, 所在区, 建成年代, 栋数, 户数, 建筑面积m2, 居民同意率,
     60岁以上人口占比, 已完成综合改造, 纳入棚改或征收计划, 城中村或自建房, 违建已拆除, 有物业管理, 改造需求``)
-    or English (:data:`geo.schema.HEADER_ALIASES`); ``column_mapping`` adds or overrides.
+    or English (:data:`geo.core.schema.HEADER_ALIASES`); ``column_mapping`` adds or overrides.
 
     Returns
     -------
@@ -1071,7 +1071,7 @@ def canonical_facilities(
     Pure (no file access). ``facility_type`` is canonical Chinese (:func:`facility_type`);
     ``floor_area_m2`` (Float64, m²) is ``<NA>`` where the cell is empty or unreadable (reported:
     such a facility adds no floor area). Points and polygons are kept (polygons are placed at a
-    point inside them by :mod:`geo.elderly`); empty and line features are dropped with a report.
+    point inside them by :mod:`geo.facilities.elderly`); empty and line features are dropped with a report.
     Input columns are kept under their own names.
 
     Raises
@@ -1488,14 +1488,14 @@ def read_plan_table(
     """Read a five-year or annual plan table (XLSX, CSV or TSV) into canonical plan rows.
 
     The Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²) and its variants;
-    see :func:`geo.plan.parse_plan_table` for the columns and the repairs. No geometry is needed.
+    see :func:`geo.fiveyear.matching.parse_plan_table` for the columns and the repairs. No geometry is needed.
 
     Raises
     ------
     InputError
         If the file cannot be read or lacks a year or name column.
     """
-    from geo.plan import parse_plan_table
+    from geo.fiveyear.matching import parse_plan_table
 
     table = read_table(path, sheet=sheet)
     return parse_plan_table(table, source=Path(path).name, quality=quality)
@@ -1504,9 +1504,9 @@ def read_plan_table(
 def read_plan_overrides(path: str | Path) -> pd.DataFrame:
     """Read a planner's match decisions (CSV/TSV/XLSX with ``plan_row`` and ``estate_id``).
 
-    See :func:`geo.plan.parse_overrides`. Raises :class:`InputError` for a bad file or column.
+    See :func:`geo.fiveyear.matching.parse_overrides`. Raises :class:`InputError` for a bad file or column.
     """
-    from geo.plan import parse_overrides
+    from geo.fiveyear.matching import parse_overrides
 
     return parse_overrides(read_table(path), source=Path(path).name)
 

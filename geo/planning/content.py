@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from geo.schema import split_needs
+from geo.core.schema import split_needs
 
 #: The three content classes, in order (Chinese label, English term).
 CONTENT_CLASSES: dict[str, str] = {

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo.names import normalise_name
-from geo.schema import ESTATE_COLUMNS
+from geo.core.names import normalise_name
+from geo.core.schema import ESTATE_COLUMNS
 
 _ATTRIBUTES = [c for c in ESTATE_COLUMNS if c not in ("estate_id", "name", "county")]
 
@@ -45,7 +45,7 @@ def join_survey(
     Notes
     -----
     A row with an ``estate_id`` that exists is joined by id. Other rows are joined by
-    :func:`geo.names.normalise_name` among estates not yet matched; when the row gives a county and
+    :func:`geo.core.names.normalise_name` among estates not yet matched; when the row gives a county and
     the estates have one, only estates of that county are candidates. Exactly one candidate: joined;
     several: ambiguous (reported, not joined); none: unmatched. Survey values replace the
     footprint's own; a survey name fills an empty footprint name.

@@ -18,7 +18,7 @@ Three rules hold for everything drawn:
 - **Small.** Geometry is simplified for display (``simplify_m`` metres, in the run's metric CRS,
   topology kept) and coordinates are rounded (``precision`` decimals of a degree: 5 is about 1 m),
   in EPSG:4326; AMap tiles are GCJ-02, so for the ``amap`` basemap the display copy is shifted with
-  :func:`geo.crs.wgs84_to_gcj02` (the data themselves are never changed).
+  :func:`geo.core.crs.wgs84_to_gcj02` (the data themselves are never changed).
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from jinja2 import Template
 
-from geo import _memo
-from geo._memo import Memo, digest
-from geo.crs import WGS84, wgs84_to_gcj02
-from geo.errors import LianpianError
+from geo.core import _memo
+from geo.core._memo import Memo, digest
+from geo.core.crs import WGS84, wgs84_to_gcj02
+from geo.core.errors import LianpianError
 from geo.pipeline import PlanResult
 
 BASEMAPS = ("osm", "light", "tianditu", "amap", "local", "none")
@@ -54,7 +54,7 @@ LANGUAGES = ("zh", "en")
 LEAFLET_VERSION = "1.9.4"
 #: Folder of leaflet.js / leaflet.css: $LIANPIAN_LEAFLET_DIR, else node_modules of the repository.
 LEAFLET_DIR_ENV = "LIANPIAN_LEAFLET_DIR"
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]
 
 STATUS_COLOURS = {
     "eligible": "#1b7837",
@@ -186,7 +186,7 @@ class MapOptions:
     basemap
         One of :data:`BASEMAPS`. ``tianditu`` needs ``tianditu_key`` (the user's own ``tk``);
         ``amap`` shifts the displayed data to GCJ-02; ``local`` draws the tiles served at
-        ``local_tiles_url`` (a local folder or MBTiles file, see :mod:`geo.tiles`) and, like
+        ``local_tiles_url`` (a local folder or MBTiles file, see :mod:`geo.io.tiles`) and, like
         ``none``, works offline.
     local_tiles_url
         Leaflet URL template (``http://127.0.0.1:PORT/{z}/{x}/{y}``) of the ``local`` basemap.
@@ -226,7 +226,7 @@ class MapOptions:
         if self.basemap == "tianditu" and not (self.tianditu_key or "").strip():
             raise ValueError("the Tianditu basemap needs the user's tk key")
         if self.basemap == "local" and not (self.local_tiles_url or "").startswith("http"):
-            raise ValueError("the local basemap needs the URL of a tile server (geo.tiles)")
+            raise ValueError("the local basemap needs the URL of a tile server (geo.io.tiles)")
         if not 0 <= self.simplify_m <= 100 or not 3 <= self.precision <= 8:
             raise ValueError("simplify_m must be 0-100 m and precision 3-8 decimals")
 
@@ -269,7 +269,7 @@ def _render_macros(self: MacroElement, **kwargs) -> None:
         element.render(**kwargs)
 
 
-# folium (through branca) renders every map element with this; geo.maps is the only module that
+# folium (through branca) renders every map element with this; geo.outputs.maps is the only module that
 # draws maps, so the whole app renders data as text only
 _BRANCA_RENDER = getattr(MacroElement.render, "branca_render", MacroElement.render)
 _render_macros.branca_render = _BRANCA_RENDER
@@ -352,7 +352,7 @@ def _use_offline_assets(m: folium.Map) -> None:
 
 #: Display geometry of the layers drawn lately (the app draws the same plan again for each display
 #: option, and the same estates again for each policy): keyed by the geometry (WKB), CRS and
-#: settings, so a hit is what a fresh computation would return (``geo._memo``; on in the app only).
+#: settings, so a hit is what a fresh computation would return (``geo.core._memo``; on in the app only).
 _DISPLAY: Memo[tuple[np.ndarray, np.ndarray]] = Memo(24)
 
 

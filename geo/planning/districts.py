@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.eligibility import is_groupable
-from geo.policy import Policy
+from geo.core.policy import Policy
+from geo.planning.eligibility import is_groupable
 
 DISTRICT_COLUMNS = (
     "district_id",
@@ -177,11 +177,11 @@ def form_districts(
     Parameters
     ----------
     estates
-        Estates with ``estate_id``, ``status`` (see :mod:`geo.eligibility`), ``households``,
+        Estates with ``estate_id``, ``status`` (see :mod:`geo.planning.eligibility`), ``households``,
         ``buildings``, ``floor_area_m2``, ``build_year``, ``build_year_latest``, ``county``,
         ``investment_yuan``, ``investment_estimated`` and geometry in a projected CRS (metres).
     graph
-        Adjacency graph from :func:`geo.adjacency.build_adjacency` (nodes are ``estate_id``).
+        Adjacency graph from :func:`geo.planning.adjacency.build_adjacency` (nodes are ``estate_id``).
     policy
         ``policy.districts`` gives the caps (households, estates) and the minimum size.
     unit_column

@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from geo.errors import InputError
+from geo.core.errors import InputError
 
 #: An archive that expands more than this many times its size, beyond ``BOMB_MIN_BYTES``, is a
 #: zip bomb. Shapefiles compress 3-30 times (a .dbf of padded text up to about 50).

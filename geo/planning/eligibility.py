@@ -26,7 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.policy import Policy
+from geo.core.policy import Policy
 
 STATUSES = ("eligible", "extension", "ineligible", "excluded", "needs_survey")
 #: Statuses that districts may hold when the policy allows the extension.

@@ -40,10 +40,10 @@ from scipy.optimize import LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from geo import _memo
-from geo._memo import Memo, digest
-from geo.errors import InputError, QualityReport
-from geo.policy import Policy
+from geo.core import _memo
+from geo.core._memo import Memo, digest
+from geo.core.errors import InputError, QualityReport
+from geo.core.policy import Policy
 
 #: Life circles, in order, with the policy keys of their distance and facility types.
 CIRCLES = ("5min", "10min", "15min")
@@ -98,7 +98,7 @@ class WalkNetwork:
     segments: np.ndarray
     crs: CRS | None
     tree: shapely.STRtree = field(init=False, repr=False)
-    #: Distances asked of this network lately, by the points and cutoff (``geo._memo``: the app
+    #: Distances asked of this network lately, by the points and cutoff (``geo.core._memo``: the app
     #: asks again for the same estates and facilities after a policy change; on in the app only).
     _asked: Memo[Pairs] = field(init=False, repr=False)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from geo.errors import InputError
+from geo.core.errors import InputError
 
 #: Tile formats by file suffix / MBTiles ``format`` metadata.
 TILE_TYPES = {

@@ -13,7 +13,7 @@ file                          content
                               to 10 characters by :func:`shapefile_field_names`, the mapping in
                               ``shp/field_names.csv``
 ``<pkg>.dxf``                 AutoCAD DXF R2010 in the CGCS2000 3-degree Gauss-Krüger zone of the
-                              district's longitude (:func:`geo.crs.gk_zone_epsg`), one layer per
+                              district's longitude (:func:`geo.core.crs.gk_zone_epsg`), one layer per
                               feature type, estate names as text (CJK text style)
 ``<pkg>.xlsx``                member-estate schedule (needs split into 基础类/完善类/提升类),
                               district summary, corridor and elderly-care figures, cost estimate
@@ -59,9 +59,9 @@ from pyproj import CRS
 
 from geo import __version__
 from geo import io as geo_io
-from geo.content import CONTENT_CLASSES, content_table, count_items, needs_by_class
-from geo.crs import WGS84, gk_zone_epsg
-from geo.errors import InputError
+from geo.core.crs import WGS84, gk_zone_epsg
+from geo.core.errors import InputError
+from geo.planning.content import CONTENT_CLASSES, content_table, count_items, needs_by_class
 
 Progress = Callable[[float, str], None]
 
@@ -530,7 +530,7 @@ def _write_shapefiles(
     files.append(
         PackageFile(
             "shp/field_names.csv",
-            "Shapefile field (≤10 characters) -> full column name (rule: geo.export."
+            "Shapefile field (≤10 characters) -> full column name (rule: geo.outputs.export."
             "shapefile_field_names)",
         )
     )

@@ -70,11 +70,11 @@ from pyproj import CRS
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from geo import _memo
-from geo._memo import Memo, digest
-from geo.errors import InputError, QualityReport
-from geo.names import normalise_text
-from geo.policy import UTILITIES, Policy
+from geo.core import _memo
+from geo.core._memo import Memo, digest
+from geo.core.errors import InputError, QualityReport
+from geo.core.names import normalise_text
+from geo.core.policy import UTILITIES, Policy
 
 MAIN = "municipal network"
 STEINER_METHOD = "mehlhorn"
@@ -255,11 +255,11 @@ def plan_corridors(
         Estates with ``estate_id`` and footprints, in a projected CRS in metres (the run's CRS).
     districts
         Districts with ``district_id``, ``members`` (comma-joined estate ids) and the outline, in
-        the same CRS (see :func:`geo.districts.form_districts`).
+        the same CRS (see :func:`geo.planning.districts.form_districts`).
     adjacency
         Adjacency edges (``source_id``, ``target_id``, ``blocked``, LineString from one estate's
         representative point through the gap to the other's), from
-        :func:`geo.adjacency.build_adjacency`.
+        :func:`geo.planning.adjacency.build_adjacency`.
     policy
         ``policy.corridors``: utilities, search radius, node spacing, connection road classes,
         unit costs (yuan/m), connection cost (yuan), clearances (m).
@@ -294,7 +294,7 @@ def plan_corridors(
     if estates.crs is None or not CRS.from_user_input(estates.crs).is_projected:
         raise ValueError(
             f"estates must be in a projected CRS in metres, not {estates.crs}; "
-            "use geo.crs.metric_crs_for() first"
+            "use geo.core.crs.metric_crs_for() first"
         )
     quality = quality if quality is not None else QualityReport()
     ctx = _prepare(estates.crs, policy, roads, mains, buildings)
@@ -445,7 +445,7 @@ def _prepare(
 
 
 #: Prepared layers (roads, mains and buildings projected, filtered, indexed) by content: the app
-#: re-plans after each policy change with the same layers (``geo._memo``, on in the app only).
+#: re-plans after each policy change with the same layers (``geo.core._memo``, on in the app only).
 _CONTEXTS: Memo[_Context] = Memo(4)
 
 
