@@ -42,10 +42,10 @@ from geo.pipeline import (
     PlanInputs,
     PlanResult,
     Progress,
-    _note,
     barrier_layer,
     district_unit_column,
     finish_plan,
+    note_progress,
     prepare_estates,
 )
 from geo.planning.adjacency import build_adjacency, graph_from_edges, neighbour_pairs
@@ -239,7 +239,7 @@ def plan_distributed(
             fix="give --boundaries (with units of that level), a county column (所在区), "
             "or set districts.keep_within_level in the policy",
         )
-    _note(progress, 0.4, "splitting by administrative unit")
+    note_progress(progress, 0.4, "splitting by administrative unit")
     estates = estates.reset_index(drop=True)
     tolerance = policy.adjacency.tolerance_m
     parts = unit_partitions(estates, level, tolerance)
@@ -268,7 +268,7 @@ def plan_distributed(
         from distributed import as_completed
 
         window = max(4, 4 * len(c.scheduler_info().get("workers", {})) or 8)
-        _note(progress, 0.5, f"planning {len(parts)} units on the cluster")
+        note_progress(progress, 0.5, f"planning {len(parts)} units on the cluster")
         pieces: list[dict[str, Any] | None] = [None] * len(parts)
         pending = as_completed([submit(c, i) for i in range(min(window, len(parts)))])
         following = min(window, len(parts))
@@ -285,7 +285,7 @@ def plan_distributed(
     else:
         with dask_client(scheduler, workers) as c:
             pieces = run(c)
-    _note(progress, 0.9, "gathering the units")
+    note_progress(progress, 0.9, "gathering the units")
     # the corridors of the gathered districts are planned on this machine's cores (forked
     # processes, see geo.facilities.corridors.plan_corridors): the local cluster is closed by now
     corridor_workers = workers or cores()

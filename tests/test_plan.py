@@ -31,6 +31,7 @@ from geo.fiveyear.schedule import (
     propose_schedule,
     task_table,
 )
+from geo.pipeline import read_plan_overrides, read_plan_table
 from geo.planning.eligibility import assess_eligibility
 from tests.conftest import make_estates, shared_file
 
@@ -54,7 +55,7 @@ def estates(rows: list[dict], policy) -> pd.DataFrame:
 @pytest.mark.realdata
 def test_ruicheng_counts_per_year_from_its_30_rows():
     q = QualityReport()
-    rows = io.read_plan_table(shared_file(RUICHENG), quality=q)
+    rows = read_plan_table(shared_file(RUICHENG), quality=q)
     assert len(rows) == 30
     assert rows.groupby("plan_year").size().to_dict() == {
         2021: 2,
@@ -70,7 +71,7 @@ def test_ruicheng_counts_per_year_from_its_30_rows():
 
 @pytest.mark.realdata
 def test_ruicheng_alone_no_map_gives_totals_and_unmatched_rows(policy):
-    rows = io.read_plan_table(shared_file(RUICHENG), quality=QualityReport())
+    rows = read_plan_table(shared_file(RUICHENG), quality=QualityReport())
     overlay = plan_overlay(rows, pd.DataFrame(columns=["estate_id", "name"]), policy)
     assert overlay.match_counts() == {"matched": 0, "ambiguous": 0, "unmatched": 30}
     totals = overlay.totals.set_index("plan_year")
@@ -223,14 +224,14 @@ def test_review_csv_overrides_are_read_back(town, tmp_path):
     review.loc[0, "estate_id"] = "E"  # the planner picks a candidate
     review.loc[1, "estate_id"] = "-"  # and rejects a match
     path = io.write_csv(tmp_path / "review.csv", review)
-    m = match_plan(rows, town, overrides=io.read_plan_overrides(path))
+    m = match_plan(rows, town, overrides=read_plan_overrides(path))
     assert m["match_status"].tolist() == ["matched", "unmatched"]
     assert m["matched_estate_id"].iloc[0] == "E"
     assert m["match_method"].tolist() == ["override", "override"]
     review.loc[0, "estate_id"] = "nope"
     io.write_csv(path, review)
     with pytest.raises(InputError, match="nope"):
-        match_plan(rows, town, overrides=io.read_plan_overrides(path))
+        match_plan(rows, town, overrides=read_plan_overrides(path))
 
 
 # --------------------------------------------------------------------------- checks
@@ -520,8 +521,8 @@ def test_tables_command_from_the_ruicheng_plan_alone(tmp_path, capsys):
     assert task["县(区)"].iloc[0] == "芮城县"
     assert task["涉及小区数(个)"].tolist() == [30, 30]
     # the annual plan written reads back as the same rows
-    back = io.read_plan_table(tmp_path / "annual_plan.xlsx", quality=QualityReport())
-    orig = io.read_plan_table(shared_file(RUICHENG), quality=QualityReport())
+    back = read_plan_table(tmp_path / "annual_plan.xlsx", quality=QualityReport())
+    orig = read_plan_table(shared_file(RUICHENG), quality=QualityReport())
     cols = ["plan_year", "name", "location", "build_year", "build_year_latest", "households"]
     pd.testing.assert_frame_equal(back[cols], orig[cols])
 
@@ -551,7 +552,7 @@ def test_hangzhou_illustrative_plan_matches_the_right_estates(policy):
         survey=shared_file("hangzhou/survey_illustrative.csv"),
     )
     result = run_plan(inputs, policy)
-    rows = io.read_plan_table(
+    rows = read_plan_table(
         shared_file("hangzhou/five_year_plan_illustrative.xlsx"), quality=QualityReport()
     )
     assert len(rows) == 120

@@ -27,7 +27,6 @@ from geo.core.errors import InputError, QualityReport
 from geo.core.policy import Policy, load_policy
 from geo.fiveyear.matching import (
     MatchSettings,
-    attach_plan,
     plan_overlay,
     resolved_rows,
     review_table,
@@ -41,6 +40,7 @@ from geo.fiveyear.schedule import (
     task_table,
 )
 from geo.fiveyear.tables import write_workbook
+from geo.pipeline import attach_plan, read_plan_overrides, read_plan_table
 
 _ILLUSTRATIVE = (
     "注意：如输入为示例数据（illustrative/synthetic），本表不描述真实小区。"
@@ -79,8 +79,8 @@ def apply_plan_option(args: argparse.Namespace, result: object) -> str | None:
     if not getattr(args, "plan", None):
         return None
     quality = QualityReport()
-    rows = io.read_plan_table(args.plan, quality=quality)
-    overrides = io.read_plan_overrides(args.plan_overrides) if args.plan_overrides else None
+    rows = read_plan_table(args.plan, quality=quality)
+    overrides = read_plan_overrides(args.plan_overrides) if args.plan_overrides else None
     if not 0 <= args.match_threshold <= 100:
         raise InputError("--match-threshold must be between 0 and 100", fix="e.g. 85")
     settings = MatchSettings(threshold=args.match_threshold)
@@ -231,7 +231,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
         notes.append(f"source: proposed schedule ({schedule.caps['basis']})")
     elif args.plan:
         quality = QualityReport()
-        rows = io.read_plan_table(args.plan, quality=quality)
+        rows = read_plan_table(args.plan, quality=quality)
         overlay = plan_overlay(rows, estates, policy)
         rows = overlay.rows
         notes.append(f"source: {Path(args.plan).name}")

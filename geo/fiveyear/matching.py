@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,9 +37,6 @@ from geo.core.errors import InputError, QualityReport
 from geo.core.names import normalise_header, normalise_name, normalise_text
 from geo.core.policy import Policy
 from geo.core.schema import map_headers, parse_area, parse_build_year, parse_count
-
-if TYPE_CHECKING:
-    from geo.pipeline import PlanResult
 
 #: Match statuses, exactly these.
 MATCH_STATUSES = ("matched", "ambiguous", "unmatched")
@@ -1209,19 +1205,3 @@ class PlanOverlay:
         """Return the number of rows per match status."""
         counts = self.rows["match_status"].value_counts()
         return {s: int(counts.get(s, 0)) for s in MATCH_STATUSES}
-
-
-def attach_plan(result: PlanResult, overlay: PlanOverlay) -> PlanResult:
-    """Add a plan overlay to a planning run's result (in place) and return it.
-
-    ``result.estates`` gains ``plan_year``, ``plan_row`` and ``plan_name`` (the app's year slider
-    reads ``plan_year``); ``result.extra_layers`` gains the tables ``plan_checks``
-    (:func:`check_plan`), ``plan_rows`` (resolved rows with match status) and ``plan_years``
-    (:func:`plan_year_totals`), written with the other layers.
-    """
-    estates = result.estates.drop(columns=[c for c in overlay.overlay if c in result.estates])
-    result.estates = estates.join(overlay.overlay)
-    result.extra_layers["plan_checks"] = overlay.checks
-    result.extra_layers["plan_rows"] = overlay.rows
-    result.extra_layers["plan_years"] = overlay.totals
-    return result

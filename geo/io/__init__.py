@@ -1479,38 +1479,6 @@ def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -
     return datasets[0]
 
 
-# --------------------------------------------------------------------------- five-year plan
-
-
-def read_plan_table(
-    path: str | Path, *, quality: QualityReport, sheet: str | int = 0
-) -> pd.DataFrame:
-    """Read a five-year or annual plan table (XLSX, CSV or TSV) into canonical plan rows.
-
-    The Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²) and its variants;
-    see :func:`geo.fiveyear.matching.parse_plan_table` for the columns and the repairs. No geometry is needed.
-
-    Raises
-    ------
-    InputError
-        If the file cannot be read or lacks a year or name column.
-    """
-    from geo.fiveyear.matching import parse_plan_table
-
-    table = read_table(path, sheet=sheet)
-    return parse_plan_table(table, source=Path(path).name, quality=quality)
-
-
-def read_plan_overrides(path: str | Path) -> pd.DataFrame:
-    """Read a planner's match decisions (CSV/TSV/XLSX with ``plan_row`` and ``estate_id``).
-
-    See :func:`geo.fiveyear.matching.parse_overrides`. Raises :class:`InputError` for a bad file or column.
-    """
-    from geo.fiveyear.matching import parse_overrides
-
-    return parse_overrides(read_table(path), source=Path(path).name)
-
-
 def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
     """Write ``frame`` as UTF-8 CSV with a BOM (so Excel shows Chinese text), atomically."""
     target = Path(target)

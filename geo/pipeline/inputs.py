@@ -1,0 +1,246 @@
+"""Reading a run's inputs: :func:`load_inputs` (through :mod:`geo.io`) and the plan tables.
+
+May import: geo.core, geo.io, geo.fiveyear (to parse plan tables), :mod:`geo.pipeline.result`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from pyproj import CRS
+
+from geo import io
+from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset
+from geo.core.errors import QualityReport
+from geo.core.policy import Policy
+from geo.fiveyear.matching import parse_overrides, parse_plan_table
+from geo.pipeline.result import (
+    DEMO_BOUNDARIES,
+    DEMO_ESTATES,
+    PlanInputs,
+)
+
+
+def load_inputs(
+    estates: str | Path | None = None,
+    *,
+    survey: str | Path | None = None,
+    barriers: Sequence[str | Path] = (),
+    roads: str | Path | None = None,
+    boundaries: str | Path | None = None,
+    facilities: str | Path | None = None,
+    candidate_sites: str | Path | None = None,
+    source_crs: str | None = None,
+    estates_layer: str | None = None,
+    column_mapping: dict[str, str] | None = None,
+    mains: str | Path | None = None,
+    buildings: str | Path | None = None,
+) -> PlanInputs:
+    """Read the files of a planning run. With no ``estates``, the embedded synthetic demo town.
+
+    Parameters
+    ----------
+    estates
+        Estate footprints (see :func:`geo.io.read_estates`); ``FILE::LAYER`` picks a layer, as
+        for every vector input (or give ``estates_layer``).
+    survey
+        Survey table (CSV/TSV/XLSX) joined by id, else by name (see :mod:`geo.planning.survey`).
+    barriers
+        Layers estates may not be grouped across (water, railways...): lines or polygons.
+    roads
+        OSM-schema road lines; classes named by ``adjacency.barrier_road_classes`` become
+        barriers, the whole layer is kept for corridors and walking distances.
+    boundaries
+        Administrative units (see :func:`geo.io.read_boundaries`).
+    facilities
+        Elderly-care facilities (kept for the elderly-care step).
+    candidate_sites
+        Candidate sites for new shared elderly-care facilities (points or polygons, see
+        :func:`geo.io.read_candidate_sites`), offered to the siting besides the member estates.
+    mains
+        Municipal mains (lines, optional ``utility`` column) for the corridors' connection points.
+    buildings
+        Building footprints (polygons) for the corridors' clearance check.
+    source_crs
+        Declared CRS of the estates (and survey-free layers): ``gcj02``, ``bd09`` or an EPSG code.
+    column_mapping
+        ``{input header: canonical column}`` for the estates and survey, over the built-in aliases.
+
+    Raises
+    ------
+    InputError
+        For any file that cannot be used (the message names the file and the fix).
+    """
+    quality = QualityReport()
+    synthetic = estates is None
+    if estates is not None and estates_layer is None:
+        estates, estates_layer = _split_layer(estates)
+    sources: dict[str, str] = {}
+    if synthetic:
+        estates, estates_layer = DEMO_ESTATES, "estates"
+        barriers = [*barriers, f"{DEMO_ESTATES}::water"]
+        roads = roads or f"{DEMO_ESTATES}::roads"
+        boundaries = boundaries or DEMO_BOUNDARIES
+        facilities = facilities or f"{DEMO_ESTATES}::elderly_facilities"
+    estates_gdf = io.read_estates(
+        estates,
+        quality=quality,
+        layer=estates_layer,
+        source_crs=source_crs,
+        column_mapping=column_mapping,
+    )
+    sources["estates"] = str(estates)
+    survey_df = None
+    if survey is not None:
+        survey_df = io.read_survey(survey, quality=quality, column_mapping=column_mapping)
+        sources["survey"] = str(survey)
+    barrier_frames = []
+    for item in barriers:
+        path, layer = _split_layer(item)
+        frame = io.read_lines_or_polygons(path, quality=quality, layer=layer)
+        label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
+        barrier_frames.append(frame[[frame.geometry.name]].assign(barrier=label).to_crs(4326))
+        sources.setdefault("barriers", "")
+        sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
+    roads_gdf = None
+    if roads is not None:
+        path, layer = _split_layer(roads)
+        roads_gdf = io.read_lines_or_polygons(path, quality=quality, layer=layer)
+        sources["roads"] = str(roads)
+    boundaries_gdf = None
+    if boundaries is not None:
+        path, layer = _split_layer(boundaries)
+        boundaries_gdf = io.read_boundaries(path, quality=quality, layer=layer)
+        sources["boundaries"] = str(boundaries)
+    facilities_gdf = None
+    if facilities is not None:
+        path, layer = _split_layer(facilities)
+        facilities_gdf = io.read_facilities(path, layer=layer, quality=quality)
+        sources["facilities"] = str(facilities)
+    candidates_gdf = None
+    if candidate_sites is not None:
+        path, layer = _split_layer(candidate_sites)
+        candidates_gdf = io.read_candidate_sites(path, layer=layer, quality=quality)
+        sources["candidate_sites"] = str(candidate_sites)
+    extra = {}
+    for name, item in (("mains", mains), ("buildings", buildings)):
+        if item is not None:
+            path, layer = _split_layer(item)
+            extra[name] = io.read_lines_or_polygons(path, quality=quality, layer=layer)
+            sources[name] = str(item)
+    references = [(sources.get("roads"), roads_gdf), (sources.get("boundaries"), boundaries_gdf)]
+    references += list(zip(barriers, barrier_frames, strict=True))
+    if (source_crs or "").strip().lower() not in CHINESE_OBFUSCATED:
+        check_reference_offset(estates_gdf, references, str(estates), quality)
+    return PlanInputs(
+        **extra,
+        estates=estates_gdf,
+        survey=survey_df,
+        barriers=pd.concat(barrier_frames, ignore_index=True) if barrier_frames else None,
+        roads=roads_gdf,
+        boundaries=boundaries_gdf,
+        facilities=facilities_gdf,
+        candidate_sites=candidates_gdf,
+        sources=sources,
+        synthetic=synthetic,
+        quality=quality,
+    )
+
+
+def check_reference_offset(
+    estates: gpd.GeoDataFrame,
+    references: Sequence[tuple[object, gpd.GeoDataFrame | None]],
+    estates_source: str,
+    quality: QualityReport,
+) -> None:
+    """Warn when the estates and a reference layer are ~300-600 m apart (GCJ-02 vs WGS-84).
+
+    Tries each reference layer (roads, boundaries, barriers) with
+    :func:`geo.core.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
+    """
+    for name, frame in references:
+        if frame is None or frame.empty:
+            continue
+        found = detect_gcj02_offset(estates, frame)
+        if found is None:
+            continue
+        reference = Path(str(name).split("::")[0]).name
+        if found.hypothesis == "estates_gcj02":
+            quality.add(
+                "warning",
+                Path(estates_source.split("::")[0]).name,
+                "all estates",
+                f"the estates sit about {found.offset_m:.0f} m off {reference}: they look like "
+                "GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84 "
+                f"(main lines crossing estates: {found.crossing_as_is:.2f} m per m of outline "
+                f"as given, {found.crossing_shifted:.2f} after conversion)",
+                "rerun with --source-crs gcj02 (bd09 for Baidu data)",
+            )
+        else:
+            quality.add(
+                "warning",
+                reference,
+                "all features",
+                f"{reference} sits about {found.offset_m:.0f} m off the estates: it looks like "
+                "GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84",
+                "convert that layer from GCJ-02 to WGS-84 before planning",
+            )
+        return
+
+
+def _split_layer(item: str | Path) -> tuple[str, str | None]:
+    """``"file.gpkg::layer"`` -> (path, layer); a plain path -> (path, None)."""
+    text = str(item)
+    if "::" in text:
+        path, layer = text.rsplit("::", 1)
+        return path, layer
+    return text, None
+
+
+def barrier_layer(inputs: PlanInputs, policy: Policy, crs: CRS) -> gpd.GeoDataFrame | None:
+    """Return the barriers of a run in ``crs``: the barrier layers plus the policy's road classes."""
+    frames = []
+    if inputs.barriers is not None and len(inputs.barriers):
+        frames.append(inputs.barriers.to_crs(crs))
+    if inputs.roads is not None and "fclass" in inputs.roads:
+        classes = set(policy.adjacency.barrier_road_classes)
+        major = inputs.roads.loc[inputs.roads["fclass"].isin(classes)]
+        if len(major):
+            frames.append(
+                gpd.GeoDataFrame(
+                    {"barrier": "road:" + major["fclass"].astype(str)},
+                    geometry=major.geometry.values,
+                    crs=major.crs,
+                ).to_crs(crs)
+            )
+    if not frames:
+        return None
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
+
+
+def read_plan_table(
+    path: str | Path, *, quality: QualityReport, sheet: str | int = 0
+) -> pd.DataFrame:
+    """Read a five-year or annual plan table (XLSX, CSV or TSV) into canonical plan rows.
+
+    The Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²) and its variants;
+    see :func:`geo.fiveyear.matching.parse_plan_table` for the columns and the repairs. No geometry is needed.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or lacks a year or name column.
+    """
+    table = io.read_table(path, sheet=sheet)
+    return parse_plan_table(table, source=Path(path).name, quality=quality)
+
+
+def read_plan_overrides(path: str | Path) -> pd.DataFrame:
+    """Read a planner's match decisions (CSV/TSV/XLSX with ``plan_row`` and ``estate_id``).
+
+    See :func:`geo.fiveyear.matching.parse_overrides`. Raises :class:`InputError` for a bad file or column.
+    """
+    return parse_overrides(io.read_table(path), source=Path(path).name)

@@ -1,0 +1,290 @@
+"""The planning run: :func:`run_plan` runs the pure steps in order and returns one :class:`PlanResult`.
+
+May import: geo.core, geo.io, geo.planning, geo.facilities, :mod:`geo.pipeline.result` and
+:mod:`geo.pipeline.inputs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+from pyproj import CRS
+
+from geo.core import _memo
+from geo.core._memo import Memo, digest
+from geo.core.crs import metric_crs_for
+from geo.core.errors import InputError, QualityReport
+from geo.core.policy import Policy, load_policy
+from geo.facilities.corridors import plan_corridors
+from geo.facilities.elderly import assess_elderly_care, coverage_rings, gap_estates
+from geo.pipeline.inputs import barrier_layer
+from geo.pipeline.result import (
+    PlanInputs,
+    PlanResult,
+    Progress,
+    note_progress,
+)
+from geo.planning.adjacency import build_adjacency
+from geo.planning.districts import estimate_investment, form_districts
+from geo.planning.eligibility import assess_eligibility
+from geo.planning.priority import score_districts, score_estates
+from geo.planning.survey import SurveyJoin, join_survey
+from geo.planning.units import assign_units
+
+
+def run_plan(
+    inputs: PlanInputs,
+    policy: Policy | None = None,
+    *,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> PlanResult:
+    """Run the planning steps on loaded inputs and return one :class:`PlanResult`.
+
+    Steps: choose the metric CRS (:func:`geo.core.crs.metric_crs_for`); assign administrative units;
+    join the survey; eligibility; adjacency (barriers: layers plus policy road classes); districts
+    (inside one unit of ``districts.keep_within_level`` where that column has values); priority;
+    shared corridors (:mod:`geo.facilities.corridors`; layers ``corridors`` and ``corridor_utilities``).
+    ``workers`` processes plan the districts' corridors side by side (same result; see
+    :func:`geo.facilities.corridors.plan_corridors`).
+
+    Raises
+    ------
+    InputError
+        If no estate is left to plan.
+    """
+    policy = policy or load_policy()
+    quality = QualityReport()
+    quality.extend(inputs.quality)
+    estates, crs, survey_report = prepare_estates(inputs, policy, quality, progress)
+    note_progress(progress, 0.45, "building the adjacency graph")
+    barriers = barrier_layer(inputs, policy, crs)
+    graph, edges = _adjacency(estates, barriers, policy)
+    note_progress(progress, 0.65, "grouping districts")
+    membership, districts = form_districts(
+        estates, graph, policy, unit_column=district_unit_column(estates, policy)
+    )
+    estates = pd.concat([estates, membership], axis=1)
+    note_progress(progress, 0.8, "scoring priorities")
+    estates = pd.concat([estates, score_estates(estates, graph, policy)], axis=1)
+    estates = gpd.GeoDataFrame(estates, geometry=estates.geometry.name, crs=crs)
+    if len(districts):
+        districts = pd.concat([districts, score_districts(districts, estates)], axis=1)
+    else:
+        districts = districts.assign(
+            priority_score=pd.Series(dtype=float), priority_rank=pd.Series(dtype=int)
+        )
+    districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
+    result = finish_plan(
+        estates, districts, edges, graph, inputs, policy, crs, quality, survey_report,
+        progress, workers=workers,
+    )  # fmt: skip
+    note_progress(progress, 1.0, "done")
+    return result
+
+
+def rescore(result: PlanResult, policy: Policy) -> PlanResult:
+    """Return ``result`` with its priorities scored again under ``policy``.
+
+    The priority score changes nothing upstream (eligibility, adjacency, districts, corridors
+    and elderly-care sites do not depend on it), so a change of the ``[priority]`` weights needs
+    only :func:`geo.planning.priority.score_estates` and :func:`geo.planning.priority.score_districts` again: the
+    app uses this to answer a weight slider at once. The result equals ``run_plan`` under
+    ``policy``. ``result`` is not modified.
+
+    Raises
+    ------
+    ValueError
+        If ``policy`` differs from ``result.policy`` outside the ``[priority]`` section.
+    """
+    old, new = result.policy.to_dict(), policy.to_dict()
+    changed = sorted(k for k in new if old.get(k) != new[k])
+    if set(changed) - {"priority"}:
+        raise ValueError(f"rescore only re-weights priorities; changed sections: {changed}")
+    scores = score_estates(result.estates, result.graph, policy)
+    estates = result.estates.copy()
+    estates[list(scores.columns)] = scores
+    districts = result.districts.copy()
+    if len(districts):
+        ranked = score_districts(districts, estates)
+        districts[list(ranked.columns)] = ranked
+    return replace(result, estates=estates, districts=districts, policy=policy)
+
+
+#: Adjacency by content: it depends on the estates' ids and shapes, the barriers and the
+#: adjacency settings only, not on eligibility; the app re-plans after each policy change on the
+#: same estates and reuses it. The graph and edges are shared with the memo: like every layer
+#: of a PlanResult they are read, never modified in place (geo.pipeline.rescore copies).
+_ADJACENCY: Memo[tuple[nx.Graph, gpd.GeoDataFrame]] = Memo(2)
+
+
+def _adjacency(
+    estates: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None, policy: Policy
+) -> tuple[nx.Graph, gpd.GeoDataFrame]:
+    """:func:`geo.planning.adjacency.build_adjacency` with the run's settings, memoised by content."""
+    settings = (policy.adjacency.tolerance_m, policy.adjacency.min_barrier_crossing_m)
+    key = (
+        digest(
+            settings,
+            estates["estate_id"].astype(str).str.cat(sep="\x1f"),
+            layers=[estates, barriers],
+            columns=("barrier",),
+        )
+        if _memo.enabled()
+        else b""
+    )
+    found = _ADJACENCY.get(key)
+    if found is None:
+        found = build_adjacency(
+            estates,
+            tolerance_m=settings[0],
+            barriers=barriers,
+            min_barrier_crossing_m=settings[1],
+        )
+        _ADJACENCY.put(key, found)
+    return found
+
+
+def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityReport) -> None:
+    source = Path(inputs.sources.get("survey", "survey")).name
+    for row in report.unmatched_rows:
+        quality.add(
+            "warning",
+            source,
+            f"row {row}",
+            "survey row matched no estate",
+            "add the estate id (osm_id / 编号) or correct the name",
+        )
+    for row, candidates in report.ambiguous_rows.items():
+        quality.add(
+            "warning",
+            source,
+            f"row {row}",
+            "name matches several estates: " + ", ".join(candidates[:5]),
+            "add the estate id or the county (所在区)",
+        )
+    if report.estates_without_survey:
+        quality.add(
+            "warning",
+            Path(inputs.sources.get("estates", "estates")).name,
+            f"{len(report.estates_without_survey)} estates",
+            "no survey row (first: " + ", ".join(report.estates_without_survey[:5]) + ")",
+            "survey them; their build year decides eligibility",
+        )
+
+
+def finish_plan(
+    estates: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame,
+    graph: nx.Graph,
+    inputs: PlanInputs,
+    policy: Policy,
+    crs: CRS,
+    quality: QualityReport,
+    survey_report: SurveyJoin | None,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> PlanResult:
+    """Run the steps that follow the districts and return the :class:`PlanResult`.
+
+    Elderly-care gaps and sites, then the shared corridors (``workers`` processes). Used by
+    :func:`run_plan` and by the distributed engine after it gathers the units, so both add the
+    same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
+    """
+    extra_layers: dict[str, gpd.GeoDataFrame] = {}
+    if inputs.facilities is not None:
+        note_progress(progress, 0.9, "assessing elderly-care floor area and proposing sites")
+        care = assess_elderly_care(
+            estates, inputs.facilities, policy, districts=districts, roads=inputs.roads,
+            candidates=inputs.candidate_sites, quality=quality,
+        )  # fmt: skip
+        estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
+        districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
+        extra_layers["elderly_sites"] = care.sites
+        extra_layers["elderly_coverage"] = coverage_rings(care, policy)
+        extra_layers["elderly_gaps"] = gap_estates(estates)
+        extra_layers["elderly_summary"] = pd.DataFrame(
+            {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
+        )
+    if policy.corridors.enabled and len(districts):
+        note_progress(progress, 0.9, "planning shared corridors")
+        corridors = plan_corridors(
+            estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
+            buildings=inputs.buildings, quality=quality, workers=workers,
+        )  # fmt: skip
+        districts = gpd.GeoDataFrame(
+            pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs
+        )
+        extra_layers["corridors"] = corridors.segments
+        extra_layers["corridor_utilities"] = corridors.utilities
+    return PlanResult(
+        estates=estates,
+        districts=districts,
+        adjacency=edges,
+        graph=graph,
+        policy=policy,
+        crs=crs,
+        quality=quality,
+        inputs=inputs,
+        survey_join=survey_report,
+        extra_layers=extra_layers,
+    )
+
+
+def district_unit_column(estates: pd.DataFrame, policy: Policy) -> str | None:
+    """The column of the administrative unit districts stay inside, or None.
+
+    ``districts.keep_within_level`` (default ``county``) when the estates carry it for at least
+    one estate (from ``--boundaries`` or a county column); None when the policy says ``none`` or
+    no estate has that unit.
+    """
+    level = policy.districts.keep_within_level
+    if level != "none" and level in estates and estates[level].notna().any():
+        return level
+    return None
+
+
+def prepare_estates(
+    inputs: PlanInputs, policy: Policy, quality: QualityReport, progress: Progress | None = None
+) -> tuple[gpd.GeoDataFrame, CRS, SurveyJoin | None]:
+    """Run the steps before adjacency: metric CRS, units, survey join, eligibility, investment.
+
+    Used by :func:`run_plan` and the distributed engine, so both prepare estates the same way.
+    Returns the estates in the metric CRS, that CRS, and what the survey join did (or None).
+
+    Raises
+    ------
+    InputError
+        If there is no estate to plan.
+    """
+    if inputs.estates.empty:
+        raise InputError(
+            "no estates to plan",
+            source=inputs.sources.get("estates"),
+            fix="check the estates layer",
+        )
+    note_progress(progress, 0.05, "choosing the metric CRS")
+    crs = metric_crs_for(inputs.estates)
+    estates = inputs.estates.to_crs(crs)
+    if inputs.boundaries is not None:
+        note_progress(progress, 0.1, "assigning administrative units")
+        units = assign_units(estates, inputs.boundaries.to_crs(crs))
+        for level in units.columns:
+            if level == "county":
+                estates["county"] = units["county"].fillna(estates["county"]).astype("string")
+            else:
+                estates[level] = units[level]
+    survey_report = None
+    if inputs.survey is not None:
+        note_progress(progress, 0.2, "joining the survey")
+        estates, survey_report = join_survey(estates, inputs.survey)
+        _report_survey(survey_report, inputs, quality)
+    note_progress(progress, 0.3, "deciding eligibility")
+    estates = assess_eligibility(estates, policy)
+    estates = pd.concat([estates, estimate_investment(estates, policy)], axis=1)
+    return estates, crs, survey_report
