@@ -39,7 +39,7 @@ from geo.fiveyear.schedule import (
     schedule_rows,
     task_table,
 )
-from geo.fiveyear.tables import write_workbook
+from geo.io.workbook import write_workbook
 from geo.pipeline import attach_plan, read_plan_overrides, read_plan_table
 
 _ILLUSTRATIVE = (

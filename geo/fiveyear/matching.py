@@ -1,7 +1,7 @@
 """The five-year plan (十四五, 2021-2025): import plan tables, match them to estates, overlay, check.
 
 Pure planning logic: no file access (tables are read by :func:`geo.io.read_plan_table` and written by
-:mod:`geo.fiveyear.tables`), no printing.
+:mod:`geo.io.workbook`), no printing.
 
 Cities publish their five-year plan as a table, one row per estate (Ruicheng 2021-2025 plan, annex 3:
 年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²). This module

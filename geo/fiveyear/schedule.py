@@ -1,6 +1,6 @@
 """A proposed five-year schedule, its comparison with an imported plan, and the official tables.
 
-Pure planning logic (no file access; :mod:`geo.fiveyear.tables` writes the workbooks).
+Pure planning logic (no file access; :mod:`geo.io.workbook` writes the workbooks).
 
 * :func:`propose_schedule` puts districts (whole) and standalone estates into the years of
   ``policy.schedule`` (2021-2025) under annual caps of households and/or investment, highest

@@ -1,4 +1,4 @@
-"""Writing the official tables and the schedule as XLSX workbooks (openpyxl), atomically.
+"""Writing official tables and schedules as formatted XLSX workbooks (openpyxl), atomically.
 
 The frames come from :mod:`geo.fiveyear.schedule` and :mod:`geo.fiveyear.matching` (pure); this module only lays them
 out: units stay in the headers (``面积m²``, ``涉及建筑面积(万平方米)``, ``预计投资额(万元)``), the header
