@@ -192,7 +192,7 @@ def test_local_mbtiles_basemap_in_chromium(tmp_path):
     from PIL import Image, ImageDraw
 
     from geo.pipeline import load_inputs
-    from tests.test_tiles import make_mbtiles
+    from tests.io.test_tiles import make_mbtiles
 
     _need_chromium()
     estates = load_inputs().estates.to_crs(4326)

@@ -19,7 +19,7 @@ from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
 
-from .conftest import GK, make_estates, shared_file, squares_in_a_row
+from tests.conftest import GK, make_estates, shared_file, squares_in_a_row
 
 
 def _district_run(estates, policy):

@@ -10,7 +10,7 @@ from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility, groupable_statuses
 
-from .conftest import GK, make_estates, squares_in_a_row
+from tests.conftest import GK, make_estates, squares_in_a_row
 
 
 def _plan(estates, policy, barriers=None, unit_column=None):

@@ -394,7 +394,7 @@ def test_cli_export_zip(plan_path, tmp_path, capsys):
 
 # --------------------------------------------------------------------------- real data
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hangzhou"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hangzhou"
 
 
 @pytest.mark.realdata

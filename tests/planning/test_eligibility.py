@@ -3,7 +3,7 @@ from shapely.geometry import box
 
 from geo.planning.eligibility import STATUSES, assess_eligibility
 
-from .conftest import make_estates
+from tests.conftest import make_estates
 
 
 def _one(policy, **attrs):

@@ -4,7 +4,7 @@ from shapely.geometry import LineString, box
 
 from geo.planning.adjacency import build_adjacency
 
-from .conftest import GK, squares_in_a_row
+from tests.conftest import GK, squares_in_a_row
 
 
 def test_three_squares_in_a_row():

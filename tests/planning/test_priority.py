@@ -4,7 +4,7 @@ import pytest
 
 from geo.planning.priority import COMPONENTS, score_districts, score_estates
 
-from .conftest import squares_in_a_row
+from tests.conftest import squares_in_a_row
 
 
 def test_components_by_hand(eligible_row, policy):

@@ -15,7 +15,7 @@ from geo.planning.content import (
     needs_by_class,
 )
 
-SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 
 
 def test_the_table_has_25_items_numbered_in_order_with_a_class_each():

@@ -7,7 +7,7 @@ from geo import io
 from geo.core.errors import InputError, QualityReport
 from geo.planning.survey import join_survey
 
-from .conftest import GK
+from tests.conftest import GK
 
 
 def _write(gdf, path, **kw):
