@@ -61,6 +61,7 @@ from geo import __version__
 from geo import io as geo_io
 from geo.core.crs import WGS84, gk_zone_epsg
 from geo.core.errors import InputError
+from geo.io.safe_text import is_formula_like, neutralise_csv, safe_filename
 from geo.planning.content import CONTENT_CLASSES, content_table, count_items, needs_by_class
 
 Progress = Callable[[float, str], None]
@@ -191,48 +192,6 @@ def read_plan(path: str | Path) -> PlanLayers:
         run_info=info,
         source=str(path),
     )
-
-
-# --------------------------------------------------------------------------- safety helpers
-
-_WINDOWS_RESERVED = {
-    "CON",
-    "PRN",
-    "AUX",
-    "NUL",
-    *(f"COM{i}" for i in range(1, 10)),
-    *(f"LPT{i}" for i in range(1, 10)),
-}
-_UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*!\x00-\x1f\x7f]')
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_filename(name: str, *, max_length: int = 80) -> str:
-    r"""Return ``name`` as a file name safe on Windows, macOS and Linux (Chinese kept).
-
-    Characters ``< > : " / \\ | ? *``, control characters and ``!`` (GDAL reads it as an archive
-    path separator) become ``_``; trailing dots and
-    spaces are dropped; reserved device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an
-    extension) get a leading ``_``; the result is at most ``max_length`` characters and never empty.
-    """
-    text = unicodedata.normalize("NFC", str(name))
-    text = _UNSAFE_CHARS.sub("_", text).strip()
-    text = text[:max_length].rstrip(". ")
-    if not text:
-        text = "_"
-    if text.split(".")[0].upper().strip() in _WINDOWS_RESERVED:
-        text = "_" + text
-    return text
-
-
-def is_formula_like(value: object) -> bool:
-    """True if ``value`` is text a spreadsheet could read as a formula (starts ``= + - @``)."""
-    return isinstance(value, str) and value.startswith(_FORMULA_START)
-
-
-def neutralise_csv(value: object) -> object:
-    """Prefix formula-like text with ``'`` for CSV (OWASP CSV injection); other values unchanged."""
-    return "'" + value if is_formula_like(value) else value  # type: ignore[operator]
 
 
 # --------------------------------------------------------------------------- district bundle

@@ -18,7 +18,6 @@ from geo.facilities.corridors import plan_corridors, utilities_of
 from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
-
 from tests.conftest import GK, make_estates, shared_file, squares_in_a_row
 
 

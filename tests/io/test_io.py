@@ -6,7 +6,6 @@ from shapely.geometry import LineString, Point, Polygon, box
 from geo import io
 from geo.core.errors import InputError, QualityReport
 from geo.planning.survey import join_survey
-
 from tests.conftest import GK
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from geo import io as geo_io
 from geo.core.errors import InputError
 from geo.core.policy import load_policy
+from geo.io import safe_text
 from geo.outputs import export as ex
 
 CRS = "EPSG:4549"  # CGCS2000 / 3-degree GK CM 120E
@@ -276,10 +277,10 @@ def test_formula_text_is_neutralised_in_csv(package):
     text = (out / "index.csv").read_text(encoding="utf-8-sig")
     assert "'=cmd" in text
     assert ",=cmd" not in text
-    assert ex.neutralise_csv("@x") == "'@x"
-    assert ex.neutralise_csv("-1") == "'-1"
-    assert ex.neutralise_csv("朝晖") == "朝晖"
-    assert ex.neutralise_csv(5) == 5
+    assert safe_text.neutralise_csv("@x") == "'@x"
+    assert safe_text.neutralise_csv("-1") == "'-1"
+    assert safe_text.neutralise_csv("朝晖") == "朝晖"
+    assert safe_text.neutralise_csv(5) == 5
 
 
 @pytest.mark.parametrize(
@@ -296,16 +297,16 @@ def test_formula_text_is_neutralised_in_csv(package):
     ],
 )
 def test_safe_filename(name, expected):
-    assert ex.safe_filename(name) == expected
+    assert safe_text.safe_filename(name) == expected
 
 
 @given(st.text(max_size=120))
 def test_safe_filename_is_always_safe(name):
-    safe = ex.safe_filename(name)
+    safe = safe_text.safe_filename(name)
     assert safe and len(safe) <= 81
     assert not any(ch in safe for ch in '<>:"/\\|?*') and all(ord(ch) >= 32 for ch in safe)
     assert not safe.endswith((".", " "))
-    assert safe.split(".")[0].upper().strip() not in ex._WINDOWS_RESERVED
+    assert safe.split(".")[0].upper().strip() not in safe_text._WINDOWS_RESERVED
 
 
 @given(st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=40, unique=True))

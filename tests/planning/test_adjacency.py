@@ -3,7 +3,6 @@ import pytest
 from shapely.geometry import LineString, box
 
 from geo.planning.adjacency import build_adjacency
-
 from tests.conftest import GK, squares_in_a_row
 
 

@@ -9,7 +9,6 @@ from geo.core.policy import load_policy
 from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility, groupable_statuses
-
 from tests.conftest import GK, make_estates, squares_in_a_row
 
 

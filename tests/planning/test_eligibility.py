@@ -2,7 +2,6 @@ import pandas as pd
 from shapely.geometry import box
 
 from geo.planning.eligibility import STATUSES, assess_eligibility
-
 from tests.conftest import make_estates
 
 

@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from geo.planning.priority import COMPONENTS, score_districts, score_estates
-
 from tests.conftest import squares_in_a_row
 
 
