@@ -5,7 +5,8 @@ from the npm registry by ``./dev``; no CDN, no jQuery or Bootstrap), the project
 the patch of branca's ``MacroElement.render`` that puts each element's output into the page as
 text instead of compiling it again as a Jinja template (data never becomes template code).
 
-May import: the standard library, folium/branca, :mod:`geo.core`. Imported by the ``geo.outputs.map*``
+May import: the standard library, folium/branca, :mod:`geo.core`, :mod:`geo.outputs.map_canvas`
+(its script is inlined here after Leaflet). Imported by the ``geo.outputs.map*``
 modules only.
 """
 
@@ -21,6 +22,7 @@ import folium
 from branca.element import Element, Figure, MacroElement
 
 from geo.core.errors import LianpianError
+from geo.outputs.map_canvas import CANVAS_JS
 
 LEAFLET_VERSION = "1.9.4"
 #: Folder of leaflet.js / leaflet.css: $LIANPIAN_LEAFLET_DIR, else node_modules of the repository.
@@ -104,7 +106,6 @@ def _data_url(mime: str, payload: bytes) -> str:
 _OWN_CSS = """
 .leaflet-container { background: #f2efe9; font: 13px/1.4 "Noto Sans CJK SC", "Microsoft YaHei",
   "PingFang SC", sans-serif; }
-path.lp-estate:hover, path.lp-plan:hover { stroke-width: 3; stroke: #000; }
 .lp-legend { background: rgba(255,255,255,.92); padding: 6px 9px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0,0,0,.3); line-height: 1.5; max-width: 260px; }
 .lp-legend b { display: block; margin-bottom: 2px; }
@@ -113,15 +114,18 @@ path.lp-estate:hover, path.lp-plan:hover { stroke-width: 3; stroke: #000; }
 .leaflet-tooltip.lp-label { background: rgba(255,255,255,.8); border: 1px solid #333;
   box-shadow: none; font-weight: bold; padding: 1px 4px; }
 .leaflet-tooltip.lp-label::before { display: none; }
-.lp-far .leaflet-tooltip.lp-label { display: none; }
-.lp-tip th { text-align: left; padding-right: 8px; color: #555; font-weight: normal; }
-.lp-tip td { max-width: 320px; white-space: normal; }
+.leaflet-tooltip.lp-label.leaflet-interactive { cursor: pointer; }
+.leaflet-tooltip.lp-tip { width: max-content; max-width: 380px; white-space: normal; }
+.lp-tip th { text-align: left; padding-right: 8px; color: #555; font-weight: normal;
+  white-space: nowrap; vertical-align: top; }
+.lp-tip td { min-width: 6em; white-space: normal; }
+.lp-city path.lp-corridors, .lp-city path.lp-elderly_sites { pointer-events: none; }
 """
 
 
 @functools.cache
-def _assets(folder: str) -> tuple[str, str, str]:
-    """Return the data URLs of leaflet.js, leaflet.css (images inlined) and our own CSS."""
+def _assets(folder: str) -> tuple[str, str, str, str]:
+    """Return the data URLs of leaflet.js, leaflet.css (images inlined), our CSS and our script."""
     path = Path(folder)
     js = (path / "leaflet.js").read_bytes()
     css = (path / "leaflet.css").read_text(encoding="utf-8")
@@ -137,11 +141,12 @@ def _assets(folder: str) -> tuple[str, str, str]:
         _data_url("text/javascript", js),
         _data_url("text/css", css.encode("utf-8")),
         _data_url("text/css", _OWN_CSS.encode("utf-8")),
+        _data_url("text/javascript", CANVAS_JS.encode("utf-8")),
     )
 
 
 def _use_offline_assets(m: folium.Map) -> None:
     """Replace folium's CDN scripts and styles by Leaflet inlined as data URLs (no jQuery/Bootstrap)."""
-    js, css, own = _assets(str(leaflet_dir()))
-    m.default_js = [("leaflet", js)]
+    js, css, own, canvas = _assets(str(leaflet_dir()))
+    m.default_js = [("leaflet", js), ("lianpian_canvas", canvas)]
     m.default_css = [("leaflet_css", css), ("lianpian_css", own)]

@@ -21,15 +21,16 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
-from folium.map import Layer
 from jinja2 import Template
 
 from geo.core import _memo
 from geo.core._memo import Memo, digest
 from geo.core.crs import WGS84, wgs84_to_gcj02
+from geo.outputs.map_canvas import LINE, CanvasLabels, CanvasLayer, encode_geometry
 from geo.outputs.map_style import (
     EXTRA_LAYER_STYLES,
     EXTRA_LAYERS_HIDDEN,
+    EXTRA_TOOLTIPS,
     GAP_CLASSES,
     GAP_NONE,
     GAP_TOP,
@@ -42,12 +43,18 @@ from geo.outputs.map_style import (
     TEXT,
     _esc,
     _number,
+    extra_value,
     status_label,
 )
 from geo.pipeline import PlanResult
 
 if TYPE_CHECKING:
     from geo.outputs.maps import MapOptions
+
+#: District labels are shown from this zoom on (street level: a district spans a few hundred m).
+LABEL_MIN_ZOOM = 14
+#: Below this zoom (the city at a glance) corridors and site markers let clicks through.
+CITY_ZOOM = 16
 
 # --------------------------------------------------------------------------- display geometry
 
@@ -146,37 +153,6 @@ class _Legend(MacroElement):
         self.content = f"<b>{html.escape(title)}</b>{rows}"
 
 
-class _Labels(Layer):
-    """A switchable layer of permanent text labels (already HTML-escaped) at points."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.layerGroup();
-        {{ this.points|tojson }}.forEach(function(p) {
-            L.tooltip({permanent: true, direction: "center", className: "lp-label",
-                       interactive: false})
-                .setLatLng([p[0], p[1]]).setContent(p[2]).addTo({{ this.get_name() }});
-        });
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        (function(map) {  // labels only when zoomed in enough to read them
-            function toggle() {
-                map.getContainer().classList.toggle("lp-far", map.getZoom() < {{ this.min_zoom }});
-            }
-            map.on("zoomend", toggle);
-            map.whenReady(toggle);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, name: str, points: list[list[object]], min_zoom: int = 14) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=True)
-        self._name = "Labels"
-        self.points = points
-        self.min_zoom = min_zoom
-
-
 def _tiles(m: folium.Map, options: MapOptions) -> None:
     key = (options.tianditu_key or "").strip()
     if options.basemap == "osm":
@@ -261,39 +237,78 @@ class _GeoJson(folium.GeoJson):
         return self._bounds
 
 
-def _tooltip(fields: list[str], t: dict[str, str], keys: list[str]) -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(
-        fields=fields,
-        aliases=[html.escape(t[k]) for k in keys],
-        class_name="lp-tip",
-        sticky=True,
+def _bounds(frame: gpd.GeoDataFrame) -> list[list[float | None]]:
+    if len(frame) and not frame.geometry.is_empty.all():
+        west, south, east, north = (float(v) for v in frame.total_bounds)
+        return [[south, west], [north, east]]
+    return [[None, None], [None, None]]
+
+
+def _polygonal(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rows of ``frame`` whose display geometry is a (multi)polygon (others cannot be filled)."""
+    return frame.loc[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+
+
+class _CityZoom(MacroElement):
+    """Marks the map ``lp-city`` below ``zoom``.
+
+    Corridors and site markers then let clicks through to the estates under them (CSS in
+    :mod:`geo.outputs.map_assets`).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(map) {
+            function toggle() {
+                map.getContainer().classList.toggle("lp-city", map.getZoom() < {{ this.zoom }});
+            }
+            map.on("zoomend", toggle);
+            map.whenReady(toggle);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, zoom: int) -> None:
+        super().__init__()
+        self._name = "CityZoom"
+        self.zoom = int(zoom)
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (no miles and feet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
     )
 
 
 def _estate_layer(
     m: folium.Map, frame: gpd.GeoDataFrame, props: pd.DataFrame, options: MapOptions
-) -> None:
+) -> CanvasLayer:
     t = TEXT[options.language]
     colour = {"status": "colour", "priority": "pcolour", "elderly_gap": "gcolour"}[
         options.colour_by
     ]
-    data = gpd.GeoDataFrame(props.loc[frame.index], geometry=frame.geometry, crs=frame.crs)
+    frame = _polygonal(frame)
+    shown = props.loc[frame.index]
     fields = ["name", "build_year", "households", "status", "reason", "priority", "district"]
     if (props["gap"] != "").any():
         fields.append("gap")
-    layer = _GeoJson(
-        data,
-        ["estate_id", *fields, colour],
-        name=t["estates"],
-        style_function=lambda f: {
-            "fillColor": f["properties"][colour],
-            "color": "#333333",
-            "weight": 0.6,
-            "fillOpacity": 0.75,
-            "className": "lp-estate",
-        },
-        tooltip=_tooltip(fields, t, fields),
-        smooth_factor=1.0,
+    layer = CanvasLayer(
+        t["estates"],
+        encode_geometry(frame.geometry.values, options.precision),
+        {c: shown[c] for c in ["estate_id", *fields, colour]},
+        style={"color": "#333333", "weight": 0.6, "fillOpacity": 0.75, "className": "lp-estate"},
+        fill_from=colour,
+        tooltip=[(f, t[f]) for f in fields],
+        role="estates",
+        bounds=_bounds(frame),
     )
     layer.add_to(m)
     if options.colour_by == "status":
@@ -316,6 +331,7 @@ def _estate_layer(
         entries += [(PRIORITY_TOP, f"≥ {lower:.0f}"), (NOT_SCORED, t["not_scored"])]
         title = t["legend_priority"]
     m.add_child(_Legend(title, entries))
+    return layer
 
 
 def _district_layers(m: folium.Map, result: PlanResult, options: MapOptions) -> None:
@@ -329,6 +345,9 @@ def _district_layers(m: folium.Map, result: PlanResult, options: MapOptions) -> 
         precision=options.precision,
         gcj02=options.basemap == "amap",
     )
+    frame = _polygonal(frame)
+    if frame.empty:
+        return
     props = pd.DataFrame(
         {
             "district_id": [_esc(v) for v in frame["district_id"]],
@@ -341,31 +360,32 @@ def _district_layers(m: folium.Map, result: PlanResult, options: MapOptions) -> 
         },
         index=frame.index,
     )
-    data = gpd.GeoDataFrame(props, geometry=frame.geometry, crs=frame.crs)
-    _GeoJson(
-        data,
-        list(props.columns),
-        name=t["districts"],
-        style_function=lambda f: {
-            "color": "#08306b",
-            "weight": 2.5,
-            "fill": False,
-            "dashArray": "6 3",
-            "className": "lp-district",
-        },
-        tooltip=_tooltip(
-            ["district_id", "estates", "households", "investment", "rank"],
-            t,
-            ["district", "estates_n", "households", "investment", "rank"],
+    outlines = CanvasLayer(
+        t["districts"],
+        encode_geometry(frame.geometry.values, options.precision),
+        {c: props[c] for c in props.columns},
+        kind="outline",  # clicks inside a district reach its estates
+        style={"color": "#08306b", "weight": 2.5, "dashArray": "6 3"},
+        tooltip=list(
+            zip(
+                ["district_id", "estates", "households", "investment", "rank"],
+                [t[k] for k in ["district", "estates_n", "households", "investment", "rank"]],
+                strict=True,
+            )
         ),
-    ).add_to(m)
-    labels = shapely.point_on_surface(data.geometry.values)
-    _Labels(
+        role="districts",
+        bounds=_bounds(frame),
+    )
+    outlines.add_to(m)
+    labels = shapely.point_on_surface(frame.geometry.values)
+    CanvasLabels(
         t["district_labels"],
         [
             [round(pt.y, options.precision), round(pt.x, options.precision), text]
             for pt, text in zip(labels, props["district_id"], strict=True)
         ],
+        min_zoom=LABEL_MIN_ZOOM,
+        targets=outlines,
     ).add_to(m)
 
 
@@ -377,69 +397,74 @@ def _adjacency_layer(m: folium.Map, result: PlanResult, options: MapOptions) -> 
     frame = display_frame(
         edges, simplify_m=0, precision=options.precision, gcj02=options.basemap == "amap"
     )
+    frame = frame.loc[frame.geometry.geom_type.isin(["LineString", "MultiLineString"])]
     blocked = (
         frame["blocked"].fillna(False).astype(bool)
         if "blocked" in frame
         else pd.Series(False, index=frame.index)
     )
     for mask, key, style in (
-        (~blocked, "adjacency", {"color": "#2b8cbe", "weight": 1, "opacity": 0.6}),
+        (~blocked, "adjacency", {"color": "#525252", "weight": 1, "opacity": 0.5}),
         (blocked, "blocked", {"color": "#e31a1c", "weight": 1.2, "dashArray": "3 3"}),
     ):
         part = frame.loc[mask]
         if part.empty:
             continue
-        data = gpd.GeoDataFrame(geometry=part.geometry.values, crs=part.crs)
-        _GeoJson(
-            data,
-            None,
-            name=t[key],
-            style_function=lambda f, s=style: {**s, "interactive": False},
+        CanvasLayer(
+            t[key],
+            encode_geometry(part.geometry.values, options.precision, LINE),
+            {},
+            kind=LINE,
+            style=style,
+            interactive=False,
             show=key == "adjacency",
+            bounds=_bounds(part),
         ).add_to(m)
 
 
 def _plan_layer(
-    m: folium.Map, frame: gpd.GeoDataFrame, props: pd.DataFrame, options: MapOptions
+    m: folium.Map,
+    estates: CanvasLayer,
+    frame: gpd.GeoDataFrame,
+    props: pd.DataFrame,
+    options: MapOptions,
 ) -> None:
+    """The five-year plan up to ``options.plan_year``, sharing the estates' geometry in the page."""
+    frame = _polygonal(frame)  # the estates drawn, in the estate layer's order
     years = pd.to_numeric(frame["plan_year"], errors="coerce")
     if years.notna().sum() == 0:
         return
     t = TEXT[options.language]
     year = int(options.plan_year if options.plan_year is not None else years.max())
-    keep = years.notna() & (years <= year)
+    keep = (years.notna() & (years <= year)).to_numpy()
     part = frame.loc[keep]
-    data = gpd.GeoDataFrame(
-        props.loc[part.index, ["estate_id", "name", "build_year", "households", "status"]],
-        geometry=part.geometry,
-        crs=part.crs,
-    )
+    fields = ["name", "plan_year", "build_year", "households", "status"]
+    data = props.loc[part.index, ["estate_id", "name", "build_year", "households", "status"]]
     data["plan_year"] = years.loc[part.index].astype(int).astype(str)
     data["pcol"] = np.where(years.loc[part.index] == year, PLAN_YEAR_COLOUR, PLAN_EARLIER_COLOUR)
-    layer = _GeoJson(
-        data,
-        [*data.columns.drop(["geometry"])],
-        name=t["plan"].format(year=year),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["pcol"],
-            "color": "#08306b",
-            "weight": 1,
-            "fillOpacity": 0.85,
-            "className": "lp-plan",
-        },
-        tooltip=_tooltip(
-            ["name", "plan_year", "build_year", "households", "status"],
-            t,
-            ["name", "plan_year", "build_year", "households", "status"],
-        ),
-    )
-    layer.add_to(m)
+    CanvasLayer(
+        t["plan"].format(year=year),
+        None,
+        {c: data[c] for c in data.columns},
+        style={"color": "#08306b", "weight": 1, "fillOpacity": 0.85},
+        fill_from="pcol",
+        tooltip=[(f, t[f]) for f in fields],
+        role="plan",
+        source=estates,
+        subset=np.flatnonzero(keep).tolist(),
+        bounds=_bounds(part),
+    ).add_to(m)
 
 
 def _extra_layers(
     m: folium.Map, layers: Mapping[str, pd.DataFrame], options: MapOptions
 ) -> list[str]:
-    """Draw the known extra layers that are present; return the names drawn."""
+    """Draw the known extra layers that are present; return the names drawn.
+
+    Tooltips name the columns in words with units (:data:`EXTRA_TOOLTIPS`); a layer of unknown
+    columns shows its first six columns as they are named. Lines and markers are SVG above the
+    estates' canvas and let clicks through to the estates below ``CITY_ZOOM`` (:class:`_CityZoom`).
+    """
     t = TEXT[options.language]
     drawn = []
     for key, style in EXTRA_LAYER_STYLES.items():
@@ -454,15 +479,22 @@ def _extra_layers(
         )
         if frame.empty:
             continue
-        columns = [
-            c
-            for c in frame.columns
-            if c != frame.geometry.name
-            and not isinstance(frame[c].dtype, gpd.array.GeometryDtype)
-            and (frame[c].dtype.kind in "biufO" or isinstance(frame[c].dtype, pd.StringDtype))
-        ][:6]
+        known = [row for row in EXTRA_TOOLTIPS.get(key, []) if row[0] in frame.columns]
+        if known:
+            rows = [(c, t[label], how) for c, label, how in known]
+        else:
+            rows = [
+                (c, str(c), "text")
+                for c in frame.columns
+                if c != frame.geometry.name
+                and not isinstance(frame[c].dtype, gpd.array.GeometryDtype)
+                and (frame[c].dtype.kind in "biufO" or isinstance(frame[c].dtype, pd.StringDtype))
+            ][:6]
         props = pd.DataFrame(
-            {f"c{i}": [_esc(v) for v in frame[c]] for i, c in enumerate(columns)},
+            {
+                f"c{i}": [extra_value(v, how, options.language) for v in frame[c]]
+                for i, (c, _, how) in enumerate(rows)
+            },
             index=frame.index,
         )
         data = gpd.GeoDataFrame(props, geometry=frame.geometry, crs=frame.crs)
@@ -470,10 +502,10 @@ def _extra_layers(
         kwargs: dict[str, object] = {}
         if points:
             kwargs["marker"] = folium.CircleMarker(radius=7)
-        if columns:
+        if rows:
             kwargs["tooltip"] = folium.GeoJsonTooltip(
                 fields=list(props.columns),
-                aliases=[html.escape(str(c)) for c in columns],
+                aliases=[html.escape(label) for _, label, _ in rows],
                 class_name="lp-tip",
             )
         _GeoJson(
@@ -485,4 +517,6 @@ def _extra_layers(
             **kwargs,
         ).add_to(m)
         drawn.append(key)
+    if drawn:
+        m.add_child(_CityZoom(CITY_ZOOM))
     return drawn

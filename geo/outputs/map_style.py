@@ -13,10 +13,13 @@ import html
 
 import pandas as pd
 
+# Status colours: eligible and extension as in the tender package's PNG maps
+# (geo.outputs.export: green #4daf4a, orange #ff7f00), so 延伸纳入 is one colour everywhere;
+# needs-survey yellow, recent and excluded greys.
 STATUS_COLOURS = {
-    "eligible": "#1b7837",
-    "extension": "#7fbf7b",
-    "needs_survey": "#f1a340",
+    "eligible": "#4daf4a",
+    "extension": "#ff7f00",
+    "needs_survey": "#fee08b",
     "ineligible": "#bababa",
     "excluded": "#6a6a6a",
 }
@@ -72,6 +75,36 @@ TEXT: dict[str, dict[str, str]] = {
         "ineligible": "建成较新",
         "excluded": "排除",
         "plan_year": "计划年份",
+        "utilities": "管线",
+        "corridor_kind": "类型",
+        "length": "长度",
+        "cost": "估算造价",
+        "clearance": "与建筑最小净距要求",
+        "clearance_ok": "净距",
+        "site": "选址编号",
+        "site_name": "用地名称",
+        "site_source": "来源",
+        "floor_area": "建议建筑面积",
+        "households_served": "服务户数",
+        "gap_covered": "覆盖缺口",
+        "facility_name": "设施名称",
+        "facility_type": "设施类型",
+        "life_circle": "生活圈",
+        "walk": "步行距离",
+        "trunk": "干线（服务两个及以上小区）",
+        "branch": "支线（服务一个小区）",
+        "connection": "市政接驳（片区外）",
+        "clearance_yes": "满足",
+        "clearance_no": "不满足（距建筑过近）",
+        "estate": "小区内",
+        "candidate layer": "候选用地",
+        "water": "给水",
+        "rain": "雨水",
+        "sewage": "污水",
+        "gas": "燃气",
+        "power": "电力",
+        "telecom": "通信",
+        "list_sep": "、",
     },
     "en": {
         "estates": "Estates",
@@ -113,14 +146,74 @@ TEXT: dict[str, dict[str, str]] = {
         "ineligible": "too recent",
         "excluded": "excluded",
         "plan_year": "Plan year",
+        "utilities": "Utilities",
+        "corridor_kind": "Kind",
+        "length": "Length",
+        "cost": "Est. cost",
+        "clearance": "Required clearance from buildings",
+        "clearance_ok": "Clearance",
+        "site": "Site",
+        "site_name": "Site name",
+        "site_source": "Source",
+        "floor_area": "Proposed floor area",
+        "households_served": "Households served",
+        "gap_covered": "Gap covered",
+        "facility_name": "Facility",
+        "facility_type": "Facility type",
+        "life_circle": "Life circle",
+        "walk": "Walking distance",
+        "trunk": "trunk (serves two or more estates)",
+        "branch": "branch (serves one estate)",
+        "connection": "connection to the municipal network",
+        "clearance_yes": "kept",
+        "clearance_no": "not kept (too close to a building)",
+        "estate": "inside an estate",
+        "candidate layer": "candidate site",
+        "water": "water supply",
+        "rain": "storm water",
+        "sewage": "sewage",
+        "gas": "gas",
+        "power": "power",
+        "telecom": "telecom",
+        "list_sep": ", ",
     },
 }
 
 #: Extra layers drawn when a step has put them into ``PlanResult.extra_layers``.
 EXTRA_LAYER_STYLES: dict[str, dict[str, object]] = {
-    "corridors": {"color": "#6a3d9a", "weight": 4, "opacity": 0.85},
+    # corridor blue and site purple as in the tender package's PNG maps (geo.outputs.export)
+    "corridors": {"color": "#2b83ba", "weight": 4, "opacity": 0.85},
     "elderly_coverage": {"color": "#1f78b4", "weight": 1, "fillOpacity": 0.12},
-    "elderly_sites": {"color": "#b15928", "weight": 2, "fillColor": "#ff7f00", "fillOpacity": 0.9},
+    "elderly_sites": {"color": "#ffffff", "weight": 2, "fillColor": "#7b3294", "fillOpacity": 0.9},
+}
+#: Tooltip rows of the known extra layers: (column, label key in TEXT, how the value is shown:
+#: ``text``, ``words`` (a TEXT key), ``list`` (comma-joined TEXT keys), ``m``, ``m2``, ``wan``
+#: (yuan shown in 10,000 yuan), ``hh`` (households), ``ok`` (True/False/NA)).
+EXTRA_TOOLTIPS: dict[str, list[tuple[str, str, str]]] = {
+    "corridors": [
+        ("district_id", "district", "text"),
+        ("utilities", "utilities", "list"),
+        ("kind", "corridor_kind", "words"),
+        ("length_m", "length", "m"),
+        ("cost_yuan", "cost", "wan"),
+        ("clearance_m", "clearance", "m1"),
+        ("clearance_ok", "clearance_ok", "ok"),
+    ],
+    "elderly_sites": [
+        ("site_id", "site", "text"),
+        ("site_name", "site_name", "text"),
+        ("district_id", "district", "text"),
+        ("source", "site_source", "words"),
+        ("floor_area_m2", "floor_area", "m2"),
+        ("households_served", "households_served", "hh"),
+        ("gap_covered_m2", "gap_covered", "m2"),
+    ],
+    "elderly_coverage": [
+        ("name", "facility_name", "text"),
+        ("facility_type", "facility_type", "text"),
+        ("life_circle", "life_circle", "text"),
+        ("walk_m", "walk", "m"),
+    ],
 }
 #: Extra layers listed in the layer control but not drawn at first (they cover the estates).
 #: (Gaps are a colouring of the estates, ``colour_by="elderly_gap"``, not a second polygon layer.)
@@ -141,6 +234,28 @@ def _number(value: object, unit: str, *, scale: float = 1.0, digits: int = 0) ->
     if value is None or pd.isna(value):
         return ""
     return f"{float(value) / scale:,.{digits}f} {unit}"
+
+
+def extra_value(value: object, how: str, language: str = "zh") -> str:
+    """Return one extra-layer value as the tooltip shows it (escaped; see :data:`EXTRA_TOOLTIPS`)."""
+    t = TEXT[language]
+    if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
+        return ""
+    if how == "words":
+        return _esc(t.get(str(value), value))
+    if how == "list":
+        return _esc(t["list_sep"].join(t.get(v.strip(), v.strip()) for v in str(value).split(",")))
+    if how == "ok":
+        return _esc(t["clearance_yes"] if bool(value) else t["clearance_no"])
+    units = {"m": ("m", 1.0, 0), "m1": ("m", 1.0, 1), "m2": ("m²", 1.0, 0)}
+    units |= {"wan": (t["wan"], 1e4, 1), "hh": (t["hh"], 1.0, 0)}
+    if how in units:
+        unit, scale, digits = units[how]
+        try:
+            return _esc(_number(float(value), unit, scale=scale, digits=digits))
+        except (TypeError, ValueError):
+            return _esc(value)
+    return _esc(value)
 
 
 def status_label(status: str, language: str = "zh") -> str:

@@ -50,13 +50,14 @@ from geo.outputs.map_assets import (
 from geo.outputs.map_layers import (
     _DISPLAY,
     _adjacency_layer,
+    _CityZoom,
     _district_layers,
     _estate_layer,
     _extra_layers,
     _feature_collection,
     _GeoJson,
-    _Labels,
     _Legend,
+    _MetricScale,
     _plan_layer,
     _tiles,
     display_frame,
@@ -113,7 +114,7 @@ __all__ = [
     "status_label",
 ]
 # private names re-exported for the tests and benchmarks that patch or inspect them (same objects)
-_REEXPORTED = (_BRANCA_RENDER, _DISPLAY, _GeoJson, _Labels, _Legend, _Text, _assets, _memo)
+_REEXPORTED = (_BRANCA_RENDER, _DISPLAY, _GeoJson, _CityZoom, _Legend, _Text, _assets, _memo)
 _REEXPORTED_FUNCTIONS = (_feature_collection, _render_macros, _use_offline_assets)
 
 BASEMAPS = ("osm", "light", "tianditu", "amap", "local", "none")
@@ -199,10 +200,11 @@ def build_map(
     Returns
     -------
     folium.Map
-        Layers: estates (class ``lp-estate``, one path per estate), districts, district labels,
-        adjacency (and blocked adjacency), the five-year plan when estates have ``plan_year``, and
-        the extra layers present; a layer control and a legend. Scripts and styles are inlined, no
-        CDN is used.
+        Layers: estates, districts (outlines), district labels (from ``LABEL_MIN_ZOOM``),
+        adjacency (and blocked adjacency), the five-year plan when estates have ``plan_year`` (all
+        drawn on one canvas, :mod:`geo.outputs.map_canvas`), and the extra layers present (SVG);
+        a layer control, a legend and a metric scale bar. Scripts and styles are inlined, no CDN
+        is used.
 
     Raises
     ------
@@ -220,15 +222,17 @@ def build_map(
         estates_display = display_frame(
             estates, simplify_m=options.simplify_m, precision=options.precision, gcj02=gcj
         )
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_control=True)
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_control=True)
     _use_offline_assets(m)
+    m.add_child(_MetricScale())
     _tiles(m, options)
     props = estate_properties(estates, options.language)
-    _estate_layer(m, estates_display, props, options)
+    estate_layer = _estate_layer(m, estates_display, props, options)
     _district_layers(m, result, options)
     _adjacency_layer(m, result, options)
     if "plan_year" in estates:
-        _plan_layer(m, estates_display.assign(plan_year=estates["plan_year"]), props, options)
+        planned = estates_display.assign(plan_year=estates["plan_year"])
+        _plan_layer(m, estate_layer, planned, props, options)
     _extra_layers(m, result.extra_layers or {}, options)
     folium.LayerControl(collapsed=False).add_to(m)
     minx, miny, maxx, maxy = estates_display.total_bounds
