@@ -237,6 +237,7 @@ class CanvasLayer(Layer):
         self.props = {k: encode_column(v) for k, v in props.items()}
         self.kind = kind
         self.fill_from = fill_from
+        self.tooltip = list(tooltip or [])
         self.role = role
         self._bounds = bounds or [[None, None], [None, None]]
         import html

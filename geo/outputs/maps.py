@@ -49,6 +49,8 @@ from geo.outputs.map_assets import (
 )
 from geo.outputs.map_layers import (
     _DISPLAY,
+    CITY_ZOOM,
+    LABEL_MIN_ZOOM,
     _adjacency_layer,
     _CityZoom,
     _district_layers,
@@ -84,12 +86,14 @@ from geo.pipeline import PlanResult
 
 __all__ = [
     "BASEMAPS",
+    "CITY_ZOOM",
     "COLOUR_BY",
     "EXTRA_LAYERS_HIDDEN",
     "EXTRA_LAYER_STYLES",
     "GAP_CLASSES",
     "GAP_NONE",
     "GAP_TOP",
+    "LABEL_MIN_ZOOM",
     "LANGUAGES",
     "LEAFLET_DIR_ENV",
     "LEAFLET_VERSION",
