@@ -194,6 +194,8 @@ class CanvasLayer(Layer):
         Name under which the page's ``window.lpMap.layers`` holds the layer (``estates``...).
     interactive
         Whether the features take hover and clicks.
+    interactive_from
+        Zoom from which they do (below it clicks reach the features under them).
     show
         Whether the layer is on at first.
     """
@@ -222,6 +224,7 @@ class CanvasLayer(Layer):
         tooltip: list[tuple[str, str]] | None = None,
         role: str = "",
         interactive: bool = True,
+        interactive_from: int | None = None,
         show: bool = True,
         source: CanvasLayer | None = None,
         subset: list[int] | None = None,
@@ -239,6 +242,7 @@ class CanvasLayer(Layer):
         self.fill_from = fill_from
         self.tooltip = list(tooltip or [])
         self.role = role
+        self.interactive_from = interactive_from
         self._bounds = bounds or [[None, None], [None, None]]
         import html
 
@@ -252,6 +256,7 @@ class CanvasLayer(Layer):
             "tip": [[f, html.escape(label)] for f, label in (tooltip or [])],
             "role": role,
             "interactive": interactive,
+            "interactiveFrom": interactive_from,
         }
         self.spec = script_json(spec)
 
@@ -315,7 +320,7 @@ CANVAS_JS = r"""
 (function () {
   "use strict";
   if (window.lpMap) { return; }
-  var lp = window.lpMap = {layers: {}};
+  var lp = window.lpMap = {layers: {}, timings: []};
 
   function value(column, i) {
     if (!column) { return undefined; }
@@ -388,6 +393,7 @@ CANVAS_JS = r"""
   }
 
   lp.layer = function (map, spec, source) {
+    var started = performance.now();
     var geom = spec.g ? decode(spec.g, spec.kind === "line" ? "line" : "polygon")
                       : spec.idx.map(function (i) { return source._lpGeom[i]; });
     var group = L.featureGroup(), Shape = Shapes[spec.kind], renderer = lp.canvas(map);
@@ -415,11 +421,23 @@ CANVAS_JS = r"""
         e.layer.setStyle({weight: base.weight, color: base.color});
       });
     }
+    if (spec.interactiveFrom) {  // not in the way of clicks below that zoom
+      var sync = function () {
+        var on = map.getZoom() >= spec.interactiveFrom;
+        group.eachLayer(function (layer) { layer.options.interactive = on; });
+      };
+      group.on("add", function () { map.on("zoomend", sync); sync(); });
+      group.on("remove", function () { map.off("zoomend", sync); });
+    }
     group.on("add", function () {  // Leaflet's redraw is the frame before this one
       group._lpPainted = false;
       L.Util.requestAnimFrame(function () { group._lpPainted = true; });
     });
     if (spec.role) { lp.layers[spec.role] = group; }
+    lp.timings.push([spec.role || spec.kind, "made", Math.round(performance.now() - started)]);
+    group.on("add", function () {
+      lp.timings.push([spec.role || spec.kind, "added", Math.round(performance.now() - started)]);
+    });
     return group;
   };
 

@@ -410,9 +410,11 @@ def _adjacency_layer(m: folium.Map, result: PlanResult, options: MapOptions) -> 
         part = frame.loc[mask]
         if part.empty:
             continue
+        # one non-interactive path of many parts: no Leaflet object per link
+        lines = shapely.multilinestrings(shapely.get_parts(part.geometry.values))
         CanvasLayer(
             t[key],
-            encode_geometry(part.geometry.values, options.precision, LINE),
+            encode_geometry(np.array([lines], dtype=object), options.precision, LINE),
             {},
             kind=LINE,
             style=style,
@@ -462,8 +464,9 @@ def _extra_layers(
     """Draw the known extra layers that are present; return the names drawn.
 
     Tooltips name the columns in words with units (:data:`EXTRA_TOOLTIPS`); a layer of unknown
-    columns shows its first six columns as they are named. Lines and markers are SVG above the
-    estates' canvas and let clicks through to the estates below ``CITY_ZOOM`` (:class:`_CityZoom`).
+    columns shows its first six columns as they are named. Lines (corridors) go on the canvas,
+    points and polygons are SVG above it; both let clicks through to the estates below
+    ``CITY_ZOOM`` (``interactive_from``, :class:`_CityZoom`).
     """
     t = TEXT[options.language]
     drawn = []
@@ -497,15 +500,31 @@ def _extra_layers(
             },
             index=frame.index,
         )
+        tooltip = [(f"c{i}", label) for i, (_, label, _) in enumerate(rows)]
+        kinds = set(frame.geometry.geom_type)
+        if kinds <= {"LineString", "MultiLineString"}:  # corridors: on the canvas, like estates
+            CanvasLayer(
+                t.get(key, key),
+                encode_geometry(frame.geometry.values, options.precision, LINE),
+                {c: props[c] for c in props.columns},
+                kind=LINE,
+                style=dict(style),
+                tooltip=tooltip,
+                role=key,
+                interactive_from=CITY_ZOOM,
+                show=key not in EXTRA_LAYERS_HIDDEN,
+                bounds=_bounds(frame),
+            ).add_to(m)
+            drawn.append(key)
+            continue
         data = gpd.GeoDataFrame(props, geometry=frame.geometry, crs=frame.crs)
-        points = bool((frame.geometry.geom_type == "Point").all())
         kwargs: dict[str, object] = {}
-        if points:
+        if kinds == {"Point"}:
             kwargs["marker"] = folium.CircleMarker(radius=7)
         if rows:
             kwargs["tooltip"] = folium.GeoJsonTooltip(
-                fields=list(props.columns),
-                aliases=[html.escape(label) for _, label, _ in rows],
+                fields=[f for f, _ in tooltip],
+                aliases=[html.escape(label) for _, label in tooltip],
                 class_name="lp-tip",
             )
         _GeoJson(

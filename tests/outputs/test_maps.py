@@ -187,11 +187,16 @@ def test_layer_bounds_are_those_folium_would_compute():
 
     fmap = maps.build_map(run_plan(load_inputs()), maps.MapOptions(basemap="none"))
     layers = [c for c in fmap._children.values() if isinstance(c, GeoJson)]
-    assert len(layers) >= 3
     for layer in layers:
         expected = get_bounds(layer.data, lonlat=True)
         ours = [v for corner in layer._get_self_bounds() for v in corner]
         assert ours == pytest.approx([v for corner in expected for v in corner], abs=1e-9)
+    canvas = _canvas_layers(fmap)
+    assert len(layers) + len(canvas) >= 3
+    for layer in canvas:  # the bounds of what the page draws
+        west, south, east, north = shapely.total_bounds(layer.shapes())
+        ours = [v for corner in layer._get_self_bounds() for v in corner]
+        assert ours == pytest.approx([south, west, north, east], abs=1e-9)
 
 
 def test_elderly_gap_colours_legend_and_tooltip(result):
@@ -364,6 +369,9 @@ def test_corridor_and_site_tooltips_in_words(result):
         result.extra_layers = {}
 
     def tooltip(m, name):
+        canvas = [c for c in _canvas_layers(m) if c.layer_name == name]
+        if canvas:  # lines are drawn on the canvas
+            return {label: canvas[0].column(f)[0] for f, label in canvas[0].tooltip}
         layer = next(c for c in _geojson_layers(m) if c.layer_name == name)
         tip = next(c for c in layer._children.values() if type(c).__name__ == "GeoJsonTooltip")
         values = layer.data["features"][0]["properties"]
@@ -385,7 +393,9 @@ def test_corridor_and_site_tooltips_in_words(result):
         "Households served": "1,234 households",
     }
     page = maps.map_html(zh)
-    assert "lp-city" in page  # corridors and sites let clicks through at city zoom
+    assert "lp-city" in page  # sites let clicks through at city zoom...
+    corridors = next(c for c in _canvas_layers(zh) if c.role == "corridors")
+    assert corridors.interactive_from == maps.CITY_ZOOM  # ...and so do corridors
 
 
 def test_district_labels_are_one_layer_from_a_zoom_level(result):
