@@ -21,6 +21,8 @@ from geo import io as geo_io
 from geo.core.errors import InputError
 from geo.core.policy import load_policy
 from geo.io import safe_text
+from geo.outputs import drawings
+from geo.outputs import dxf as dxf_out
 from geo.outputs import export as ex
 
 CRS = "EPSG:4549"  # CGCS2000 / 3-degree GK CM 120E
@@ -202,7 +204,7 @@ def test_dxf_round_trip(package):
     )
     areas: dict[str, float] = {}
     for pline in msp.query('LWPOLYLINE[layer=="LP_ESTATE"]'):
-        estate_id, role = (value for _, value in pline.get_xdata(ex._DXF_APPID))
+        estate_id, role = (value for _, value in pline.get_xdata(dxf_out._DXF_APPID))
         area = shapely.Polygon([p[:2] for p in pline.get_points()]).area
         areas[estate_id] = areas.get(estate_id, 0.0) + (area if role == "outer" else -area)
     _assert_areas(areas)
@@ -347,7 +349,7 @@ def test_interrupted_xlsx_leaves_no_half_file(layers, tmp_path, monkeypatch):
 
 
 def test_no_cjk_font_gives_a_clear_warning(layers, tmp_path, monkeypatch):
-    monkeypatch.setattr(ex, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(drawings, "find_cjk_font", lambda: None)
     with pytest.warns(UserWarning) as caught:
         result = ex.export_packages(layers, tmp_path, options=ex.PackageOptions(dpi=40))
     messages = [str(w.message) for w in caught]
