@@ -281,7 +281,7 @@ def build_district_package(
         )
     )
     files += _write_shapefiles(b, folder / "shp", options.encoding, warn)
-    dxf_crs = _write_dxf(b, folder / f"{b.name}.dxf")
+    dxf_crs = _write_dxf(b, folder / f"{b.name}.dxf", layers)
     files.append(
         PackageFile(
             f"{b.name}.dxf",
