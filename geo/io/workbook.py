@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from geo.io import atomic_path
+from geo.io.writers import atomic_path
 
 _MAX_WIDTH = 60
 
