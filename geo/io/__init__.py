@@ -16,6 +16,7 @@ the code lives in one module per concept:
 - :mod:`geo.io.estates`: read_estates, canonical_estates
 - :mod:`geo.io.facility_layers`: elderly-care facilities and candidate sites
 - :mod:`geo.io.tables`, :mod:`geo.io.xlsx`: read_table (CSV/TSV/XLSX), read_survey
+- :mod:`geo.io.output_guard`: no output overwrites an input (guarded_run, check_output)
 - :mod:`geo.io.writers`: atomic_path, write_layers, write_xlsx, write_csv, stale temporaries
 - :mod:`geo.io.uploads`: stage_upload(s), layer_names, unzipping
 - :mod:`geo.io.results`: read_results
@@ -40,6 +41,7 @@ from geo.io.files import (
     VECTOR_SUFFIXES,
     max_input_bytes,
 )
+from geo.io.output_guard import check_output, guarded_run
 from geo.io.results import read_results
 from geo.io.tables import read_survey, read_table
 from geo.io.uploads import (
@@ -83,8 +85,10 @@ __all__ = [
     "atomic_path",
     "canonical_estates",
     "canonical_facilities",
+    "check_output",
     "clean_polygons",
     "facility_type",
+    "guarded_run",
     "layer_names",
     "max_input_bytes",
     "read_boundaries",

@@ -7,6 +7,7 @@ May import: geo.core, geo.io.safe_text, geopandas, pandas, pyogrio, openpyxl.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,22 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+
+from geo.core.errors import OutputError
+from geo.io.output_guard import check_output, note_created
+from geo.io.safe_text import neutralise_csv, neutralise_workbook
+
+#: errno values of an output that cannot be written, with the fix to name.
+_WRITE_ERRORS = {
+    errno.ENOSPC: "free disk space, or write to another disk",
+    errno.EDQUOT: "free disk space (quota), or write to another disk",
+    errno.EROFS: "the disk is read-only: write to another folder",
+    errno.EACCES: "choose a folder you may write to",
+    errno.EPERM: "choose a folder you may write to",
+    errno.EISDIR: "give a file name, not a folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.ENAMETOOLONG: "choose a shorter file name",
+}
 
 
 @contextlib.contextmanager
@@ -27,25 +44,59 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     The temporary name carries the process id (``.NAME.PID.XXXX.tmp.gpkg``); temporary files left
     by a process that was killed (``kill -9``, power cut) are removed by the next write of the
     same target. The new file is flushed to disk (``fsync``) before the rename.
+
+    ``target`` is first checked by :func:`geo.io.output_guard.check_output` (never an input of the
+    run, never a folder). A symbolic link as ``target`` stays a link: the file it points to is
+    replaced.
+
+    Raises
+    ------
+    OutputError
+        If the guard refuses ``target``, or the disk is full, read-only or not writable (one
+        line naming the path and the fix, instead of an OSError).
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.stem}.{os.getpid()}.", suffix=f".tmp{target.suffix}", dir=target.parent
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
-    tmp_path.unlink()  # GDAL wants to create the file itself
+    link = Path(target)
+    real = check_output(link)
+    target = real if link.is_symlink() else link
     try:
-        yield tmp_path
-        if tmp_path.exists():
-            with tmp_path.open("rb+") as handle:
-                os.fsync(handle.fileno())
-        tmp_path.replace(target)
-    finally:
-        for leftover in target.parent.glob(f"{tmp_path.name}*"):
-            leftover.unlink(missing_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.stem}.{os.getpid()}.",
+            suffix=f".tmp{target.suffix}",
+            dir=target.parent,
+        )
+        os.close(fd)
+        tmp_path = Path(tmp)
+        tmp_path.unlink()  # GDAL wants to create the file itself
+        created = not target.exists()
+        try:
+            yield tmp_path
+            if tmp_path.exists():
+                with tmp_path.open("rb+") as handle:
+                    os.fsync(handle.fileno())
+            tmp_path.replace(target)
+        finally:
+            for leftover in target.parent.glob(f"{tmp_path.name}*"):
+                leftover.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno in _WRITE_ERRORS:
+            raise OutputError(
+                f"cannot write the output ({exc.strerror or exc})",
+                source=str(link),
+                fix=_WRITE_ERRORS[exc.errno],
+            ) from exc
+        raise
+    except Exception as exc:  # GDAL reports a full disk in its own exception types
+        if "No space left on device" in str(exc):
+            raise OutputError(
+                "cannot write the output (no space left on the device)",
+                source=str(link),
+                fix=_WRITE_ERRORS[errno.ENOSPC],
+            ) from exc
+        raise
+    if created:
+        note_created(target)
 
 
 def remove_stale_temporaries(target: str | Path) -> list[Path]:
@@ -94,7 +145,8 @@ def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path
 def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
     """Write tables (geometry columns dropped) to one XLSX workbook, one sheet each, atomically.
 
-    Sheet names are cut to Excel's 31 characters; extension types are written as plain values.
+    Sheet names are cut to Excel's 31 characters; extension types are written as plain values;
+    formula-like text is stored as text (:func:`geo.io.safe_text.neutralise_workbook`).
     Returns the target path.
     """
     target = Path(target)
@@ -105,6 +157,7 @@ def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
                 c for c in plain.columns if isinstance(plain[c].dtype, gpd.array.GeometryDtype)
             ]
             plain.drop(columns=geometry).to_excel(writer, sheet_name=str(name)[:31], index=False)
+        neutralise_workbook(writer.book)  # text from data never becomes a formula
     return target
 
 
@@ -126,8 +179,17 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
-    """Write ``frame`` as UTF-8 CSV with a BOM (so Excel shows Chinese text), atomically."""
+    """Write ``frame`` as UTF-8 CSV with a BOM (so Excel shows Chinese text), atomically.
+
+    Text cells that a spreadsheet would read as a formula get a leading ``'``
+    (:func:`geo.io.safe_text.neutralise_csv`).
+    """
     target = Path(target)
+    safe = frame.copy()
+    safe.columns = [neutralise_csv(str(c)) for c in safe.columns]
+    for column in safe.columns:
+        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise_csv)
     with atomic_path(target) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig")
     return target
