@@ -7,6 +7,7 @@ May import: geo.core, geo.io.archives, numpy and the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -83,6 +84,11 @@ def _check_input_file(path: Path) -> None:
                     fix=f"put {path.stem}{part} next to {path.name}: a Shapefile is .shp + .shx + "
                     ".dbf (+ .prj, .cpg); or zip all of them together",
                 )
+    if path.suffix.lower() in (".xlsx", ".xlsm"):  # an XLSX is a zip: no bombs either
+        members = []
+        with contextlib.suppress(InputError):  # not a zip at all: the table reader says so
+            members = _archive.members_of(path)
+        _archive.check_members(members, source=source, archive_bytes=size, max_expanded_bytes=limit)
     if path.suffix.lower() == ".zip":
         _archive.check_members(
             _archive.members_of(path),
@@ -124,3 +130,15 @@ def _id_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def split_sheet(path: str | Path) -> tuple[Path, str | None]:
+    """``"table.xlsx::Sheet2"`` -> (Path("table.xlsx"), "Sheet2"); a plain path -> (path, None).
+
+    A path that exists as written is never split (a file name may contain ``::`` on Linux).
+    """
+    text = str(path)
+    if "::" in text and not Path(text).exists():
+        file, sheet = text.rsplit("::", 1)
+        return Path(file), sheet or None
+    return Path(text), None

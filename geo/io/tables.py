@@ -16,7 +16,7 @@ import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
 from geo.core.schema import coerce_attributes, map_headers
-from geo.io.files import _check_input_file, _id_text, _short
+from geo.io.files import _check_input_file, _id_text, _short, split_sheet
 from geo.io.xlsx import _header_row, _read_xlsx
 
 
@@ -34,14 +34,18 @@ def read_table(
     value, and the header is the row among the first ten that names the most known columns
     (:data:`geo.core.schema.HEADER_ALIASES`, plus ``column_mapping``): title rows and merged group
     headers above it are skipped (reported in ``quality``); the same for title lines above the
-    header of a CSV/TSV. A GBK text file is reported too.
+    header of a CSV/TSV. A GBK text file is reported too. ``FILE.xlsx::SHEET`` names the sheet;
+    by default the first visible one is read (hidden first sheets and several visible sheets are
+    reported). See :mod:`geo.io.xlsx` for the bounds on a sheet's size.
 
     Raises
     ------
     InputError
         If the file is missing, empty, too large, not a table, or in an unknown encoding.
     """
-    path = Path(path)
+    path, named_sheet = split_sheet(path)
+    if named_sheet is not None:
+        sheet = named_sheet
     source = path.name
     _check_input_file(path)
     suffix = path.suffix.lower()
@@ -193,7 +197,7 @@ def read_survey(
     InputError
         If the table cannot be read or has neither an id nor a name column.
     """
-    source = Path(path).name
+    source = split_sheet(path)[0].name
     table = read_table(path, quality=quality, column_mapping=column_mapping)
     mapping = map_headers(list(table.columns), column_mapping)
     if "estate_id" not in mapping.values() and "name" not in mapping.values():

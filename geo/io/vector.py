@@ -194,19 +194,64 @@ def _settle_crs(
         )
     if CRS.from_user_input(gdf.crs).is_geographic:
         _check_geographic_range(gdf, source)
+    else:
+        _note_projection(gdf, source, quality)
     return gdf
 
 
 def _check_geographic_range(gdf: gpd.GeoDataFrame, source: str) -> None:
+    """Refuse degrees that cannot be: metres labelled as degrees, swapped lat/lon, the poles."""
     geoms = gdf.geometry.values
     coords = shapely.get_coordinates(geoms[~shapely.is_missing(geoms)])
     finite = coords[np.isfinite(coords).all(axis=1)]
-    if len(finite) and (np.abs(finite[:, 0]).max() > 180 or np.abs(finite[:, 1]).max() > 90):
+    if not len(finite):
+        return
+    x, y = np.abs(finite[:, 0]), np.abs(finite[:, 1])
+    if x.max() <= 90 and 90 < y.max() <= 180:
+        raise InputError(
+            f"latitude and longitude look swapped (x up to {x.max():.2f}, y up to {y.max():.2f}: "
+            "a longitude cannot be read as latitude)",
+            source=source,
+            fix="export the layer with longitude as x (east) and latitude as y (north)",
+        )
+    if x.max() > 180 or y.max() > 90:
         raise InputError(
             f"coordinates up to {np.abs(finite).max():.0f} do not fit the geographic CRS "
             f"{gdf.crs.to_string()} (a projected layer labelled as degrees?)",
             source=source,
             fix="declare the real CRS with --source-crs, e.g. EPSG:4549",
+        )
+    if float(np.median(y)) > 84:
+        raise InputError(
+            f"the features lie near the pole (latitude {float(np.median(y)):.1f}): latitude and "
+            "longitude swapped?",
+            source=source,
+            fix="export the layer with longitude as x (east) and latitude as y (north)",
+        )
+
+
+def _note_projection(gdf: gpd.GeoDataFrame, source: str, quality: QualityReport | None) -> None:
+    """Report a projected CRS that does not measure true metres here (Web Mercator, a far zone)."""
+    crs = CRS.from_user_input(gdf.crs)
+    if quality is None or not crs.is_projected or gdf.empty:
+        return
+    geoms = gdf.geometry.values
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(present):
+        return
+    try:
+        outline = gpd.GeoSeries([shapely.box(*shapely.total_bounds(present))], crs=crs)
+        minx, _, maxx, _ = outline.to_crs(crs_mod.WGS84).total_bounds
+    except Exception:
+        return
+    if not crs_mod.is_local_metric(crs, (minx + maxx) / 2):
+        quality.add(
+            "repair",
+            source,
+            "CRS",
+            f"{crs.name} ({crs.to_string()}) does not measure true metres here: the layer is "
+            "reprojected to the run's Gauss-Krüger (or UTM) zone before any distance or area",
+            "nothing to do; deliver layers in the local CGCS2000 Gauss-Krüger zone",
         )
 
 
