@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from geo.core.errors import InputError, QualityReport
 from geo.core.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
@@ -86,6 +87,7 @@ def canonical_estates(
     cleaned = clean_polygons(
         raw.assign(_lp_id=ids.values), source=source, quality=quality, id_column="_lp_id"
     )
+    _report_duplicate_footprints(cleaned, source, quality)
     canonical = pd.DataFrame(index=cleaned.index)
     for header, column in mapping.items():
         if column != "estate_id":
@@ -121,3 +123,26 @@ def _unique_ids(ids: pd.Series, source: str, quality: QualityReport) -> pd.Serie
         else:
             out.append(value)
     return pd.Series(out, index=ids.index)
+
+
+def _report_duplicate_footprints(
+    cleaned: gpd.GeoDataFrame, source: str, quality: QualityReport
+) -> None:
+    """Warn about estates drawn with the very same outline (a feature copied, or a layer twice).
+
+    Both are kept (they may be two estates sharing a drawn parcel), but households and
+    investment would count twice: the planner decides. Outlines are compared exactly (WKB).
+    """
+    wkb = pd.Series(shapely.to_wkb(cleaned.geometry.values, hex=False), index=cleaned.index)
+    repeated = wkb.duplicated(keep=False)
+    if not repeated.any():
+        return
+    for _, group in cleaned.loc[repeated, "_lp_id"].groupby(wkb[repeated], sort=False):
+        ids = [str(i) for i in group]
+        quality.add(
+            "warning",
+            source,
+            f"estates {', '.join(ids[:6])}{' ...' if len(ids) > 6 else ''}",
+            f"{len(ids)} estates have the identical footprint: counted {len(ids)} times",
+            "delete the duplicate feature, or draw each estate's own outline",
+        )

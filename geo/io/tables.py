@@ -218,4 +218,31 @@ def read_survey(
     else:
         survey["estate_id"] = pd.Series(pd.NA, index=survey.index, dtype="string")
     survey["survey_row"] = rows.values
+    _report_duplicate_rows(renamed, survey, source, quality)
     return survey.reset_index(drop=True)
+
+
+def _report_duplicate_rows(
+    renamed: pd.DataFrame, survey: pd.DataFrame, source: str, quality: QualityReport
+) -> None:
+    """Warn about survey rows that repeat another row (all cells) or its estate id."""
+    cells = renamed.astype("string").fillna("")
+    same_row = cells.duplicated(keep=False)
+    ids = survey["estate_id"]
+    same_id = ids.notna() & ids.duplicated(keep=False) & ~same_row
+    for mask, what, fix in (
+        (same_row, "identical rows", "delete the repeated row"),
+        (same_id, "rows with the same estate id", "give each estate one row, or its own id"),
+    ):
+        if not mask.any():
+            continue
+        keys = cells.loc[mask].apply(tuple, axis=1) if what == "identical rows" else ids[mask]
+        for _, group in survey.loc[mask, "survey_row"].groupby(keys.values, sort=False):
+            rows = [str(r) for r in group]
+            quality.add(
+                "warning",
+                source,
+                f"rows {', '.join(rows[:6])}{' ...' if len(rows) > 6 else ''}",
+                f"{len(rows)} {what} in the survey: check which one is right",
+                fix,
+            )

@@ -100,6 +100,8 @@ def read_vector(
         gdal_path = f"/vsizip/{path}"
     chosen = _pick_layer(gdal_path, layer, source, quality)
     encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
+    if path.suffix.lower() == ".shp":
+        _check_shapefile_counts(path, source, quality)
     if encoding == "GB18030" and quality is not None:
         quality.add(
             "repair",
@@ -130,6 +132,41 @@ def read_vector(
         )
     gdf = _drop_z(gdf, source, quality)
     return _settle_crs(gdf, source, source_crs, quality)
+
+
+def _check_shapefile_counts(path: Path, source: str, quality: QualityReport | None) -> None:
+    """Report a Shapefile whose .shx index and .dbf table disagree on the number of features.
+
+    GDAL reads as many features as the .dbf has rows: shapes beyond them are silently lost (and
+    rows beyond the shapes have no geometry). The counts come from the headers: .shx is 100 bytes
+    plus 8 per shape, .dbf stores its record count at byte 4.
+    """
+    shx = next(
+        (p for p in (path.with_suffix(".shx"), path.with_suffix(".SHX")) if p.exists()), None
+    )
+    dbf = next(
+        (p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None
+    )
+    if shx is None or dbf is None or quality is None:
+        return
+    shapes = max(0, (shx.stat().st_size - 100) // 8)
+    with dbf.open("rb") as handle:
+        head = handle.read(8)
+    rows = int.from_bytes(head[4:8], "little") if len(head) == 8 else shapes
+    if shapes != rows:
+        lost = (
+            "shapes without a .dbf row were not read"
+            if shapes > rows
+            else ("rows without a shape have no geometry")
+        )
+        quality.add(
+            "warning",
+            source,
+            f"{shapes} shapes, {rows} rows",
+            f"the .shp has {shapes} shapes but the .dbf {rows} rows: {lost}",
+            "export the Shapefile again from the GIS (the .shp, .shx and .dbf must come from "
+            "one export)",
+        )
 
 
 def _drop_z(gdf: gpd.GeoDataFrame, source: str, quality: QualityReport | None) -> gpd.GeoDataFrame:
