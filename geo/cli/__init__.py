@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -284,6 +285,21 @@ def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
     print(f"written: {out} ({seconds:.1f} s)")
 
 
+def _print_library_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """After a successful run, what libraries warned about, once each (at most five lines).
+
+    During the run they are held back so an error is one line on stderr; the readers put what
+    concerns the data into the quality report (geo.io.files.library_warnings).
+    """
+    texts = list(
+        dict.fromkeys((str(w.message).strip() or "?").splitlines()[0][:200] for w in caught)
+    )
+    for text in texts[:5]:
+        print(f"note: {text}", file=sys.stderr)
+    if len(texts) > 5:
+        print(f"note: {len(texts) - 5} more library warnings", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lianpian`` console script; returns the exit code."""
     parser = build_parser()
@@ -294,11 +310,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tables": cli_plan.cmd_tables,
         "export": cmd_export,
     }
+    caught: list[warnings.WarningMessage] = []
     try:
         files, folders = _run_outputs(args)
         # inputs are never overwritten: one guard for every writer of the run (geo.io.output_guard)
-        with io.guarded_run(_run_inputs(args), files=files, folders=folders):
-            return commands[args.command](args)
+        with (
+            io.guarded_run(_run_inputs(args), files=files, folders=folders),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("default")
+            code = commands[args.command](args)
+        _print_library_warnings(caught)
+        return code
     except LianpianError as exc:
         print(f"lianpian: error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from geo.core.errors import InputError
+from geo.core.errors import InputError, QualityReport
 from geo.io import archives as _archive
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip", ".pbf", ".kml", ".gml")
@@ -142,3 +144,23 @@ def split_sheet(path: str | Path) -> tuple[Path, str | None]:
         file, sheet = text.rsplit("::", 1)
         return Path(file), sheet or None
     return Path(text), None
+
+
+@contextlib.contextmanager
+def library_warnings(source: str, quality: QualityReport | None) -> Iterator[None]:
+    """Catch the warnings GDAL/pyogrio (or pandas, openpyxl) raise while reading ``source``.
+
+    They go to ``quality`` as warnings (each text once), never to the terminal: the command line
+    prints one line per error and the report lists what the libraries noticed.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if quality is None:
+        return
+    seen: set[str] = set()
+    for item in caught:
+        text = str(item.message).strip().splitlines()[0][:200] if str(item.message).strip() else ""
+        if text and text not in seen:
+            seen.add(text)
+            quality.add("warning", source, "file", f"the reader noted: {text}")

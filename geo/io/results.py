@@ -5,6 +5,7 @@ May import: geo.core, geo.io.files, pyogrio, pandas.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -28,8 +29,10 @@ def read_results(path: str | Path) -> dict[str, pd.DataFrame]:
     if not path.exists():
         raise InputError("file not found", source=str(path), fix="check the path")
     try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
-        layers = {name: pyogrio.read_dataframe(path, layer=name) for name in names}
+        with warnings.catch_warnings():  # a results file has no quality report: one line on error
+            warnings.simplefilter("ignore")
+            names = [str(n) for n, _ in pyogrio.list_layers(path)]
+            layers = {name: pyogrio.read_dataframe(path, layer=name) for name in names}
     except Exception as exc:  # GDAL raises several types for unreadable files
         raise InputError(
             f"cannot read the results ({_short(exc)})",

@@ -21,7 +21,7 @@ from pyproj.exceptions import CRSError
 
 from geo.core import crs as crs_mod
 from geo.core.errors import InputError, QualityReport
-from geo.io.files import _check_input_file, _shapefile_encoding, _short
+from geo.io.files import _check_input_file, _shapefile_encoding, _short, library_warnings
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
 
@@ -30,7 +30,8 @@ def _pick_layer(
     path: str, layer: str | None, source: str, quality: QualityReport | None
 ) -> str | None:
     try:
-        layers = pyogrio.list_layers(path)
+        with library_warnings(source, quality):
+            layers = pyogrio.list_layers(path)
     except Exception as exc:  # GDAL raises several types for unreadable files
         raise InputError(
             f"cannot open the file ({_short(exc)})",
