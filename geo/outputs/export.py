@@ -1118,8 +1118,10 @@ def _write_png(
 
     crs = CRS.from_epsg(b.gk_epsg)
     families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    saved = rcParams["font.family"], rcParams["axes.unicode_minus"]
+    saved = rcParams["font.family"], rcParams["axes.unicode_minus"], rcParams["text.parse_math"]
+    # names from data are drawn as typed: "$...$" is never math text (issue 16)
     rcParams["font.family"], rcParams["axes.unicode_minus"] = families, False
+    rcParams["text.parse_math"] = False
     try:
         fig = Figure(figsize=(9, 9))
         FigureCanvasAgg(fig)
@@ -1245,7 +1247,7 @@ def _write_png(
             # fast zlib level: 4x quicker to encode, ~1.4x larger than level 6
             fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 1})
     finally:
-        rcParams["font.family"], rcParams["axes.unicode_minus"] = saved
+        rcParams["font.family"], rcParams["axes.unicode_minus"], rcParams["text.parse_math"] = saved
 
 
 def _map_title(b: DistrictBundle, count: int, chinese: bool) -> str:
@@ -1509,7 +1511,23 @@ def _write_index(
     return [out / f.path for f in files] + [out / "README_说明.txt", out / "manifest.json"]
 
 
-def export_packages(
+def export_packages(layers: PlanLayers, out_dir: str | Path, **kwargs) -> PackageResult:
+    """Write tender packages into ``out_dir``, built in a staging folder swapped in whole.
+
+    Files of an earlier export that this one does not write are gone; an interrupted export
+    leaves the previous folder; a non-empty folder that is not an earlier export is refused
+    (:func:`geo.io.folders.swapped_folder`). Arguments and result as :func:`_export_packages_into`.
+    """
+    from geo.io.folders import swapped_folder
+
+    final = Path(out_dir)
+    with swapped_folder(final, marker="index.gpkg") as staging:
+        result = _export_packages_into(layers, staging, **kwargs)
+    result.paths = [final / p.relative_to(staging) for p in result.paths]
+    return result
+
+
+def _export_packages_into(
     layers: PlanLayers,
     out_dir: str | Path,
     *,
@@ -1589,6 +1607,9 @@ _WORKER_LAYERS: PlanLayers | None = None
 
 
 def _init_worker(layers: PlanLayers) -> None:
+    from geo.io.folders import exit_with_parent
+
+    exit_with_parent()  # a killed export leaves no worker writing on (issue 16)
     global _WORKER_LAYERS
     _WORKER_LAYERS = layers
     warnings.simplefilter("ignore", RuntimeWarning)
