@@ -77,7 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     for module, names in STEPS.items():
         for name in names:
             _timed(module, name, seconds)
-    geo.io.coerce_attributes = geo.core.schema.coerce_attributes  # io imported it by name
+    # geo.io's modules import what they call by name: rebind the timed functions there too
+    for sub in list(sys.modules.values()):
+        if getattr(sub, "__name__", "").startswith("geo.io."):
+            for module, names in STEPS.items():
+                for name in names:
+                    if hasattr(sub, name) and sub is not module:
+                        setattr(sub, name, getattr(module, name))
     t = tiled_inputs(args.estates)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()

@@ -147,6 +147,13 @@ def _policy(args: argparse.Namespace) -> Policy:
         values["schedule.first_year"] = args.first_year
     if args.last_year is not None:
         values["schedule.last_year"] = args.last_year
+    caps = {  # checked like the policy's own caps (finite, not negative), then passed on
+        "schedule.households_per_year": args.households_per_year,
+        "schedule.investment_yuan_per_year": None
+        if args.investment_wanyuan_per_year is None
+        else args.investment_wanyuan_per_year * 1e4,
+    }
+    policy.with_values({k: v for k, v in caps.items() if v is not None})
     return policy.with_values(values) if values else policy
 
 

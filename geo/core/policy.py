@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -256,9 +257,14 @@ def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
         raise PolicyError(f"{key} must be a number, not {value!r}")
     if isinstance(default, int) and value != int(value):
         raise PolicyError(f"{key} must be a whole number, not {value!r}")
+    if not math.isfinite(value):  # issue 16: TOML allows nan and inf; no rule means them
+        raise PolicyError(f"{key} = {value!r} is not a finite number. Fix: give a number")
     lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise PolicyError(f"{key} = {value!r} is out of range [{lo}, {hi}]")
+        raise PolicyError(
+            f"{key} = {value!r} is out of range [{lo}, {hi if hi is not None else 'no limit'}]. "
+            "Fix: give a value in that range"
+        )
     return int(value) if isinstance(default, int) else float(value)
 
 
@@ -340,4 +346,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(f"{path}: cannot read the policy file ({exc})") from exc
-    return _merge(policy, data, str(path))
+    try:
+        return _merge(policy, data, str(path))
+    except PolicyError as exc:  # issue 16: name the file with the key
+        raise PolicyError(f"{Path(path).name}: {exc}") from exc

@@ -3,7 +3,9 @@
 The frames come from :mod:`geo.fiveyear.schedule` and :mod:`geo.fiveyear.matching` (pure); this module only lays them
 out: units stay in the headers (``面积m²``, ``涉及建筑面积(万平方米)``, ``预计投资额(万元)``), the header
 row is bold and frozen, a 合计 row is bold, and every workbook ends with a 说明 (notes) sheet naming
-the sources, the estimates and whether the data are illustrative.
+the sources, the estimates and whether the data are illustrative. Text from data that a
+spreadsheet would read as a formula is stored as text (:func:`geo.io.safe_text.neutralise_workbook`).
+May import: geo.io.writers, geo.io.safe_text, openpyxl, pandas.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from geo.io import atomic_path
+from geo.io.safe_text import neutralise_workbook
+from geo.io.writers import atomic_path
 
 _MAX_WIDTH = 60
 
@@ -73,6 +76,7 @@ def write_workbook(
         for line in notes:
             sheet.append([line])
         sheet.column_dimensions["A"].width = 120
+    neutralise_workbook(book)  # text from data never becomes a formula
     with atomic_path(target) as tmp:
         book.save(tmp)
     return target

@@ -59,6 +59,7 @@ from pyproj import CRS
 from geo import __version__
 from geo import io as geo_io
 from geo.core.errors import InputError
+from geo.io.folders import exit_with_parent, swapped_folder
 from geo.outputs.bundle import (
     OPTIONAL_LAYERS,
     OSM_LICENCE,
@@ -399,7 +400,21 @@ def _write_index(
     return [out / f.path for f in files] + [out / "README_说明.txt", out / "manifest.json"]
 
 
-def export_packages(
+def export_packages(layers: PlanLayers, out_dir: str | Path, **kwargs) -> PackageResult:
+    """Write tender packages into ``out_dir``, built in a staging folder swapped in whole.
+
+    Files of an earlier export that this one does not write are gone; an interrupted export
+    leaves the previous folder; a non-empty folder that is not an earlier export is refused
+    (:func:`geo.io.folders.swapped_folder`). Arguments and result as :func:`_export_packages_into`.
+    """
+    final = Path(out_dir)
+    with swapped_folder(final, marker="index.gpkg") as staging:
+        result = _export_packages_into(layers, staging, **kwargs)
+    result.paths = [final / p.relative_to(staging) for p in result.paths]
+    return result
+
+
+def _export_packages_into(
     layers: PlanLayers,
     out_dir: str | Path,
     *,
@@ -479,6 +494,7 @@ _WORKER_LAYERS: PlanLayers | None = None
 
 
 def _init_worker(layers: PlanLayers) -> None:
+    exit_with_parent()  # a killed export leaves no worker writing on (issue 16)
     global _WORKER_LAYERS
     _WORKER_LAYERS = layers
     warnings.simplefilter("ignore", RuntimeWarning)

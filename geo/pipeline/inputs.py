@@ -13,7 +13,7 @@ import pandas as pd
 from pyproj import CRS
 
 from geo import io
-from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset
+from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
 from geo.core.errors import QualityReport
 from geo.core.policy import Policy
 from geo.fiveyear.matching import parse_overrides, parse_plan_table
@@ -161,6 +161,19 @@ def check_reference_offset(
     Tries each reference layer (roads, boundaries, barriers) with
     :func:`geo.core.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
     """
+    for name, frame in references:  # issue 16: a Gauss-Krüger layer labelled with the wrong zone
+        zone = likely_gk_zone(estates, frame) if frame is not None else None
+        if zone is not None:
+            label = CRS.from_user_input(estates.crs).to_string()
+            quality.add(
+                "warning",
+                Path(estates_source.split("::")[0]).name,
+                "CRS",
+                f"the estates lie {zone[1]:,.0f} km from {Path(str(name).split('::')[0]).name}: "
+                f"their coordinates fit EPSG:{zone[0]}, not the labelled {label} (wrong zone?)",
+                f"rerun with --source-crs EPSG:{zone[0]} if that is the zone the data were drawn in",
+            )
+            return
     for name, frame in references:
         if frame is None or frame.empty:
             continue
