@@ -195,6 +195,14 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
     text = text.translate(_CN_YEAR_DIGITS)
     if re.fullmatch(r"\d+\.0+", text):
         text = text.split(".")[0]
+    date = re.fullmatch(
+        r"(\d{4})\s*[-/.年]\s*(?:0?[1-9]|1[0-2])\s*月?"
+        r"(?:\s*[-/.]\s*(?:0?[1-9]|[12]\d|3[01])\s*日?|\s*(?:0?[1-9]|[12]\d|3[01])\s*日)?"
+        r"\s*(?:建成|竣工)?",
+        text,
+    )
+    if date:  # a completion date (2018-06-30, 2018年6月): its year
+        return _checked(int(date.group(1)), int(date.group(1)), written, current_year)
     decade = re.fullmatch(r"(\d{2}|\d{4})\s*(?:年代|s)(?:初|中|末|中期|末期)?", text)
     if decade:
         start = int(decade.group(1))

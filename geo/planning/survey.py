@@ -101,6 +101,7 @@ def join_survey(
     settings = settings or Survey()
     out = estates.copy()
     report = SurveyJoin()
+    trust_location = not survey.attrs.get("point_crs_suspect")
     survey = survey.reset_index(drop=True)
     estate_counties = out["county"].fillna("").astype(str) if "county" in out else None
     if estate_counties is None:
@@ -126,6 +127,7 @@ def join_survey(
             tolerance_m=settings.tolerance_m,
             name_agree=settings.name_agree,
             name_search_m=settings.name_search_m,
+            trust_location=trust_location,
         )
         matches.update(zip(located, found, strict=True))
         taken.update(m.estate for m in found if m.estate is not None)

@@ -225,6 +225,7 @@ def check_point_system(
     used = survey.attrs.get("point_crs", "wgs84")
     if found is None or found.likely is None or found.likely == used:
         return found
+    survey.attrs["point_crs_suspect"] = found.likely
     how = "declared" if survey.attrs.get("point_crs_declared") else "assumed"
     used_label = POINT_SYSTEMS.get(used, used)
     quality.add(
@@ -235,7 +236,7 @@ def check_point_system(
         f"of {found.tested} rows named like an estate, {found.fits[found.likely]} lie within "
         f"{tolerance_m:.0f} m of it read as {found.likely.upper()}, {found.fits.get(used, 0)} "
         f"as {str(used).upper()} (median {found.median_m.get(used, float('nan')):,.0f} m off)",
-        f"rerun with --survey-crs {found.likely}",
+        f"rerun with --survey-crs {found.likely}; until then a point alone joins nothing",
     )
     return found
 
@@ -262,6 +263,7 @@ def match_points(
     tolerance_m: float,
     name_agree: float,
     name_search_m: float,
+    trust_location: bool = True,
 ) -> list[RowMatch]:
     """Match survey points to estates by location, confirmed or disambiguated by name.
 
@@ -279,6 +281,10 @@ def match_points(
     tolerance_m, name_agree, name_search_m
         Policy ``[survey]``: how far outside a polygon a point may lie, the name score that counts
         as agreement, and how far a row may join by name alone.
+    trust_location
+        ``False`` when the points look like another coordinate system than the one used
+        (:func:`check_point_system`): a location alone then joins nothing (rule 2 is withheld,
+        and the rows say why); joins confirmed by name still happen.
 
     Returns
     -------
@@ -330,9 +336,19 @@ def match_points(
         ]
         distance = {e: float(shapely.distance(point, geoms[e])) for e in candidates}
         named = {e: score(names[row], e) for e in candidates}
-        out.append(
-            _decide(candidates, distance, named, estate_names, tolerance_m, name_agree, row, near)
+        match = _decide(
+            candidates, distance, named, estate_names, tolerance_m, name_agree, row, near
         )
+        if match.status == "matched_location" and not trust_location:
+            match = RowMatch(
+                "unmatched",
+                None,
+                0.0,
+                None,
+                [match.estate],
+                "location-only join withheld: the points look like another coordinate system",
+            )
+        out.append(match)
     return out
 
 
