@@ -149,7 +149,7 @@ _STEM_SUFFIXES = (
     "园",
 )
 #: A phase or part at the end of a name: 1期, 2区, a区, 东区, 3组团, 南苑 is not one (kept).
-_PHASE = re.compile(r"(?:第?(\d+|[a-z])(?:期|区|组团|标段)|([东南西北中])区|(\d+)号院)$")
+_PHASE = re.compile(r"(?:第?(\d+|[a-z])(?:期|区|组团|标段)|([东南西北中])区|(\d+)(?:号院|园))$")
 #: Bracketed parts (``万科草庄（东岸）``) are read as a phase or part, not the estate name.
 _BRACKETS = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
 
@@ -211,8 +211,9 @@ def name_score(a: object, b: object) -> float:
     1.0     same :func:`normalise_name` key (``朝晖六小区`` / ``朝晖6住宅区``)
     0.95    same key once phase and brackets are set aside, and at most one side has a phase
             (``天阳棕榈湾二期`` / ``天阳棕榈湾``)
-    0.9     same :func:`name_stem` (``蒋村花园`` / ``蒋村``), or one stem inside the other
-            (``凯旋门`` / ``滨江凯旋门``: a developer or district prefix)
+    0.9     same :func:`name_stem` (``蒋村花园`` / ``蒋村``), or one stem of 3+ characters
+            inside the other (``凯旋门`` / ``滨江凯旋门``: a developer or district prefix); a
+            2-character stem only at the end (``香溪`` / ``富越香溪``, not ``紫金`` / ``紫金观巷``)
     0.85    the shorter stem (3+ characters, at least half the longer) appears in order in the
             longer one (``金地林溪里`` / ``金地自在城林溪里``)
     0.0     both names carry a phase and the phases differ (``采荷一区`` / ``采荷二区`` are two
@@ -239,7 +240,7 @@ def name_score(a: object, b: object) -> float:
     if stem_a == stem_b:
         return 0.9
     short, long = sorted((stem_a, stem_b), key=len)
-    if len(short) >= 2 and short in long:
+    if (len(short) >= 3 and short in long) or (len(short) == 2 and long.endswith(short)):
         return 0.9
     if len(short) >= 3 and 2 * len(short) >= len(long) and _is_subsequence(short, long):
         return 0.85
