@@ -244,4 +244,5 @@ def name_score(a: object, b: object) -> float:
         return 0.9
     if len(short) >= 3 and 2 * len(short) >= len(long) and _is_subsequence(short, long):
         return 0.85
-    return round(0.8 * SequenceMatcher(None, stem_a, stem_b).ratio(), 3)
+    first, second = sorted((stem_a, stem_b))  # the ratio is not always symmetric
+    return round(0.8 * SequenceMatcher(None, first, second).ratio(), 3)
