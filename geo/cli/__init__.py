@@ -71,6 +71,11 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
         help="CRS of the estates when missing or special: EPSG:4490, gcj02 (AMap), bd09 (Baidu)",
     )
     plan.add_argument(
+        "--survey-crs",
+        help="coordinate system of the survey's points (经度/纬度, lng/lat, x/y, 坐标): "
+        "wgs84, gcj02 (AMap, Tencent), bd09 (Baidu) or an EPSG code; undeclared: WGS-84, checked",
+    )
+    plan.add_argument(
         "--column",
         action="append",
         default=[],
@@ -234,6 +239,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         mains=args.mains,
         buildings=args.buildings,
         column_mapping=_column_mapping(args.column),
+        survey_crs=args.survey_crs,
     )
     if args.engine == "dask":
         from geo.distributed import plan_distributed
@@ -280,6 +286,8 @@ def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
             f"(saving {s['corridor_saving_pct']}%); cost {s['corridor_cost_yuan'] / 1e4:,.1f} 万元 vs "
             f"{s['separate_cost_yuan'] / 1e4:,.1f} 万元 (saving {s['corridor_cost_saving_pct']}%)"
         )
+    for line in survey_lines(result):
+        print(line)
     if len(result.quality):
         print(f"data-quality notes: {len(result.quality)} (layer 'quality' in the output)")
     print(f"written: {out} ({seconds:.1f} s)")
@@ -298,6 +306,30 @@ def _print_library_warnings(caught: list[warnings.WarningMessage]) -> None:
         print(f"note: {text}", file=sys.stderr)
     if len(texts) > 5:
         print(f"note: {len(texts) - 5} more library warnings", file=sys.stderr)
+
+
+def survey_lines(result: PlanResult) -> list[str]:
+    """The summary lines of the survey join: rows by outcome, estates given a real build year."""
+    report = result.survey_join
+    if report is None or report.table is None:
+        return []
+    counts = report.counts()
+    lines = [
+        f"survey rows: {len(report.table)} ("
+        + ", ".join(f"{kind} {n}" for kind, n in counts.items() if n)
+        + "; layer survey_join)"
+    ]
+    estates = result.estates
+    from_survey = estates["survey_match"].notna() & estates["build_year_latest"].notna()
+    by_kind = estates.loc[from_survey, "survey_match"].value_counts()
+    share = from_survey.sum() / len(estates) if len(estates) else 0.0
+    lines.append(
+        f"estates with a build year from the survey: {int(from_survey.sum())} of {len(estates)} "
+        f"({share:.1%}: "
+        + ", ".join(f"{kind} {int(n)}" for kind, n in by_kind.items())
+        + f"); still needs_survey: {int((estates['status'] == 'needs_survey').sum())}"
+    )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -125,6 +125,15 @@ class Schedule:
     balance_headroom: float = field(default=0.10, metadata=_num(0, 1))
 
 
+@dataclass(frozen=True)
+class Survey:
+    """Joining a survey table with point coordinates to the footprints (metres, name scores)."""
+
+    tolerance_m: float = field(default=50.0, metadata=_num(0, 1000))
+    name_agree: float = field(default=0.85, metadata=_num(0, 1))
+    name_search_m: float = field(default=250.0, metadata=_num(0, 5000))
+
+
 #: Utility types a corridor can carry (drainage as separate rain and sewage lines, 雨污分流).
 UTILITIES = ("water", "rain", "sewage", "gas", "power", "telecom")
 
@@ -177,6 +186,7 @@ _SECTIONS: dict[str, type] = {
     "elderly": Elderly,
     "schedule": Schedule,
     "corridors": Corridors,
+    "survey": Survey,
 }
 
 
@@ -192,6 +202,7 @@ class Policy:
     elderly: Elderly = Elderly()
     schedule: Schedule = Schedule()
     corridors: Corridors = Corridors()
+    survey: Survey = Survey()
     source: str = "defaults"
 
     def with_values(self, values: dict[str, Any]) -> Policy:

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
-from geo.core.names import normalise_header, normalise_text
+from geo.core.names import MISSING_CELLS, normalise_header, normalise_text
+from geo.core.places import POINT_COLUMNS, split_region
 
 T = TypeVar("T")
 
@@ -66,6 +67,12 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "所在县区",
         "行政区",
         "区",
+        # listing sites: "西湖 北山" (county and business circle), split by coerce_attributes
+        "所属区域",
+        "所在区域",
+        "区域",
+        "区域板块",
+        "所属区县",
     ),
     "build_year_raw": (
         "build_year",
@@ -76,9 +83,14 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "建成年份",
         "建设年代",
         "竣工年份",
+        # listing sites (fang.com, Lianjia, Anjuke)
+        "建筑年代",
+        "竣工时间",
+        "竣工日期",
+        "建造年代",
     ),
-    "households": ("households", "户数", "总户数", "涉及户数"),
-    "buildings": ("buildings", "栋数", "楼栋数", "幢数"),
+    "households": ("households", "户数", "总户数", "涉及户数", "房屋总数", "住户数"),
+    "buildings": ("buildings", "栋数", "楼栋数", "幢数", "楼栋总数", "总栋数"),
     "floor_area_m2": ("floor_area_m2", "floor_area", "建筑面积", "面积", "总建筑面积"),
     "consent_rate": ("consent_rate", "consent", "居民同意率", "同意率", "改造意愿"),
     "elderly_share": ("elderly_share", "60岁以上人口占比", "老年人口占比", "老龄化率"),
@@ -121,10 +133,10 @@ def map_headers(
     mapping: dict[str, str] = {}
     user_mapping = dict(user_mapping or {})
     for target in user_mapping.values():
-        if target not in ESTATE_COLUMNS:
+        if target not in ESTATE_COLUMNS and target not in POINT_COLUMNS:
             raise InputError(
                 f"the column mapping names {target!r}, which is not an estate column",
-                fix=f"use one of {', '.join(ESTATE_COLUMNS)}",
+                fix=f"use one of {', '.join([*ESTATE_COLUMNS, *POINT_COLUMNS])}",
             )
     lookup = {
         normalise_header(alias): canonical
@@ -177,12 +189,20 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
     """
     current_year = current_year or datetime.date.today().year
     text = normalise_text(cell)
-    if not text or text.lower() in {"nan", "none", "null", "-", "不详", "未知"}:
+    if text.lower() in MISSING_CELLS:
         return BuildYear(None, None, "")
     written = text
     text = text.translate(_CN_YEAR_DIGITS)
     if re.fullmatch(r"\d+\.0+", text):
         text = text.split(".")[0]
+    date = re.fullmatch(
+        r"(\d{4})\s*[-/.年]\s*(?:0?[1-9]|1[0-2])\s*月?"
+        r"(?:\s*[-/.]\s*(?:0?[1-9]|[12]\d|3[01])\s*日?|\s*(?:0?[1-9]|[12]\d|3[01])\s*日)?"
+        r"\s*(?:建成|竣工)?",
+        text,
+    )
+    if date:  # a completion date (2018-06-30, 2018年6月): its year
+        return _checked(int(date.group(1)), int(date.group(1)), written, current_year)
     decade = re.fullmatch(r"(\d{2}|\d{4})\s*(?:年代|s)(?:初|中|末|中期|末期)?", text)
     if decade:
         start = int(decade.group(1))
@@ -238,7 +258,7 @@ def parse_share(value: object, *, percent_scale: bool | None = None) -> tuple[fl
         100 %), and ``note`` says what was repaired or rejected.
     """
     text = normalise_text(value)
-    if not text or text.lower() == "nan":
+    if text.lower() in MISSING_CELLS:
         return None, ""
     percent = text.endswith("%")
     try:
@@ -288,10 +308,10 @@ def share_column_is_percent(values: pd.Series) -> bool | None:
 def parse_count(value: object) -> tuple[int | None, str]:
     """Parse a count (households, buildings): a non-negative whole number, else ``None`` + note."""
     text = normalise_text(value).replace(",", "")
-    if not text or text.lower() == "nan":
+    if text.lower() in MISSING_CELLS:
         return None, ""
     try:
-        number = float(re.sub(r"[户栋幢个]$", "", text))
+        number = float(re.sub(r"^约|(户|栋|幢|个|套|间)左右$|[户栋幢个套间]$", "", text))
     except ValueError:
         return None, f"{text!r} is not a number"
     if not math.isfinite(number) or number < 0 or number != int(number):
@@ -300,12 +320,20 @@ def parse_count(value: object) -> tuple[int | None, str]:
 
 
 def parse_area(value: object) -> tuple[float | None, str]:
-    """Parse a floor area in m² (a positive number; ``"1,234.5"`` accepted), else ``None``."""
+    """Parse a floor area in m² (a positive number), else ``None``.
+
+    ``"1,234.5"``, ``"70000平方米"``, ``"70000㎡"`` and ``"7万平方米"`` (ten thousands) are read.
+    """
     text = normalise_text(value).replace(",", "")
-    if not text or text.lower() == "nan":
+    if text.lower() in MISSING_CELLS:
         return None, ""
+    text = re.sub(r"^约", "", text)
+    text = re.sub(r"(m2|m²|㎡|平方米|平米)$", "", text)
+    scale = 1.0
+    if text.endswith("万"):
+        text, scale = text[:-1], 10000.0
     try:
-        number = float(re.sub(r"(m2|㎡|平方米)$", "", text))
+        number = float(text) * scale
     except ValueError:
         return None, f"{text!r} is not a number"
     if not math.isfinite(number) or number < 0:
@@ -318,7 +346,7 @@ def parse_bool(value: object) -> tuple[bool | None, str]:
     if isinstance(value, bool | np.bool_):
         return bool(value), ""
     text = normalise_text(value).lower()
-    if text in {"", "nan", "none"}:
+    if text in MISSING_CELLS:
         return None, ""
     if text in _BOOL_TRUE:
         return True, ""
@@ -330,7 +358,7 @@ def parse_bool(value: object) -> tuple[bool | None, str]:
 def split_needs(cell: object) -> list[str]:
     """Split a needs cell (改造需求) into items: separators ``；`` ``;`` ``、`` ``,`` and new lines."""
     text = normalise_text(cell)
-    if not text or text.lower() == "nan":
+    if text.lower() in MISSING_CELLS:
         return []
     return [item.strip() for item in re.split(r"[;；、,，\n]+", text) if item.strip()]
 
@@ -457,6 +485,7 @@ def coerce_attributes(
     out["build_year_raw"] = raw.map(normalise).astype("string")
     out["build_year"] = pd.array(first, dtype="Int64")
     out["build_year_latest"] = pd.array(latest, dtype="Int64")
+    _split_regions(out)
     for column in ("name", "county", "needs"):
         if column in out:
             out[column] = out[column].map(normalise).astype("string")
@@ -466,6 +495,18 @@ def coerce_attributes(
     joined_needs = _once_per_value(lambda c: "；".join(split_needs(c)))
     out["needs"] = out["needs"].map(joined_needs).astype("string")
     return out
+
+
+def _split_regions(out: pd.DataFrame) -> None:
+    """Split county cells written as "西湖 北山" into county and ``business_circle`` (in place)."""
+    if "county" not in out:
+        return
+    regions = out["county"].map(_once_per_value(split_region))
+    if any(circle for _, circle in regions):
+        out["county"] = [county or pd.NA for county, _ in regions]
+        out["business_circle"] = pd.Series(
+            [circle for _, circle in regions], index=out.index, dtype="string"
+        )
 
 
 def _report_markup(

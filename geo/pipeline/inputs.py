@@ -22,6 +22,7 @@ from geo.pipeline.result import (
     DEMO_ESTATES,
     PlanInputs,
 )
+from geo.planning.survey_points import attach_points, check_point_system
 
 
 def load_inputs(
@@ -38,6 +39,7 @@ def load_inputs(
     column_mapping: dict[str, str] | None = None,
     mains: str | Path | None = None,
     buildings: str | Path | None = None,
+    survey_crs: str | None = None,
 ) -> PlanInputs:
     """Read the files of a planning run. With no ``estates``, the embedded synthetic demo town.
 
@@ -66,6 +68,10 @@ def load_inputs(
         Building footprints (polygons) for the corridors' clearance check.
     source_crs
         Declared CRS of the estates (and survey-free layers): ``gcj02``, ``bd09`` or an EPSG code.
+    survey_crs
+        Coordinate system of the survey's points (``经度/纬度``, ``lng/lat``, ``x/y``, ``坐标``):
+        ``wgs84``, ``gcj02``, ``bd09`` or an EPSG code; undeclared, WGS-84 is assumed and checked
+        against the estates (see :mod:`geo.planning.survey_points`).
     column_mapping
         ``{input header: canonical column}`` for the estates and survey, over the built-in aliases.
 
@@ -97,6 +103,9 @@ def load_inputs(
     if survey is not None:
         survey_df = io.read_survey(survey, quality=quality, column_mapping=column_mapping)
         sources["survey"] = str(survey)
+        survey_df = _survey_points(
+            survey, survey_df, survey_crs, estates_gdf, column_mapping, quality
+        )
     barrier_frames = []
     for item in barriers:
         path, layer = _split_layer(item)
@@ -148,6 +157,35 @@ def load_inputs(
         synthetic=synthetic,
         quality=quality,
     )
+
+
+def _survey_points(
+    path: str | Path,
+    survey: pd.DataFrame,
+    survey_crs: str | None,
+    estates: gpd.GeoDataFrame,
+    column_mapping: dict[str, str] | None,
+    quality: QualityReport,
+) -> pd.DataFrame:
+    """The survey with its rows' points (WGS-84), the declared system checked against the estates.
+
+    The raw table is read again (cells as written) for its point columns, which the canonical
+    survey does not keep; rows are in the same order.
+    """
+    table = io.read_table(path, column_mapping=column_mapping)
+    if len(table) != len(survey):
+        return survey
+    source = Path(path).name
+    located = attach_points(
+        survey,
+        table,
+        declared=survey_crs,
+        source=source,
+        quality=quality,
+        column_mapping=column_mapping,
+    )
+    check_point_system(located, estates, source=source, quality=quality)
+    return located
 
 
 def check_reference_offset(

@@ -149,8 +149,39 @@ def _adjacency(
     return found
 
 
+#: More unmatched or ambiguous survey rows than this are reported in one line each kind (the
+#: rows are all in the survey_join layer).
+_SURVEY_ROWS_LISTED = 20
+
+
 def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityReport) -> None:
     source = Path(inputs.sources.get("survey", "survey")).name
+    for county, rows in report.counties_not_known.items():
+        quality.add(
+            "warning",
+            source,
+            f"{rows} rows",
+            f"county {county!r} is not among the estates' counties: those rows join only "
+            "estates without a county",
+            "write the county as the boundaries name it (e.g. after a merger of districts)",
+        )
+    many = {
+        "matched no estate": report.unmatched_rows,
+        "matched several estates equally well": list(report.ambiguous_rows),
+    }
+    if max(len(rows) for rows in many.values()) > _SURVEY_ROWS_LISTED:
+        for what, rows in many.items():
+            if rows:
+                quality.add(
+                    "warning",
+                    source,
+                    f"{len(rows)} rows",
+                    f"survey rows {what} (rows {', '.join(map(str, rows[:10]))}...): "
+                    "each row's outcome and reason is in the layer survey_join",
+                    "check the names, the county and --survey-crs; add estate ids",
+                )
+        _report_estates_without_survey(report, inputs, quality)
+        return
     for row in report.unmatched_rows:
         quality.add(
             "warning",
@@ -167,6 +198,12 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
             "name matches several estates: " + ", ".join(candidates[:5]),
             "add the estate id or the county (所在区)",
         )
+    _report_estates_without_survey(report, inputs, quality)
+
+
+def _report_estates_without_survey(
+    report: SurveyJoin, inputs: PlanInputs, quality: QualityReport
+) -> None:
     if report.estates_without_survey:
         quality.add(
             "warning",
@@ -197,6 +234,8 @@ def finish_plan(
     same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
     """
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
+    if survey_report is not None and survey_report.table is not None:
+        extra_layers["survey_join"] = survey_report.table.to_crs(crs)
     if inputs.facilities is not None:
         note_progress(progress, 0.9, "assessing elderly-care floor area and proposing sites")
         care = assess_elderly_care(
@@ -282,7 +321,7 @@ def prepare_estates(
     survey_report = None
     if inputs.survey is not None:
         note_progress(progress, 0.2, "joining the survey")
-        estates, survey_report = join_survey(estates, inputs.survey)
+        estates, survey_report = join_survey(estates, inputs.survey, policy.survey)
         _report_survey(survey_report, inputs, quality)
     note_progress(progress, 0.3, "deciding eligibility")
     estates = assess_eligibility(estates, policy)
