@@ -31,6 +31,7 @@ from geo.pipeline.result import (
 from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
+from geo.planning.funding import funding_table
 from geo.planning.priority import score_districts, score_estates
 from geo.planning.survey import SurveyJoin, join_survey
 from geo.planning.units import assign_units
@@ -197,6 +198,8 @@ def finish_plan(
     same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
     """
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
+    if "fund_residents_yuan" in estates:  # who pays, per district and standalone estate (万元)
+        extra_layers["funding"] = funding_table(estates, districts)
     if inputs.facilities is not None:
         note_progress(progress, 0.9, "assessing elderly-care floor area and proposing sites")
         care = assess_elderly_care(

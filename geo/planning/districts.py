@@ -23,6 +23,9 @@ import shapely
 
 from geo.core.policy import Policy
 from geo.planning.eligibility import is_groupable
+from geo.planning.funding import FUNDING_COLUMNS, fund_estates
+from geo.planning.investment import CLASS_COLUMNS
+from geo.planning.investment import estimate_investment as estimate_investment_by_content
 
 DISTRICT_COLUMNS = (
     "district_id",
@@ -42,25 +45,16 @@ DISTRICT_COLUMNS = (
 
 
 def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Return ``investment_yuan`` and ``investment_estimated`` per estate (yuan).
+    """Return the investment of each estate by content and its funding by source (yuan).
 
-    Floor area (m²) times ``cost.yuan_per_m2`` (Xinyang 2022: about 242 yuan/m²); where the floor
-    area is unknown, households times ``cost.yuan_per_household`` (Xinyang 2022: about 27,200
-    yuan per household), flagged ``investment_estimated = True``; unknown when both are missing.
+    :func:`geo.planning.investment.estimate_investment` (the sum of the surveyed needs at the
+    policy's unit rates, by content class; the flat 242 yuan/m² of Xinyang 2022 where the needs
+    are not surveyed, flagged ``investment_estimated``) and
+    :func:`geo.planning.funding.fund_estates` (``fund_<source>_yuan``), side by side.
     """
-    area = estates["floor_area_m2"].astype("Float64")
-    households = estates["households"].astype("Float64")
-    by_area = area * policy.cost.yuan_per_m2
-    by_households = households * policy.cost.yuan_per_household
-    investment = by_area.where(area.notna(), by_households)
-    estimated = area.isna() & households.notna()
-    return pd.DataFrame(
-        {
-            "investment_yuan": investment.round(0),
-            "investment_estimated": estimated.astype("boolean"),
-        },
-        index=estates.index,
-    )
+    cost = estimate_investment_by_content(estates, policy)
+    funding = fund_estates(pd.concat([estates[["build_year_latest"]], cost], axis=1), policy)
+    return pd.concat([cost, funding], axis=1)
 
 
 def _fits(households: float, count: int, policy: Policy) -> bool:
@@ -259,6 +253,7 @@ def _district_table(
     estimated = estates["investment_estimated"].fillna(False).to_numpy(dtype=bool)
     county_values = estates[unit_column] if unit_column else estates["county"]
     counties = county_values.to_numpy(dtype=object, na_value=None)
+    summed = {c: _floats(estates[c]) for c in (*CLASS_COLUMNS, *FUNDING_COLUMNS) if c in estates}
     rows, outlines = [], []
     for number, group in enumerate(groups, start=1):
         at = np.array([position[e] for e in group], dtype=np.intp)
@@ -281,9 +276,10 @@ def _district_table(
                 "extension_estates": int(extension[at].sum()),
                 "investment_yuan": float(np.nan_to_num(investment[at], nan=0.0).sum()),
                 "investment_estimated": bool(estimated[at].any()),
+                **{c: float(np.nan_to_num(v[at], nan=0.0).sum()) for c, v in summed.items()},
             }
         )
-    frame = pd.DataFrame(rows, columns=list(DISTRICT_COLUMNS))
+    frame = pd.DataFrame(rows, columns=[*DISTRICT_COLUMNS, *summed])
     frame["build_year_min"] = frame["build_year_min"].astype("Int64")
     frame["build_year_max"] = frame["build_year_max"].astype("Int64")
     return gpd.GeoDataFrame(

@@ -22,7 +22,9 @@ def test_postpone_keeps_the_estate_eligible_but_not_ready(eligible_row, policy):
     assert list(out["ready"]) == [True, False, False]
     assert list(out["condition_illegal_structures"]) == ["met", "failed", "met"]
     assert list(out["condition_consent"]) == ["met", "met", "failed"]
-    assert "违建未拆除" in out["ready_reason_zh"].iloc[1] and "阳江" in out["ready_reason_zh"].iloc[1]
+    assert (
+        "违建未拆除" in out["ready_reason_zh"].iloc[1] and "阳江" in out["ready_reason_zh"].iloc[1]
+    )
     assert "consent below" in out["ready_reason_en"].iloc[2]
     assert out["ready_reason_en"].iloc[0] == ""
 
@@ -70,7 +72,9 @@ def test_ineligible_estates_are_not_gated(policy):
 
     estates = assess_eligibility(squares_in_a_row(1, build_year_latest=2015), policy)
     estates["illegal_structures_removed"] = pd.array([False], dtype="boolean")
-    out = apply_conditions(estates, policy.with_values({"conditions.illegal_structures": "exclude"}))
+    out = apply_conditions(
+        estates, policy.with_values({"conditions.illegal_structures": "exclude"})
+    )
     assert out["status"].iloc[0] == "ineligible" and pd.isna(out["ready"].iloc[0])
 
 
@@ -84,5 +88,5 @@ def test_households_to_persuade(eligible_row, policy):
 
 
 def test_an_unknown_effect_is_a_policy_error(policy):
-    with pytest.raises(PolicyError, match="conditions.consent"):
+    with pytest.raises(PolicyError, match=r"conditions\.consent"):
         policy.with_values({"conditions.consent": "maybe"})
