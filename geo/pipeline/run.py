@@ -32,6 +32,7 @@ from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
 from geo.planning.funding import funding_table
+from geo.planning.lots import mobilisation_list
 from geo.planning.priority import score_districts, score_estates
 from geo.planning.survey import SurveyJoin, join_survey
 from geo.planning.units import assign_units
@@ -200,6 +201,8 @@ def finish_plan(
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     if "fund_residents_yuan" in estates:  # who pays, per district and standalone estate (万元)
         extra_layers["funding"] = funding_table(estates, districts)
+    if "ready" in estates:  # estates not yet ready: who still needs persuading (issue 17)
+        extra_layers["mobilisation"] = mobilisation_list(estates, policy)
     if inputs.facilities is not None:
         note_progress(progress, 0.9, "assessing elderly-care floor area and proposing sites")
         care = assess_elderly_care(

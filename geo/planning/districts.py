@@ -269,8 +269,11 @@ def _district_table(
 
 
 def _shape_measures(outlines: list) -> tuple[np.ndarray, np.ndarray]:
-    """Polsby-Popper compactness 4 pi A / P² (1 = a disc) and width (m, the longest side of the
-    minimum rotated rectangle) of each outline."""
+    """Polsby-Popper compactness and width of each outline.
+
+    Polsby-Popper is 4 pi A / P² (1 = a disc); the width (m) is the longest side of the minimum
+    rotated rectangle.
+    """
     if not outlines:
         return np.zeros(0), np.zeros(0)
     geoms = np.array(outlines, dtype=object)

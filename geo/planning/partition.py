@@ -9,12 +9,12 @@ is nearest (where the shared facility goes). A group of fewer than ``min_estates
 
 Objective (minimised), per group of estates:
 
-    cost = 100 x standalone estates + sum over districts of (1 + sum of member walks / max_walk_m)
+    cost = 100 x standalone estates + sum over districts of (1 + mean member walk / max_walk_m)
 
 so that first as few estates as possible stay alone, then as few districts as possible (each one
-shared facility and one design tender; Yangjiang draft 成片捆绑), then the most compact (walks to the
-shared facility; 1 is the cost of a district whose members all sit a full walk away from a centre
-of no walk). Solved exactly where the group has at most ``districts.exact_max_estates`` estates
+shared facility and one design tender, a life circle's worth of estates; Yangjiang draft 成片捆绑:
+the walk term is below 1, so two districts that can be one always are), then the most compact
+(mean walk from the members to the shared facility at the centre member). Solved exactly where the group has at most ``districts.exact_max_estates`` estates
 (a set-partitioning MILP over every feasible connected subset, HiGHS through
 :func:`scipy.optimize.milp`), else by region growing: a seed on the rim grows by the adjacent
 estate nearest to the region's mean point while the caps hold, and regions below the minimum are
@@ -85,7 +85,7 @@ class Caps:
         if len(members) < self.min_estates:
             return STANDALONE_COST * len(members)
         walk = self.max_walk_m or _DEFAULT_WALK_M
-        return 1.0 + float(self.walks(members)[1].sum()) / walk
+        return 1.0 + float(self.walks(members)[1].mean()) / walk
 
 
 def objective_terms(members: list[str], caps: Caps) -> dict[str, object]:

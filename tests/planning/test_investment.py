@@ -15,7 +15,7 @@ from tests.conftest import squares_in_a_row
 
 
 def test_an_estate_costs_the_sum_of_its_needs(policy):
-    # 100 households, 8,000 m², 2 buildings, a 50 m x 50 m square (200 m boundary)
+    # 100 households, 8,000 m², 2 buildings (make_estates defaults)
     estates = squares_in_a_row(1, needs="供水；屋面防水；加装电梯；绿化美化；服务设施")
     out = by_content(estates, policy).iloc[0]
     basic = 100 * 1800 + 8000 * 30  # 供水 per household, 屋面防水 per m² floor area
