@@ -212,6 +212,8 @@ def finish_plan(
         estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
         districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
         extra_layers["elderly_sites"] = care.sites
+        if care.dropped_sites is not None and len(care.dropped_sites):
+            extra_layers["elderly_sites_dropped"] = care.dropped_sites  # below the minimum size
         extra_layers["elderly_coverage"] = coverage_rings(care, policy)
         extra_layers["elderly_gaps"] = gap_estates(estates)
         extra_layers["elderly_summary"] = pd.DataFrame(

@@ -29,7 +29,7 @@ from geo.facilities.elderly.accessibility import (
     two_step_fca,
     type_code,
 )
-from geo.facilities.elderly.sites import candidate_sites, propose_sites
+from geo.facilities.elderly.sites import apply_minimum_size, candidate_sites, propose_sites
 from geo.facilities.elderly.siting import SitingSolution
 from geo.facilities.elderly.walking import (
     Pairs,
@@ -53,7 +53,10 @@ class ElderlyCare:
     ``sites``: proposed shared sites (points): ``site_id, estate_id, district_id, source,
     site_name, floor_area_m2, households_served, estates_served, gap_covered_m2``
     (``source``: ``estate`` or ``candidate layer``; for a candidate-layer site ``district_id`` is
-    the district most of its served estates belong to).
+    the district most of its served estates belong to; ``site_note``: sites below the minimum
+    size merged into it, or enlarged).
+    ``dropped_sites``: sites below the minimum size no site could absorb (``reason``,
+    ``reason_zh``).
     ``facilities``: the input facilities with ``life_circle``, ``catchment_m``, ``counted``,
     ``catchment_households`` and ``m2_per_household`` (the 2SFCA ratio).
     """
@@ -65,6 +68,7 @@ class ElderlyCare:
     siting: SitingSolution | None
     distance_method: str
     summary: dict[str, object]
+    dropped_sites: gpd.GeoDataFrame | None = None
 
 
 def assess_elderly_care(
@@ -167,7 +171,7 @@ def assess_elderly_care(
         in_circle.metres[counted[in_circle.origin]],
     )
     ratio, accessible = two_step_fca(supply, np.where(known, households, 0.0), catchment)
-    required = households * el.m2_per_100_households / 100.0
+    required = households * el.provincial("m2_per_100_households") / 100.0
     gap = np.maximum(required - accessible, 0.0)
 
     out = pd.DataFrame(index=estates.index)
@@ -217,9 +221,18 @@ def assess_elderly_care(
     sites, siting, site_of_estate = propose_sites(
         estates, out, households, cand, estate_xy, network, policy
     )
+    gap_now = out["elderly_gap_m2"].fillna(0).to_numpy(dtype=float)
+    sites, site_of_estate, dropped = apply_minimum_size(
+        sites, site_of_estate, estate_xy, estates, gap_now, network, policy
+    )
     out["elderly_site_id"] = pd.array(site_of_estate, dtype="string")
     district_frame = _district_columns(estates, out, households, districts, sites)
     summary = _summary(out, households, sites, siting, method, policy)
+    summary["sites_merged"] = (
+        int(sites["site_note"].str.contains("merged").sum()) if len(sites) else 0
+    )
+    summary["sites_dropped_below_minimum"] = len(dropped)
+    summary["smallest_site_m2"] = float(sites["floor_area_m2"].min()) if len(sites) else 0.0
     if (~known).any():
         quality.add(
             "warning",
@@ -228,7 +241,7 @@ def assess_elderly_care(
             "households unknown: elderly-care floor area required cannot be computed",
             "survey 户数",
         )
-    return ElderlyCare(out, district_frame, sites, facilities_out, siting, method, summary)
+    return ElderlyCare(out, district_frame, sites, facilities_out, siting, method, summary, dropped)
 
 
 def coverage_rings(care: ElderlyCare, policy: Policy) -> gpd.GeoDataFrame:
@@ -356,5 +369,7 @@ def _summary(
         "siting_method": siting.method if siting else "",
         "siting_gap": float(siting.gap) if siting else 0.0,
         "siting_seconds": float(siting.seconds) if siting else 0.0,
-        "m2_per_100_households": policy.elderly.m2_per_100_households,
+        "m2_per_100_households": policy.elderly.provincial("m2_per_100_households"),
+        "province": policy.elderly.province,
+        "min_site_m2": policy.elderly.provincial("min_site_m2"),
     }

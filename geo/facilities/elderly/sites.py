@@ -172,3 +172,128 @@ def propose_sites(
         sites[column] = sites[column].astype("string")
     sites["households_served"] = sites["households_served"].astype("Int64")
     return sites, siting, site_of_estate
+
+
+def apply_minimum_size(
+    sites: gpd.GeoDataFrame,
+    site_of_estate: np.ndarray,
+    estate_xy: np.ndarray,
+    estates: gpd.GeoDataFrame,
+    gap: np.ndarray,
+    network: WalkNetwork | None,
+    policy: Policy,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, gpd.GeoDataFrame]:
+    """Merge or drop proposed sites below the minimum size (``elderly.min_site_m2``).
+
+    Smallest first, a site below the minimum (``Elderly.provincial("min_site_m2")``: Anhui 2022
+    350 m²) is merged into the nearest other site that every estate it serves can reach within
+    ``elderly.merge_reach_m`` (500 m, the 10-minute circle; walking network when given): that
+    site takes its estates and its floor area (the gap, rounded up). A site that no site can
+    absorb is dropped (``small_site_action = "drop"``: its estates keep their gap, reported as
+    the district's pooled gap) or enlarged to the minimum (``"enlarge"``).
+
+    Parameters
+    ----------
+    sites
+        The layer of :func:`propose_sites` (``site_id``, ``floor_area_m2``, ``estates_served``
+        ...), points in the estates' projected CRS.
+    site_of_estate
+        ``site_id`` or None per estate (modified copy returned).
+    estate_xy, estates, gap
+        Estate points ``(n, 2)`` (m), the estates (polygons: a site inside one is at 0 m) and
+        their gap (m²).
+
+    Returns
+    -------
+    tuple
+        ``(sites, site_of_estate, dropped)``: the kept sites with ``site_note`` (what was merged
+        into them, or enlarged); the dropped sites with ``reason`` and ``reason_zh``.
+    """
+    el = policy.elderly
+    minimum = el.provincial("min_site_m2")
+    site_of_estate = site_of_estate.copy()
+    sites = sites.copy()
+    sites["site_note"] = pd.array([""] * len(sites), dtype="string")
+    dropped_rows: list[dict[str, object]] = []
+    if len(sites) == 0 or minimum <= 0:
+        return sites, site_of_estate, _dropped_frame(dropped_rows, sites.crs)
+    ids = estates["estate_id"].astype(str).to_numpy()
+    position = {e: i for i, e in enumerate(ids)}
+    xy = shapely.get_coordinates(sites.geometry.to_numpy())
+    keep = np.ones(len(sites), dtype=bool)
+    area = sites["floor_area_m2"].to_numpy(dtype=float).copy()
+    served = [
+        [position[e] for e in str(s).split(",") if e in position] if isinstance(s, str) else []
+        for s in sites["estates_served"].astype(object)
+    ]
+    notes = [""] * len(sites)
+    for i in np.argsort(area, kind="stable"):
+        if area[i] >= minimum or not keep[i]:
+            continue
+        others = np.flatnonzero(keep & (np.arange(len(sites)) != i))
+        target = None
+        if len(others) and served[i]:
+            pairs = walking_distances(
+                xy[others],
+                estate_xy[served[i]],
+                el.merge_reach_m,
+                network=network,
+                detour_factor=el.detour_factor,
+            )
+            pairs = inside_is_zero(pairs, xy[others], estates.geometry.to_numpy()[served[i]])
+            reach = pd.DataFrame({"o": pairs.origin, "t": pairs.target, "m": pairs.metres})
+            full = reach.groupby("o").agg(n=("t", "nunique"), far=("m", "max"))
+            full = full.loc[full["n"] == len(served[i])].sort_values(["far"])
+            if len(full):
+                target = int(others[int(full.index[0])])
+        site_id = str(sites["site_id"].iloc[i])
+        if target is not None:
+            keep[i] = False
+            served[target] = served[target] + served[i]
+            area[target] = float(np.ceil(gap[served[target]].sum()))
+            site_of_estate[served[i]] = str(sites["site_id"].iloc[target])
+            notes[target] = (notes[target] + "; " if notes[target] else "") + (
+                f"merged {site_id} ({area[i]:.0f} m² < {minimum:.0f} m² minimum)"
+            )
+        elif el.small_site_action == "enlarge":
+            notes[i] = f"enlarged from {area[i]:.0f} m² to the {minimum:.0f} m² minimum"
+            area[i] = minimum
+        else:
+            keep[i] = False
+            site_of_estate[served[i]] = None
+            dropped_rows.append(
+                {
+                    "site_id": site_id,
+                    "floor_area_m2": area[i],
+                    "estates_served": ",".join(ids[served[i]]),
+                    "reason": f"below the {minimum:.0f} m² minimum and no proposed site within "
+                    f"{el.merge_reach_m:.0f} m of its estates: dropped, gap left to pool",
+                    "reason_zh": f"面积小于{minimum:.0f}平方米且{el.merge_reach_m:.0f}米内无可合并站点，"
+                    "取消，缺口在片区内统筹",
+                    "geometry": shapely.Point(xy[i]),
+                }
+            )
+    sites["floor_area_m2"] = area
+    sites["site_note"] = pd.array(notes, dtype="string")
+    households = pd.to_numeric(estates["households"], errors="coerce").to_numpy(dtype=float)
+    sites["estates_served"] = pd.array([",".join(ids[sorted(s)]) for s in served], dtype="string")
+    sites["households_served"] = pd.array(
+        [int(np.nansum(households[s])) for s in served], dtype="Int64"
+    )
+    sites["gap_covered_m2"] = [float(gap[s].sum()) for s in served]
+    kept = sites.loc[keep].reset_index(drop=True)
+    return kept, site_of_estate, _dropped_frame(dropped_rows, sites.crs)
+
+
+def _dropped_frame(rows: list[dict[str, object]], crs: object) -> gpd.GeoDataFrame:
+    columns = ["site_id", "floor_area_m2", "estates_served", "reason", "reason_zh"]
+    if not rows:
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype=float if c == "floor_area_m2" else "string") for c in columns},
+            geometry=gpd.GeoSeries([], crs=crs),
+            crs=crs,
+        )
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    for c in ("site_id", "estates_served", "reason", "reason_zh"):
+        frame[c] = frame[c].astype("string")
+    return frame
