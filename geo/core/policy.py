@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,6 +21,12 @@ from typing import Any
 from geo.core.errors import PolicyError
 
 _LEVELS = ("county", "street", "community", "none")
+#: Effects a policy condition (gate) can have on an estate (see geo.planning.conditions).
+EFFECTS = ("exclude", "postpone", "weight", "off")
+#: Which estates districts are formed from (see geo.planning.districts).
+FORM_FROM = ("groupable", "ready")
+#: What happens to a proposed elderly-care site below the minimum size that no site can absorb.
+SMALL_SITE_ACTIONS = ("drop", "enlarge")
 
 
 def _num(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
@@ -61,6 +68,10 @@ class Districts:
     max_estates: int = field(default=20, metadata=_num(2, None))
     min_estates: int = field(default=2, metadata=_num(2, None))
     keep_within_level: str = "county"
+    max_walk_m: float = field(default=500.0, metadata=_num(0, 5000))
+    lot_max_households: int = field(default=4000, metadata=_num(0, None))
+    form_from: str = "groupable"
+    exact_max_estates: int = field(default=12, metadata=_num(0, 40))
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,31 @@ class Cost:
 
     yuan_per_m2: float = field(default=242.0, metadata=_num(0, None))
     yuan_per_household: float = field(default=27200.0, metadata=_num(0, None))
+    item_rates: tuple[str, ...] = ()
+    basic_items: tuple[str, ...] = ()
+    improvement_items: tuple[str, ...] = ()
+    enhancement_items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Conditions (gates) of inclusion and their effect per city (see geo.planning.conditions)."""
+
+    illegal_structures: str = "postpone"
+    management_model: str = "postpone"
+    consent: str = "postpone"
+
+
+@dataclass(frozen=True)
+class Funding:
+    """Who pays: shares of the investment by source (see geo.planning.funding)."""
+
+    residents_min_share: float = field(default=0.2, metadata=_num(0, 1))
+    city_share_of_government: float = field(default=0.5, metadata=_num(0, 1))
+    utility_items: tuple[str, ...] = ()
+    utility_share_of_items: float = field(default=0.5, metadata=_num(0, 1))
+    central_share_of_basic: float = field(default=0.3, metadata=_num(0, 1))
+    central_last_build_year: int = field(default=2000, metadata=_num(1949, 2030))
 
 
 @dataclass(frozen=True)
@@ -112,6 +148,25 @@ class Elderly:
     max_new_sites: int = field(default=0, metadata=_num(0, 100000))
     exact_max_candidates: int = field(default=5000, metadata=_num(0, None))
     solver_time_limit_s: float = field(default=60.0, metadata=_num(1, 3600))
+    province: str = ""
+    m2_per_100_households_by_province: tuple[str, ...] = ()
+    min_site_m2: float = field(default=350.0, metadata=_num(0, 100000))
+    min_site_m2_by_province: tuple[str, ...] = ()
+    merge_reach_m: float = field(default=500.0, metadata=_num(0, 5000))
+    small_site_action: str = "drop"
+
+    def provincial(self, key: str) -> float:
+        """Return ``m2_per_100_households`` or ``min_site_m2`` for ``province`` when listed.
+
+        The ``<key>_by_province`` lists hold ``"省=value"`` entries; without a ``province`` or an
+        entry for it, the key's own value applies.
+        """
+        if self.province:
+            for entry in getattr(self, f"{key}_by_province"):
+                name, _, value = entry.partition("=")
+                if name.strip() == self.province:
+                    return float(value)
+        return float(getattr(self, key))
 
 
 @dataclass(frozen=True)
@@ -187,6 +242,8 @@ _SECTIONS: dict[str, type] = {
     "schedule": Schedule,
     "corridors": Corridors,
     "survey": Survey,
+    "conditions": Conditions,
+    "funding": Funding,
 }
 
 
@@ -203,6 +260,8 @@ class Policy:
     schedule: Schedule = Schedule()
     corridors: Corridors = Corridors()
     survey: Survey = Survey()
+    conditions: Conditions = Conditions()
+    funding: Funding = Funding()
     source: str = "defaults"
 
     def with_values(self, values: dict[str, Any]) -> Policy:
@@ -247,6 +306,14 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
+#: Text keys with a fixed set of values: section -> key -> allowed values.
+_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "conditions": {name: EFFECTS for name in ("illegal_structures", "management_model", "consent")},
+    "districts": {"form_from": FORM_FROM},
+    "elderly": {"small_site_action": SMALL_SITE_ACTIONS},
+}
+
+
 def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
     key = f"{section}.{f.name}"
     default = f.default
@@ -263,6 +330,9 @@ def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
             raise PolicyError(f"{key} must be text, not {value!r}")
         if f.name == "keep_within_level" and value not in _LEVELS:
             raise PolicyError(f"{key} must be one of {', '.join(_LEVELS)}, not {value!r}")
+        choices = _CHOICES.get(section, {}).get(f.name)
+        if choices and value not in choices:
+            raise PolicyError(f"{key} must be one of {', '.join(choices)}, not {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PolicyError(f"{key} must be a number, not {value!r}")
@@ -325,9 +395,57 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError(
             "elderly.circle_5min_m <= elderly.circle_10min_m <= elderly.circle_15min_m must hold"
         )
+    for key in ("m2_per_100_households", "min_site_m2"):
+        for entry in getattr(el, f"{key}_by_province"):
+            name, sep, value = entry.partition("=")
+            try:
+                ok = bool(sep and name.strip()) and float(value) >= 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise PolicyError(f'elderly.{key}_by_province: {entry!r} is not "province=number"')
+    _check_cost_lists(policy)
     typed = [*el.types_5min, *el.types_10min, *el.types_15min]
     if len(typed) != len(set(typed)):
         raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")
+
+
+#: Units of an item rate (``cost.item_rates``): what the yuan are per.
+RATE_UNITS = {
+    "m2": "m² of floor area (建筑面积)",
+    "household": "household (户)",
+    "building": "building (栋)",
+    "m": "metre of the estate boundary (red line), a proxy for estate-level lines and walls",
+    "estate": "estate (lump sum)",
+}
+_RATE = re.compile(
+    r"^\s*(?P<item>[^=]+?)\s*=\s*(?P<rate>\d+(?:\.\d+)?)\s*(?:yuan\s*)?/\s*(?P<unit>\w+)\s*$"
+)
+
+
+def parse_rate(entry: str) -> tuple[str, float, str]:
+    """Parse a ``cost.item_rates`` entry ``"供水 = 1500 / household"`` into (item, yuan, unit).
+
+    Raises
+    ------
+    ValueError
+        If the entry is not ``item = number / unit`` with a unit of :data:`RATE_UNITS`.
+    """
+    match = _RATE.match(entry)
+    if not match or match["unit"] not in RATE_UNITS:
+        raise ValueError(
+            f"{entry!r} is not 'item = yuan / unit' with a unit of {', '.join(RATE_UNITS)}"
+        )
+    return match["item"], float(match["rate"]), match["unit"]
+
+
+def _check_cost_lists(policy: Policy) -> None:
+    """Every ``cost.item_rates`` entry parses (the items are checked against the annex later)."""
+    for entry in policy.cost.item_rates:
+        try:
+            parse_rate(entry)
+        except ValueError as exc:
+            raise PolicyError(f"cost.item_rates: {exc}") from exc
 
 
 @functools.cache
