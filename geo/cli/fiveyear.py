@@ -25,20 +25,10 @@ import pandas as pd
 from geo import io
 from geo.core.errors import InputError, QualityReport
 from geo.core.policy import Policy, load_policy
-from geo.fiveyear.matching import (
-    MatchSettings,
-    plan_overlay,
-    resolved_rows,
-    review_table,
-)
-from geo.fiveyear.schedule import (
-    annual_plan_table,
-    compare_with_plan,
-    county_totals,
-    propose_schedule,
-    schedule_rows,
-    task_table,
-)
+from geo.fiveyear.matching import MatchSettings, review_table
+from geo.fiveyear.overlay import plan_overlay, resolved_rows
+from geo.fiveyear.schedule import compare_with_plan, propose_schedule, schedule_rows
+from geo.fiveyear.tables import annual_plan_table, county_totals, task_table
 from geo.io.workbook import write_workbook
 from geo.pipeline import attach_plan, read_plan_overrides, read_plan_table
 

@@ -1,6 +1,6 @@
 """Writing official tables and schedules as formatted XLSX workbooks (openpyxl), atomically.
 
-The frames come from :mod:`geo.fiveyear.schedule` and :mod:`geo.fiveyear.matching` (pure); this module only lays them
+The frames come from :mod:`geo.fiveyear.tables` and :mod:`geo.fiveyear.schedule` (pure); this module only lays them
 out: units stay in the headers (``面积m²``, ``涉及建筑面积(万平方米)``, ``预计投资额(万元)``), the header
 row is bold and frozen, a 合计 row is bold, and every workbook ends with a 说明 (notes) sheet naming
 the sources, the estimates and whether the data are illustrative.

@@ -14,23 +14,12 @@ from geo import io
 from geo.cli import main
 from geo.core.errors import InputError, QualityReport
 from geo.core.policy import load_policy
-from geo.fiveyear.matching import (
-    check_plan,
-    match_plan,
-    milestones,
-    parse_plan_table,
-    plan_overlay,
-    plan_year_totals,
-    resolved_rows,
-)
-from geo.fiveyear.schedule import (
-    annual_plan_table,
-    compare_with_plan,
-    county_totals,
-    parse_task_table,
-    propose_schedule,
-    task_table,
-)
+from geo.fiveyear.checks import check_plan, milestones
+from geo.fiveyear.matching import match_plan
+from geo.fiveyear.overlay import plan_overlay, plan_year_totals, resolved_rows
+from geo.fiveyear.plan_table import parse_plan_table
+from geo.fiveyear.schedule import compare_with_plan, propose_schedule
+from geo.fiveyear.tables import annual_plan_table, county_totals, parse_task_table, task_table
 from geo.pipeline import read_plan_overrides, read_plan_table
 from geo.planning.eligibility import assess_eligibility
 from tests.conftest import make_estates, shared_file
