@@ -27,8 +27,9 @@ from geo.core.errors import InputError, QualityReport
 from geo.core.policy import Policy, load_policy
 from geo.fiveyear.matching import MatchSettings, review_table
 from geo.fiveyear.overlay import plan_overlay, resolved_rows
-from geo.fiveyear.schedule import compare_with_plan, propose_schedule, schedule_rows
+from geo.fiveyear.schedule import propose_schedule
 from geo.fiveyear.tables import annual_plan_table, county_totals, task_table
+from geo.fiveyear.yearly import compare_with_plan, schedule_rows
 from geo.io.workbook import write_workbook
 from geo.pipeline import attach_plan, read_plan_overrides, read_plan_table
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -122,6 +123,44 @@ class Schedule:
     households_per_year: int = field(default=0, metadata=_num(0, None))
     investment_yuan_per_year: float = field(default=0.0, metadata=_num(0, None))
     balance_headroom: float = field(default=0.10, metadata=_num(0, 1))
+    objective: str = "households"
+    solver: str = "auto"
+    solver_max_units: int = field(default=3000, metadata=_num(0, None))
+    solver_time_limit_s: float = field(default=30.0, metadata=_num(1, 3600))
+
+
+#: Named plan periods (five-year plans): name -> (first year, last year); ``--period`` presets.
+PLAN_PERIODS: dict[str, tuple[int, int]] = {"2021-2025": (2021, 2025), "2026-2030": (2026, 2030)}
+#: Balance objectives of the schedule (see geo.fiveyear.assignment).
+SCHEDULE_OBJECTIVES = ("households", "investment", "priority")
+#: Cities whose dated milestones are in the policy (``[milestones]``); ``custom`` uses ``custom``.
+MILESTONE_CITIES = ("ruicheng", "xinyang", "ziyun", "huaibei", "custom")
+#: Stages a milestone can name (progress-table columns of the same name hold the dates).
+MILESTONE_STAGES = (
+    "surveyed",
+    "designed",
+    "approved",
+    "tendered",
+    "started",
+    "pipelines",
+    "basically_completed",
+    "completed",
+    "accepted",
+)
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """Dated milestones of the annual plan per city, as ``"MM-DD stage share"`` (see the TOML)."""
+
+    city: str = "ruicheng"
+    ruicheng: tuple[str, ...] = ()
+    xinyang: tuple[str, ...] = ()
+    ziyun: tuple[str, ...] = ()
+    huaibei: tuple[str, ...] = ()
+    custom: tuple[str, ...] = ()
+    carry_over_finish: str = "06-30"
+    satisfaction_threshold: float = field(default=0.8, metadata=_num(0, 1))
 
 
 #: Utility types a corridor can carry (drainage as separate rain and sewage lines, 雨污分流).
@@ -175,6 +214,7 @@ _SECTIONS: dict[str, type] = {
     "cost": Cost,
     "elderly": Elderly,
     "schedule": Schedule,
+    "milestones": Milestones,
     "corridors": Corridors,
 }
 
@@ -190,6 +230,7 @@ class Policy:
     cost: Cost = Cost()
     elderly: Elderly = Elderly()
     schedule: Schedule = Schedule()
+    milestones: Milestones = Milestones()
     corridors: Corridors = Corridors()
     source: str = "defaults"
 
@@ -295,6 +336,7 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError("priority.weight_* must not all be 0")
     if policy.schedule.last_year < policy.schedule.first_year:
         raise PolicyError("schedule.last_year must not be before schedule.first_year")
+    _check_schedule(policy)
     if policy.districts.min_estates > policy.districts.max_estates:
         raise PolicyError("districts.min_estates must not exceed districts.max_estates")
     unknown = set(policy.corridors.utilities) - set(UTILITIES)
@@ -311,6 +353,33 @@ def _check_consistency(policy: Policy) -> None:
     typed = [*el.types_5min, *el.types_10min, *el.types_15min]
     if len(typed) != len(set(typed)):
         raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")
+
+
+def _check_schedule(policy: Policy) -> None:
+    """The [schedule] and [milestones] blocks: names and the milestone format."""
+    s, m = policy.schedule, policy.milestones
+    if s.objective not in SCHEDULE_OBJECTIVES:
+        raise PolicyError(
+            f"schedule.objective must be one of {', '.join(SCHEDULE_OBJECTIVES)}, not {s.objective!r}"
+        )
+    if s.solver not in ("auto", "milp", "greedy"):
+        raise PolicyError(f"schedule.solver must be auto, milp or greedy, not {s.solver!r}")
+    if m.city not in MILESTONE_CITIES:
+        raise PolicyError(
+            f"milestones.city must be one of {', '.join(MILESTONE_CITIES)}, not {m.city!r}"
+        )
+    if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", m.carry_over_finish):
+        raise PolicyError(f"milestones.carry_over_finish must be MM-DD, not {m.carry_over_finish!r}")
+    pattern = re.compile(
+        r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) (" + "|".join(MILESTONE_STAGES) + r") \d{1,3}%"
+    )
+    for city in MILESTONE_CITIES:
+        for item in getattr(m, city):
+            if not pattern.fullmatch(item):
+                raise PolicyError(
+                    f"milestones.{city}: {item!r} is not 'MM-DD stage share', e.g. '05-31 started "
+                    f"100%' (stages: {', '.join(MILESTONE_STAGES)})"
+                )
 
 
 @functools.cache

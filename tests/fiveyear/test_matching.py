@@ -18,8 +18,9 @@ from geo.fiveyear.checks import check_plan, milestones
 from geo.fiveyear.matching import match_plan
 from geo.fiveyear.overlay import plan_overlay, plan_year_totals, resolved_rows
 from geo.fiveyear.plan_table import parse_plan_table
-from geo.fiveyear.schedule import compare_with_plan, propose_schedule
+from geo.fiveyear.schedule import propose_schedule
 from geo.fiveyear.tables import annual_plan_table, county_totals, parse_task_table, task_table
+from geo.fiveyear.yearly import compare_with_plan
 from geo.pipeline import read_plan_overrides, read_plan_table
 from geo.planning.eligibility import assess_eligibility
 from tests.conftest import make_estates, shared_file
