@@ -55,6 +55,7 @@ def resolved_rows(
         "investment_yuan",
         "investment_estimated",
         "name",
+        "street",
     ]
     if estates is not None and len(estates):
         table = pd.DataFrame(estates[[a for a in attrs if a in estates]]).copy()
@@ -81,6 +82,7 @@ def resolved_rows(
         .fillna("")
     )
     out["county"] = joined["county"].astype("string").fillna(out["county"].astype("string"))
+    out["street"] = joined["street"].astype("string")
     for col in ("status", "consent_rate", "consent_ok", "district_id", "priority_score"):
         out[f"estate_{col}" if col in ("status",) else col] = joined[col]
     out = out.rename(columns={"estate_status": "status"})

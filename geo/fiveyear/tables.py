@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
@@ -41,11 +42,14 @@ def annual_plan_table(rows: pd.DataFrame, *, year: int | None = None) -> pd.Data
 
     ``rows`` are plan rows (:func:`geo.fiveyear.plan_table.parse_plan_table` or
     :func:`geo.fiveyear.schedule.schedule_rows`); ``year``
-    keeps one year. Floor area in m², sorted by year then file row.
+    keeps one year. 位置 is the plan's location, else the estate's street (``street``), else its
+    county. Floor area in m², sorted by year then file row. The annex has no 合计 row.
     """
     part = rows if year is None else rows.loc[rows["plan_year"] == year]
     part = part.sort_values(["plan_year", "plan_row"])
     location = part["location"].astype("string").replace("", pd.NA)
+    if "street" in part:
+        location = location.fillna(part["street"].astype("string").replace("", pd.NA))
     location = location.fillna(part["county"].astype("string")).fillna("")
     return pd.DataFrame(
         {
@@ -101,44 +105,111 @@ def county_totals(rows: pd.DataFrame, *, default_county: str | None = None) -> p
     )
 
 
-def task_table(counties: pd.DataFrame) -> pd.DataFrame:
+def task_table(counties: pd.DataFrame, *, shown: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return the task table by county in the Xinyang annex-1 shape, with the 合计 row.
 
     Parameters
     ----------
     counties
         ``county``, ``estates``, ``households``, ``floor_area_m2`` (m²), ``investment_yuan``
-        (yuan), e.g. from :func:`county_totals` or :func:`parse_task_table`.
+        (yuan), optional ``investment_estimated_rows``, e.g. from :func:`county_totals` or
+        :func:`parse_task_table`.
+    shown
+        Values already rounded for display (``area_wan_m2``, ``investment_wan_yuan`` per county,
+        same order), used instead of rounding ``counties`` (see :func:`task_tables_by_year`).
 
     Returns
     -------
     DataFrame
-        Columns :data:`TASK_TABLE_HEADERS`: floor area in 万平方米 and investment in 万元, rounded
-        to 2 decimals after summing in m² and yuan; the last row is 合计 (序号 empty).
+        Columns :data:`TASK_TABLE_HEADERS` (序号 a number): floor area in 万平方米 and investment
+        in 万元 rounded to 2 decimals; the last row is 合计 (in the 序号 column, as in the annex),
+        the sum of the values shown above it, so the table adds up as printed. When some
+        investment is estimated (no figure in the plan or survey), a 备注 column says so in the
+        county's row and in the 合计 row.
     """
+    if shown is None:
+        area = (counties["floor_area_m2"].astype(float) / 1e4).round(2).to_numpy()
+        money = (counties["investment_yuan"].astype(float) / 1e4).round(2).to_numpy()
+    else:
+        area = shown["area_wan_m2"].astype(float).round(2).to_numpy()
+        money = shown["investment_wan_yuan"].astype(float).round(2).to_numpy()
     body = pd.DataFrame(
         {
-            "序号": [str(i) for i in range(1, len(counties) + 1)],
+            "序号": list(range(1, len(counties) + 1)),
             "县(区)": counties["county"].astype(str).to_numpy(),
             "涉及小区数(个)": counties["estates"].astype(int).to_numpy(),
             "涉及户数(户)": counties["households"].astype(int).to_numpy(),
-            "涉及建筑面积(万平方米)": (counties["floor_area_m2"].astype(float) / 1e4)
-            .round(2)
-            .to_numpy(),
-            "预计投资额(万元)": (counties["investment_yuan"].astype(float) / 1e4)
-            .round(2)
-            .to_numpy(),
+            "涉及建筑面积(万平方米)": area,
+            "预计投资额(万元)": money,
         }
     )
     total = {
         "序号": "合计",
         "县(区)": "",
-        "涉及小区数(个)": int(counties["estates"].sum()),
-        "涉及户数(户)": int(counties["households"].sum()),
-        "涉及建筑面积(万平方米)": round(float(counties["floor_area_m2"].sum()) / 1e4, 2),
-        "预计投资额(万元)": round(float(counties["investment_yuan"].sum()) / 1e4, 2),
+        "涉及小区数(个)": int(body["涉及小区数(个)"].sum()),
+        "涉及户数(户)": int(body["涉及户数(户)"].sum()),
+        "涉及建筑面积(万平方米)": round(float(np.round(area * 100).sum()) / 100, 2),
+        "预计投资额(万元)": round(float(np.round(money * 100).sum()) / 100, 2),
     }
+    estimated = counties.get("investment_estimated_rows")
+    if estimated is not None and int(estimated.sum()) > 0:
+        body["备注"] = [
+            f"预计投资额含估算：{int(k)}个小区按单位造价估算" if k else ""
+            for k in estimated.astype(int)
+        ]
+        total["备注"] = f"预计投资额含估算：{int(estimated.sum())}个小区按单位造价估算"
     return pd.concat([body, pd.DataFrame([total])], ignore_index=True)
+
+
+def task_tables_by_year(
+    rows: pd.DataFrame, *, default_county: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """Return the task table of each plan year and of all years, adding up across sheets.
+
+    Each year's table rounds its counties' values; the all-years table shows, per county, the sum
+    of the values shown in the year tables, so its 合计 equals the sum of the years' 合计 rows
+    (the tables agree as printed, not only before rounding). Keys: the years as text, then
+    ``全部 all``.
+    """
+    years = sorted(int(y) for y in rows["plan_year"].dropna().unique())
+    out: dict[str, pd.DataFrame] = {}
+    shown: list[pd.DataFrame] = []
+    for y in years:
+        counties = county_totals(rows.loc[rows["plan_year"] == y], default_county=default_county)
+        out[str(y)] = task_table(counties)
+        shown.append(
+            counties.assign(
+                area_wan_m2=(counties["floor_area_m2"] / 1e4).round(2),
+                investment_wan_yuan=(counties["investment_yuan"] / 1e4).round(2),
+            )
+        )
+    every = county_totals(rows, default_county=default_county)
+    if shown:
+        summed = (
+            pd.concat(shown)
+            .groupby("county", sort=False)[["area_wan_m2", "investment_wan_yuan"]]
+            .sum()
+        )
+        out["全部 all"] = task_table(every, shown=summed.reindex(every["county"]).reset_index())
+    else:
+        out["全部 all"] = task_table(every)
+    return out
+
+
+def plan_title(kind: str, *, place: str = "", year: int | None = None, period: str = "") -> str:
+    """Return the title row of an official table, as the annexes write it.
+
+    ``kind``: ``annual_plan`` (Ruicheng annex 3: 芮城县“十四五”时期老旧小区改造计划表) or
+    ``task_table`` (Xinyang annex 1: 信阳市2022年老旧小区改造任务计划表); ``place`` the city or county,
+    ``year`` the plan year, ``period`` the plan period (``2021-2025``: 十四五, ``2026-2030``: 十五五).
+    """
+    names = {"2021-2025": "十四五", "2026-2030": "十五五"}
+    if kind == "task_table":
+        return f"{place}{'' if year is None else f'{year}年'}老旧小区改造任务计划表"
+    span = f"“{names[period]}”时期" if period in names else (f"{period}年" if period else "")
+    if year is not None:
+        span = f"{year}年"
+    return f"{place}{span}老旧小区改造计划表"
 
 
 def parse_task_table(
