@@ -127,6 +127,7 @@ class Schedule:
     solver: str = "auto"
     solver_max_units: int = field(default=3000, metadata=_num(0, None))
     solver_time_limit_s: float = field(default=30.0, metadata=_num(1, 3600))
+    stated_estates_per_year: tuple[str, ...] = ()
 
 
 #: Named plan periods (five-year plans): name -> (first year, last year); ``--period`` presets.
@@ -364,12 +365,19 @@ def _check_schedule(policy: Policy) -> None:
         )
     if s.solver not in ("auto", "milp", "greedy"):
         raise PolicyError(f"schedule.solver must be auto, milp or greedy, not {s.solver!r}")
+    for item in s.stated_estates_per_year:
+        if not re.fullmatch(r"\d{4}: ?\d+", item):
+            raise PolicyError(
+                f"schedule.stated_estates_per_year: {item!r} is not 'YEAR: N', e.g. '2022: 7'"
+            )
     if m.city not in MILESTONE_CITIES:
         raise PolicyError(
             f"milestones.city must be one of {', '.join(MILESTONE_CITIES)}, not {m.city!r}"
         )
     if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", m.carry_over_finish):
-        raise PolicyError(f"milestones.carry_over_finish must be MM-DD, not {m.carry_over_finish!r}")
+        raise PolicyError(
+            f"milestones.carry_over_finish must be MM-DD, not {m.carry_over_finish!r}"
+        )
     pattern = re.compile(
         r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) (" + "|".join(MILESTONE_STAGES) + r") \d{1,3}%"
     )

@@ -36,7 +36,52 @@ SOURCES = {
     "Yangjiang draft (成片捆绑、打包)",
     "milestones": "Ruicheng 2021-2025 plan, yearly milestones",
     "matching": "lianpian plan import",
+    "yearly_count": "the plan's stated estates per year (Ruicheng 2021-2025 plan §(二): "
+    "2021: 2, 2022: 7, 2023: 6, 2024: 7, 2025: 8)",
 }
+
+#: Ruicheng 2021-2025 plan §(二) 主要目标: estates renovated per year (30 in all).
+RUICHENG_ESTATES_PER_YEAR = {2021: 2, 2022: 7, 2023: 6, 2024: 7, 2025: 8}
+
+
+def stated_counts(policy: Policy) -> dict[int, int]:
+    """Return ``schedule.stated_estates_per_year`` as {year: estates}."""
+    out = {}
+    for item in policy.schedule.stated_estates_per_year:
+        year, count = item.split(":")
+        out[int(year)] = int(count)
+    return out
+
+
+def yearly_count_checks(rows: pd.DataFrame, stated: dict[int, int]) -> list[dict[str, object]]:
+    """Check the plan table's estates per year against the counts its text states.
+
+    One check per stated year (and one for a table year the text does not state): ``ok`` when
+    the table lists exactly the stated number of rows that year, else ``violation``.
+    """
+    counts = rows["plan_year"].dropna().astype(int).value_counts().to_dict()
+    out = []
+    for year in sorted(set(stated) | set(counts)):
+        listed, says = int(counts.get(year, 0)), stated.get(year)
+        ok = says is not None and listed == says
+        detail = (
+            f"the table lists {listed} estates for {year}, the text states {says}"
+            if says is not None
+            else f"the table lists {listed} estates for {year}, a year the text does not state"
+        )
+        out.append(_check(year, "yearly_count", "ok" if ok else "violation", listed, says, detail))
+    total_listed, total_says = sum(counts.values()), sum(stated.values())
+    out.append(
+        _check(
+            pd.NA,
+            "yearly_count",
+            "ok" if total_listed == total_says else "violation",
+            total_listed,
+            total_says,
+            f"the table lists {total_listed} estates in all, the text states {total_says}",
+        )
+    )
+    return out
 
 
 def milestones(year: int) -> list[tuple[datetime.date, str, str]]:
@@ -116,7 +161,7 @@ def check_plan(
     DataFrame
         Columns ``plan_year`` (a year, or ``<NA>`` for the whole plan), ``check``
         (``extension_share``, ``consent``, ``eligibility``, ``district_split``, ``matching``,
-        ``milestones``), ``status`` (``ok``, ``violation``, ``warning``, ``info``), ``value``,
+        ``milestones``, ``yearly_count``), ``status`` (``ok``, ``violation``, ``warning``, ``info``), ``value``,
         ``limit``, ``estates`` (the rows concerned), ``detail`` and ``source`` (the document).
     """
     rules = policy.eligibility
@@ -147,6 +192,8 @@ def check_plan(
         out.extend(_extension_checks(pd.NA, rows, policy, scope="the whole plan"))
     if estates is not None and "district_id" in estates:
         out.extend(_district_checks(rows, estates))
+    if policy.schedule.stated_estates_per_year:
+        out.extend(yearly_count_checks(rows, stated_counts(policy)))
     frame = pd.DataFrame(out, columns=list(_check(0, "matching", "", "", "", "").keys()))
     frame["plan_year"] = frame["plan_year"].astype("Int64")
     frame["value"] = frame["value"].astype(str)

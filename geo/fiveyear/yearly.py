@@ -115,3 +115,67 @@ def schedule_rows(schedule: Schedule, estates: pd.DataFrame) -> pd.DataFrame:
             .to_numpy(),
         }
     ).sort_values(["plan_year", "plan_row"], ignore_index=True)
+
+
+def plan_vs_schedule(
+    estates: pd.DataFrame, schedule: Schedule, plan_year: pd.Series | None = None
+) -> pd.DataFrame:
+    """Return per-year totals of the imported plan and of the proposed schedule, side by side.
+
+    Parameters
+    ----------
+    estates
+        The estates of the run: ``estate_id``, ``households``, ``investment_yuan`` (yuan),
+        ``status`` (``extension`` = built 2001-2005).
+    schedule
+        From :func:`geo.fiveyear.schedule.propose_schedule`.
+    plan_year
+        The imported plan's year by ``estate_id`` (e.g. the estates' ``plan_year``); None or empty
+        when no plan was imported (the plan columns are then 0).
+
+    Returns
+    -------
+    DataFrame
+        One row per year of the schedule's period (and of the plan, if it has others):
+        ``year``, then for ``plan_`` and ``schedule_``: ``estates``, ``households``,
+        ``investment_yuan`` and ``extension_share_estates`` / ``extension_share_households``
+        (0-1). The app charts it; figures are the estates' (survey), unknown households count 0.
+    """
+    frame = estates.reset_index(drop=True)
+    ids = frame["estate_id"].astype(str)
+    hh = frame["households"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    inv = frame["investment_yuan"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    ext = (frame["status"].astype("string") == "extension").fillna(False).to_numpy(dtype=bool)
+    proposed = ids.map(
+        dict(
+            zip(
+                schedule.estates["estate_id"].astype(str),
+                schedule.estates["proposed_year"],
+                strict=True,
+            )
+        )
+    )
+    planned = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    if plan_year is not None and len(plan_year):
+        given = pd.Series(plan_year.to_numpy(), index=plan_year.index.astype(str))
+        planned = ids.map(given).astype("Int64")
+    years = sorted(
+        set(schedule.years["year"].astype(int)) | {int(y) for y in planned.dropna().unique()}
+    )
+    rows = []
+    for year in years:
+        row: dict[str, object] = {"year": year}
+        for prefix, which in (("plan", planned), ("schedule", proposed.astype("Int64"))):
+            mask = (which == year).fillna(False).to_numpy(dtype=bool)
+            n, h = int(mask.sum()), float(hh[mask].sum())
+            row[f"{prefix}_estates"] = n
+            row[f"{prefix}_households"] = int(h)
+            row[f"{prefix}_investment_yuan"] = round(float(inv[mask].sum()), 0)
+            row[f"{prefix}_extension_share_estates"] = (
+                round(int((mask & ext).sum()) / n, 4) if n else 0.0
+            )
+            row[f"{prefix}_extension_share_households"] = (
+                round(float(hh[mask & ext].sum()) / h, 4) if h else 0.0
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
