@@ -340,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plan": cmd_plan,
         "schedule": cli_plan.cmd_schedule,
         "tables": cli_plan.cmd_tables,
+        "progress": cli_plan.cmd_progress,
         "export": cmd_export,
     }
     caught: list[warnings.WarningMessage] = []

@@ -178,6 +178,45 @@ class Schedule:
     households_per_year: int = field(default=0, metadata=_num(0, None))
     investment_yuan_per_year: float = field(default=0.0, metadata=_num(0, None))
     balance_headroom: float = field(default=0.10, metadata=_num(0, 1))
+    objective: str = "households"
+    solver: str = "auto"
+    solver_max_units: int = field(default=3000, metadata=_num(0, None))
+    solver_time_limit_s: float = field(default=30.0, metadata=_num(1, 3600))
+    stated_estates_per_year: tuple[str, ...] = ()
+
+
+#: Named plan periods (five-year plans): name -> (first year, last year); ``--period`` presets.
+PLAN_PERIODS: dict[str, tuple[int, int]] = {"2021-2025": (2021, 2025), "2026-2030": (2026, 2030)}
+#: Balance objectives of the schedule (see geo.fiveyear.assignment).
+SCHEDULE_OBJECTIVES = ("households", "investment", "priority")
+#: Cities whose dated milestones are in the policy (``[milestones]``); ``custom`` uses ``custom``.
+MILESTONE_CITIES = ("ruicheng", "xinyang", "ziyun", "huaibei", "custom")
+#: Stages a milestone can name (progress-table columns of the same name hold the dates).
+MILESTONE_STAGES = (
+    "surveyed",
+    "designed",
+    "approved",
+    "tendered",
+    "started",
+    "pipelines",
+    "basically_completed",
+    "completed",
+    "accepted",
+)
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """Dated milestones of the annual plan per city, as ``"MM-DD stage share"`` (see the TOML)."""
+
+    city: str = "ruicheng"
+    ruicheng: tuple[str, ...] = ()
+    xinyang: tuple[str, ...] = ()
+    ziyun: tuple[str, ...] = ()
+    huaibei: tuple[str, ...] = ()
+    custom: tuple[str, ...] = ()
+    carry_over_finish: str = "06-30"
+    satisfaction_threshold: float = field(default=0.8, metadata=_num(0, 1))
 
 
 @dataclass(frozen=True)
@@ -240,6 +279,7 @@ _SECTIONS: dict[str, type] = {
     "cost": Cost,
     "elderly": Elderly,
     "schedule": Schedule,
+    "milestones": Milestones,
     "corridors": Corridors,
     "survey": Survey,
     "conditions": Conditions,
@@ -258,6 +298,7 @@ class Policy:
     cost: Cost = Cost()
     elderly: Elderly = Elderly()
     schedule: Schedule = Schedule()
+    milestones: Milestones = Milestones()
     corridors: Corridors = Corridors()
     survey: Survey = Survey()
     conditions: Conditions = Conditions()
@@ -382,6 +423,7 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError("priority.weight_* must not all be 0")
     if policy.schedule.last_year < policy.schedule.first_year:
         raise PolicyError("schedule.last_year must not be before schedule.first_year")
+    _check_schedule(policy)
     if policy.districts.min_estates > policy.districts.max_estates:
         raise PolicyError("districts.min_estates must not exceed districts.max_estates")
     unknown = set(policy.corridors.utilities) - set(UTILITIES)
@@ -446,6 +488,40 @@ def _check_cost_lists(policy: Policy) -> None:
             parse_rate(entry)
         except ValueError as exc:
             raise PolicyError(f"cost.item_rates: {exc}") from exc
+
+
+def _check_schedule(policy: Policy) -> None:
+    """The [schedule] and [milestones] blocks: names and the milestone format."""
+    s, m = policy.schedule, policy.milestones
+    if s.objective not in SCHEDULE_OBJECTIVES:
+        raise PolicyError(
+            f"schedule.objective must be one of {', '.join(SCHEDULE_OBJECTIVES)}, not {s.objective!r}"
+        )
+    if s.solver not in ("auto", "milp", "greedy"):
+        raise PolicyError(f"schedule.solver must be auto, milp or greedy, not {s.solver!r}")
+    for item in s.stated_estates_per_year:
+        if not re.fullmatch(r"\d{4}: ?\d+", item):
+            raise PolicyError(
+                f"schedule.stated_estates_per_year: {item!r} is not 'YEAR: N', e.g. '2022: 7'"
+            )
+    if m.city not in MILESTONE_CITIES:
+        raise PolicyError(
+            f"milestones.city must be one of {', '.join(MILESTONE_CITIES)}, not {m.city!r}"
+        )
+    if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", m.carry_over_finish):
+        raise PolicyError(
+            f"milestones.carry_over_finish must be MM-DD, not {m.carry_over_finish!r}"
+        )
+    pattern = re.compile(
+        r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) (" + "|".join(MILESTONE_STAGES) + r") \d{1,3}%"
+    )
+    for city in MILESTONE_CITIES:
+        for item in getattr(m, city):
+            if not pattern.fullmatch(item):
+                raise PolicyError(
+                    f"milestones.{city}: {item!r} is not 'MM-DD stage share', e.g. '05-31 started "
+                    f"100%' (stages: {', '.join(MILESTONE_STAGES)})"
+                )
 
 
 @functools.cache

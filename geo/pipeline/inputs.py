@@ -16,7 +16,8 @@ from geo import io
 from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
 from geo.core.errors import QualityReport
 from geo.core.policy import Policy
-from geo.fiveyear.matching import parse_overrides, parse_plan_table
+from geo.fiveyear.matching import parse_overrides
+from geo.fiveyear.plan_table import parse_plan_table
 from geo.pipeline.result import (
     DEMO_BOUNDARIES,
     DEMO_ESTATES,
@@ -278,7 +279,7 @@ def read_plan_table(
     """Read a five-year or annual plan table (XLSX, CSV or TSV) into canonical plan rows.
 
     The Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²) and its variants;
-    see :func:`geo.fiveyear.matching.parse_plan_table` for the columns and the repairs. No geometry is needed.
+    see :func:`geo.fiveyear.plan_table.parse_plan_table` for the columns and the repairs. No geometry is needed.
 
     Raises
     ------
