@@ -226,7 +226,7 @@ def plan_corridors(
         segments.append(result.segments)
         table.extend(result.table)
         if "outline" in result.row["corridor_basis"]:
-            assumed.append(str(district_id))
+            assumed.append(str(task[0]))
     if assumed:
         quality.add(
             "warning",
