@@ -32,9 +32,17 @@ class _Network:
     v: np.ndarray
     w: np.ndarray
     _labels: np.ndarray | None = None
+    _matrix: sparse.csr_matrix | None = None
+    _points: list[tuple[float, float]] | None = None
 
     def node(self, i: int) -> tuple[float, float]:
-        return (float(self.xy[i, 0]), float(self.xy[i, 1]))
+        return self.points()[i]
+
+    def points(self) -> list[tuple[float, float]]:
+        """Every node as an ``(x, y)`` tuple of floats (m), the node labels of the trees."""
+        if self._points is None:
+            self._points = list(map(tuple, self.xy.tolist()))
+        return self._points
 
     def labels(self) -> np.ndarray:
         """Connected component of each node."""
@@ -44,15 +52,17 @@ class _Network:
 
     def matrix(self) -> sparse.csr_matrix:
         """The graph as a sparse matrix of edge lengths (upper triangle; search it undirected)."""
-        n = len(self.xy)
-        return sparse.csr_matrix((self.w, (self.u, self.v)), shape=(n, n))
+        if self._matrix is None:
+            n = len(self.xy)
+            self._matrix = sparse.csr_matrix((self.w, (self.u, self.v)), shape=(n, n))
+        return self._matrix
 
     def join(self, a: int, b: int, length: float) -> None:
         """Add a straight edge between nodes ``a`` and ``b`` (``length`` m)."""
         self.u = np.append(self.u, min(a, b))
         self.v = np.append(self.v, max(a, b))
         self.w = np.append(self.w, length)
-        self._labels = None
+        self._labels = self._matrix = None
 
     def nearest(self, x: float, y: float, among: np.ndarray | None = None) -> tuple[int, float]:
         """The node nearest to (x, y) (first in node order on a tie), and its distance (m)."""
@@ -87,10 +97,12 @@ def _graph(
     first = np.ones(len(lo), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     net = _Network(xy, lo[first], hi[first], length[first])
-    estate_nodes = {
-        estate_id: net.nearest(point.x, point.y)[0]
-        for estate_id, point in zip(members, anchors, strict=True)
-    }
+    at = shapely.get_coordinates(np.array(anchors, dtype=object))
+    # each estate's nearest node (first in node order on a tie), all estates at once
+    nearest = np.argmin(
+        np.hypot(xy[None, :, 0] - at[:, :1], xy[None, :, 1] - at[:, 1:]), axis=1
+    ).tolist()
+    estate_nodes = dict(zip(members, nearest, strict=True))
     _join_components(net, list(estate_nodes.values()))
     return net, estate_nodes
 

@@ -474,17 +474,17 @@ def _solve(
     matrix = sparse.csr_matrix((weight, (u, v)), shape=(main + 1, main + 1))
     edge_of = _edge_index(u, v)
 
-    def label(i: int) -> object:
-        return MAIN if i == main else net.node(i)
+    label = [*net.points(), MAIN].__getitem__  # node index -> node of the trees
 
     # the separate baseline: each estate's shortest path to the network
     _, pred = dijkstra(matrix, directed=False, indices=main, return_predecessors=True)
     paths: dict[str, dict[tuple[object, ...], float]] = {}
+    u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
     in_union: set[int] = set()
     for estate_id, node in estate_nodes.items():
         ks = _route_edges(pred, node, edge_of)
         paths[estate_id] = {
-            _key(label(int(u[k])), label(int(v[k])), group.utilities): float(length[k]) for k in ks
+            _key(label(u_list[k]), label(v_list[k]), group.utilities): length_list[k] for k in ks
         }
         in_union.update(ks)
     terminals = np.array(sorted({*estate_nodes.values(), main}))
@@ -495,9 +495,10 @@ def _solve(
 
     def graph(ks: np.ndarray) -> nx.Graph:
         out = nx.Graph()
-        for k in ks:
-            a, b = int(u[k]), int(v[k])
-            data = {"weight": float(weight[k]), "length": float(length[k])}
+        for a, b, w, m in zip(
+            u[ks].tolist(), v[ks].tolist(), weight[ks].tolist(), length[ks].tolist(), strict=True
+        ):
+            data = {"weight": w, "length": m}
             if b == main:
                 data["link"] = candidates[a][1]
             out.add_edge(label(a), label(b), **data)
