@@ -89,7 +89,7 @@ def load_average() -> float:
 def repeat_child(argv: list[str], runs: int, **kwargs: Any) -> dict[str, Any]:
     """Run :func:`run_child` ``runs`` times; return the last result with every run's figures.
 
-    Adds ``all_seconds`` (each run's ``seconds``), ``min_s``, ``median_s``, the largest
+    Adds ``each`` (every run's result), ``all_seconds`` (each run's ``seconds``), ``min_s``, ``median_s``, the largest
     ``process_peak_mb`` and ``loads`` (the 1-minute load average before each run and after the
     last one).
     """
@@ -99,6 +99,7 @@ def repeat_child(argv: list[str], runs: int, **kwargs: Any) -> dict[str, Any]:
         results.append(run_child(argv, **kwargs))
     loads.append(load_average())
     out = dict(results[-1])
+    out["each"] = results
     out["all_seconds"] = [r["seconds"] for r in results]
     out["min_s"], out["median_s"] = min_median(out["all_seconds"])
     for key in ("process_peak_mb", "tree_peak_mb", "step_peak_mb"):
