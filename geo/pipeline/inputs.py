@@ -112,7 +112,11 @@ def load_inputs(
         path, layer = _split_layer(item)
         frame = io.read_lines_or_polygons(path, quality=quality, layer=layer)
         label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
-        barrier_frames.append(frame[[frame.geometry.name]].assign(barrier=label).to_crs(4326))
+        # in the estates' CRS (one frame for all layers): the run projects them to its metric CRS,
+        # which is the estates' own when projected, so most runs transform barriers once or never
+        barrier_frames.append(
+            frame[[frame.geometry.name]].assign(barrier=label).to_crs(estates_gdf.crs)
+        )
         sources.setdefault("barriers", "")
         sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
     roads_gdf = None
