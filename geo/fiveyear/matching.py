@@ -369,6 +369,8 @@ def parse_overrides(table: pd.DataFrame, *, source: str) -> pd.DataFrame:
                 fix="keep the plan_row column of the review CSV",
             )
         text = normalise_text(eid)
+        if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@"):
+            text = text[1:]  # the review CSV writes "-" as "'-" (formula guard, geo.io.safe_text)
         if not text or text.lower() == "nan":
             continue  # no decision on this row
         rows.append(value)
