@@ -256,7 +256,7 @@ def _district_table(
                 "extension_estates": int(extension[at].sum()),
                 "investment_yuan": float(np.nan_to_num(investment[at], nan=0.0).sum()),
                 "investment_estimated": bool(estimated[at].any()),
-                **{c: float(np.nan_to_num(v[at], nan=0.0).sum()) for c, v in summed.items()},
+                **{c: float(np.nansum(v[at])) for c, v in summed.items()},
             }
         )
     frame = pd.DataFrame(rows, columns=[*DISTRICT_COLUMNS, *summed])

@@ -107,6 +107,10 @@ def partition(
     Returns the groups (sorted member lists, singletons included) and the method used:
     ``exact (HiGHS MILP)`` or ``region growing``.
     """
+    whole = sorted(nodes)
+    if len(whole) >= caps.min_estates and caps.fits(whole):
+        # one district costs < 2, less than any split (>= 1 per district, 100 per standalone)
+        return [whole], "exact (whole group fits)"
     if len(nodes) <= exact_max:
         groups = _exact(nodes, graph, caps)
         if groups is not None:
