@@ -61,7 +61,7 @@ def test_large_adjacent_estates_join_one_district_as_lots(policy):
     estates["households"] = pd.array([999, 4724], dtype="Int64")
     estates, districts = _plan(estates, policy)
     assert districts["members"].tolist() == ["A,B"] and districts["lots"].tolist() == [2]
-    assert estates["lot_id"].tolist() == ["D0001-1", "D0001-2"]
+    assert estates["lot"].tolist() == [1, 2]
 
 
 def test_lots_are_connected_and_within_the_lot_size(policy):
@@ -69,10 +69,10 @@ def test_lots_are_connected_and_within_the_lot_size(policy):
     estates["households"] = pd.array([3000, 999, 2500], dtype="Int64")
     estates, districts = _plan(estates, policy)
     assert districts["lots"].tolist() == [2]
-    lots = estates.groupby("lot_id")["estate_id"].apply(lambda s: "".join(sorted(s))).to_dict()
-    assert lots == {"D0001-1": "A", "D0001-2": "BC"}  # B + C = 3,499 <= 4,000; A + B = 3,999 too
+    lots = estates.groupby("lot")["estate_id"].apply(lambda s: "".join(sorted(s))).to_dict()
+    assert lots == {1: "A", 2: "BC"}  # B + C = 3,499 <= 4,000; A + B = 3,999 too
     small = _plan(squares_in_a_row(3, households=100), policy)[0]
-    assert small["lot_id"].tolist() == ["D0001"] * 3  # one lot: the district id
+    assert small["lot"].tolist() == [1, 1, 1]  # one lot
 
 
 def test_the_walk_limit_splits_a_long_row(policy):
