@@ -63,10 +63,18 @@ class Caps:
         self.min_estates = d.min_estates
         self.max_walk_m = d.max_walk_m if max_walk_m is None else max_walk_m
         self.detour = policy.elderly.detour_factor
+        self._walks: dict[tuple[str, ...], tuple[str, np.ndarray]] = {}
 
     def walks(self, members: Iterable[str]) -> tuple[str, np.ndarray]:
         """Return the centre member and each member's estimated walk to it (m)."""
         members = list(members)
+        key = tuple(members)
+        found = self._walks.get(key)
+        if found is None:
+            found = self._walks[key] = self._centre(members)
+        return found
+
+    def _centre(self, members: list[str]) -> tuple[str, np.ndarray]:
         pts = np.array([self.xy[m] for m in members], dtype=float)
         dist = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)) * self.detour
         far = dist.max(axis=1)
