@@ -11,6 +11,9 @@ partition, is a standalone project, not a district (``standalone_reason``).
 
 Sources: Xinyang 2022 (plan and design by district, 以小区为主、片区互动); Huaibei 2021 (一区一规划);
 Ruicheng 2021 (拆墙并院、整片改造); Yangjiang draft (成片捆绑 for one design tender).
+
+May import: numpy, pandas, networkx, shapely, geopandas, ``geo.core.policy`` and the planning
+modules eligibility, investment, funding, partition and lots.
 """
 
 from __future__ import annotations
