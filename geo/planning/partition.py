@@ -134,13 +134,13 @@ def partition(
 
 def connected_subsets(nodes: set[str], graph: nx.Graph, caps: Caps) -> list[frozenset[str]]:
     """Every connected subset of ``nodes`` (size >= min_estates) that fits the caps, plus singletons."""
-    sub = graph.subgraph(nodes)
+    neighbours = {n: frozenset(graph.neighbors(n)) & nodes for n in nodes}
     found: set[frozenset[str]] = {frozenset([n]) for n in nodes}
     frontier = list(found)
     while frontier:
         grown = []
         for subset in frontier:
-            for m in {m for n in subset for m in sub.neighbors(n)} - subset:
+            for m in frozenset().union(*(neighbours[n] for n in subset)) - subset:
                 bigger = subset | {m}
                 if bigger in found:
                     continue
