@@ -131,3 +131,14 @@ def test_the_exact_partition_is_never_worse_than_region_growing(case):
     assert sum(caps.cost(g) for g in exact) <= sum(caps.cost(g) for g in grown) + 1e-9
     dp = _exact_dp(set(graph), connected_subsets(set(graph), graph, caps), caps)
     assert sum(caps.cost(g) for g in dp) == pytest.approx(sum(caps.cost(g) for g in exact))
+
+
+def test_standalone_estates_say_why(policy):
+    estates = squares_in_a_row(2)
+    estates["households"] = pd.array([5000, 4000], dtype="Int64")  # 9,000 > 8,000 together
+    estates, districts = _plan(estates, policy)
+    assert len(districts) == 0
+    assert list(estates["project_type"]) == ["standalone", "standalone"]
+    assert estates["standalone_reason"].iloc[0] == (
+        "neighbours cannot take it (B: households above 8,000)"
+    )
