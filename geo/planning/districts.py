@@ -11,6 +11,9 @@ partition, is a standalone project, not a district (``standalone_reason``).
 
 Sources: Xinyang 2022 (plan and design by district, 以小区为主、片区互动); Huaibei 2021 (一区一规划);
 Ruicheng 2021 (拆墙并院、整片改造); Yangjiang draft (成片捆绑 for one design tender).
+
+May import: numpy, pandas, networkx, shapely, geopandas, ``geo.core.policy`` and the planning
+modules eligibility, investment, funding, partition and lots.
 """
 
 from __future__ import annotations
@@ -88,7 +91,8 @@ def form_districts(
     -------
     membership
         DataFrame indexed like ``estates`` with ``district_id`` (``<NA>`` outside districts),
-        ``lot_id`` (tender lot, ``D0001-2``; the district id when it has one lot),
+        ``lot`` (tender lot 标段 number within the district, 1, 2, ...; a district of one lot has
+        only lot 1; the tender names it ``<district_id>-<lot>``),
         ``project_type``: ``district``, ``standalone`` (groupable, but alone), ``not_ready``
         (groupable but left out because ``form_from = "ready"``) or ``<NA>``; and
         ``standalone_reason`` (English) for standalone estates.
@@ -144,7 +148,7 @@ def form_districts(
                     why_alone[n] = _alone_reason(n, sub, caps, policy)
     groups = sorted(groups, key=lambda g: g[0])
     district_of: dict[str, str] = {}
-    lot_of: dict[str, str] = {}
+    lot_of: dict[str, int] = {}
     lots_of: dict[str, list[list[str]]] = {}
     for number, group in enumerate(groups, start=1):
         district = f"D{number:04d}"
@@ -152,10 +156,10 @@ def form_districts(
         for k, lot in enumerate(lots_of[district], start=1):
             for estate_id in lot:
                 district_of[estate_id] = district
-                lot_of[estate_id] = f"{district}-{k}" if len(lots_of[district]) > 1 else district
+                lot_of[estate_id] = k
     membership = pd.DataFrame(index=estates.index)
     membership["district_id"] = pd.array([district_of.get(i, pd.NA) for i in ids], dtype="string")
-    membership["lot_id"] = pd.array([lot_of.get(i, pd.NA) for i in ids], dtype="string")
+    membership["lot"] = pd.array([lot_of.get(i, pd.NA) for i in ids], dtype="Int64")
     kind = [
         ("district" if i in district_of else "standalone")
         if i in groupable
@@ -256,7 +260,7 @@ def _district_table(
                 "extension_estates": int(extension[at].sum()),
                 "investment_yuan": float(np.nan_to_num(investment[at], nan=0.0).sum()),
                 "investment_estimated": bool(estimated[at].any()),
-                **{c: float(np.nan_to_num(v[at], nan=0.0).sum()) for c, v in summed.items()},
+                **{c: float(np.nansum(v[at])) for c, v in summed.items()},
             }
         )
     frame = pd.DataFrame(rows, columns=[*DISTRICT_COLUMNS, *summed])

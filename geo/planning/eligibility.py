@@ -20,6 +20,8 @@ Consent is not a status: 80 % consent is required before an estate *enters an an
 plan checks enforce it. The policy's conditions of inclusion (illegal structures, management model,
 consent; :mod:`geo.planning.conditions`) are applied last: an ``exclude`` condition makes the estate
 ``excluded`` with its reason, a ``postpone`` one leaves it eligible but not ``ready``.
+
+May import: numpy, pandas, geopandas, ``geo.core.policy``, :mod:`geo.planning.conditions`.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ MOBILISATION_COLUMNS = (
     "estate_id",
     "name",
     "district_id",
-    "lot_id",
+    "lot",
     "households",
     "consent_rate",
     "households_to_persuade",
@@ -105,6 +105,6 @@ def mobilisation_list(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         if column not in waiting:
             waiting[column] = pd.NA
     out = pd.DataFrame(waiting[list(MOBILISATION_COLUMNS)]).reset_index(drop=True)
-    return out.sort_values(["district_id", "lot_id", "estate_id"], na_position="last").reset_index(
+    return out.sort_values(["district_id", "lot", "estate_id"], na_position="last").reset_index(
         drop=True
     )

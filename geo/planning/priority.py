@@ -20,6 +20,9 @@ why an estate ranks where it does; the score is their weighted mean times 100 wi
                :mod:`geo.planning.conditions`, which also makes these conditions gates).
 
 Unknown values score 0 for their component (they never raise a priority).
+
+May import: numpy, pandas, networkx, geopandas, ``geo.core.policy``,
+:mod:`geo.planning.eligibility`.
 """
 
 from __future__ import annotations

@@ -140,3 +140,13 @@ def test_funding_table_districts_standalones_and_total(policy):
     total = table.loc[table["level"] == "total", "wan_yuan"].sum()
     assert total == pytest.approx(3 * 8000 * 30 / 1e4)
     assert table.loc[table["level"] == "district", "wan_yuan"].sum() == pytest.approx(2 * 24.0)
+
+
+def test_rates_per_metre_of_boundary_and_per_estate(policy):
+    # a 100 m square: 400 m of boundary (red line)
+    custom = policy.with_values(
+        {"cost.item_rates": ["绿化美化 = 10 / m", "服务设施 = 5000 / estate"]}
+    )
+    out = by_content(squares_in_a_row(1, needs="绿化美化；服务设施"), custom).iloc[0]
+    assert out["investment_improvement_yuan"] == 400 * 10
+    assert out["investment_enhancement_yuan"] == 5000

@@ -227,25 +227,27 @@ def apply_minimum_size(
         for s in sites["estates_served"].astype(object)
     ]
     notes = [""] * len(sites)
+    # walks from every site to every served estate within the merge reach, asked once
+    every = np.array(sorted({e for s in served for e in s}), dtype=int)
+    local = {e: k for k, e in enumerate(every)}
+    pairs = walking_distances(
+        xy, estate_xy[every], el.merge_reach_m, network=network, detour_factor=el.detour_factor
+    )
+    pairs = inside_is_zero(pairs, xy, estates.geometry.to_numpy()[every])
+    walk = {
+        (int(o), int(t)): float(m)
+        for o, t, m in zip(pairs.origin, pairs.target, pairs.metres, strict=True)
+    }
     for i in np.argsort(area, kind="stable"):
         if area[i] >= minimum or not keep[i]:
             continue
-        others = np.flatnonzero(keep & (np.arange(len(sites)) != i))
-        target = None
-        if len(others) and served[i]:
-            pairs = walking_distances(
-                xy[others],
-                estate_xy[served[i]],
-                el.merge_reach_m,
-                network=network,
-                detour_factor=el.detour_factor,
-            )
-            pairs = inside_is_zero(pairs, xy[others], estates.geometry.to_numpy()[served[i]])
-            reach = pd.DataFrame({"o": pairs.origin, "t": pairs.target, "m": pairs.metres})
-            full = reach.groupby("o").agg(n=("t", "nunique"), far=("m", "max"))
-            full = full.loc[full["n"] == len(served[i])].sort_values(["far"])
-            if len(full):
-                target = int(others[int(full.index[0])])
+        target, best = None, np.inf
+        for j in np.flatnonzero(keep):
+            if j == i or not served[i]:
+                continue
+            reach = [walk.get((int(j), local[e])) for e in served[i]]
+            if all(r is not None for r in reach) and max(reach) < best:
+                target, best = int(j), max(reach)
         site_id = str(sites["site_id"].iloc[i])
         if target is not None:
             keep[i] = False
