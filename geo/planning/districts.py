@@ -309,7 +309,8 @@ def _outline(ids: list[str], geoms: np.ndarray, graph: nx.Graph) -> shapely.Geom
     """Member footprints joined by 2 m wide strips along the gaps of their adjacency edges."""
     by_id = dict(zip(ids, geoms, strict=True))
     bridges = []
-    for a, b in graph.subgraph(ids).edges():
+    # sorted: the outline's vertex order must not depend on the graph's insertion order
+    for a, b in sorted(tuple(sorted(e)) for e in graph.subgraph(ids).edges()):
         line = shapely.shortest_line(by_id[a], by_id[b])
         if line.length > 0:
             bridges.append(line.buffer(1.0, cap_style="flat"))
