@@ -256,9 +256,12 @@ def schedule_lines(schedule) -> list[str]:
     gap_text = "" if gap is None else f", optimality gap {gap:.2%}"
     return [
         f"method: {s['method']} ({s['status']}{gap_text}); {s['note']}",
-        f"objective: {s['objective']}",
-        f"caps: households per year {caps['households']}, investment per year "
-        f"{caps['investment_yuan']} yuan ({caps['basis']})",
+        f"objective: {s['objective']}; {s['spread']}",
+        "caps: households per year "
+        + ("no cap" if caps["households"] is None else f"{caps['households']:,}")
+        + ", investment per year "
+        + ("no cap" if caps["investment_yuan"] is None else f"{caps['investment_yuan']:,.0f} yuan")
+        + f" ({caps['basis']})",
         f"ready units not scheduled: {s['unplaced_units']} ({s['unplaced_estates']} estates, "
         f"{s['unplaced_households']:,} households); binding cap: {s['binding']}",
         f"2001-2005 share over the period: {s['extension_share_estates']:.1%} of estates, "
