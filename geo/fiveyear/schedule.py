@@ -482,6 +482,15 @@ def _summary(
     )
     n = sum(y.estates for y in years)
     h = sum(y.households for y in years)
+    ext_hh = sum(u.extension_households for u in units)
+    ready_hh = sum(u.households for u in units)
+    ext_note = (
+        f"ready 2001-2005 estates hold {ext_hh:,} of {ready_hh:,} ready households "
+        f"({ext_hh / ready_hh:.0%}); the 15% share (Yangjiang) admits about "
+        f"{0.15 / 0.85 * (ready_hh - ext_hh):,.0f} of them"
+        if ready_hh and ext_hh
+        else ""
+    )
     objectives = {
         "households": "years as even as possible in households (heaviest - lightest year)",
         "investment": "years as even as possible in investment (heaviest - lightest year)",
@@ -500,7 +509,8 @@ def _summary(
         "unplaced_units": len(out),
         "unplaced_estates": sum(u.estates for u in out),
         "unplaced_households": sum(u.households for u in out),
-        "binding": ", ".join(binding) if binding else "none",
+        "binding": (", ".join(binding) if binding else "none")
+        + (f" ({ext_note})" if "15% rule" in binding and ext_note else ""),
         "extension_share_estates": round(sum(y.extension_estates for y in years) / n, 4)
         if n
         else 0.0,
