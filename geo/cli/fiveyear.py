@@ -199,7 +199,11 @@ def _read_progress(path: str, estates: pd.DataFrame | None) -> pd.DataFrame:
     quality = QualityReport()
     table = io.read_table(path, quality=quality)
     frame = parse_progress_table(table, source=Path(path).name, quality=quality)
-    return fill_households(frame, estates)
+    frame = fill_households(frame, estates)
+    missing = int(frame["households"].isna().sum())
+    if missing:
+        print(f"warning: {missing} progress rows without households (count 0 in the shares)")
+    return frame
 
 
 def _schedule(args: argparse.Namespace, layers: dict[str, pd.DataFrame], policy: Policy):
