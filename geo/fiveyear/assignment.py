@@ -92,8 +92,9 @@ def solve_assignment(
         Even-load band of the ``priority`` objective: years within mean x (1 ± headroom).
     time_limit_s
         HiGHS time limit (s); the best assignment found by then is returned with its gap. When
-        HiGHS stops at the limit, a balance objective is improved further by moves and swaps of
-        units between years that keep every constraint (:func:`_rebalance`).
+        HiGHS stops at the limit, the balance is improved further by moves and swaps of units
+        between years that keep every constraint (:func:`_rebalance`; for ``priority`` only back
+        into the even-load band).
     max_nodes
         Branch-and-bound node limit (0: none). HiGHS is deterministic under a node limit, not
         under a time limit: set it (with a generous time limit) for reproducible schedules.
@@ -124,6 +125,8 @@ def solve_assignment(
     measure = inv if objective == "investment" else hh
     fixed_measure = fixed[:, 4] if objective == "investment" else fixed[:, 2]
     mean = max((measure.sum() + fixed_measure.sum()) / n_y, 1.0)
+    # the balance rows in units of the mean year (yuan would give HiGHS coefficients of 1e8)
+    scaled, fixed_scaled = measure / mean, fixed_measure / mean
     # columns: x[u, y] (u * n_y + y), z[u], Lmax, Lmin, band slack
     nx = n * n_y
     iz, imax, imin, islack = nx, nx + n, nx + n + 1, nx + n + 2
@@ -134,11 +137,11 @@ def solve_assignment(
     lateness /= max((prio.clip(min=0) + 1.0).sum() * max(n_y - 1, 1), 1.0)
     if objective == "priority":
         cost[:nx] = lateness
-        cost[imax], cost[imin] = _TIE_BREAK / mean, -_TIE_BREAK / mean
-        cost[islack] = 10.0 / mean
+        cost[imax], cost[imin] = _TIE_BREAK, -_TIE_BREAK
+        cost[islack] = 100.0
     else:
         cost[:nx] = _TIE_BREAK * lateness
-        cost[imax], cost[imin] = 1.0 / mean, -1.0 / mean
+        cost[imax], cost[imin] = 1.0, -1.0
     rows: list[sp.csr_array] = []
     lo: list[np.ndarray] = []
     hi: list[np.ndarray] = []
@@ -170,9 +173,9 @@ def solve_assignment(
         lo.append(np.full(n_y, -np.inf))
         hi.append(households_cap - fixed[:, 2])
     if investment_cap is not None:
-        rows.append(per_year(inv))
+        rows.append(per_year(inv / 1e4))  # 万元
         lo.append(np.full(n_y, -np.inf))
-        hi.append(investment_cap - fixed[:, 4])
+        hi.append((investment_cap - fixed[:, 4]) / 1e4)
     if ext_n.any():
         rows.append(per_year(ext_n - share * n_est))
         lo.append(np.full(n_y, -np.inf))
@@ -180,17 +183,17 @@ def solve_assignment(
         rows.append(per_year(ext_h - share * hh))
         lo.append(np.full(n_y, -np.inf))
         hi.append(share * fixed[:, 2] - fixed[:, 3] + 1e-6)
-    rows.append(per_year(measure, {imax: -1.0}))  # L_y <= Lmax
+    rows.append(per_year(scaled, {imax: -1.0}))  # L_y <= Lmax
     lo.append(np.full(n_y, -np.inf))
-    hi.append(-fixed_measure)
-    rows.append(per_year(measure, {imin: -1.0}))  # L_y >= Lmin
-    lo.append(-fixed_measure)
+    hi.append(-fixed_scaled)
+    rows.append(per_year(scaled, {imin: -1.0}))  # L_y >= Lmin
+    lo.append(-fixed_scaled)
     hi.append(np.full(n_y, np.inf))
     if objective == "priority":
         band = sp.csr_array(([1.0, -1.0, -1.0], ([0, 0, 0], [imax, imin, islack])), shape=(1, ncol))
         rows.append(band)
         lo.append(np.array([-np.inf]))
-        hi.append(np.array([2 * headroom * mean]))
+        hi.append(np.array([2 * headroom]))
     upper = np.full(ncol, np.inf)
     upper[: nx + n] = 1
     matrix = sp.vstack(rows).tocsc()
@@ -200,9 +203,9 @@ def solve_assignment(
         placed = np.asarray(start) >= 0
         start_x[(np.flatnonzero(placed) * n_y + np.asarray(start)[placed]).astype(int)] = 1
         start_x[iz + np.flatnonzero(~placed)] = 1
-        loads = _loads(np.asarray(start), measure, n_y) + fixed_measure
+        loads = _loads(np.asarray(start), scaled, n_y) + fixed_scaled
         start_x[imax], start_x[imin] = loads.max(), loads.min()
-        start_x[islack] = max(loads.max() - loads.min() - 2 * headroom * mean, 0.0)
+        start_x[islack] = max(loads.max() - loads.min() - 2 * headroom, 0.0)
     x, status, gap, value = _solve_highspy(
         cost,
         matrix,
@@ -219,7 +222,7 @@ def solve_assignment(
     x = np.asarray(x)[:nx].reshape(n, n_y)
     years = np.where(x.max(axis=1) > 0.5, x.argmax(axis=1), -1).astype(int)
     moves = 0
-    if objective != "priority" and status != "optimal":
+    if status != "optimal":
         limits = _Limits(
             np.column_stack([n_est, ext_n, hh, ext_h, inv]),
             fixed.astype(float),
@@ -227,7 +230,9 @@ def solve_assignment(
             households_cap,
             investment_cap,
         )
-        moves = _rebalance(years, measure, fixed_measure, limits)
+        # priority: only back into the even-load band; balance objectives: as far as it goes
+        target = 2 * headroom * mean if objective == "priority" else 0.0
+        moves = _rebalance(years, measure, fixed_measure, limits, target=target)
     return AssignmentResult(years, status, None if gap is None else float(gap), value, moves)
 
 
@@ -266,18 +271,23 @@ def _rebalance(
     measure: np.ndarray,
     fixed_measure: np.ndarray,
     limits: _Limits,
+    *,
+    target: float = 0.0,
     max_steps: int = 2000,
 ) -> int:
     """Improve the balance of a time-limited solution by moves and swaps between years.
 
     Each step takes, over all pairs of years, the move of one unit or the swap of two that lowers
     the sum of squared year loads most while both years keep every constraint; it stops when no
-    step does. Deterministic. Returns the number of steps (``years`` is changed in place).
+    step does, or the heaviest and lightest years are within ``target``. Deterministic. Returns
+    the number of steps (``years`` is changed in place).
     """
     n_y = len(fixed_measure)
     steps = 0
     while steps < max_steps:
         loads = _loads(years, measure, n_y) + fixed_measure
+        if target and loads.max() - loads.min() <= target:
+            return steps
         totals = limits.fixed.copy()
         for k in range(n_y):
             totals[k] += limits.units[years == k].sum(axis=0)
