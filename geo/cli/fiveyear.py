@@ -31,6 +31,7 @@ import pandas as pd
 from geo import io
 from geo.core.errors import InputError, QualityReport
 from geo.core.policy import MILESTONE_CITIES, PLAN_PERIODS, SCHEDULE_OBJECTIVES, Policy, load_policy
+from geo.fiveyear.checks import stated_counts, yearly_count_checks
 from geo.fiveyear.matching import MatchSettings, review_table
 from geo.fiveyear.overlay import plan_overlay, resolved_rows
 from geo.fiveyear.progress import (
@@ -415,6 +416,10 @@ def cmd_tables(args: argparse.Namespace) -> int:
     for y in years:
         part = rows.loc[rows["plan_year"] == y]
         print(f"  {y}: {len(part):>4} estates {int(part['households'].sum()):>8,} households")
+    if policy.schedule.stated_estates_per_year:
+        for check in yearly_count_checks(rows, stated_counts(policy)):
+            if check["status"] != "ok" or pd.isna(check["plan_year"]):
+                print(f"  estates per year ({check['status']}): {check['detail']}")
     print(f"written: {a}, {t}")
     return 0
 
