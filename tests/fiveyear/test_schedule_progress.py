@@ -362,3 +362,36 @@ def test_schedule_and_tables_commands_add_up(tmp_path, capsys, policy):
     assert _sheets_add_up(out) >= 5
     assert main(["tables", str(path), "--from-schedule", "--out", str(tmp_path), *args]) == 0
     assert _sheets_add_up(tmp_path / "task_table.xlsx") >= 3 * 4
+
+
+def test_rebalancing_keeps_every_constraint_and_only_improves():
+    import numpy as np
+
+    from geo.fiveyear.assignment import _Limits, _loads, _rebalance
+
+    rng = np.random.default_rng(7)
+    n, n_y = 60, 4
+    estates = rng.integers(1, 6, n).astype(float)
+    hh = rng.integers(50, 900, n).astype(float)
+    ext_n = np.where(rng.random(n) < 0.2, 1.0, 0.0)
+    ext_h = np.where(ext_n > 0, np.minimum(hh, rng.integers(10, 60, n)), 0.0)
+    units = np.column_stack([estates + ext_n, ext_n, hh, ext_h, hh * 1000])
+    limits = _Limits(units, np.zeros((n_y, 5)), 0.15, None, None)
+    # a feasible, unbalanced start: greedy into the first year that stays within 15 %
+    years = np.full(n, -1)
+    for u in np.argsort(-hh):
+        for k in range(n_y):
+            trial = years.copy()
+            trial[u] = k
+            if limits.feasible(units[trial == k].sum(axis=0, keepdims=True))[0]:
+                years = trial
+                break
+    before = _loads(years, hh, n_y)
+    placed = years >= 0
+    steps = _rebalance(years, hh, np.zeros(n_y), limits)
+    after = _loads(years, hh, n_y)
+    assert steps > 0 and (years >= 0).sum() == placed.sum()
+    assert (after**2).sum() < (before**2).sum()
+    assert after.max() - after.min() < before.max() - before.min()
+    for k in range(n_y):
+        assert limits.feasible(units[years == k].sum(axis=0, keepdims=True))[0]
