@@ -60,7 +60,8 @@ class _Year:
 class Schedule:
     """A proposed schedule.
 
-    ``estates``: every estate with ``unit_id``, ``unit_rank`` (1 = highest priority),
+    ``estates``: every estate with its figures (``investment_estimated`` True where the
+    investment is a unit-cost estimate), ``unit_id``, ``unit_rank`` (1 = highest priority),
     ``proposed_year`` (Int64, <NA> when not scheduled; the finishing year of a carry-over
     project), ``carry_over`` (bool) and ``schedule_reason``; ``years``: per year ``estates``,
     ``households``, ``investment_yuan``, the extension counts and shares, the carry-over counts
@@ -355,6 +356,9 @@ def propose_schedule(
             "status": status,
             "households": frame["households"].astype("Int64"),
             "investment_yuan": frame["investment_yuan"].astype("Float64"),
+            "investment_estimated": frame["investment_estimated"].astype("boolean")
+            if "investment_estimated" in frame
+            else pd.Series(pd.NA, index=frame.index, dtype="boolean"),
             "priority_score": frame["priority_score"].astype("Float64"),
             "unit_id": pd.array(unit_of, dtype="string"),
             "unit_rank": pd.array(rank_of, dtype="Int64"),
