@@ -31,6 +31,7 @@ import pandas as pd
 from geo import io
 from geo.core.errors import InputError, QualityReport
 from geo.core.policy import MILESTONE_CITIES, PLAN_PERIODS, SCHEDULE_OBJECTIVES, Policy, load_policy
+from geo.fiveyear.checks import stated_counts, yearly_count_checks
 from geo.fiveyear.matching import MatchSettings, review_table
 from geo.fiveyear.overlay import plan_overlay, resolved_rows
 from geo.fiveyear.progress import (
@@ -206,7 +207,11 @@ def _read_progress(path: str, estates: pd.DataFrame | None) -> pd.DataFrame:
     quality = QualityReport()
     table = io.read_table(path, quality=quality)
     frame = parse_progress_table(table, source=Path(path).name, quality=quality)
-    return fill_households(frame, estates)
+    frame = fill_households(frame, estates)
+    missing = int(frame["households"].isna().sum())
+    if missing:
+        print(f"warning: {missing} progress rows without households (count 0 in the shares)")
+    return frame
 
 
 def _schedule(args: argparse.Namespace, layers: dict[str, pd.DataFrame], policy: Policy):
@@ -263,9 +268,12 @@ def schedule_lines(schedule) -> list[str]:
     gap_text = "" if gap is None else f", optimality gap {gap:.2%}"
     return [
         f"method: {s['method']} ({s['status']}{gap_text}); {s['note']}",
-        f"objective: {s['objective']}",
-        f"caps: households per year {caps['households']}, investment per year "
-        f"{caps['investment_yuan']} yuan ({caps['basis']})",
+        f"objective: {s['objective']}; {s['spread']}",
+        "caps: households per year "
+        + ("no cap" if caps["households"] is None else f"{caps['households']:,}")
+        + ", investment per year "
+        + ("no cap" if caps["investment_yuan"] is None else f"{caps['investment_yuan']:,.0f} yuan")
+        + f" ({caps['basis']})",
         f"ready units not scheduled: {s['unplaced_units']} ({s['unplaced_estates']} estates, "
         f"{s['unplaced_households']:,} households); binding cap: {s['binding']}",
         f"2001-2005 share over the period: {s['extension_share_estates']:.1%} of estates, "
@@ -415,6 +423,10 @@ def cmd_tables(args: argparse.Namespace) -> int:
     for y in years:
         part = rows.loc[rows["plan_year"] == y]
         print(f"  {y}: {len(part):>4} estates {int(part['households'].sum()):>8,} households")
+    if policy.schedule.stated_estates_per_year:
+        for check in yearly_count_checks(rows, stated_counts(policy)):
+            if check["status"] != "ok" or pd.isna(check["plan_year"]):
+                print(f"  estates per year ({check['status']}): {check['detail']}")
     print(f"written: {a}, {t}")
     return 0
 

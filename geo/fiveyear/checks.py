@@ -4,7 +4,7 @@ The 15 % extension share (Yangjiang), 80 % consent (Xinyang, Ruicheng), no exclu
 estate, districts split across years (contiguous renovation: Xinyang, Huaibei, Ruicheng,
 Yangjiang), and Ruicheng's yearly milestones (:func:`milestones`).
 
-May import: geo.core only (pure: no file access, no printing).
+May import: geo.core and :mod:`geo.fiveyear.progress` (pure: no file access, no printing).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import datetime
 import pandas as pd
 
 from geo.core.policy import Policy
+from geo.fiveyear.progress import STAGE_NAMES, city_milestones
 
 # --------------------------------------------------------------------------- checks
 
@@ -34,7 +35,8 @@ SOURCES = {
     "Yangjiang draft §1",
     "district_split": "Xinyang 2022 (以小区为主、片区互动); Huaibei 2021 (一区一规划); "
     "Yangjiang draft (成片捆绑、打包)",
-    "milestones": "Ruicheng 2021-2025 plan, yearly milestones",
+    "milestones": "policy [milestones]: the city's dated milestones (Ruicheng 2021-2025 plan; "
+    "Xinyang 2022; Ziyun 2022; Huaibei 2021)",
     "matching": "lianpian plan import",
     "yearly_count": "the plan's stated estates per year (Ruicheng 2021-2025 plan §(二): "
     "2021: 2, 2022: 7, 2023: 6, 2024: 7, 2025: 8)",
@@ -186,8 +188,18 @@ def check_plan(
                     _names(not_matched),
                 )
             )
-        for day, zh, en in milestones(year):
-            out.append(_check(year, "milestones", "info", day.isoformat(), "", f"{zh} / {en}"))
+        for m in city_milestones(policy):
+            out.append(
+                _check(
+                    year,
+                    "milestones",
+                    "info",
+                    m.deadline(year).isoformat(),
+                    f"{m.share:.0%}",
+                    f"{m.share:.0%} of households {STAGE_NAMES[m.stage]} / {m.stage} "
+                    f"({policy.milestones.city})",
+                )
+            )
     if len(years) > 1:
         out.extend(_extension_checks(pd.NA, rows, policy, scope="the whole plan"))
     if estates is not None and "district_id" in estates:

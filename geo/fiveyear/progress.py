@@ -41,6 +41,19 @@ START_CRITERIA: dict[str, str] = {
     "criterion_on_site": "施工队伍进场且有明显形象进度",
 }
 
+#: Chinese names of the milestone stages (as the documents write them).
+STAGE_NAMES: dict[str, str] = {
+    "surveyed": "完成调查摸底",
+    "designed": "完成方案设计",
+    "approved": "完成立项",
+    "tendered": "完成施工招投标",
+    "started": "开工",
+    "pipelines": "完成管线改造",
+    "basically_completed": "基本完工",
+    "completed": "全部完工",
+    "accepted": "竣工验收",
+}
+
 #: Progress-table header aliases (compared after :func:`geo.core.names.normalise_header`).
 PROGRESS_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "estate_id": ("estate_id", "id", "编号", "小区编号"),
@@ -224,7 +237,8 @@ def parse_progress_table(
             "warning",
             source,
             "户数",
-            f"{missing} rows without households: they count 0 in the shares",
+            f"{missing} rows without households: they count 0 in the shares unless the estates "
+            "give them (fill_households)",
             "add 户数, or give estate_id so the estates' households are used",
         )
     return frame

@@ -16,6 +16,7 @@ May import: geo.core, geo.planning (statuses), :mod:`geo.fiveyear.assignment`; p
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -59,13 +60,14 @@ class _Year:
 class Schedule:
     """A proposed schedule.
 
-    ``estates``: every estate with ``unit_id``, ``unit_rank`` (1 = highest priority),
+    ``estates``: every estate with its figures (``investment_estimated`` True where the
+    investment is a unit-cost estimate), ``unit_id``, ``unit_rank`` (1 = highest priority),
     ``proposed_year`` (Int64, <NA> when not scheduled; the finishing year of a carry-over
     project), ``carry_over`` (bool) and ``schedule_reason``; ``years``: per year ``estates``,
     ``households``, ``investment_yuan``, the extension counts and shares, the carry-over counts
     and the caps; ``caps``: the caps used and where they came from; ``summary``: ``method``
     (``milp`` or ``greedy``), ``status``, ``gap`` (relative optimality gap, None for greedy),
-    ``objective``, ``note`` (why this method), ``unplaced_units``, ``unplaced_estates``,
+    ``objective``, ``spread`` (heaviest - lightest year), ``note`` (why this method), ``unplaced_units``, ``unplaced_estates``,
     ``unplaced_households``, ``binding`` (the caps that keep units out), and the period's
     ``extension_share_estates`` / ``extension_share_households``.
     """
@@ -266,9 +268,21 @@ def propose_schedule(
         else "greedy rule (schedule.solver = greedy)"
     )
     summary: dict[str, object] = {"method": "greedy", "status": "heuristic", "gap": None}
-    placed: dict[str, int] | None = None
+    ready_hh = sum(u.households for u in units)
+    ext_hh = sum(u.extension_households for u in units)
+    base = ready_hh - ext_hh
+    # at most share / (1 - share) extension households per other household can be scheduled
+    total = base + (min(ext_hh, share / (1 - share) * base) if share < 1 else ext_hh)
+    caps = schedule_caps(
+        total,
+        policy,
+        households_per_year=households_per_year,
+        investment_yuan_per_year=investment_yuan_per_year,
+    )
+    greedy_years = copy.deepcopy(years)
+    placed = _greedy(units, greedy_years, caps, share)
     if use_milp and units:
-        caps = schedule_caps(
+        milp_caps = schedule_caps(
             0,
             policy,
             households_per_year=households_per_year,
@@ -297,31 +311,32 @@ def propose_schedule(
                 dtype=float,
             ),
             share=share,
-            households_cap=caps["households"],  # type: ignore[arg-type]
-            investment_cap=caps["investment_yuan"],  # type: ignore[arg-type]
+            households_cap=milp_caps["households"],  # type: ignore[arg-type]
+            investment_cap=milp_caps["investment_yuan"],  # type: ignore[arg-type]
             objective=objective,
             headroom=s.balance_headroom,
             time_limit_s=s.solver_time_limit_s,
+            max_nodes=s.solver_max_nodes,
+            start=np.array([placed[u.unit_id] for u in units]),
         )
         if result.status != "failed":
             placed = {u.unit_id: int(k) for u, k in zip(units, result.years, strict=True)}
+            caps = milp_caps
             summary = {"method": "milp", "status": result.status, "gap": result.gap}
-            note = f"assignment MILP (HiGHS), {len(units)} units x {len(years)} years"
+            note = (
+                f"assignment MILP (HiGHS), {len(units)} units x {len(years)} years, started from "
+                "the greedy schedule"
+            )
+            if result.status != "optimal":
+                note += (
+                    f"; stopped at the {result.status} ({s.solver_time_limit_s:g} s, "
+                    f"{s.solver_max_nodes or 'no'} node limit), then "
+                    f"{result.moves} balancing moves/swaps between years"
+                )
         else:
             note = "the MILP found no assignment within the time limit: greedy rule instead"
-    if placed is None:
-        ready_hh = sum(u.households for u in units)
-        ext_hh = sum(u.extension_households for u in units)
-        base = ready_hh - ext_hh
-        # at most share / (1 - share) extension households per other household can be scheduled
-        total = base + (min(ext_hh, share / (1 - share) * base) if share < 1 else ext_hh)
-        caps = schedule_caps(
-            total,
-            policy,
-            households_per_year=households_per_year,
-            investment_yuan_per_year=investment_yuan_per_year,
-        )
-        placed = _greedy(units, years, caps, share)
+    if summary["method"] == "greedy":
+        years = greedy_years
     else:
         for u in units:
             if placed[u.unit_id] >= 0:
@@ -341,6 +356,9 @@ def propose_schedule(
             "status": status,
             "households": frame["households"].astype("Int64"),
             "investment_yuan": frame["investment_yuan"].astype("Float64"),
+            "investment_estimated": frame["investment_estimated"].astype("boolean")
+            if "investment_estimated" in frame
+            else pd.Series(pd.NA, index=frame.index, dtype="boolean"),
             "priority_score": frame["priority_score"].astype("Float64"),
             "unit_id": pd.array(unit_of, dtype="string"),
             "unit_rank": pd.array(rank_of, dtype="Int64"),
@@ -468,19 +486,35 @@ def _summary(
     )
     n = sum(y.estates for y in years)
     h = sum(y.households for y in years)
+    ext_hh = sum(u.extension_households for u in units)
+    ready_hh = sum(u.households for u in units)
+    ext_note = (
+        f"ready 2001-2005 estates hold {ext_hh:,} of {ready_hh:,} ready households "
+        f"({ext_hh / ready_hh:.0%}); the 15% share (Yangjiang) admits about "
+        f"{0.15 / 0.85 * (ready_hh - ext_hh):,.0f} of them"
+        if ready_hh and ext_hh
+        else ""
+    )
     objectives = {
         "households": "years as even as possible in households (heaviest - lightest year)",
         "investment": "years as even as possible in investment (heaviest - lightest year)",
         "priority": "higher priority earlier, years within the even-load band",
     }
+    loads = [y.investment_yuan if objective == "investment" else y.households for y in years]
+    mean = sum(loads) / len(loads) if loads else 0.0
+    unit = "yuan" if objective == "investment" else "households"
+    spread = max(loads) - min(loads) if loads else 0.0
     return {
         "objective": f"{objective}: {objectives[objective]}",
+        "spread": f"heaviest - lightest year {spread:,.0f} {unit}"
+        + (f" ({spread / mean:.1%} of the mean year)" if mean else ""),
         "note": note,
         "units": len(units),
         "unplaced_units": len(out),
         "unplaced_estates": sum(u.estates for u in out),
         "unplaced_households": sum(u.households for u in out),
-        "binding": ", ".join(binding) if binding else "none",
+        "binding": (", ".join(binding) if binding else "none")
+        + (f" ({ext_note})" if "15% rule" in binding and ext_note else ""),
         "extension_share_estates": round(sum(y.extension_estates for y in years) / n, 4)
         if n
         else 0.0,
