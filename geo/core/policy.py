@@ -181,8 +181,8 @@ class Schedule:
     objective: str = "households"
     solver: str = "auto"
     solver_max_units: int = field(default=3000, metadata=_num(0, None))
-    solver_time_limit_s: float = field(default=30.0, metadata=_num(1, 3600))
-    solver_max_nodes: int = field(default=0, metadata=_num(0, None))
+    solver_time_limit_s: float = field(default=120.0, metadata=_num(1, 3600))
+    solver_max_nodes: int = field(default=500, metadata=_num(0, None))
     stated_estates_per_year: tuple[str, ...] = ()
 
 
