@@ -23,6 +23,8 @@ import prcoords
 import shapely
 from pyproj import CRS
 
+from geo.core.errors import InputError
+
 WGS84 = CRS.from_epsg(4326)
 #: Declarable non-EPSG source systems.
 CHINESE_OBFUSCATED = ("gcj02", "bd09")
@@ -52,30 +54,126 @@ def gk_zone_epsg(longitude: float) -> int:
     return _GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3
 
 
+#: A projected CRS is kept for distances only when it is a Transverse Mercator (Gauss-Krüger, UTM)
+#: whose central meridian lies within this many degrees of the data: the scale error there stays
+#: under about 0.15 % (k = 1 + (dλ cos φ)² / 2). Web Mercator (EPSG:3857) is never kept: its scale
+#: is 1 / cos φ (+15 % in distances, +33 % in areas at 30°N).
+LOCAL_TM_MAX_DEGREES = 3.5
+#: CGCS2000 3-degree Gauss-Krüger zones, CM 75E-135E: without and with the zone number in the easting.
+_GK_ZONES = (*range(4534, 4555), *range(4513, 4534))
+
+
+def central_meridian(crs: CRS) -> float | None:
+    """The central meridian (degrees) of a Transverse Mercator CRS (Gauss-Krüger, UTM), else None."""
+    operation = crs.coordinate_operation if crs.is_projected else None
+    if operation is None or "transverse mercator" not in operation.method_name.lower():
+        return None
+    for param in operation.params:
+        if param.name.lower() in ("longitude of natural origin", "longitude of origin"):
+            return float(param.value)
+    return None
+
+
+def is_local_metric(crs: CRS, longitude: float) -> bool:
+    """True if ``crs`` measures true metres near ``longitude`` (degrees east).
+
+    That is a Transverse Mercator in metres whose central meridian is within
+    :data:`LOCAL_TM_MAX_DEGREES` of it (see :func:`metric_crs_for`).
+    """
+    if not crs.is_projected or not crs.axis_info:
+        return False
+    if crs.axis_info[0].unit_name not in ("metre", "meter"):
+        return False
+    meridian = central_meridian(crs)
+    if meridian is None:
+        return False
+    return abs((longitude - meridian + 180) % 360 - 180) <= LOCAL_TM_MAX_DEGREES
+
+
+def _centre_lonlat(gdf: gpd.GeoDataFrame) -> tuple[float, float]:
+    crs = CRS.from_user_input(gdf.crs)
+    if crs.is_geographic:
+        minx, miny, maxx, maxy = gdf.to_crs(WGS84).total_bounds
+    else:  # four corners are enough to find the centre, and cost nothing on large layers
+        outline = gpd.GeoSeries([shapely.box(*gdf.total_bounds)], crs=crs).to_crs(WGS84)
+        minx, miny, maxx, maxy = outline.total_bounds
+    return (minx + maxx) / 2, (miny + maxy) / 2
+
+
 def metric_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
     """Choose the projected metric CRS for computing on ``gdf`` (any CRS, not empty).
 
     Inside China: the CGCS2000 3-degree Gauss-Krüger zone of the centre of the data's extent;
-    elsewhere the UTM zone that geopandas estimates. Data already in a projected CRS in metres keep
-    it.
+    elsewhere the UTM zone that geopandas estimates. Data already in a local Transverse Mercator
+    in metres (a Gauss-Krüger or UTM zone covering the data, :func:`is_local_metric`) keep it; any
+    other projected CRS (Web Mercator EPSG:3857, Albers, a far zone) is replaced, so distances and
+    areas are true metres.
 
     Raises
     ------
     ValueError
         If ``gdf`` has no CRS or no geometry.
+    InputError
+        If the data lie where no zone fits (near the poles: swapped latitude and longitude).
     """
     if gdf.crs is None:
         raise ValueError("the layer has no CRS")
     if gdf.empty:
         raise ValueError("the layer is empty")
     crs = CRS.from_user_input(gdf.crs)
-    if crs.is_projected and crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
+    lon, lat = _centre_lonlat(gdf)
+    if is_local_metric(crs, lon):
         return crs
-    minx, miny, maxx, maxy = gdf.to_crs(WGS84).total_bounds
-    lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
     if _CHINA_LON[0] <= lon <= _CHINA_LON[1] and _CHINA_LAT[0] <= lat <= _CHINA_LAT[1]:
         return CRS.from_epsg(gk_zone_epsg(lon))
-    return gdf.to_crs(WGS84).estimate_utm_crs()
+    if not (np.isfinite(lat) and abs(lat) <= 84):
+        raise InputError(
+            f"the data lie at latitude {lat:.1f}, where no metric zone fits",
+            fix="check that latitude and longitude are not swapped, and the CRS (--source-crs)",
+        )
+    try:
+        return gdf.to_crs(WGS84).estimate_utm_crs()
+    except Exception as exc:  # pyproj: "Unable to determine UTM CRS"
+        raise InputError(
+            f"no metric zone fits data centred at {lon:.3f}E {lat:.3f}N",
+            fix="check the CRS (--source-crs) and that latitude and longitude are not swapped",
+        ) from exc
+
+
+def likely_gk_zone(
+    gdf: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, *, min_km: float = 50.0
+) -> tuple[int, float] | None:
+    """Find the Gauss-Krüger zone a layer labelled with the wrong zone was really drawn in.
+
+    When ``gdf`` is in a CGCS2000 3-degree zone (EPSG:4513-4554) and its centre lies more than
+    ``min_km`` from the extent of ``reference`` (roads, barriers, boundaries: any CRS), its
+    coordinates are read in every other zone; a zone that puts the centre within 5 km of the
+    reference's extent is returned as ``(epsg, km_off_as_labelled)``. None when the layers agree
+    or no zone explains the gap.
+    """
+    if gdf.crs is None or reference.crs is None or gdf.empty or reference.empty:
+        return None
+    epsg = CRS.from_user_input(gdf.crs).to_epsg()
+    if epsg not in _GK_ZONES:
+        return None
+    ref_lon, _ = _centre_lonlat(reference)
+    try:
+        near = CRS.from_epsg(gk_zone_epsg(ref_lon))
+    except ValueError:
+        return None
+    area = shapely.box(*reference.to_crs(near).total_bounds)
+    minx, miny, maxx, maxy = gdf.total_bounds
+    centre = gpd.GeoSeries([shapely.Point((minx + maxx) / 2, (miny + maxy) / 2)])
+
+    def km_off(code: int) -> float:
+        point = centre.set_crs(CRS.from_epsg(code)).to_crs(near).iloc[0]
+        return float(area.distance(point)) / 1000 if point.is_valid else float("inf")
+
+    as_given = km_off(epsg)
+    if not as_given > min_km:
+        return None
+    best = min((km_off(code), code) for code in _GK_ZONES if code != epsg)
+    return (best[1], as_given) if best[0] <= 5.0 else None
 
 
 def _convert(gdf: gpd.GeoDataFrame, point_fn) -> gpd.GeoDataFrame:

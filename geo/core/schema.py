@@ -288,7 +288,8 @@ def share_column_is_percent(values: pd.Series) -> bool | None:
     Cells with ``%`` and text are not counted. Returns ``None`` when no plain number is present.
     """
     above = below = 0
-    for cell in values:
+    codes, cells = _distinct(values)
+    for cell, count in zip(cells, np.bincount(codes, minlength=len(cells)), strict=True):
         text = normalise_text(cell)
         try:
             number = float(text)
@@ -297,9 +298,9 @@ def share_column_is_percent(values: pd.Series) -> bool | None:
         if not math.isfinite(number) or number < 0:
             continue
         if number > 1:
-            above += 1
+            above += int(count)
         else:
-            below += 1
+            below += int(count)
     if above == below == 0:
         return None
     return above > below
@@ -364,6 +365,12 @@ def split_needs(cell: object) -> list[str]:
 
 
 _COUNTS = ("households", "buildings")
+#: Largest values one estate (小区) can have; more is a typing or unit error (a total typed in a
+#: row, 万 read as units, cells shifted) and is treated as unknown with a report, never planned
+#: with (issue 16: 1e12 households). Planning judgement: the largest Chinese estates split into
+#: 小区 have some 10,000 households, a few hundred buildings and about 1 million m² of floor area;
+#: the bounds leave a factor of ten.
+PLAUSIBLE_MAX = {"households": 100_000, "buildings": 5_000, "floor_area_m2": 10_000_000.0}
 
 _PARSERS = {
     "households": parse_count,
@@ -406,6 +413,30 @@ def _once_per_value(func: Callable[[object], T]) -> Callable[[object], T]:
     return parse
 
 
+def _distinct(values: pd.Series) -> tuple[np.ndarray, list[object]]:
+    """Return each row's position in a list of the column's distinct cells, and that list.
+
+    Text columns (a pandas string dtype: every cell a ``str`` or missing) are factorised in C, so a
+    column of 200,000 cells with a few hundred distinct values costs a few hundred parses and no
+    Python loop over the rows. Other columns keep every cell (in row order), so cells that compare
+    equal but parse differently (``1``, ``1.0``, ``True``) are never taken for one another.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        cells = [*uniques.to_numpy(dtype=object), values.dtype.na_value]
+        return np.where(codes < 0, len(cells) - 1, codes), cells
+    return np.arange(len(values)), list(values)
+
+
+def _map_distinct(values: pd.Series, func: Callable[[object], object]) -> pd.Series:
+    """``values.map(func)`` with ``func`` called once per distinct cell (see :func:`_distinct`)."""
+    codes, cells = _distinct(values)
+    func = _once_per_value(func)
+    mapped = np.empty(len(cells), dtype=object)
+    mapped[:] = [func(cell) for cell in cells]
+    return pd.Series(mapped[codes], index=values.index)
+
+
 def coerce_attributes(
     table: pd.DataFrame, *, source: str, quality: QualityReport, row_labels: pd.Series | None = None
 ) -> pd.DataFrame:
@@ -415,10 +446,14 @@ def coerce_attributes(
     added empty. Unreadable cells become missing and are reported in ``quality`` with the row
     (``row_labels`` gives what to call each row, e.g. its id; the default is the index).
 
+    Each distinct cell of a column is parsed once (:func:`_distinct`); the notes are added per
+    row, column by column, in row order.
+
     Returns a new DataFrame; ``table`` is not modified.
     """
     out = table.copy()
     labels = row_labels if row_labels is not None else pd.Series(out.index, index=out.index)
+    label_of = labels.to_numpy(dtype=object)
     for column, parser in _PARSERS.items():
         if column not in out:
             out[column] = pd.Series(pd.NA, index=out.index, dtype=ESTATE_COLUMNS[column][0])
@@ -430,58 +465,68 @@ def coerce_attributes(
                 return parse_share(cell, percent_scale=_scale)
 
         parser = _once_per_value(parser)
-        values = []
-        for label, cell in zip(labels, out[column], strict=True):
+        codes, cells = _distinct(out[column])
+        parsed = np.empty(len(cells), dtype=object)
+        notes: list[str] = []
+        for k, cell in enumerate(cells):
             value, note = parser(cell)
             if column in _COUNTS and value == 0:
                 value, note = None, f"0 {column} is not plausible for an estate; treated as unknown"
-            if note:
-                level = "repair" if value is not None else "warning"
-                quality.add(
-                    level,
-                    source,
-                    f"row {label}",
-                    f"{column}: {note}",
-                    "correct the cell in the survey table",
+            elif value is not None and column in PLAUSIBLE_MAX and value > PLAUSIBLE_MAX[column]:
+                value, note = (
+                    None,
+                    f"{value:,.0f} is more than one estate can have (at most "
+                    f"{PLAUSIBLE_MAX[column]:,.0f}); treated as unknown",
                 )
-            values.append(pd.NA if value is None else value)
-        out[column] = pd.Series(values, index=out.index, dtype=ESTATE_COLUMNS[column][0])
+            parsed[k] = pd.NA if value is None else value
+            notes.append(note)
+        has_note = np.array([bool(n) for n in notes], dtype=bool)
+        for row in np.flatnonzero(has_note[codes]):
+            k = codes[row]
+            quality.add(
+                "repair" if parsed[k] is not pd.NA else "warning",
+                source,
+                f"row {label_of[row]}",
+                f"{column}: {notes[k]}",
+                "correct the cell in the survey table",
+            )
+        out[column] = pd.Series(parsed[codes], index=out.index, dtype=ESTATE_COLUMNS[column][0])
     raw = out["build_year_raw"] if "build_year_raw" in out else pd.Series("", index=out.index)
-    first, latest = [], []
+    codes, cells = _distinct(raw)
     parse_year = _once_per_value(parse_build_year)
-    normalise = _once_per_value(normalise_text)
-    for label, cell in zip(labels, raw, strict=True):
-        year = parse_year(cell)
+    years = [parse_year(cell) for cell in cells]
+    for row in np.flatnonzero(np.array([bool(y.note) for y in years], dtype=bool)[codes]):
+        year = years[codes[row]]
         if year.note.startswith(REPAIRED):
             quality.add(
                 "repair",
                 source,
-                f"row {label}",
+                f"row {label_of[row]}",
                 year.note.removeprefix(REPAIRED),
                 "check the reading; write phases as 1995、1997",
             )
-        elif year.note and year.note != "decade":
+        elif year.note != "decade":
             quality.add(
                 "warning",
                 source,
-                f"row {label}",
+                f"row {label_of[row]}",
                 year.note + "; the estate needs a survey",
                 "write the year as 1995, 1995年, 1995、1997 or 90年代",
             )
-        first.append(pd.NA if year.first is None else year.first)
-        latest.append(pd.NA if year.latest is None else year.latest)
-    out["build_year_raw"] = raw.map(normalise).astype("string")
-    out["build_year"] = pd.array(first, dtype="Int64")
-    out["build_year_latest"] = pd.array(latest, dtype="Int64")
+    first = np.array([pd.NA if y.first is None else y.first for y in years], dtype=object)
+    latest = np.array([pd.NA if y.latest is None else y.latest for y in years], dtype=object)
+    out["build_year_raw"] = _map_distinct(raw, normalise_text).astype("string")
+    out["build_year"] = pd.array(first[codes], dtype="Int64")
+    out["build_year_latest"] = pd.array(latest[codes], dtype="Int64")
     _split_regions(out)
     for column in ("name", "county", "needs"):
         if column in out:
-            out[column] = out[column].map(normalise).astype("string")
+            out[column] = _map_distinct(out[column], normalise_text).astype("string")
             _report_markup(out[column], labels, column, source, quality)
         else:
             out[column] = pd.Series("", index=out.index, dtype="string")
-    joined_needs = _once_per_value(lambda c: "；".join(split_needs(c)))
-    out["needs"] = out["needs"].map(joined_needs).astype("string")
+    joined_needs = _map_distinct(out["needs"], lambda c: "；".join(split_needs(c)))
+    out["needs"] = joined_needs.astype("string")
     return out
 
 
@@ -501,13 +546,17 @@ def _report_markup(
     values: pd.Series, labels: pd.Series, column: str, source: str, quality: QualityReport
 ) -> None:
     """Warn about HTML or script in a text cell: it is kept as text and escaped wherever shown."""
-    for label, text in zip(labels, values, strict=True):
-        if isinstance(text, str) and _MARKUP.search(text):
-            quality.add(
-                "warning",
-                source,
-                f"row {label}",
-                f"{column} {text[:60]!r} contains HTML/script markup; kept as plain text "
-                "(escaped in the map and the app, never run)",
-                "remove the markup from the cell",
-            )
+    codes, cells = _distinct(values)
+    marked = np.array([isinstance(t, str) and bool(_MARKUP.search(t)) for t in cells], dtype=bool)
+    rows = np.flatnonzero(marked[codes])
+    label_of = labels.to_numpy(dtype=object)
+    for row in rows:
+        text = cells[codes[row]]
+        quality.add(
+            "warning",
+            source,
+            f"row {label_of[row]}",
+            f"{column} {text[:60]!r} contains HTML/script markup; kept as plain text "
+            "(escaped in the map and the app, never run)",
+            "remove the markup from the cell",
+        )

@@ -13,10 +13,11 @@ import pandas as pd
 from pyproj import CRS
 
 from geo import io
-from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset
+from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
 from geo.core.errors import QualityReport
 from geo.core.policy import Policy
-from geo.fiveyear.matching import parse_overrides, parse_plan_table
+from geo.fiveyear.matching import parse_overrides
+from geo.fiveyear.plan_table import parse_plan_table
 from geo.pipeline.result import (
     DEMO_BOUNDARIES,
     DEMO_ESTATES,
@@ -112,7 +113,11 @@ def load_inputs(
         path, layer = _split_layer(item)
         frame = io.read_lines_or_polygons(path, quality=quality, layer=layer)
         label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
-        barrier_frames.append(frame[[frame.geometry.name]].assign(barrier=label).to_crs(4326))
+        # in the estates' CRS (one frame for all layers): the run projects them to its metric CRS,
+        # which is the estates' own when projected, so most runs transform barriers once or never
+        barrier_frames.append(
+            frame[[frame.geometry.name]].assign(barrier=label).to_crs(estates_gdf.crs)
+        )
         sources.setdefault("barriers", "")
         sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
     roads_gdf = None
@@ -200,6 +205,19 @@ def check_reference_offset(
     Tries each reference layer (roads, boundaries, barriers) with
     :func:`geo.core.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
     """
+    for name, frame in references:  # issue 16: a Gauss-Krüger layer labelled with the wrong zone
+        zone = likely_gk_zone(estates, frame) if frame is not None else None
+        if zone is not None:
+            label = CRS.from_user_input(estates.crs).to_string()
+            quality.add(
+                "warning",
+                Path(estates_source.split("::")[0]).name,
+                "CRS",
+                f"the estates lie {zone[1]:,.0f} km from {Path(str(name).split('::')[0]).name}: "
+                f"their coordinates fit EPSG:{zone[0]}, not the labelled {label} (wrong zone?)",
+                f"rerun with --source-crs EPSG:{zone[0]} if that is the zone the data were drawn in",
+            )
+            return
     for name, frame in references:
         if frame is None or frame.empty:
             continue
@@ -266,7 +284,7 @@ def read_plan_table(
     """Read a five-year or annual plan table (XLSX, CSV or TSV) into canonical plan rows.
 
     The Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²) and its variants;
-    see :func:`geo.fiveyear.matching.parse_plan_table` for the columns and the repairs. No geometry is needed.
+    see :func:`geo.fiveyear.plan_table.parse_plan_table` for the columns and the repairs. No geometry is needed.
 
     Raises
     ------

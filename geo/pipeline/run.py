@@ -31,6 +31,8 @@ from geo.pipeline.result import (
 from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
+from geo.planning.funding import funding_table
+from geo.planning.lots import mobilisation_list
 from geo.planning.priority import score_districts, score_estates
 from geo.planning.survey import SurveyJoin, join_survey
 from geo.planning.units import assign_units
@@ -236,6 +238,10 @@ def finish_plan(
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     if survey_report is not None and survey_report.table is not None:
         extra_layers["survey_join"] = survey_report.table.to_crs(crs)
+    if "fund_residents_yuan" in estates:  # who pays, per district and standalone estate (万元)
+        extra_layers["funding"] = funding_table(estates, districts)
+    if "ready" in estates:  # estates not yet ready: who still needs persuading (issue 17)
+        extra_layers["mobilisation"] = mobilisation_list(estates, policy)
     if inputs.facilities is not None:
         note_progress(progress, 0.9, "assessing elderly-care floor area and proposing sites")
         care = assess_elderly_care(
@@ -245,6 +251,8 @@ def finish_plan(
         estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
         districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
         extra_layers["elderly_sites"] = care.sites
+        if care.dropped_sites is not None and len(care.dropped_sites):
+            extra_layers["elderly_sites_dropped"] = care.dropped_sites  # below the minimum size
         extra_layers["elderly_coverage"] = coverage_rings(care, policy)
         extra_layers["elderly_gaps"] = gap_estates(estates)
         extra_layers["elderly_summary"] = pd.DataFrame(

@@ -183,3 +183,31 @@ def test_listing_site_headers_and_region_split():
 
 def test_map_headers_accepts_point_columns_in_a_user_mapping():
     assert map_headers(["东坐标"], {"东坐标": "longitude"}) == {"东坐标": "longitude"}
+
+
+def test_text_columns_parse_per_distinct_cell_as_cell_by_cell():
+    """A column of text (parsed once per distinct value) gives the values and notes, in row
+    order, that the same cells in an object column (parsed cell by cell) give."""
+    from geo.core.errors import QualityReport
+    from geo.core.schema import coerce_attributes
+
+    cells = {
+        "households": ["120户", "0", "x", None, "120户", "7.5"],
+        "consent_rate": ["95%", "0.8", "80", None, "abc", "95%"],
+        "build_year_raw": ["1995年", "90年代", "1995、1997", "", None, "1995年"],
+        "already_renovated": ["是", "否", "maybe", None, "是", "有"],
+        "name": ["<b>A</b>", "B", "B", None, "C", "<b>A</b>"],
+        "needs": ["加装电梯；管网改造", "", None, "加装电梯、屋面防水", "x", "y"],
+    }
+    labels = pd.Series([f"E{i}" for i in range(6)])
+    results = []
+    for dtype in ("str", object):
+        quality = QualityReport()
+        table = pd.DataFrame({c: pd.Series(v, dtype=dtype) for c, v in cells.items()})
+        frame = coerce_attributes(table, source="t", quality=quality, row_labels=labels)
+        results.append((frame, quality.to_frame()))
+    pd.testing.assert_frame_equal(results[0][0], results[1][0])
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
+    notes = results[0][1]
+    assert notes["message"].iloc[0].startswith("households") and notes["where"].iloc[0] == "row E1"
+    assert (notes["where"] == "row E2").any()

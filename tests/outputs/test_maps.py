@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from geo.outputs import maps
+from geo.outputs import map_canvas, maps
 from geo.pipeline import PlanInputs, run_plan
 from tests.conftest import make_estates
 
@@ -46,6 +46,10 @@ def _geojson_layers(m):
     return [c for c in m._children.values() if isinstance(c, maps.folium.GeoJson)]
 
 
+def _canvas_layers(m):
+    return [c for c in m._children.values() if isinstance(c, map_canvas.CanvasLayer)]
+
+
 def test_names_are_escaped_in_the_page(result):
     page = _html(result, basemap="none")
     assert XSS not in page
@@ -59,7 +63,8 @@ def test_no_cdn_and_no_network_with_the_none_basemap(result):
     page = _html(result, basemap="none")
     assert not re.search(r"""<(script|link)[^>]+(src|href)=["']https?:""", page)
     assert not any(host in page for host in CDN)
-    assert page.count("data:text/javascript;base64,") == 1  # leaflet only: no jQuery/Bootstrap
+    # Leaflet and the map's own canvas layers only: no jQuery/Bootstrap
+    assert page.count("data:text/javascript;base64,") == 2
     assert "tile.openstreetmap" not in page
 
 
@@ -94,7 +99,9 @@ def test_coordinates_are_rounded_and_in_degrees(result):
         for feature in layer.data["features"]:
             text = json.dumps(feature["geometry"]["coordinates"])
             coords += [float(v) for v in re.findall(r"-?\d+\.?\d*", text)]
-    assert coords
+    for layer in _canvas_layers(m):  # as the page decodes them
+        coords += shapely.get_coordinates(layer.shapes()).ravel().tolist()
+    assert len(coords) > 40
     assert all(abs(v - round(v, 5)) < 1e-9 for v in coords)
     assert all(29 < v < 31 or 119 < v < 121 for v in coords)
 
@@ -113,7 +120,7 @@ def test_layers_present_and_absent(result):
     names = _layer_names(m)
     assert names[:4] == ["小区", "片区", "片区标注", "相邻关系"]
     assert not any("走廊" in n or "养老" in n or "五年计划" in n for n in names)
-    assert len(_geojson_layers(m)[0].data["features"]) == len(result.estates)
+    assert len(_canvas_layers(m)[0]) == len(result.estates)
     assert "LayerControl" in {type(c).__name__ for c in m._children.values()}
 
 
@@ -143,12 +150,13 @@ def test_plan_year_layer_filters(result):
     planned = result.estates.assign(plan_year=[2021, 2022, 2023, None])
     result_with_plan = type(result)(**{**result.__dict__, "estates": planned})
     m = maps.build_map(result_with_plan, maps.MapOptions(basemap="none", plan_year=2022))
-    plan = [layer for layer in _geojson_layers(m) if "五年计划" in layer.layer_name]
+    plan = [layer for layer in _canvas_layers(m) if "五年计划" in layer.layer_name]
     assert len(plan) == 1
-    assert sorted(f["properties"]["plan_year"] for f in plan[0].data["features"]) == [
-        "2021",
-        "2022",
-    ]
+    assert sorted(plan[0].column("plan_year")) == ["2021", "2022"]
+    # the plan shares the estates' geometry: the same polygons, not a second copy in the page
+    estates = _canvas_layers(m)[0]
+    assert plan[0].geometry is None and plan[0].source is estates
+    assert [s.wkt for s in plan[0].shapes()] == [s.wkt for s in estates.shapes()[:2]]
 
 
 def test_priority_colours_and_legend(result):
@@ -179,11 +187,16 @@ def test_layer_bounds_are_those_folium_would_compute():
 
     fmap = maps.build_map(run_plan(load_inputs()), maps.MapOptions(basemap="none"))
     layers = [c for c in fmap._children.values() if isinstance(c, GeoJson)]
-    assert len(layers) >= 3
     for layer in layers:
         expected = get_bounds(layer.data, lonlat=True)
         ours = [v for corner in layer._get_self_bounds() for v in corner]
         assert ours == pytest.approx([v for corner in expected for v in corner], abs=1e-9)
+    canvas = _canvas_layers(fmap)
+    assert len(layers) + len(canvas) >= 3
+    for layer in canvas:  # the bounds of what the page draws
+        west, south, east, north = shapely.total_bounds(layer.shapes())
+        ours = [v for corner in layer._get_self_bounds() for v in corner]
+        assert ours == pytest.approx([south, west, north, east], abs=1e-9)
 
 
 def test_elderly_gap_colours_legend_and_tooltip(result):
@@ -194,21 +207,16 @@ def test_elderly_gap_colours_legend_and_tooltip(result):
     m = maps.build_map(with_gaps, maps.MapOptions(basemap="none", colour_by="elderly_gap"))
     legend = next(c for c in m._children.values() if isinstance(c, maps._Legend))
     assert legend.content.startswith("<b>养老服务用房缺口")
-    estates = _geojson_layers(m)[0]
-    colours = [estates.style_function(f)["fillColor"] for f in estates.data["features"]]
+    estates = _canvas_layers(m)[0]
+    assert estates.fill_from == "gcolour"
+    colours = estates.column("gcolour")
     assert colours == [maps.GAP_NONE, maps.GAP_CLASSES[1][1], maps.NOT_SCORED, maps.GAP_TOP]
-    assert [f["properties"]["gap"] for f in estates.data["features"]] == [
-        "0 m²",
-        "35 m²",
-        "",
-        "150 m²",
-    ]
-    tooltip = next(c for c in estates._children.values() if type(c).__name__ == "GeoJsonTooltip")
-    assert tooltip.fields[-1] == "gap" and tooltip.aliases[-1] == "养老用房缺口"
+    assert estates.column("gap") == ["0 m²", "35 m²", "", "150 m²"]
+    assert estates.tooltip[-1] == ("gap", "养老用房缺口")
     assert maps.gap_colour(19.9) == maps.GAP_CLASSES[0][1]
     # without the column, no gap field in the tooltip
     plain = maps.build_map(result, maps.MapOptions(basemap="none"))
-    assert "gap" not in _geojson_layers(plain)[0].data["features"][0]["properties"]
+    assert "gap" not in _canvas_layers(plain)[0].props
 
 
 def test_data_are_never_read_as_template_code():
@@ -284,3 +292,117 @@ def test_display_frame_memo_gives_what_a_fresh_computation_gives(result, monkeyp
     moved = estates.set_geometry(estates.geometry.translate(50, 0))
     assert not maps.display_frame(moved, gcj02=gcj02).geometry.equals(first.geometry)
     assert len(maps._DISPLAY) == 2
+
+
+def test_geometry_encoding_gives_the_rounded_coordinates_back():
+    square = box(120.10001, 30.20002, 120.10101, 30.20102)
+    holed = shapely.Polygon(
+        [(120.2, 30.2), (120.21, 30.2), (120.21, 30.21), (120.2, 30.21)],
+        [[(120.201, 30.201), (120.202, 30.201), (120.202, 30.202)]],
+    )
+    multi = shapely.MultiPolygon([box(120.3, 30.3, 120.30005, 30.30007), square])
+    encoded = map_canvas.encode_geometry(np.array([square, holed, multi]), 5)
+    assert encoded["f"] == [1, 1, 2] and encoded["p"] == [1, 2, 1, 1]
+    assert encoded["r"] == [4, 4, 3, 4, 4]  # rings without their closing point
+    assert all(isinstance(v, int) for v in encoded["c"])
+    assert max(abs(v) for v in encoded["c"][2:]) < 10**5  # differences, not whole coordinates
+    for got, expected in zip(
+        map_canvas.decode_geometry(encoded), [square, holed, multi], strict=True
+    ):
+        assert got.equals_exact(expected, 1e-9)
+    lines = [LineString([(120.1, 30.1), (120.10003, 30.10004)])]
+    lines.append(shapely.MultiLineString([lines[0].coords, [(120.2, 30.2), (120.2, 30.3)]]))
+    encoded = map_canvas.encode_geometry(np.array(lines), 5, map_canvas.LINE)
+    assert [g.wkt for g in map_canvas.decode_geometry(encoded, map_canvas.LINE)] == [
+        g.wkt for g in lines
+    ]
+    with pytest.raises(ValueError, match="another geometry type"):
+        map_canvas.encode_geometry(np.array([Point(1, 2)]), 5)
+
+
+def test_repeated_property_values_are_sent_once():
+    status = ["eligible"] * 30 + ["extension"] * 10
+    column = map_canvas.encode_column(status)
+    assert column["k"] == ["eligible", "extension"] and len(column["i"]) == 40
+    assert map_canvas.decode_column(column) == status
+    names = [f"{i}号" for i in range(5)] + [None]
+    assert map_canvas.encode_column(names) == names  # all different: a plain list
+
+
+def test_status_colours_are_those_of_the_tender_maps(result):
+    from geo.outputs import export
+
+    for status, colour in export._STATUS_COLOURS.items():
+        assert maps.STATUS_COLOURS[status] == colour  # 延伸纳入 orange on both
+    assert len(set(maps.STATUS_COLOURS.values())) == len(maps.STATUS_COLOURS)
+    page = _html(result, basemap="none")
+    assert "L.control.scale({imperial: false})" in page  # metres only
+    assert "L.control.scale()" not in page
+
+
+def test_corridor_and_site_tooltips_in_words(result):
+    crs = result.crs
+    result.extra_layers = {
+        "corridors": gpd.GeoDataFrame(
+            {
+                "district_id": ["D0001"],
+                "utilities": ["water,gas"],
+                "kind": ["trunk"],
+                "length_m": [330.4],
+                "cost_yuan": [125000.0],
+                "clearance_m": [1.5],
+                "clearance_ok": [False],
+            },
+            geometry=[LineString([(500050, 3340050), (500380, 3340050)])],
+            crs=crs,
+        ),
+        "elderly_sites": gpd.GeoDataFrame(
+            {"site_id": ["S1"], "source": ["estate"], "households_served": [1234]},
+            geometry=[Point(500150, 3340150)],
+            crs=crs,
+        ),
+    }
+    try:
+        zh = maps.build_map(result, maps.MapOptions(basemap="none"))
+        en = maps.build_map(result, maps.MapOptions(basemap="none", language="en"))
+    finally:
+        result.extra_layers = {}
+
+    def tooltip(m, name):
+        canvas = [c for c in _canvas_layers(m) if c.layer_name == name]
+        if canvas:  # lines are drawn on the canvas
+            return {label: canvas[0].column(f)[0] for f, label in canvas[0].tooltip}
+        layer = next(c for c in _geojson_layers(m) if c.layer_name == name)
+        tip = next(c for c in layer._children.values() if type(c).__name__ == "GeoJsonTooltip")
+        values = layer.data["features"][0]["properties"]
+        return dict(zip(tip.aliases, [values[f] for f in tip.fields], strict=True))
+
+    assert tooltip(zh, "共享管线走廊") == {
+        "片区": "D0001",
+        "管线": "给水、燃气",
+        "类型": "干线（服务两个及以上小区）",
+        "长度": "330 m",
+        "估算造价": "12.5 万元",
+        "与建筑最小净距要求": "1.5 m",
+        "净距": "不满足（距建筑过近）",
+    }
+    assert tooltip(en, "Shared pipeline corridors")["Utilities"] == "water supply, gas"
+    assert tooltip(en, "Proposed elderly-care sites") == {
+        "Site": "S1",
+        "Source": "inside an estate",
+        "Households served": "1,234 households",
+    }
+    page = maps.map_html(zh)
+    assert "lp-city" in page  # sites let clicks through at city zoom...
+    corridors = next(c for c in _canvas_layers(zh) if c.role == "corridors")
+    assert corridors.interactive_from == maps.CITY_ZOOM  # ...and so do corridors
+
+
+def test_district_labels_are_one_layer_from_a_zoom_level(result):
+    m = maps.build_map(result, maps.MapOptions(basemap="none"))
+    (labels,) = [c for c in m._children.values() if isinstance(c, map_canvas.CanvasLabels)]
+    assert labels.min_zoom == maps.LABEL_MIN_ZOOM
+    districts = next(c for c in _canvas_layers(m) if c.role == "districts")
+    assert labels.targets is districts and districts.kind == "outline"
+    assert [p[2] for p in labels.points] == list(result.districts["district_id"])
+    assert "L.tooltip(" not in maps.map_html(m)  # no permanent tooltip per district
