@@ -74,6 +74,42 @@ class SurveyJoin:
         return {kind: int(found.get(kind, 0)) for kind in MATCH_KINDS}
 
 
+def survey_summary(estates: pd.DataFrame, report: SurveyJoin) -> dict[str, object]:
+    """The figures the CLI prints and the app shows about a survey join.
+
+    Parameters
+    ----------
+    estates
+        Estates after :func:`join_survey` (and eligibility: ``status`` counts ``needs_survey``
+        when present).
+    report
+        What :func:`join_survey` did.
+
+    Returns
+    -------
+    dict
+        ``rows`` (survey rows), ``rows_by_match`` (rows per :data:`MATCH_KINDS`),
+        ``estates`` (estates in the run), ``build_year_from_survey`` (estates whose build year
+        came from a survey row), ``build_year_by_match`` (those per match kind, best first) and
+        ``needs_survey`` (estates still without a build year; ``None`` without ``status``).
+    """
+    joined = estates["survey_match"].notna() if "survey_match" in estates else None
+    if joined is None:
+        joined = pd.Series(False, index=estates.index)
+    with_year = joined & estates["build_year_latest"].notna()
+    by_match = estates.loc[with_year, "survey_match"].value_counts() if with_year.any() else {}
+    return {
+        "rows": 0 if report.table is None else len(report.table),
+        "rows_by_match": report.counts(),
+        "estates": len(estates),
+        "build_year_from_survey": int(with_year.sum()),
+        "build_year_by_match": {k: int(by_match[k]) for k in MATCH_KINDS if k in by_match},
+        "needs_survey": int((estates["status"] == "needs_survey").sum())
+        if "status" in estates
+        else None,
+    }
+
+
 def join_survey(
     estates: gpd.GeoDataFrame, survey: pd.DataFrame, settings: Survey | None = None
 ) -> tuple[gpd.GeoDataFrame, SurveyJoin]:
