@@ -20,6 +20,7 @@ from geo.core._machine import cores
 from geo.core.errors import InputError, LianpianError
 from geo.core.policy import load_policy
 from geo.pipeline import PlanResult, load_inputs, run_plan
+from geo.planning.survey import survey_summary
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
@@ -310,26 +311,21 @@ def _print_library_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 def survey_lines(result: PlanResult) -> list[str]:
     """The summary lines of the survey join: rows by outcome, estates given a real build year."""
-    report = result.survey_join
-    if report is None or report.table is None:
+    if result.survey_join is None or result.survey_join.table is None:
         return []
-    counts = report.counts()
-    lines = [
-        f"survey rows: {len(report.table)} ("
-        + ", ".join(f"{kind} {n}" for kind, n in counts.items() if n)
-        + "; layer survey_join)"
+    figures = survey_summary(result.estates, result.survey_join)
+    rows = figures["rows_by_match"]
+    by_match = figures["build_year_by_match"]
+    share = figures["build_year_from_survey"] / max(figures["estates"], 1)
+    return [
+        f"survey rows: {figures['rows']} ("
+        + ", ".join(f"{kind} {n}" for kind, n in rows.items() if n)  # type: ignore[union-attr]
+        + "; layer survey_join)",
+        f"estates with a build year from the survey: {figures['build_year_from_survey']} of "
+        f"{figures['estates']} ({share:.1%}: "
+        + ", ".join(f"{kind} {n}" for kind, n in by_match.items())  # type: ignore[union-attr]
+        + f"); still needs_survey: {figures['needs_survey']}",
     ]
-    estates = result.estates
-    from_survey = estates["survey_match"].notna() & estates["build_year_latest"].notna()
-    by_kind = estates.loc[from_survey, "survey_match"].value_counts()
-    share = from_survey.sum() / len(estates) if len(estates) else 0.0
-    lines.append(
-        f"estates with a build year from the survey: {int(from_survey.sum())} of {len(estates)} "
-        f"({share:.1%}: "
-        + ", ".join(f"{kind} {int(n)}" for kind, n in by_kind.items())
-        + f"); still needs_survey: {int((estates['status'] == 'needs_survey').sum())}"
-    )
-    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

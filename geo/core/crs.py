@@ -420,8 +420,8 @@ def points_to_wgs84(
         arrays of one length; NaN stays NaN.
     declared
         From :func:`parse_point_crs`: ``"wgs84"``, ``"gcj02"``, ``"bd09"`` or a :class:`CRS`.
-        GCJ-02 and BD-09 use the same conversions as ``--source-crs`` (prcoords' iterative
-        inverses), applied point by point.
+        GCJ-02 and BD-09 go through :func:`gcj02_to_wgs84` / :func:`bd09_to_wgs84`, the
+        conversions of ``--source-crs`` (prcoords' iterative inverses).
 
     Returns
     -------
@@ -439,14 +439,14 @@ def points_to_wgs84(
         return lon, lat
     if declared == "wgs84":
         return x.copy(), y.copy()
-    inverse = prcoords.gcj_wgs_bored if declared == "gcj02" else prcoords.bd_wgs_bored
+    # the same conversion as --source-crs: gcj02_to_wgs84 / bd09_to_wgs84 on a point layer
+    convert = gcj02_to_wgs84 if declared == "gcj02" else bd09_to_wgs84
+    ok = np.isfinite(x) & np.isfinite(y)
     lon, lat = np.full(len(x), np.nan), np.full(len(x), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # prcoords warns for points outside China
-        for i, (a, b) in enumerate(zip(x, y, strict=True)):
-            if np.isfinite(a) and np.isfinite(b):
-                result = inverse((b, a))
-                lon[i], lat[i] = result.lon, result.lat
+    if ok.any():
+        layer = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x[ok], y[ok]), crs=WGS84)
+        moved = convert(layer).geometry
+        lon[ok], lat[ok] = moved.x.to_numpy(), moved.y.to_numpy()
     return lon, lat
 
 

@@ -148,8 +148,8 @@ _STEM_SUFFIXES = (
     "苑",
     "园",
 )
-#: A phase or part at the end of a name: 1期, 2区, a区, 东区, 3组团, 南苑 is not one (kept).
-_PHASE = re.compile(r"(?:第?(\d+|[a-z])(?:期|区|组团|标段)|([东南西北中])区|(\d+)(?:号院|园))$")
+#: A phase or part at the end of a name: 1期, 2区, a区, 东区, 3组团, 1园 (南苑 is not one: kept).
+_PHASE = re.compile(r"(?:第?(\d+|[a-z])(?:期|区|组团|标段)|([东南西北中])区|(\d+)园)$")
 #: Bracketed parts (``万科草庄（东岸）``) are read as a phase or part, not the estate name.
 _BRACKETS = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
 

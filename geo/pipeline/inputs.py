@@ -50,7 +50,8 @@ def load_inputs(
         Estate footprints (see :func:`geo.io.read_estates`); ``FILE::LAYER`` picks a layer, as
         for every vector input (or give ``estates_layer``).
     survey
-        Survey table (CSV/TSV/XLSX) joined by id, else by name (see :mod:`geo.planning.survey`).
+        Survey table (CSV/TSV/XLSX) joined by id, by location and name when its rows carry
+        points, else by name (see :mod:`geo.planning.survey`).
     barriers
         Layers estates may not be grouped across (water, railways...): lines or polygons.
     roads

@@ -74,6 +74,42 @@ class SurveyJoin:
         return {kind: int(found.get(kind, 0)) for kind in MATCH_KINDS}
 
 
+def survey_summary(estates: pd.DataFrame, report: SurveyJoin) -> dict[str, object]:
+    """The figures the CLI prints and the app shows about a survey join.
+
+    Parameters
+    ----------
+    estates
+        Estates after :func:`join_survey` (and eligibility: ``status`` counts ``needs_survey``
+        when present).
+    report
+        What :func:`join_survey` did.
+
+    Returns
+    -------
+    dict
+        ``rows`` (survey rows), ``rows_by_match`` (rows per :data:`MATCH_KINDS`),
+        ``estates`` (estates in the run), ``build_year_from_survey`` (estates whose build year
+        came from a survey row), ``build_year_by_match`` (those per match kind, best first) and
+        ``needs_survey`` (estates still without a build year; ``None`` without ``status``).
+    """
+    joined = estates["survey_match"].notna() if "survey_match" in estates else None
+    if joined is None:
+        joined = pd.Series(False, index=estates.index)
+    with_year = joined & estates["build_year_latest"].notna()
+    by_match = estates.loc[with_year, "survey_match"].value_counts() if with_year.any() else {}
+    return {
+        "rows": 0 if report.table is None else len(report.table),
+        "rows_by_match": report.counts(),
+        "estates": len(estates),
+        "build_year_from_survey": int(with_year.sum()),
+        "build_year_by_match": {k: int(by_match[k]) for k in MATCH_KINDS if k in by_match},
+        "needs_survey": int((estates["status"] == "needs_survey").sum())
+        if "status" in estates
+        else None,
+    }
+
+
 def join_survey(
     estates: gpd.GeoDataFrame, survey: pd.DataFrame, settings: Survey | None = None
 ) -> tuple[gpd.GeoDataFrame, SurveyJoin]:
@@ -289,51 +325,93 @@ def _write_rows(
     matches: dict[int, RowMatch],
     row_counties: list[str],
 ) -> gpd.GeoDataFrame:
-    """Write the joined rows' values and the survey columns into the estates."""
+    """Write the joined rows' values and the survey columns into the estates.
+
+    An estate with one row takes that row's known values (vectorised); one with several rows
+    takes :func:`aggregate_rows` of them.
+    """
     out = estates.copy()
-    for column, dtype in ESTATE_SURVEY_COLUMNS.items():
-        out[column] = pd.Series(pd.NA, index=out.index, dtype=dtype)
     by_estate: dict[int, list[int]] = {}
     for i in sorted(matches):
         if matches[i].estate is not None:
             by_estate.setdefault(matches[i].estate, []).append(i)
+    _write_values(out, survey, by_estate)
     rank = {kind: n for n, kind in enumerate(MATCH_KINDS)}
+    labels, fields = [], {name: [] for name in ESTATE_SURVEY_COLUMNS}
+    fills: dict[str, dict[object, object]] = {"name": {}, "county": {}}
     for position, rows in by_estate.items():
         label = out.index[position]
-        values = aggregate_rows(survey.loc[rows])
-        for column, value in values.items():
-            if value is not pd.NA and not (isinstance(value, float) and np.isnan(value)):
-                out.at[label, column] = value
-        for column, value in (("name", _first(survey, rows, "name")), ("county", None)):
-            if column == "county":
-                value = next((row_counties[i] for i in rows if row_counties[i]), None)
-            current = out.at[label, column] if column in out else None
-            if value and (current is None or pd.isna(current) or not str(current).strip()):
-                out.at[label, column] = value
-        best = min(rows, key=lambda i: rank[matches[i].status])
-        out.at[label, "survey_row"] = int(survey.at[rows[0], "survey_row"])
-        out.at[label, "survey_rows"] = "、".join(str(int(survey.at[i, "survey_row"])) for i in rows)
-        names = [str(n) for n in (survey.loc[rows, "name"] if "name" in survey else []) if n]
-        out.at[label, "survey_name"] = "、".join(dict.fromkeys(names)) or pd.NA
-        out.at[label, "survey_match"] = matches[best].status
-        if matches[best].distance_m is not None:
-            out.at[label, "survey_distance_m"] = round(matches[best].distance_m, 1)
-        if matches[best].name_score is not None:
-            out.at[label, "survey_name_score"] = matches[best].name_score
-    for column, (dtype, _, _) in ESTATE_COLUMNS.items():
-        if column in out:
-            out[column] = out[column].astype(dtype)
+        labels.append(label)
+        best = matches[min(rows, key=lambda i: rank[matches[i].status])]
+        names = [_text(survey.at[i, "name"]) for i in rows] if "name" in survey else []
+        names = [n for n in names if n]
+        fields["survey_row"].append(int(survey.at[rows[0], "survey_row"]))
+        fields["survey_rows"].append("、".join(str(int(survey.at[i, "survey_row"])) for i in rows))
+        fields["survey_name"].append("、".join(dict.fromkeys(names)) or pd.NA)
+        fields["survey_match"].append(best.status)
+        fields["survey_distance_m"].append(
+            pd.NA if best.distance_m is None else round(best.distance_m, 1)
+        )
+        fields["survey_name_score"].append(pd.NA if best.name_score is None else best.name_score)
+        if names:
+            fills["name"][label] = names[0]
+        county = next((row_counties[i] for i in rows if row_counties[i]), "")
+        if county:
+            fills["county"][label] = county
+    for name, dtype in ESTATE_SURVEY_COLUMNS.items():
+        column = pd.Series(pd.NA, index=out.index, dtype=dtype)
+        if labels:
+            column.loc[labels] = pd.array(fields[name], dtype=dtype)
+        out[name] = column
+    for column, fill in fills.items():
+        current = out[column] if column in out else pd.Series(pd.NA, index=out.index)
+        empty = current.map(lambda v: not _text(v))
+        targets = [label for label in fill if empty[label]]
+        if targets:
+            merged = current.astype("object")
+            merged.loc[targets] = [fill[label] for label in targets]
+            out[column] = merged.astype(ESTATE_COLUMNS[column][0])
     return out
 
 
-def _first(survey: pd.DataFrame, rows: list[int], column: str) -> object:
-    if column not in survey:
-        return None
-    for i in rows:
-        value = survey.at[i, column]
-        if value is not None and not pd.isna(value) and str(value).strip():
-            return value
-    return None
+def _write_values(
+    out: gpd.GeoDataFrame, survey: pd.DataFrame, by_estate: dict[int, list[int]]
+) -> None:
+    """Write the survey's known attribute values into ``out`` (in place)."""
+    single = {e: rows[0] for e, rows in by_estate.items() if len(rows) == 1}
+    several = {e: rows for e, rows in by_estate.items() if len(rows) > 1}
+    columns = [c for c in _ATTRIBUTES if c in survey]
+    parts = []
+    if single:
+        part = survey.loc[list(single.values()), columns]
+        parts.append(part.set_axis(out.index[list(single)], axis=0))
+    if several:
+        rows_values = [aggregate_rows(survey.loc[rows]) for rows in several.values()]
+        parts.append(pd.DataFrame(rows_values, index=out.index[list(several)], columns=columns))
+    for part in parts:
+        for column in columns:
+            dtype = ESTATE_COLUMNS[column][0]
+            values = pd.Series(part[column].tolist(), index=part.index, dtype="object")
+            known = values.map(_is_known)
+            if column not in out:
+                out[column] = pd.Series(pd.NA, index=out.index, dtype=dtype)
+            if known.any():
+                merged = out[column].astype("object")
+                merged.loc[values.index[known]] = values[known]
+                out[column] = merged.astype(dtype)
+
+
+def _is_known(value: object) -> bool:
+    if value is None or value is pd.NA:
+        return False
+    try:
+        return not bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _text(value: object) -> str:
+    return str(value).strip() if _is_known(value) else ""
 
 
 def _join_table(

@@ -35,6 +35,7 @@ from geo.core.crs import (
     WGS84,
     PointSystemCheck,
     detect_point_system,
+    metric_crs_for,
     parse_point_crs,
     points_to_wgs84,
 )
@@ -196,32 +197,25 @@ def check_point_system(
 ) -> PointSystemCheck | None:
     """Warn when the survey's points fit the estates in another system than the one used.
 
-    Rows are paired with the estates of the same :func:`geo.core.names.normalise_name` key; the
-    coordinates as written are read as WGS-84, GCJ-02 and BD-09 in turn
-    (:func:`geo.core.crs.detect_point_system`). When another system fits clearly better than the
-    one used (declared, or WGS-84 assumed), a warning names it, with the figures.
+    Rows are paired with the estates of the same :func:`geo.core.names.normalise_name` key (a
+    point fits within ``tolerance_m`` of its estate); with fewer than 20 such rows, with every
+    estate within 1.5 km (a point fits inside one). The coordinates as written are read as
+    WGS-84, GCJ-02 and BD-09 in turn (:func:`geo.core.crs.detect_point_system`). When another
+    system fits clearly better than the one used (declared, or WGS-84 assumed), a warning names
+    it, with the figures, and ``survey.attrs["point_crs_suspect"]`` is set: the join then
+    withholds joins by location alone.
 
     Returns the check (or ``None`` when there is nothing to compare).
     """
     if "survey_x" not in survey or estates.empty:
         return None
-    keys: dict[str, list[int]] = {}
-    for position, name in enumerate(estates["name"]):
-        key = normalise_name(name)
-        if key:
-            keys.setdefault(key, []).append(position)
-    points, polygons = [], []
-    for position, name in enumerate(survey.get("name", [])):
-        for polygon in keys.get(normalise_name(name), ()):
-            points.append(position)
-            polygons.append(polygon)
-    found = detect_point_system(
-        survey["survey_x"].to_numpy(float),
-        survey["survey_y"].to_numpy(float),
-        estates,
-        np.array([points, polygons], dtype=int),
-        tolerance_m=tolerance_m,
-    )
+    x, y = survey["survey_x"].to_numpy(float), survey["survey_y"].to_numpy(float)
+    pairs, by = _named_pairs(survey, estates), "named like an estate"
+    within = tolerance_m
+    if len(np.unique(pairs[0][np.isfinite(x[pairs[0]])])) < _MIN_NAMED_PAIRS:
+        # too few names to pair: any estate near the point, and the point must be inside it
+        pairs, by, within = _near_pairs(x, y, estates), "with a point", 0.0
+    found = detect_point_system(x, y, estates, pairs, tolerance_m=within)
     used = survey.attrs.get("point_crs", "wgs84")
     if found is None or found.likely is None or found.likely == used:
         return found
@@ -233,12 +227,48 @@ def check_point_system(
         source,
         "coordinates",
         f"the points look like {POINT_SYSTEMS[found.likely]}, not {used_label} as {how}: "
-        f"of {found.tested} rows named like an estate, {found.fits[found.likely]} lie within "
-        f"{tolerance_m:.0f} m of it read as {found.likely.upper()}, {found.fits.get(used, 0)} "
-        f"as {str(used).upper()} (median {found.median_m.get(used, float('nan')):,.0f} m off)",
+        f"of {found.tested} rows {by}, {found.fits[found.likely]} lie "
+        + (f"within {within:.0f} m of " if within else "inside ")
+        + f"such an estate read as {found.likely.upper()}, {found.fits.get(used, 0)} "
+        f"as {str(used).upper()}"
+        + (f" (median {found.median_m.get(used, float('nan')):,.0f} m off)" if within else ""),
         f"rerun with --survey-crs {found.likely}; until then a point alone joins nothing",
     )
     return found
+
+
+#: Fewer rows paired by name than this: the check pairs points with every estate near them.
+_MIN_NAMED_PAIRS = 20
+#: How far from a point estates are paired with it when names cannot pair them (metres): more
+#: than the BD-09 offset (about 1 km in Hangzhou).
+_NEAR_M = 1500.0
+
+
+def _named_pairs(survey: pd.DataFrame, estates: gpd.GeoDataFrame) -> np.ndarray:
+    """(row position, estate position) pairs of the same normalised name, shape (2, n)."""
+    keys: dict[str, list[int]] = {}
+    for position, name in enumerate(estates.get("name", [])):
+        key = normalise_name(name)
+        if key:
+            keys.setdefault(key, []).append(position)
+    points, polygons = [], []
+    for position, name in enumerate(survey.get("name", [])):
+        for polygon in keys.get(normalise_name(name), ()):
+            points.append(position)
+            polygons.append(polygon)
+    return np.array([points, polygons], dtype=int).reshape(2, -1)
+
+
+def _near_pairs(x: np.ndarray, y: np.ndarray, estates: gpd.GeoDataFrame) -> np.ndarray:
+    """(row position, estate position) pairs within :data:`_NEAR_M` of the point as written."""
+    ok = np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90)
+    if not ok.any():
+        return np.empty((2, 0), dtype=int)
+    metric = metric_crs_for(estates)
+    points = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), crs=WGS84).to_crs(metric)
+    tree = shapely.STRtree(estates.to_crs(metric).geometry.values)
+    found = tree.query(points.values, predicate="dwithin", distance=_NEAR_M)
+    return np.array([np.flatnonzero(ok)[found[0]], found[1]], dtype=int).reshape(2, -1)
 
 
 @dataclass

@@ -301,3 +301,14 @@ def test_declared_system_that_fits_gives_no_warning():
     assert quality.to_frame()["level"].eq("warning").sum() == 0
     _, report = join_survey(estates.to_crs(GK), located)
     assert (report.table["match"] == "matched_location_name").all()
+
+
+def test_offset_check_without_names_uses_the_points_inside_estates():
+    estates, (table, survey) = hangzhou_layout("bd09")
+    survey["name"] = pd.array([pd.NA] * len(survey), dtype="string")
+    quality = QualityReport()
+    located = attach_points(survey, table, declared="wgs84", source="t.csv", quality=quality)
+    found = check_point_system(located, estates, source="t.csv", quality=quality)
+    assert found is not None and found.likely == "bd09"
+    message = quality.to_frame()["message"].iloc[-1]
+    assert "BD-09" in message and "inside such an estate" in message

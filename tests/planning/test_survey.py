@@ -1,0 +1,112 @@
+"""The survey join by id and name, the aggregation of phases, and the run's survey outputs."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from geo.cli import survey_lines
+from geo.pipeline import PlanInputs, run_plan
+from geo.planning.survey import aggregate_rows, join_survey
+from tests.conftest import GK, make_estates
+
+
+def survey_rows(**columns) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    frame = pd.DataFrame(columns)
+    frame["estate_id"] = pd.array(columns.get("estate_id", [pd.NA] * n), dtype="string")
+    frame["survey_row"] = range(2, n + 2)
+    return frame
+
+
+def test_aggregate_rows_of_phases():
+    rows = pd.DataFrame(
+        {
+            "name": ["甲一期", "甲二期", "甲二期"],  # the second 甲二期 is the same listing again
+            "build_year_raw": ["1990", "1998", "1998"],
+            "build_year": pd.array([1990, 1998, 1998], dtype="Int64"),
+            "build_year_latest": pd.array([1990, 1998, 1998], dtype="Int64"),
+            "households": pd.array([100, 300, 300], dtype="Int64"),
+            "buildings": pd.array([2, pd.NA, pd.NA], dtype="Int64"),
+            "consent_rate": pd.array([0.6, 1.0, 1.0], dtype="Float64"),
+            "has_property_management": pd.array([True, False, False], dtype="boolean"),
+            "urban_village": pd.array([False, False, False], dtype="boolean"),
+            "needs": ["供水；排水", "排水；燃气", "排水；燃气"],
+        }
+    )
+    values = aggregate_rows(rows)
+    assert values["households"] == 400
+    assert values["buildings"] == 2
+    assert (values["build_year"], values["build_year_latest"]) == (1990, 1998)
+    assert values["build_year_raw"] == "1990、1998"
+    assert values["consent_rate"] == pytest.approx((0.6 * 100 + 1.0 * 300) / 400)
+    assert values["has_property_management"] is pd.NA  # phases disagree: unknown
+    assert values["urban_village"] is not pd.NA and not values["urban_village"]  # all agree
+    assert values["needs"] == "供水；排水；燃气"
+
+
+def test_an_empty_survey_cell_does_not_erase_the_footprint_value():
+    estates = make_estates(
+        [{"estate_id": "1", "name": "文晖苑", "households": 250, "geometry": box(0, 0, 100, 100)}]
+    )
+    survey = survey_rows(
+        name=["文晖苑"],
+        households=pd.array([pd.NA], dtype="Int64"),
+        build_year=pd.array([1992], dtype="Int64"),
+        build_year_latest=pd.array([1992], dtype="Int64"),
+    )
+    out, report = join_survey(estates, survey)
+    assert out.iloc[0]["households"] == 250
+    assert out.iloc[0]["build_year_latest"] == 1992
+    assert out.iloc[0]["survey_match"] == "matched_name"
+    assert report.counts()["matched_name"] == 1
+
+
+def test_a_county_the_estates_do_not_know_is_reported_and_not_crossed():
+    estates = make_estates(
+        [
+            {"estate_id": "1", "name": "文晖苑", "county": "拱墅区", "geometry": box(0, 0, 9, 9)},
+            {"estate_id": "2", "name": "朝晖一区", "county": pd.NA, "geometry": box(20, 0, 29, 9)},
+        ]
+    )
+    survey = survey_rows(name=["文晖苑", "朝晖一区"], county=["下城", "下城"])
+    out, report = join_survey(estates, survey)
+    assert report.counties_not_known == {"下城": 2}
+    assert list(report.table["match"]) == ["unmatched", "matched_name"]
+    assert out.loc[out["estate_id"] == "2", "county"].iloc[0] == "下城"
+
+
+def test_the_run_writes_the_survey_join_layer_and_the_summary_lines(policy):
+    estates = make_estates(
+        [
+            {
+                "estate_id": str(i),
+                "name": f"测试{i}号",
+                "build_year_raw": None,
+                "build_year": pd.NA,
+                "build_year_latest": pd.NA,
+                "geometry": box(i * 110, 0, i * 110 + 100, 100),
+            }
+            for i in range(3)
+        ]
+    )
+    survey = gpd.GeoDataFrame(
+        survey_rows(
+            name=["测试0号", "测试1号", "别处"],
+            build_year_raw=["1990", "1995", "1980"],
+            build_year=pd.array([1990, 1995, 1980], dtype="Int64"),
+            build_year_latest=pd.array([1990, 1995, 1980], dtype="Int64"),
+        ),
+        geometry=gpd.points_from_xy([50, 160, 5000], [50, 50, 5000]),
+        crs=GK,
+    )
+    result = run_plan(PlanInputs(estates=estates, survey=survey), policy)
+    table = result.layers()["survey_join"]
+    assert list(table["match"]) == ["matched_location_name", "matched_location_name", "unmatched"]
+    assert table.crs == result.crs
+    lines = survey_lines(result)
+    assert lines[0].startswith("survey rows: 3 (matched_location_name 2, unmatched 1")
+    assert "build year from the survey: 2 of 3" in lines[1]
+    assert lines[1].endswith("still needs_survey: 1")
