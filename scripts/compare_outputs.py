@@ -25,6 +25,8 @@ import pyogrio
 TIME_COLUMNS = {"planned_at", "generated_at"}
 GEOMETRY_TOLERANCE_M = 1e-6
 TIMING_FIGURES = {"siting_seconds"}
+#: files that carry their writing time (compared by content, not by the manifest's hash)
+STAMPED_SUFFIXES = (".gpkg", ".dxf", ".xlsx")
 TIME_KEYS = {"planned_at", "generated_at", "time", "elapsed_s", "seconds", "software"}
 
 
@@ -84,13 +86,14 @@ def _manifest(path: Path) -> dict:
 
     def strip(obj):
         if isinstance(obj, dict):
-            return {k: strip(v) for k, v in obj.items() if k not in TIME_KEYS}
+            stamped = str(obj.get("path", "")).endswith(STAMPED_SUFFIXES)
+            return {
+                k: strip(v)
+                for k, v in obj.items()
+                if k not in TIME_KEYS and not (stamped and k in ("bytes", "sha256"))
+            }
         if isinstance(obj, list):
-            return [
-                strip(v)
-                for v in obj
-                if not (isinstance(v, dict) and v.get("path", "").endswith(".gpkg"))
-            ]
+            return [strip(v) for v in obj]
         return obj
 
     return strip(data)
@@ -108,8 +111,12 @@ def compare_packages(a: Path, b: Path) -> list[str]:
     for rel in sorted(fa & fb):
         pa, pb = a / rel, b / rel
         if rel.name == "manifest.json":
-            if _manifest(pa) != _manifest(pb):
-                out.append(f"{rel}: manifest differs (time stamps and GeoPackage hashes aside)")
+            ma, mb = _manifest(pa), _manifest(pb)
+            if ma != mb:
+                la = json.dumps(ma, ensure_ascii=False, indent=0).splitlines()
+                lb = json.dumps(mb, ensure_ascii=False, indent=0).splitlines()
+                changed = [f"{x} -> {y}" for x, y in zip(la, lb, strict=False) if x != y]
+                out.append(f"{rel}: manifest differs: {'; '.join(changed)[:300]}")
         elif rel.suffix == ".gpkg":
             out += [f"{rel}: {d}" for d in compare_layers(pa, pb)]
         elif rel.suffix == ".xlsx":
