@@ -51,10 +51,17 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
 
 
 def emit(payload: dict[str, Any]) -> None:
-    """Print the child's result, with its whole-process peak RSS, as the last line (JSON)."""
+    """Print the child's result, with its whole-process peak RSS and CPU time, as the last line."""
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     payload = {
         **payload,
-        "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "process_peak_mb": me.ru_maxrss / 1024,
+        # CPU seconds of the process and the children it waited for (forked corridor workers):
+        # less sensitive than wall time to other jobs on a shared machine
+        "cpu_s": me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime,
     }
     print("RESULT " + json.dumps(payload, default=str), flush=True)
 
@@ -102,6 +109,8 @@ def repeat_child(argv: list[str], runs: int, **kwargs: Any) -> dict[str, Any]:
     out["each"] = results
     out["all_seconds"] = [r["seconds"] for r in results]
     out["min_s"], out["median_s"] = min_median(out["all_seconds"])
+    if all("cpu_s" in r for r in results):
+        out["cpu_median_s"] = min_median([r["cpu_s"] for r in results])[1]
     for key in ("process_peak_mb", "tree_peak_mb", "step_peak_mb"):
         if all(key in r for r in results):
             out[key] = max(r[key] for r in results)

@@ -351,3 +351,33 @@ def _gather(
         out, districts, edges, graph, inputs, policy, crs, quality, survey_report,
         workers=corridor_workers,
     )  # fmt: skip
+
+
+def simulate_schedule(
+    task_seconds: list[float] | np.ndarray, workers: int, *, overhead_s: float = 0.0
+) -> float:
+    """Return the makespan (s) of the unit tasks on ``workers`` workers: a cost model of the engine.
+
+    The engine submits the units in order and a free worker takes the next one (dask's first-in,
+    first-out queue, a window of several tasks per worker in flight), so the model is list
+    scheduling in submission order: each task, costing its measured ``task_seconds`` plus
+    ``overhead_s`` (scheduling, sending the unit's estates and barriers, returning its result),
+    goes to the worker that frees first. The makespan is at least the largest task and at least
+    the total over ``workers``.
+
+    Raises
+    ------
+    ValueError
+        If ``workers`` is below 1 or a task time is negative.
+    """
+    import heapq
+
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    costs = np.asarray(task_seconds, dtype=float) + overhead_s
+    if (costs < 0).any():
+        raise ValueError("task times must be at least 0")
+    free = [0.0] * workers
+    for cost in costs.tolist():
+        heapq.heappush(free, heapq.heappop(free) + cost)
+    return max(free)

@@ -87,3 +87,24 @@ def test_estates_without_units_are_refused(client, policy):
     estates = make_estates([{"estate_id": "A", "geometry": box(0, 0, 10, 10)}])
     with pytest.raises(InputError, match="administrative unit"):
         plan_distributed(PlanInputs(estates=estates), policy, client=client)
+
+
+def test_schedule_model_of_the_unit_tasks():
+    """List scheduling in submission order: hand-checked makespans and the two lower bounds."""
+    from geo.distributed import simulate_schedule
+
+    assert simulate_schedule([3, 1, 1, 1], 1) == 6
+    # worker A: 3; worker B: 1, 1, 1 -> both free at 3
+    assert simulate_schedule([3, 1, 1, 1], 2) == 3
+    # in order: A 1, B 1, A 2, then the big task on B (free at 1): 1 + 5 = 6
+    assert simulate_schedule([1, 1, 1, 5], 2) == 6
+    # each costs 0.5 more: A 1.5, B 1.5, A 3, B 1.5 + 5.5 = 7
+    assert simulate_schedule([1, 1, 1, 5], 2, overhead_s=0.5) == 7
+    rng = np.random.default_rng(0)
+    tasks = rng.exponential(1.0, 200)
+    for w in (1, 2, 8, 64):
+        span = simulate_schedule(tasks, w)
+        assert span >= max(tasks.max(), tasks.sum() / w) - 1e-9
+        assert span <= tasks.sum() / w + tasks.max() + 1e-9  # list scheduling's bound
+    with pytest.raises(ValueError):
+        simulate_schedule([1.0], 0)

@@ -294,16 +294,14 @@ def detect_gcj02_offset(
     # sample first, then convert: only the sampled estates are projected to WGS-84
     sampled = estates.loc[usable].iloc[::step]
     sample = sampled.to_crs(WGS84)
-    lines = _reference_lines(reference)
-    if lines is None:
-        return None
     # only reference lines near a sampled estate can cross it, as given or shifted by the
-    # offsets tested (under 1 km): the others are left out before the (costly) conversion
+    # offsets tested (under 1 km): the others are left out before the (costly) outlines and
+    # conversion (a feature's outline has the feature's bounding box, so the same ones are kept)
     near = CRS.from_user_input(reference.crs)
     margin = _NEAR_DEGREES if near.is_geographic else _NEAR_METRES
     around = shapely.buffer(sampled.to_crs(near).geometry.values, margin, quad_segs=2)
-    lines = lines[np.unique(shapely.STRtree(lines).query(around)[1])]
-    if not len(lines):
+    lines = _reference_lines(reference, around)
+    if lines is None:
         return None
     lines = gpd.GeoSeries(lines, crs=near).to_crs(WGS84).values
     minx, miny, maxx, maxy = sample.total_bounds
@@ -351,8 +349,11 @@ _NEAR_METRES = 3000.0
 _NEAR_DEGREES = 0.03
 
 
-def _reference_lines(reference: gpd.GeoDataFrame) -> np.ndarray | None:
-    """The linework of a reference layer: lines as they are, polygon outlines; main roads only."""
+def _reference_lines(reference: gpd.GeoDataFrame, around: np.ndarray) -> np.ndarray | None:
+    """The linework of a reference layer near the areas ``around`` (in the layer's CRS).
+
+    Lines as they are, polygon outlines; main roads only when the layer has an OSM ``fclass``.
+    """
     layer = reference
     if "fclass" in layer:
         main = layer.loc[layer["fclass"].isin(_MAIN_ROADS)]
@@ -360,6 +361,8 @@ def _reference_lines(reference: gpd.GeoDataFrame) -> np.ndarray | None:
             layer = main
     geoms = layer.geometry.values
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if len(geoms):
+        geoms = geoms[np.unique(shapely.STRtree(geoms).query(around)[1])]
     if not len(geoms):
         return None
     polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
