@@ -460,3 +460,64 @@ def test_gcj02_offset_reference_in_gcj02():
     found = detect_gcj02_offset(estates, wgs84_to_gcj02(roads))
     assert found is not None and found.hypothesis == "reference_gcj02"
     assert 300 <= found.offset_m <= 600
+
+
+# --------------------------------------------------------------------------- no live formula
+
+
+def test_no_live_formula_in_any_output(corpus, tmp_path, capsys):
+    """Names starting ``= + - @`` (and ``$...$``) through every command: text in every XLSX/CSV.
+
+    plan (with the review CSV), schedule, tables, export (XLSX, CSV, PNG with math text off),
+    and the app's XLSX download writer (geo.io.write_xlsx).
+    """
+    folder, _ = corpus
+    plan = tmp_path / "plan.gpkg"
+    estates = ["--estates", str(folder / "formula_names.geojson")]
+    estates += ["--survey", str(folder / "survey_ok.csv")]
+    review = ["--plan", str(folder / "plan_table.csv"), "--plan-review", str(tmp_path / "r.csv")]
+    assert main(["plan", *estates, *review, "--out", str(plan)]) == 0
+    assert main(["schedule", str(plan), "--out", str(tmp_path / "schedule.xlsx")]) == 0
+    assert main(["tables", "--plan", str(folder / "plan_table.csv"), "--out", str(tmp_path)]) == 0
+    export = ["export", str(plan), "--all", "--jobs", "1", "--out", str(tmp_path / "pkg")]
+    assert main(export) == 0, capsys.readouterr().err
+    layers = io.read_results(plan)
+    io.write_xlsx(tmp_path / "download.xlsx", {k: v for k, v in layers.items() if k != "adjacency"})
+    written = {p.suffix for p in tmp_path.rglob("*")}
+    assert {".xlsx", ".csv", ".png"} <= written
+    assert not live_formulas(tmp_path)
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "download.xlsx")
+    texts = {c.value for row in book["estates"].iter_rows() for c in row}
+    assert '=HYPERLINK("http://example.invalid","点击")' in texts  # kept as typed, as text
+
+
+def test_symlinked_out_stays_a_link(tmp_path, capsys):
+    """A symlinked --out keeps being a link to the updated file, never silently replaced."""
+    real = tmp_path / "real.gpkg"
+    link = tmp_path / "link.gpkg"
+    assert main(_plan_args(real)) == 0
+    link.symlink_to(real)
+    before = real.stat().st_mtime_ns
+    assert main(_plan_args(link)) == 0
+    assert link.is_symlink() and link.resolve() == real
+    assert real.stat().st_mtime_ns >= before
+    pyogrio.read_dataframe(link, layer="estates")
+
+
+def test_failed_run_removes_what_it_wrote(corpus, tmp_path, monkeypatch, capsys):
+    """--plan-review is written before the GeoPackage: a failing write removes it again."""
+    folder, _ = corpus
+    review = tmp_path / "review.csv"
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", fail)
+    argv = ["plan", "--estates", str(folder / "base_estates.geojson")]
+    argv += ["--plan", str(folder / "plan_table.csv"), "--plan-review", str(review)]
+    code = main([*argv, "--out", str(tmp_path / "plan.gpkg")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
