@@ -156,7 +156,11 @@ def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
             geometry = [
                 c for c in plain.columns if isinstance(plain[c].dtype, gpd.array.GeometryDtype)
             ]
-            plain.drop(columns=geometry).to_excel(writer, sheet_name=str(name)[:31], index=False)
+            plain = plain.drop(columns=geometry)
+            for column in plain.columns:  # characters Excel refuses (control codes) are dropped
+                if plain[column].dtype == object:
+                    plain[column] = plain[column].map(_excel_text)
+            plain.to_excel(writer, sheet_name=str(name)[:31], index=False)
         neutralise_workbook(writer.book)  # text from data never becomes a formula
     return target
 
@@ -193,3 +197,11 @@ def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
     with atomic_path(target) as tmp:
         safe.to_csv(tmp, index=False, encoding="utf-8-sig")
     return target
+
+
+def _excel_text(value: object) -> object:
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
