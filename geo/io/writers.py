@@ -87,8 +87,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                 fix=_WRITE_ERRORS[exc.errno],
             ) from exc
         raise
-    except Exception as exc:  # GDAL reports a full disk in its own exception types
-        if "No space left on device" in str(exc):
+    except Exception as exc:  # GDAL reports a full disk in its own words ("no such table" ...)
+        if "No space left on device" in str(exc) or _disk_full(target.parent):
             raise OutputError(
                 "cannot write the output (no space left on the device)",
                 source=str(link),
@@ -97,6 +97,15 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise
     if created:
         note_created(target)
+
+
+def _disk_full(folder: Path) -> bool:
+    """True if the disk of ``folder`` has less than 1 MB left for this user."""
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return stats.f_bavail * stats.f_frsize < 1 << 20
 
 
 def remove_stale_temporaries(target: str | Path) -> list[Path]:
