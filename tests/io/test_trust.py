@@ -217,3 +217,61 @@ def test_tile_folder_with_links_outside_is_refused(tmp_path):
     (folder / "0.png").symlink_to(secret)
     with pytest.raises(InputError, match="links pointing outside"):
         TileSource.open(tmp_path / "tiles")
+
+
+_ORPHANS = """
+import concurrent.futures, os, sys, time
+from geo.io.folders import exit_with_parent
+
+def work(_):
+    time.sleep(60)
+    return os.getpid()
+
+if __name__ == "__main__":
+    with concurrent.futures.ProcessPoolExecutor(2, initializer=exit_with_parent) as pool:
+        futures = [pool.submit(work, i) for i in range(2)]
+        time.sleep(1.5)
+        print(" ".join(str(p) for p in pool._processes), flush=True)
+        time.sleep(60)
+"""
+
+
+def test_workers_exit_when_the_parent_dies(tmp_path):
+    """An export killed with -9 leaves no worker writing on (PR_SET_PDEATHSIG, parent watch)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "orphans.py"
+    script.write_text(_ORPHANS, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    parent = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    workers = [int(p) for p in parent.stdout.readline().split()]
+    assert len(workers) == 2
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.time() + 10
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in workers if _alive(p)]
+    assert not alive
+
+
+def _alive(pid: int) -> bool:
+    import os
+    from pathlib import Path
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by init) counts as gone
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+        return stat.split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
