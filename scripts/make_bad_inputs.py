@@ -1182,12 +1182,66 @@ def formula_cases() -> None:
     )
 
 
+def bounded_cases() -> None:
+    """Inputs that would take unbounded time or memory: each within a bound or one clear line."""
+    import sqlite3
+
+    gdf = gpd.GeoDataFrame(BASE_ATTRS, geometry=squares(), crs=GK)
+    pyogrio.write_dataframe(gdf, OUT / "view_layer.gpkg", layer="base")
+    with sqlite3.connect(OUT / "view_layer.gpkg") as db:
+        db.execute(
+            'CREATE VIEW estates AS SELECT a.fid AS fid, a.geom AS geom, a."编号" AS "编号" '
+            "FROM base a, base b, base c, base d"
+        )
+        db.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+            "VALUES ('estates', 'features', 'estates', 4549)"
+        )
+        db.execute(
+            "INSERT INTO gpkg_geometry_columns VALUES ('estates', 'geom', 'POLYGON', 4549, 0, 0)"
+        )
+    db.close()
+    case(
+        "gpkg_sql_view",
+        "a GeoPackage layer that is an SQL view (its query runs on every read)",
+        ["--estates", "{dir}/view_layer.gpkg::estates"],
+        "error",
+        "is an SQL view, not a table",
+        file="view_layer.gpkg",
+    )
+    angles = np.linspace(0, 2 * np.pi, 2500, endpoint=False)
+    radius = 50 + 2 * np.sin(angles * 200)
+    ring = np.column_stack([X0 + 50 + radius * np.cos(angles), Y0 + 50 + radius * np.sin(angles)])
+    geoms = [Polygon(ring), *squares()[1:]]
+    dense = gpd.GeoDataFrame(BASE_ATTRS, geometry=geoms, crs=GK)
+    pyogrio.write_dataframe(dense, OUT / "dense_outline.gpkg", layer="estates")
+    case(
+        "dense_outline",
+        "an estate outline of 2,500 vertices (a densified export; the cap is 2,000)",
+        ["--estates", "{dir}/dense_outline.gpkg"],
+        "repair",
+        "outline of 2,501 vertices simplified",
+        file="dense_outline.gpkg",
+        where="E1",
+    )
+    case(
+        "too_many_estates",
+        "more estates than one run plans (LIANPIAN_MAX_ESTATES=3)",
+        ["--estates", "{dir}/base_estates.geojson"],
+        "error",
+        "more than the 3 estates one run plans",
+        file="base_estates.geojson",
+        env={"LIANPIAN_MAX_ESTATES": "3"},
+    )
+
+
 def trust_cases() -> None:
     guard_cases()
     crs_cases()
     excel_cases()
     count_cases()
     formula_cases()
+    bounded_cases()
 
 
 def write_catalogue() -> None:
