@@ -112,6 +112,8 @@ def live_formulas(folder: Path) -> list[str]:
 
 
 def _is_number(text: str) -> bool:
+    if text in ("-", "+"):  # a lone sign is text to a spreadsheet (the review CSV's rejection)
+        return True
     try:
         float(text)
     except ValueError:
