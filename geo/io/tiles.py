@@ -19,6 +19,8 @@ the file system. The server binds to 127.0.0.1 (the app's own address, see
 
 The tiles must be in Web Mercator (EPSG:3857), as every Leaflet tile layer; this is the module
 for tile I/O, the one exception to :mod:`geo.io` being the only file access.
+Links inside a tile folder that point outside it are refused; MBTiles zooms may be written
+``"18.0"``. May import: geo.core and the standard library.
 """
 
 from __future__ import annotations
