@@ -25,6 +25,7 @@ import numpy as np
 import openpyxl
 import pyogrio
 import shapely
+import shapely.affinity
 from shapely.geometry import LineString, Point, Polygon, box
 
 from geo.core.crs import wgs84_to_gcj02
@@ -818,6 +819,431 @@ def other_layer_cases() -> None:
     )
 
 
+# --------------------------------------------------------------------------- issue 16: trust
+#
+# Cases of other commands than `plan` name it (command = "schedule" ...) and give every argument;
+# {plan} is a results GeoPackage the test makes beside the corpus (in {plandir}), {out} a fresh
+# output folder. The test hashes every input before and after each case and scans every XLSX/CSV
+# written for live formulas.
+
+
+def survey_xlsx(name: str, rows: list[list[object]], *, title: str = "调查表") -> openpyxl.Workbook:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    ws.append(["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"])
+    for row in rows:
+        ws.append(row)
+    wb.save(OUT / name)
+    return wb
+
+
+def typed_rows() -> list[list[object]]:
+    return [[r[0], r[1], r[2], int(r[3]), int(r[4]), float(r[5])] for r in good_rows()]
+
+
+def guard_cases() -> None:
+    """No input is ever overwritten, whatever the command (one guard: geo.io.output_guard)."""
+    base = ["--estates", "{dir}/base_estates.geojson"]
+    plan_rows = ["年份,小区名称,所在区,户数"]
+    plan_rows += [f"{2021 + i},朝晖{'一二三四'[i]}区,下城区,120" for i in range(4)]
+    (OUT / "plan_table.csv").write_text("\n".join(plan_rows) + "\n", encoding="utf-8")
+    wb = openpyxl.Workbook()
+    for line in plan_rows:
+        wb.active.append([int(v) if v.isdigit() else v for v in line.split(",")])
+    wb.save(OUT / "annual_plan.xlsx")
+    case(
+        "out_is_folder",
+        "--out names a folder (the corpus folder)",
+        base,
+        "error",
+        "the output is a folder, not a file",
+        out="{dir}",
+    )
+    case(
+        "plan_review_is_survey",
+        "--plan-review names the survey (the review CSV would replace it)",
+        [
+            *base,
+            "--survey",
+            "{dir}/survey_ok.csv",
+            "--plan",
+            "{dir}/plan_table.csv",
+            "--plan-review",
+            "{dir}/survey_ok.csv",
+        ],
+        "error",
+        "would overwrite an input",
+        file="survey_ok.csv",
+    )
+    case(
+        "plan_review_is_plan",
+        "--plan-review names the plan table itself",
+        [*base, "--plan", "{dir}/plan_table.csv", "--plan-review", "{dir}/plan_table.csv"],
+        "error",
+        "would overwrite an input",
+        file="plan_table.csv",
+    )
+    case(
+        "schedule_out_is_results",
+        "lianpian schedule r.gpkg --out r.gpkg (the plan would become an XLSX)",
+        ["{plan}", "--out", "{plan}"],
+        "error",
+        "would overwrite an input",
+        command="schedule",
+    )
+    case(
+        "tables_out_holds_plan",
+        "lianpian tables --plan D/annual_plan.xlsx --out D",
+        ["--plan", "{dir}/annual_plan.xlsx", "--out", "{dir}"],
+        "error",
+        "would overwrite an input",
+        file="annual_plan.xlsx",
+        command="tables",
+    )
+    case(
+        "export_into_results_folder",
+        "lianpian export D/plan.gpkg --all --out D (the folder would be replaced)",
+        ["{plan}", "--all", "--out", "{plandir}"],
+        "error",
+        "holds an input of this run",
+        command="export",
+    )
+    case(
+        "schedule_negative_cap",
+        "schedule --households-per-year -5",
+        ["{plan}", "--out", "{out}/s.xlsx", "--households-per-year", "-5"],
+        "error",
+        "schedule.households_per_year = -5 is out of range",
+        command="schedule",
+    )
+    (OUT / "policy_nan.toml").write_text(
+        "[eligibility]\nconsent_threshold = nan\n", encoding="utf-8"
+    )
+    case(
+        "policy_nan",
+        "a policy value nan",
+        [*base, "--policy", "{dir}/policy_nan.toml"],
+        "error",
+        "eligibility.consent_threshold = nan is not a finite number",
+        file="policy_nan.toml",
+    )
+    (OUT / "policy_inf.toml").write_text(
+        "[schedule]\nhouseholds_per_year = inf\n", encoding="utf-8"
+    )
+    case(
+        "policy_inf",
+        "a policy cap inf",
+        [*base, "--policy", "{dir}/policy_inf.toml"],
+        "error",
+        "schedule.households_per_year",
+        file="policy_inf.toml",
+    )
+
+
+def crs_cases() -> None:
+    """Projected inputs measured in true metres; wrong zones and swapped axes named."""
+    gdf = gpd.GeoDataFrame(BASE_ATTRS, geometry=squares(), crs=GK)
+    write_frame("estates_3857.gpkg", gdf.to_crs(3857), layer="estates")
+    case(
+        "web_mercator",
+        "estates in EPSG:3857 (Web Mercator: +15 % distances, +33 % areas at 30°N)",
+        ["--estates", "{dir}/estates_3857.gpkg"],
+        "repair",
+        "does not measure true metres",
+        file="estates_3857.gpkg",
+    )
+    write_frame("estates_wrong_zone.gpkg", gdf.set_crs("EPSG:4548", allow_override=True))
+    river = LineString([(X0 - 300, Y0 - 200), (X0 + 800, Y0 - 200)])
+    write_geojson(
+        "river_near_estates.geojson", [feature({"name": "河"}, rounded(to_wgs([river])[0]))]
+    )
+    case(
+        "wrong_gk_zone",
+        "GK CM 120E coordinates labelled EPSG:4548 (CM 117E), beside a WGS-84 river",
+        [
+            "--estates",
+            "{dir}/estates_wrong_zone.gpkg",
+            "--barriers",
+            "{dir}/river_near_estates.geojson",
+        ],
+        "warning",
+        "fit EPSG:4549",
+        file="estates_wrong_zone.gpkg",
+    )
+    wgs = [rounded(g) for g in to_wgs(squares())]
+    swapped = [shapely.transform(g, lambda c: c[:, ::-1]) for g in wgs]
+    write_geojson("latlon_swapped.geojson", estate_features(swapped))
+    case(
+        "latlon_swapped",
+        "latitude and longitude swapped (y = 120.15)",
+        ["--estates", "{dir}/latlon_swapped.geojson"],
+        "error",
+        "latitude and longitude look swapped",
+        file="latlon_swapped.geojson",
+    )
+    polar = [shapely.affinity.translate(g, 0, 89.5 - 30.27) for g in wgs]
+    write_geojson("polar.geojson", estate_features(polar))
+    case(
+        "polar",
+        "estates at latitude 89.5 (axes or CRS wrong)",
+        ["--estates", "{dir}/polar.geojson"],
+        "error",
+        "near the pole",
+        file="polar.geojson",
+    )
+
+
+def excel_cases() -> None:
+    """Workbooks as offices write them: dates, hidden sheets, formulas, far cells, many sheets."""
+    import datetime as dt
+
+    base = ["--estates", "{dir}/base_estates.geojson"]
+    rows = typed_rows()
+    rows[1][3] = dt.datetime(2000, 5, 20)
+    wb = survey_xlsx("survey_year_dates.xlsx", rows)
+    wb.active["D3"].number_format = "yyyy-mm-dd"
+    wb.save(OUT / "survey_year_dates.xlsx")
+    case(
+        "excel_date_in_year_column",
+        "建成年代 typed as a date (2000-05-20) in Excel",
+        [*base, "--survey", "{dir}/survey_year_dates.xlsx"],
+        "repair",
+        "date cell(s) in a year column read as their year",
+        file="survey_year_dates.xlsx",
+        check={"estate_id": "E2", "column": "build_year", "value": 2000},
+    )
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "说明"
+    notes.append(["填表说明：本表由街道填写"])
+    notes.sheet_state = "hidden"
+    survey = wb.create_sheet("调查表")
+    survey.append(["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"])
+    for row in with_row2(4, "217"):
+        survey.append([int(v) if v.isdigit() else v for v in row])
+    wb.active = 1
+    wb.save(OUT / "survey_hidden_first.xlsx")
+    case(
+        "excel_hidden_first_sheet",
+        "the first sheet is hidden; the table is on the second",
+        [*base, "--survey", "{dir}/survey_hidden_first.xlsx"],
+        "warning",
+        "are hidden: read the first visible sheet",
+        file="survey_hidden_first.xlsx",
+        check={"estate_id": "E2", "column": "households", "value": 217},
+    )
+    rows = typed_rows()
+    rows[1][4] = "=100+20"
+    survey_xlsx("survey_formula_no_value.xlsx", rows)
+    case(
+        "excel_formula_without_value",
+        "households as a formula never calculated (written by a script, not Excel)",
+        [*base, "--survey", "{dir}/survey_formula_no_value.xlsx"],
+        "warning",
+        "formula cell(s) have no saved value",
+        file="survey_formula_no_value.xlsx",
+        where="E3",
+    )
+    wb = survey_xlsx("survey_two_sheets.xlsx", typed_rows(), title="第一批")
+    second = wb.create_sheet("第二批")
+    second.append(["编号", "小区名称", "所在区", "建成年代", "户数", "居民同意率"])
+    rows = typed_rows()
+    rows[1][4] = 333
+    for row in rows:
+        second.append(row)
+    wb.save(OUT / "survey_two_sheets.xlsx")
+    case(
+        "excel_several_sheets",
+        "a workbook with two visible sheets (first and second batch)",
+        [*base, "--survey", "{dir}/survey_two_sheets.xlsx"],
+        "warning",
+        "visible sheets (第一批, 第二批)",
+        file="survey_two_sheets.xlsx",
+        check={"estate_id": "E2", "column": "households", "value": 120},
+    )
+    case(
+        "excel_sheet_named",
+        "--survey file.xlsx::第二批 reads the second sheet",
+        [*base, "--survey", "{dir}/survey_two_sheets.xlsx::第二批"],
+        "ok",
+        check={"estate_id": "E2", "column": "households", "value": 333},
+    )
+    rows = typed_rows()
+    rows[1][4] = 218
+    wb = survey_xlsx("survey_far_cell.xlsx", rows)
+    wb.active["XFD1048576"] = "x"
+    wb.save(OUT / "survey_far_cell.xlsx")
+    case(
+        "excel_far_cell",
+        "a stray cell at XFD1048576 (1.8 GB and 21 s before; now the real cells only)",
+        [*base, "--survey", "{dir}/survey_far_cell.xlsx"],
+        "ok",
+        check={"estate_id": "E2", "column": "households", "value": 218},
+    )
+    case(
+        "excel_cell_cap",
+        "a sheet over the cell cap (LIANPIAN_MAX_TABLE_CELLS=20)",
+        [*base, "--survey", "{dir}/survey_far_cell.xlsx"],
+        "error",
+        "the sheet has more than 20 cells",
+        file="survey_far_cell.xlsx",
+        env={"LIANPIAN_MAX_TABLE_CELLS": "20"},
+    )
+
+
+def count_cases() -> None:
+    """Counts that cannot be true, and duplicates, reported with their rows."""
+    base = ["--estates", "{dir}/base_estates.geojson"]
+    survey_csv("households_huge.csv", with_row2(4, "1000000000000"))
+    case(
+        "households_huge",
+        "households 1e12 (a total, or 万 read as units)",
+        [*base, "--survey", "{dir}/households_huge.csv"],
+        "warning",
+        "is more than one estate can have",
+        file="households_huge.csv",
+        where="row 3",
+        check={"estate_id": "E2", "column": "households", "value": None},
+    )
+    rows = good_rows()
+    survey_csv("survey_duplicate_rows.csv", [*rows, rows[1]])
+    case(
+        "survey_duplicate_rows",
+        "the same survey row twice",
+        [*base, "--survey", "{dir}/survey_duplicate_rows.csv"],
+        "warning",
+        "2 identical rows in the survey",
+        file="survey_duplicate_rows.csv",
+        where="rows 3, 6",
+    )
+    rows = good_rows()
+    again = list(rows[1])
+    again[4] = "999"
+    survey_csv("survey_duplicate_ids.csv", [*rows, again])
+    case(
+        "survey_duplicate_ids",
+        "two survey rows with one estate id and different households",
+        [*base, "--survey", "{dir}/survey_duplicate_ids.csv"],
+        "warning",
+        "rows with the same estate id",
+        file="survey_duplicate_ids.csv",
+        where="rows 3, 6",
+    )
+    wgs = [rounded(g) for g in to_wgs(squares())]
+    wgs[1] = wgs[0]
+    write_geojson("duplicate_footprints.geojson", estate_features(wgs))
+    case(
+        "duplicate_footprints",
+        "two estates with the identical footprint",
+        ["--estates", "{dir}/duplicate_footprints.geojson"],
+        "warning",
+        "have the identical footprint",
+        file="duplicate_footprints.geojson",
+        where="estates E1, E2",
+    )
+    tmp = OUT / "_tmp_short"
+    tmp.mkdir(exist_ok=True)
+    gdf = gpd.GeoDataFrame(SHP_ATTRS, geometry=squares(), crs=GK)
+    pyogrio.write_dataframe(gdf, OUT / "shapes_beyond_dbf.shp", encoding="UTF-8")
+    pyogrio.write_dataframe(gdf.iloc[:2], tmp / "short.shp", encoding="UTF-8")
+    shutil.copyfile(tmp / "short.dbf", OUT / "shapes_beyond_dbf.dbf")
+    shutil.rmtree(tmp)
+    case(
+        "shp_more_shapes_than_rows",
+        "a Shapefile whose .dbf has 2 rows for 4 shapes",
+        ["--estates", "{dir}/shapes_beyond_dbf.shp"],
+        "warning",
+        "the .shp has 4 shapes but the .dbf 2 rows",
+        file="shapes_beyond_dbf.shp",
+    )
+
+
+def formula_cases() -> None:
+    """Names that a spreadsheet would run, and a name with $...$ (matplotlib math text)."""
+    wgs = [rounded(g) for g in to_wgs(squares())]
+    names = {
+        **BASE_ATTRS,
+        "小区名称": [
+            '=HYPERLINK("http://example.invalid","点击")',
+            "+1+1",
+            "@SUM(1)",
+            "$x^2$ 小区",
+        ],
+        "所在区": ["-2+3", "下城区", "下城区", "下城区"],
+    }
+    write_geojson("formula_names.geojson", estate_features(wgs, names))
+    case(
+        "formula_names",
+        "estate names starting = + @ and a county starting - (OWASP CSV injection), $...$",
+        ["--estates", "{dir}/formula_names.geojson"],
+        "ok",
+        check={"estate_id": "E1", "column": "name", "value": names["小区名称"][0]},
+    )
+
+
+def bounded_cases() -> None:
+    """Inputs that would take unbounded time or memory: each within a bound or one clear line."""
+    import sqlite3
+
+    gdf = gpd.GeoDataFrame(BASE_ATTRS, geometry=squares(), crs=GK)
+    pyogrio.write_dataframe(gdf, OUT / "view_layer.gpkg", layer="base")
+    with sqlite3.connect(OUT / "view_layer.gpkg") as db:
+        db.execute(
+            'CREATE VIEW estates AS SELECT a.fid AS fid, a.geom AS geom, a."编号" AS "编号" '
+            "FROM base a, base b, base c, base d"
+        )
+        db.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+            "VALUES ('estates', 'features', 'estates', 4549)"
+        )
+        db.execute(
+            "INSERT INTO gpkg_geometry_columns VALUES ('estates', 'geom', 'POLYGON', 4549, 0, 0)"
+        )
+    db.close()
+    case(
+        "gpkg_sql_view",
+        "a GeoPackage layer that is an SQL view (its query runs on every read)",
+        ["--estates", "{dir}/view_layer.gpkg::estates"],
+        "error",
+        "is an SQL view, not a table",
+        file="view_layer.gpkg",
+    )
+    angles = np.linspace(0, 2 * np.pi, 2500, endpoint=False)
+    radius = 50 + 2 * np.sin(angles * 200)
+    ring = np.column_stack([X0 + 50 + radius * np.cos(angles), Y0 + 50 + radius * np.sin(angles)])
+    geoms = [Polygon(ring), *squares()[1:]]
+    dense = gpd.GeoDataFrame(BASE_ATTRS, geometry=geoms, crs=GK)
+    pyogrio.write_dataframe(dense, OUT / "dense_outline.gpkg", layer="estates")
+    case(
+        "dense_outline",
+        "an estate outline of 2,500 vertices (a densified export; the cap is 2,000)",
+        ["--estates", "{dir}/dense_outline.gpkg"],
+        "repair",
+        "outline of 2,501 vertices simplified",
+        file="dense_outline.gpkg",
+        where="E1",
+    )
+    case(
+        "too_many_estates",
+        "more estates than one run plans (LIANPIAN_MAX_ESTATES=3)",
+        ["--estates", "{dir}/base_estates.geojson"],
+        "error",
+        "more than the 3 estates one run plans",
+        file="base_estates.geojson",
+        env={"LIANPIAN_MAX_ESTATES": "3"},
+    )
+
+
+def trust_cases() -> None:
+    guard_cases()
+    crs_cases()
+    excel_cases()
+    count_cases()
+    formula_cases()
+    bounded_cases()
+
+
 def write_catalogue() -> None:
     def value(v: object) -> str:
         if isinstance(v, bool):
@@ -863,6 +1289,7 @@ def main() -> None:
     survey_cases()
     zip_cases()
     other_layer_cases()
+    trust_cases()
     write_catalogue()
     size = sum(p.stat().st_size for p in OUT.iterdir())
     print(f"{len(CASES)} cases, {len(list(OUT.iterdir()))} files, {size / 1e6:.2f} MB in {OUT}")

@@ -46,11 +46,79 @@ def corpus(tmp_path_factory):
     return folder, _hashes(folder)
 
 
-def _argv(case: dict, folder: Path, out: Path) -> list[str]:
-    args = [a.replace("{dir}", str(folder)) for a in case["args"]]
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """A results GeoPackage (``{plan}`` of the cases of schedule, tables and export)."""
+    path = tmp_path_factory.mktemp("plan") / "plan.gpkg"
+    argv = ["plan", "--estates", str(BAD / "base_estates.geojson")]
+    argv += ["--survey", str(BAD / "survey_ok.csv"), "--out", str(path)]
+    code = main(argv)
+    assert code == 0
+    return path
+
+
+def _argv(case: dict, folder: Path, out: Path, plan: Path | None = None) -> list[str]:
+    def fill(text: str) -> str:
+        text = text.replace("{dir}", str(folder)).replace("{out}", str(out.parent))
+        if plan is not None:
+            text = text.replace("{plandir}", str(plan.parent)).replace("{plan}", str(plan))
+        return text
+
+    args = [fill(a) for a in case["args"]]
+    command = case.get("command", "plan")
+    if command != "plan":
+        return [command, *args]
     if case.get("out_is_input"):
         out = Path(args[args.index("--estates") + 1].split("::")[0])
+    elif case.get("out"):
+        out = Path(fill(case["out"]))
     return ["plan", *args, "--out", str(out)]
+
+
+def _inputs_hash(folder: Path, plan: Path) -> dict[str, str]:
+    return {**_hashes(folder), **{f"plan/{k}": v for k, v in _hashes(plan.parent).items()}}
+
+
+def live_formulas(folder: Path) -> list[str]:
+    """Every XLSX cell stored as a formula, or as formula-like text without Excel's quote prefix,
+    and every CSV cell that a spreadsheet would run (``= + - @``, tab, CR; numbers aside).
+    """
+    import csv
+
+    import openpyxl
+
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() == ".xlsx":
+            book = openpyxl.load_workbook(path)
+            for sheet in book.worksheets:
+                for row in sheet.iter_rows():
+                    for cell in row:
+                        value = cell.value
+                        if cell.data_type == "f" or (
+                            isinstance(value, str)
+                            and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+                            and not cell.quotePrefix
+                            and not _is_number(value)
+                        ):
+                            found.append(f"{path.name}!{sheet.title}!{cell.coordinate}: {value!r}")
+        elif path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                for n, row in enumerate(csv.reader(handle), start=1):
+                    for value in row:
+                        if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(value):
+                            found.append(f"{path.name} line {n}: {value!r}")
+    return found
+
+
+def _is_number(text: str) -> bool:
+    if text in ("-", "+"):  # a lone sign is text to a spreadsheet (the review CSV's rejection)
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _estate_value(estates: pd.DataFrame, check: dict) -> object:
@@ -69,13 +137,16 @@ def test_corpus_is_large_enough():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_case_through_cli(case, corpus, tmp_path, monkeypatch, capsys):
+def test_case_through_cli(case, corpus, results, tmp_path, monkeypatch, capsys):
     folder, _ = corpus
     for key, value in case.get("env", {}).items():
         monkeypatch.setenv(key, value)
     out = tmp_path / "plan.gpkg"
-    code = main(_argv(case, folder, out))
+    before = _inputs_hash(folder, results)
+    code = main(_argv(case, folder, out, results))
     captured = capsys.readouterr()
+    assert _inputs_hash(folder, results) == before  # no input is ever modified or replaced
+    assert not live_formulas(tmp_path)
     assert "Traceback" not in captured.err + captured.out
     if case["outcome"] == "error":
         assert code == 2, captured.err
@@ -91,6 +162,8 @@ def test_case_through_cli(case, corpus, tmp_path, monkeypatch, capsys):
         assert not list(tmp_path.iterdir())  # no temporary file either
         return
     assert code == 0, captured.err
+    if case.get("command", "plan") != "plan":
+        return
     quality = pyogrio.read_dataframe(out, layer="quality")
     if case.get("expect"):
         hits = quality.loc[
@@ -116,12 +189,12 @@ def test_case_through_cli(case, corpus, tmp_path, monkeypatch, capsys):
             assert value == expected
 
 
-def test_inputs_never_modified(corpus):
+def test_inputs_never_modified(corpus, results):
     """Runs after the cases: every input byte and the list of files are as copied."""
     folder, before = corpus
     for case in CASES:  # cases with no output check have run too; run each once more here
         if case["outcome"] == "error" and not case.get("env"):
-            main(_argv(case, folder, folder.parent / "out.gpkg"))
+            main(_argv(case, folder, folder.parent / "out.gpkg", results))
     assert _hashes(folder) == before
     assert _hashes(folder) == _hashes(BAD)
 
@@ -266,6 +339,12 @@ CLI_ONLY = {
     "bad_column_option": "--column has no counterpart in the app",
     "unknown_source_crs": "the app offers a fixed list of CRS; an unknown one cannot be chosen",
     "unknown_layer": "the app lists the file's layers; a missing one cannot be chosen",
+    "out_is_folder": "--out has no counterpart in the app",
+    "plan_review_is_survey": "--plan-review has no counterpart in the app",
+    "plan_review_is_plan": "--plan-review has no counterpart in the app",
+    "policy_nan": "the app sets policy values with bounded widgets, not a TOML file",
+    "policy_inf": "the app sets policy values with bounded widgets, not a TOML file",
+    "excel_sheet_named": "FILE::SHEET is the command line's way to name a sheet",
 }
 
 
@@ -317,6 +396,8 @@ def test_case_through_app(case, corpus, monkeypatch):
     folder, _ = corpus
     if case["id"] in CLI_ONLY:
         pytest.skip(CLI_ONLY[case["id"]])
+    if case.get("command", "plan") != "plan":
+        pytest.skip(f"lianpian {case['command']} runs from the command line")
     for key, value in case.get("env", {}).items():
         monkeypatch.setenv(key, value)
     at = _run_case_in_app(case, folder)
@@ -381,3 +462,64 @@ def test_gcj02_offset_reference_in_gcj02():
     found = detect_gcj02_offset(estates, wgs84_to_gcj02(roads))
     assert found is not None and found.hypothesis == "reference_gcj02"
     assert 300 <= found.offset_m <= 600
+
+
+# --------------------------------------------------------------------------- no live formula
+
+
+def test_no_live_formula_in_any_output(corpus, tmp_path, capsys):
+    """Names starting ``= + - @`` (and ``$...$``) through every command: text in every XLSX/CSV.
+
+    plan (with the review CSV), schedule, tables, export (XLSX, CSV, PNG with math text off),
+    and the app's XLSX download writer (geo.io.write_xlsx).
+    """
+    folder, _ = corpus
+    plan = tmp_path / "plan.gpkg"
+    estates = ["--estates", str(folder / "formula_names.geojson")]
+    estates += ["--survey", str(folder / "survey_ok.csv")]
+    review = ["--plan", str(folder / "plan_table.csv"), "--plan-review", str(tmp_path / "r.csv")]
+    assert main(["plan", *estates, *review, "--out", str(plan)]) == 0
+    assert main(["schedule", str(plan), "--out", str(tmp_path / "schedule.xlsx")]) == 0
+    assert main(["tables", "--plan", str(folder / "plan_table.csv"), "--out", str(tmp_path)]) == 0
+    export = ["export", str(plan), "--all", "--jobs", "1", "--out", str(tmp_path / "pkg")]
+    assert main(export) == 0, capsys.readouterr().err
+    layers = io.read_results(plan)
+    io.write_xlsx(tmp_path / "download.xlsx", {k: v for k, v in layers.items() if k != "adjacency"})
+    written = {p.suffix for p in tmp_path.rglob("*")}
+    assert {".xlsx", ".csv", ".png"} <= written
+    assert not live_formulas(tmp_path)
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "download.xlsx")
+    texts = {c.value for row in book["estates"].iter_rows() for c in row}
+    assert '=HYPERLINK("http://example.invalid","点击")' in texts  # kept as typed, as text
+
+
+def test_symlinked_out_stays_a_link(tmp_path, capsys):
+    """A symlinked --out keeps being a link to the updated file, never silently replaced."""
+    real = tmp_path / "real.gpkg"
+    link = tmp_path / "link.gpkg"
+    assert main(_plan_args(real)) == 0
+    link.symlink_to(real)
+    before = real.stat().st_mtime_ns
+    assert main(_plan_args(link)) == 0
+    assert link.is_symlink() and link.resolve() == real
+    assert real.stat().st_mtime_ns >= before
+    pyogrio.read_dataframe(link, layer="estates")
+
+
+def test_failed_run_removes_what_it_wrote(corpus, tmp_path, monkeypatch, capsys):
+    """--plan-review is written before the GeoPackage: a failing write removes it again."""
+    folder, _ = corpus
+    review = tmp_path / "review.csv"
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", fail)
+    argv = ["plan", "--estates", str(folder / "base_estates.geojson")]
+    argv += ["--plan", str(folder / "plan_table.csv"), "--plan-review", str(review)]
+    code = main([*argv, "--out", str(tmp_path / "plan.gpkg")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []

@@ -294,6 +294,13 @@ def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
     print(f"written: {out} ({seconds:.1f} s)")
 
 
+def _quiet_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Drop OSErrors raised while collecting a half-written file; others as Python prints them."""
+    if isinstance(unraisable.exc_value, OSError):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def _print_library_warnings(caught: list[warnings.WarningMessage]) -> None:
     """After a successful run, what libraries warned about, once each (at most five lines).
 
@@ -340,6 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": cmd_export,
     }
     caught: list[warnings.WarningMessage] = []
+    # a file object a failed write left open (zipfile on a full disk) fails again when collected:
+    # that second failure of a reported error is not printed as "Exception ignored ... Traceback"
+    sys.unraisablehook = _quiet_unraisable
     try:
         files, folders = _run_outputs(args)
         # inputs are never overwritten: one guard for every writer of the run (geo.io.output_guard)

@@ -378,10 +378,10 @@ def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PolicyError(f"{key} must be a number, not {value!r}")
-    if isinstance(default, int) and value != int(value):
-        raise PolicyError(f"{key} must be a whole number, not {value!r}")
     if not math.isfinite(value):  # issue 16: TOML allows nan and inf; no rule means them
         raise PolicyError(f"{key} = {value!r} is not a finite number. Fix: give a number")
+    if isinstance(default, int) and value != int(value):
+        raise PolicyError(f"{key} must be a whole number, not {value!r}")
     lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise PolicyError(

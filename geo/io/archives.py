@@ -4,6 +4,7 @@ A zipped Shapefile is read in place through GDAL's ``/vsizip/`` (nothing is extr
 archive is still refused when it carries what a hostile upload would: member names that climb out
 of the folder (``../``, "zip slip") or are absolute, symbolic links, or a total expanded size or
 expansion ratio typical of a zip bomb. The checks read only the archive's central directory.
+May import: geo.core and the standard library.
 """
 
 from __future__ import annotations

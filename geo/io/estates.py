@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from geo.core.errors import InputError, QualityReport
 from geo.core.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
-from geo.io.files import _id_text
-from geo.io.vector import clean_polygons, read_vector
+from geo.io.files import _id_text, max_estates
+from geo.io.vector import _polygonal_part, clean_polygons, read_vector
 
 
 def read_estates(
@@ -49,6 +50,14 @@ def read_estates(
     raw = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
     if raw.empty:
         raise InputError("the layer has no features", source=source, fix="check the layer")
+    limit = max_estates()
+    if len(raw) > limit:
+        raise InputError(
+            f"the layer has {len(raw):,} features, more than the {limit:,} estates one run plans "
+            "(about 5 minutes and 7 GB at the limit)",
+            source=source,
+            fix="plan one city or county at a time (clip the layer), or raise LIANPIAN_MAX_ESTATES",
+        )
     if "fclass" in raw.columns and (raw["fclass"] == "residential").any():
         dropped = int((raw["fclass"] != "residential").sum())
         if dropped:
@@ -87,6 +96,7 @@ def canonical_estates(
     cleaned = clean_polygons(
         raw.assign(_lp_id=ids.values), source=source, quality=quality, id_column="_lp_id"
     )
+    cleaned = _bound_vertices(cleaned, source, quality)
     _report_duplicate_footprints(cleaned, source, quality)
     canonical = pd.DataFrame(index=cleaned.index)
     for header, column in mapping.items():
@@ -146,3 +156,44 @@ def _report_duplicate_footprints(
             f"{len(ids)} estates have the identical footprint: counted {len(ids)} times",
             "delete the duplicate feature, or draw each estate's own outline",
         )
+
+
+#: Most vertices of one estate outline. Real outlines have tens (Hangzhou's 2,112 OSM estates: at
+#: most 87, median 10); a densified export or a GPS trace can have hundreds of thousands, which
+#: makes adjacency and corridors take minutes and gigabytes for nothing (benchmarks/bench_trust.py).
+MAX_ESTATE_VERTICES = 2_000
+
+
+def _bound_vertices(
+    cleaned: gpd.GeoDataFrame, source: str, quality: QualityReport
+) -> gpd.GeoDataFrame:
+    """Simplify outlines over :data:`MAX_ESTATE_VERTICES` vertices (topology kept), reported.
+
+    The tolerance starts at 0.1 m and doubles until the outline fits (degrees: 1 m = 1/111,320°).
+    """
+    geoms = cleaned.geometry.values
+    counts = shapely.get_num_coordinates(geoms)
+    over = np.flatnonzero(counts > MAX_ESTATE_VERTICES)
+    if not len(over):
+        return cleaned
+    unit = 1 / 111_320 if cleaned.crs is not None and cleaned.crs.is_geographic else 1.0
+    geoms = geoms.copy()
+    for position in over:
+        tolerance_m = 0.1
+        simpler = geoms[position]
+        while shapely.get_num_coordinates(simpler) > MAX_ESTATE_VERTICES and tolerance_m < 100:
+            simpler = shapely.simplify(geoms[position], tolerance_m * unit, preserve_topology=True)
+            tolerance_m *= 2
+        if not shapely.is_valid(simpler):
+            simpler = _polygonal_part(np.array([shapely.make_valid(simpler)], dtype=object))[0]
+        quality.add(
+            "repair",
+            source,
+            str(cleaned["_lp_id"].iloc[position]),
+            f"outline of {counts[position]:,} vertices simplified to "
+            f"{shapely.get_num_coordinates(simpler):,} (tolerance {tolerance_m / 2:g} m; at most "
+            f"{MAX_ESTATE_VERTICES:,} are kept)",
+            "export the outline without densifying it",
+        )
+        geoms[position] = simpler
+    return cleaned.set_geometry(gpd.GeoSeries(geoms, index=cleaned.index, crs=cleaned.crs))

@@ -48,6 +48,31 @@ def max_input_bytes() -> int:
     return int(megabytes * 1024 * 1024)
 
 
+#: Default most estates one run plans: 220,000 estates take about 110 s and 3 GB (docs/benchmarks.md,
+#: one process), growing linearly; 500,000 stay within about 5 minutes and 7 GB on the 24 GB machine.
+#: ``LIANPIAN_MAX_ESTATES`` changes it.
+DEFAULT_MAX_ESTATES = 500_000
+
+
+def max_estates() -> int:
+    """Return the most estates one run accepts (``LIANPIAN_MAX_ESTATES``, default 500,000).
+
+    Raises
+    ------
+    InputError
+        If the environment variable is not a positive whole number.
+    """
+    text = os.environ.get("LIANPIAN_MAX_ESTATES", "").strip()
+    if not text:
+        return DEFAULT_MAX_ESTATES
+    if not text.isdigit() or int(text) <= 0:
+        raise InputError(
+            f"LIANPIAN_MAX_ESTATES={text!r} is not a positive whole number",
+            fix="set it to e.g. 500000, or unset it",
+        )
+    return int(text)
+
+
 def _size_text(n_bytes: float) -> str:
     """A size for messages: ``"830 bytes"``, ``"12.5 kB"``, ``"1,234.0 MB"``."""
     if n_bytes < 1024:

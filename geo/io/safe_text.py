@@ -40,8 +40,14 @@ def safe_filename(name: str, *, max_length: int = 80) -> str:
 
 
 def is_formula_like(value: object) -> bool:
-    """True if ``value`` is text a spreadsheet could read as a formula (starts ``= + - @``)."""
-    return isinstance(value, str) and value.startswith(_FORMULA_START)
+    """True if ``value`` is text a spreadsheet could read as a formula (starts ``= + - @``).
+
+    A lone ``-`` or ``+`` (a rejection in the review CSV, an empty cell's mark) is no formula:
+    a spreadsheet shows it as typed, and it keeps its meaning when the file is read back.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return False
+    return value not in ("-", "+")
 
 
 def neutralise_csv(value: object) -> object:

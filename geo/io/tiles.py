@@ -19,6 +19,8 @@ the file system. The server binds to 127.0.0.1 (the app's own address, see
 
 The tiles must be in Web Mercator (EPSG:3857), as every Leaflet tile layer; this is the module
 for tile I/O, the one exception to :mod:`geo.io` being the only file access.
+Links inside a tile folder that point outside it are refused; MBTiles zooms may be written
+``"18.0"``. May import: geo.core and the standard library.
 """
 
 from __future__ import annotations
@@ -99,6 +101,20 @@ class TileSource:
 
     @classmethod
     def _open_folder(cls, path: Path) -> TileSource:
+        root = path.resolve()
+        outside = [
+            p for p in path.glob("*/*/*") if p.is_symlink() and not p.resolve().is_relative_to(root)
+        ]
+        outside += [
+            p for p in path.glob("*") if p.is_symlink() and not p.resolve().is_relative_to(root)
+        ]
+        if outside:
+            raise InputError(
+                "the tile folder holds links pointing outside it",
+                source=path.name,
+                where=str(outside[0].relative_to(path)),
+                fix="copy the tiles into the folder instead of linking them",
+            )
         zooms = sorted(int(p.name) for p in path.iterdir() if p.is_dir() and p.name.isdigit())
         for zoom in zooms:
             sample = next((f for f in (path / str(zoom)).glob("*/*.*") if f.is_file()), None)
@@ -150,8 +166,8 @@ class TileSource:
             path=path,
             kind="mbtiles",
             image_type=TILE_TYPES[image],
-            min_zoom=int(meta.get("minzoom", low)),
-            max_zoom=int(meta.get("maxzoom", high)),
+            min_zoom=_zoom(meta.get("minzoom"), low),
+            max_zoom=_zoom(meta.get("maxzoom"), high),
             name=str(meta.get("name") or path.stem),
         )
 
@@ -161,7 +177,12 @@ class TileSource:
             return None
         if self.kind == "folder":
             target = self.path / str(z) / str(x) / f"{y}{self._suffix}"
-            return target.read_bytes() if target.is_file() else None
+            if not target.is_file():
+                return None
+            # a link inside the folder that points outside it is never served (issue 16)
+            if not target.resolve().is_relative_to(self.path.resolve()):
+                return None
+            return target.read_bytes()
         # a connection per request: the server answers from several threads
         connection = _read_only(self.path)
         try:
@@ -229,3 +250,12 @@ def serve_tiles(source: TileSource, *, host: str = "127.0.0.1", port: int = 0) -
     return TileServer(
         source=source, url=f"http://{host}:{bound_port}/{{z}}/{{x}}/{{y}}", _server=server
     )
+
+
+def _zoom(value: object, fallback: int) -> int:
+    """An MBTiles zoom from metadata text (``"18"``, ``"18.0"``); the tiles' own level if unusable."""
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return int(fallback)
+    return int(number) if number == number and 0 <= number <= 30 else int(fallback)

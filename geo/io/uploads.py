@@ -23,11 +23,20 @@ UNZIP_MAX_RATIO = 200  # uncompressed / compressed size of one member; more is a
 _DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml", ".gml")
 
 
+#: Longest upload name kept, in bytes (UTF-8): file systems allow 255, and GDAL adds suffixes.
+_MAX_NAME_BYTES = 180
+
+
 def _safe_upload_name(name: str) -> str:
     base = Path(str(name).replace("\\", "/")).name.strip()
     base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
     if not base or base in (".", ".."):
-        raise InputError("the upload has no file name", source=str(name), fix="upload a file")
+        raise InputError("the upload has no file name", source=str(name)[:120], fix="upload a file")
+    if len(base.encode("utf-8")) > _MAX_NAME_BYTES:  # shortened alike for a Shapefile's parts
+        stem, dot, suffix = base.partition(".")
+        rest = (dot + suffix).encode("utf-8")[:40].decode("utf-8", "ignore")
+        room = _MAX_NAME_BYTES - len(rest.encode("utf-8"))
+        base = stem.encode("utf-8")[:room].decode("utf-8", "ignore") + rest
     return base
 
 

@@ -100,6 +100,8 @@ def read_vector(
     if path.suffix.lower() == ".zip":
         gdal_path = f"/vsizip/{path}"
     chosen = _pick_layer(gdal_path, layer, source, quality)
+    if path.suffix.lower() == ".gpkg" and chosen is not None:
+        _refuse_view(path, chosen, source)
     encoding = _shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
     if path.suffix.lower() == ".shp":
         _check_shapefile_counts(path, source, quality)
@@ -133,6 +135,32 @@ def read_vector(
         )
     gdf = _drop_z(gdf, source, quality)
     return _settle_crs(gdf, source, source_crs, quality)
+
+
+def _refuse_view(path: Path, layer: str, source: str) -> None:
+    """Refuse a GeoPackage layer that is an SQL view.
+
+    Reading a view runs its query, which a file from elsewhere can make take hours (a recursive
+    or cross join); a table is read in bounded time.
+    """
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = connection.execute(
+                "SELECT type FROM sqlite_master WHERE name = ?", (layer,)
+            ).fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return  # GDAL reports what is wrong with the file
+    if row is not None and str(row[0]).lower() == "view":
+        raise InputError(
+            f"the layer {layer!r} is an SQL view, not a table: reading it would run its query",
+            source=source,
+            fix="save the layer as a table (QGIS: Export > Save Features As... GeoPackage)",
+        )
 
 
 def _check_shapefile_counts(path: Path, source: str, quality: QualityReport | None) -> None:

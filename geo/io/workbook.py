@@ -34,6 +34,10 @@ def _cell(value: object) -> object:
         pass
     if hasattr(value, "item"):
         return value.item()
+    if isinstance(value, str):  # characters Excel refuses (control codes) are dropped
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 

@@ -87,8 +87,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                 fix=_WRITE_ERRORS[exc.errno],
             ) from exc
         raise
-    except Exception as exc:  # GDAL reports a full disk in its own exception types
-        if "No space left on device" in str(exc):
+    except Exception as exc:  # GDAL reports a full disk in its own words ("no such table" ...)
+        if "No space left on device" in str(exc) or _disk_full(target.parent):
             raise OutputError(
                 "cannot write the output (no space left on the device)",
                 source=str(link),
@@ -97,6 +97,15 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise
     if created:
         note_created(target)
+
+
+def _disk_full(folder: Path) -> bool:
+    """True if the disk of ``folder`` has less than 1 MB left for this user."""
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return stats.f_bavail * stats.f_frsize < 1 << 20
 
 
 def remove_stale_temporaries(target: str | Path) -> list[Path]:
@@ -156,7 +165,11 @@ def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
             geometry = [
                 c for c in plain.columns if isinstance(plain[c].dtype, gpd.array.GeometryDtype)
             ]
-            plain.drop(columns=geometry).to_excel(writer, sheet_name=str(name)[:31], index=False)
+            plain = plain.drop(columns=geometry)
+            for column in plain.columns:  # characters Excel refuses (control codes) are dropped
+                if plain[column].dtype == object:
+                    plain[column] = plain[column].map(_excel_text)
+            plain.to_excel(writer, sheet_name=str(name)[:31], index=False)
         neutralise_workbook(writer.book)  # text from data never becomes a formula
     return target
 
@@ -193,3 +206,11 @@ def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
     with atomic_path(target) as tmp:
         safe.to_csv(tmp, index=False, encoding="utf-8-sig")
     return target
+
+
+def _excel_text(value: object) -> object:
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value

@@ -125,7 +125,7 @@ def _stream_cells(ws, source: str) -> tuple[dict[tuple[int, int], object], list,
                     "columns), or raise LIANPIAN_MAX_TABLE_CELLS",
                 )
             cell = super().parse_cell(element)
-            no_value = element.findtext(VALUE_TAG) is None
+            no_value = not element.findtext(VALUE_TAG)  # no <v>, or an empty one
             if no_value and element.find(FORMULA_TAG) is not None and len(uncached) < 1000:
                 uncached.append(f"{get_column_letter(cell['column'])}{cell['row']}")
             return cell
