@@ -228,10 +228,13 @@ def _readme(manifest: dict[str, object]) -> str:
         lines += [f"  - {w}" for w in manifest["warnings"]]  # type: ignore[attr-defined]
     lines += [
         "",
-        "Notes: Shapefile field names are cut to 10 characters (shp/field_names.csv gives the full",
-        "names). DXF is in the CGCS2000 3-degree Gauss-Krüger zone named above, metres, no zone",
-        "prefix; text style CJK uses simsun.ttc. KML is WGS-84 (EPSG:4326), not GCJ-02.",
-        "Spreadsheet text beginning with = + - @ is stored as text (XLSX) or prefixed with ' (CSV).",
+        "Notes: Shapefile field names have at most 10 bytes: short Chinese names with GBK (.cpg",
+        "GBK, dBASE language driver 0x4D for ArcMap), readable ASCII names with UTF-8;",
+        "shp/field_names.csv gives the full names. DXF: CGCS2000 3-degree Gauss-Krüger zone named",
+        "above, metres, no zone prefix, opens on the data; text style LP_CJK uses gbenor.shx with",
+        "the big font gbcbig.shx (AutoCAD, GstarCAD, ZWCAD); 界址点 X = northing, Y = easting.",
+        "KML is WGS-84 (EPSG:4326), not GCJ-02. Spreadsheet text beginning with = + - @ is stored",
+        "as text (XLSX) or prefixed with ' (CSV).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -71,19 +71,19 @@ def test_shapefile_round_trip_in_both_encodings(package):
     shp = folder / "shp" / "D0001_estates.shp"
     assert (folder / "shp" / "D0001_estates.cpg").read_text() == ex.SHAPEFILE_ENCODINGS[encoding]
     estates = pyogrio.read_dataframe(shp)
-    assert all(len(c) <= 10 for c in estates.columns)
-    expected = [unicodedata.normalize("NFKC", n) if encoding == "gbk" else n for n in NAMES[:2]]
-    assert list(estates["name"]) == expected
-    _assert_areas(dict(zip(estates["estate_id"], estates.geometry.area, strict=True)))
-    raw = (folder / "shp" / "D0001_estates.dbf").read_bytes()
-    assert "朝晖一小区".encode("gbk" if encoding == "gbk" else "utf-8") in raw
+    codec = "gbk" if encoding == "gbk" else "utf-8"
+    assert all(len(c.encode(codec)) <= 10 for c in estates.columns)
     mapping = pd.read_csv(folder / "shp" / "field_names.csv", encoding="utf-8-sig")
     est_map = mapping.loc[mapping["layer"] == "estates"]
-    assert (
-        dict(zip(est_map["column"], est_map["shapefile_field"], strict=True))["floor_area_m2"]
-        == "floor_m2"
-    )
+    field = dict(zip(est_map["column"], est_map["shapefile_field"], strict=True))
+    assert field["floor_area_m2"] == ("建筑面积" if encoding == "gbk" else "floor_m2")
     assert set(est_map["shapefile_field"]) == set(estates.columns) - {"geometry"}
+    expected = [unicodedata.normalize("NFKC", n) if encoding == "gbk" else n for n in NAMES[:2]]
+    assert list(estates[field["name"]]) == expected
+    ids = estates[field["estate_id"]]
+    _assert_areas(dict(zip(ids, estates.geometry.area, strict=True)))
+    raw = (folder / "shp" / "D0001_estates.dbf").read_bytes()
+    assert "朝晖一小区".encode(codec) in raw
 
 
 def test_dxf_round_trip(package):
