@@ -75,10 +75,11 @@ from geo.outputs.bundle import (
     _sources,
     read_plan,
 )
-from geo.outputs.cells import _table, _write_csv
+from geo.outputs.cells import _table, _write_csv, shown, total_row
 from geo.outputs.drawings import CJK_FONT_FAMILIES, _write_png, find_cjk_font
 from geo.outputs.dxf import _DXF_LAYERS, DXF_CJK_FONT, _write_dxf
 from geo.outputs.kml import _write_kml
+from geo.outputs.labels import code_label
 from geo.outputs.shapefile import (
     SHAPEFILE_ENCODINGS,
     SHAPEFILE_FIELDS,
@@ -296,7 +297,9 @@ def build_district_package(
     files.append(
         PackageFile(
             f"{b.name}.xlsx",
-            "XLSX: 小区清单 schedule, 片区汇总 summary, 改造内容 content, 管线廊道/养老设施 when planned, 投资估算 cost, 说明 notes",
+            "XLSX: 小区清单 schedule (合计), 片区汇总 summary, 小区归属 assignment, 相邻关系 "
+            "adjacency, 数据质量 quality notes, 改造内容 content, 工程量及投资估算 itemised estimate, "
+            "界址点坐标表 boundary points, 管线廊道/养老设施 when planned, 说明 notes",
         )
     )
     _write_kml(b, folder / f"{b.name}.kml")
@@ -333,7 +336,12 @@ def _zip_folder(folder: Path, target: Path) -> None:
                 zf.write(p, p.relative_to(folder).as_posix(), compress_type=kind)
 
 
+_INDEX_FORMATS = ["@", "@", "0", "#,##0", "#,##0", "#,##0", "#,##0.0", "0", "@"]
+_INDEX_SUMMED = [False, False, True, True, True, True, True, False, False]
+
+
 def _index_rows(layers: PlanLayers, names: dict[str, str], suffix: str) -> list[list[object]]:
+    """One row per exported district, numbers rounded as shown, and the 合计 row last."""
     rows = []
     for _, r in layers.districts.iterrows():
         did = str(r["district_id"])
@@ -353,7 +361,39 @@ def _index_rows(layers: PlanLayers, names: dict[str, str], suffix: str) -> list[
                 names[did] + suffix,
             ]
         )
+    rows = [[shown(v, f) for v, f in zip(row, _INDEX_FORMATS, strict=True)] for row in rows]
+    rows.append(total_row(rows, _INDEX_FORMATS, _INDEX_SUMMED, "合计 total"))
     return rows
+
+
+_MEMBERS_HEADER = [
+    "片区编号 district id",
+    "小区编号 estate id",
+    "小区名称 name",
+    "资格 status",
+    "户数(户) households",
+    "建筑面积(m²) floor area",
+]
+
+
+def _member_rows(layers: PlanLayers, names: dict[str, str]) -> list[list[object]]:
+    """The district-to-estate assignment of every exported district (one row per member)."""
+    est = layers.estates
+    members = est.loc[est["district_id"].astype(str).isin(names)]
+    members = members.sort_values(["district_id", "estate_id"], key=lambda s: s.astype(str))
+    get = lambda c: members[c] if c in members else pd.Series(None, index=members.index)  # noqa: E731
+    return [
+        [d, e, n, code_label("status", s), shown(h, "#,##0"), shown(a, "#,##0")]
+        for d, e, n, s, h, a in zip(
+            members["district_id"].astype(str),
+            members["estate_id"],
+            get("name"),
+            get("status"),
+            get("households"),
+            get("floor_area_m2"),
+            strict=True,
+        )
+    ]
 
 
 _INDEX_HEADER = [
@@ -378,8 +418,10 @@ def _write_index(
     wb = Workbook()
     ws = wb.active
     ws.title = "片区一览"
-    _table(ws, _INDEX_HEADER, rows, ["@", "@", "0", "#,##0", "#,##0", "#,##0", "#,##0.0", "0", "@"])
+    _table(ws, _INDEX_HEADER, rows, _INDEX_FORMATS)
     ws.column_dimensions["I"].width = 40
+    ws = wb.create_sheet("小区归属")
+    _table(ws, _MEMBERS_HEADER, _member_rows(layers, names), ["@", "@", "@", "@", "#,##0", "#,##0"])
     with geo_io.atomic_path(out / "index.xlsx") as tmp:
         wb.save(tmp)
     _write_csv(out / "index.csv", _INDEX_HEADER, rows)
@@ -387,7 +429,10 @@ def _write_index(
     with geo_io.atomic_path(out / "index.gpkg") as tmp:
         pyogrio.write_dataframe(_plain(outlines), tmp, layer="districts", driver="GPKG")
     files = [
-        PackageFile("index.xlsx", "片区一览 list of the exported districts"),
+        PackageFile(
+            "index.xlsx",
+            "片区一览 list of the exported districts (合计 row); 小区归属 their member estates",
+        ),
         PackageFile("index.csv", "the same list as CSV (UTF-8 with BOM)"),
         PackageFile("index.gpkg", "outlines of the exported districts", _crs_text(layers.crs)),
     ]
