@@ -18,7 +18,8 @@ file                          content
 ``<pkg>.xlsx``                member-estate schedule (needs split into 基础类/完善类/提升类),
                               district summary, corridor and elderly-care figures, cost estimate
 ``<pkg>.kml``                 WGS-84 (EPSG:4326) for Google Earth and Ovital (奥维)
-``<pkg>.png``                 map with legend, scale bar and north arrow (no network tiles)
+``<pkg>.pdf``, ``<pkg>.png``   A3 landscape drawing (PDF vector, PNG 300 dpi): frame, title block,
+                              scale bar and ratio, north arrow, legend, roads and water (no tiles)
 ``manifest.json``,            every file with its CRS, size and SHA-256; sources and licences;
 ``README_说明.txt``            synthetic/illustrative flags; policy; software version; time
 ``policy.toml``               the policy the plan was run with (when the plan recorded it)
@@ -76,7 +77,7 @@ from geo.outputs.bundle import (
     read_plan,
 )
 from geo.outputs.cells import _table, _write_csv, shown, total_row
-from geo.outputs.drawings import CJK_FONT_FAMILIES, _write_png, find_cjk_font
+from geo.outputs.drawings import CJK_FONT_FAMILIES, _write_drawings, find_cjk_font
 from geo.outputs.dxf import _DXF_LAYERS, DXF_CJK_FONT, _write_dxf
 from geo.outputs.kml import _write_kml
 from geo.outputs.labels import code_label
@@ -114,10 +115,13 @@ __all__ = [
 
 @dataclass
 class PackageOptions:
-    """Options of an export: Shapefile ``encoding`` (``utf-8`` or ``gbk``) and the PNG's dpi."""
+    """Options of an export: Shapefile ``encoding`` (``utf-8`` or ``gbk``) and the PNG's dpi.
+
+    The drawing is A3 (420 x 297 mm): 300 dpi gives a print-quality PNG of 4961 x 3508 px.
+    """
 
     encoding: str = "utf-8"
-    dpi: int = 150
+    dpi: int = 300
 
 
 @dataclass
@@ -306,14 +310,19 @@ def build_district_package(
     files.append(
         PackageFile(f"{b.name}.kml", "KML for Google Earth / Ovital (奥维)", "EPSG:4326 (WGS 84)")
     )
-    _write_png(b, folder / f"{b.name}.png", layers, options.dpi, warn)
+    scale, _ = _write_drawings(
+        b, folder / f"{b.name}.pdf", folder / f"{b.name}.png", layers, options.dpi, warn
+    )
+    gk = _crs_text(CRS.from_epsg(b.gk_epsg))
     files.append(
         PackageFile(
-            f"{b.name}.png",
-            "map: legend, scale bar, north arrow (grid north)",
-            _crs_text(CRS.from_epsg(b.gk_epsg)),
+            f"{b.name}.pdf",
+            f"A3 landscape drawing at 1:{scale} (vector): frame, title block, scale bar, north "
+            "arrow (grid north), legend, roads and water, key of numbered estates",
+            gk,
         )
     )
+    files.append(PackageFile(f"{b.name}.png", f"the same drawing as PNG, {options.dpi} dpi", gk))
     if layers.run_info.get("policy_toml"):
         _write_text(folder / "policy.toml", layers.run_info["policy_toml"])
         files.append(PackageFile("policy.toml", "policy the plan was run with"))
