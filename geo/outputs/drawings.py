@@ -216,14 +216,68 @@ def compose(b: DistrictBundle, layers: PlanLayers, font: str | None):
     return fig, canvas, sheet.scale, key
 
 
-def _save_png(canvas, path: Path) -> None:
-    """The drawn canvas as an RGB PNG (no alpha channel: 25 % less to encode and store)."""
+@functools.cache
+def _palette():
+    """A fixed 256-colour palette for the PNG: the drawing's own colours, their blends and greys.
+
+    Mapping each pixel to its nearest palette colour is several times faster than computing an
+    adaptive palette for 17 million pixels, and a map has few colours: the styles of
+    :func:`_draw_map` (fills as drawn at their opacity over white), a 64-step grey ramp for
+    text, lines and anti-aliasing, and the 6 x 6 x 6 web cube for everything else.
+    """
+    from matplotlib.colors import to_rgb
     from PIL import Image
 
-    rgba = np.asarray(canvas.buffer_rgba())
-    image = Image.fromarray(rgba[..., :3], mode="RGB")
+    def blend(colour: str, alpha: float, under=(1.0, 1.0, 1.0)) -> tuple[int, ...]:
+        rgb = to_rgb(colour)
+        return tuple(
+            round(255 * (alpha * c + (1 - alpha) * u)) for c, u in zip(rgb, under, strict=True)
+        )
+
+    styles = [
+        *_STATUS_COLOURS.values(),
+        "#999999",
+        "#d7191c",
+        "#2b83ba",
+        "#7b3294",
+        "#bfe0f5",
+        "#7fb8dd",
+        "#ececec",
+        "#b8b8b8",
+        "#c8c8c8",
+        "#a0a0a0",
+        "#444444",
+        "#333333",
+    ]
+    colours: list[tuple[int, ...]] = []
+    for colour in styles:
+        for alpha in (1.0, 0.6, 0.35, 0.15):
+            colours.append(blend(colour, alpha))
+        colours.append(blend(colour, 0.6, to_rgb("#ececec")))
+    colours += [(v, v, v) for v in range(0, 256, 4)]
+    colours += [
+        (r, g, b) for r in range(0, 256, 51) for g in range(0, 256, 51) for b in range(0, 256, 51)
+    ]
+    unique = list(dict.fromkeys(colours))[:256]
+    unique += [(255, 255, 255)] * (256 - len(unique))
+    image = Image.new("P", (1, 1))
+    image.putpalette([c for rgb in unique for c in rgb])
+    return image
+
+
+def _save_png(canvas, path: Path) -> None:
+    """The drawn canvas as a palette PNG (nearest colours of :func:`_palette`, no dithering).
+
+    About 10 times smaller than RGBA at A3 / 300 dpi (17 Mpx) and several times faster to write.
+    """
+    from PIL import Image
+
+    width, height = canvas.get_width_height(physical=True)
+    rgba = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image = rgba.convert("RGB").quantize(palette=_palette(), dither=Image.Dither.NONE)
+    dpi = canvas.figure.dpi
     with geo_io.atomic_path(path) as tmp:
-        image.save(tmp, format="PNG", compress_level=1, dpi=(canvas.figure.dpi,) * 2)
+        image.save(tmp, format="PNG", compress_level=1, compress_type=3, dpi=(dpi, dpi))
 
 
 def _draw_map(ax, b: DistrictBundle, crs: CRS, outline, chinese: bool) -> list:
