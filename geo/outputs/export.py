@@ -180,7 +180,7 @@ def build_district_package(
     b = _bundle(layers, district_id)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    warn: list[str] = []
+    warn: list[str] = list(layers.context_warnings)  # e.g. a recorded roads file not found
     run_crs = _crs_text(layers.crs)
     files: list[PackageFile] = []
     _write_gpkg(b, folder / f"{b.name}.gpkg", layers)

@@ -123,3 +123,37 @@ def test_dollar_names_are_not_math(layers, tmp_path):
         drawings._write_drawings(b, tmp_path / "d.pdf", tmp_path / "d.png", plan, 30, [])
     assert (tmp_path / "d.pdf").stat().st_size > 0
     assert pd.notna(estates["name"]).all()
+
+
+def test_context_from_recorded_files_and_missing_ones(plan_path, tmp_path):
+    """Roads/water come from the files the plan recorded; a missing one is a warning, not an error."""
+    from geo import io as geo_io
+    from geo.outputs import export as ex
+    from tests.outputs.tender_plan import plan_layers
+
+    source = plan_layers()
+    roads_file = tmp_path / "roads.gpkg"
+    geo_io.write_layers(roads_file, {"roads": source["roads"]})
+    info = source["run_info"].copy()
+    info = pd.concat(
+        [
+            info,
+            pd.DataFrame(
+                {"key": ["source_roads", "source_barriers"], "value": ["roads.gpkg", "gone.gpkg"]}
+            ),
+        ],
+        ignore_index=True,
+    )
+    plan = tmp_path / "plan.gpkg"
+    layers = {k: v for k, v in source.items() if k not in ("roads", "water")}
+    geo_io.write_layers(plan, {**layers, "run_info": info})
+    read = ex.read_plan(plan)  # roads.gpkg is found next to the plan file
+    assert (
+        read.roads is not None and len(read.roads) == 1 and read.roads["name"].iloc[0] == "文一路"
+    )
+    assert read.water is None
+    assert any("gone.gpkg" in w and "--water" in w for w in read.context_warnings)
+    result = ex.export_packages(read, tmp_path / "out", options=ex.PackageOptions(dpi=30))
+    assert any("gone.gpkg" in w for w in result.warnings)
+    given = ex.read_plan(plan, roads=[str(roads_file)], water=[])
+    assert given.roads is not None and given.water is None and not given.context_warnings
