@@ -408,32 +408,38 @@ def _label_estates(
 
 
 def _place(ax, renderer, text, point, height, occupied, bold=False, force=False) -> bool:
-    size_pt = 7.0
+    """Put ``text`` at the first free offset around ``point``; False (nothing drawn) if none.
+
+    The text is laid out once: its box is moved by each offset in display units.
+    """
+    artist = ax.text(
+        point.x,
+        point.y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=7.0,
+        fontweight="bold" if bold else "normal",
+        zorder=9,
+        bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.75},
+    )
+    box = artist.get_window_extent(renderer).expanded(1.05, 1.1)
+    inside = ax.get_window_extent(renderer)
+    origin = ax.transData.transform((point.x, point.y))
     for dx, dy in _OFFSETS if not force else ((0, 0),):
-        artist = ax.text(
-            point.x + dx * height * 2,
-            point.y + dy * height,
-            text,
-            ha="center",
-            va="center",
-            fontsize=size_pt,
-            fontweight="bold" if bold else "normal",
-            zorder=9,
-            bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.75},
-        )
-        box = artist.get_window_extent(renderer).expanded(1.05, 1.1)
-        extent = (box.x0, box.y0, box.x1, box.y1)
-        inside = ax.get_window_extent(renderer)
+        shift = ax.transData.transform((point.x + dx * height * 2, point.y + dy * height)) - origin
+        extent = (box.x0 + shift[0], box.y0 + shift[1], box.x1 + shift[0], box.y1 + shift[1])
         fits = (
-            inside.x0 <= box.x0
-            and box.x1 <= inside.x1
-            and inside.y0 <= box.y0
-            and box.y1 <= inside.y1
+            inside.x0 <= extent[0]
+            and extent[2] <= inside.x1
+            and inside.y0 <= extent[1]
+            and extent[3] <= inside.y1
         )
         if force or (fits and not any(_overlap(extent, o) for o in occupied)):
+            artist.set_position((point.x + dx * height * 2, point.y + dy * height))
             occupied.append(extent)
             return True
-        artist.remove()
+    artist.remove()
     return False
 
 
