@@ -12,7 +12,8 @@ its 序号 (the number of the schedule) and listed in the key. Unnamed estates a
 number (never an OSM id). Text is drawn with matplotlib's math text off (``text.parse_math``),
 so a ``$`` in a name stays a dollar sign.
 
-May import: geo.core, geo.io, geo.outputs.bundle, geo.outputs.context, geo.outputs.sheet,
+May import: geo.core, geo.io, geo.outputs.bundle, geo.outputs.context, geo.outputs.fonts,
+geo.outputs.sheet,
 matplotlib, PIL (never folium: that is geo.outputs.maps).
 """
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,71 +33,13 @@ from geo import io as geo_io
 from geo.outputs import sheet as sh
 from geo.outputs.bundle import OSM_LICENCE, DistrictBundle, PlanLayers, _sources
 from geo.outputs.context import MAJOR_ROAD_CLASSES
-
-#: Font families tried for Chinese labels, in order.
-CJK_FONT_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "SimHei",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "Heiti SC",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Noto Sans CJK JP",
-    "Noto Sans CJK TC",
-    "Sarasa Gothic SC",
-)
+from geo.outputs.fonts import _no_cjk_font_warning, find_cjk_font
 
 _STATUS_COLOURS = {"eligible": "#4daf4a", "extension": "#ff7f00"}
 _STATUS_LABELS = {"eligible": "符合条件 eligible", "extension": "延伸纳入 extension (2001-2005)"}
 _MM_PER_INCH = 25.4
 #: Label offsets tried around an estate's point, in label heights (x, y).
 _OFFSETS = ((0, 0), (0, 1.3), (0, -1.3), (1.2, 0), (-1.2, 0), (1.0, 1.2), (-1.0, -1.2))
-
-
-@functools.cache
-def _font_scan() -> None:
-    """Add the system's CJK font files to matplotlib once per process (fonts added after its cache)."""
-    from matplotlib import font_manager
-
-    pattern = re.compile(r"(notosanscjk|notosanssc|sourcehansans|simhei|msyh|pingfang|wqy)", re.I)
-    for path in font_manager.findSystemFonts():
-        if pattern.search(Path(path).name):
-            with contextlib.suppress(Exception):
-                font_manager.fontManager.addfont(path)
-
-
-def find_cjk_font() -> str | None:
-    """Return the name of an installed font family that draws Chinese, else None.
-
-    Tries :data:`CJK_FONT_FAMILIES` among the fonts matplotlib knows; if none, scans the system
-    font folders once for their files (a font installed after matplotlib built its cache).
-    """
-    from matplotlib import font_manager
-
-    def known() -> str | None:
-        names = {f.name for f in font_manager.fontManager.ttflist}
-        return next((f for f in CJK_FONT_FAMILIES if f in names), None)
-
-    found = known()
-    if found is None:
-        _font_scan()
-        found = known()
-    return found
-
-
-def _no_cjk_font_warning(warn: list[str]) -> None:
-    message = (
-        "no CJK font found (Noto Sans CJK, SimHei, Microsoft YaHei, PingFang...): the map "
-        "labels estates by number and id instead of name; install one, e.g. "
-        "`apt install fonts-noto-cjk`"
-    )
-    warnings.warn(message, UserWarning, stacklevel=3)
-    if message not in warn:
-        warn.append(message)
 
 
 def _polygon_path(geom: shapely.Geometry):
@@ -378,6 +320,12 @@ def _label_estates(
         for x, y in zip(pts.x, pts.y, strict=True):
             px, py = ax.transData.transform((x, y))
             occupied.append((px - 8, py - 8, px + 8, py + 8))
+    # the scale bar (lower left, about 90 x 14 mm) and the north arrow (upper right)
+    m = sheet.m_per_mm
+    x0, y0, x1, y1 = sheet.map_window_world()
+    for corner in ((x0, y0, x0 + 95 * m, y0 + 16 * m), (x1 - 14 * m, y1 - 30 * m, x1, y1)):
+        (ax0, ay0), (ax1, ay1) = ax.transData.transform([corner[:2], corner[2:]])
+        occupied.append((ax0, ay0, ax1, ay1))
     ids = est["estate_id"].astype(str).tolist()
     height = 2.6 * sheet.m_per_mm  # label height, world metres (≈ 7.5 pt on paper)
     # smaller estates first: they have the fewest places

@@ -72,8 +72,9 @@ from geo.outputs.bundle import (
     _plain,
     read_plan,
 )
-from geo.outputs.drawings import CJK_FONT_FAMILIES, _write_drawings, find_cjk_font
+from geo.outputs.drawings import _write_drawings
 from geo.outputs.dxf import _DXF_LAYERS, DXF_CJK_FONT, _write_dxf
+from geo.outputs.fonts import CJK_FONT_FAMILIES, find_cjk_font
 from geo.outputs.kml import _write_kml
 from geo.outputs.manifest import _manifest, _readme, _write_index, _write_text
 from geo.outputs.shapefile import (
