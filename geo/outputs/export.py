@@ -344,6 +344,26 @@ def _init_worker(layers: PlanLayers) -> None:
     global _WORKER_LAYERS
     _WORKER_LAYERS = layers
     warnings.simplefilter("ignore", RuntimeWarning)
+    _reuse_large_buffers()
+
+
+def _reuse_large_buffers() -> None:
+    """In a worker process, let glibc reuse the drawings' large buffers between districts.
+
+    An A3 sheet at 300 dpi takes about 160 MB of canvas and image buffers. glibc maps buffers
+    that large afresh each time and returns them on free, so every district pays ~40,000 page
+    faults (about half the export's system time). Raising the mmap and trim thresholds keeps the
+    memory in the worker's heap for the next district; the worker ends with the export. Not
+    glibc (macOS, Windows, musl): nothing to do.
+    """
+    import ctypes
+    import ctypes.util
+
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(m_mmap_threshold, 512 << 20)
+        libc.mallopt(m_trim_threshold, 1 << 30)
 
 
 def _worker_package(task: tuple) -> tuple[str, list[Path], list[str]]:
