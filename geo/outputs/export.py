@@ -9,15 +9,16 @@ file                          content
 ============================  =====================================================================
 ``<pkg>.gpkg``                district outline, member estates (all attributes), corridors,
                               elderly-care sites, the content table, the run's provenance
-``shp/*.shp`` (+ .cpg .prj)   the same layers as Shapefiles, UTF-8 (default) or GBK; field names cut
-                              to 10 characters by :func:`shapefile_field_names`, the mapping in
-                              ``shp/field_names.csv``
-``<pkg>.dxf``                 AutoCAD DXF R2010 in the CGCS2000 3-degree Gauss-Krüger zone of the
-                              district's longitude (:func:`geo.core.crs.gk_zone_epsg`), one layer per
-                              feature type, estate names as text (CJK text style)
-``<pkg>.xlsx``                member-estate schedule (needs split into 基础类/完善类/提升类),
-                              district summary, corridor and elderly-care figures, cost estimate
-``<pkg>.kml``                 WGS-84 (EPSG:4326) for Google Earth and Ovital (奥维)
+``shp/*.shp`` (+ .cpg .prj)   the same layers as Shapefiles, UTF-8 (default; ASCII field names) or
+                              GBK (short Chinese field names, dBASE language driver 0x4D); fields of
+                              at most 10 bytes (:func:`shapefile_field_names`), ``field_names.csv``
+``<pkg>.dxf``                 red-line drawing (红线图), DXF R2010 in the CGCS2000 3-degree
+                              Gauss-Krüger zone of the district (:func:`geo.core.crs.gk_zone_epsg`):
+                              opens on the data, A3 frame and title block, roads and water,
+                              界址点坐标表 (:mod:`geo.outputs.dxf`)
+``<pkg>.xlsx``                小区清单 with 合计, summary, assignment, adjacency, quality notes,
+                              content, itemised 工程量及投资估算, 界址点坐标表, corridors, sites
+``<pkg>.kml``                 WGS-84 (EPSG:4326), styled, for Google Earth and Ovital (奥维)
 ``<pkg>.pdf``, ``<pkg>.png``   A3 landscape drawing (PDF vector, PNG 300 dpi): frame, title block,
                               scale bar and ratio, north arrow, legend, roads and water (no tiles)
 ``manifest.json``,            every file with its CRS, size and SHA-256; sources and licences;
