@@ -108,7 +108,7 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
 def _export_parser(sub: argparse._SubParsersAction) -> None:
     export = sub.add_parser(
         "export",
-        help="write tender packages (GeoPackage, Shapefile, DXF, XLSX, KML, PNG) per district",
+        help="write tender packages (GeoPackage, Shapefile, DXF, XLSX, KML, PDF/PNG) per district",
         description="Write one package per district (folder or zip) plus an index, from the "
         "GeoPackage written by `lianpian plan`.",
     )
@@ -124,7 +124,29 @@ def _export_parser(sub: argparse._SubParsersAction) -> None:
         "--encoding",
         choices=["utf-8", "gbk"],
         default="utf-8",
-        help="text encoding of the Shapefiles (default: %(default)s; gbk for older Chinese GIS/CAD)",
+        help="text encoding of the Shapefiles (default: %(default)s): utf-8 writes a .cpg and "
+        "ASCII field names; gbk writes GBK text, short Chinese field names and the dBASE language "
+        "driver byte 0x4D, for ArcMap and older QGIS that ignore the .cpg",
+    )
+    export.add_argument(
+        "--roads",
+        action="append",
+        metavar="FILE",
+        help="road lines drawn as context in the DXF and PDF/PNG (repeatable; default: the roads "
+        "file the plan recorded)",
+    )
+    export.add_argument(
+        "--water",
+        action="append",
+        metavar="FILE",
+        help="water bodies drawn as context (repeatable; default: the barrier files the plan "
+        "recorded)",
+    )
+    export.add_argument(
+        "--dpi",
+        type=int,
+        default=300,
+        help="resolution of the A3 PNG drawing (default: %(default)s; the PDF is vector)",
     )
     export.add_argument(
         "--jobs",
@@ -139,13 +161,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from geo.outputs.export import PackageOptions, export_packages, read_plan
 
     started = time.perf_counter()
-    layers = read_plan(args.results)
+    layers = read_plan(args.results, roads=args.roads, water=args.water)
     result = export_packages(
         layers,
         args.out,
         district_ids=None if args.all else args.district,
         as_zip=args.zip,
-        options=PackageOptions(encoding=args.encoding),
+        options=PackageOptions(encoding=args.encoding, dpi=args.dpi),
         jobs=args.jobs,
     )
     packages = {p for p in result.paths if p.suffix == ".zip"} or {

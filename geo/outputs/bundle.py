@@ -12,7 +12,6 @@ geo.outputs module (the format writers import this one).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from geo import io as geo_io
 from geo.core.crs import WGS84, gk_zone_epsg
 from geo.core.errors import InputError
 from geo.io.safe_text import safe_filename
-from geo.outputs import context
+from geo.outputs import context, sheet
 from geo.planning.content import CONTENT_CLASSES, needs_by_class
 
 Progress = Callable[[float, str], None]
@@ -97,13 +96,11 @@ class PlanLayers:
         return plan
 
     def context_area(self) -> shapely.Geometry | None:
-        """The area the drawings show: every district's outline bounds plus the margin (plan CRS)."""
+        """The area the drawings show: the union of the districts' map windows (plan CRS)."""
         if not len(self.districts):
             return None
-        bounds = self.districts.geometry.bounds.to_numpy()
-        m = context.CONTEXT_MARGIN_M * 2
-        boxes = shapely.box(bounds[:, 0] - m, bounds[:, 1] - m, bounds[:, 2] + m, bounds[:, 3] + m)
-        return shapely.union_all(boxes)
+        boxes = [shapely.box(*_drawing_extent(g)) for g in self.districts.geometry if g is not None]
+        return shapely.union_all(boxes) if boxes else None
 
     def attach_context(
         self, roads: Sequence[str] | None = None, water: Sequence[str] | None = None
@@ -276,11 +273,9 @@ def _bundle(layers: PlanLayers, district_id: str) -> DistrictBundle:
     lon = gpd.GeoSeries([shape.centroid], crs=layers.crs).to_crs(WGS84).x.iloc[0]
     county = row.get("county")
     label = str(district_id) if _blank(county) else f"{district_id}_{county}"
-    near = shape.buffer(max(200.0, math.sqrt(max(shape.area, 1.0)) * 0.3))
+    extent = _drawing_extent(shape)
+    near = shapely.box(*extent)
     nearby = layers.estates.iloc[layers.estates.sindex.query(near, predicate="intersects")]
-    minx, miny, maxx, maxy = shape.bounds
-    m = context.CONTEXT_MARGIN_M
-    extent = (minx - m, miny - m, maxx + m, maxy + m)
     return DistrictBundle(
         district_id=str(district_id),
         row=row,
@@ -301,6 +296,17 @@ def _bundle(layers: PlanLayers, district_id: str) -> DistrictBundle:
             Path(layers.run_info.get("source_survey", "").split("::")[0]).name,
         ),
     )
+
+
+def _drawing_extent(shape: shapely.Geometry) -> tuple[float, float, float, float]:
+    """The map window of the district's sheet (plan CRS, metres), 5 % larger.
+
+    The margin covers the GK zone's scale factor; the drawings show the roads, water and
+    neighbouring estates in it.
+    """
+    x0, y0, x1, y1 = sheet.place(shape.bounds).map_window_world()
+    dx, dy = (x1 - x0) * 0.05, (y1 - y0) * 0.05
+    return x0 - dx, y0 - dy, x1 + dx, y1 + dy
 
 
 def _member_pairs(adjacency: pd.DataFrame | None, ids: pd.Series) -> pd.DataFrame | None:

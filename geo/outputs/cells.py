@@ -94,3 +94,38 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object
         writer.writerow([neutralise_csv(h) for h in header])
         for row in rows:
             writer.writerow([neutralise_csv(_cell(v)) for v in row])
+
+
+def _decimals(number_format: str | None) -> int | None:
+    """Decimals a number format shows (``#,##0.0`` -> 1, ``0.0%`` -> 3); None for text/unknown."""
+    if not number_format or number_format == "@":
+        return None
+    digits = number_format.split(".")[1] if "." in number_format else ""
+    shown = sum(1 for ch in digits if ch in "0#")
+    return shown + 2 if number_format.endswith("%") else shown
+
+
+def shown(value: object, number_format: str | None) -> object:
+    """A number rounded to what its format shows, so sums of the cells equal sums of the display."""
+    value = _cell(value)
+    places = _decimals(number_format)
+    if places is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    out = round(float(value), places)
+    return int(out) if places == 0 else out
+
+
+def total_row(
+    rows: Sequence[Sequence[object]], formats: Sequence[str], summable: Sequence[bool], label: str
+) -> list[object]:
+    """A 合计 row: per summable column the sum of the (already rounded) values shown above."""
+    out: list[object] = [label]
+    for j in range(1, len(formats)):
+        if not summable[j]:
+            out.append(None)
+            continue
+        values = [
+            r[j] for r in rows if isinstance(r[j], int | float) and not isinstance(r[j], bool)
+        ]
+        out.append(shown(sum(values), formats[j]) if values else None)
+    return out

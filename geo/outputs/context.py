@@ -8,8 +8,9 @@ layers ``roads`` / ``water`` of the plan file, from files given to ``lianpian ex
 the working folder) and relative to the plan file's folder. A recorded file that is not found
 gives a warning in the package, never an error: the drawings are then made without it.
 
-Only features near the exported districts are kept (the union of their extents), in the plan's
-metric CRS, with their ``fclass`` and ``name`` when the file has them.
+Only features in the exported districts' map windows are kept (the union of the A3 sheets'
+windows, :mod:`geo.outputs.sheet`), in the plan's metric CRS, with their ``fclass`` and ``name``
+when the file has them.
 
 May import: geo.core, geo.io (readers); no other geo.outputs module.
 """
@@ -44,9 +45,6 @@ MAJOR_ROAD_CLASSES = (
     "tertiary",
     "tertiary_link",
 )
-
-#: How far beyond a district's outline the context reaches (metres; the drawing's margin).
-CONTEXT_MARGIN_M = 150.0
 
 
 def resolve_source(item: str, plan_path: Path | None) -> tuple[Path, str | None] | None:

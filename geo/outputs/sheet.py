@@ -14,7 +14,8 @@ surveying convention of Chinese coordinate tables, the reverse of GIS x/y), and 
 to the next point. Collinear vertices are dropped (``shapely.simplify(..., 0)``: the line is
 unchanged), so every listed point is a corner of the drawn outline.
 
-May import: geo.core, geo.outputs.bundle.
+May import: geo.core; geo.outputs.bundle inside functions (bundle places its extent with
+:func:`place`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from pyproj import CRS
 
 from geo import __version__
-from geo.outputs.bundle import DistrictBundle, PlanLayers, _blank, _crs_text, _data_character
+
+if TYPE_CHECKING:
+    from geo.outputs.bundle import DistrictBundle, PlanLayers
 
 #: A3 landscape, millimetres (GB/T 14689-2008).
 PAPER_MM = (420.0, 297.0)
@@ -102,6 +106,8 @@ def place(bounds: tuple[float, float, float, float], fill: float = 0.85) -> Shee
 
 def title_fields(b: DistrictBundle, layers: PlanLayers, sheet: Sheet) -> list[tuple[str, str]]:
     """The rows of the title block: (label, value), text from the data left as plain text."""
+    from geo.outputs.bundle import _blank, _crs_text, _data_character  # bundle imports this module
+
     county = b.row.get("county")
     where = "" if _blank(county) else f"{county} "
     character = _data_character(layers)

@@ -71,19 +71,19 @@ def test_shapefile_round_trip_in_both_encodings(package):
     shp = folder / "shp" / "D0001_estates.shp"
     assert (folder / "shp" / "D0001_estates.cpg").read_text() == ex.SHAPEFILE_ENCODINGS[encoding]
     estates = pyogrio.read_dataframe(shp)
-    assert all(len(c) <= 10 for c in estates.columns)
-    expected = [unicodedata.normalize("NFKC", n) if encoding == "gbk" else n for n in NAMES[:2]]
-    assert list(estates["name"]) == expected
-    _assert_areas(dict(zip(estates["estate_id"], estates.geometry.area, strict=True)))
-    raw = (folder / "shp" / "D0001_estates.dbf").read_bytes()
-    assert "朝晖一小区".encode("gbk" if encoding == "gbk" else "utf-8") in raw
+    codec = "gbk" if encoding == "gbk" else "utf-8"
+    assert all(len(c.encode(codec)) <= 10 for c in estates.columns)
     mapping = pd.read_csv(folder / "shp" / "field_names.csv", encoding="utf-8-sig")
     est_map = mapping.loc[mapping["layer"] == "estates"]
-    assert (
-        dict(zip(est_map["column"], est_map["shapefile_field"], strict=True))["floor_area_m2"]
-        == "floor_m2"
-    )
+    field = dict(zip(est_map["column"], est_map["shapefile_field"], strict=True))
+    assert field["floor_area_m2"] == ("建筑面积" if encoding == "gbk" else "floor_m2")
     assert set(est_map["shapefile_field"]) == set(estates.columns) - {"geometry"}
+    expected = [unicodedata.normalize("NFKC", n) if encoding == "gbk" else n for n in NAMES[:2]]
+    assert list(estates[field["name"]]) == expected
+    ids = estates[field["estate_id"]]
+    _assert_areas(dict(zip(ids, estates.geometry.area, strict=True)))
+    raw = (folder / "shp" / "D0001_estates.dbf").read_bytes()
+    assert "朝晖一小区".encode(codec) in raw
 
 
 def test_dxf_round_trip(package):
@@ -111,17 +111,17 @@ def test_dxf_round_trip(package):
 def test_xlsx_round_trip(package):
     folder, _ = package
     wb = openpyxl.load_workbook(next(folder.glob("*.xlsx")))
-    assert {"小区清单", "片区汇总", "改造内容", "管线廊道", "养老设施", "投资估算"} <= set(
+    assert {"小区清单", "片区汇总", "改造内容", "管线廊道", "养老设施", "工程量及投资估算"} <= set(
         wb.sheetnames
     )
     table = pd.read_excel(next(folder.glob("*.xlsx")), sheet_name="小区清单")
-    assert list(table["小区名称 name"]) == NAMES[:2]
-    assert list(table["建筑面积(m²) floor area"]) == [30000, 20000]
-    assert list(table["户数(户) households"]) == [300, 200]
+    assert list(table["小区名称 name"].iloc[:2]) == NAMES[:2]
+    assert list(table["建筑面积(m²) floor area"]) == [30000, 20000, 50000]  # with 合计
+    assert list(table["户数(户) households"]) == [300, 200, 500]
     assert table.loc[1, "基础类需求 basic needs"] == "屋面防水"
     assert table.loc[1, "提升类需求 enhancement needs"] == "协商机制"
-    cost = pd.read_excel(next(folder.glob("*.xlsx")), sheet_name="投资估算")
-    total = cost.loc[cost["小区编号 estate id"] == "合计 total", "估算投资(万元) investment"]
+    cost = pd.read_excel(next(folder.glob("*.xlsx")), sheet_name="工程量及投资估算")
+    total = cost.loc[cost["内容类别 class"] == "建安工程费 construction cost", "金额(万元) amount"]
     assert float(total.iloc[0]) == pytest.approx(50000 * 242 / 1e4)
 
 
