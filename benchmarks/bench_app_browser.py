@@ -209,14 +209,15 @@ def _standalone(browser, path: Path, ours: bool, expected: int) -> dict[str, flo
 
 def _map_frame(page):
     """The frame of the app's map (the last st_folium iframe: a rerun may leave the old one)."""
+    iframes = page.locator('iframe[title="streamlit_folium.st_folium"]')
     for _ in range(int(TIMEOUT_S * 10)):
-        frames = [f for f in page.frames if "streamlit_folium" in (f.url or "")]
-        for frame in reversed(frames):
-            try:
-                if frame.evaluate("() => !!window.lpMap"):
+        try:
+            if iframes.count():
+                frame = iframes.last.element_handle(timeout=1000).content_frame()
+                if frame is not None and frame.evaluate("() => !!window.lpMap"):
                     return frame
-            except Exception:
-                pass
+        except Exception:  # replaced while we looked
+            pass
         time.sleep(0.1)
     raise TimeoutError("the map's frame did not appear")
 
