@@ -1,4 +1,4 @@
-"""Serve the planner's map (``app.py``) with its first plan made while the server starts.
+"""Serve the planner's map (``app.py``, laid out by ``geo.app``) with its first plan made while the server starts.
 
 ``streamlit run serve.py`` (what ``./dev app`` runs) serves the same page as ``streamlit run
 app.py``, with the same settings (``.streamlit/config.toml``: 127.0.0.1, upload limit). When the
@@ -38,9 +38,9 @@ def _warm_up() -> None:
     while not Runtime.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
-        import app as page  # the page's functions; its layout runs only as Streamlit's script
+        from geo.app import state  # the page's data functions; importing it draws nothing
 
-        page.warm_up()
+        state.warm_up()
     except Exception:  # the first visit plans again and shows the error itself
         _LOG.warning("warming up the first plan failed", exc_info=True)
 

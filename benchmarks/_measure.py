@@ -76,3 +76,48 @@ def run_child(argv: list[str], *, env: dict[str, str] | None = None) -> dict[str
 def fmt_mb(value: float | None) -> str:
     """Format megabytes for the tables (``-`` when unknown)."""
     return "-" if value is None else f"{value:,.0f} MB"
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (how many processes wanted a core), or NaN."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def repeat_child(argv: list[str], runs: int, **kwargs: Any) -> dict[str, Any]:
+    """Run :func:`run_child` ``runs`` times; return the last result with every run's figures.
+
+    Adds ``each`` (every run's result), ``all_seconds`` (each run's ``seconds``), ``min_s``, ``median_s``, the largest
+    ``process_peak_mb`` and ``loads`` (the 1-minute load average before each run and after the
+    last one).
+    """
+    results, loads = [], []
+    for _ in range(runs):
+        loads.append(load_average())
+        results.append(run_child(argv, **kwargs))
+    loads.append(load_average())
+    out = dict(results[-1])
+    out["each"] = results
+    out["all_seconds"] = [r["seconds"] for r in results]
+    out["min_s"], out["median_s"] = min_median(out["all_seconds"])
+    for key in ("process_peak_mb", "tree_peak_mb", "step_peak_mb"):
+        if all(key in r for r in results):
+            out[key] = max(r[key] for r in results)
+    out["loads"] = loads
+    return out
+
+
+def min_median(values: list[float]) -> tuple[float, float]:
+    """Return the least and the median of ``values``."""
+    ordered = sorted(values)
+    n = len(ordered)
+    middle = ordered[n // 2] if n % 2 else 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
+    return ordered[0], middle
+
+
+def fmt_loads(loads: list[float]) -> str:
+    """Format the load averages of a row: ``1.9-3.4``."""
+    finite = [x for x in loads if x == x]
+    return f"{min(finite):.1f}-{max(finite):.1f}" if finite else "-"

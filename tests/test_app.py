@@ -278,11 +278,8 @@ def test_each_map_is_built_once_per_plan_and_display_options(monkeypatch, fake_m
 
 @pytest.mark.parametrize("from_env", [False, True])
 def test_warm_up_plans_what_the_first_page_plans(monkeypatch, tmp_path, from_env):
-    """serve.py's head start (app.warm_up) reads the start data the page starts on: the demo, or
-    the LIANPIAN_APP_* files; the page's first spec is app.start_spec()."""
-    import importlib
-    import sys
-
+    """serve.py's head start (geo.app.state.warm_up) reads the start data the page starts on: the
+    demo, or the LIANPIAN_APP_* files; the page's first spec is geo.app.state.start_spec()."""
     import geopandas as gpd
 
     if from_env:
@@ -295,16 +292,16 @@ def test_warm_up_plans_what_the_first_page_plans(monkeypatch, tmp_path, from_env
         monkeypatch.setenv("LIANPIAN_APP_BARRIERS", f" {water} ; ")
     else:
         monkeypatch.delenv("LIANPIAN_APP_ESTATES", raising=False)
-    sys.path.insert(0, str(Path(APP).parent))
-    try:
-        page = importlib.import_module("app")  # the page's layout does not run on import
-    finally:
-        sys.path.pop(0)
-    assert not hasattr(page, "st_folium")  # imported only by the page's script (see app._folium)
+    from geo.app import mapview
+    from geo.app import state as page  # the page's data functions (app.py runs geo.app.page)
+
+    assert not hasattr(mapview, "streamlit_folium")  # imported only in the page's run (_folium)
     at = _run()
     assert at.session_state["spec"] == page.start_spec()
     planned = []
-    monkeypatch.setattr(page, "run_plan", lambda inputs, policy: planned.append(inputs) or "plan")
+    monkeypatch.setattr(
+        geo.pipeline, "run_plan", lambda inputs, policy: planned.append(inputs) or "plan"
+    )
     monkeypatch.setattr(page.maps, "build_map", lambda result, options: None)
     page.warm_up()
     (inputs,) = planned

@@ -232,7 +232,8 @@ def test_failure_mid_write_keeps_previous_output(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pyogrio, "write_dataframe", fail_on_second)
     code = main(_plan_args(out))
     err = capsys.readouterr().err
-    assert code == 3 and "Traceback" not in err and "No space left" in err
+    assert code == 2 and "Traceback" not in err and "No space left" in err
+    assert len(err.strip().splitlines()) == 1 and "Fix: free disk space" in err
     assert out.read_bytes() == previous
     assert [p.name for p in tmp_path.iterdir()] == ["plan.gpkg"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,6 +69,11 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument(
         "--source-crs",
         help="CRS of the estates when missing or special: EPSG:4490, gcj02 (AMap), bd09 (Baidu)",
+    )
+    plan.add_argument(
+        "--survey-crs",
+        help="coordinate system of the survey's points (经度/纬度, lng/lat, x/y, 坐标): "
+        "wgs84, gcj02 (AMap, Tencent), bd09 (Baidu) or an EPSG code; undeclared: WGS-84, checked",
     )
     plan.add_argument(
         "--column",
@@ -190,26 +196,34 @@ def _column_mapping(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
-    """Raise InputError when ``--out`` names one of the run's input files (inputs are never touched)."""
-    inputs = [args.estates, args.survey, args.roads, args.boundaries, args.facilities, args.policy]
-    inputs += [args.candidate_sites, args.mains, args.buildings]
-    inputs += list(args.barriers)
-    out = Path(args.out).resolve()
-    for item in inputs:
-        path, _ = _split(item)
-        if path and Path(path).resolve() == out:
-            raise InputError(
-                "the output would overwrite an input file",
-                source=str(args.out),
-                fix="choose another --out path; inputs are never modified",
-            )
+#: Arguments naming what a command writes; every other argument naming an existing file is an input.
+_OUTPUT_ARGS = ("out", "plan_review")
+
+
+def _run_outputs(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
+    """The files and the replaced folders a command writes (checked by geo.io.output_guard)."""
+    if args.command == "export":
+        return [], [Path(args.out)]
+    if args.command == "tables":
+        return [Path(args.out) / "annual_plan.xlsx", Path(args.out) / "task_table.xlsx"], []
+    files = [getattr(args, name, None) for name in _OUTPUT_ARGS]
+    return [Path(f) for f in files if f], []
+
+
+def _run_inputs(args: argparse.Namespace) -> list[str]:
+    """Every argument value (also in lists) except the outputs: the guard keeps existing files."""
+    values = []
+    for name, value in vars(args).items():
+        if name in _OUTPUT_ARGS:
+            continue
+        items = value if isinstance(value, list) else [value]
+        values += [v for v in items if isinstance(v, str)]
+    return values
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Run ``lianpian plan``: load, plan, write atomically, print the summary."""
     started = time.perf_counter()
-    _refuse_overwriting_inputs(args)
     policy = load_policy(args.policy)
     estates, layer = _split(args.estates)
     inputs = load_inputs(
@@ -225,6 +239,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         mains=args.mains,
         buildings=args.buildings,
         column_mapping=_column_mapping(args.column),
+        survey_crs=args.survey_crs,
     )
     if args.engine == "dask":
         from geo.distributed import plan_distributed
@@ -271,9 +286,50 @@ def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
             f"(saving {s['corridor_saving_pct']}%); cost {s['corridor_cost_yuan'] / 1e4:,.1f} 万元 vs "
             f"{s['separate_cost_yuan'] / 1e4:,.1f} 万元 (saving {s['corridor_cost_saving_pct']}%)"
         )
+    for line in survey_lines(result):
+        print(line)
     if len(result.quality):
         print(f"data-quality notes: {len(result.quality)} (layer 'quality' in the output)")
     print(f"written: {out} ({seconds:.1f} s)")
+
+
+def _print_library_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """After a successful run, what libraries warned about, once each (at most five lines).
+
+    During the run they are held back so an error is one line on stderr; the readers put what
+    concerns the data into the quality report (geo.io.files.library_warnings).
+    """
+    texts = list(
+        dict.fromkeys((str(w.message).strip() or "?").splitlines()[0][:200] for w in caught)
+    )
+    for text in texts[:5]:
+        print(f"note: {text}", file=sys.stderr)
+    if len(texts) > 5:
+        print(f"note: {len(texts) - 5} more library warnings", file=sys.stderr)
+
+
+def survey_lines(result: PlanResult) -> list[str]:
+    """The summary lines of the survey join: rows by outcome, estates given a real build year."""
+    report = result.survey_join
+    if report is None or report.table is None:
+        return []
+    counts = report.counts()
+    lines = [
+        f"survey rows: {len(report.table)} ("
+        + ", ".join(f"{kind} {n}" for kind, n in counts.items() if n)
+        + "; layer survey_join)"
+    ]
+    estates = result.estates
+    from_survey = estates["survey_match"].notna() & estates["build_year_latest"].notna()
+    by_kind = estates.loc[from_survey, "survey_match"].value_counts()
+    share = from_survey.sum() / len(estates) if len(estates) else 0.0
+    lines.append(
+        f"estates with a build year from the survey: {int(from_survey.sum())} of {len(estates)} "
+        f"({share:.1%}: "
+        + ", ".join(f"{kind} {int(n)}" for kind, n in by_kind.items())
+        + f"); still needs_survey: {int((estates['status'] == 'needs_survey').sum())}"
+    )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,10 +340,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plan": cmd_plan,
         "schedule": cli_plan.cmd_schedule,
         "tables": cli_plan.cmd_tables,
+        "progress": cli_plan.cmd_progress,
         "export": cmd_export,
     }
+    caught: list[warnings.WarningMessage] = []
     try:
-        return commands[args.command](args)
+        files, folders = _run_outputs(args)
+        # inputs are never overwritten: one guard for every writer of the run (geo.io.output_guard)
+        with (
+            io.guarded_run(_run_inputs(args), files=files, folders=folders),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("default")
+            code = commands[args.command](args)
+        _print_library_warnings(caught)
+        return code
     except LianpianError as exc:
         print(f"lianpian: error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import prcoords
 import shapely
 from pyproj import CRS
+
+from geo.core.errors import InputError
 
 WGS84 = CRS.from_epsg(4326)
 #: Declarable non-EPSG source systems.
@@ -51,30 +54,126 @@ def gk_zone_epsg(longitude: float) -> int:
     return _GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3
 
 
+#: A projected CRS is kept for distances only when it is a Transverse Mercator (Gauss-Krüger, UTM)
+#: whose central meridian lies within this many degrees of the data: the scale error there stays
+#: under about 0.15 % (k = 1 + (dλ cos φ)² / 2). Web Mercator (EPSG:3857) is never kept: its scale
+#: is 1 / cos φ (+15 % in distances, +33 % in areas at 30°N).
+LOCAL_TM_MAX_DEGREES = 3.5
+#: CGCS2000 3-degree Gauss-Krüger zones, CM 75E-135E: without and with the zone number in the easting.
+_GK_ZONES = (*range(4534, 4555), *range(4513, 4534))
+
+
+def central_meridian(crs: CRS) -> float | None:
+    """The central meridian (degrees) of a Transverse Mercator CRS (Gauss-Krüger, UTM), else None."""
+    operation = crs.coordinate_operation if crs.is_projected else None
+    if operation is None or "transverse mercator" not in operation.method_name.lower():
+        return None
+    for param in operation.params:
+        if param.name.lower() in ("longitude of natural origin", "longitude of origin"):
+            return float(param.value)
+    return None
+
+
+def is_local_metric(crs: CRS, longitude: float) -> bool:
+    """True if ``crs`` measures true metres near ``longitude`` (degrees east).
+
+    That is a Transverse Mercator in metres whose central meridian is within
+    :data:`LOCAL_TM_MAX_DEGREES` of it (see :func:`metric_crs_for`).
+    """
+    if not crs.is_projected or not crs.axis_info:
+        return False
+    if crs.axis_info[0].unit_name not in ("metre", "meter"):
+        return False
+    meridian = central_meridian(crs)
+    if meridian is None:
+        return False
+    return abs((longitude - meridian + 180) % 360 - 180) <= LOCAL_TM_MAX_DEGREES
+
+
+def _centre_lonlat(gdf: gpd.GeoDataFrame) -> tuple[float, float]:
+    crs = CRS.from_user_input(gdf.crs)
+    if crs.is_geographic:
+        minx, miny, maxx, maxy = gdf.to_crs(WGS84).total_bounds
+    else:  # four corners are enough to find the centre, and cost nothing on large layers
+        outline = gpd.GeoSeries([shapely.box(*gdf.total_bounds)], crs=crs).to_crs(WGS84)
+        minx, miny, maxx, maxy = outline.total_bounds
+    return (minx + maxx) / 2, (miny + maxy) / 2
+
+
 def metric_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
     """Choose the projected metric CRS for computing on ``gdf`` (any CRS, not empty).
 
     Inside China: the CGCS2000 3-degree Gauss-Krüger zone of the centre of the data's extent;
-    elsewhere the UTM zone that geopandas estimates. Data already in a projected CRS in metres keep
-    it.
+    elsewhere the UTM zone that geopandas estimates. Data already in a local Transverse Mercator
+    in metres (a Gauss-Krüger or UTM zone covering the data, :func:`is_local_metric`) keep it; any
+    other projected CRS (Web Mercator EPSG:3857, Albers, a far zone) is replaced, so distances and
+    areas are true metres.
 
     Raises
     ------
     ValueError
         If ``gdf`` has no CRS or no geometry.
+    InputError
+        If the data lie where no zone fits (near the poles: swapped latitude and longitude).
     """
     if gdf.crs is None:
         raise ValueError("the layer has no CRS")
     if gdf.empty:
         raise ValueError("the layer is empty")
     crs = CRS.from_user_input(gdf.crs)
-    if crs.is_projected and crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
+    lon, lat = _centre_lonlat(gdf)
+    if is_local_metric(crs, lon):
         return crs
-    minx, miny, maxx, maxy = gdf.to_crs(WGS84).total_bounds
-    lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
     if _CHINA_LON[0] <= lon <= _CHINA_LON[1] and _CHINA_LAT[0] <= lat <= _CHINA_LAT[1]:
         return CRS.from_epsg(gk_zone_epsg(lon))
-    return gdf.to_crs(WGS84).estimate_utm_crs()
+    if not (np.isfinite(lat) and abs(lat) <= 84):
+        raise InputError(
+            f"the data lie at latitude {lat:.1f}, where no metric zone fits",
+            fix="check that latitude and longitude are not swapped, and the CRS (--source-crs)",
+        )
+    try:
+        return gdf.to_crs(WGS84).estimate_utm_crs()
+    except Exception as exc:  # pyproj: "Unable to determine UTM CRS"
+        raise InputError(
+            f"no metric zone fits data centred at {lon:.3f}E {lat:.3f}N",
+            fix="check the CRS (--source-crs) and that latitude and longitude are not swapped",
+        ) from exc
+
+
+def likely_gk_zone(
+    gdf: gpd.GeoDataFrame, reference: gpd.GeoDataFrame, *, min_km: float = 50.0
+) -> tuple[int, float] | None:
+    """Find the Gauss-Krüger zone a layer labelled with the wrong zone was really drawn in.
+
+    When ``gdf`` is in a CGCS2000 3-degree zone (EPSG:4513-4554) and its centre lies more than
+    ``min_km`` from the extent of ``reference`` (roads, barriers, boundaries: any CRS), its
+    coordinates are read in every other zone; a zone that puts the centre within 5 km of the
+    reference's extent is returned as ``(epsg, km_off_as_labelled)``. None when the layers agree
+    or no zone explains the gap.
+    """
+    if gdf.crs is None or reference.crs is None or gdf.empty or reference.empty:
+        return None
+    epsg = CRS.from_user_input(gdf.crs).to_epsg()
+    if epsg not in _GK_ZONES:
+        return None
+    ref_lon, _ = _centre_lonlat(reference)
+    try:
+        near = CRS.from_epsg(gk_zone_epsg(ref_lon))
+    except ValueError:
+        return None
+    area = shapely.box(*reference.to_crs(near).total_bounds)
+    minx, miny, maxx, maxy = gdf.total_bounds
+    centre = gpd.GeoSeries([shapely.Point((minx + maxx) / 2, (miny + maxy) / 2)])
+
+    def km_off(code: int) -> float:
+        point = centre.set_crs(CRS.from_epsg(code)).to_crs(near).iloc[0]
+        return float(area.distance(point)) / 1000 if point.is_valid else float("inf")
+
+    as_given = km_off(epsg)
+    if not as_given > min_km:
+        return None
+    best = min((km_off(code), code) for code in _GK_ZONES if code != epsg)
+    return (best[1], as_given) if best[0] <= 5.0 else None
 
 
 def _convert(gdf: gpd.GeoDataFrame, point_fn) -> gpd.GeoDataFrame:
@@ -267,3 +366,167 @@ def _reference_lines(reference: gpd.GeoDataFrame) -> np.ndarray | None:
     lines = np.where(polygonal, shapely.boundary(geoms), geoms)
     lines = lines[np.isin(shapely.get_type_id(lines), [1, 2, 5])]
     return lines if len(lines) else None
+
+
+# --------------------------------------------------------------------------- survey points
+# Survey tables with point coordinates (listing-site exports, points picked on Baidu or AMap
+# maps): the declared system (--survey-crs) and a check of it against the estates.
+
+#: What each declarable point system is called in messages.
+POINT_SYSTEMS = {
+    "wgs84": "WGS-84 (GPS, OpenStreetMap)",
+    "gcj02": "GCJ-02 (AMap, Tencent)",
+    "bd09": "BD-09 (Baidu)",
+}
+
+
+def parse_point_crs(declared: str | None) -> str | CRS:
+    """Read a ``--survey-crs`` declaration: ``"wgs84"``, ``"gcj02"``, ``"bd09"`` or a CRS.
+
+    ``None`` or ``""`` means WGS-84 (assumed, then checked); ``"EPSG:4326"``/``"4326"`` and
+    ``"wgs84"`` give ``"wgs84"``; any other EPSG code or CRS text gives a :class:`pyproj.CRS`
+    (EPSG:4490 CGCS2000 degrees, or a projected CRS in metres).
+
+    Raises
+    ------
+    ValueError
+        If the text is not a known system or CRS.
+    """
+    text = (declared or "").strip().lower().replace("-", "").replace("_", "")
+    if text in ("", "wgs84", "wgs1984", "gps"):
+        return "wgs84"
+    if text in CHINESE_OBFUSCATED:
+        return text
+    if text in ("gcj", "amap", "gaode", "tencent"):
+        return "gcj02"
+    if text in ("bd", "baidu", "bd0911"):
+        return "bd09"
+    try:
+        crs = CRS.from_user_input(int(text) if text.isdigit() else (declared or "").strip())
+    except Exception as exc:  # pyproj raises CRSError (and TypeError for odd input)
+        raise ValueError(f"unknown coordinate system {declared!r}") from exc
+    return "wgs84" if crs == WGS84 else crs
+
+
+def points_to_wgs84(
+    x: np.ndarray, y: np.ndarray, declared: str | CRS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convert point coordinates in the declared system to WGS-84 longitude/latitude (degrees).
+
+    Parameters
+    ----------
+    x, y
+        Longitudes and latitudes (or eastings and northings in metres for a projected CRS), float
+        arrays of one length; NaN stays NaN.
+    declared
+        From :func:`parse_point_crs`: ``"wgs84"``, ``"gcj02"``, ``"bd09"`` or a :class:`CRS`.
+        GCJ-02 and BD-09 use the same conversions as ``--source-crs`` (prcoords' iterative
+        inverses), applied point by point.
+
+    Returns
+    -------
+    tuple of arrays
+        ``(lon, lat)`` in EPSG:4326.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if isinstance(declared, CRS):
+        ok = np.isfinite(x) & np.isfinite(y)
+        lon, lat = np.full(len(x), np.nan), np.full(len(x), np.nan)
+        if ok.any():
+            moved = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), crs=declared).to_crs(WGS84)
+            lon[ok], lat[ok] = moved.x.to_numpy(), moved.y.to_numpy()
+        return lon, lat
+    if declared == "wgs84":
+        return x.copy(), y.copy()
+    inverse = prcoords.gcj_wgs_bored if declared == "gcj02" else prcoords.bd_wgs_bored
+    lon, lat = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # prcoords warns for points outside China
+        for i, (a, b) in enumerate(zip(x, y, strict=True)):
+            if np.isfinite(a) and np.isfinite(b):
+                result = inverse((b, a))
+                lon[i], lat[i] = result.lon, result.lat
+    return lon, lat
+
+
+@dataclass(frozen=True)
+class PointSystemCheck:
+    """What :func:`detect_point_system` found for a table of points.
+
+    ``fits`` gives, per system (``wgs84``, ``gcj02``, ``bd09``), how many of the ``tested``
+    points fall within the tolerance of a polygon they are paired with (by name) when the
+    coordinates are read in that system; ``median_m`` the median distance to it (metres).
+    ``likely`` is the system that fits clearly best, or ``None`` when the evidence is thin.
+    """
+
+    tested: int
+    fits: dict[str, int]
+    median_m: dict[str, float]
+    likely: str | None
+
+
+def detect_point_system(
+    x: np.ndarray,
+    y: np.ndarray,
+    polygons: gpd.GeoDataFrame,
+    pairs: np.ndarray,
+    *,
+    tolerance_m: float = 50.0,
+    min_fits: int = 5,
+    min_ratio: float = 2.0,
+) -> PointSystemCheck | None:
+    """Tell in which system (WGS-84, GCJ-02, BD-09) longitude/latitude points fit the polygons.
+
+    Pure function. The points are read in each system in turn; a point *fits* when it lies
+    within ``tolerance_m`` of one of the polygons it is paired with (the caller pairs points and
+    polygons of agreeing names). The GCJ-02 offset is 300-600 m in most of China and BD-09 adds
+    about 500 m more (see ``../shared/data/README.md``: the Hangzhou listing-site table read as
+    WGS-84 is a median 1,029 m off its same-named polygons, and 0 m once read as BD-09), so one
+    system fits far better than the others when the table is systematic.
+
+    Parameters
+    ----------
+    x, y
+        Longitudes and latitudes as written in the table (degrees), float arrays.
+    polygons
+        Estate polygons in any CRS.
+    pairs
+        Integer array of shape (2, n): point positions and polygon positions (``iloc``) paired.
+    tolerance_m, min_fits, min_ratio
+        A system is ``likely`` when at least ``min_fits`` points fit and it fits at least
+        ``min_ratio`` times as many points as any other system.
+
+    Returns
+    -------
+    PointSystemCheck or None
+        ``None`` when no pair has a usable point or the coordinates are not degrees.
+    """
+    pairs = np.asarray(pairs, dtype=int).reshape(2, -1)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if not pairs.shape[1] or polygons.crs is None or polygons.empty:
+        return None
+    used = np.unique(pairs[0])
+    used = used[np.isfinite(x[used]) & np.isfinite(y[used])]
+    if not len(used) or np.abs(x[used]).max() > 180 or np.abs(y[used]).max() > 90:
+        return None
+    metric = metric_crs_for(polygons)
+    shapes = polygons.to_crs(metric).geometry.values
+    keep = np.isin(pairs[0], used)
+    point_of, polygon_of = pairs[0][keep], pairs[1][keep]
+    fits: dict[str, int] = {}
+    median: dict[str, float] = {}
+    for system in POINT_SYSTEMS:
+        lon, lat = points_to_wgs84(x[used], y[used], system)
+        points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=WGS84).to_crs(metric).values
+        position = np.searchsorted(used, point_of)
+        distance = shapely.distance(points[position], shapes[polygon_of])
+        best = pd.Series(distance).groupby(point_of).min()
+        fits[system] = int((best <= tolerance_m).sum())
+        median[system] = float(best.median())
+    ranked = sorted(fits, key=fits.get, reverse=True)
+    top, second = ranked[0], ranked[1]
+    likely = (
+        top if fits[top] >= min_fits and fits[top] >= min_ratio * max(fits[second], 1) else None
+    )
+    return PointSystemCheck(len(used), fits, median, likely)

@@ -55,6 +55,14 @@ class InputError(LianpianError, ValueError):
         return text
 
 
+class OutputError(InputError):
+    """An output path that cannot be written (same one-line form as InputError).
+
+    It is (or would replace) an input, it is a folder where a file is wanted, or the disk is full
+    or read-only.
+    """
+
+
 class PolicyError(LianpianError, ValueError):
     """A policy file or value that is unknown, of the wrong type or out of range.
 

@@ -39,6 +39,31 @@ _SUFFIXES = (
     "社区",
     "新村",
 )
+#: Cells that listing sites and surveys write for "no value" (read as empty, not reported).
+MISSING_CELLS = frozenset(
+    {
+        "",
+        "nan",
+        "none",
+        "null",
+        "-",
+        "--",
+        "---",
+        "—",
+        "——",
+        "/",
+        "暂无",
+        "暂无数据",
+        "暂无资料",
+        "暂无信息",
+        "无数据",
+        "不详",
+        "未知",
+        "待定",
+        "n/a",
+        "na",
+    }
+)
 _PUNCT = re.compile(r"[\s·•・.,，。、:：;；'\"“”‘’()（）\[\]【】<>《》\-_/\\]+")
 
 
@@ -101,3 +126,123 @@ def normalise_header(header: object) -> str:
     key = re.sub(r"[(（\[【].*?[)）\]】]", "", key)  # units in brackets
     key = re.sub(r"(m2|m²|㎡|平方米|万平方米|万元|元|户|个|栋|%)$", "", key)
     return re.sub(r"[\s_\-]+", "", key)
+
+
+# --------------------------------------------------------------------------- name agreement
+# Used by the location-and-name survey join (geo.planning.survey_points): the point decides
+# where, the name only confirms or disambiguates, so the comparison may be looser than the key.
+
+#: Generic endings a listing site, a survey or the map adds or drops (after :func:`normalise_name`).
+_STEM_SUFFIXES = (
+    "住宅小区",
+    "小区",
+    "住宅区",
+    "住宅",
+    "花园",
+    "家园",
+    "新村",
+    "公寓",
+    "排屋",
+    "别墅",
+    "社区",
+    "苑",
+    "园",
+)
+#: A phase or part at the end of a name: 1期, 2区, a区, 东区, 3组团, 南苑 is not one (kept).
+_PHASE = re.compile(r"(?:第?(\d+|[a-z])(?:期|区|组团|标段)|([东南西北中])区|(\d+)(?:号院|园))$")
+#: Bracketed parts (``万科草庄（东岸）``) are read as a phase or part, not the estate name.
+_BRACKETS = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
+
+
+def split_phase(name: object) -> tuple[str, str]:
+    """Split an estate name into its key without phase and the phase: ``("采荷", "2区")``.
+
+    The key is :func:`normalise_name` of the name with bracketed parts removed; the phase is a
+    trailing ``一期`` / ``2期`` / ``二区`` / ``A区`` / ``东区`` / ``3组团`` (numerals as digits), or
+    ``""``. A name that is only a phase keeps it as its key.
+
+    Examples
+    --------
+    >>> split_phase("采荷二区")
+    ('采荷', '2区')
+    >>> split_phase("天阳棕榈湾二期")
+    ('天阳棕榈湾', '2期')
+    >>> split_phase("万科草庄（东岸）")
+    ('万科草庄', '')
+    """
+    text = _BRACKETS.sub("", normalise_text(name))
+    key = normalise_name(text)
+    match = _PHASE.search(key)
+    if match and len(key) - len(match.group(0)) >= 2:
+        phase = match.group(0).removeprefix("第")
+        return normalise_name(key[: match.start()]), phase
+    return key, ""
+
+
+def name_stem(name: object) -> str:
+    """Return the loose stem of an estate name: phase, brackets and generic endings removed.
+
+    Beyond :func:`normalise_name`, endings such as 花园, 家园, 苑, 公寓, 新村 are dropped (while at
+    least two characters remain) and the phase (:func:`split_phase`). ``"蒋村花园"`` and
+    ``"蒋村"`` share the stem ``"蒋村"``. Only for comparing names that a location already paired.
+    """
+    key, _ = split_phase(name)
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _STEM_SUFFIXES:
+            if key.endswith(suffix) and len(key) - len(suffix) >= 2:
+                key = key[: -len(suffix)]
+                changed = True
+    return key
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def name_score(a: object, b: object) -> float:
+    """Return how well two estate names agree, from 0 (different estates) to 1 (same name).
+
+    ======  ==================================================================================
+    score   when
+    ======  ==================================================================================
+    1.0     same :func:`normalise_name` key (``朝晖六小区`` / ``朝晖6住宅区``)
+    0.95    same key once phase and brackets are set aside, and at most one side has a phase
+            (``天阳棕榈湾二期`` / ``天阳棕榈湾``)
+    0.9     same :func:`name_stem` (``蒋村花园`` / ``蒋村``), or one stem of 3+ characters
+            inside the other (``凯旋门`` / ``滨江凯旋门``: a developer or district prefix); a
+            2-character stem only at the end (``香溪`` / ``富越香溪``, not ``紫金`` / ``紫金观巷``)
+    0.85    the shorter stem (3+ characters, at least half the longer) appears in order in the
+            longer one (``金地林溪里`` / ``金地自在城林溪里``)
+    0.0     both names carry a phase and the phases differ (``采荷一区`` / ``采荷二区`` are two
+            estates), or either name is empty
+    else    the similarity ratio of the stems (:class:`difflib.SequenceMatcher`) times 0.8,
+            so that near-misses such as ``招商雍和府`` / ``招商雍泽府`` stay below agreement
+    ======  ==================================================================================
+
+    The thresholds that count as agreement are policy (``survey.name_agree``).
+    """
+    from difflib import SequenceMatcher
+
+    key_a, key_b = normalise_name(a), normalise_name(b)
+    if not key_a or not key_b:
+        return 0.0
+    if key_a == key_b:
+        return 1.0
+    (base_a, phase_a), (base_b, phase_b) = split_phase(a), split_phase(b)
+    if phase_a and phase_b and phase_a != phase_b:
+        return 0.0
+    if base_a == base_b:
+        return 0.95
+    stem_a, stem_b = name_stem(a), name_stem(b)
+    if stem_a == stem_b:
+        return 0.9
+    short, long = sorted((stem_a, stem_b), key=len)
+    if (len(short) >= 3 and short in long) or (len(short) == 2 and long.endswith(short)):
+        return 0.9
+    if len(short) >= 3 and 2 * len(short) >= len(long) and _is_subsequence(short, long):
+        return 0.85
+    first, second = sorted((stem_a, stem_b))  # the ratio is not always symmetric
+    return round(0.8 * SequenceMatcher(None, first, second).ratio(), 3)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -19,6 +21,12 @@ from typing import Any
 from geo.core.errors import PolicyError
 
 _LEVELS = ("county", "street", "community", "none")
+#: Effects a policy condition (gate) can have on an estate (see geo.planning.conditions).
+EFFECTS = ("exclude", "postpone", "weight", "off")
+#: Which estates districts are formed from (see geo.planning.districts).
+FORM_FROM = ("groupable", "ready")
+#: What happens to a proposed elderly-care site below the minimum size that no site can absorb.
+SMALL_SITE_ACTIONS = ("drop", "enlarge")
 
 
 def _num(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
@@ -60,6 +68,10 @@ class Districts:
     max_estates: int = field(default=20, metadata=_num(2, None))
     min_estates: int = field(default=2, metadata=_num(2, None))
     keep_within_level: str = "county"
+    max_walk_m: float = field(default=500.0, metadata=_num(0, 5000))
+    lot_max_households: int = field(default=4000, metadata=_num(0, None))
+    form_from: str = "groupable"
+    exact_max_estates: int = field(default=12, metadata=_num(0, 40))
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,31 @@ class Cost:
 
     yuan_per_m2: float = field(default=242.0, metadata=_num(0, None))
     yuan_per_household: float = field(default=27200.0, metadata=_num(0, None))
+    item_rates: tuple[str, ...] = ()
+    basic_items: tuple[str, ...] = ()
+    improvement_items: tuple[str, ...] = ()
+    enhancement_items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Conditions (gates) of inclusion and their effect per city (see geo.planning.conditions)."""
+
+    illegal_structures: str = "postpone"
+    management_model: str = "postpone"
+    consent: str = "postpone"
+
+
+@dataclass(frozen=True)
+class Funding:
+    """Who pays: shares of the investment by source (see geo.planning.funding)."""
+
+    residents_min_share: float = field(default=0.2, metadata=_num(0, 1))
+    city_share_of_government: float = field(default=0.5, metadata=_num(0, 1))
+    utility_items: tuple[str, ...] = ()
+    utility_share_of_items: float = field(default=0.5, metadata=_num(0, 1))
+    central_share_of_basic: float = field(default=0.3, metadata=_num(0, 1))
+    central_last_build_year: int = field(default=2000, metadata=_num(1949, 2030))
 
 
 @dataclass(frozen=True)
@@ -111,6 +148,25 @@ class Elderly:
     max_new_sites: int = field(default=0, metadata=_num(0, 100000))
     exact_max_candidates: int = field(default=5000, metadata=_num(0, None))
     solver_time_limit_s: float = field(default=60.0, metadata=_num(1, 3600))
+    province: str = ""
+    m2_per_100_households_by_province: tuple[str, ...] = ()
+    min_site_m2: float = field(default=350.0, metadata=_num(0, 100000))
+    min_site_m2_by_province: tuple[str, ...] = ()
+    merge_reach_m: float = field(default=500.0, metadata=_num(0, 5000))
+    small_site_action: str = "drop"
+
+    def provincial(self, key: str) -> float:
+        """Return ``m2_per_100_households`` or ``min_site_m2`` for ``province`` when listed.
+
+        The ``<key>_by_province`` lists hold ``"省=value"`` entries; without a ``province`` or an
+        entry for it, the key's own value applies.
+        """
+        if self.province:
+            for entry in getattr(self, f"{key}_by_province"):
+                name, _, value = entry.partition("=")
+                if name.strip() == self.province:
+                    return float(value)
+        return float(getattr(self, key))
 
 
 @dataclass(frozen=True)
@@ -122,6 +178,54 @@ class Schedule:
     households_per_year: int = field(default=0, metadata=_num(0, None))
     investment_yuan_per_year: float = field(default=0.0, metadata=_num(0, None))
     balance_headroom: float = field(default=0.10, metadata=_num(0, 1))
+    objective: str = "households"
+    solver: str = "auto"
+    solver_max_units: int = field(default=3000, metadata=_num(0, None))
+    solver_time_limit_s: float = field(default=30.0, metadata=_num(1, 3600))
+    stated_estates_per_year: tuple[str, ...] = ()
+
+
+#: Named plan periods (five-year plans): name -> (first year, last year); ``--period`` presets.
+PLAN_PERIODS: dict[str, tuple[int, int]] = {"2021-2025": (2021, 2025), "2026-2030": (2026, 2030)}
+#: Balance objectives of the schedule (see geo.fiveyear.assignment).
+SCHEDULE_OBJECTIVES = ("households", "investment", "priority")
+#: Cities whose dated milestones are in the policy (``[milestones]``); ``custom`` uses ``custom``.
+MILESTONE_CITIES = ("ruicheng", "xinyang", "ziyun", "huaibei", "custom")
+#: Stages a milestone can name (progress-table columns of the same name hold the dates).
+MILESTONE_STAGES = (
+    "surveyed",
+    "designed",
+    "approved",
+    "tendered",
+    "started",
+    "pipelines",
+    "basically_completed",
+    "completed",
+    "accepted",
+)
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """Dated milestones of the annual plan per city, as ``"MM-DD stage share"`` (see the TOML)."""
+
+    city: str = "ruicheng"
+    ruicheng: tuple[str, ...] = ()
+    xinyang: tuple[str, ...] = ()
+    ziyun: tuple[str, ...] = ()
+    huaibei: tuple[str, ...] = ()
+    custom: tuple[str, ...] = ()
+    carry_over_finish: str = "06-30"
+    satisfaction_threshold: float = field(default=0.8, metadata=_num(0, 1))
+
+
+@dataclass(frozen=True)
+class Survey:
+    """Joining a survey table with point coordinates to the footprints (metres, name scores)."""
+
+    tolerance_m: float = field(default=50.0, metadata=_num(0, 1000))
+    name_agree: float = field(default=0.85, metadata=_num(0, 1))
+    name_search_m: float = field(default=250.0, metadata=_num(0, 5000))
 
 
 #: Utility types a corridor can carry (drainage as separate rain and sewage lines, 雨污分流).
@@ -175,7 +279,11 @@ _SECTIONS: dict[str, type] = {
     "cost": Cost,
     "elderly": Elderly,
     "schedule": Schedule,
+    "milestones": Milestones,
     "corridors": Corridors,
+    "survey": Survey,
+    "conditions": Conditions,
+    "funding": Funding,
 }
 
 
@@ -190,7 +298,11 @@ class Policy:
     cost: Cost = Cost()
     elderly: Elderly = Elderly()
     schedule: Schedule = Schedule()
+    milestones: Milestones = Milestones()
     corridors: Corridors = Corridors()
+    survey: Survey = Survey()
+    conditions: Conditions = Conditions()
+    funding: Funding = Funding()
     source: str = "defaults"
 
     def with_values(self, values: dict[str, Any]) -> Policy:
@@ -235,6 +347,14 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
+#: Text keys with a fixed set of values: section -> key -> allowed values.
+_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "conditions": {name: EFFECTS for name in ("illegal_structures", "management_model", "consent")},
+    "districts": {"form_from": FORM_FROM},
+    "elderly": {"small_site_action": SMALL_SITE_ACTIONS},
+}
+
+
 def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
     key = f"{section}.{f.name}"
     default = f.default
@@ -251,14 +371,22 @@ def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
             raise PolicyError(f"{key} must be text, not {value!r}")
         if f.name == "keep_within_level" and value not in _LEVELS:
             raise PolicyError(f"{key} must be one of {', '.join(_LEVELS)}, not {value!r}")
+        choices = _CHOICES.get(section, {}).get(f.name)
+        if choices and value not in choices:
+            raise PolicyError(f"{key} must be one of {', '.join(choices)}, not {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PolicyError(f"{key} must be a number, not {value!r}")
     if isinstance(default, int) and value != int(value):
         raise PolicyError(f"{key} must be a whole number, not {value!r}")
+    if not math.isfinite(value):  # issue 16: TOML allows nan and inf; no rule means them
+        raise PolicyError(f"{key} = {value!r} is not a finite number. Fix: give a number")
     lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise PolicyError(f"{key} = {value!r} is out of range [{lo}, {hi}]")
+        raise PolicyError(
+            f"{key} = {value!r} is out of range [{lo}, {hi if hi is not None else 'no limit'}]. "
+            "Fix: give a value in that range"
+        )
     return int(value) if isinstance(default, int) else float(value)
 
 
@@ -295,6 +423,7 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError("priority.weight_* must not all be 0")
     if policy.schedule.last_year < policy.schedule.first_year:
         raise PolicyError("schedule.last_year must not be before schedule.first_year")
+    _check_schedule(policy)
     if policy.districts.min_estates > policy.districts.max_estates:
         raise PolicyError("districts.min_estates must not exceed districts.max_estates")
     unknown = set(policy.corridors.utilities) - set(UTILITIES)
@@ -308,9 +437,91 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError(
             "elderly.circle_5min_m <= elderly.circle_10min_m <= elderly.circle_15min_m must hold"
         )
+    for key in ("m2_per_100_households", "min_site_m2"):
+        for entry in getattr(el, f"{key}_by_province"):
+            name, sep, value = entry.partition("=")
+            try:
+                ok = bool(sep and name.strip()) and float(value) >= 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise PolicyError(f'elderly.{key}_by_province: {entry!r} is not "province=number"')
+    _check_cost_lists(policy)
     typed = [*el.types_5min, *el.types_10min, *el.types_15min]
     if len(typed) != len(set(typed)):
         raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")
+
+
+#: Units of an item rate (``cost.item_rates``): what the yuan are per.
+RATE_UNITS = {
+    "m2": "m² of floor area (建筑面积)",
+    "household": "household (户)",
+    "building": "building (栋)",
+    "m": "metre of the estate boundary (red line), a proxy for estate-level lines and walls",
+    "estate": "estate (lump sum)",
+}
+_RATE = re.compile(
+    r"^\s*(?P<item>[^=]+?)\s*=\s*(?P<rate>\d+(?:\.\d+)?)\s*(?:yuan\s*)?/\s*(?P<unit>\w+)\s*$"
+)
+
+
+def parse_rate(entry: str) -> tuple[str, float, str]:
+    """Parse a ``cost.item_rates`` entry ``"供水 = 1500 / household"`` into (item, yuan, unit).
+
+    Raises
+    ------
+    ValueError
+        If the entry is not ``item = number / unit`` with a unit of :data:`RATE_UNITS`.
+    """
+    match = _RATE.match(entry)
+    if not match or match["unit"] not in RATE_UNITS:
+        raise ValueError(
+            f"{entry!r} is not 'item = yuan / unit' with a unit of {', '.join(RATE_UNITS)}"
+        )
+    return match["item"], float(match["rate"]), match["unit"]
+
+
+def _check_cost_lists(policy: Policy) -> None:
+    """Every ``cost.item_rates`` entry parses (the items are checked against the annex later)."""
+    for entry in policy.cost.item_rates:
+        try:
+            parse_rate(entry)
+        except ValueError as exc:
+            raise PolicyError(f"cost.item_rates: {exc}") from exc
+
+
+def _check_schedule(policy: Policy) -> None:
+    """The [schedule] and [milestones] blocks: names and the milestone format."""
+    s, m = policy.schedule, policy.milestones
+    if s.objective not in SCHEDULE_OBJECTIVES:
+        raise PolicyError(
+            f"schedule.objective must be one of {', '.join(SCHEDULE_OBJECTIVES)}, not {s.objective!r}"
+        )
+    if s.solver not in ("auto", "milp", "greedy"):
+        raise PolicyError(f"schedule.solver must be auto, milp or greedy, not {s.solver!r}")
+    for item in s.stated_estates_per_year:
+        if not re.fullmatch(r"\d{4}: ?\d+", item):
+            raise PolicyError(
+                f"schedule.stated_estates_per_year: {item!r} is not 'YEAR: N', e.g. '2022: 7'"
+            )
+    if m.city not in MILESTONE_CITIES:
+        raise PolicyError(
+            f"milestones.city must be one of {', '.join(MILESTONE_CITIES)}, not {m.city!r}"
+        )
+    if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", m.carry_over_finish):
+        raise PolicyError(
+            f"milestones.carry_over_finish must be MM-DD, not {m.carry_over_finish!r}"
+        )
+    pattern = re.compile(
+        r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) (" + "|".join(MILESTONE_STAGES) + r") \d{1,3}%"
+    )
+    for city in MILESTONE_CITIES:
+        for item in getattr(m, city):
+            if not pattern.fullmatch(item):
+                raise PolicyError(
+                    f"milestones.{city}: {item!r} is not 'MM-DD stage share', e.g. '05-31 started "
+                    f"100%' (stages: {', '.join(MILESTONE_STAGES)})"
+                )
 
 
 @functools.cache
@@ -340,4 +551,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(f"{path}: cannot read the policy file ({exc})") from exc
-    return _merge(policy, data, str(path))
+    try:
+        return _merge(policy, data, str(path))
+    except PolicyError as exc:  # issue 16: name the file with the key
+        raise PolicyError(f"{Path(path).name}: {exc}") from exc

@@ -1,32 +1,29 @@
-"""A proposed five-year schedule, its comparison with an imported plan, and the official tables.
-
-Pure planning logic (no file access; :mod:`geo.io.workbook` writes the workbooks).
+"""A proposed five-year schedule (one year per district or estate) and its comparison with a plan.
 
 * :func:`propose_schedule` puts districts (whole) and standalone estates into the years of
-  ``policy.schedule`` (2021-2025) under annual caps of households and/or investment, highest
-  priority first, each year keeping the 2001-2005 extension within 15 % of its tasks by estates and
-  by households (Yangjiang 2021-2025 draft §1). Only estates that may enter an annual plan are
-  scheduled: eligible (or extension) and with at least 80 % consent (Xinyang 2022; Ruicheng).
-* :func:`compare_with_plan` says which estates move between the imported plan and the proposal,
-  and why.
-* :func:`annual_plan_table` writes rows in the Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间,
-  栋数, 户数, 面积m²); :func:`task_table` the task table by county in the Xinyang annex-1 shape
-  (序号, 县(区), 涉及小区数(个), 涉及户数(户), 涉及建筑面积(万平方米), 预计投资额(万元), with a 合计 row).
+  ``policy.schedule`` (2021-2025 by default; :data:`geo.core.policy.PLAN_PERIODS`). Only estates
+  that may enter an annual plan are scheduled: eligible (or extension) and with at least 80 %
+  consent (Xinyang 2022; Ruicheng). Every year keeps the 2001-2005 extension within 15 % of its
+  estates and households (Yangjiang 2021-2025 draft §1), so the period does too. It is solved as
+  an assignment MILP (:mod:`geo.fiveyear.assignment`, HiGHS) when the size allows, else by the
+  greedy rule (priority order, earliest year that fits); the result says which, with the gap.
+  Carry-over projects (续建) are counted in the year they finish, not scheduled anew.
+* The comparison with an imported plan and the per-year views are in :mod:`geo.fiveyear.yearly`.
+
+May import: geo.core, geo.planning (statuses), :mod:`geo.fiveyear.assignment`; pure
+(:mod:`geo.io.workbook` writes the workbooks).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from geo.core.errors import InputError, QualityReport
-from geo.core.names import normalise_header, normalise_text
 from geo.core.policy import Policy
-from geo.core.schema import parse_area, parse_count
+from geo.fiveyear.assignment import solve_assignment
 from geo.planning.eligibility import groupable_statuses
 
 # --------------------------------------------------------------------------- the schedule
@@ -54,6 +51,8 @@ class _Year:
     households: int = 0
     extension_households: int = 0
     investment_yuan: float = 0.0
+    carry_over_estates: int = 0
+    carry_over_households: int = 0
 
 
 @dataclass
@@ -61,14 +60,20 @@ class Schedule:
     """A proposed schedule.
 
     ``estates``: every estate with ``unit_id``, ``unit_rank`` (1 = highest priority),
-    ``proposed_year`` (Int64, <NA> when not scheduled) and ``schedule_reason``; ``years``: per
-    year ``estates``, ``households``, ``investment_yuan``, the extension counts and shares and the
-    caps; ``caps``: the caps used and where they came from.
+    ``proposed_year`` (Int64, <NA> when not scheduled; the finishing year of a carry-over
+    project), ``carry_over`` (bool) and ``schedule_reason``; ``years``: per year ``estates``,
+    ``households``, ``investment_yuan``, the extension counts and shares, the carry-over counts
+    and the caps; ``caps``: the caps used and where they came from; ``summary``: ``method``
+    (``milp`` or ``greedy``), ``status``, ``gap`` (relative optimality gap, None for greedy),
+    ``objective``, ``note`` (why this method), ``unplaced_units``, ``unplaced_estates``,
+    ``unplaced_households``, ``binding`` (the caps that keep units out), and the period's
+    ``extension_share_estates`` / ``extension_share_households``.
     """
 
     estates: pd.DataFrame
     years: pd.DataFrame
     caps: dict[str, object] = field(default_factory=dict)
+    summary: dict[str, object] = field(default_factory=dict)
 
 
 def _units(candidates: pd.DataFrame, districts: pd.DataFrame | None) -> list[Unit]:
@@ -138,12 +143,14 @@ def schedule_caps(
     *,
     households_per_year: int | None = None,
     investment_yuan_per_year: float | None = None,
+    balanced: bool = True,
 ) -> dict[str, object]:
     """Return the caps of a schedule: ``households`` and ``investment_yuan`` (None = no cap).
 
-    Arguments override ``policy.schedule``; 0 means no cap. When neither cap is set, the years are
-    balanced: schedulable households / years x (1 + ``balance_headroom``), stated in ``basis``
-    (:func:`propose_schedule` counts extension households only up to what the 15 % rule admits).
+    Arguments override ``policy.schedule``; 0 means no cap. When neither cap is set and
+    ``balanced`` (the greedy rule), the years are balanced by a household cap: schedulable
+    households / years x (1 + ``balance_headroom``), stated in ``basis``. The MILP needs no such
+    cap: it balances by its objective.
     """
     s = policy.schedule
     years = s.last_year - s.first_year + 1
@@ -153,17 +160,31 @@ def schedule_caps(
     )
     basis = "user or policy caps"
     if not hh and not inv:
-        hh = math.ceil(candidates_households / years * (1 + s.balance_headroom)) if years else 0
-        basis = (
-            f"no cap given: balanced, {candidates_households:,.0f} schedulable households / "
-            f"{years} years "
-            f"+ {s.balance_headroom:.0%} headroom"
-        )
+        if balanced:
+            hh = math.ceil(candidates_households / years * (1 + s.balance_headroom)) if years else 0
+            basis = (
+                f"no cap given: balanced, {candidates_households:,.0f} schedulable households / "
+                f"{years} years + {s.balance_headroom:.0%} headroom"
+            )
+        else:
+            basis = f"no cap given: years balanced by the objective ({s.objective})"
     return {
         "households": int(hh) if hh else None,
         "investment_yuan": float(inv) if inv else None,
         "basis": basis,
     }
+
+
+def _carry_over_years(frame: pd.DataFrame, carry_over: pd.Series | None) -> pd.Series:
+    """Finishing year of each carry-over project (续建), <NA> for the others."""
+    out = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    if "carry_over_year" in frame:
+        out = frame["carry_over_year"].astype("Int64")
+    if carry_over is not None and len(carry_over):
+        given = pd.Series(carry_over.to_numpy(), index=carry_over.index.astype(str))
+        mapped = frame["estate_id"].astype(str).map(given).astype("Int64")
+        out = mapped.fillna(out)
+    return out
 
 
 def propose_schedule(
@@ -173,6 +194,9 @@ def propose_schedule(
     districts: pd.DataFrame | None = None,
     households_per_year: int | None = None,
     investment_yuan_per_year: float | None = None,
+    carry_over: pd.Series | None = None,
+    solver: str | None = None,
+    objective: str | None = None,
 ) -> Schedule:
     """Propose a schedule over ``policy.schedule.first_year`` .. ``last_year``.
 
@@ -180,14 +204,22 @@ def propose_schedule(
     ----------
     estates
         Estates of a planning run: ``estate_id``, ``name``, ``status``, ``consent_ok``,
-        ``district_id``, ``households``, ``investment_yuan`` (yuan), ``priority_score`` (0-100).
+        ``district_id``, ``households``, ``investment_yuan`` (yuan), ``priority_score`` (0-100);
+        optional ``carry_over_year`` (the year a 续建 project finishes).
     policy
-        ``schedule`` (years, caps), ``eligibility`` (statuses, 15 % share).
+        ``schedule`` (years, caps, objective, solver), ``eligibility`` (statuses, 15 % share).
     districts
         Districts with ``district_id`` and ``priority_score``; without it a district's priority is
         the household-weighted mean of its members'.
     households_per_year, investment_yuan_per_year
         Annual caps overriding the policy (0 = no cap); see :func:`schedule_caps`.
+    carry_over
+        Finishing year of carry-over projects (续建) by ``estate_id`` (e.g. from
+        :func:`geo.fiveyear.progress.carry_over_years`); they count in that year and are not
+        scheduled anew (Xinyang 2022: 2021's finished by June 2022).
+    solver, objective
+        Override ``schedule.solver`` (``auto``, ``milp``, ``greedy``) and ``schedule.objective``
+        (``households``, ``investment``, ``priority``).
 
     Returns
     -------
@@ -195,77 +227,109 @@ def propose_schedule(
 
     Notes
     -----
-    Units (a district's ready members together, or a standalone estate) are taken by priority,
-    highest first, and put in the earliest year where they fit the caps and keep the year's
-    extension share (2001-2005 estates) within ``eligibility.extension_max_share`` by estates and by
-    households (Yangjiang 2021-2025 draft §1); units blocked only by that rule are retried once more
-    units are placed. A district is never split: members that are not ready (consent below
+    A district is never split: members that are not ready (consent below
     ``eligibility.consent_threshold`` or unknown, Xinyang 2022 / Ruicheng) are left out and named.
-    Estates of unknown households count 0 against the household cap.
+    MILP: every unit is placed unless a cap makes that impossible (see
+    :mod:`geo.fiveyear.assignment`); greedy: units by priority, highest first, into the earliest
+    year where they fit the caps (a balanced household cap when none is given) and the 15 % rule,
+    units blocked only by that rule retried once more units are placed. Unplaced units name the
+    cap that keeps them out. Estates of unknown households count 0 against the household cap.
     """
     rules = policy.eligibility
     s = policy.schedule
+    solver = solver or s.solver
+    objective = objective or s.objective
     frame = estates.reset_index(drop=True)
     status = frame["status"].astype("string")
     groupable = status.isin(groupable_statuses(policy)).fillna(False).astype(bool)
     consent = frame["consent_ok"].astype("boolean")
-    ready = groupable & consent.fillna(False).astype(bool)
+    finish = _carry_over_years(frame, carry_over)
+    is_carry = finish.notna().to_numpy()
+    ready = groupable & consent.fillna(False).astype(bool) & ~is_carry
     units = _units(frame.loc[ready], districts)
     share = rules.extension_max_share if rules.extension_enabled else 0.0
-    ext_hh = sum(u.extension_households for u in units)
-    base_hh = sum(u.households for u in units) - ext_hh
-    # at most share / (1 - share) extension households per other household can ever be scheduled
-    total_hh = base_hh + (min(ext_hh, share / (1 - share) * base_hh) if share < 1 else ext_hh)
-    caps = schedule_caps(
-        total_hh,
-        policy,
-        households_per_year=households_per_year,
-        investment_yuan_per_year=investment_yuan_per_year,
-    )
-    hh_cap, inv_cap = caps["households"], caps["investment_yuan"]
     years = [_Year(y) for y in range(s.first_year, s.last_year + 1)]
     n = len(frame)
     year_of: list[object] = [pd.NA] * n
     reason = [""] * n
     unit_of: list[object] = [pd.NA] * n
     rank_of: list[object] = [pd.NA] * n
-    blocked: dict[str, list[str]] = {u.unit_id: [] for u in units}
-    pending = list(units)
+    _fix_carry_over(frame, finish, years, year_of, reason, share)
     for rank, u in enumerate(units, start=1):
         for i in u.members:
             unit_of[i], rank_of[i] = u.unit_id, rank
-    progress = True
-    while pending and progress:
-        progress = False
-        for u in list(pending):
-            why = []
-            for y in years:
-                block = _blocker(y, u, hh_cap, inv_cap, share)  # type: ignore[arg-type]
-                if block is None:
-                    _place(y, u)
-                    pending.remove(u)
-                    progress = True
-                    rank = units.index(u) + 1
-                    text = f"priority rank {rank} of {len(units)} ({u.priority:.1f})"
-                    if why:
-                        text += "; earlier years full: " + "; ".join(why)
-                    for i in u.members:
-                        year_of[i], reason[i] = y.year, text
-                    break
-                why.append(block)
-            blocked[u.unit_id] = why
-    for u in pending:
-        big = hh_cap is not None and u.households > hh_cap
-        text = (
-            f"not scheduled: {u.households:,} households, more than one year's cap "
-            f"({hh_cap:,}); split the district or raise the cap"
-            if big
-            else "not scheduled: " + "; ".join(blocked[u.unit_id][-2:])
+    use_milp = solver == "milp" or (solver == "auto" and len(units) <= s.solver_max_units)
+    note = (
+        f"greedy rule: {len(units)} units, more than schedule.solver_max_units "
+        f"({s.solver_max_units})"
+        if solver == "auto" and not use_milp
+        else "greedy rule (schedule.solver = greedy)"
+    )
+    summary: dict[str, object] = {"method": "greedy", "status": "heuristic", "gap": None}
+    placed: dict[str, int] | None = None
+    if use_milp and units:
+        caps = schedule_caps(
+            0,
+            policy,
+            households_per_year=households_per_year,
+            investment_yuan_per_year=investment_yuan_per_year,
+            balanced=False,
         )
-        for i in u.members:
-            reason[i] = text
-    for i in np.flatnonzero(~ready.to_numpy()):
-        reason[i] = _not_ready(frame.iloc[i], groupable.iloc[i], policy, year_of, unit_of, frame)
+        result = solve_assignment(
+            households=[u.households for u in units],
+            investment=[u.investment_yuan for u in units],
+            estates=[u.estates for u in units],
+            extension_estates=[u.extension_estates for u in units],
+            extension_households=[u.extension_households for u in units],
+            priority=[u.priority for u in units],
+            n_years=len(years),
+            fixed=np.array(
+                [
+                    [
+                        y.estates,
+                        y.extension_estates,
+                        y.households,
+                        y.extension_households,
+                        y.investment_yuan,
+                    ]
+                    for y in years
+                ],
+                dtype=float,
+            ),
+            share=share,
+            households_cap=caps["households"],  # type: ignore[arg-type]
+            investment_cap=caps["investment_yuan"],  # type: ignore[arg-type]
+            objective=objective,
+            headroom=s.balance_headroom,
+            time_limit_s=s.solver_time_limit_s,
+        )
+        if result.status != "failed":
+            placed = {u.unit_id: int(k) for u, k in zip(units, result.years, strict=True)}
+            summary = {"method": "milp", "status": result.status, "gap": result.gap}
+            note = f"assignment MILP (HiGHS), {len(units)} units x {len(years)} years"
+        else:
+            note = "the MILP found no assignment within the time limit: greedy rule instead"
+    if placed is None:
+        ready_hh = sum(u.households for u in units)
+        ext_hh = sum(u.extension_households for u in units)
+        base = ready_hh - ext_hh
+        # at most share / (1 - share) extension households per other household can be scheduled
+        total = base + (min(ext_hh, share / (1 - share) * base) if share < 1 else ext_hh)
+        caps = schedule_caps(
+            total,
+            policy,
+            households_per_year=households_per_year,
+            investment_yuan_per_year=investment_yuan_per_year,
+        )
+        placed = _greedy(units, years, caps, share)
+    else:
+        for u in units:
+            if placed[u.unit_id] >= 0:
+                _place(years[placed[u.unit_id]], u)
+    _reasons(units, years, placed, caps, share, year_of, reason)
+    for i in np.flatnonzero(~(ready.to_numpy() | is_carry)):
+        reason[i] = _not_ready(frame.iloc[i], groupable.iloc[i], policy, year_of, frame)
+    summary.update(_summary(units, years, placed, reason, objective, note))
     out = pd.DataFrame(
         {
             "estate_id": frame["estate_id"].astype("string"),
@@ -281,10 +345,149 @@ def propose_schedule(
             "unit_id": pd.array(unit_of, dtype="string"),
             "unit_rank": pd.array(rank_of, dtype="Int64"),
             "proposed_year": pd.array(year_of, dtype="Int64"),
+            "carry_over": pd.array(is_carry, dtype="boolean"),
             "schedule_reason": pd.array(reason, dtype="string"),
         }
     )
-    return Schedule(estates=out, years=_year_table(years, caps), caps=caps)
+    return Schedule(estates=out, years=_year_table(years, caps), caps=caps, summary=summary)
+
+
+def _fix_carry_over(
+    frame: pd.DataFrame,
+    finish: pd.Series,
+    years: list[_Year],
+    year_of: list[object],
+    reason: list[str],
+    share: float,
+) -> None:
+    """Count carry-over projects (续建) in the year they finish."""
+    by_year = {y.year: y for y in years}
+    hh = frame["households"].astype("Float64").fillna(0).astype(int)
+    inv = frame["investment_yuan"].astype("Float64").fillna(0.0)
+    ext = (frame["status"] == "extension").fillna(False).astype(bool)
+    for i in np.flatnonzero(finish.notna().to_numpy()):
+        end = int(finish.iloc[i])
+        y = by_year.get(end)
+        if y is None:
+            reason[i] = f"carry-over project (续建) finishing in {end}, outside the plan period"
+            continue
+        year_of[i] = end
+        y.estates += 1
+        y.carry_over_estates += 1
+        y.households += int(hh.iloc[i])
+        y.carry_over_households += int(hh.iloc[i])
+        y.investment_yuan += float(inv.iloc[i])
+        if ext.iloc[i]:
+            y.extension_estates += 1
+            y.extension_households += int(hh.iloc[i])
+        reason[i] = f"carry-over project (续建): counted in {end}, the year it finishes"
+
+
+def _greedy(
+    units: list[Unit], years: list[_Year], caps: dict[str, object], share: float
+) -> dict[str, int]:
+    """Priority order, earliest year that fits; units blocked by the 15 % rule are retried."""
+    hh_cap, inv_cap = caps["households"], caps["investment_yuan"]
+    placed = {u.unit_id: -1 for u in units}
+    pending = list(units)
+    progress = True
+    while pending and progress:
+        progress = False
+        for u in list(pending):
+            for k, y in enumerate(years):
+                if _blocker(y, u, hh_cap, inv_cap, share) is None:  # type: ignore[arg-type]
+                    _place(y, u)
+                    placed[u.unit_id] = k
+                    pending.remove(u)
+                    progress = True
+                    break
+    return placed
+
+
+def _reasons(
+    units: list[Unit],
+    years: list[_Year],
+    placed: dict[str, int],
+    caps: dict[str, object],
+    share: float,
+    year_of: list[object],
+    reason: list[str],
+) -> None:
+    hh_cap, inv_cap = caps["households"], caps["investment_yuan"]
+    for rank, u in enumerate(units, start=1):
+        k = placed[u.unit_id]
+        if k >= 0:
+            text = f"priority rank {rank} of {len(units)} ({u.priority:.1f})"
+            full = [
+                b
+                for y in years[:k]
+                if (b := _blocker(y, u, hh_cap, inv_cap, share))  # type: ignore[arg-type]
+            ]
+            if full:
+                text += "; earlier years full: " + "; ".join(full)
+            if u.extension_estates:
+                y = years[k]
+                text += (
+                    f"; with 2001-2005 estates, placed with others: {y.extension_estates} of "
+                    f"{y.estates} estates, {y.extension_households:,} of {y.households:,} "
+                    f"households in {y.year} (limit {share:.0%})"
+                )
+            for i in u.members:
+                year_of[i], reason[i] = years[k].year, text
+            continue
+        blocks = [b for y in years if (b := _blocker(y, u, hh_cap, inv_cap, share))]  # type: ignore[arg-type]
+        if hh_cap is not None and u.households > hh_cap:
+            text = (
+                f"not scheduled (households cap): {u.households:,} households, more than one "
+                f"year's cap ({hh_cap:,}); split the district or raise the cap"
+            )
+        elif blocks:
+            kinds = sorted({b.split(": ", 1)[1].split(" (")[0] for b in blocks})
+            text = f"not scheduled ({', '.join(kinds)}): " + "; ".join(blocks[-2:])
+        else:
+            text = "not scheduled: left out by the solver within its time limit"
+        for i in u.members:
+            reason[i] = text
+
+
+def _summary(
+    units: list[Unit],
+    years: list[_Year],
+    placed: dict[str, int],
+    reason: list[str],
+    objective: str,
+    note: str,
+) -> dict[str, object]:
+    out = [u for u in units if placed[u.unit_id] < 0]
+    binding = sorted(
+        {
+            reason[u.members[0]].split("(", 1)[1].split(")", 1)[0]
+            for u in out
+            if reason[u.members[0]].startswith("not scheduled (")
+        }
+    )
+    n = sum(y.estates for y in years)
+    h = sum(y.households for y in years)
+    objectives = {
+        "households": "years as even as possible in households (heaviest - lightest year)",
+        "investment": "years as even as possible in investment (heaviest - lightest year)",
+        "priority": "higher priority earlier, years within the even-load band",
+    }
+    return {
+        "objective": f"{objective}: {objectives[objective]}",
+        "note": note,
+        "units": len(units),
+        "unplaced_units": len(out),
+        "unplaced_estates": sum(u.estates for u in out),
+        "unplaced_households": sum(u.households for u in out),
+        "binding": ", ".join(binding) if binding else "none",
+        "extension_share_estates": round(sum(y.extension_estates for y in years) / n, 4)
+        if n
+        else 0.0,
+        "extension_share_households": round(sum(y.extension_households for y in years) / h, 4)
+        if h
+        else 0.0,
+    }
 
 
 def _place(y: _Year, u: Unit) -> None:
@@ -300,7 +503,6 @@ def _not_ready(
     groupable: bool,
     policy: Policy,
     year_of: list[object],
-    unit_of: list[object],
     frame: pd.DataFrame,
 ) -> str:
     if not groupable:
@@ -339,327 +541,10 @@ def _year_table(years: list[_Year], caps: dict[str, object]) -> pd.DataFrame:
                 "extension_share_households": round(y.extension_households / y.households, 4)
                 if y.households
                 else 0.0,
+                "carry_over_estates": y.carry_over_estates,
+                "carry_over_households": y.carry_over_households,
                 "households_cap": caps["households"],
                 "investment_cap_yuan": caps["investment_yuan"],
             }
         )
     return pd.DataFrame(rows)
-
-
-def compare_with_plan(schedule: Schedule, plan_year: pd.Series) -> pd.DataFrame:
-    """Return which estates move between the imported plan and the proposal, and why.
-
-    Parameters
-    ----------
-    schedule
-        From :func:`propose_schedule`.
-    plan_year
-        The imported plan's year per estate, indexed by ``estate_id`` (<NA> or absent: not in the
-        plan), e.g. from :func:`geo.fiveyear.matching.overlay_plan`.
-
-    Returns
-    -------
-    DataFrame
-        One row per estate in the plan or in the proposal: ``estate_id``, ``name``,
-        ``district_id``, ``plan_year``, ``proposed_year``, ``change`` (``same``, ``earlier``,
-        ``later``, ``added``, ``dropped``) and ``reason``; sorted by change, then plan year.
-    """
-    est = schedule.estates
-    planned = plan_year.dropna()
-    planned.index = planned.index.astype(str)
-    plan = est["estate_id"].astype(str).map(planned).astype("Int64")
-    prop = est["proposed_year"]
-    keep = plan.notna() | prop.notna()
-    change = np.select(
-        [
-            (plan.notna() & prop.notna() & (plan == prop)).fillna(False),
-            (plan.notna() & prop.notna() & (prop < plan)).fillna(False),
-            (plan.notna() & prop.notna() & (prop > plan)).fillna(False),
-            (plan.isna() & prop.notna()).to_numpy(),
-        ],
-        ["same", "earlier", "later", "added"],
-        default="dropped",
-    )
-    reason = []
-    for c, r, p in zip(change, est["schedule_reason"], plan, strict=True):
-        if c == "added":
-            reason.append(f"not in the imported plan; {r}")
-        elif c == "same":
-            reason.append(f"same year; {r}")
-        elif c == "dropped":
-            reason.append(f"in the plan for {p}; {r}")
-        else:
-            reason.append(f"plan has {p}; {r}")
-    out = pd.DataFrame(
-        {
-            "estate_id": est["estate_id"],
-            "name": est["name"],
-            "district_id": est["district_id"],
-            "plan_year": plan,
-            "proposed_year": prop,
-            "change": pd.array(change, dtype="string"),
-            "reason": pd.array(reason, dtype="string"),
-        }
-    ).loc[keep.to_numpy()]
-    order = {"dropped": 0, "later": 1, "earlier": 2, "added": 3, "same": 4}
-    return out.sort_values(
-        ["change", "plan_year", "proposed_year"],
-        key=lambda s: s.map(order) if s.name == "change" else s,
-    ).reset_index(drop=True)
-
-
-def schedule_rows(schedule: Schedule, estates: pd.DataFrame) -> pd.DataFrame:
-    """Return the scheduled estates as plan rows (columns of :data:`geo.fiveyear.matching.PLAN_COLUMNS`).
-
-    ``location`` is the estate's street, else its county; figures are the estates' (survey).
-    """
-    est = estates.reset_index(drop=True)
-    year = schedule.estates["proposed_year"]
-    picked = est.loc[year.notna().to_numpy()].copy()
-    location = picked["county"].astype("string") if "county" in picked else pd.NA
-    if "street" in picked:
-        location = picked["street"].astype("string").fillna(location)
-    return pd.DataFrame(
-        {
-            "plan_row": pd.array(np.arange(len(picked)) + 1, dtype="Int64"),
-            "plan_year": year.loc[year.notna()].to_numpy(),
-            "estate_id": picked["estate_id"].astype("string").to_numpy(),
-            "matched_estate_id": picked["estate_id"].astype("string").to_numpy(),
-            "match_status": "matched",
-            "name": picked["name"].astype("string").to_numpy(),
-            "location": pd.array(np.asarray(location), dtype="string"),
-            "county": picked["county"].astype("string").to_numpy(),
-            "build_year_raw": picked["build_year_raw"].astype("string").to_numpy(),
-            "build_year": picked["build_year"].astype("Int64").to_numpy(),
-            "build_year_latest": picked["build_year_latest"].astype("Int64").to_numpy(),
-            "buildings": picked["buildings"].astype("Int64").to_numpy(),
-            "households": picked["households"].astype("Int64").to_numpy(),
-            "floor_area_m2": picked["floor_area_m2"].astype("Float64").to_numpy(),
-            "investment_yuan": picked["investment_yuan"].astype("Float64").to_numpy(),
-            "investment_estimated": picked.get(
-                "investment_estimated", pd.Series(True, index=picked.index)
-            )
-            .astype("boolean")
-            .to_numpy(),
-        }
-    ).sort_values(["plan_year", "plan_row"], ignore_index=True)
-
-
-# --------------------------------------------------------------------------- official tables
-
-#: Ruicheng 2021-2025 plan, annex 3 (the five-year plan table).
-ANNUAL_PLAN_HEADERS = ("年份", "小区名称", "位置", "建成时间", "栋数", "户数", "面积m²")
-#: Xinyang 2022 plan, annex 1 (the annual task table by county).
-TASK_TABLE_HEADERS = (
-    "序号",
-    "县(区)",
-    "涉及小区数(个)",
-    "涉及户数(户)",
-    "涉及建筑面积(万平方米)",
-    "预计投资额(万元)",
-)
-UNKNOWN_COUNTY = "未注明县(区)"
-_COUNTY_LIKE = re.compile(r"(区|县|市|旗)$")
-_STREET_LIKE = re.compile(r"(路|街|巷|道|侧|号|楼|弄)")
-
-
-def annual_plan_table(rows: pd.DataFrame, *, year: int | None = None) -> pd.DataFrame:
-    """Return plan rows in the Ruicheng annex-3 shape (:data:`ANNUAL_PLAN_HEADERS`).
-
-    ``rows`` are plan rows (:func:`geo.fiveyear.matching.parse_plan_table` or :func:`schedule_rows`); ``year``
-    keeps one year. Floor area in m², sorted by year then file row.
-    """
-    part = rows if year is None else rows.loc[rows["plan_year"] == year]
-    part = part.sort_values(["plan_year", "plan_row"])
-    location = part["location"].astype("string").replace("", pd.NA)
-    location = location.fillna(part["county"].astype("string")).fillna("")
-    return pd.DataFrame(
-        {
-            "年份": part["plan_year"].astype("Int64").to_numpy(),
-            "小区名称": part["name"].astype("string").to_numpy(),
-            "位置": location.to_numpy(),
-            "建成时间": part["build_year_raw"].astype("string").fillna("").to_numpy(),
-            "栋数": part["buildings"].astype("Int64").to_numpy(),
-            "户数": part["households"].astype("Int64").to_numpy(),
-            "面积m²": part["floor_area_m2"].astype("Float64").round(2).to_numpy(),
-        }
-    )
-
-
-def row_counties(rows: pd.DataFrame, *, default_county: str | None = None) -> pd.Series:
-    """Return the county (县(区)) of each plan row.
-
-    The row's ``county`` (the matched estate's, or the table's 县(区) column), else its location
-    when that reads as a county (ends in 区/县/市/旗 and names no street), else ``default_county``,
-    else :data:`UNKNOWN_COUNTY`.
-    """
-    county = rows["county"].astype("string").replace("", pd.NA)
-    location = rows["location"].astype("string").fillna("")
-    looks = location.map(lambda t: bool(_COUNTY_LIKE.search(t)) and not _STREET_LIKE.search(t))
-    county = county.fillna(location.where(looks.astype(bool), pd.NA))
-    return county.fillna(default_county or UNKNOWN_COUNTY)
-
-
-def county_totals(rows: pd.DataFrame, *, default_county: str | None = None) -> pd.DataFrame:
-    """Return per-county totals of plan rows.
-
-    Columns ``county``, ``estates``, ``households``, ``floor_area_m2`` (m²), ``investment_yuan``
-    (yuan), ``investment_estimated_rows``; counties in order of first appearance. Rows need
-    ``investment_yuan`` (see :func:`geo.fiveyear.matching.resolved_rows`); unknown values count 0.
-    """
-    frame = rows.assign(
-        _county=row_counties(rows, default_county=default_county).to_numpy(),
-        _est=rows.get("investment_estimated", pd.Series(False, index=rows.index))
-        .astype("boolean")
-        .fillna(False)
-        .astype(int),
-    )
-    grouped = frame.groupby("_county", sort=False)
-    return pd.DataFrame(
-        {
-            "county": list(grouped.groups.keys()),
-            "estates": grouped.size().to_numpy(),
-            "households": grouped["households"].sum().astype(int).to_numpy(),
-            "floor_area_m2": grouped["floor_area_m2"].sum().astype(float).to_numpy(),
-            "investment_yuan": grouped["investment_yuan"].sum().astype(float).to_numpy(),
-            "investment_estimated_rows": grouped["_est"].sum().to_numpy(),
-        }
-    )
-
-
-def task_table(counties: pd.DataFrame) -> pd.DataFrame:
-    """Return the task table by county in the Xinyang annex-1 shape, with the 合计 row.
-
-    Parameters
-    ----------
-    counties
-        ``county``, ``estates``, ``households``, ``floor_area_m2`` (m²), ``investment_yuan``
-        (yuan), e.g. from :func:`county_totals` or :func:`parse_task_table`.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`TASK_TABLE_HEADERS`: floor area in 万平方米 and investment in 万元, rounded
-        to 2 decimals after summing in m² and yuan; the last row is 合计 (序号 empty).
-    """
-    body = pd.DataFrame(
-        {
-            "序号": [str(i) for i in range(1, len(counties) + 1)],
-            "县(区)": counties["county"].astype(str).to_numpy(),
-            "涉及小区数(个)": counties["estates"].astype(int).to_numpy(),
-            "涉及户数(户)": counties["households"].astype(int).to_numpy(),
-            "涉及建筑面积(万平方米)": (counties["floor_area_m2"].astype(float) / 1e4)
-            .round(2)
-            .to_numpy(),
-            "预计投资额(万元)": (counties["investment_yuan"].astype(float) / 1e4)
-            .round(2)
-            .to_numpy(),
-        }
-    )
-    total = {
-        "序号": "合计",
-        "县(区)": "",
-        "涉及小区数(个)": int(counties["estates"].sum()),
-        "涉及户数(户)": int(counties["households"].sum()),
-        "涉及建筑面积(万平方米)": round(float(counties["floor_area_m2"].sum()) / 1e4, 2),
-        "预计投资额(万元)": round(float(counties["investment_yuan"].sum()) / 1e4, 2),
-    }
-    return pd.concat([body, pd.DataFrame([total])], ignore_index=True)
-
-
-def parse_task_table(
-    table: pd.DataFrame, *, source: str, quality: QualityReport
-) -> tuple[pd.DataFrame, dict[str, float] | None]:
-    """Read a task table by county (Xinyang annex-1 shape) and its stated total row.
-
-    Parameters
-    ----------
-    table
-        Cells as text with headers like :data:`TASK_TABLE_HEADERS` (units in the headers: 万平方米,
-        万元 are converted to m² and yuan).
-    source
-        The file name, for messages.
-    quality
-        Receives a warning when the stated 合计 row differs from the sum of the rows.
-
-    Returns
-    -------
-    (DataFrame, dict or None)
-        Per-county rows (``county``, ``estates``, ``households``, ``floor_area_m2`` in m²,
-        ``investment_yuan`` in yuan) and the stated total (same keys) if the table has one.
-
-    Raises
-    ------
-    InputError
-        If the county, estates or households column is missing or a cell is not a number.
-    """
-    wanted = {
-        "county": ("县(区)", "县区", "县(市、区)", "county"),
-        "estates": ("涉及小区数", "小区数", "estates"),
-        "households": ("涉及户数", "户数", "households"),
-        "floor_area": ("涉及建筑面积", "建筑面积", "面积", "floor_area"),
-        "investment": ("预计投资额", "投资额", "investment"),
-    }
-    lookup = {normalise_header(a): k for k, aliases in wanted.items() for a in aliases}
-    header_of: dict[str, str] = {}
-    for column in table.columns:
-        key = lookup.get(normalise_header(column))
-        if key and key not in header_of:
-            header_of[key] = str(column)
-    for key in ("county", "estates", "households"):
-        if key not in header_of:
-            raise InputError(
-                f"the task table has no {wanted[key][0]} column",
-                source=source,
-                fix="use the headers 序号, 县(区), 涉及小区数(个), 涉及户数(户), 涉及建筑面积(万平方米), "
-                "预计投资额(万元)",
-            )
-    area_scale = 1e4 if "万" in header_of.get("floor_area", "") else 1.0
-    money_scale = 1e4 if "万" in header_of.get("investment", "") else 1.0
-    rows, stated = [], None
-    for offset, (_, cells) in enumerate(table.iterrows()):
-        texts = [normalise_text(v) for v in cells.to_numpy()]
-        is_total = any(re.sub(r"\s+", "", t) in {"合计", "总计"} for t in texts)
-        record = {"county": "合计" if is_total else normalise_text(cells[header_of["county"]])}
-        for key, parser, scale in (
-            ("estates", parse_count, 1.0),
-            ("households", parse_count, 1.0),
-            ("floor_area", parse_area, area_scale),
-            ("investment", parse_area, money_scale),
-        ):
-            value, note = parser(cells[header_of[key]]) if key in header_of else (None, "")
-            if note or (value is None and key in ("estates", "households")):
-                raise InputError(
-                    f"{header_of.get(key, key)}: {note or 'empty cell'}",
-                    source=source,
-                    where=f"row {offset + 2}",
-                    fix="write a number",
-                )
-            record[key] = 0.0 if value is None else value * scale
-        if is_total:
-            stated = record
-        elif record["county"]:
-            rows.append(record)
-    frame = pd.DataFrame(rows).rename(
-        columns={"floor_area": "floor_area_m2", "investment": "investment_yuan"}
-    )
-    total = None
-    if stated is not None:
-        total = {
-            "estates": stated["estates"],
-            "households": stated["households"],
-            "floor_area_m2": stated["floor_area"],
-            "investment_yuan": stated["investment"],
-        }
-        for key, value in total.items():
-            summed = float(frame[key].sum())
-            if abs(summed - float(value)) > 0.5 + 1e-6 * abs(summed):
-                quality.add(
-                    "warning",
-                    source,
-                    "合计 row",
-                    f"{key}: the stated total {value:,.2f} differs from the sum of the rows "
-                    f"{summed:,.2f}",
-                    "correct the total row or the county rows",
-                )
-    return frame, total

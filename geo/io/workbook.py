@@ -1,9 +1,11 @@
 """Writing official tables and schedules as formatted XLSX workbooks (openpyxl), atomically.
 
-The frames come from :mod:`geo.fiveyear.schedule` and :mod:`geo.fiveyear.matching` (pure); this module only lays them
+The frames come from :mod:`geo.fiveyear.tables` and :mod:`geo.fiveyear.schedule` (pure); this module only lays them
 out: units stay in the headers (``面积m²``, ``涉及建筑面积(万平方米)``, ``预计投资额(万元)``), the header
 row is bold and frozen, a 合计 row is bold, and every workbook ends with a 说明 (notes) sheet naming
-the sources, the estimates and whether the data are illustrative.
+the sources, the estimates and whether the data are illustrative. Text from data that a
+spreadsheet would read as a formula is stored as text (:func:`geo.io.safe_text.neutralise_workbook`).
+May import: geo.io.writers, geo.io.safe_text, openpyxl, pandas.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from geo.io import atomic_path
+from geo.io.safe_text import neutralise_workbook
+from geo.io.writers import atomic_path
 
 _MAX_WIDTH = 60
 
@@ -39,20 +42,32 @@ def write_workbook(
     sheets: Mapping[str, pd.DataFrame],
     *,
     notes: Sequence[str] = (),
+    titles: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``{sheet name: frame}`` to one XLSX workbook, atomically; return the path.
 
     Sheet names are cut to Excel's 31 characters. A row whose first cell is ``合计`` is bold.
     ``notes`` go, one per line, to a last sheet ``说明``. Numbers stay numbers (floats with up to
-    2 decimals shown as such).
+    2 decimals shown as such). ``titles`` gives a sheet a title row above its header (the annex's
+    title, e.g. 信阳市2022年老旧小区改造任务计划表), merged across the columns.
     """
     target = Path(target)
     book = Workbook()
     book.remove(book.active)
     for name, frame in sheets.items():
         sheet = book.create_sheet(title=str(name)[:31])
+        title = (titles or {}).get(name)
+        if title:
+            sheet.append([title])
+            sheet["A1"].font = Font(bold=True, size=14)
+            sheet["A1"].alignment = Alignment(horizontal="center")
+            if len(frame.columns) > 1:
+                sheet.merge_cells(
+                    start_row=1, start_column=1, end_row=1, end_column=len(frame.columns)
+                )
+        header_row = sheet.max_row + 1 if title else 1
         sheet.append([str(c) for c in frame.columns])
-        for cell in sheet[1]:
+        for cell in sheet[header_row]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center", wrap_text=True)
         for values in frame.itertuples(index=False):
@@ -65,14 +80,15 @@ def write_workbook(
             width = max(_display_width(t) for t in texts) + 2
             sheet.column_dimensions[get_column_letter(j)].width = min(width, _MAX_WIDTH)
             if pd.api.types.is_float_dtype(frame.iloc[:, j - 1].dtype):
-                for row in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                for row in sheet.iter_rows(min_row=header_row + 1, min_col=j, max_col=j):
                     row[0].number_format = "#,##0.00"
-        sheet.freeze_panes = "A2"
+        sheet.freeze_panes = f"A{header_row + 1}"
     if notes:
         sheet = book.create_sheet(title="说明")
         for line in notes:
             sheet.append([line])
         sheet.column_dimensions["A"].width = 120
+    neutralise_workbook(book)  # text from data never becomes a formula
     with atomic_path(target) as tmp:
         book.save(tmp)
     return target

@@ -13,15 +13,17 @@ import pandas as pd
 from pyproj import CRS
 
 from geo import io
-from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset
+from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
 from geo.core.errors import QualityReport
 from geo.core.policy import Policy
-from geo.fiveyear.matching import parse_overrides, parse_plan_table
+from geo.fiveyear.matching import parse_overrides
+from geo.fiveyear.plan_table import parse_plan_table
 from geo.pipeline.result import (
     DEMO_BOUNDARIES,
     DEMO_ESTATES,
     PlanInputs,
 )
+from geo.planning.survey_points import attach_points, check_point_system
 
 
 def load_inputs(
@@ -38,6 +40,7 @@ def load_inputs(
     column_mapping: dict[str, str] | None = None,
     mains: str | Path | None = None,
     buildings: str | Path | None = None,
+    survey_crs: str | None = None,
 ) -> PlanInputs:
     """Read the files of a planning run. With no ``estates``, the embedded synthetic demo town.
 
@@ -66,6 +69,10 @@ def load_inputs(
         Building footprints (polygons) for the corridors' clearance check.
     source_crs
         Declared CRS of the estates (and survey-free layers): ``gcj02``, ``bd09`` or an EPSG code.
+    survey_crs
+        Coordinate system of the survey's points (``经度/纬度``, ``lng/lat``, ``x/y``, ``坐标``):
+        ``wgs84``, ``gcj02``, ``bd09`` or an EPSG code; undeclared, WGS-84 is assumed and checked
+        against the estates (see :mod:`geo.planning.survey_points`).
     column_mapping
         ``{input header: canonical column}`` for the estates and survey, over the built-in aliases.
 
@@ -97,12 +104,19 @@ def load_inputs(
     if survey is not None:
         survey_df = io.read_survey(survey, quality=quality, column_mapping=column_mapping)
         sources["survey"] = str(survey)
+        survey_df = _survey_points(
+            survey, survey_df, survey_crs, estates_gdf, column_mapping, quality
+        )
     barrier_frames = []
     for item in barriers:
         path, layer = _split_layer(item)
         frame = io.read_lines_or_polygons(path, quality=quality, layer=layer)
         label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
-        barrier_frames.append(frame[[frame.geometry.name]].assign(barrier=label).to_crs(4326))
+        # in the estates' CRS (one frame for all layers): the run projects them to its metric CRS,
+        # which is the estates' own when projected, so most runs transform barriers once or never
+        barrier_frames.append(
+            frame[[frame.geometry.name]].assign(barrier=label).to_crs(estates_gdf.crs)
+        )
         sources.setdefault("barriers", "")
         sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
     roads_gdf = None
@@ -150,6 +164,35 @@ def load_inputs(
     )
 
 
+def _survey_points(
+    path: str | Path,
+    survey: pd.DataFrame,
+    survey_crs: str | None,
+    estates: gpd.GeoDataFrame,
+    column_mapping: dict[str, str] | None,
+    quality: QualityReport,
+) -> pd.DataFrame:
+    """The survey with its rows' points (WGS-84), the declared system checked against the estates.
+
+    The raw table is read again (cells as written) for its point columns, which the canonical
+    survey does not keep; rows are in the same order.
+    """
+    table = io.read_table(path, column_mapping=column_mapping)
+    if len(table) != len(survey):
+        return survey
+    source = Path(path).name
+    located = attach_points(
+        survey,
+        table,
+        declared=survey_crs,
+        source=source,
+        quality=quality,
+        column_mapping=column_mapping,
+    )
+    check_point_system(located, estates, source=source, quality=quality)
+    return located
+
+
 def check_reference_offset(
     estates: gpd.GeoDataFrame,
     references: Sequence[tuple[object, gpd.GeoDataFrame | None]],
@@ -161,6 +204,19 @@ def check_reference_offset(
     Tries each reference layer (roads, boundaries, barriers) with
     :func:`geo.core.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
     """
+    for name, frame in references:  # issue 16: a Gauss-Krüger layer labelled with the wrong zone
+        zone = likely_gk_zone(estates, frame) if frame is not None else None
+        if zone is not None:
+            label = CRS.from_user_input(estates.crs).to_string()
+            quality.add(
+                "warning",
+                Path(estates_source.split("::")[0]).name,
+                "CRS",
+                f"the estates lie {zone[1]:,.0f} km from {Path(str(name).split('::')[0]).name}: "
+                f"their coordinates fit EPSG:{zone[0]}, not the labelled {label} (wrong zone?)",
+                f"rerun with --source-crs EPSG:{zone[0]} if that is the zone the data were drawn in",
+            )
+            return
     for name, frame in references:
         if frame is None or frame.empty:
             continue
@@ -227,7 +283,7 @@ def read_plan_table(
     """Read a five-year or annual plan table (XLSX, CSV or TSV) into canonical plan rows.
 
     The Ruicheng annex-3 shape (年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m²) and its variants;
-    see :func:`geo.fiveyear.matching.parse_plan_table` for the columns and the repairs. No geometry is needed.
+    see :func:`geo.fiveyear.plan_table.parse_plan_table` for the columns and the repairs. No geometry is needed.
 
     Raises
     ------

@@ -18,7 +18,7 @@ from pyproj import CRS
 
 from geo.core.errors import QualityReport
 from geo.core.policy import Policy
-from geo.fiveyear.matching import PlanOverlay
+from geo.fiveyear.overlay import PlanOverlay
 from geo.planning.eligibility import STATUSES
 from geo.planning.survey import SurveyJoin
 

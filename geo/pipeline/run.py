@@ -31,6 +31,8 @@ from geo.pipeline.result import (
 from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
+from geo.planning.funding import funding_table
+from geo.planning.lots import mobilisation_list
 from geo.planning.priority import score_districts, score_estates
 from geo.planning.survey import SurveyJoin, join_survey
 from geo.planning.units import assign_units
@@ -149,8 +151,39 @@ def _adjacency(
     return found
 
 
+#: More unmatched or ambiguous survey rows than this are reported in one line each kind (the
+#: rows are all in the survey_join layer).
+_SURVEY_ROWS_LISTED = 20
+
+
 def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityReport) -> None:
     source = Path(inputs.sources.get("survey", "survey")).name
+    for county, rows in report.counties_not_known.items():
+        quality.add(
+            "warning",
+            source,
+            f"{rows} rows",
+            f"county {county!r} is not among the estates' counties: those rows join only "
+            "estates without a county",
+            "write the county as the boundaries name it (e.g. after a merger of districts)",
+        )
+    many = {
+        "matched no estate": report.unmatched_rows,
+        "matched several estates equally well": list(report.ambiguous_rows),
+    }
+    if max(len(rows) for rows in many.values()) > _SURVEY_ROWS_LISTED:
+        for what, rows in many.items():
+            if rows:
+                quality.add(
+                    "warning",
+                    source,
+                    f"{len(rows)} rows",
+                    f"survey rows {what} (rows {', '.join(map(str, rows[:10]))}...): "
+                    "each row's outcome and reason is in the layer survey_join",
+                    "check the names, the county and --survey-crs; add estate ids",
+                )
+        _report_estates_without_survey(report, inputs, quality)
+        return
     for row in report.unmatched_rows:
         quality.add(
             "warning",
@@ -167,6 +200,12 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
             "name matches several estates: " + ", ".join(candidates[:5]),
             "add the estate id or the county (所在区)",
         )
+    _report_estates_without_survey(report, inputs, quality)
+
+
+def _report_estates_without_survey(
+    report: SurveyJoin, inputs: PlanInputs, quality: QualityReport
+) -> None:
     if report.estates_without_survey:
         quality.add(
             "warning",
@@ -197,6 +236,12 @@ def finish_plan(
     same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
     """
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
+    if survey_report is not None and survey_report.table is not None:
+        extra_layers["survey_join"] = survey_report.table.to_crs(crs)
+    if "fund_residents_yuan" in estates:  # who pays, per district and standalone estate (万元)
+        extra_layers["funding"] = funding_table(estates, districts)
+    if "ready" in estates:  # estates not yet ready: who still needs persuading (issue 17)
+        extra_layers["mobilisation"] = mobilisation_list(estates, policy)
     if inputs.facilities is not None:
         note_progress(progress, 0.9, "assessing elderly-care floor area and proposing sites")
         care = assess_elderly_care(
@@ -206,6 +251,8 @@ def finish_plan(
         estates = gpd.GeoDataFrame(pd.concat([estates, care.estates], axis=1), crs=crs)
         districts = gpd.GeoDataFrame(pd.concat([districts, care.districts], axis=1), crs=crs)
         extra_layers["elderly_sites"] = care.sites
+        if care.dropped_sites is not None and len(care.dropped_sites):
+            extra_layers["elderly_sites_dropped"] = care.dropped_sites  # below the minimum size
         extra_layers["elderly_coverage"] = coverage_rings(care, policy)
         extra_layers["elderly_gaps"] = gap_estates(estates)
         extra_layers["elderly_summary"] = pd.DataFrame(
@@ -282,7 +329,7 @@ def prepare_estates(
     survey_report = None
     if inputs.survey is not None:
         note_progress(progress, 0.2, "joining the survey")
-        estates, survey_report = join_survey(estates, inputs.survey)
+        estates, survey_report = join_survey(estates, inputs.survey, policy.survey)
         _report_survey(survey_report, inputs, quality)
     note_progress(progress, 0.3, "deciding eligibility")
     estates = assess_eligibility(estates, policy)

@@ -1,11 +1,13 @@
-"""Districts (片区): connected groups of eligible estates, split to respect the size caps.
+"""Districts (片区): connected groups of eligible estates of a life circle's size, with lots.
 
 A district is a connected set of groupable estates (``eligible``, and ``extension`` where the
-policy allows it) in the adjacency graph, inside one administrative unit when the policy says so
-(each unit plans and tenders its own). A group larger than the caps (households, estates) is split
-into connected, compact parts by region growing: a seed on the edge of the group grows by its
-nearest adjacent estate while the caps allow. An estate with no groupable neighbour, or left alone
-by a split, is a standalone project, not a district.
+policy allows it; only ``ready`` ones with ``districts.form_from = "ready"``) in the adjacency
+graph, inside one administrative unit when the policy says so (each unit plans and tenders its
+own), of at most a 10-minute life circle's households and walk (GB 50180-2018 table 3.0.4). Each
+connected group is partitioned by the objective of :mod:`geo.planning.partition` (exact MILP where
+small, region growing where large); large districts are split into tender lots
+(:mod:`geo.planning.lots`). An estate with no groupable neighbour, or left alone by the
+partition, is a standalone project, not a district (``standalone_reason``).
 
 Sources: Xinyang 2022 (plan and design by district, 以小区为主、片区互动); Huaibei 2021 (一区一规划);
 Ruicheng 2021 (拆墙并院、整片改造); Yangjiang draft (成片捆绑 for one design tender).
@@ -23,6 +25,11 @@ import shapely
 
 from geo.core.policy import Policy
 from geo.planning.eligibility import is_groupable
+from geo.planning.funding import FUNDING_COLUMNS, fund_estates
+from geo.planning.investment import CLASS_COLUMNS
+from geo.planning.investment import estimate_investment as estimate_investment_by_content
+from geo.planning.lots import district_readiness, split_lots
+from geo.planning.partition import Caps, objective_terms, partition
 
 DISTRICT_COLUMNS = (
     "district_id",
@@ -42,127 +49,16 @@ DISTRICT_COLUMNS = (
 
 
 def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Return ``investment_yuan`` and ``investment_estimated`` per estate (yuan).
+    """Return the investment of each estate by content and its funding by source (yuan).
 
-    Floor area (m²) times ``cost.yuan_per_m2`` (Xinyang 2022: about 242 yuan/m²); where the floor
-    area is unknown, households times ``cost.yuan_per_household`` (Xinyang 2022: about 27,200
-    yuan per household), flagged ``investment_estimated = True``; unknown when both are missing.
+    :func:`geo.planning.investment.estimate_investment` (the sum of the surveyed needs at the
+    policy's unit rates, by content class; the flat 242 yuan/m² of Xinyang 2022 where the needs
+    are not surveyed, flagged ``investment_estimated``) and
+    :func:`geo.planning.funding.fund_estates` (``fund_<source>_yuan``), side by side.
     """
-    area = estates["floor_area_m2"].astype("Float64")
-    households = estates["households"].astype("Float64")
-    by_area = area * policy.cost.yuan_per_m2
-    by_households = households * policy.cost.yuan_per_household
-    investment = by_area.where(area.notna(), by_households)
-    estimated = area.isna() & households.notna()
-    return pd.DataFrame(
-        {
-            "investment_yuan": investment.round(0),
-            "investment_estimated": estimated.astype("boolean"),
-        },
-        index=estates.index,
-    )
-
-
-def _fits(households: float, count: int, policy: Policy) -> bool:
-    caps = policy.districts
-    return households <= caps.max_households and count <= caps.max_estates
-
-
-def _grow_regions(
-    nodes: set[str],
-    graph: nx.Graph,
-    households: dict[str, float],
-    xy: dict[str, tuple[float, float]],
-    policy: Policy,
-) -> list[list[str]]:
-    """Split a connected set of nodes into connected regions within the caps."""
-    regions: list[list[str]] = []
-    remaining = set(nodes)
-    while remaining:
-        parts = sorted(
-            (sorted(c) for c in nx.connected_components(graph.subgraph(remaining))),
-            key=lambda c: c[0],
-        )
-        part = parts[0]
-        if _fits(sum(households[n] for n in part), len(part), policy):
-            regions.append(part)
-            remaining -= set(part)
-            continue
-        cx = np.mean([xy[n][0] for n in part])
-        cy = np.mean([xy[n][1] for n in part])
-        seed = max(part, key=lambda n: ((xy[n][0] - cx) ** 2 + (xy[n][1] - cy) ** 2, n))
-        region, total = [seed], households[seed]
-        members = set(part)
-        while True:
-            rx = np.mean([xy[n][0] for n in region])
-            ry = np.mean([xy[n][1] for n in region])
-            frontier = {
-                m for n in region for m in graph.neighbors(n) if m in members and m not in region
-            }
-            fitting = [m for m in frontier if _fits(total + households[m], len(region) + 1, policy)]
-            if not fitting:
-                break
-            best = min(fitting, key=lambda m: ((xy[m][0] - rx) ** 2 + (xy[m][1] - ry) ** 2, m))
-            region.append(best)
-            total += households[best]
-        regions.append(sorted(region))
-        remaining -= set(region)
-    return _absorb_singletons(regions, graph, households, policy)
-
-
-def _absorb_singletons(
-    regions: list[list[str]], graph: nx.Graph, households: dict[str, float], policy: Policy
-) -> list[list[str]]:
-    """Merge regions below the minimum size into an adjacent region when the caps allow."""
-    owner = {n: i for i, r in enumerate(regions) for n in r}
-    order = sorted(range(len(regions)), key=lambda i: (len(regions[i]), regions[i][0]))
-    for i in order:
-        region = regions[i]
-        if not region or len(region) >= policy.districts.min_estates:
-            continue
-        neighbours = {
-            owner[m]
-            for n in region
-            for m in graph.neighbors(n)
-            if m in owner and owner[m] != i and regions[owner[m]]
-        }
-        options = sorted(neighbours, key=lambda j: (len(regions[j]), regions[j][0]))
-        for j in options:
-            total = sum(households[n] for n in regions[j] + region)
-            if _fits(total, len(regions[j]) + len(region), policy):
-                regions[j] = sorted(regions[j] + region)
-                for n in region:
-                    owner[n] = j
-                regions[i] = []
-                break
-        if regions[i] and len(regions[i]) < policy.districts.min_estates:
-            _borrow(i, regions, owner, graph, households, policy)
-    return [r for r in regions if r]
-
-
-def _borrow(
-    i: int,
-    regions: list[list[str]],
-    owner: dict[str, int],
-    graph: nx.Graph,
-    households: dict[str, float],
-    policy: Policy,
-) -> None:
-    """Give a too-small region one estate of a larger neighbour region, keeping both connected."""
-    region = regions[i]
-    for n in region:
-        for m in sorted(graph.neighbors(n)):
-            j = owner.get(m)
-            if j is None or j == i or len(regions[j]) <= policy.districts.min_estates:
-                continue
-            rest = [x for x in regions[j] if x != m]
-            if not nx.is_connected(graph.subgraph(rest)):
-                continue
-            grown = [*region, m]
-            if _fits(sum(households[x] for x in grown), len(grown), policy):
-                regions[i], regions[j] = sorted(grown), rest
-                owner[m] = i
-                return
+    cost = estimate_investment_by_content(estates, policy)
+    funding = fund_estates(pd.concat([estates[["build_year_latest"]], cost], axis=1), policy)
+    return pd.concat([cost, funding], axis=1)
 
 
 def form_districts(
@@ -191,15 +87,26 @@ def form_districts(
     Returns
     -------
     membership
-        DataFrame indexed like ``estates`` with ``district_id`` (``<NA>`` outside districts) and
-        ``project_type``: ``district``, ``standalone`` (groupable, but alone) or ``<NA>``.
+        DataFrame indexed like ``estates`` with ``district_id`` (``<NA>`` outside districts),
+        ``lot_id`` (tender lot, ``D0001-2``; the district id when it has one lot),
+        ``project_type``: ``district``, ``standalone`` (groupable, but alone), ``not_ready``
+        (groupable but left out because ``form_from = "ready"``) or ``<NA>``; and
+        ``standalone_reason`` (English) for standalone estates.
     districts
-        GeoDataFrame with :data:`DISTRICT_COLUMNS` and the outline (member footprints joined
-        through the gaps of their adjacency edges), in the estates' CRS; households as 户,
-        floor area as m², investment as yuan.
+        GeoDataFrame with :data:`DISTRICT_COLUMNS`, the sums of the investment and funding
+        columns (yuan), ``polsby_popper`` and ``width_m`` (m) of the outline,
+        :data:`DISTRICT_EXTRA_COLUMNS` (objective terms, ``partition_method``, ``lots``, ``ready``,
+        ``members_not_ready``, ``households_to_persuade``) and the outline (member footprints
+        joined through the gaps of their adjacency edges), in the estates' CRS.
     """
     ids = estates["estate_id"].astype(str)
-    groupable = set(ids[is_groupable(estates, policy)])
+    groupable_mask = is_groupable(estates, policy)
+    if policy.districts.form_from == "ready" and "ready" in estates:
+        waiting = groupable_mask & ~estates["ready"].fillna(False).to_numpy(dtype=bool)
+        groupable_mask = groupable_mask & ~waiting
+    else:
+        waiting = np.zeros(len(estates), dtype=bool)
+    groupable = set(ids[groupable_mask])
     units = (
         estates[unit_column].fillna("").astype(str)
         if unit_column
@@ -218,25 +125,92 @@ def form_districts(
     )
     points = shapely.point_on_surface(estates.geometry.to_numpy())
     xy = dict(zip(ids, zip(shapely.get_x(points), shapely.get_y(points), strict=True), strict=True))
+    caps = Caps(households, xy, policy)
     groups: list[list[str]] = []
+    method: dict[str, str] = {}
+    why_alone: dict[str, str] = {}
     for component in nx.connected_components(sub):
         if len(component) < policy.districts.min_estates:
+            for n in component:
+                why_alone[n] = "no groupable neighbour"
             continue
-        groups.extend(_grow_regions(set(component), sub, households, xy, policy))
-    groups = sorted(
-        (g for g in groups if len(g) >= policy.districts.min_estates), key=lambda g: g[0]
-    )
+        parts, how = partition(set(component), sub, caps, policy.districts.exact_max_estates)
+        for part in parts:
+            if len(part) >= policy.districts.min_estates:
+                groups.append(part)
+                method[part[0]] = how
+            else:
+                for n in part:
+                    why_alone[n] = _alone_reason(n, sub, caps, policy)
+    groups = sorted(groups, key=lambda g: g[0])
     district_of: dict[str, str] = {}
+    lot_of: dict[str, str] = {}
+    lots_of: dict[str, list[list[str]]] = {}
     for number, group in enumerate(groups, start=1):
-        for estate_id in group:
-            district_of[estate_id] = f"D{number:04d}"
+        district = f"D{number:04d}"
+        lots_of[district] = split_lots(group, sub, caps, policy)
+        for k, lot in enumerate(lots_of[district], start=1):
+            for estate_id in lot:
+                district_of[estate_id] = district
+                lot_of[estate_id] = f"{district}-{k}" if len(lots_of[district]) > 1 else district
     membership = pd.DataFrame(index=estates.index)
     membership["district_id"] = pd.array([district_of.get(i, pd.NA) for i in ids], dtype="string")
+    membership["lot_id"] = pd.array([lot_of.get(i, pd.NA) for i in ids], dtype="string")
     kind = [
-        ("district" if i in district_of else "standalone") if i in groupable else pd.NA for i in ids
+        ("district" if i in district_of else "standalone")
+        if i in groupable
+        else ("not_ready" if w else pd.NA)
+        for i, w in zip(ids, waiting, strict=True)
     ]
     membership["project_type"] = pd.array(kind, dtype="string")
-    return membership, _district_table(estates, groups, sub, unit_column)
+    membership["standalone_reason"] = pd.array(
+        [
+            why_alone.get(i, pd.NA) if i in groupable and i not in district_of else pd.NA
+            for i in ids
+        ],
+        dtype="string",
+    )
+    table = _district_table(estates, groups, sub, unit_column)
+    if len(table):
+        terms = pd.DataFrame([objective_terms(g, caps) for g in groups], index=table.index)
+        terms["partition_method"] = [method.get(g[0], "") for g in groups]
+        terms["lots"] = [len(lots_of[d]) for d in table["district_id"]]
+        members = dict(zip(table["district_id"], groups, strict=True))
+        ready = district_readiness(estates, members, policy).loc[table["district_id"]]
+        ready.index = table.index
+        table = pd.concat([table, terms, ready], axis=1)
+        table = gpd.GeoDataFrame(table, geometry="geometry", crs=estates.crs)
+    else:
+        table = table.assign(**{c: pd.Series(dtype=t) for c, t in DISTRICT_EXTRA_COLUMNS.items()})
+    return membership, table
+
+
+def _alone_reason(n: str, graph: nx.Graph, caps: Caps, policy: Policy) -> str:
+    """Why a groupable estate with groupable neighbours was left standalone (English, short)."""
+    reasons = []
+    for m in sorted(graph.neighbors(n)):
+        pair = [n, m]
+        if caps.households[n] + caps.households[m] > caps.max_households:
+            reasons.append(f"{m}: households above {caps.max_households:,}")
+        elif caps.max_walk_m > 0 and caps.walks(pair)[1].max() > caps.max_walk_m:
+            reasons.append(f"{m}: beyond the {caps.max_walk_m:g} m walk")
+        else:
+            reasons.append(f"{m}: its district is full")
+    return "neighbours cannot take it (" + "; ".join(reasons[:3]) + ")"
+
+
+#: Columns added to the district table besides :data:`DISTRICT_COLUMNS` and the sums.
+DISTRICT_EXTRA_COLUMNS = {
+    "centre_estate_id": "string",
+    "walk_max_m": float,
+    "walk_mean_m": float,
+    "objective_cost": float,
+    "partition_method": "string",
+    "lots": "Int64",
+    "ready": "boolean",
+    "members_not_ready": "Int64",
+    "households_to_persuade": "Int64",
+}
 
 
 def _district_table(
@@ -259,6 +233,7 @@ def _district_table(
     estimated = estates["investment_estimated"].fillna(False).to_numpy(dtype=bool)
     county_values = estates[unit_column] if unit_column else estates["county"]
     counties = county_values.to_numpy(dtype=object, na_value=None)
+    summed = {c: _floats(estates[c]) for c in (*CLASS_COLUMNS, *FUNDING_COLUMNS) if c in estates}
     rows, outlines = [], []
     for number, group in enumerate(groups, start=1):
         at = np.array([position[e] for e in group], dtype=np.intp)
@@ -281,14 +256,35 @@ def _district_table(
                 "extension_estates": int(extension[at].sum()),
                 "investment_yuan": float(np.nan_to_num(investment[at], nan=0.0).sum()),
                 "investment_estimated": bool(estimated[at].any()),
+                **{c: float(np.nan_to_num(v[at], nan=0.0).sum()) for c, v in summed.items()},
             }
         )
-    frame = pd.DataFrame(rows, columns=list(DISTRICT_COLUMNS))
+    frame = pd.DataFrame(rows, columns=[*DISTRICT_COLUMNS, *summed])
     frame["build_year_min"] = frame["build_year_min"].astype("Int64")
     frame["build_year_max"] = frame["build_year_max"].astype("Int64")
+    frame["polsby_popper"], frame["width_m"] = _shape_measures(outlines)
     return gpd.GeoDataFrame(
         frame, geometry=gpd.GeoSeries(outlines, crs=estates.crs), crs=estates.crs
     )
+
+
+def _shape_measures(outlines: list) -> tuple[np.ndarray, np.ndarray]:
+    """Polsby-Popper compactness and width of each outline.
+
+    Polsby-Popper is 4 pi A / P² (1 = a disc); the width (m) is the longest side of the minimum
+    rotated rectangle.
+    """
+    if not outlines:
+        return np.zeros(0), np.zeros(0)
+    geoms = np.array(outlines, dtype=object)
+    area, perimeter = shapely.area(geoms), shapely.length(geoms)
+    pp = np.divide(4 * np.pi * area, perimeter**2, out=np.zeros(len(geoms)), where=perimeter > 0)
+    width = []
+    for rect in shapely.minimum_rotated_rectangle(geoms):
+        xy = shapely.get_coordinates(rect)
+        sides = np.sqrt((np.diff(xy, axis=0) ** 2).sum(axis=1)) if len(xy) > 1 else np.zeros(1)
+        width.append(float(sides.max()))
+    return np.round(pp, 3), np.round(np.array(width), 1)
 
 
 def _floats(values: pd.Series) -> np.ndarray:

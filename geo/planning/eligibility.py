@@ -17,7 +17,9 @@ Codes (exactly these):
 
 Consent is not a status: 80 % consent is required before an estate *enters an annual plan*
 (Xinyang 2022; Ruicheng), so it is reported in ``consent_ok`` and weighs in the priority, and the
-plan checks enforce it.
+plan checks enforce it. The policy's conditions of inclusion (illegal structures, management model,
+consent; :mod:`geo.planning.conditions`) are applied last: an ``exclude`` condition makes the estate
+``excluded`` with its reason, a ``postpone`` one leaves it eligible but not ``ready``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.policy import Policy
+from geo.planning.conditions import apply_conditions
 
 STATUSES = ("eligible", "extension", "ineligible", "excluded", "needs_survey")
 #: Statuses that districts may hold when the policy allows the extension.
@@ -55,7 +58,9 @@ def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     -------
     DataFrame (or GeoDataFrame, like the input)
         ``status`` is one of :data:`STATUSES`; ``consent_ok`` is True/False, or <NA> when the
-        consent rate is unknown.
+        consent rate is unknown; and the columns of
+        :func:`geo.planning.conditions.apply_conditions` (``condition_*``, ``ready``,
+        ``ready_reason_zh/en``, ``condition_flags``).
     """
     rules = policy.eligibility
     out = estates.copy()
@@ -111,7 +116,7 @@ def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     out["reason_zh"] = pd.array(zh, dtype="string")
     out["reason_en"] = pd.array(en, dtype="string")
     out["consent_ok"] = ok
-    return out
+    return apply_conditions(out, policy)
 
 
 def groupable_statuses(policy: Policy) -> tuple[str, ...]:

@@ -6,14 +6,18 @@ why an estate ranks where it does; the score is their weighted mean times 100 wi
 
 ``age``        1 for estates built in ``age_full_year`` (1975) or before, 0 from ``age_zero_year``
                (2005), linear between (focus on pre-2000 estates: Ruicheng, Yangjiang).
-``needs``      needed items (of the 25-item Yangjiang content table) / ``needs_full_count``.
+``needs``      needed items (of the 25-item Yangjiang content table), plus one when the estate has
+               no property management (Yangjiang §三(一): incomplete management is a deficit that
+               qualifies an estate), / ``needs_full_count``.
 ``consent``    the consent rate (Ruicheng, Huaibei: priority to strong willingness).
 ``elderly``    share of residents aged 60+ / ``elderly_full_share`` (Xinyang §3.3 elderly care).
 ``size``       log(1 + households) / log(1 + ``size_full_households``).
 ``contiguity`` groupable neighbours / 3 (contiguous renovation: Xinyang, Huaibei, Ruicheng).
-``readiness``  mean of illegal structures removed and property management in place (Ruicheng:
-               priority to proactive removal of illegal structures; Huaibei: estates with no agreed
-               management model are postponed).
+``readiness``  mean of illegal structures removed and, where the survey records it
+               (``management_model_agreed``), a post-renovation management model agreed (Ruicheng §(二)1: priority to proactive removal of illegal structures; Huaibei §七:
+               priority to estates that can settle the management model). Existing property
+               management is not rewarded: it is not the criterion (see
+               :mod:`geo.planning.conditions`, which also makes these conditions gates).
 
 Unknown values score 0 for their component (they never raise a priority).
 """
@@ -43,7 +47,8 @@ def score_estates(estates: gpd.GeoDataFrame, graph: nx.Graph, policy: Policy) ->
     estates
         Estates with ``estate_id``, ``status``, ``build_year_latest``, ``needs`` (items separated
         by ``；``), ``consent_rate``, ``elderly_share``, ``households``,
-        ``illegal_structures_removed`` and ``has_property_management``.
+        ``illegal_structures_removed``, ``has_property_management`` and optionally
+        ``management_model_agreed``.
     graph
         Adjacency graph (nodes ``estate_id``) for the contiguity component.
     policy
@@ -60,17 +65,18 @@ def score_estates(estates: gpd.GeoDataFrame, graph: nx.Graph, policy: Policy) ->
     groupable = set(ids[is_groupable(estates, policy)])
     year = estates["build_year_latest"].astype("Float64")
     needs_count = estates["needs"].fillna("").map(lambda s: len([x for x in s.split("；") if x]))
+    no_management = (estates["has_property_management"].astype("boolean") == False).fillna(False)  # noqa: E712
+    needs_count = needs_count + no_management.astype(int)
     households = estates["households"].astype("Float64").fillna(0)
     neighbours = [
         sum(1 for m in graph.neighbors(i) if m in groupable) if i in graph else 0 for i in ids
     ]
-    ready = pd.concat(
-        [
-            estates["illegal_structures_removed"].astype("Float64").fillna(0),
-            estates["has_property_management"].astype("Float64").fillna(0),
-        ],
-        axis=1,
-    )
+    # illegal structures removed, and an agreed management model where the survey records one
+    # (management_model_agreed); existing property management is not the criterion
+    ready_parts = [estates["illegal_structures_removed"].astype("Float64").fillna(0)]
+    if "management_model_agreed" in estates:
+        ready_parts.append(estates["management_model_agreed"].astype("Float64").fillna(0))
+    ready = pd.concat(ready_parts, axis=1)
     parts = {
         "age": _clip((p.age_zero_year - year) / (p.age_zero_year - p.age_full_year)),
         "needs": _clip(needs_count / p.needs_full_count),

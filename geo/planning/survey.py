@@ -1,8 +1,23 @@
-"""Joining survey attributes to estate footprints: by id, else by normalised name in one county.
+"""Joining survey attributes to estate footprints: by id, by location and name, else by name.
 
-Pure functions: no file access. Every survey row ends matched (by id or by name), ambiguous (two
-or more estates share the name and no county tells them apart) or unmatched; every estate without a
-survey row is listed. Nothing is matched across counties.
+Pure functions: no file access. A survey row is joined
+
+1. by ``estate_id`` when it names an estate (``matched_id``);
+2. when it carries a point (:mod:`geo.planning.survey_points`: listing-site exports, points
+   picked on Baidu or AMap maps), by location confirmed by name (``matched_location_name``), by
+   location alone when a name is missing on either side (``matched_location``), or by name
+   within ``survey.name_search_m`` (``matched_name``);
+3. otherwise by :func:`geo.core.names.normalise_name` among estates not yet joined, in the row's
+   county (``matched_name``).
+
+Two or more equally good estates make the row ``ambiguous`` (reported, not joined); no estate
+makes it ``unmatched``. Nothing is joined across counties when both sides know theirs (a county
+written short, ``西湖``, is mapped to the estates' official ``西湖区``; one the estates do not
+have, e.g. a district merged since, is reported). Several point rows on one estate are
+phases of it and are aggregated (:func:`aggregate_rows`). Every row and its outcome is in
+:attr:`SurveyJoin.table` (the ``survey_join`` layer of the output).
+
+May import: geo.core and :mod:`geo.planning.survey_points`.
 """
 
 from __future__ import annotations
@@ -10,111 +25,362 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo.core.names import normalise_name
+from geo.core.places import county_stem, official_county
+from geo.core.policy import Survey
 from geo.core.schema import ESTATE_COLUMNS
+from geo.planning.survey_points import MATCH_KINDS, RowMatch, match_points
 
 _ATTRIBUTES = [c for c in ESTATE_COLUMNS if c not in ("estate_id", "name", "county")]
+_SUMMED = ("households", "buildings", "floor_area_m2")
+_SHARES = ("consent_rate", "elderly_share")
+#: Columns added to the estates: which survey row an estate got and how.
+ESTATE_SURVEY_COLUMNS = {
+    "survey_row": "Int64",
+    "survey_rows": "string",
+    "survey_name": "string",
+    "survey_match": "string",
+    "survey_distance_m": "Float64",
+    "survey_name_score": "Float64",
+}
 
 
 @dataclass
 class SurveyJoin:
-    """What the join did: counts, and the rows and estates a planner must look at."""
+    """What the join did: counts, and the rows and estates a planner must look at.
+
+    ``table`` has one row per survey row: ``survey_row``, ``survey_name``, ``survey_county``
+    (official when known), ``business_circle``, ``match`` (one of :data:`MATCH_KINDS`),
+    ``estate_id``, ``estate_name``, ``distance_m``, ``name_score``, ``candidates`` (estate ids
+    of an ambiguous or unmatched row, ``;``-separated), ``note``, ``build_year_raw``,
+    ``households``, and the row's point (geometry, in the estates' CRS; empty without a point).
+    """
 
     matched_by_id: int = 0
     matched_by_name: int = 0
+    matched_by_location: int = 0
     unmatched_rows: list[int] = field(default_factory=list)  # survey_row numbers
     ambiguous_rows: dict[int, list[str]] = field(default_factory=dict)  # row -> candidate ids
     estates_without_survey: list[str] = field(default_factory=list)
+    counties_not_known: dict[str, int] = field(default_factory=dict)  # county as written -> rows
+    table: pd.DataFrame | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Rows per outcome, in the order of :data:`MATCH_KINDS` (all kinds, zeros included)."""
+        found = self.table["match"].value_counts() if self.table is not None else {}
+        return {kind: int(found.get(kind, 0)) for kind in MATCH_KINDS}
 
 
 def join_survey(
-    estates: gpd.GeoDataFrame, survey: pd.DataFrame
+    estates: gpd.GeoDataFrame, survey: pd.DataFrame, settings: Survey | None = None
 ) -> tuple[gpd.GeoDataFrame, SurveyJoin]:
     """Return a copy of ``estates`` with survey attributes joined, and what the join did.
 
     Parameters
     ----------
     estates
-        Canonical estates (``estate_id``, ``name``, ``county`` and attribute columns).
+        Canonical estates (``estate_id``, ``name``, ``county`` and attribute columns), in a
+        projected CRS in metres when the survey has points.
     survey
         Canonical survey rows from :func:`geo.io.read_survey` (``estate_id`` may be missing,
-        ``survey_row`` numbers the rows).
+        ``survey_row`` numbers the rows); a GeoDataFrame of points (any CRS, from
+        :func:`geo.planning.survey_points.attach_points`) for the location join.
+    settings
+        Policy ``[survey]`` (tolerance, name agreement, name search radius); defaults if None.
 
-    Notes
-    -----
-    A row with an ``estate_id`` that exists is joined by id. Other rows are joined by
-    :func:`geo.core.names.normalise_name` among estates not yet matched; when the row gives a county and
-    the estates have one, only estates of that county are candidates. Exactly one candidate: joined;
-    several: ambiguous (reported, not joined); none: unmatched. Survey values replace the
-    footprint's own; a survey name fills an empty footprint name.
+    Returns
+    -------
+    tuple
+        The estates with the survey's known values replacing their own (an empty survey cell
+        leaves the footprint's value), a survey name or county filling an empty one, and the
+        columns of :data:`ESTATE_SURVEY_COLUMNS`; and the :class:`SurveyJoin`.
     """
+    settings = settings or Survey()
     out = estates.copy()
     report = SurveyJoin()
-    index_of = dict(zip(out["estate_id"].astype(str), out.index, strict=True))
-    matched_estates: set[int] = set()
-    assignments: list[tuple[int, int]] = []  # (estate index, survey index)
-    pending = []
+    trust_location = not survey.attrs.get("point_crs_suspect")
+    survey = survey.reset_index(drop=True)
+    estate_counties = out["county"].fillna("").astype(str) if "county" in out else None
+    if estate_counties is None:
+        estate_counties = pd.Series("", index=out.index)
+    row_counties = _row_counties(survey, estate_counties, report)
+    matches: dict[int, RowMatch] = {}
+    index_of = dict(zip(out["estate_id"].astype(str), range(len(out)), strict=True))
+    taken: set[int] = set()
     survey_ids = survey["estate_id"] if "estate_id" in survey else [None] * len(survey)
-    for i, sid in zip(survey.index, survey_ids, strict=True):
-        if isinstance(sid, str) and sid in index_of:
-            est = int(index_of[sid])
-            if est not in matched_estates:
-                assignments.append((est, i))
-                matched_estates.add(est)
-                report.matched_by_id += 1
-                continue
-        pending.append(i)
-    by_key: dict[str, list[int]] = {}
-    for idx, key in out["name"].fillna("").map(normalise_name).items():
-        if key:
-            by_key.setdefault(key, []).append(idx)
-    counties = out["county"].fillna("").astype(str)
-    for i in pending:
-        row = survey.loc[i]
-        candidates = _name_candidates(row, by_key, counties, matched_estates)
-        if len(candidates) == 1:
-            assignments.append((candidates[0], i))
-            matched_estates.add(candidates[0])
-            report.matched_by_name += 1
-        elif len(candidates) > 1:
-            report.ambiguous_rows[int(row["survey_row"])] = [
-                str(out.at[e, "estate_id"]) for e in candidates
-            ]
-        else:
-            report.unmatched_rows.append(int(row["survey_row"]))
-    if assignments:
-        est_idx = [a for a, _ in assignments]
-        sur_idx = [b for _, b in assignments]
-        for column in _ATTRIBUTES:
-            if column in survey:
-                values = survey.loc[sur_idx, column].to_numpy()
-                out.loc[est_idx, column] = pd.array(values, dtype=ESTATE_COLUMNS[column][0])
-        for column in ("name", "county"):
-            values = survey.loc[sur_idx, column].to_numpy() if column in survey else None
-            if values is None:
-                continue
-            current = out.loc[est_idx, column]
-            empty = current.isna() | (current.astype(str).str.len() == 0)
-            fill = pd.Series(values, index=est_idx)
-            out.loc[current.index[empty], column] = fill[empty.values].values
-        out["survey_row"] = pd.array([pd.NA] * len(out), dtype="Int64")
-        out.loc[est_idx, "survey_row"] = survey.loc[sur_idx, "survey_row"].to_numpy()
-    unmatched = ~out.index.isin(list(matched_estates))
-    report.estates_without_survey = [str(e) for e in out["estate_id"][unmatched]]
+    for i, sid in enumerate(survey_ids):
+        if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
+            matches[i] = RowMatch("matched_id", index_of[sid])
+            taken.add(index_of[sid])
+    points = _points_in(survey, out)
+    located = [i for i in range(len(survey)) if i not in matches and points[i] is not None]
+    if located:
+        found = match_points(
+            out,
+            [points[i] for i in located],
+            [survey.at[i, "name"] if "name" in survey else None for i in located],
+            [county_stem(row_counties[i]) for i in located],
+            [county_stem(c) for c in estate_counties],
+            tolerance_m=settings.tolerance_m,
+            name_agree=settings.name_agree,
+            name_search_m=settings.name_search_m,
+            trust_location=trust_location,
+        )
+        matches.update(zip(located, found, strict=True))
+        taken.update(m.estate for m in found if m.estate is not None)
+    pending = [i for i in range(len(survey)) if i not in matches]
+    matches.update(_match_names(out, survey, pending, row_counties, estate_counties, taken))
+    for i, match in matches.items():
+        row = int(survey.at[i, "survey_row"])
+        if match.status == "ambiguous":
+            report.ambiguous_rows[row] = [str(out["estate_id"].iat[e]) for e in match.candidates]
+        elif match.status == "unmatched":
+            report.unmatched_rows.append(row)
+    kinds = [m.status for m in matches.values()]
+    report.matched_by_id = kinds.count("matched_id")
+    report.matched_by_name = kinds.count("matched_name")
+    report.matched_by_location = kinds.count("matched_location_name") + kinds.count(
+        "matched_location"
+    )
+    report.unmatched_rows.sort()
+    out = _write_rows(out, survey, matches, row_counties)
+    joined = {m.estate for m in matches.values() if m.estate is not None}
+    report.estates_without_survey = [
+        str(e) for p, e in enumerate(out["estate_id"]) if p not in joined
+    ]
+    report.table = _join_table(out, survey, matches, row_counties, points)
     return out, report
 
 
-def _name_candidates(
-    row: pd.Series, by_key: dict[str, list[int]], counties: pd.Series, taken: set[int]
-) -> list[int]:
-    """Estates not yet matched whose normalised name equals the row's, in the row's county."""
-    key = normalise_name(row.get("name"))
-    candidates = [e for e in by_key.get(key, []) if e not in taken] if key else []
-    county = "" if pd.isna(row.get("county")) else str(row.get("county")).strip()
-    if county:
-        with_county = [e for e in candidates if counties[e]]
-        if with_county:
-            candidates = [e for e in candidates if counties[e] == county]
-    return candidates
+def _row_counties(
+    survey: pd.DataFrame, estate_counties: pd.Series, report: SurveyJoin
+) -> list[str]:
+    """The rows' counties as official names of the estates (``西湖`` -> ``西湖区``), or ``""``.
+
+    A county the estates do not know (no estate has a county of that stem, e.g. a district
+    merged since the table was made) is kept as written, so the row joins no estate of a known
+    county; it is counted in ``report.counties_not_known``. Without estate counties, the row's
+    county is kept as written.
+    """
+    if "county" not in survey:
+        return [""] * len(survey)
+    known = sorted({c for c in estate_counties if c})
+    out = []
+    for value in survey["county"]:
+        text = "" if value is None or pd.isna(value) else str(value).strip()
+        if not text or not known:
+            out.append(text)
+            continue
+        official = official_county(text, known)
+        if official is None:
+            report.counties_not_known[text] = report.counties_not_known.get(text, 0) + 1
+        out.append(official or text)
+    return out
+
+
+def _points_in(survey: pd.DataFrame, estates: gpd.GeoDataFrame) -> list[object]:
+    """Each row's point in the estates' CRS, or None."""
+    if not isinstance(survey, gpd.GeoDataFrame) or survey.crs is None:
+        return [None] * len(survey)
+    geoms = survey.geometry
+    has = geoms.notna() & ~geoms.is_empty
+    out: list[object] = [None] * len(survey)
+    if has.any():
+        moved = geoms[has].to_crs(estates.crs)
+        for position, point in zip(np.flatnonzero(has.to_numpy()), moved.values, strict=True):
+            out[int(position)] = point
+    return out
+
+
+def _match_names(
+    estates: gpd.GeoDataFrame,
+    survey: pd.DataFrame,
+    pending: list[int],
+    row_counties: list[str],
+    estate_counties: pd.Series,
+    taken: set[int],
+) -> dict[int, RowMatch]:
+    """Join rows without a point by normalised name among estates not yet joined, in county."""
+    by_key: dict[str, list[int]] = {}
+    for position, name in enumerate(estates["name"].fillna("")):
+        key = normalise_name(name)
+        if key:
+            by_key.setdefault(key, []).append(position)
+    stems = [county_stem(c) for c in estate_counties]
+    out: dict[int, RowMatch] = {}
+    for i in pending:
+        key = normalise_name(survey.at[i, "name"]) if "name" in survey else ""
+        candidates = [e for e in by_key.get(key, []) if e not in taken] if key else []
+        county = county_stem(row_counties[i])
+        if county and any(stems[e] for e in candidates):
+            candidates = [e for e in candidates if stems[e] == county]
+        if len(candidates) == 1:
+            out[i] = RowMatch("matched_name", candidates[0], None, 1.0)
+            taken.add(candidates[0])
+        elif candidates:
+            out[i] = RowMatch("ambiguous", None, None, 1.0, candidates, "same name, same county")
+        else:
+            out[i] = RowMatch("unmatched", note="no estate of that name" if key else "no name")
+    return out
+
+
+def aggregate_rows(rows: pd.DataFrame) -> dict[str, object]:
+    """Aggregate the survey rows joined to one estate (its phases) into one set of values.
+
+    Households, buildings and floor area are summed over the rows that give them; build years
+    are kept as phases (earliest ``build_year``, latest ``build_year_latest``, which decides
+    eligibility; ``build_year_raw`` lists the cells, ``、``-separated); consent and elderly
+    shares are household-weighted means (plain means when households are unknown); yes/no
+    columns keep a value all rows agree on, else unknown; needs are the union of items. Rows
+    with the same name as an earlier row (the same listing twice) are left out.
+
+    Parameters
+    ----------
+    rows
+        Canonical survey rows (at least one), in file order.
+
+    Returns
+    -------
+    dict
+        ``{column: value}`` for the attribute columns of :data:`geo.core.schema.ESTATE_COLUMNS`
+        (``pd.NA`` when unknown).
+    """
+    if "name" in rows and len(rows) > 1:
+        keys = rows["name"].map(normalise_name)
+        rows = rows.loc[~(keys.duplicated() & (keys != ""))]
+    values: dict[str, object] = {}
+    for column in _ATTRIBUTES:
+        if column not in rows:
+            continue
+        known = rows[column].dropna()
+        if column in _SUMMED:
+            values[column] = known.sum() if len(known) else pd.NA
+        elif column == "build_year":
+            values[column] = known.min() if len(known) else pd.NA
+        elif column == "build_year_latest":
+            values[column] = known.max() if len(known) else pd.NA
+        elif column in ("build_year_raw", "needs"):
+            sep = "、" if column == "build_year_raw" else "；"
+            items = [s for cell in known for s in str(cell).split(sep) if s]
+            values[column] = sep.join(dict.fromkeys(items)) if items else pd.NA
+        elif column in _SHARES:
+            values[column] = _weighted_share(rows, column)
+        else:
+            values[column] = known.iloc[0] if known.nunique() == 1 else pd.NA
+    return values
+
+
+def _weighted_share(rows: pd.DataFrame, column: str) -> object:
+    known = rows.loc[rows[column].notna()]
+    if not len(known):
+        return pd.NA
+    weights = known.get("households", None)
+    if weights is not None and weights.notna().all() and float(weights.sum()) > 0:
+        return float((known[column].astype(float) * weights.astype(float)).sum() / weights.sum())
+    return float(known[column].astype(float).mean())
+
+
+def _write_rows(
+    estates: gpd.GeoDataFrame,
+    survey: pd.DataFrame,
+    matches: dict[int, RowMatch],
+    row_counties: list[str],
+) -> gpd.GeoDataFrame:
+    """Write the joined rows' values and the survey columns into the estates."""
+    out = estates.copy()
+    for column, dtype in ESTATE_SURVEY_COLUMNS.items():
+        out[column] = pd.Series(pd.NA, index=out.index, dtype=dtype)
+    by_estate: dict[int, list[int]] = {}
+    for i in sorted(matches):
+        if matches[i].estate is not None:
+            by_estate.setdefault(matches[i].estate, []).append(i)
+    rank = {kind: n for n, kind in enumerate(MATCH_KINDS)}
+    for position, rows in by_estate.items():
+        label = out.index[position]
+        values = aggregate_rows(survey.loc[rows])
+        for column, value in values.items():
+            if value is not pd.NA and not (isinstance(value, float) and np.isnan(value)):
+                out.at[label, column] = value
+        for column, value in (("name", _first(survey, rows, "name")), ("county", None)):
+            if column == "county":
+                value = next((row_counties[i] for i in rows if row_counties[i]), None)
+            current = out.at[label, column] if column in out else None
+            if value and (current is None or pd.isna(current) or not str(current).strip()):
+                out.at[label, column] = value
+        best = min(rows, key=lambda i: rank[matches[i].status])
+        out.at[label, "survey_row"] = int(survey.at[rows[0], "survey_row"])
+        out.at[label, "survey_rows"] = "、".join(str(int(survey.at[i, "survey_row"])) for i in rows)
+        names = [str(n) for n in (survey.loc[rows, "name"] if "name" in survey else []) if n]
+        out.at[label, "survey_name"] = "、".join(dict.fromkeys(names)) or pd.NA
+        out.at[label, "survey_match"] = matches[best].status
+        if matches[best].distance_m is not None:
+            out.at[label, "survey_distance_m"] = round(matches[best].distance_m, 1)
+        if matches[best].name_score is not None:
+            out.at[label, "survey_name_score"] = matches[best].name_score
+    for column, (dtype, _, _) in ESTATE_COLUMNS.items():
+        if column in out:
+            out[column] = out[column].astype(dtype)
+    return out
+
+
+def _first(survey: pd.DataFrame, rows: list[int], column: str) -> object:
+    if column not in survey:
+        return None
+    for i in rows:
+        value = survey.at[i, column]
+        if value is not None and not pd.isna(value) and str(value).strip():
+            return value
+    return None
+
+
+def _join_table(
+    estates: gpd.GeoDataFrame,
+    survey: pd.DataFrame,
+    matches: dict[int, RowMatch],
+    row_counties: list[str],
+    points: list[object],
+) -> gpd.GeoDataFrame:
+    """One row per survey row: what it was joined to and how (the ``survey_join`` layer)."""
+    ids = estates["estate_id"].astype(str).tolist()
+    names = estates["name"].tolist() if "name" in estates else [None] * len(ids)
+
+    def column(name: str) -> list[object]:
+        return list(survey[name]) if name in survey else [pd.NA] * len(survey)
+
+    ordered = [matches[i] for i in range(len(survey))]
+    table = pd.DataFrame(
+        {
+            "survey_row": survey["survey_row"].astype("Int64").to_numpy(),
+            "survey_name": pd.array(column("name"), dtype="string"),
+            "survey_county": pd.array([c or pd.NA for c in row_counties], dtype="string"),
+            "business_circle": pd.array(column("business_circle"), dtype="string"),
+            "match": pd.array([m.status for m in ordered], dtype="string"),
+            "estate_id": pd.array(
+                [ids[m.estate] if m.estate is not None else pd.NA for m in ordered],
+                dtype="string",
+            ),
+            "estate_name": pd.array(
+                [names[m.estate] if m.estate is not None else pd.NA for m in ordered],
+                dtype="string",
+            ),
+            "distance_m": pd.array(
+                [pd.NA if m.distance_m is None else round(m.distance_m, 1) for m in ordered],
+                dtype="Float64",
+            ),
+            "name_score": pd.array(
+                [pd.NA if m.name_score is None else m.name_score for m in ordered],
+                dtype="Float64",
+            ),
+            "candidates": pd.array(
+                [";".join(ids[e] for e in m.candidates) or pd.NA for m in ordered],
+                dtype="string",
+            ),
+            "note": pd.array([m.note or pd.NA for m in ordered], dtype="string"),
+            "build_year_raw": pd.array(column("build_year_raw"), dtype="string"),
+            "households": pd.array(column("households"), dtype="Int64"),
+        }
+    )
+    return gpd.GeoDataFrame(table, geometry=points, crs=estates.crs)

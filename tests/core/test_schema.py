@@ -6,6 +6,7 @@ from geo.core.schema import (
     BuildYear,
     coerce_attributes,
     map_headers,
+    parse_area,
     parse_bool,
     parse_build_year,
     parse_count,
@@ -125,3 +126,88 @@ def test_coerce_attributes_reports_repairs_and_keeps_raw_year():
     messages = " | ".join(i.message for i in quality.issues)
     assert "2035" in messages and "-5" in messages and "percentage" in messages
     assert table["households"].tolist() == ["120", "-5"]  # input untouched
+
+
+@pytest.mark.parametrize(
+    ("cell", "year"),
+    [("1989年建成", 1989), ("2018-06-30", 2018), ("2018年6月", 2018), ("2018.06", 2018)],
+)
+def test_listing_site_build_years(cell, year):
+    parsed = parse_build_year(cell)
+    assert (parsed.first, parsed.latest, parsed.note) == (year, year, "")
+
+
+@pytest.mark.parametrize("cell", ["暂无数据", "暂无资料", "--", "—", "不详"])
+def test_listing_site_empty_cells_are_unknown_without_a_note(cell):
+    assert parse_build_year(cell) == BuildYear(None, None, "")
+    assert parse_count(cell) == (None, "")
+    assert parse_area(cell) == (None, "")
+
+
+def test_listing_site_counts_and_areas():
+    assert parse_count("1597户") == (1597, "")
+    assert parse_count("38栋") == (38, "")
+    assert parse_area("70000平方米") == (70000.0, "")
+    assert parse_area("7万平方米") == (70000.0, "")
+    assert parse_area("1,234.5㎡") == (1234.5, "")
+
+
+def test_listing_site_headers_and_region_split():
+    headers = [
+        "小区名称",
+        "所属区域",
+        "建筑年代",
+        "房屋总数",
+        "楼栋总数",
+        "建筑面积",
+        "经度",
+        "纬度",
+    ]
+    mapping = map_headers(headers)
+    assert mapping == {
+        "小区名称": "name",
+        "所属区域": "county",
+        "建筑年代": "build_year_raw",
+        "房屋总数": "households",
+        "楼栋总数": "buildings",
+        "建筑面积": "floor_area_m2",
+    }
+    table = pd.DataFrame(
+        {"county": ["西湖 北山", "西湖区", None], "households": ["1597户", "暂无数据", "--"]}
+    )
+    out = coerce_attributes(table, source="t.csv", quality=QualityReport())
+    assert out["county"].tolist()[:2] == ["西湖", "西湖区"]
+    assert out["business_circle"].tolist()[:2] == ["北山", ""]
+    assert out["households"].tolist()[0] == 1597
+
+
+def test_map_headers_accepts_point_columns_in_a_user_mapping():
+    assert map_headers(["东坐标"], {"东坐标": "longitude"}) == {"东坐标": "longitude"}
+
+
+def test_text_columns_parse_per_distinct_cell_as_cell_by_cell():
+    """A column of text (parsed once per distinct value) gives the values and notes, in row
+    order, that the same cells in an object column (parsed cell by cell) give."""
+    from geo.core.errors import QualityReport
+    from geo.core.schema import coerce_attributes
+
+    cells = {
+        "households": ["120户", "0", "x", None, "120户", "7.5"],
+        "consent_rate": ["95%", "0.8", "80", None, "abc", "95%"],
+        "build_year_raw": ["1995年", "90年代", "1995、1997", "", None, "1995年"],
+        "already_renovated": ["是", "否", "maybe", None, "是", "有"],
+        "name": ["<b>A</b>", "B", "B", None, "C", "<b>A</b>"],
+        "needs": ["加装电梯；管网改造", "", None, "加装电梯、屋面防水", "x", "y"],
+    }
+    labels = pd.Series([f"E{i}" for i in range(6)])
+    results = []
+    for dtype in ("str", object):
+        quality = QualityReport()
+        table = pd.DataFrame({c: pd.Series(v, dtype=dtype) for c, v in cells.items()})
+        frame = coerce_attributes(table, source="t", quality=quality, row_labels=labels)
+        results.append((frame, quality.to_frame()))
+    pd.testing.assert_frame_equal(results[0][0], results[1][0])
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
+    notes = results[0][1]
+    assert notes["message"].iloc[0].startswith("households") and notes["where"].iloc[0] == "row E1"
+    assert (notes["where"] == "row E2").any()

@@ -331,3 +331,21 @@ def test_steiner_tree_spans_the_terminals_within_the_mehlhorn_bound(rows, cols, 
     bound = nx.minimum_spanning_tree(closure).size(weight="weight")
     longest = max(d["weight"] for _, _, d in closure.edges(data=True))
     assert longest - 1e-9 <= w[edges].sum() <= bound + 1e-9
+
+
+def test_the_note_on_assumed_connections_names_each_such_district(policy):
+    """Two districts without roads or mains: the quality note names both, not the last twice."""
+    from geo.core.errors import QualityReport
+
+    rows = [
+        {"estate_id": f"E{i}{y}", "geometry": box(110 * i, y, 110 * i + 100, y + 100)}
+        for i in range(3)
+        for y in (0, 400)
+    ]
+    estates, districts, edges = _district_run(make_estates(rows), policy)
+    quality = QualityReport()
+    plan_corridors(estates, districts, edges, policy, quality=quality)
+    notes = [i for i in quality.issues if i.source == "corridors"]
+    assert len(notes) == 1
+    ids = sorted(districts["district_id"])
+    assert len(ids) == 2 and all(i in notes[0].message for i in ids)

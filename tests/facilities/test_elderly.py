@@ -323,6 +323,7 @@ def _district_in_a_row(**x_of: float) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFram
 def test_sites_are_proposed_on_district_members(policy):
     # three estates of a district in a row 150 m apart, no facility: the middle estate reaches
     # both others (150 m x 1.3 = 195 m <= 300 m), so one site there covers every gap
+    policy = policy.with_values({"elderly.min_site_m2": 0})  # the siting alone, no minimum size
     estates, districts = _district_in_a_row(A=0, B=150, C=300)
     care = assess_elderly_care(estates, facilities([]), policy, districts=districts)
     assert len(care.sites) == 1
@@ -348,6 +349,7 @@ def test_sites_are_proposed_on_district_members(policy):
 def test_a_candidate_layer_site_replaces_two_estate_sites(policy):
     # A and B, 400 m apart (520 m walked): each estate site covers only itself; a vacant room
     # halfway (200 m x 1.3 = 260 m <= 300 m from both) covers both, so the fewest sites is one
+    policy = policy.with_values({"elderly.min_site_m2": 0})  # the siting alone, no minimum size
     estates, districts = _district_in_a_row(A=0, B=400)
     without = assess_elderly_care(estates, facilities([]), policy, districts=districts)
     assert len(without.sites) == 2
@@ -368,6 +370,55 @@ def test_a_candidate_layer_site_replaces_two_estate_sites(policy):
     assert site["floor_area_m2"] == pytest.approx(120.0)  # 2 x 300 households x 20 m²/100
     assert site["households_served"] == 600
     assert site.geometry.equals(Point(200, 0))
+
+
+def _big_pair(distance: float) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    estates, districts = _district_in_a_row(A=0, B=distance)
+    estates["households"] = pd.array([1000, 1000], dtype="Int64")  # 200 m² each (20 m²/100)
+    return estates, districts
+
+
+def test_sites_below_the_minimum_merge_within_the_10_minute_walk(policy):
+    # 350 m apart: 455 m walked, beyond the 5-minute 300 m (two sites of 200 m²) but within the
+    # 10-minute 500 m: the first is merged into the second, 400 m² >= 350 m² (Anhui 2022)
+    estates, districts = _big_pair(350)
+    care = assess_elderly_care(estates, facilities([]), policy, districts=districts)
+    assert len(care.sites) == 1
+    site = care.sites.iloc[0]
+    assert site["floor_area_m2"] == pytest.approx(400.0)
+    assert site["estates_served"] == "A,B" and site["households_served"] == 2000
+    assert "merged S0001 (200 m² < 350 m² minimum)" in site["site_note"]
+    assert care.estates["elderly_site_id"].tolist() == [site["site_id"]] * 2
+    assert len(care.dropped_sites) == 0 and care.summary["sites_merged"] == 1
+
+
+def test_sites_below_the_minimum_with_no_neighbour_are_dropped_or_enlarged(policy):
+    # 600 m apart: 780 m walked, no site can take the other's estates
+    estates, districts = _big_pair(600)
+    care = assess_elderly_care(estates, facilities([]), policy, districts=districts)
+    assert len(care.sites) == 0 and len(care.dropped_sites) == 2
+    assert care.dropped_sites["reason"].str.startswith("below the 350 m² minimum").all()
+    assert care.estates["elderly_site_id"].isna().all()
+    assert care.districts["elderly_pooled_gap_m2"].iloc[0] == pytest.approx(400.0)
+    enlarge = policy.with_values({"elderly.small_site_action": "enlarge"})
+    care = assess_elderly_care(estates, facilities([]), enlarge, districts=districts)
+    assert care.sites["floor_area_m2"].tolist() == [350.0, 350.0]
+    assert care.sites["site_note"].str.contains("enlarged from 200 m²").all()
+
+
+def test_floor_area_per_100_households_by_province(policy):
+    estates, districts = _big_pair(600)
+    zhejiang = policy.with_values(
+        {
+            "elderly.province": "浙江",
+            "elderly.m2_per_100_households_by_province": ["安徽=20", "浙江=30"],
+            "elderly.min_site_m2_by_province": ["浙江=100"],
+        }
+    )
+    care = assess_elderly_care(estates, facilities([]), zhejiang, districts=districts)
+    assert care.estates["elderly_required_m2"].tolist() == [300.0, 300.0]
+    assert care.sites["floor_area_m2"].tolist() == [300.0, 300.0]  # above Zhejiang's 100 here
+    assert care.summary["m2_per_100_households"] == 30.0 and care.summary["min_site_m2"] == 100.0
 
 
 def test_read_candidate_sites(tmp_path):

@@ -14,23 +14,13 @@ from geo import io
 from geo.cli import main
 from geo.core.errors import InputError, QualityReport
 from geo.core.policy import load_policy
-from geo.fiveyear.matching import (
-    check_plan,
-    match_plan,
-    milestones,
-    parse_plan_table,
-    plan_overlay,
-    plan_year_totals,
-    resolved_rows,
-)
-from geo.fiveyear.schedule import (
-    annual_plan_table,
-    compare_with_plan,
-    county_totals,
-    parse_task_table,
-    propose_schedule,
-    task_table,
-)
+from geo.fiveyear.checks import check_plan, milestones
+from geo.fiveyear.matching import match_plan
+from geo.fiveyear.overlay import plan_overlay, plan_year_totals, resolved_rows
+from geo.fiveyear.plan_table import parse_plan_table
+from geo.fiveyear.schedule import propose_schedule
+from geo.fiveyear.tables import annual_plan_table, county_totals, parse_task_table, task_table
+from geo.fiveyear.yearly import compare_with_plan
 from geo.pipeline import read_plan_overrides, read_plan_table
 from geo.planning.eligibility import assess_eligibility
 from tests.conftest import make_estates, shared_file
@@ -386,7 +376,7 @@ def test_schedule_by_priority_under_a_household_cap(policy):
             {"estate_id": "F", "households": 2000, "priority": 99},
         ],
     )
-    s = propose_schedule(town, p, households_per_year=1000)
+    s = propose_schedule(town, p, households_per_year=1000, solver="greedy")
     year = dict(zip(s.estates["estate_id"], s.estates["proposed_year"], strict=True))
     # D1 (900) first in 2021; C (500) fits 2022; D (100) fits 2021; E (900) goes to 2023
     assert (year["A"], year["B"], year["C"], year["D"], year["E"]) == (2021, 2021, 2022, 2021, 2023)
@@ -423,7 +413,7 @@ def test_schedule_keeps_consent_and_15_percent_rule(policy):
     )
     assert pd.isna(year["L"])
     assert "consent 60.0% below 80%" in s.estates.set_index("estate_id").loc["L", "schedule_reason"]
-    assert s.years["estates"].tolist() == [4, 2]
+    assert s.years["estates"].tolist() == [3, 3]  # balanced by households (the MILP)
 
 
 def test_compare_with_plan_says_what_moves(policy):
@@ -505,7 +495,7 @@ def test_tables_command_from_the_ruicheng_plan_alone(tmp_path, capsys):
         ]
     )
     assert code == 0
-    annual = pd.read_excel(tmp_path / "annual_plan.xlsx", sheet_name=None)
+    annual = pd.read_excel(tmp_path / "annual_plan.xlsx", sheet_name=None, header=1)  # title row
     assert list(annual["全部 all"].columns) == [
         "年份",
         "小区名称",
@@ -517,7 +507,7 @@ def test_tables_command_from_the_ruicheng_plan_alone(tmp_path, capsys):
     ]
     assert annual["全部 all"].groupby("年份").size().tolist() == [2, 7, 6, 7, 8]
     assert "说明" in annual
-    task = pd.read_excel(tmp_path / "task_table.xlsx", sheet_name="全部 all")
+    task = pd.read_excel(tmp_path / "task_table.xlsx", sheet_name="全部 all", header=1)
     assert task["县(区)"].iloc[0] == "芮城县"
     assert task["涉及小区数(个)"].tolist() == [30, 30]
     # the annual plan written reads back as the same rows

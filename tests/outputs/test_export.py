@@ -19,120 +19,14 @@ from hypothesis import strategies as st
 
 from geo import io as geo_io
 from geo.core.errors import InputError
-from geo.core.policy import load_policy
 from geo.io import safe_text
+from geo.outputs import drawings
+from geo.outputs import dxf as dxf_out
 from geo.outputs import export as ex
+from tests.outputs.tender_plan import CRS, NAMES, X0, Y0  # noqa: F401
+from tests.outputs.tender_plan import plan_layers as _plan_layers
 
-CRS = "EPSG:4549"  # CGCS2000 / 3-degree GK CM 120E
-X0, Y0 = 500_000.0, 3_330_000.0  # about 120.0E, 30.1N
 SHARE_RTOL = 0.001  # areas within 0.1 %
-
-NAMES = ["朝晖一小区", "=SUM(1,2)", "建面²新村"]  # CJK, a formula, a character GBK lacks
-
-
-def _plan_layers() -> dict[str, pd.DataFrame]:
-    """Three 100 m squares in a row; the first two form district D0001, the third is alone.
-
-    The first estate has a courtyard hole (20 x 20 m) so holes are checked too.
-    """
-    squares = [shapely.box(X0 + i * 110, Y0, X0 + i * 110 + 100, Y0 + 100) for i in range(3)]
-    squares[0] = squares[0].difference(shapely.box(X0 + 40, Y0 + 40, X0 + 60, Y0 + 60))
-    estates = gpd.GeoDataFrame(
-        {
-            "estate_id": ["E1", "E2", "E3"],
-            "name": NAMES,
-            "county": ["拱墅区"] * 3,
-            "build_year_raw": ["1990", "1995年", "2010"],
-            "build_year": [1990.0, 1995.0, 2010.0],
-            "households": [300, 200, 100],
-            "buildings": [10, 8, 4],
-            "floor_area_m2": [30000.0, 20000.0, 10000.0],
-            "consent_rate": [0.9, 0.85, 0.7],
-            "needs": ["供水；加装电梯；服务设施；奇怪项目", "屋面防水；协商机制", ""],
-            "status": ["eligible", "extension", "ineligible"],
-            "investment_yuan": [30000 * 242.0, 20000 * 242.0, 10000 * 242.0],
-            "investment_estimated": [False, False, False],
-            "district_id": ["D0001", "D0001", None],
-            "project_type": ["district", "district", None],
-            "priority_score": [80.0, 70.0, 10.0],
-            "osm_id": [11, 12, 13],
-        },
-        geometry=squares,
-        crs=CRS,
-    )
-    districts = gpd.GeoDataFrame(
-        {
-            "district_id": ["D0001"],
-            "county": ["=cmd|' /C calc'!A0"],  # formula-like text reaches the index CSV/XLSX
-            "members": ["E1,E2"],
-            "estates": [2],
-            "households": [500],
-            "buildings": [18],
-            "floor_area_m2": [50000.0],
-            "investment_yuan": [50000 * 242.0],
-            "priority_rank": [1],
-        },
-        geometry=[shapely.union_all(squares[:2]).buffer(5).buffer(-5)],
-        crs=CRS,
-    )
-    corridors = gpd.GeoDataFrame(
-        {"district_id": ["D0001"], "kind": ["给水"], "length_m": [110.0]},
-        geometry=[shapely.LineString([(X0 + 50, Y0 + 105), (X0 + 160, Y0 + 105)])],
-        crs=CRS,
-    )
-    sites = gpd.GeoDataFrame(
-        {"name": ["社区养老服务站"], "area_m2": [300.0]},
-        geometry=[shapely.Point(X0 + 150, Y0 + 50)],
-        crs=CRS,
-    )
-    run_info = pd.DataFrame(
-        {
-            "key": [
-                "software_version",
-                "synthetic",
-                "policy_source",
-                "policy_toml",
-                "source_estates",
-                "source_survey",
-            ],
-            "value": [
-                "lianpian test",
-                "false",
-                "defaults",
-                load_policy().to_toml(),
-                "/data/osm_landuse_residential.gpkg",
-                "/data/survey_illustrative.csv",
-            ],
-        }
-    )
-    return {
-        "estates": estates,
-        "districts": districts,
-        "corridors": corridors,
-        "elderly_sites": sites,
-        "run_info": run_info,
-    }
-
-
-@pytest.fixture(scope="module")
-def plan_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("plan") / "results.gpkg"
-    geo_io.write_layers(path, _plan_layers())
-    return path
-
-
-@pytest.fixture(scope="module")
-def layers(plan_path) -> ex.PlanLayers:
-    return ex.read_plan(plan_path)
-
-
-@pytest.fixture(scope="module", params=["utf-8", "gbk"])
-def package(request, layers, tmp_path_factory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp(f"out-{request.param}")
-    ex.export_packages(layers, out, options=ex.PackageOptions(encoding=request.param, dpi=60))
-    folder = out / "D0001_=cmd_' _C calc'_A0"
-    assert folder.is_dir(), sorted(p.name for p in out.iterdir())
-    return folder, request.param
 
 
 def _source_members() -> gpd.GeoDataFrame:
@@ -202,14 +96,14 @@ def test_dxf_round_trip(package):
     )
     areas: dict[str, float] = {}
     for pline in msp.query('LWPOLYLINE[layer=="LP_ESTATE"]'):
-        estate_id, role = (value for _, value in pline.get_xdata(ex._DXF_APPID))
+        estate_id, role = (value for _, value in pline.get_xdata(dxf_out._DXF_APPID))
         area = shapely.Polygon([p[:2] for p in pline.get_points()]).area
         areas[estate_id] = areas.get(estate_id, 0.0) + (area if role == "outer" else -area)
     _assert_areas(areas)
     texts = {t.dxf.text for t in msp.query('TEXT[layer=="LP_ESTATE_NAME"]')}
     assert texts == set(NAMES[:2])
-    assert all(t.dxf.style == "CJK" for t in msp.query('TEXT[layer=="LP_ESTATE_NAME"]'))
-    info = " ".join(m.text for m in msp.query('MTEXT[layer=="LP_INFO"]'))
+    assert all(t.dxf.style == dxf_out.DXF_STYLE for t in msp.query('TEXT[layer=="LP_ESTATE_NAME"]'))
+    info = " ".join(m.dxf.text for m in msp.query('TEXT[layer=="LP_INFO"]'))
     assert "EPSG:4549" in info
     assert len(msp.query('LWPOLYLINE[layer=="LP_CORRIDOR"]')) == 1
 
@@ -347,7 +241,7 @@ def test_interrupted_xlsx_leaves_no_half_file(layers, tmp_path, monkeypatch):
 
 
 def test_no_cjk_font_gives_a_clear_warning(layers, tmp_path, monkeypatch):
-    monkeypatch.setattr(ex, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(drawings, "find_cjk_font", lambda: None)
     with pytest.warns(UserWarning) as caught:
         result = ex.export_packages(layers, tmp_path, options=ex.PackageOptions(dpi=40))
     messages = [str(w.message) for w in caught]

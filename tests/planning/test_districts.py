@@ -25,7 +25,9 @@ def test_three_in_a_row_make_one_district(policy):
     assert len(districts) == 1
     d = districts.iloc[0]
     assert d["members"] == "A,B,C" and d["estates"] == 3 and d["households"] == 300
-    assert d["investment_yuan"] == 3 * 8000 * 242
+    # needs 供水；排水 (make_estates) at 1,800 + 2,500 yuan per household (cost.item_rates)
+    assert d["investment_yuan"] == 3 * 100 * (1800 + 2500)
+    assert d["investment_basic_yuan"] == d["investment_yuan"]
     assert d["build_year_min"] == 1990 and d["build_year_max"] == 1990
     assert set(estates["district_id"]) == {"D0001"}
     assert d.geometry.is_valid and d.geometry.geom_type == "Polygon"  # joined through the gaps
@@ -76,7 +78,7 @@ def test_extension_estates_join_only_when_allowed(policy):
 
 
 def test_investment_falls_back_to_households(policy):
-    estates = squares_in_a_row(1, floor_area_m2=pd.NA, households=10)
+    estates = squares_in_a_row(1, floor_area_m2=pd.NA, households=10, needs="")
     inv = estimate_investment(estates, policy)
     assert inv["investment_yuan"].iloc[0] == 272000
     assert bool(inv["investment_estimated"].iloc[0])

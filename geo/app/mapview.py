@@ -1,0 +1,111 @@
+"""The map on the page: the folium map of a plan rendered once, sent to ``st_folium`` on reruns.
+
+Holds the recording of ``streamlit_folium``'s component call (:func:`map_component_args`, cached
+per plan and display options) and :func:`show_map`. May import geo.outputs.maps, geo.pipeline and
+streamlit; ``streamlit_folium`` is imported only inside the page's run (see :func:`_folium`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from geo.outputs import maps
+from geo.pipeline import PlanResult
+
+#: The map's key in the session and the only browser event that reruns the script (a click).
+MAP_KEY = "map"
+
+
+RETURNED = ["last_active_drawing"]
+
+
+#: ``st_folium`` arguments of the map. ``render=False``: st_folium renders the map's elements itself
+#: (``Map.render``); rendering the whole page first as well gives the same text (tests/test_app.py)
+#: in 0.1 s more for the Hangzhou estates.
+MAP_ARGS = {
+    "height": 640,
+    "use_container_width": True,
+    "returned_objects": RETURNED,
+    "key": MAP_KEY,
+    "render": False,
+}
+
+
+class _Capture(threading.local):
+    """Per-thread switch: while on, st_folium's component call is recorded instead of sent."""
+
+    active = False
+    kwargs: dict | None = None
+
+
+def _capture() -> _Capture:
+    """Wrap ``streamlit_folium``'s component function once so that its arguments can be recorded.
+
+    ``st_folium`` renders the folium map to HTML and Leaflet script (Jinja templates, the GeoJSON
+    of every layer serialised) each time it is called, and it rewrites the map's structure while
+    doing so. The app renders each map once through ``st_folium`` itself with the recording on,
+    keeps the arguments it would send (:func:`map_component_args`), and sends those on every rerun.
+    The switch lives on the wrapper (this script is run again on every rerun; the wrapper stays).
+    """
+    import streamlit_folium  # imported on the page's first run: see _folium
+
+    inner = streamlit_folium._component_func
+    switch = getattr(inner, "lianpian_capture", None)
+    if switch is not None:
+        return switch
+    switch = _Capture()
+
+    def component(**kwargs):
+        if switch.active:
+            switch.kwargs = kwargs
+            return None
+        return inner(**kwargs)
+
+    component.lianpian_capture = switch
+    streamlit_folium._component_func = component
+    return switch
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)  # a Hangzhou map's text is about 2 MB
+def map_component_args(
+    spec: tuple, policy_items: tuple, options_items: tuple, _result: PlanResult
+) -> dict:
+    """The arguments ``st_folium`` sends for the map of a plan and display options, rendered once.
+
+    The folium map is built, given to ``st_folium`` once with the component call recorded (nothing
+    is drawn here), and dropped: each rerun sends the same recorded text (see :func:`show_map`),
+    so a rerun that changes nothing on the map, or comes back to a map seen before, renders
+    nothing. The map's size on the page (height, container width) and what the browser returns
+    (only a clicked feature: pan and zoom never rerun the script) are fixed here. ``_result`` is
+    ``cached_plan(spec, policy_items)``, already at hand (not part of the key).
+    """
+    fmap = maps.build_map(_result, maps.MapOptions(**dict(options_items)))
+    switch = _capture()
+    switch.active, switch.kwargs = True, None
+    try:
+        _folium().st_folium(fmap, **MAP_ARGS)
+        kwargs = switch.kwargs
+    finally:
+        switch.active, switch.kwargs = False, None
+    if kwargs is None:
+        raise RuntimeError("streamlit_folium did not call its component")
+    return kwargs
+
+
+def show_map(args: dict, center: list[float] | None, zoom: int | None) -> dict | None:
+    """Send a map rendered by :func:`map_component_args`, centred and zoomed as asked."""
+    return _folium()._component_func(**{**args, "center": center, "zoom": zoom})
+
+
+def _folium():
+    """``streamlit_folium``, imported by the page's script, never at this module's import.
+
+    A custom component registers with the running Streamlit runtime when its module is first
+    imported; ``serve.py`` imports this module in a thread outside any page, where that
+    registration would be lost (the map's frame would be answered 404).
+    """
+    import streamlit_folium
+
+    return streamlit_folium

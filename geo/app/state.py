@@ -1,0 +1,216 @@
+"""The app's data and plan: start data, input specs, cached reading, planning and downloads.
+
+Holds the session-independent caches (``st.cache_data`` keyed on the input spec and the policy
+values; file sizes and times in the spec), the policy widgets' table, the start data of
+``LIANPIAN_APP_*`` and :func:`warm_up` (``serve.py``'s head start). May import geo.core, geo.io,
+geo.pipeline, geo.outputs and streamlit (caches only: no widget is drawn here).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from geo import io, pipeline
+from geo.core import _memo
+from geo.core.policy import default_policy
+from geo.io import tiles
+from geo.outputs import export, maps
+from geo.pipeline import PlanResult
+
+# the app re-plans the same data after every policy change: reuse what did not change
+# (adjacency, walking network, unchanged districts' corridors; geo.core._memo)
+_memo.enable()
+
+
+#: Start on files instead of the demo: LIANPIAN_APP_ESTATES, _SURVEY, _BARRIERS (; separated),
+#: _ROADS, _BOUNDARIES, _FACILITIES, _CANDIDATES (paths, as in the sidebar); LIANPIAN_APP_TILES
+#: starts on the local basemap (a tile folder or .mbtiles file, see geo.io.tiles).
+ENV_PREFIX = "LIANPIAN_APP_"
+
+
+#: The path fields of the sidebar, in :func:`paths_spec`'s order (and the ``LIANPIAN_APP_*`` names).
+PATH_ROLES = ("estates", "survey", "barriers", "roads", "boundaries", "facilities", "candidates")
+
+
+CRS_CHOICES = ("", "EPSG:4490", "EPSG:4326", "gcj02", "bd09", "EPSG:4549", "EPSG:4547")
+
+
+# (policy key, widget kind, label key, min, max, step)
+POLICY_WIDGETS = (
+    ("eligibility.cutoff_year", "int", "cutoff", 1980, 2010, 1),
+    ("eligibility.extension_enabled", "bool", "ext_on", None, None, None),
+    ("eligibility.extension_last_year", "int", "ext_last", 1990, 2015, 1),
+    ("eligibility.consent_threshold", "float", "consent", 0.5, 1.0, 0.05),
+    ("adjacency.tolerance_m", "float", "tolerance", 0.0, 100.0, 5.0),
+    ("districts.max_households", "int", "max_hh", 200, 20000, 100),
+    ("districts.max_estates", "int", "max_est", 2, 60, 1),
+)
+
+
+WEIGHTS = ("age", "needs", "consent", "elderly", "size", "contiguity", "readiness")
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_imported_objects() -> bool:
+    """Leave the objects of the imported libraries out of Python's full garbage collections.
+
+    A full collection walks every tracked object; after the imports (Streamlit, pandas, folium...)
+    they are about 150,000 that live as long as the app, and a rerun that builds a new plan or map
+    ran one or two such walks (0.1-0.15 s each on the Hangzhou set). Done once per process, on
+    the first run before any data is loaded (a resource: not on every rerun; and never again
+    once something is frozen, even after the caches are cleared); later objects are collected as
+    usual.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+    return True
+
+
+def policy_defaults() -> dict[str, object]:
+    """Return the sidebar's policy values of the default policy file."""
+    policy = default_policy().to_dict()
+    keys = [k for k, *_ in POLICY_WIDGETS] + [f"priority.weight_{w}" for w in WEIGHTS]
+    return {k: policy[k.split(".")[0]][k.split(".")[1]] for k in keys}
+
+
+def _load(spec: tuple[tuple[str, object], ...]):
+    """Load the inputs described by ``spec`` (its ``_stamp`` only keys the cache)."""
+    return pipeline.load_inputs(**{k: v for k, v in spec if k != "_stamp"})
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_inputs(spec: tuple[tuple[str, object], ...]):
+    """Load the inputs described by ``spec`` (paths and CRS; file sizes and times in the key)."""
+    return _load(spec)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_base_plan(spec: tuple, base_items: tuple) -> PlanResult:
+    """Run the plan for the inputs ``spec`` and the policy values other than priority weights.
+
+    No Streamlit call inside (cached functions must not write to blocks made outside them);
+    progress is shown by the caller between the cached steps.
+    """
+    policy = default_policy().with_values(dict(base_items))
+    return pipeline.run_plan(cached_inputs(spec), policy)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_rescored_plan(spec: tuple, policy_items: tuple) -> PlanResult:
+    """The plan of the other policy values re-scored with the priority weights of ``policy_items``."""
+    base = cached_base_plan(spec, _base_items(policy_items))
+    return pipeline.rescore(base, default_policy().with_values(dict(policy_items)))
+
+
+def _base_items(policy_items: tuple) -> tuple:
+    """``policy_items`` with the default priority weights."""
+    defaults = policy_defaults()
+    return tuple(
+        sorted((k, defaults[k] if k.startswith("priority.weight_") else v) for k, v in policy_items)
+    )
+
+
+def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
+    """The plan for ``spec`` and the policy values (cached on both).
+
+    Priority weights change no district: a weight change only re-scores the cached plan of the
+    other values (``geo.pipeline.rescore``), so the sliders answer at once. With the default
+    weights the plan is the base plan itself (cached once, not twice).
+    """
+    base_items = _base_items(policy_items)
+    if base_items == policy_items:
+        return cached_base_plan(spec, base_items)
+    return cached_rescored_plan(spec, policy_items)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_download(spec: tuple, policy_items: tuple, kind: str) -> bytes:
+    """The results as GeoPackage or XLSX bytes (written by geo.io to a temporary file)."""
+    result = cached_plan(spec, policy_items)
+    with tempfile.TemporaryDirectory(prefix="lianpian-dl-") as folder:
+        target = Path(folder) / f"lianpian.{kind}"
+        if kind == "gpkg":
+            io.write_layers(target, result.layers())
+        else:
+            io.write_xlsx(target, {k: v for k, v in result.layers().items() if k != "adjacency"})
+        return target.read_bytes()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_tender(spec: tuple, policy_items: tuple, district_id: str) -> bytes:
+    """One district's tender package (GeoPackage, Shapefile, DXF, XLSX, KML, PNG, manifest) as zip."""
+    result = cached_plan(spec, policy_items)
+    return export.package_zip_bytes(export.PlanLayers.from_result(result), [district_id])
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def local_tile_server(path: str) -> tiles.TileServer:
+    """One loopback server per tile folder or MBTiles file, for the life of the app."""
+    return tiles.serve_tiles(tiles.TileSource.open(path))
+
+
+def _stamp(paths: list[str]) -> tuple:
+    out = []
+    for p in paths:
+        path = Path(p.split("::")[0])
+        if path.exists():
+            stat = path.stat()
+            out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+def paths_spec(
+    estates: str,
+    survey: str,
+    barriers: str,
+    roads: str,
+    boundaries: str,
+    facilities: str,
+    candidates: str,
+    source_crs: str | None,
+) -> tuple:
+    """The input spec of files on disk (``barriers``: paths separated by ``;``; "" = none)."""
+    barrier_list = tuple(b.strip() for b in barriers.split(";") if b.strip())
+    files = [estates, survey, roads, boundaries, facilities, candidates, *barrier_list]
+    return (
+        ("estates", estates),
+        ("survey", survey or None),
+        ("barriers", barrier_list),
+        ("roads", roads or None),
+        ("boundaries", boundaries or None),
+        ("facilities", facilities or None),
+        ("candidate_sites", candidates or None),
+        ("source_crs", source_crs),
+        ("_stamp", _stamp([f for f in files if f])),
+    )
+
+
+def start_paths() -> dict[str, str]:
+    """The path fields a new page starts with: ``LIANPIAN_APP_<ROLE>`` ("" when unset)."""
+    return {name: os.environ.get(f"{ENV_PREFIX}{name.upper()}", "").strip() for name in PATH_ROLES}
+
+
+def start_spec() -> tuple:
+    """The input spec a new page starts on: the files of ``LIANPIAN_APP_*``, else the demo."""
+    paths = start_paths()
+    if not paths["estates"]:
+        return (("estates", None),)
+    return paths_spec(*paths.values(), None)
+
+
+def warm_up() -> None:
+    """Read and plan the start data with the default policy, ahead of the first visit.
+
+    ``serve.py`` calls it in a thread when the server starts, so the first page finds the
+    libraries imported and the content-keyed memos (``geo.core._memo``: adjacency, walking network,
+    corridors, display geometry) filled, and plans in a fraction of the time. Streamlit's own
+    caches belong to the page's script and stay empty until the first visit.
+    """
+    result = pipeline.run_plan(_load(start_spec()), default_policy())
+    maps.build_map(result, maps.MapOptions())

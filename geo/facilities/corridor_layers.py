@@ -1,0 +1,181 @@
+"""Input layers of the corridor planning, prepared once per run (:mod:`geo.facilities.corridors`).
+
+Holds the utility names a mains layer may use (:data:`UTILITY_ALIASES`, :func:`utilities_of`), the
+run's prepared layers (:class:`_Context`: roads filtered by class and indexed, mains per utility,
+building footprints indexed; all projected to the estates' CRS; memoised by content for the app),
+and the utility groups that share connection points (:class:`_Group`).
+
+May import: numpy, pandas, geopandas, shapely, pyproj and geo.core. Nothing of geo.facilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo.core import _memo
+from geo.core._memo import Memo, digest
+from geo.core.errors import InputError
+from geo.core.names import normalise_text
+from geo.core.policy import UTILITIES, Policy
+
+#: Utility names accepted in a mains layer's ``utility`` column (Chinese and English).
+UTILITY_ALIASES: dict[str, tuple[str, ...]] = {
+    "water": ("water",),
+    "给水": ("water",),
+    "供水": ("water",),
+    "自来水": ("water",),
+    "rain": ("rain",),
+    "stormwater": ("rain",),
+    "storm": ("rain",),
+    "雨水": ("rain",),
+    "sewage": ("sewage",),
+    "sewer": ("sewage",),
+    "污水": ("sewage",),
+    "drainage": ("rain", "sewage"),
+    "排水": ("rain", "sewage"),
+    "gas": ("gas",),
+    "燃气": ("gas",),
+    "天然气": ("gas",),
+    "煤气": ("gas",),
+    "power": ("power",),
+    "electricity": ("power",),
+    "电力": ("power",),
+    "供电": ("power",),
+    "telecom": ("telecom",),
+    "communication": ("telecom",),
+    "通信": ("telecom",),
+    "电信": ("telecom",),
+    "弱电": ("telecom",),
+}
+_UTILITY_COLUMNS = ("utility", "utilities", "type", "管线类型", "管线", "类型", "专业")
+
+
+def utilities_of(value: object) -> tuple[str, ...]:
+    """Return the utilities named by a mains layer value (``给水``, ``排水``, ``gas;power``...).
+
+    ``排水``/``drainage`` means both rain and sewage; several names may be joined by ``,;、/``.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a utility (the message lists the accepted names).
+    """
+    text = normalise_text(str(value)).lower()
+    out: list[str] = []
+    for part in (p.strip() for p in _split_names(text)):
+        if not part:
+            continue
+        if part not in UTILITY_ALIASES:
+            raise ValueError(f"unknown utility {part!r}; use one of {', '.join(UTILITY_ALIASES)}")
+        out.extend(u for u in UTILITY_ALIASES[part] if u not in out)
+    return tuple(out)
+
+
+def _split_names(text: str) -> list[str]:
+    for sep in ";；、/，":
+        text = text.replace(sep, ",")
+    return text.split(",")
+
+
+@dataclass
+class _Context:
+    """Layers prepared once per run (all in the estates' CRS)."""
+
+    crs: CRS
+    policy: Policy
+    roads: np.ndarray | None = None
+    road_connects: np.ndarray | None = None
+    road_tree: shapely.STRtree | None = None
+    mains: dict[str, np.ndarray] = field(default_factory=dict)
+    buildings: shapely.STRtree | None = None
+    building_geoms: np.ndarray | None = None
+    fingerprint: bytes = b""  # of the layers and settings above, for the district memo
+
+
+@dataclass
+class _Group:
+    utilities: tuple[str, ...]
+    basis: str
+    main_lines: np.ndarray | None = None
+
+
+def _prepare(
+    crs: CRS,
+    policy: Policy,
+    roads: gpd.GeoDataFrame | None,
+    mains: gpd.GeoDataFrame | None,
+    buildings: gpd.GeoDataFrame | None,
+) -> _Context:
+    ctx = _Context(crs=crs, policy=policy)
+    settings = policy.corridors
+    if _memo.enabled():
+        ctx.fingerprint = digest(
+            CRS.from_user_input(crs).to_wkt(),
+            settings,
+            policy.adjacency.tolerance_m,  # closes the outline (_segments)
+            layers=(roads, mains, buildings),
+            columns=("fclass", *_UTILITY_COLUMNS),
+        )
+        found = _CONTEXTS.get(ctx.fingerprint)
+        if found is not None:  # same layers and settings: only the rest of the policy differs
+            return replace(found, policy=policy)
+    if roads is not None and len(roads):
+        frame = roads
+        if "fclass" in frame:
+            frame = frame.loc[~frame["fclass"].isin(settings.excluded_road_classes)]
+        geoms = _lines(frame.to_crs(crs).geometry.to_numpy())
+        keep = ~shapely.is_empty(geoms)
+        ctx.roads = geoms[keep]
+        connects = (
+            frame["fclass"].isin(settings.connection_road_classes).to_numpy()
+            if "fclass" in frame
+            else np.ones(len(frame), dtype=bool)
+        )
+        ctx.road_connects = connects[keep]
+        ctx.road_tree = shapely.STRtree(ctx.roads)
+    if mains is not None and len(mains):
+        column = next((c for c in _UTILITY_COLUMNS if c in mains.columns), None)
+        geoms = _lines(mains.to_crs(crs).geometry.to_numpy())
+        served: list[tuple[str, ...]] = []
+        for row, value in enumerate(mains[column] if column else [None] * len(mains)):
+            if value is None or pd.isna(value) or not str(value).strip():
+                served.append(UTILITIES)
+                continue
+            try:
+                served.append(utilities_of(value))
+            except ValueError as exc:
+                raise InputError(
+                    str(exc), source="mains", where=f"feature {row + 1}, column {column}"
+                ) from exc
+        for utility in settings.utilities:
+            picked = np.array([utility in s for s in served], dtype=bool)
+            lines = geoms[picked & ~shapely.is_empty(geoms)]
+            if len(lines):
+                ctx.mains[utility] = lines
+    if buildings is not None and len(buildings):
+        geoms = buildings.to_crs(crs).geometry.to_numpy()
+        geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+        ctx.building_geoms = geoms
+        ctx.buildings = shapely.STRtree(geoms)
+    _CONTEXTS.put(ctx.fingerprint, ctx)
+    return ctx
+
+
+#: Prepared layers (roads, mains and buildings projected, filtered, indexed) by content: the app
+#: re-plans after each policy change with the same layers (``geo.core._memo``, on in the app only).
+_CONTEXTS: Memo[_Context] = Memo(4)
+
+
+def _lines(geoms: np.ndarray) -> np.ndarray:
+    """Lines of a layer: polygons as their boundaries, points dropped (empty)."""
+    geoms = shapely.force_2d(geoms)
+    dims = shapely.get_dimensions(geoms)
+    out = np.where(dims == 2, shapely.boundary(geoms), geoms)
+    out = np.where(dims == 0, shapely.from_wkt("LINESTRING EMPTY"), out)
+    return np.where(shapely.is_missing(out), shapely.from_wkt("LINESTRING EMPTY"), out)

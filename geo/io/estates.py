@@ -1,0 +1,148 @@
+"""Estate footprints into the canonical estate table (:data:`geo.core.schema.ESTATE_COLUMNS`).
+
+Holds :func:`read_estates` (file -> canonical) and :func:`canonical_estates` (pure), with the id
+repair shared by facility layers (:func:`_unique_ids`).
+May import: geo.core, geo.io.files, geo.io.vector, geopandas, pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.core.errors import InputError, QualityReport
+from geo.core.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
+from geo.io.files import _id_text
+from geo.io.vector import clean_polygons, read_vector
+
+
+def read_estates(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    layer: str | None = None,
+    source_crs: str | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read estate footprints into the canonical schema (:data:`geo.core.schema.ESTATE_COLUMNS`).
+
+    Any polygon layer GDAL reads. The Geofabrik OSM land-use schema (``osm_id, code, fclass,
+    name``) is recognised: only ``fclass == "residential"`` is kept and ``osm_id`` is the id.
+    Attribute columns with known headers (Chinese or English, see :data:`geo.core.schema.HEADER_ALIASES`)
+    are parsed; all input columns are kept under their own names too.
+
+    Returns
+    -------
+    GeoDataFrame
+        Canonical columns plus the input's, ``estate_id`` unique strings, in the file's CRS.
+
+    Raises
+    ------
+    InputError
+        See :func:`read_vector` and :func:`clean_polygons`; also when no feature is left.
+    """
+    source = Path(path).name
+    raw = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
+    if raw.empty:
+        raise InputError("the layer has no features", source=source, fix="check the layer")
+    if "fclass" in raw.columns and (raw["fclass"] == "residential").any():
+        dropped = int((raw["fclass"] != "residential").sum())
+        if dropped:
+            quality.add(
+                "dropped",
+                source,
+                "fclass",
+                f"{dropped} non-residential land-use "
+                "features left out (OSM schema: fclass != residential)",
+            )
+        raw = raw.loc[raw["fclass"] == "residential"]
+    return canonical_estates(raw, source=source, quality=quality, column_mapping=column_mapping)
+
+
+def canonical_estates(
+    raw: gpd.GeoDataFrame,
+    *,
+    source: str,
+    quality: QualityReport,
+    column_mapping: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Turn a polygon layer with any headers into the canonical estate table (pure; no file access).
+
+    See :func:`read_estates`. Ids: the mapped id column as text; missing ids become ``E00001``...
+    by position; duplicates get ``-2``, ``-3`` suffixes (reported).
+    """
+    headers = [c for c in raw.columns if c != raw.geometry.name]
+    mapping = map_headers(headers, column_mapping)
+    id_col = next((h for h, c in mapping.items() if c == "estate_id"), None)
+    if id_col is not None:
+        ids = raw[id_col].map(lambda v: "" if pd.isna(v) else _id_text(v))
+    else:
+        ids = pd.Series([""] * len(raw), index=raw.index)
+    ids = pd.Series([i or f"E{n + 1:05d}" for n, i in enumerate(ids)], index=raw.index)
+    ids = _unique_ids(ids, source, quality)
+    cleaned = clean_polygons(
+        raw.assign(_lp_id=ids.values), source=source, quality=quality, id_column="_lp_id"
+    )
+    _report_duplicate_footprints(cleaned, source, quality)
+    canonical = pd.DataFrame(index=cleaned.index)
+    for header, column in mapping.items():
+        if column != "estate_id":
+            canonical[column] = cleaned[header]
+    canonical = coerce_attributes(
+        canonical, source=source, quality=quality, row_labels=cleaned["_lp_id"]
+    )
+    canonical.insert(0, "estate_id", cleaned["_lp_id"].astype("string"))
+    keep_input = [c for c in headers if c not in canonical.columns and c != "_lp_id"]
+    out = pd.concat([canonical, cleaned[keep_input]], axis=1)
+    out = gpd.GeoDataFrame(out, geometry=cleaned.geometry.values, crs=cleaned.crs)
+    for column, (dtype, _, _) in ESTATE_COLUMNS.items():
+        out[column] = out[column].astype(dtype)
+    return out.reset_index(drop=True)
+
+
+def _unique_ids(ids: pd.Series, source: str, quality: QualityReport) -> pd.Series:
+    seen: dict[str, int] = {}
+    out = []
+    for value in ids:
+        count = seen.get(value, 0) + 1
+        seen[value] = count
+        if count > 1:
+            new = f"{value}-{count}"
+            quality.add(
+                "repair",
+                source,
+                f"id {value}",
+                f"duplicate id renamed {new}",
+                "give every estate its own id",
+            )
+            out.append(new)
+        else:
+            out.append(value)
+    return pd.Series(out, index=ids.index)
+
+
+def _report_duplicate_footprints(
+    cleaned: gpd.GeoDataFrame, source: str, quality: QualityReport
+) -> None:
+    """Warn about estates drawn with the very same outline (a feature copied, or a layer twice).
+
+    Both are kept (they may be two estates sharing a drawn parcel), but households and
+    investment would count twice: the planner decides. Outlines are compared exactly (WKB).
+    """
+    wkb = pd.Series(shapely.to_wkb(cleaned.geometry.values, hex=False), index=cleaned.index)
+    repeated = wkb.duplicated(keep=False)
+    if not repeated.any():
+        return
+    for _, group in cleaned.loc[repeated, "_lp_id"].groupby(wkb[repeated], sort=False):
+        ids = [str(i) for i in group]
+        quality.add(
+            "warning",
+            source,
+            f"estates {', '.join(ids[:6])}{' ...' if len(ids) > 6 else ''}",
+            f"{len(ids)} estates have the identical footprint: counted {len(ids)} times",
+            "delete the duplicate feature, or draw each estate's own outline",
+        )

@@ -1,0 +1,248 @@
+"""Reading survey and plan tables: CSV/TSV (UTF-8 or GBK, title lines skipped), XLSX, and the survey.
+
+Holds :func:`read_table` (any table as text cells) and :func:`read_survey` (canonical survey columns).
+May import: geo.core, geo.io.files, geo.io.xlsx, pandas, numpy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geo.core.errors import InputError, QualityReport
+from geo.core.schema import coerce_attributes, map_headers
+from geo.io.files import _check_input_file, _id_text, _short, split_sheet
+from geo.io.xlsx import _header_row, _read_xlsx
+
+
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | int = 0,
+    quality: QualityReport | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a survey or plan table: CSV/TSV (UTF-8 with or without BOM, else GBK) or XLSX.
+
+    All cells are read as text (``dtype=str``) so that ids keep leading zeros and year cells stay
+    as written; parsing is :mod:`geo.core.schema`'s job. In XLSX, merged cells are filled with their
+    value, and the header is the row among the first ten that names the most known columns
+    (:data:`geo.core.schema.HEADER_ALIASES`, plus ``column_mapping``): title rows and merged group
+    headers above it are skipped (reported in ``quality``); the same for title lines above the
+    header of a CSV/TSV. A GBK text file is reported too. ``FILE.xlsx::SHEET`` names the sheet;
+    by default the first visible one is read (hidden first sheets and several visible sheets are
+    reported). See :mod:`geo.io.xlsx` for the bounds on a sheet's size.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, too large, not a table, or in an unknown encoding.
+    """
+    path, named_sheet = split_sheet(path)
+    if named_sheet is not None:
+        sheet = named_sheet
+    source = path.name
+    _check_input_file(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            table = _read_xlsx(path, sheet, source, quality, column_mapping)
+        elif suffix == ".xls":
+            table = pd.read_excel(path, sheet_name=sheet, dtype=str, engine=None)
+        else:
+            table = _read_text_table(
+                path,
+                sep="\t" if suffix in (".tsv", ".txt") else None,
+                quality=quality,
+                column_mapping=column_mapping,
+            )
+    except InputError:
+        raise
+    except Exception as exc:  # pandas/openpyxl raise many types for broken files
+        raise InputError(
+            f"cannot read the table ({_short(exc)})",
+            source=source,
+            fix="save it as UTF-8 CSV or XLSX",
+        ) from exc
+    table.columns = _unique_headers([str(c).strip() for c in table.columns])
+    table = table.dropna(how="all")
+    if table.empty:
+        raise InputError("the table has no rows", source=source, fix="check the file")
+    return table
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, header in enumerate(headers):
+        header = header or f"column {i + 1}"
+        count = seen.get(header, 0)
+        seen[header] = count + 1
+        out.append(header if count == 0 else f"{header}.{count}")
+    return out
+
+
+def _parse_text_table(text: str, sep: str | None) -> pd.DataFrame:
+    """Parse CSV/TSV text, every cell as text.
+
+    The delimiter is sniffed from the first line as pandas' Python parser does (``csv.Sniffer``,
+    default dialect otherwise); the table is then read by pandas' C parser, many times faster on
+    large surveys. Should the C parser fail, the Python parser reads it (and gives the error).
+    """
+    import csv
+    import io as _io
+
+    options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
+    delimiter = sep
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(_io.StringIO(text).readline()).delimiter
+        except csv.Error:
+            delimiter = None
+    # a carriage return outside a line ending is an error for the Python parser: keep it there
+    plain = re.search(r"\r(?!\n)", text) is None
+    if plain and delimiter is not None and len(delimiter) == 1:
+        with contextlib.suppress(Exception):
+            table = pd.read_csv(_io.StringIO(text), sep=delimiter, engine="c", **options)
+            if isinstance(table.index, pd.RangeIndex):  # else ragged rows: parsers differ
+                return table
+    return pd.read_csv(_io.StringIO(text), sep=sep, engine="python", **options)
+
+
+def _title_lines(text: str, sep: str | None, column_mapping: Mapping[str, str] | None) -> int:
+    """How many title lines stand above the header of a CSV/TSV (see :func:`_header_row`)."""
+    import csv
+
+    head = text.splitlines()[:10]
+    delimiter = sep
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff("\n".join(head), delimiters=",\t;|").delimiter
+        except csv.Error:
+            delimiter = ","
+    rows = [next(csv.reader([line], delimiter=delimiter), []) for line in head]
+    return _header_row(rows, column_mapping)
+
+
+def _read_text_table(
+    path: Path,
+    sep: str | None,
+    quality: QualityReport | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a CSV/TSV as text; title lines above the header are skipped and reported."""
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise InputError(
+            "this is a binary file, not a text table",
+            source=path.name,
+            fix="give a CSV, TSV or XLSX table",
+        )
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "gb18030" and quality is not None:
+            quality.add(
+                "repair",
+                path.name,
+                "encoding",
+                "the text is not UTF-8: read as GBK (GB18030)",
+                "save the table as UTF-8 CSV",
+            )
+        header_at = _title_lines(text, sep, column_mapping)
+        if header_at:
+            if quality is not None:
+                quality.add(
+                    "repair",
+                    path.name,
+                    f"lines 1-{header_at}",
+                    f"header read from line {header_at + 1}, the {header_at} line(s) above "
+                    "skipped as titles",
+                    "give the table one header row in its first line",
+                )
+            text = text.split("\n", header_at)[-1]
+        return _parse_text_table(text, sep)
+    raise InputError(
+        "the text is neither UTF-8 nor GBK", source=path.name, fix="save the table as UTF-8 CSV"
+    )
+
+
+def read_survey(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    column_mapping: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a survey table (CSV/TSV/XLSX) into canonical columns (ids as text, cells parsed).
+
+    Headers as planners write them (``小区名称, 所在区, 建成年代, 栋数, 户数, 建筑面积m2, 居民同意率,
+    60岁以上人口占比, 已完成综合改造, 纳入棚改或征收计划, 城中村或自建房, 违建已拆除, 有物业管理, 改造需求``)
+    or English (:data:`geo.core.schema.HEADER_ALIASES`); ``column_mapping`` adds or overrides.
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns, ``estate_id`` (text, ``<NA>`` where the row has none) and ``survey_row``
+        (1-based row number in the file, for reports).
+
+    Raises
+    ------
+    InputError
+        If the table cannot be read or has neither an id nor a name column.
+    """
+    source = split_sheet(path)[0].name
+    table = read_table(path, quality=quality, column_mapping=column_mapping)
+    mapping = map_headers(list(table.columns), column_mapping)
+    if "estate_id" not in mapping.values() and "name" not in mapping.values():
+        raise InputError(
+            "the survey has neither an id column nor a name column",
+            source=source,
+            fix="add 小区名称 (or osm_id / 编号), or pass a column mapping",
+        )
+    renamed = table.rename(columns=mapping)[list(mapping.values())]
+    rows = pd.Series(np.arange(2, len(renamed) + 2), index=renamed.index)  # header is row 1
+    survey = coerce_attributes(renamed, source=source, quality=quality, row_labels=rows)
+    if "estate_id" in survey:
+        survey["estate_id"] = (
+            survey["estate_id"]
+            .map(lambda v: pd.NA if pd.isna(v) or not str(v).strip() else _id_text(v))
+            .astype("string")
+        )
+    else:
+        survey["estate_id"] = pd.Series(pd.NA, index=survey.index, dtype="string")
+    survey["survey_row"] = rows.values
+    _report_duplicate_rows(renamed, survey, source, quality)
+    return survey.reset_index(drop=True)
+
+
+def _report_duplicate_rows(
+    renamed: pd.DataFrame, survey: pd.DataFrame, source: str, quality: QualityReport
+) -> None:
+    """Warn about survey rows that repeat another row (all cells) or its estate id."""
+    cells = renamed.astype("string").fillna("")
+    same_row = cells.duplicated(keep=False)
+    ids = survey["estate_id"]
+    same_id = ids.notna() & ids.duplicated(keep=False) & ~same_row
+    for mask, what, fix in (
+        (same_row, "identical rows", "delete the repeated row"),
+        (same_id, "rows with the same estate id", "give each estate one row, or its own id"),
+    ):
+        if not mask.any():
+            continue
+        keys = cells.loc[mask].apply(tuple, axis=1) if what == "identical rows" else ids[mask]
+        for _, group in survey.loc[mask, "survey_row"].groupby(keys.values, sort=False):
+            rows = [str(r) for r in group]
+            quality.add(
+                "warning",
+                source,
+                f"rows {', '.join(rows[:6])}{' ...' if len(rows) > 6 else ''}",
+                f"{len(rows)} {what} in the survey: check which one is right",
+                fix,
+            )

@@ -1,0 +1,195 @@
+"""Writing outputs atomically: GeoPackage layers, XLSX and CSV tables, stale temporary files.
+
+Every output goes through :func:`atomic_path` (temporary beside the target, fsync, rename).
+May import: geo.core, geo.io.safe_text, geopandas, pandas, pyogrio, openpyxl.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from geo.core.errors import OutputError
+from geo.io.output_guard import check_output, note_created
+from geo.io.safe_text import neutralise_csv, neutralise_workbook
+
+#: errno values of an output that cannot be written, with the fix to name.
+_WRITE_ERRORS = {
+    errno.ENOSPC: "free disk space, or write to another disk",
+    errno.EDQUOT: "free disk space (quota), or write to another disk",
+    errno.EROFS: "the disk is read-only: write to another folder",
+    errno.EACCES: "choose a folder you may write to",
+    errno.EPERM: "choose a folder you may write to",
+    errno.EISDIR: "give a file name, not a folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.ENAMETOOLONG: "choose a shorter file name",
+}
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    On any error (or interruption) the temporary file is removed and ``target`` is untouched, so
+    a reader sees either the previous file or the complete new one, never a half-written one.
+    The temporary name carries the process id (``.NAME.PID.XXXX.tmp.gpkg``); temporary files left
+    by a process that was killed (``kill -9``, power cut) are removed by the next write of the
+    same target. The new file is flushed to disk (``fsync``) before the rename.
+
+    ``target`` is first checked by :func:`geo.io.output_guard.check_output` (never an input of the
+    run, never a folder). A symbolic link as ``target`` stays a link: the file it points to is
+    replaced.
+
+    Raises
+    ------
+    OutputError
+        If the guard refuses ``target``, or the disk is full, read-only or not writable (one
+        line naming the path and the fix, instead of an OSError).
+    """
+    link = Path(target)
+    real = check_output(link)
+    target = real if link.is_symlink() else link
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.stem}.{os.getpid()}.",
+            suffix=f".tmp{target.suffix}",
+            dir=target.parent,
+        )
+        os.close(fd)
+        tmp_path = Path(tmp)
+        tmp_path.unlink()  # GDAL wants to create the file itself
+        created = not target.exists()
+        try:
+            yield tmp_path
+            if tmp_path.exists():
+                with tmp_path.open("rb+") as handle:
+                    os.fsync(handle.fileno())
+            tmp_path.replace(target)
+        finally:
+            for leftover in target.parent.glob(f"{tmp_path.name}*"):
+                leftover.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno in _WRITE_ERRORS:
+            raise OutputError(
+                f"cannot write the output ({exc.strerror or exc})",
+                source=str(link),
+                fix=_WRITE_ERRORS[exc.errno],
+            ) from exc
+        raise
+    except Exception as exc:  # GDAL reports a full disk in its own exception types
+        if "No space left on device" in str(exc):
+            raise OutputError(
+                "cannot write the output (no space left on the device)",
+                source=str(link),
+                fix=_WRITE_ERRORS[errno.ENOSPC],
+            ) from exc
+        raise
+    if created:
+        note_created(target)
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Remove the temporary files of ``target`` left by processes that no longer run.
+
+    Returns the paths removed. Files of a process that is still running are kept.
+    """
+    target = Path(target)
+    removed = []
+    for candidate in target.parent.glob(f".{target.stem}.*.tmp{target.suffix}*"):
+        pid_text = candidate.name[len(target.stem) + 2 :].split(".", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path:
+    """Write layers (GeoDataFrames) and tables (DataFrames) to one GeoPackage, atomically.
+
+    Each GeoDataFrame keeps its CRS (stated in the GeoPackage). Columns of pandas extension
+    types are written as their plain equivalents. Returns the target path.
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        for name, frame in layers.items():
+            pyogrio.write_dataframe(_plain(frame), tmp, layer=name, driver="GPKG")
+    return target
+
+
+def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
+    """Write tables (geometry columns dropped) to one XLSX workbook, one sheet each, atomically.
+
+    Sheet names are cut to Excel's 31 characters; extension types are written as plain values;
+    formula-like text is stored as text (:func:`geo.io.safe_text.neutralise_workbook`).
+    Returns the target path.
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, frame in tables.items():
+            plain = _plain(pd.DataFrame(frame))
+            geometry = [
+                c for c in plain.columns if isinstance(plain[c].dtype, gpd.array.GeometryDtype)
+            ]
+            plain.drop(columns=geometry).to_excel(writer, sheet_name=str(name)[:31], index=False)
+        neutralise_workbook(writer.book)  # text from data never becomes a formula
+    return target
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, gpd.array.GeometryDtype):
+            continue
+        dtype = out[column].dtype
+        if isinstance(dtype, pd.BooleanDtype | pd.StringDtype) or dtype is np.dtype(object):
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+        elif isinstance(dtype, pd.Int64Dtype | pd.Float64Dtype):
+            out[column] = (
+                out[column].astype("float64")
+                if isinstance(dtype, pd.Float64Dtype) or out[column].isna().any()
+                else out[column].astype("int64")
+            )
+    return out
+
+
+def write_csv(target: str | Path, frame: pd.DataFrame) -> Path:
+    """Write ``frame`` as UTF-8 CSV with a BOM (so Excel shows Chinese text), atomically.
+
+    Text cells that a spreadsheet would read as a formula get a leading ``'``
+    (:func:`geo.io.safe_text.neutralise_csv`).
+    """
+    target = Path(target)
+    safe = frame.copy()
+    safe.columns = [neutralise_csv(str(c)) for c in safe.columns]
+    for column in safe.columns:
+        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise_csv)
+    with atomic_path(target) as tmp:
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return target

@@ -1,0 +1,170 @@
+"""Conditions of inclusion (gates) with their effect per city, and whether an estate is ready.
+
+The documents state some rules as *conditions*, not priorities. Each is a policy entry
+(``[conditions]``) whose effect a city chooses:
+
+``exclude``   the estate is not in the programme: ``status`` becomes ``excluded`` with the reason.
+``postpone``  the estate stays eligible and in its district, but is not ready: it is on the
+              mobilisation list (``ready`` False, ``ready_reason_zh/en``); with
+              ``districts.form_from = "ready"`` it is left out of districts.
+``weight``    only the priority readiness component (:mod:`geo.planning.priority`) reflects it.
+``off``       ignored.
+
+The conditions (:data:`CONDITIONS`):
+
+``illegal_structures``  illegal structures largely removed (Yangjiang 2021-2025 draft §三(3):
+                        "违章建筑拆除情况较好"; Xinyang 2022 start criteria), column
+                        ``illegal_structures_removed``.
+``management_model``    a post-renovation management model agreed (Huaibei 2021 §七(五):
+                        "未能确定改造后管理模式的小区，暂缓改造"), column ``management_model_agreed``
+                        when the survey has it; existing property management (``has_property_
+                        management`` True) counts as a model in place. No property management is
+                        *not* a failure (Yangjiang §三(一): incomplete management is a reason to
+                        qualify): the model is then unknown.
+``consent``             at least ``eligibility.consent_threshold`` (80 %) of residents agree (Xinyang
+                        2022; Ruicheng §(二)1), column ``consent_rate``.
+
+An unknown value never excludes or postpones, except consent: consent must be shown, so an
+unknown consent rate is not ready. Each condition is reported as ``condition_<name>``: ``met``,
+``failed`` or ``unknown``.
+
+May import: numpy, pandas, ``geo.core.policy``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo.core.policy import Policy
+
+#: name -> (Chinese label of a failure, English label, document)
+CONDITIONS: dict[str, tuple[str, str, str]] = {
+    "illegal_structures": ("违建未拆除", "illegal structures not removed", "阳江 三(3)"),
+    "management_model": (
+        "未确定改造后管理模式",
+        "no agreed post-renovation management model",
+        "淮北 七(五)",
+    ),
+    "consent": ("居民同意率未达标", "consent below the threshold", "信阳、芮城 (二)1"),
+}
+
+#: Statuses a condition can exclude or postpone (estates inside the programme).
+_IN_PROGRAMME = ("eligible", "extension")
+
+
+def condition_values(estates: pd.DataFrame, policy: Policy) -> dict[str, pd.Series]:
+    """Per condition, a boolean Series: True met, False failed, <NA> unknown."""
+    index = estates.index
+
+    def flag(column: str) -> pd.Series:
+        if column not in estates:
+            return pd.Series(pd.NA, index=index, dtype="boolean")
+        return estates[column].astype("boolean")
+
+    model = flag("management_model_agreed")
+    in_place = flag("has_property_management")
+    # a model in place counts; no property management says nothing about an agreed model
+    model = model.where(model.notna(), in_place.where(in_place == True, pd.NA))  # noqa: E712
+    consent = estates["consent_rate"].astype("Float64") if "consent_rate" in estates else None
+    consent_ok = (
+        (consent >= policy.eligibility.consent_threshold).astype("boolean")
+        if consent is not None
+        else pd.Series(pd.NA, index=index, dtype="boolean")
+    )
+    return {
+        "illegal_structures": flag("illegal_structures_removed"),
+        "management_model": model.astype("boolean"),
+        "consent": consent_ok,
+    }
+
+
+def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Return a copy of ``estates`` with the conditions applied and readiness reported.
+
+    Parameters
+    ----------
+    estates
+        Estates after :func:`geo.planning.eligibility.assess_eligibility` (``status``,
+        ``reason_zh``, ``reason_en``; ``illegal_structures_removed``, ``has_property_management``,
+        optional ``management_model_agreed``, ``consent_rate``).
+    policy
+        ``policy.conditions`` gives each condition's effect; ``eligibility.consent_threshold``.
+
+    Returns
+    -------
+    DataFrame (or GeoDataFrame, like the input)
+        Added: ``condition_<name>`` (``met``/``failed``/``unknown``) per :data:`CONDITIONS`;
+        ``ready`` (boolean: in the programme and no postponing condition failed or, for consent,
+        unknown; <NA> outside the programme); ``ready_reason_zh`` / ``ready_reason_en`` (the
+        failed conditions with their document, empty when ready); ``condition_flags`` (conditions
+        with effect ``weight`` that failed, and unknown values to survey). ``status`` becomes
+        ``excluded`` (reason prefixed) where an ``exclude`` condition fails.
+    """
+    out = estates.copy()
+    n = len(out)
+    status = out["status"].astype(str).to_numpy(dtype=object)
+    in_programme = np.isin(status, _IN_PROGRAMME)
+    values = condition_values(out, policy)
+    reasons_zh = [[] for _ in range(n)]
+    reasons_en = [[] for _ in range(n)]
+    flags = [[] for _ in range(n)]
+    not_ready = np.zeros(n, dtype=bool)
+    excluded = np.zeros(n, dtype=bool)
+    zh_reason = out["reason_zh"].astype(str).to_numpy(dtype=object)
+    en_reason = out["reason_en"].astype(str).to_numpy(dtype=object)
+    for name, (label_zh, label_en, source) in CONDITIONS.items():
+        value = values[name]
+        failed = (value == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+        unknown = value.isna().to_numpy()
+        out[f"condition_{name}"] = pd.array(
+            np.where(failed, "failed", np.where(unknown, "unknown", "met")), dtype="string"
+        )
+        effect = getattr(policy.conditions, name)
+        if effect == "off":
+            continue
+        for i in np.flatnonzero(in_programme & unknown):
+            flags[i].append(f"{name}: unknown")
+        hit = in_programme & failed & ~excluded
+        if effect == "exclude":
+            for i in np.flatnonzero(hit):
+                zh_reason[i] = f"排除：{label_zh}（{source}）；{zh_reason[i]}"
+                en_reason[i] = f"excluded: {label_en} ({source}); {en_reason[i]}"
+            status[hit] = "excluded"
+            excluded |= hit
+        elif effect == "postpone":
+            blocked = hit | (in_programme & unknown & (name == "consent"))
+            for i in np.flatnonzero(blocked):
+                what_zh = label_zh if failed[i] else f"{label_zh}（未知，需调查）"
+                what_en = label_en if failed[i] else f"{label_en} (unknown: survey)"
+                reasons_zh[i].append(f"暂缓：{what_zh}（{source}）")
+                reasons_en[i].append(f"postponed: {what_en} ({source})")
+            not_ready |= blocked
+        else:  # weight
+            for i in np.flatnonzero(hit):
+                flags[i].append(f"{name}: failed")
+    in_programme &= ~excluded
+    out["status"] = pd.array(status, dtype="string")
+    out["reason_zh"] = pd.array(zh_reason, dtype="string")
+    out["reason_en"] = pd.array(en_reason, dtype="string")
+    ready = np.where(in_programme, ~not_ready, False)
+    out["ready"] = pd.array(
+        [bool(r) if p else pd.NA for r, p in zip(ready, in_programme, strict=True)], dtype="boolean"
+    )
+    out["ready_reason_zh"] = pd.array(["；".join(r) for r in reasons_zh], dtype="string")
+    out["ready_reason_en"] = pd.array(["; ".join(r) for r in reasons_en], dtype="string")
+    out["condition_flags"] = pd.array(["; ".join(f) for f in flags], dtype="string")
+    return out
+
+
+def households_to_persuade(estates: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Return, per estate, how many more households must agree to reach the consent threshold.
+
+    ``ceil(threshold x households - consent_rate x households)`` clipped at 0 (Int64); <NA> where
+    the consent rate or the households are unknown. A planner's mobilisation target.
+    """
+    hh = estates["households"].astype("Float64")
+    rate = estates["consent_rate"].astype("Float64")
+    short = (policy.eligibility.consent_threshold * hh - rate * hh).clip(lower=0)
+    # consent rates are rounded shares: 1e-6 keeps 0.8 x 100 - 0.8 x 100 at 0
+    return np.ceil(short - 1e-6).clip(lower=0).astype("Int64")

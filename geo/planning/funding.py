@@ -1,0 +1,127 @@
+"""Who pays: the funding of each estate and district by source (yuan), summing to the investment.
+
+Sources, in the order they are taken from an estate's investment (``investment_yuan``, from
+:mod:`geo.planning.investment`):
+
+``residents``  residents and enterprises, at least ``funding.residents_min_share`` (20 %) of the
+               total (Huaibei 2021 §六).
+``utilities``  utility companies, ``funding.utility_share_of_items`` of the cost of their items
+               (``funding.utility_items``: water, power, gas, telecom) inside the red line (Ziyun
+               2022: the government digs the trench and pre-buries ducts, the utility lays its
+               lines; Huaibei §六: government funds exclude these networks). Their lines outside
+               the red line are theirs entirely and not in the estate's investment.
+``central``    central subsidy, ``funding.central_share_of_basic`` of the basic class for estates
+               built by ``funding.central_last_build_year`` (Ruicheng §三(一): "重点用于支持改造2000年底前
+               建成的城镇老旧小区"); an estate whose classes are unknown (flat fallback) gets none.
+``city`` / ``district``  the government remainder, split ``city_share_of_government`` : rest
+               (Huaibei §六: 1:1 of the balance after higher-level subsidy and residents' and
+               enterprises' contributions).
+
+Each part is whole yuan and the five add up to ``investment_yuan`` exactly (the district part
+takes the rounding). An estate of unknown investment has unknown funding.
+
+May import: numpy, pandas, ``geo.core.policy``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo.core.policy import Policy
+
+#: Funding sources: column suffix -> (Chinese, English).
+SOURCES: dict[str, tuple[str, str]] = {
+    "residents": ("居民和企业出资", "residents and enterprises"),
+    "utilities": ("管线单位出资", "utility companies"),
+    "central": ("中央补助资金", "central subsidy"),
+    "city": ("市级财政", "city government"),
+    "district": ("区级财政", "district government"),
+}
+#: Funding columns of an estate or district (yuan).
+FUNDING_COLUMNS = tuple(f"fund_{s}_yuan" for s in SOURCES)
+
+
+def fund_estates(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Return the funding of each estate by source (:data:`FUNDING_COLUMNS`, yuan, Float64).
+
+    Parameters
+    ----------
+    estates
+        Estates with ``investment_yuan``, ``investment_basic_yuan``,
+        ``investment_utility_items_yuan`` (from :func:`geo.planning.investment.estimate_investment`)
+        and ``build_year_latest``.
+    policy
+        ``policy.funding`` shares.
+    """
+    f = policy.funding
+    total = estates["investment_yuan"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    basic = estates["investment_basic_yuan"].to_numpy(dtype=float)
+    utility_items = estates["investment_utility_items_yuan"].to_numpy(dtype=float)
+    year = estates["build_year_latest"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    known = np.isfinite(total)
+    t = np.where(known, total, 0.0)
+    residents = np.round(f.residents_min_share * t, 0)
+    utilities = np.minimum(np.round(f.utility_share_of_items * utility_items, 0), t - residents)
+    old = np.isfinite(year) & (year <= f.central_last_build_year)
+    central = np.where(old, np.round(f.central_share_of_basic * basic, 0), 0.0)
+    central = np.clip(central, 0.0, t - residents - utilities)
+    government = t - residents - utilities - central
+    city = np.round(government * f.city_share_of_government, 0)
+    district = government - city
+    out = pd.DataFrame(index=estates.index)
+    for name, values in zip(SOURCES, (residents, utilities, central, city, district), strict=True):
+        out[f"fund_{name}_yuan"] = pd.array(np.where(known, values, np.nan), dtype="Float64")
+    return out
+
+
+def funding_table(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:
+    """Return the funding table in long form: one row per (level, id, source), in 万元.
+
+    Columns ``level`` (``estate`` for estates outside districts, ``district``, ``total``), ``id``
+    (estate or district id, ``合计`` for the total), ``source``, ``source_zh``, ``wan_yuan`` (万元,
+    2 decimals), ``share`` (of the row's investment). Districts take the sums of their members;
+    the total is over every estate with a known investment in the programme (``status`` eligible or
+    extension).
+    """
+    rows = []
+    in_programme = estates["status"].isin(("eligible", "extension"))
+    standalone = estates.loc[
+        in_programme & estates.get("district_id", pd.Series(pd.NA, index=estates.index)).isna()
+    ]
+
+    def add(level: str, ident: str, values: dict[str, float]) -> None:
+        whole = sum(values.values())
+        for name, (zh, _en) in SOURCES.items():
+            amount = values[name]
+            rows.append(
+                {
+                    "level": level,
+                    "id": ident,
+                    "source": name,
+                    "source_zh": zh,
+                    "wan_yuan": round(amount / 1e4, 2),
+                    "share": round(amount / whole, 4) if whole else 0.0,
+                }
+            )
+
+    for frame, level, key in (
+        (districts, "district", "district_id"),
+        (standalone, "estate", "estate_id"),
+    ):
+        if not len(frame) or f"fund_{next(iter(SOURCES))}_yuan" not in frame:
+            continue
+        for _, row in frame.iterrows():
+            values = {
+                s: float(np.nan_to_num(pd.to_numeric(row[f"fund_{s}_yuan"], errors="coerce")))
+                for s in SOURCES
+            }
+            add(level, str(row[key]), values)
+    programme = estates.loc[in_programme]
+    if len(programme) and "fund_residents_yuan" in programme:
+        add(
+            "total",
+            "合计",
+            {s: float(programme[f"fund_{s}_yuan"].astype("Float64").sum()) for s in SOURCES},
+        )
+    return pd.DataFrame(rows, columns=["level", "id", "source", "source_zh", "wan_yuan", "share"])

@@ -1,0 +1,412 @@
+"""Survey rows with a point: their coordinates, their coordinate system, and the join by location and name.
+
+Listing-site exports (fang.com, Lianjia, Anjuke) and tables whose points were picked on Baidu or
+AMap maps give one point per estate, in BD-09 or GCJ-02 more often than in WGS-84. This module
+
+* turns the point columns of the raw table (``经度/纬度``, ``lng/lat``, ``x/y``, ``坐标``; see
+  :func:`geo.core.places.point_columns`) into WGS-84 points, in the declared system
+  (``--survey-crs``; :func:`attach_points`);
+* checks the declaration against the estates: when the rows' points sit systematically off their
+  same-named polygons and another system fits, a warning names it (:func:`check_point_system`);
+* matches each row to an estate (:func:`match_points`): the polygon that holds the point, or the
+  nearest within ``survey.tolerance_m``, confirmed or disambiguated by the name
+  (:func:`geo.core.names.name_score`); never across counties when both sides know theirs.
+
+Every row ends ``matched_location_name``, ``matched_location``, ``matched_name``, ``ambiguous``
+or ``unmatched``, with its distance and name score; aggregation of several rows on one polygon
+(phases) is :mod:`geo.planning.survey`'s job.
+
+Pure functions: no file access. May import: geo.core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo.core.crs import (
+    POINT_SYSTEMS,
+    WGS84,
+    PointSystemCheck,
+    detect_point_system,
+    parse_point_crs,
+    points_to_wgs84,
+)
+from geo.core.errors import InputError, QualityReport
+from geo.core.names import name_score, normalise_name
+from geo.core.places import parse_coordinate, parse_coordinate_pair, point_columns
+
+#: Final status of a survey row, best first (an estate joined by several rows shows the best).
+MATCH_KINDS = (
+    "matched_id",
+    "matched_location_name",
+    "matched_location",
+    "matched_name",
+    "ambiguous",
+    "unmatched",
+)
+#: Two candidates closer than this to the point than each other are a tie (metres): e.g. both
+#: polygons hold the point.
+_TIE_M = 1.0
+
+
+def attach_points(
+    survey: pd.DataFrame,
+    table: pd.DataFrame,
+    *,
+    declared: str | None,
+    source: str,
+    quality: QualityReport,
+    column_mapping: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Return ``survey`` as a GeoDataFrame of WGS-84 points read from the raw ``table``.
+
+    Parameters
+    ----------
+    survey
+        Canonical survey rows (:func:`geo.io.read_survey`), in the order of ``table``.
+    table
+        The table as read (all cells text), whose point columns are found by
+        :func:`geo.core.places.point_columns` (``column_mapping`` may name them: ``{"X坐标":
+        "longitude"}``).
+    declared
+        ``--survey-crs``: ``wgs84``, ``gcj02``, ``bd09``, an EPSG code, or ``None`` (WGS-84
+        assumed; :func:`check_point_system` then checks it).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``survey`` plus ``survey_x``, ``survey_y`` (coordinates as written, float) and a point
+        geometry in EPSG:4326 (``None`` for rows without a usable point). ``attrs["point_crs"]``
+        holds the system used (``wgs84``, ``gcj02``, ``bd09`` or a CRS text), ``attrs["point_crs_
+        declared"]`` whether the user declared it. Without point columns every geometry is None.
+
+    Raises
+    ------
+    InputError
+        If ``declared`` is not a known system, or the coordinates are projected (metres) and no
+        CRS was declared.
+    """
+    if len(survey) != len(table):
+        raise ValueError("survey and table must have the same rows")
+    try:
+        system = parse_point_crs(declared)
+    except ValueError as exc:
+        raise InputError(
+            f"unknown --survey-crs {declared!r}",
+            source=source,
+            fix="use wgs84, gcj02 (AMap, Tencent), bd09 (Baidu) or an EPSG code such as EPSG:4490",
+        ) from exc
+    columns = point_columns([str(c) for c in table.columns], column_mapping)
+    x, y = _coordinates(table, columns)
+    out = gpd.GeoDataFrame(survey.copy(), geometry=[None] * len(survey), crs=WGS84)
+    out.attrs["point_crs_declared"] = bool((declared or "").strip())
+    out.attrs["point_crs"] = system if isinstance(system, str) else system.to_string()
+    if not columns:
+        if declared:
+            quality.add(
+                "warning",
+                source,
+                "coordinates",
+                "--survey-crs was given but the table has no coordinate columns",
+                "name them 经度/纬度, lng/lat, x/y or 坐标, or map them with --column X=longitude",
+            )
+        return out
+    x, y = _swap_if_needed(x, y, columns, source, quality)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not isinstance(system, CRS) or system.is_geographic:
+        outside = ok & ((np.abs(x) > 180) | (np.abs(y) > 90))
+        if outside.sum() > ok.sum() / 2:
+            raise InputError(
+                "the survey coordinates are not longitude/latitude degrees",
+                source=source,
+                fix="declare their CRS with --survey-crs (an EPSG code such as EPSG:4549)",
+            )
+        for row in survey["survey_row"][outside]:
+            quality.add(
+                "warning",
+                source,
+                f"row {row}",
+                "coordinates outside longitude/latitude ranges: point ignored",
+                "correct the cell",
+            )
+        ok &= ~outside
+    lon, lat = points_to_wgs84(np.where(ok, x, np.nan), np.where(ok, y, np.nan), system)
+    ok &= np.isfinite(lon) & np.isfinite(lat)
+    geometry = np.array([None] * len(out), dtype=object)
+    geometry[ok] = shapely.points(lon[ok], lat[ok])
+    out = out.set_geometry(gpd.GeoSeries(geometry, index=out.index, crs=WGS84))
+    out["survey_x"], out["survey_y"] = x, y
+    if isinstance(system, str) and system != "wgs84" and ok.any():
+        quality.add(
+            "repair",
+            source,
+            "coordinates",
+            f"{int(ok.sum())} points converted from {POINT_SYSTEMS[system]} to WGS-84",
+        )
+    return out
+
+
+def _coordinates(table: pd.DataFrame, columns: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes as written (NaN where empty or unreadable)."""
+    if "longitude" in columns:
+        x = [parse_coordinate(v) for v in table[columns["longitude"]]]
+        y = [parse_coordinate(v) for v in table[columns["latitude"]]]
+    elif "coordinates" in columns:
+        x, y = zip(*(parse_coordinate_pair(v) for v in table[columns["coordinates"]]), strict=True)
+    else:
+        x = y = [None] * len(table)
+    as_float = np.vectorize(lambda v: np.nan if v is None else float(v), otypes=[float])
+    return as_float(np.array(x, dtype=object)), as_float(np.array(y, dtype=object))
+
+
+def _swap_if_needed(
+    x: np.ndarray, y: np.ndarray, columns: dict[str, str], source: str, quality: QualityReport
+) -> tuple[np.ndarray, np.ndarray]:
+    """Swap longitude and latitude when the table has them the other way round (reported)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return x, y
+    swapped = (np.abs(y[ok]) > 90) & (np.abs(x[ok]) <= 90)
+    if swapped.mean() > 0.5:
+        quality.add(
+            "repair",
+            source,
+            "coordinates",
+            f"{' and '.join(columns.values())} hold latitude before longitude: swapped",
+            "write longitude first (经度, then 纬度)",
+        )
+        return y, x
+    return x, y
+
+
+def check_point_system(
+    survey: gpd.GeoDataFrame,
+    estates: gpd.GeoDataFrame,
+    *,
+    source: str,
+    quality: QualityReport,
+    tolerance_m: float = 50.0,
+) -> PointSystemCheck | None:
+    """Warn when the survey's points fit the estates in another system than the one used.
+
+    Rows are paired with the estates of the same :func:`geo.core.names.normalise_name` key; the
+    coordinates as written are read as WGS-84, GCJ-02 and BD-09 in turn
+    (:func:`geo.core.crs.detect_point_system`). When another system fits clearly better than the
+    one used (declared, or WGS-84 assumed), a warning names it, with the figures.
+
+    Returns the check (or ``None`` when there is nothing to compare).
+    """
+    if "survey_x" not in survey or estates.empty:
+        return None
+    keys: dict[str, list[int]] = {}
+    for position, name in enumerate(estates["name"]):
+        key = normalise_name(name)
+        if key:
+            keys.setdefault(key, []).append(position)
+    points, polygons = [], []
+    for position, name in enumerate(survey.get("name", [])):
+        for polygon in keys.get(normalise_name(name), ()):
+            points.append(position)
+            polygons.append(polygon)
+    found = detect_point_system(
+        survey["survey_x"].to_numpy(float),
+        survey["survey_y"].to_numpy(float),
+        estates,
+        np.array([points, polygons], dtype=int),
+        tolerance_m=tolerance_m,
+    )
+    used = survey.attrs.get("point_crs", "wgs84")
+    if found is None or found.likely is None or found.likely == used:
+        return found
+    survey.attrs["point_crs_suspect"] = found.likely
+    how = "declared" if survey.attrs.get("point_crs_declared") else "assumed"
+    used_label = POINT_SYSTEMS.get(used, used)
+    quality.add(
+        "warning",
+        source,
+        "coordinates",
+        f"the points look like {POINT_SYSTEMS[found.likely]}, not {used_label} as {how}: "
+        f"of {found.tested} rows named like an estate, {found.fits[found.likely]} lie within "
+        f"{tolerance_m:.0f} m of it read as {found.likely.upper()}, {found.fits.get(used, 0)} "
+        f"as {str(used).upper()} (median {found.median_m.get(used, float('nan')):,.0f} m off)",
+        f"rerun with --survey-crs {found.likely}; until then a point alone joins nothing",
+    )
+    return found
+
+
+@dataclass
+class RowMatch:
+    """Where one survey row went: status, estate (position in the estates), evidence."""
+
+    status: str
+    estate: int | None = None
+    distance_m: float | None = None
+    name_score: float | None = None
+    candidates: list[int] = field(default_factory=list)
+    note: str = ""
+
+
+def match_points(
+    estates: gpd.GeoDataFrame,
+    points: Sequence[object],
+    names: Sequence[object],
+    row_counties: Sequence[str],
+    estate_counties: Sequence[str],
+    *,
+    tolerance_m: float,
+    name_agree: float,
+    name_search_m: float,
+    trust_location: bool = True,
+) -> list[RowMatch]:
+    """Match survey points to estates by location, confirmed or disambiguated by name.
+
+    Parameters
+    ----------
+    estates
+        Estate polygons (``name`` column) in a projected CRS in metres.
+    points
+        One shapely point per row in the estates' CRS (``None`` for rows without a point).
+    names, row_counties
+        The rows' names and county names (``""`` when unknown), one per point.
+    estate_counties
+        The estates' county names (``""`` when unknown), one per estate. A row and an estate
+        whose counties are both known and differ are never matched.
+    tolerance_m, name_agree, name_search_m
+        Policy ``[survey]``: how far outside a polygon a point may lie, the name score that counts
+        as agreement, and how far a row may join by name alone.
+    trust_location
+        ``False`` when the points look like another coordinate system than the one used
+        (:func:`check_point_system`): a location alone then joins nothing (rule 2 is withheld,
+        and the rows say why); joins confirmed by name still happen.
+
+    Returns
+    -------
+    list of RowMatch
+        One per row. Rules, in order:
+
+        1. estates within ``tolerance_m`` whose names agree: the best name, then the nearest,
+           ``matched_location_name``; two equally good (a point in two same-named polygons):
+           ``ambiguous``, not guessed;
+        2. else the polygons that hold the point, when a name is missing on either side (many
+           mapped outlines have none): one, ``matched_location``; several, ``ambiguous``. A point
+           in a hole of a polygon is not inside it;
+        3. else agreeing names within ``name_search_m``: ``matched_name`` (ties ``ambiguous``);
+        4. else ``unmatched``, with the nearest estate and its name in the note (a point inside an
+           estate of another name is not joined to it).
+    """
+    geoms = estates.geometry.values
+    tree = shapely.STRtree(geoms)
+    estate_names = list(estates["name"]) if "name" in estates else [None] * len(estates)
+    radius = max(tolerance_m, name_search_m)
+    usable = np.array([p is not None and not shapely.is_empty(p) for p in points], dtype=bool)
+    query = np.array(points, dtype=object)[usable]
+    rows_of = np.flatnonzero(usable)
+    near: dict[int, list[int]] = {}
+    if len(query):
+        hits = tree.query(query, predicate="dwithin", distance=radius)
+        for q, e in zip(hits[0], hits[1], strict=True):
+            near.setdefault(int(rows_of[q]), []).append(int(e))
+    scores: dict[tuple[str, str], float] = {}
+
+    def score(row_name: object, estate: int) -> float | None:
+        a, b = normalise_name(row_name), normalise_name(estate_names[estate])
+        if not a or not b:
+            return None
+        if (a, b) not in scores:
+            scores[(a, b)] = name_score(row_name, estate_names[estate])
+        return scores[(a, b)]
+
+    out = []
+    for row, point in enumerate(points):
+        if not usable[row]:
+            out.append(RowMatch("unmatched", note="no point"))
+            continue
+        candidates = [
+            e
+            for e in near.get(row, [])
+            if not (row_counties[row] and estate_counties[e])
+            or row_counties[row] == estate_counties[e]
+        ]
+        distance = {e: float(shapely.distance(point, geoms[e])) for e in candidates}
+        named = {e: score(names[row], e) for e in candidates}
+        match = _decide(
+            candidates, distance, named, estate_names, tolerance_m, name_agree, row, near
+        )
+        if match.status == "matched_location" and not trust_location:
+            match = RowMatch(
+                "unmatched",
+                None,
+                0.0,
+                None,
+                [match.estate],
+                "location-only join withheld: the points look like another coordinate system",
+            )
+        out.append(match)
+    return out
+
+
+def _decide(
+    candidates: list[int],
+    distance: dict[int, float],
+    named: dict[int, float | None],
+    estate_names: list[object],
+    tolerance_m: float,
+    name_agree: float,
+    row: int,
+    near: dict[int, list[int]],
+) -> RowMatch:
+    """Apply the rules of :func:`match_points` to one row's candidates."""
+    agree = [e for e in candidates if (named[e] or 0.0) >= name_agree]
+    close = [e for e in agree if distance[e] <= tolerance_m]
+    if close:
+        return _best(close, distance, named, "matched_location_name")
+    inside = [e for e in candidates if distance[e] == 0.0]
+    unnamed = [e for e in inside if named[e] is None]
+    if unnamed and len(unnamed) == len(inside):
+        if len(unnamed) == 1:
+            return RowMatch("matched_location", unnamed[0], 0.0, None)
+        return RowMatch("ambiguous", None, 0.0, None, unnamed, "the point lies in several estates")
+    if agree:
+        return _best(agree, distance, named, "matched_name")
+    if not candidates:
+        county = " in its county" if near.get(row) else ""
+        return RowMatch("unmatched", note=f"no estate{county} within the search radius")
+    nearest = min(candidates, key=lambda e: distance[e])
+    where = "inside" if distance[nearest] == 0 else f"{distance[nearest]:.0f} m from"
+    label = estate_names[nearest]
+    label = "" if label is None or pd.isna(label) else str(label)
+    return RowMatch(
+        "unmatched",
+        None,
+        distance[nearest],
+        named[nearest],
+        [nearest],
+        f"{where} estate {label!r} of another name" if label else f"{where} an estate",
+    )
+
+
+def _best(
+    agree: list[int], distance: dict[int, float], named: dict[int, float | None], status: str
+) -> RowMatch:
+    """The best-named, then nearest, agreeing estate; a tie is ambiguous."""
+    top = max(named[e] or 0.0 for e in agree)
+    best = [e for e in agree if (named[e] or 0.0) == top]
+    nearest = min(distance[e] for e in best)
+    tied = sorted((e for e in best if distance[e] - nearest <= _TIE_M), key=lambda e: distance[e])
+    if len(tied) > 1:
+        return RowMatch(
+            "ambiguous",
+            None,
+            nearest,
+            top,
+            tied,
+            f"{len(tied)} estates of the same name at {nearest:.0f} m: not guessed",
+        )
+    return RowMatch(status, tied[0], nearest, top)

@@ -1,0 +1,142 @@
+"""Cost by content and who pays: an estate priced from its needs, the funding split by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.core.errors import PolicyError
+from geo.planning.districts import estimate_investment
+from geo.planning.funding import FUNDING_COLUMNS, funding_table
+from geo.planning.investment import estimate_investment as by_content
+from geo.planning.investment import item_classes
+from tests.conftest import squares_in_a_row
+
+
+def test_an_estate_costs_the_sum_of_its_needs(policy):
+    # 100 households, 8,000 m², 2 buildings (make_estates defaults)
+    estates = squares_in_a_row(1, needs="供水；屋面防水；加装电梯；绿化美化；服务设施")
+    out = by_content(estates, policy).iloc[0]
+    basic = 100 * 1800 + 8000 * 30  # 供水 per household, 屋面防水 per m² floor area
+    improvement = 2 * 600000 + 8000 * 15  # 加装电梯 per building, 绿化美化 per m²
+    enhancement = 200000  # 服务设施 per estate
+    assert out["investment_basic_yuan"] == basic
+    assert out["investment_improvement_yuan"] == improvement
+    assert out["investment_enhancement_yuan"] == enhancement
+    assert out["investment_yuan"] == basic + improvement + enhancement
+    assert out["investment_method"] == "needs" and not out["investment_estimated"]
+    assert out["investment_utility_items_yuan"] == 100 * 1800
+
+
+def test_a_city_moves_items_between_classes(policy):
+    huaibei = policy.with_values(
+        {
+            "cost.basic_items": [*policy.cost.basic_items, "照明设施", "绿化美化"],
+            "cost.improvement_items": [
+                "停车设施",
+                "文体活动设施",
+                "楼道照明",
+                "加装电梯",
+                "功能用房",
+            ],
+        }
+    )
+    assert item_classes(huaibei)["绿化美化"] == "basic"
+    estates = squares_in_a_row(1, needs="绿化美化")
+    out = by_content(estates, huaibei).iloc[0]
+    assert out["investment_basic_yuan"] == 8000 * 15 and out["investment_improvement_yuan"] == 0
+
+
+def test_flat_fallback_and_unpriced_items_are_flagged(policy):
+    estates = squares_in_a_row(3)
+    estates["needs"] = pd.array(["", "供水；晾衣架", pd.NA], dtype="string")
+    estates.loc[2, "floor_area_m2"] = pd.NA
+    out = by_content(estates, policy)
+    assert out["investment_yuan"].iloc[0] == 8000 * 242  # not surveyed: Xinyang 2022 flat rate
+    assert out["investment_unclassified_yuan"].iloc[0] == 8000 * 242
+    assert out["investment_method"].iloc[0] == "flat" and out["investment_estimated"].iloc[0]
+    assert out["investment_yuan"].iloc[1] == 100 * 1800  # 晾衣架 is not an annex item
+    assert out["investment_unpriced"].iloc[1] == "晾衣架" and out["investment_estimated"].iloc[1]
+    assert out["investment_yuan"].iloc[2] == 100 * 27200  # no floor area: per household
+
+
+def test_rates_must_name_annex_items(policy):
+    with pytest.raises(PolicyError, match="annex"):
+        by_content(
+            squares_in_a_row(1), policy.with_values({"cost.item_rates": ["晾衣架 = 5 / m2"]})
+        )
+    with pytest.raises(PolicyError, match="item_rates"):
+        policy.with_values({"cost.item_rates": ["供水 = lots"]})
+
+
+def test_funding_split_by_hand(policy):
+    # 1990 estate, 100 households, needs 供水 (utility item, basic) and 屋面防水 (basic)
+    estates = squares_in_a_row(1, needs="供水；屋面防水")
+    costs = estimate_investment(estates, policy).iloc[0]
+    total = 100 * 1800 + 8000 * 30  # 420,000
+    assert costs["investment_yuan"] == total
+    assert costs["fund_residents_yuan"] == 0.2 * total  # Huaibei 六: at least 20 %
+    assert costs["fund_utilities_yuan"] == 0.5 * 100 * 1800  # half the water supply item
+    assert costs["fund_central_yuan"] == 0.3 * total  # pre-2000: 30 % of the basic class
+    government = total - 0.2 * total - 0.5 * 180000 - 0.3 * total
+    assert costs["fund_city_yuan"] == costs["fund_district_yuan"] == government / 2  # 1:1
+    assert sum(costs[c] for c in FUNDING_COLUMNS) == total
+
+
+def test_no_central_subsidy_after_2000(policy):
+    estates = squares_in_a_row(1, build_year_latest=2003, needs="屋面防水")
+    costs = estimate_investment(estates, policy).iloc[0]
+    assert costs["fund_central_yuan"] == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 5000),
+            st.floats(0, 500000),
+            st.sampled_from(["", "供水", "供水；供电；立面整治", "加装电梯；服务设施", "绿化美化"]),
+            st.integers(1960, 2010),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.floats(0, 1),
+    st.floats(0, 1),
+    st.floats(0, 1),
+)
+def test_funding_always_sums_to_the_investment(rows, residents, utility, central):
+    from geo.core.policy import default_policy
+
+    policy = default_policy().with_values(
+        {
+            "funding.residents_min_share": residents,
+            "funding.utility_share_of_items": utility,
+            "funding.central_share_of_basic": central,
+        }
+    )
+    estates = squares_in_a_row(len(rows))
+    estates["households"] = pd.array([r[0] for r in rows], dtype="Int64")
+    estates["floor_area_m2"] = pd.array([r[1] for r in rows], dtype="Float64")
+    estates["needs"] = pd.array([r[2] for r in rows], dtype="string")
+    estates["build_year_latest"] = pd.array([r[3] for r in rows], dtype="Int64")
+    out = estimate_investment(estates, policy)
+    parts = out[list(FUNDING_COLUMNS)].to_numpy(dtype=float)
+    assert (parts >= 0).all()
+    assert np.allclose(parts.sum(axis=1), out["investment_yuan"].to_numpy(dtype=float), atol=0.5)
+
+
+def test_funding_table_districts_standalones_and_total(policy):
+    estates = squares_in_a_row(3, needs="屋面防水")
+    estates = pd.concat([estates, estimate_investment(estates, policy)], axis=1)
+    estates["status"] = "eligible"
+    estates["district_id"] = pd.array(["D0001", "D0001", pd.NA], dtype="string")
+    districts = pd.DataFrame(
+        {"district_id": ["D0001"], **{c: [estates[c].iloc[:2].sum()] for c in FUNDING_COLUMNS}}
+    )
+    table = funding_table(estates, districts)
+    assert set(table["level"]) == {"district", "estate", "total"}
+    total = table.loc[table["level"] == "total", "wan_yuan"].sum()
+    assert total == pytest.approx(3 * 8000 * 30 / 1e4)
+    assert table.loc[table["level"] == "district", "wan_yuan"].sum() == pytest.approx(2 * 24.0)
