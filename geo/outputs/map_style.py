@@ -14,7 +14,7 @@ import html
 import pandas as pd
 
 # Status colours: eligible and extension as in the tender package's PNG maps
-# (geo.outputs.export: green #4daf4a, orange #ff7f00), so 延伸纳入 is one colour everywhere;
+# (geo.outputs.drawings: green #4daf4a, orange #ff7f00), so 延伸纳入 is one colour everywhere;
 # needs-survey yellow, recent and excluded greys.
 STATUS_COLOURS = {
     "eligible": "#4daf4a",
@@ -181,7 +181,7 @@ TEXT: dict[str, dict[str, str]] = {
 
 #: Extra layers drawn when a step has put them into ``PlanResult.extra_layers``.
 EXTRA_LAYER_STYLES: dict[str, dict[str, object]] = {
-    # corridor blue and site purple as in the tender package's PNG maps (geo.outputs.export)
+    # corridor blue and site purple as in the tender package's PNG maps (geo.outputs.drawings)
     "corridors": {"color": "#2b83ba", "weight": 2.5, "opacity": 0.85},
     "elderly_coverage": {"color": "#1f78b4", "weight": 1, "fillOpacity": 0.12},
     "elderly_sites": {"color": "#ffffff", "weight": 2, "fillColor": "#7b3294", "fillOpacity": 0.9},

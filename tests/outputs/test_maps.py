@@ -330,9 +330,9 @@ def test_repeated_property_values_are_sent_once():
 
 
 def test_status_colours_are_those_of_the_tender_maps(result):
-    from geo.outputs import export
+    from geo.outputs import drawings
 
-    for status, colour in export._STATUS_COLOURS.items():
+    for status, colour in drawings._STATUS_COLOURS.items():
         assert maps.STATUS_COLOURS[status] == colour  # 延伸纳入 orange on both
     assert len(set(maps.STATUS_COLOURS.values())) == len(maps.STATUS_COLOURS)
     page = _html(result, basemap="none")
