@@ -131,10 +131,10 @@ def test_every_estate_drawn_and_labels_from_their_zoom(page_20k):
                 " return [p.x, p.y]; })()"
             )
             page.mouse.move(box[0], box[1])
-            tip = page.locator(".leaflet-tooltip.lp-tip")
+            tip = page.locator(".leaflet-tooltip.lp-tip", has_text="小区名称")
             tip.wait_for(timeout=10_000)
             assert tip.bounding_box()["width"] > 150
-            assert "小区名称" in tip.inner_text()
+            assert "建成年代" in tip.inner_text()
             page.screenshot(path=str(path.with_suffix(".png")))
             assert not errors, errors
             assert not external, external  # offline: nothing fetched from the network
