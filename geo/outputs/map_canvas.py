@@ -441,10 +441,43 @@ CANVAS_JS = r"""
   // one canvas for every layer here, drawing features of one style together: one fill and one
   // stroke per layer and colour instead of one per feature (Leaflet's own TODO), in the order
   // the layers were added; the hovered feature last
-  var BATCH = 200;
+  var BATCH = 200, SLICE_MS = 25;
   var Batched = L.Canvas.extend({
+    // after a zoom, features are projected by _updatePaths, a slice at a time (not all at once)
+    _onZoomEnd: function () {
+      for (var id in this._layers) {
+        var layer = this._layers[id];
+        if (layer._lpFar) { layer._lpStale = true; layer._parts = []; layer._pxBounds = null; }
+        else { layer._project(); }
+      }
+    },
+    // clip and draw the features SLICE_MS at a time, one slice a frame, so that no frame of a
+    // zoom or pan waits for the whole city; the canvas fills in within a few frames
+    _updatePaths: function () {
+      if (this._postponeUpdatePaths) { return; }
+      var layers = [], self = this, at = 0, token = {};
+      for (var id in this._layers) { layers.push(this._layers[id]); }
+      this._lpToken = token;
+      this._lpBusy = true;
+      this._redrawBounds = null;
+      (function slice() {
+        if (self._lpToken !== token || !self._map) { return; }
+        var started = performance.now(), first = at;
+        while (at < layers.length && performance.now() - started < SLICE_MS) {
+          for (var k = 0; k < 250 && at < layers.length; k++) { layers[at++]._update(); }
+        }
+        self._drawList(layers.slice(first, at), null);
+        if (at < layers.length) { L.Util.requestAnimFrame(slice); }
+        else { self._lpBusy = false; self.fire("lpdrawn"); }
+      })();
+    },
     _draw: function () {
-      var bounds = this._redrawBounds, ctx = this._ctx, batches = [], byKey = {}, last = null;
+      var bounds = this._redrawBounds, list = [];
+      for (var order = this._drawFirst; order; order = order.next) { list.push(order.layer); }
+      this._drawList(list, bounds);
+    },
+    _drawList: function (list, bounds) {
+      var ctx = this._ctx, batches = [], byKey = {}, last = null;
       ctx.save();
       if (bounds) {
         var size = bounds.getSize();
@@ -452,8 +485,8 @@ CANVAS_JS = r"""
         ctx.rect(bounds.min.x, bounds.min.y, size.x, size.y);
         ctx.clip();
       }
-      for (var order = this._drawFirst; order; order = order.next) {
-        var layer = order.layer;
+      for (var n = 0; n < list.length; n++) {
+        var layer = list[n];
         if (!layer._parts || !layer._parts.length || !layer.options.stroke && !layer.options.fill) {
           continue;
         }
@@ -602,7 +635,7 @@ CANVAS_JS = r"""
       painted: false, labels: lp.layers.labels ? lp.layers.labels.count() : 0};
     if (!group || !group._map) { return out; }
     var view = group._map.getBounds();
-    out.painted = !!group._lpPainted;
+    out.painted = !!group._lpPainted && !(group._map._lpCanvas && group._map._lpCanvas._lpBusy);
     group.eachLayer(function (layer) {
       out.estates++;
       var inside = view.intersects(layer.getBounds());
