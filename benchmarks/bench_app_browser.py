@@ -1,120 +1,368 @@
-"""Time until the planner can use the page, in a real browser, on the Hangzhou set.
+"""The map in a real browser: the app and plain folium side by side, same polygons, same run.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_app_browser.py
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_app_browser.py --estates 2112 20000 50000 [--runs 3]
 
-Starts ``streamlit run serve.py`` (as ``./dev app``: the page ``app.py``, its first plan made while
-the server starts) on a free local port with the Hangzhou estates, survey and water
-(as ``LIANPIAN_APP_*``), opens the page in headless Chromium (Debian ``chromium``, Playwright) and
-prints, for a first visit (nothing cached: the plan is computed) and a second visit (plan cached):
-the time from opening the page to the sidebar's controls shown (usable while the plan runs), to
-the Leaflet map shown, and to every estate drawn
-(``path.leaflet-interactive.lp-estate``, 2,112). The issue's target: interactive within 5 s.
-Then the time from changing the colour radio to the redrawn map. The server is started twice:
-the page opened as soon as it listens (the first plan still being made), and opened
-``OPEN_AFTER_S`` seconds after (a planner starting the server, then the browser). Needs ../shared/data and
-/usr/bin/chromium; prints a message and exits 0 without them.
+For each estate count (2,112 = the real Hangzhou OSM estates; more = Hangzhou tiled side by side,
+``benchmarks/_tiling.py``) the script plans the estates once in this process and writes two
+standalone pages: **lianpian**'s map (:func:`geo.outputs.maps.build_map`, what the app sends) and
+**plain folium**: a ``folium.GeoJson`` of the same estates in EPSG:4326 coloured by status with
+folium's ``style_function`` and a ``GeoJsonTooltip`` of name and status (what a user would write;
+Leaflet inlined from ``node_modules`` as for our map, since the machine is offline). It opens each
+``--runs`` times in headless Chromium (Debian ``chromium``, Playwright) and prints, per page:
+
+- **all drawn**: seconds from opening the page until every estate in view is drawn (our map:
+  ``lpMap.status()``, every estate of the canvas layer clipped and painted; plain folium: one SVG
+  path per estate in the DOM; at the first view every estate is in view);
+- **JS heap**: used JavaScript heap after a garbage collection (CDP ``Runtime.getHeapUsage``);
+- **slowest frame**: the longest interval between animation frames while the map zooms in twice,
+  pans, and zooms out twice (animated, as a planner's mouse wheel does), wall clock; and
+  **task**: the CPU time of the longest task of the browser in that sequence (Chrome trace), which
+  other processes on the cores do not inflate;
+- **page**: bytes of the page.
+
+Then it starts the app (``streamlit run serve.py``, as ``./dev app``, with ``LIANPIAN_APP_ESTATES``
+/ ``_SURVEY`` / ``_BARRIERS`` on the same files) and opens it ``--runs`` + 1 times: a first visit
+(the page plans; the server's head start may still be running) printing when the sidebar, the
+progress bar and the map appear and when every estate is drawn, then later visits (plan cached)
+with the same figures as above (page = bytes the browser received over Streamlit's websocket).
+Every figure is min / median over the runs; the load average is printed with them (2 shared
+cores: other work on the machine slows the browser). Needs ../shared/data and /usr/bin/chromium;
+prints a message and exits 0 without them.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
+HZ = DATA / "hangzhou"
 CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 sys.path.insert(0, str(REPO))  # the browser test's app launcher (tests/test_browser.py)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+TIMEOUT_S = 300.0
+
+# JavaScript run in the map's frame ------------------------------------------------------------
+
+_FIND_MAP = """(() => {
+  if (window.lpMap && lpMap.layers.estates && lpMap.layers.estates._map) {
+    return lpMap.layers.estates._map;
+  }
+  for (const k of Object.keys(window)) {
+    try { if (window[k] instanceof L.Map) { return window[k]; } } catch (e) {}
+  }
+  return null;
+})()"""
+
+_DRAWN_OURS = """() => {
+  if (!window.lpMap) { return -1; }
+  const s = lpMap.status();
+  return s.painted && s.inView > 0 && s.drawnInView === s.inView ? s.drawnInView : -1;
+}"""
+
+_DRAWN_PLAIN = """() => document.querySelectorAll("path.leaflet-interactive").length"""
+
+_ZOOM_FRAMES = (
+    """async () => {
+  const map = """
+    + _FIND_MAP
+    + """;
+  let last = 0, worst = 0, running = true;
+  const tick = (t) => { if (last) { worst = Math.max(worst, t - last); } last = t;
+                        if (running) { requestAnimationFrame(tick); } };
+  requestAnimationFrame(tick);
+  const z = map.getZoom();
+  const steps = [() => map.setZoom(z + 1), () => map.setZoom(z + 2), () => map.panBy([300, 200]),
+                 () => map.setZoom(z + 1), () => map.setZoom(z)];
+  for (const step of steps) {
+    const moved = new Promise((r) => map.once("moveend", r));
+    step();
+    await moved;
+    await new Promise((r) => setTimeout(r, 400));
+  }
+  running = false;
+  return worst;
+}"""
+)
 
 
-OPEN_AFTER_S = 8.0
+# inputs and pages ------------------------------------------------------------------------------
 
 
-def _start(port: int) -> tuple[subprocess.Popen, float]:
-    """Start the app on the Hangzhou data (the browser test's launcher); seconds until it listens."""
-    from tests.test_browser import _start_app
+def _inputs(n: int) -> tuple[dict[str, str], object]:
+    """The ``LIANPIAN_APP_*`` variables and the loaded inputs of ``n`` estates."""
+    from geo.pipeline import load_inputs
 
-    hz = DATA / "hangzhou"
+    if n <= 2112:
+        env = {
+            "LIANPIAN_APP_ESTATES": str(HZ / "osm_landuse_residential.gpkg"),
+            "LIANPIAN_APP_SURVEY": str(HZ / "survey_illustrative.csv"),
+            "LIANPIAN_APP_BARRIERS": str(HZ / "osm_water.gpkg"),
+        }
+        inputs = load_inputs(
+            HZ / "osm_landuse_residential.gpkg",
+            survey=HZ / "survey_illustrative.csv",
+            barriers=[HZ / "osm_water.gpkg"],
+        )
+        return env, inputs
+    from _tiling import tiled_inputs
+
+    tiled = tiled_inputs(n)
+    path, layer = tiled.estates.rsplit("::", 1)
     env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "LIANPIAN_APP_ESTATES": str(hz / "osm_landuse_residential.gpkg"),
-        "LIANPIAN_APP_SURVEY": str(hz / "survey_illustrative.csv"),
-        "LIANPIAN_APP_BARRIERS": str(hz / "osm_water.gpkg"),
+        "LIANPIAN_APP_ESTATES": tiled.estates,
+        "LIANPIAN_APP_SURVEY": tiled.survey,
+        "LIANPIAN_APP_BARRIERS": tiled.water,
     }
+    return env, load_inputs(path, estates_layer=layer, survey=tiled.survey, barriers=[tiled.water])
+
+
+def _pages(result, folder: Path) -> tuple[Path, Path, float, float]:
+    """Write our map and the plain folium map; return their paths and build+render seconds."""
+    import folium
+
+    from geo.outputs import maps
+
     started = time.perf_counter()
-    proc = _start_app(port, env)
-    return proc, time.perf_counter() - started
-
-
-def _visit(browser, port: int, expected: int, label: str) -> None:
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    ours = maps.map_html(maps.build_map(result, maps.MapOptions(basemap="none")))
+    ours_s = time.perf_counter() - started
+    js, css, _, _ = maps._assets(str(maps.leaflet_dir()))
+    patched = maps.MacroElement.render
+    maps.MacroElement.render = maps._BRANCA_RENDER  # folium as shipped
     try:
         started = time.perf_counter()
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-        page.get_by_text("政策参数", exact=True).wait_for(timeout=120_000)
-        controls = time.perf_counter() - started
-        frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
-        frame.locator(".leaflet-container").wait_for(timeout=120_000)
-        shown = time.perf_counter() - started
-        estates = frame.locator("path.leaflet-interactive.lp-estate")
-        while estates.count() < expected and time.perf_counter() - started < 120:
-            time.sleep(0.05)
-        drawn = time.perf_counter() - started
-        print(
-            f"{label}: sidebar controls shown {controls:.2f} s, map shown {shown:.2f} s, "
-            f"all {estates.count():,} estates drawn {drawn:.2f} s"
-        )
-        radio = page.get_by_text("优先度", exact=True)
+        plain = folium.Map(tiles=None)
+        plain.default_js = [("leaflet", js)]  # offline: Leaflet inlined, as for our map
+        plain.default_css = [("leaflet_css", css)]
+        estates = result.estates[["estate_id", "name", "status", result.estates.geometry.name]]
+        colours = maps.STATUS_COLOURS
+        folium.GeoJson(
+            estates.to_crs(4326),
+            name="estates",
+            style_function=lambda f: {
+                "fillColor": colours.get(f["properties"]["status"], "#999999"),
+                "color": "#333333",
+                "weight": 0.6,
+                "fillOpacity": 0.75,
+            },
+            tooltip=folium.GeoJsonTooltip(["name", "status"]),
+        ).add_to(plain)
+        plain.fit_bounds(plain.get_bounds())
+        plain_page = plain.get_root().render()
+        plain_s = time.perf_counter() - started
+    finally:
+        maps.MacroElement.render = patched
+    a, b = folder / "lianpian.html", folder / "plain_folium.html"
+    a.write_text(ours, encoding="utf-8")
+    b.write_text(plain_page, encoding="utf-8")
+    return a, b, ours_s, plain_s
+
+
+# measuring ---------------------------------------------------------------------------------
+
+
+def _zoom(browser, page, frame) -> tuple[float, float]:
+    """Slowest frame of the zoom sequence (wall ms) and the longest task's CPU time (ms).
+
+    The CPU time (Chrome trace, ``tdur`` of the longest ``RunTask``) does not grow when other
+    processes share the cores; the wall-clock frame does.
+    """
+    import json
+
+    browser.start_tracing(page=page, categories=["toplevel"])
+    try:
+        wall = frame.evaluate(_ZOOM_FRAMES)
+    finally:
+        trace = json.loads(browser.stop_tracing())
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    cpu = max(
+        (e["tdur"] for e in events if "tdur" in e and "RunTask" in e.get("name", "")),
+        default=float("nan"),
+    )
+    return wall, cpu / 1000
+
+
+def _heap_mb(page) -> float:
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("HeapProfiler.enable")
+        cdp.send("HeapProfiler.collectGarbage")
+        return cdp.send("Runtime.getHeapUsage")["usedSize"] / 1e6
+    finally:
+        cdp.detach()
+
+
+def _wait_drawn(frame, ours: bool, expected: int, started: float) -> float:
+    check = _DRAWN_OURS if ours else _DRAWN_PLAIN
+    while time.perf_counter() - started < TIMEOUT_S:
+        try:
+            if frame.evaluate(check) >= expected:
+                return time.perf_counter() - started
+        except Exception:  # the frame is still being replaced
+            pass
+        time.sleep(0.05)
+    return float("nan")
+
+
+def _standalone(browser, path: Path, ours: bool, expected: int) -> dict[str, float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
         started = time.perf_counter()
-        radio.click()
-        # while Streamlit reruns, the old map's iframe may stay beside the new one: the last is new
-        frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1')
-        frame.locator(".lp-legend", has_text="≥").wait_for(timeout=60_000)
-        estates = frame.locator("path.leaflet-interactive.lp-estate")
-        while estates.count() < expected and time.perf_counter() - started < 60:
-            time.sleep(0.05)
-        print(f"{label}: colour by priority, map redrawn {time.perf_counter() - started:.2f} s")
+        page.goto(path.as_uri(), wait_until="commit", timeout=TIMEOUT_S * 1000)
+        drawn = _wait_drawn(page, ours, expected, started)
+        frame_ms, task_ms = _zoom(browser, page, page)
+        return {
+            "drawn": drawn,
+            "heap": _heap_mb(page),
+            "frame": frame_ms,
+            "task": task_ms,
+            "page": path.stat().st_size / 1e6,
+        }
     finally:
         page.close()
 
 
-def main() -> int:
-    if not (DATA / "hangzhou").exists() or not CHROMIUM.exists():
-        print(f"skipped: needs {DATA / 'hangzhou'} and {CHROMIUM}")
-        return 0
+def _map_frame(page):
+    """The frame of the app's map (the last st_folium iframe: a rerun may leave the old one)."""
+    iframes = page.locator('iframe[title="streamlit_folium.st_folium"]')
+    for _ in range(int(TIMEOUT_S * 10)):
+        try:
+            if iframes.count():
+                frame = iframes.last.element_handle(timeout=1000).content_frame()
+                if frame is not None and frame.evaluate("() => !!window.lpMap"):
+                    return frame
+        except Exception:  # replaced while we looked
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("the map's frame did not appear")
+
+
+def _app_visit(browser, port: int, expected: int, first: bool) -> dict[str, float]:
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    received = [0]
+
+    def on_ws(ws) -> None:
+        ws.on("framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload)))
+
+    page.on("websocket", on_ws)
+    try:
+        started = time.perf_counter()
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        out: dict[str, float] = {}
+        page.get_by_text("政策参数", exact=True).wait_for(timeout=TIMEOUT_S * 1000)
+        out["sidebar"] = time.perf_counter() - started
+        if first:
+            try:
+                page.locator('[role="progressbar"]').first.wait_for(timeout=5000)
+                out["progress"] = time.perf_counter() - started
+            except Exception:  # the plan was ready at once: no progress to show
+                out["progress"] = float("nan")
+        frame = _map_frame(page)
+        out["drawn"] = _wait_drawn(frame, True, expected, started)
+        out["frame"], out["task"] = _zoom(browser, page, frame)
+        out["heap"] = _heap_mb(page)
+        out["page"] = received[0] / 1e6
+        return out
+    finally:
+        page.close()
+
+
+def _fmt(values: list[float], unit: str, digits: int = 2) -> str:
+    values = [v for v in values if v == v]
+    if not values:
+        return "n/a"
+    lo, mid = min(values), statistics.median(values)
+    return f"{lo:.{digits}f} / {mid:.{digits}f} {unit}"
+
+
+def _report(label: str, runs: list[dict[str, float]]) -> None:
+    keys = [("drawn", "s", 2), ("heap", "MB", 0), ("frame", "ms", 0), ("task", "ms CPU", 0)]
+    keys.append(("page", "MB", 2))
+    cells = [f"{k} {_fmt([r[k] for r in runs if k in r], u, d)}" for k, u, d in keys]
+    print(f"  {label:<28} " + " | ".join(cells), flush=True)
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def bench(n: int, runs: int, app: bool) -> None:
     from playwright.sync_api import sync_playwright
 
-    from geo.core.errors import QualityReport
-    from geo.io import read_estates
+    from geo.pipeline import run_plan
+    from tests.test_browser import _free_port, _start_app
 
-    expected = len(
-        read_estates(DATA / "hangzhou" / "osm_landuse_residential.gpkg", quality=QualityReport())
-    )
-    from tests.test_browser import _free_port
-
-    for delay in (0.0, OPEN_AFTER_S):
-        port = _free_port()
-        proc, ready = _start(port)
-        print(f"app server listening after {ready:.2f} s; page opened {delay:.0f} s later")
-        time.sleep(delay)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=str(CHROMIUM),
-                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    env, inputs = _inputs(n)
+    result = run_plan(inputs)
+    expected = len(result.estates)
+    print(f"\n{expected:,} estates ({len(result.districts):,} districts), load {_load()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_path, plain_path, ours_s, plain_s = _pages(result, Path(tmp))
+        print(f"  page built and rendered: lianpian {ours_s:.2f} s, plain folium {plain_s:.2f} s")
+        print("  (min / median of", runs, "runs)")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                for label, path, ours in (
+                    ("lianpian map (page)", ours_path, True),
+                    ("plain folium (page)", plain_path, False),
+                ):
+                    _report(
+                        label, [_standalone(browser, path, ours, expected) for _ in range(runs)]
+                    )
+                    print(f"    load {_load()}", flush=True)
+            finally:
+                browser.close()
+    if not app:
+        return
+    del result, inputs
+    port = _free_port()
+    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO), **env})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                first = _app_visit(browser, port, expected, first=True)
+                print(
+                    f"  app first visit: sidebar {first['sidebar']:.2f} s, progress bar "
+                    f"{first['progress']:.2f} s, all drawn {first['drawn']:.2f} s "
+                    f"(load {_load()})",
+                    flush=True,
                 )
-                try:
-                    _visit(browser, port, expected, "  first visit (plan computed)")
-                    if delay == 0:
-                        _visit(browser, port, expected, "  second visit (plan cached)")
-                finally:
-                    browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+                later = [_app_visit(browser, port, expected, first=False) for _ in range(runs)]
+                _report("app, later visits", later)
+                print(f"    sidebar {_fmt([r['sidebar'] for r in later], 's')}; load {_load()}")
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--estates", type=int, nargs="+", default=[2112, 20000, 50000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-app", action="store_true", help="standalone pages only")
+    args = parser.parse_args()
+    if not HZ.exists() or not CHROMIUM.exists():
+        print(f"skipped: needs {HZ} and {CHROMIUM}")
+        return 0
+    print(f"load average at start {_load()} (2 shared cores)")
+    for n in args.estates:
+        bench(n, args.runs, not args.no_app)
     return 0
 
 

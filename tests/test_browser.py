@@ -78,6 +78,32 @@ def _count_until(locator, expected: int, timeout_ms: int) -> int:
     return seen
 
 
+def _drawn_estates(page) -> int:
+    """Estates drawn on the map's canvas (``lpMap.status()``, geo.outputs.map_canvas), last map."""
+    try:
+        frames = page.locator('iframe[title="streamlit_folium.st_folium"]')
+        handle = frames.last.element_handle(timeout=1000) if frames.count() else None
+        frame = handle.content_frame() if handle else None
+        if frame is None:
+            return 0
+        return frame.evaluate(
+            "() => { if (!window.lpMap) return 0; const s = lpMap.status();"
+            " return s.painted ? s.drawn : 0; }"
+        )
+    except Exception:  # the frame is being replaced (a rerun mounts the map again)
+        return 0
+
+
+def _drawn_until(page, expected: int, timeout_ms: int) -> int:
+    """Count the drawn estates until they reach ``expected`` or the time is up; the last count."""
+    deadline = time.time() + timeout_ms / 1000
+    seen = _drawn_estates(page)
+    while seen != expected and time.time() < deadline:
+        time.sleep(0.25)
+        seen = _drawn_estates(page)
+    return seen
+
+
 def _check_page(
     port: int, expected_estates: int, shot: Path, timeout_ms: int, tiles_from: str | None = None
 ) -> None:
@@ -102,9 +128,8 @@ def _check_page(
             page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
             frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
             frame.locator(".leaflet-container").wait_for(timeout=timeout_ms)
-            estates = frame.locator("path.leaflet-interactive.lp-estate")
             deadline = time.time() + timeout_ms / 1000
-            assert _count_until(estates, expected_estates, timeout_ms) == expected_estates
+            assert _drawn_until(page, expected_estates, timeout_ms) == expected_estates
             assert frame.locator(".lp-legend").count() == 1
             assert frame.locator(".leaflet-control-layers").count() == 1
             if tiles_from:  # the local basemap: tiles drawn from the loopback tile server
@@ -121,12 +146,9 @@ def _check_page(
                 page.get_by_text(label, exact=True).click()
                 frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1')
                 frame.locator(".lp-legend", has_text=legend).wait_for(timeout=timeout_ms)
-                estates = frame.locator("path.leaflet-interactive.lp-estate")
                 # counted until all are drawn once: Streamlit may mount the map again right after
                 # (st_folium's first value reruns the script), and a fresh mount starts at 0
-                assert _count_until(estates, expected_estates, timeout_ms) == expected_estates, (
-                    label
-                )
+                assert _drawn_until(page, expected_estates, timeout_ms) == expected_estates, label
             assert page.locator('[data-testid="stException"]').count() == 0
             # the "none" basemap is the default offline choice? OSM tiles are the only external
             # requests allowed: scripts and styles must all come from the app itself

@@ -37,7 +37,7 @@ def load_and_plan(t: dict[str, str], requested: tuple | None, policy_items: tupl
             if (spec, policy_items) in planned:  # in the cache: no progress to show
                 result = cached_plan(spec, policy_items)
             else:
-                with st.status(t["running"], expanded=False) as status:
+                with st.status(t["running"], expanded=True) as status:  # progress bar in view
                     bar = st.progress(0.0, text=t["step_read"])
                     if not any(done == spec for done, _ in planned):  # else read already
                         cached_inputs(spec)

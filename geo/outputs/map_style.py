@@ -14,7 +14,7 @@ import html
 import pandas as pd
 
 # Status colours: eligible and extension as in the tender package's PNG maps
-# (geo.outputs.export: green #4daf4a, orange #ff7f00), so 延伸纳入 is one colour everywhere;
+# (geo.outputs.drawings: green #4daf4a, orange #ff7f00), so 延伸纳入 is one colour everywhere;
 # needs-survey yellow, recent and excluded greys.
 STATUS_COLOURS = {
     "eligible": "#4daf4a",
@@ -181,8 +181,8 @@ TEXT: dict[str, dict[str, str]] = {
 
 #: Extra layers drawn when a step has put them into ``PlanResult.extra_layers``.
 EXTRA_LAYER_STYLES: dict[str, dict[str, object]] = {
-    # corridor blue and site purple as in the tender package's PNG maps (geo.outputs.export)
-    "corridors": {"color": "#2b83ba", "weight": 4, "opacity": 0.85},
+    # corridor blue and site purple as in the tender package's PNG maps (geo.outputs.drawings)
+    "corridors": {"color": "#2b83ba", "weight": 2.5, "opacity": 0.85},
     "elderly_coverage": {"color": "#1f78b4", "weight": 1, "fillOpacity": 0.12},
     "elderly_sites": {"color": "#ffffff", "weight": 2, "fillColor": "#7b3294", "fillOpacity": 0.9},
 }
@@ -228,6 +228,18 @@ def _esc(value: object, missing: str = "") -> str:
     if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
         return html.escape(missing)
     return html.escape(str(value), quote=True)
+
+
+def _each(values: object, fn) -> list:
+    """``[fn(v) for v in values]``, calling ``fn`` once per distinct value (missing ones: ``None``).
+
+    Estate columns repeat (status, reason, district, build year): 50,000 estates have a few
+    thousand distinct values, and escaping or formatting each once is what takes the time.
+    """
+    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    done = [fn(u) for u in uniques] + [fn(None)]
+    return [done[c] for c in codes]
 
 
 def _number(value: object, unit: str, *, scale: float = 1.0, digits: int = 0) -> str:
@@ -299,32 +311,31 @@ def estate_properties(estates: pd.DataFrame, language: str = "zh") -> pd.DataFra
     def col(name: str) -> pd.Series:
         return estates[name] if name in estates else pd.Series([pd.NA] * n, index=estates.index)
 
-    year_raw = col("build_year_raw")
-    year = col("build_year")
-    build = [
-        _esc(r if isinstance(r, str) and r.strip() else y, t["unknown"])
-        for r, y in zip(year_raw, year, strict=True)
-    ]
+    year_raw = col("build_year_raw").astype(object)
+    year_raw = year_raw.where(year_raw.map(lambda r: isinstance(r, str) and bool(r.strip())), None)
+    build = _each(
+        year_raw.fillna(col("build_year").astype(object)), lambda v: _esc(v, t["unknown"])
+    )
     status = col("status").astype(object)
     scored = status.isin(["eligible", "extension"])
     score = col("priority_score").where(scored)
+    unnamed, unknown = html.escape(t["unnamed"]), html.escape(t["unknown"])
     return pd.DataFrame(
         {
-            "estate_id": [_esc(v) for v in col("estate_id")],
-            "name": [_esc(v, t["unnamed"]) or html.escape(t["unnamed"]) for v in col("name")],
+            "estate_id": _each(col("estate_id"), _esc),
+            "name": _each(col("name"), lambda v: _esc(v, t["unnamed"]) or unnamed),
             "build_year": build,
-            "households": [
-                _esc(_number(v, t["hh"]), t["unknown"]) or html.escape(t["unknown"])
-                for v in col("households")
-            ],
-            "status": [_esc(status_label(str(s), language)) for s in status],
-            "reason": [_esc(v) for v in col(reason_col)],
-            "priority": [_esc("" if pd.isna(v) else f"{float(v):.1f}") for v in score],
-            "district": [_esc(v) for v in col("district_id")],
-            "gap": [_esc(_number(v, "m²")) for v in col("elderly_gap_m2")],
-            "colour": [STATUS_COLOURS.get(str(s), NOT_SCORED) for s in status],
-            "pcolour": [priority_colour(v) for v in score],
-            "gcolour": [gap_colour(v) for v in col("elderly_gap_m2")],
+            "households": _each(
+                col("households"), lambda v: _esc(_number(v, t["hh"]), t["unknown"]) or unknown
+            ),
+            "status": _each(status, lambda s: _esc(status_label(str(s), language))),
+            "reason": _each(col(reason_col), _esc),
+            "priority": _each(score, lambda v: _esc("" if pd.isna(v) else f"{float(v):.1f}")),
+            "district": _each(col("district_id"), _esc),
+            "gap": _each(col("elderly_gap_m2"), lambda v: _esc(_number(v, "m²"))),
+            "colour": _each(status, lambda s: STATUS_COLOURS.get(str(s), NOT_SCORED)),
+            "pcolour": _each(score, priority_colour),
+            "gcolour": _each(col("elderly_gap_m2"), gap_colour),
         },
         index=estates.index,
     )
