@@ -193,6 +193,7 @@ def fake_map(monkeypatch):
 
 
 def test_clicking_an_estate_or_a_district_shows_its_details(fake_map):
+    from geo.outputs import maps
     from geo.pipeline import load_inputs, run_plan
 
     result = run_plan(load_inputs())
@@ -202,15 +203,21 @@ def test_clicking_an_estate_or_a_district_shows_its_details(fake_map):
     fake_map["click"] = {"properties": {"estate_id": estate["estate_id"], "name": estate["name"]}}
     at.run()
     assert not at.exception
-    assert estate["name"] in [h.value for h in at.subheader]
-    shown = pd.concat([df.value for df in at.dataframe if "value" in df.value.columns])
-    assert str(estate["district_id"]) in set(shown["value"])
+    assert estate["name"] in [h.value.replace("\\", "") for h in at.subheader]
+    table = next(df.value for df in at.dataframe if "项目" in df.value.columns)
+    assert list(table.columns) == ["项目", "内容"]  # labelled, never "0" or "value"
+    entries = dict(zip(table["项目"], table["内容"], strict=True))
+    assert entries["片区编号"] == str(estate["district_id"])
+    assert entries["户数（户）"] == f"{int(estate['households']):,}"
+    assert entries["估算投资（万元）"] == f"{estate['investment_yuan'] / 1e4:,.1f}"
+    assert entries["改造资格"] == maps.status_label(estate["status"], "zh")
+    assert entries["同意率达标"] in ("是", "否")
     fake_map["click"] = {"properties": {"district_id": estate["district_id"]}}
     at.run()
     assert f"片区 {estate['district_id']}" in [h.value for h in at.subheader]
-    members = next(df.value for df in at.dataframe if "estate_id" in df.value.columns)
+    members = next(df.value for df in at.dataframe if "小区编号" in df.value.columns)
     expected = result.estates.loc[result.estates["district_id"] == estate["district_id"]]
-    assert sorted(members["estate_id"]) == sorted(expected["estate_id"])
+    assert sorted(members["小区编号"]) == sorted(expected["estate_id"])
 
 
 def test_selecting_a_district_row_zooms_the_map_to_it(fake_map):
@@ -224,12 +231,36 @@ def test_selecting_a_district_row_zooms_the_map_to_it(fake_map):
     at.session_state["districts_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
-    chosen = table.iloc[2]["district_id"]
+    chosen = table.iloc[2]["片区编号"]
     outline = result.districts.loc[result.districts["district_id"] == chosen]
     point = maps.display_frame(outline).geometry.iloc[0].centroid
     call = fake_map["calls"][-1]
     assert call["zoom"] == 16
     assert call["center"] == pytest.approx([point.y, point.x], abs=1e-4)
+    # the row opens the district's card and outlines it on the map (drawn over, not re-rendered)
+    assert f"片区 {chosen}" in [h.value for h in at.subheader]
+    assert "feature_group_lp_selected" in call["feature_group"]
+    at.radio(key="colour_by").set_value("priority").run()  # a display change keeps the view:
+    assert fake_map["calls"][-1]["center"] is None  # the zoom is sent once, not again
+    assert "feature_group_lp_selected" in fake_map["calls"][-1]["feature_group"]
+
+
+def test_district_table_is_labelled_with_units_and_thousands_separators():
+    at = _run()
+    table = at.dataframe(key="districts_table").value
+    assert "0" not in table.columns and "value" not in table.columns
+    for label in ("片区编号", "户数（户）", "建筑面积（m²）", "估算投资（万元）", "优先序"):
+        assert label in table.columns, label
+    from geo.pipeline import load_inputs, run_plan
+
+    districts = run_plan(load_inputs()).districts.set_index("district_id")
+    first = table.iloc[0]
+    assert first["估算投资（万元）"] == pytest.approx(
+        districts.loc[first["片区编号"], "investment_yuan"] / 1e4, abs=0.05
+    )
+    at.radio(key="lang").set_value("en").run()
+    table = at.dataframe(key="districts_table").value
+    assert "Estimated investment (10k yuan)" in table.columns
 
 
 def test_the_map_sent_is_what_st_folium_sends_for_a_fully_rendered_page(monkeypatch):

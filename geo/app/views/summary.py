@@ -44,13 +44,7 @@ def shared_facility_metrics(t: dict[str, str], s: dict[str, object], m2_per_100:
                 (t["elderly_site_area"], f"{s['elderly_site_floor_area_m2']:,.0f}"),
             ],
         )
-        st.caption(
-            t["elderly_how"].format(
-                distance=s["elderly_distance"],
-                method=s["elderly_siting_method"] or "-",
-                gap=s["elderly_siting_gap"],
-            )
-        )
+        elderly_caption(t, s)
     if "corridor_length_m" in s:
         _metric_row(
             t["corridors"],
@@ -60,4 +54,21 @@ def shared_facility_metrics(t: dict[str, str], s: dict[str, object], m2_per_100:
                 (t["corridor_cost"], f"{s['corridor_cost_yuan'] / 1e4:,.0f}"),
                 (t["corridor_cost_save"], f"{s['corridor_cost_saving_pct']}%"),
             ],
+        )
+
+
+def elderly_caption(t: dict[str, str], s: dict[str, object]) -> None:
+    """How the elderly-care figures were found, in words; the solver's name and gap in an expander."""
+    walking = s["elderly_distance"] == "walking network"
+    distance = t["distance_walking"] if walking else t["distance_straight"]
+    gap = float(s.get("elderly_siting_gap") or 0.0)
+    key = "elderly_caption" if gap <= 1e-9 else "elderly_caption_gap"
+    st.caption(t[key].format(distance=distance, gap=gap))
+    with st.expander(t["elderly_method"]):
+        st.caption(
+            t["elderly_method_text"].format(
+                distance=s["elderly_distance"],
+                method=s["elderly_siting_method"] or "-",
+                gap=gap,
+            )
         )
