@@ -342,3 +342,117 @@ def test_warm_up_plans_what_the_first_page_plans(monkeypatch, tmp_path, from_env
     if from_env:  # the files named in the environment, the water as a barrier layer
         assert Path(inputs.sources["estates"]) == estates
         assert inputs.barriers is not None and len(inputs.barriers) == len(demo.barriers)
+
+
+def _own_files(tmp_path, monkeypatch) -> dict[str, str]:
+    """The demo's estates as a file of its own (not the demo), started on via LIANPIAN_APP_*."""
+    demo = geo.pipeline.load_inputs()
+    estates = tmp_path / "estates.gpkg"
+    demo.estates.to_file(estates, layer="estates")
+    monkeypatch.setenv("LIANPIAN_APP_ESTATES", str(estates))
+    return {"estates": str(estates)}
+
+
+def test_switching_language_keeps_the_data_and_the_choices(tmp_path, monkeypatch):
+    """Issue 22: after 中文 -> English and a widget change, the page still shows the planner's data."""
+    _own_files(tmp_path, monkeypatch)
+    at = _run()
+    assert at.radio(key="data_mode").value == "paths"
+    at.radio(key="colour_by").set_value("priority").run()
+    zh = _metrics(at)
+    assert not at.info  # not the demo: no synthetic-data note
+    at.radio(key="lang").set_value("en").run()
+    assert at.radio(key="data_mode").value == "paths"
+    assert at.radio(key="colour_by").value == "priority"
+    at.number_input(key="pol.districts.max_estates").increment().run()
+    assert not at.exception and not at.error
+    en = _metrics(at)
+    assert en["eligible"] == zh["符合条件"]  # the same estates, not the demo's
+    assert "Households not covered" not in en  # the demo has elderly-care facilities; this file not
+    assert at.radio(key="data_mode").value == "paths"
+    assert at.session_state["spec"][0][1].endswith("estates.gpkg")
+    at.radio(key="lang").set_value("zh").run()
+    assert _metrics(at)["片区"] == en["Districts"]
+    assert at.radio(key="colour_by").value == "priority"
+
+
+def test_the_tools_own_result_geopackage_is_taken_as_estates(tmp_path):
+    """Issue 22: yesterday's `lianpian plan --out` GeoPackage, uploaded as estates, plans again:
+    its computed columns are dropped (reported in the quality notes), its input columns kept."""
+    from geo import io
+
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    own = tmp_path / "lianpian_plan.gpkg"
+    io.write_layers(own, result.layers())
+    at = _run()
+    at.radio(key="data_mode").set_value("upload").run()
+    at.file_uploader(key="u_estates").set_value(
+        ("lianpian_plan.gpkg", own.read_bytes(), "application/geopackage+sqlite3")
+    ).run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert _metrics(at)["符合条件"] == str(result.summary()["by_status"]["eligible"])
+    notes = next(df.value for df in at.dataframe if "message" in df.value.columns)
+    assert notes["message"].str.contains("a lianpian result").any()
+    assert "lianpian_plan.gpkg" in at.session_state["spec"][0][1]
+
+
+def test_an_exception_on_a_page_run_shows_the_apps_panel_and_keeps_the_plan(monkeypatch):
+    """Issue 22: a bug in a planning run is the app's own panel (no traceback, no temp path), the
+    last good plan stays on screen and the progress box is gone."""
+    real = geo.pipeline.run_plan
+
+    def failing(inputs, policy=None, **kw):
+        if policy is not None and policy.eligibility.cutoff_year == 1995:
+            raise TypeError("Axis must be specified in /tmp/lianpian-upload-x/secret.gpkg")
+        return real(inputs, policy, **kw)
+
+    monkeypatch.setattr(geo.pipeline, "run_plan", failing)
+    at = _run()
+    before = _metrics(at)
+    at.number_input(key="pol.eligibility.cutoff_year").set_value(1995).run()
+    assert not at.exception
+    (panel,) = at.error
+    assert "出现了问题" in panel.value and "TypeError" in panel.value
+    assert "/tmp" not in panel.value and "secret" not in panel.value
+    assert "上一次成功" in panel.value
+    assert _metrics(at) == before  # the previous plan is still shown
+    assert any("上一次成功" in w.value for w in at.warning)
+    assert "正在计算……" not in str(at.main)  # the progress box went away
+    at.radio(key="lang").set_value("en").run()
+    assert "Something went wrong" in at.error[0].value
+    at.number_input(key="pol.eligibility.cutoff_year").set_value(2000).run()
+    assert not at.error and _metrics(at)["eligible"] == before["符合条件"]
+
+
+def test_an_exception_drawing_the_page_is_the_apps_panel(monkeypatch, fake_map):
+    from geo.app.views import summary
+
+    def broken(*args, **kwargs):
+        raise KeyError("/tmp/somewhere")
+
+    monkeypatch.setattr(summary, "shared_facility_metrics", broken)
+    import geo.app.page as page
+
+    monkeypatch.setattr(page, "shared_facility_metrics", broken)
+    at = _run()
+    (panel,) = at.error
+    assert "页面显示时出错" in panel.value and "/tmp" not in panel.value
+
+
+def test_the_two_language_files_have_the_same_keys():
+    import tomllib
+    from importlib import resources
+
+    tables = [
+        tomllib.loads(resources.files("geo.app").joinpath("strings", f).read_text("utf-8"))
+        for f in ("zh.toml", "en.toml")
+    ]
+
+    def keys(table, prefix=""):
+        out = set()
+        for k, v in table.items():
+            out |= keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+        return out
+
+    assert keys(tables[0]) == keys(tables[1])
