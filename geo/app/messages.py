@@ -16,6 +16,7 @@ from geo.core.errors import LianpianError
 from geo.outputs import maps
 
 # an absolute path (POSIX or Windows) up to its last part: kept is the file's name
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|~$])")
 _PATH = re.compile(r"(?:[A-Za-z]:\\|/)(?:[^\s/\\:'\"]+[/\\])+(?=[^\s/\\'\"]+)")
 
 
@@ -24,15 +25,24 @@ def without_paths(text: str) -> str:
     return _PATH.sub("", text)
 
 
+def _sentences(text: str) -> str:
+    """The error's text as Markdown-safe sentences: paths cut, a full stop before the fix."""
+    text = without_paths(text).strip()
+    text = re.sub(r"(?<![.!?。])\s+Fix:", ". Fix:", text)
+    if text and text[-1] not in ".!?。":
+        text += "."
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def show_error(t: dict[str, str], exc: BaseException) -> None:
-    """One clear line, never a traceback."""
+    """One clear message, never a traceback; the previous data stay (said on a second line)."""
     if isinstance(exc, maps.MapAssetsError):
-        st.error(t["assets"] + without_paths(str(exc)))
+        st.error(t["assets"] + _sentences(str(exc)))
     elif isinstance(exc, LianpianError):
         text = exc.one_line() if hasattr(exc, "one_line") else str(exc)
-        st.error(t["error"] + without_paths(text) + " " + t["kept"])
+        st.error(t["error"] + _sentences(text) + "  \n" + t["kept"])
     elif isinstance(exc, (OSError, ValueError)):
-        st.error(t["error"] + without_paths(str(exc)) + " " + t["kept"])
+        st.error(t["error"] + _sentences(str(exc)) + "  \n" + t["kept"])
     else:
         st.error(t["internal"].format(kind=type(exc).__name__))
 

@@ -52,6 +52,9 @@ def table_frame(result: PlanResult, lang: str) -> pd.DataFrame:
 def districts_table(t: dict[str, str], lang: str, result: PlanResult) -> str | None:
     """Draw the districts table; return the id of the selected row's district (None: none)."""
     table = table_frame(result, lang)
+    if not len(table):
+        st.caption(t["no_districts"])
+        return None
     labels = section(lang, "fields")
     config = {}
     for _, label, kind in TABLE_FIELDS:
@@ -75,6 +78,17 @@ def districts_table(t: dict[str, str], lang: str, result: PlanResult) -> str | N
     return str(table.index[rows[0]]) if rows and rows[0] < len(table) else None
 
 
+def card_table(frame: pd.DataFrame) -> None:
+    """A labelled two-column table, tall enough to show every row (no inner scrolling)."""
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=35 * (len(frame) + 1) + 3,
+        column_config={frame.columns[0]: st.column_config.TextColumn(width="medium")},
+    )
+
+
 def district_card(t: dict[str, str], lang: str, result: PlanResult, district_id: str) -> bool:
     """The district's figures and member estates; False when the plan has no such district."""
     district = result.districts.loc[result.districts["district_id"].astype(str) == district_id]
@@ -82,7 +96,7 @@ def district_card(t: dict[str, str], lang: str, result: PlanResult, district_id:
         return False
     row = district.iloc[0]
     st.subheader(t["district_card"].format(id=plain(row["district_id"])))
-    st.dataframe(field_table(row, DISTRICT_FIELDS, t, lang), hide_index=True, width="stretch")
+    card_table(field_table(row, DISTRICT_FIELDS, t, lang))
     estates = result.estates
     members = estates.loc[estates["district_id"].astype(str) == district_id]
     st.caption(t["members_count"].format(n=len(members)))
@@ -104,7 +118,7 @@ def estate_card(t: dict[str, str], lang: str, result: PlanResult, estate_id: str
     row = match.iloc[0].drop("geometry")
     title = row["name"] if pd.notna(row.get("name")) and str(row["name"]).strip() else estate_id
     st.subheader(plain(title))
-    st.dataframe(field_table(row, ESTATE_FIELDS, t, lang), hide_index=True, width="stretch")
+    card_table(field_table(row, ESTATE_FIELDS, t, lang))
     rest = other_columns(row, t)
     if len(rest):
         with st.expander(t["other_columns"]):

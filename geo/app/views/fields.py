@@ -125,7 +125,7 @@ def format_value(value: object, kind: str, t: dict[str, str], lang: str) -> str:
     ``year``, ``score`` (one decimal), ``bool`` (是/否, yes/no), ``status`` and ``project`` (in
     words), ``text``. Missing values are "—".
     """
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "":
         return "—"
     if kind == "bool":
         return t["yes"] if bool(value) else t["no"]

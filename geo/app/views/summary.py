@@ -19,9 +19,13 @@ def summary_metrics(t: dict[str, str], s: dict[str, object], lang: str) -> None:
         col.metric(label, f"{count}", help=maps.status_label(status, lang))
     cols = st.columns(3)
     cols[0].metric(t["districts"], f"{s['districts']}")
-    cols[1].metric(f"{t['hh_in']}（{t['unit_hh']}）", f"{s['households_in_districts']:,}")
+    cols[1].metric(
+        t["with_unit"].format(label=t["hh_in"], unit=t["unit_hh"]),
+        f"{s['households_in_districts']:,}",
+    )
     cols[2].metric(
-        f"{t['invest']}（{t['unit_wan']}）", f"{s['investment_in_districts_yuan'] / 1e4:,.0f}"
+        t["with_unit"].format(label=t["invest"], unit=t["unit_wan"]),
+        f"{s['investment_in_districts_yuan'] / 1e4:,.0f}",
     )
 
 
