@@ -392,8 +392,8 @@ def test_the_tools_own_result_geopackage_is_taken_as_estates(tmp_path):
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     assert _metrics(at)["符合条件"] == str(result.summary()["by_status"]["eligible"])
-    notes = next(df.value for df in at.dataframe if "message" in df.value.columns)
-    assert notes["message"].str.contains("a lianpian result").any()
+    notes = next(df.value for df in at.dataframe if "说明" in df.value.columns)
+    assert notes["说明"].str.contains("a lianpian result").any()
     assert "lianpian_plan.gpkg" in at.session_state["spec"][0][1]
 
 
@@ -426,15 +426,12 @@ def test_an_exception_on_a_page_run_shows_the_apps_panel_and_keeps_the_plan(monk
 
 
 def test_an_exception_drawing_the_page_is_the_apps_panel(monkeypatch, fake_map):
-    from geo.app.views import summary
+    import geo.app.page as page
 
     def broken(*args, **kwargs):
         raise KeyError("/tmp/somewhere")
 
-    monkeypatch.setattr(summary, "shared_facility_metrics", broken)
-    import geo.app.page as page
-
-    monkeypatch.setattr(page, "shared_facility_metrics", broken)
+    monkeypatch.setattr(page, "quality_tab", broken)
     at = _run()
     (panel,) = at.error
     assert "页面显示时出错" in panel.value and "/tmp" not in panel.value

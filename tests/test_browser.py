@@ -351,9 +351,7 @@ def test_language_switch_keeps_the_planners_data_in_chromium():
                     error = page.locator('[data-testid="stAlert"]').filter(has_text="estates.gpkg")
                     error.first.wait_for(timeout=timeout_ms)
                     assert "/tmp" not in error.first.inner_text()
-                    _shoot(
-                        page.locator('[data-testid="stMain"]'), OUTPUT / f"browser_error_{lang}.png"
-                    )
+                    _shoot(error.first, OUTPUT / f"browser_error_{lang}.png")
                     figures = _figures(page)
                     assert figures.get("符合条件", figures.get("eligible")) == zh["符合条件"]
                     page.get_by_label(label).fill(str(estates))

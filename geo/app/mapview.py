@@ -116,7 +116,8 @@ def keep_view_script(spec: tuple) -> str:
     the same data is drawn again (another colouring, basemap or plan year): pan and zoom never
     rerun the page. A new data set (``spec``) starts at its own extent.
     """
-    key = "lianpian-view-" + hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()[:16]
+    data = tuple(item for item in spec if item[0] != "_plan")  # a plan keeps the data's view
+    key = "lianpian-view-" + hashlib.sha256(repr(data).encode("utf-8")).hexdigest()[:16]
     return (
         "\n(function(){var k=" + json.dumps(key) + ";"
         "try{var v=JSON.parse(window.sessionStorage.getItem(k)||'null');"

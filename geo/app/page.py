@@ -1,4 +1,7 @@
-"""The page's layout: language, sidebar, plan, figures, map, details, table, downloads.
+"""The page's layout: language, sidebar, plan, figures, then one tab per task.
+
+Tabs: 地图 (search, plan year, the map, details), 片区 (table, district card), 五年计划 (plan
+upload, match review, years), 养老, 方案 (scenarios), 导出 (downloads, tender packages), 数据质量.
 
 :func:`main` is what ``app.py`` runs as Streamlit's script. Any exception of a page run ends in
 the app's own panel (:func:`geo.app.messages.error_panel`), never Streamlit's error page, and the
@@ -23,17 +26,27 @@ from geo.app.sidebar import (
     policy_sidebar,
 )
 from geo.app.state import (
-    cached_download,
     cached_inputs,
     cached_plan,
-    cached_tender,
     freeze_imported_objects,
     illustrative_inputs,
     osm_reachable,
 )
 from geo.app.text import LANGUAGES, strings
-from geo.app.views.districts import OPEN, details, districts_table, opened_from_click
-from geo.app.views.summary import shared_facility_metrics, summary_metrics
+from geo.app.views.districts import (
+    OPEN,
+    details,
+    district_card,
+    districts_table,
+    opened_from_click,
+)
+from geo.app.views.elderly import elderly_tab
+from geo.app.views.exports import exports_tab
+from geo.app.views.fiveyear import apply_plan, fiveyear_tab, plan_upload
+from geo.app.views.quality import quality_tab
+from geo.app.views.scenarios import scenarios_tab
+from geo.app.views.search import search_box
+from geo.app.views.summary import summary_metrics
 from geo.core.errors import LianpianError
 from geo.outputs import maps
 
@@ -125,63 +138,111 @@ def _page(t: dict[str, str], lang: str) -> None:
     if result.inputs.synthetic:
         st.info(t["demo_note"])
     elif files := illustrative_inputs(result):
-        st.info(
-            t["illustrative"].format(files="、".join(files) if lang == "zh" else ", ".join(files))
-        )
+        sep = "、" if lang == "zh" else ", "
+        st.info(t["illustrative"].format(files=sep.join(files)))
     summary = result.summary()
     summary_metrics(t, summary, lang)
 
+    names = ("tab_map", "tab_districts", "tab_plan", "tab_elderly", "tab_scenarios")
+    tabs = dict(
+        zip(
+            (*names, "tab_exports", "tab_quality"),
+            st.tabs([t[n] for n in (*names, "tab_exports", "tab_quality")]),
+            strict=True,
+        )
+    )
+    with tabs["tab_plan"]:  # first in code: the plan's years colour the map
+        upload = plan_upload(t)
+        try:
+            plan_digest = apply_plan(t, spec, policy_items, result, upload)
+        except (LianpianError, OSError, ValueError) as exc:
+            show_error(t, exc)
+            plan_digest = None
+        fiveyear_tab(t, lang, result, plan_digest is not None)
+    with tabs["tab_map"]:
+        options = map_tab(
+            t, lang, (*spec, ("_plan", plan_digest)), policy_items, result, display_choices
+        )
+    with tabs["tab_districts"]:
+        district_tab(t, lang, result, options)
+    with tabs["tab_elderly"]:
+        elderly_tab(t, lang, result, summary)
+    with tabs["tab_scenarios"]:
+        scenarios_tab(t, lang, spec, policy_items)
+    with tabs["tab_exports"]:
+        exports_tab(t, spec, policy_items, result)
+    with tabs["tab_quality"]:
+        quality_tab(t, lang, result)
+
+
+def map_tab(
+    t: dict[str, str],
+    lang: str,
+    map_spec: tuple,
+    policy_items: tuple,
+    result,
+    display_choices: dict,
+) -> maps.MapOptions | None:
+    """Search, plan year, the map (full width) and the details of what was clicked."""
+    gcj02 = display_choices["basemap"] == "amap"
+    found = search_box(t, result, gcj02=gcj02)
+    if found is not None and found[:2] != st.session_state.get("_search_done"):
+        kind, item, view = found
+        st.session_state["_search_done"] = (kind, item)
+        st.session_state.zoom_to = view
+        st.session_state[OPEN] = (kind, item)
+        st.rerun()
     plan_year = None
     if "plan_year" in result.estates:
         years = pd.to_numeric(result.estates["plan_year"], errors="coerce").dropna()
         if len(years):
             lo, hi = int(min(years.min(), 2021)), int(max(years.max(), 2025))
-            plan_year = st.slider(t["plan_year"], lo, hi, hi, key="plan_year")
-            st.metric(t["plan_count"].format(year=plan_year), int((years <= plan_year).sum()))
-
+            c1, c2 = st.columns([3, 1])
+            plan_year = c1.slider(t["plan_year"], lo, hi, hi, key="plan_year")
+            c2.metric(t["plan_count"].format(year=plan_year), int((years <= plan_year).sum()))
     if display_choices["colour_by"] == "elderly_gap" and "elderly_gap_m2" not in result.estates:
         st.caption(t["no_elderly"])
         display_choices = {**display_choices, "colour_by": "status"}
     if display_choices["basemap"] == "osm" and not osm_reachable():
         offline_basemap_note(t)
     options = maps.MapOptions(plan_year=plan_year, language=lang, **display_choices)
-    left, right = st.columns([3, 1])
     opened = st.session_state.get(OPEN)
-    with left:
-        try:
-            options_items = tuple(sorted(asdict(options).items()))
-            args = map_component_args(spec, policy_items, options_items, result)
-        except (LianpianError, ValueError) as exc:
-            show_error(t, exc)
-            return
-        # sent once: later runs leave the view to the planner (kept across display changes)
-        center, zoom = st.session_state.pop("zoom_to", None) or (None, None)
-        district = opened[1] if opened and opened[0] == "district" else None
-        extra = highlight_script(result, district, gcj02=options.basemap == "amap")
-        output = show_map(args, center, zoom, extra)
+    try:
+        options_items = tuple(sorted(asdict(options).items()))
+        args = map_component_args(map_spec, policy_items, options_items, result)
+    except (LianpianError, ValueError) as exc:
+        show_error(t, exc)
+        return None
+    # sent once: later runs leave the view to the planner (kept across display changes)
+    center, zoom = st.session_state.pop("zoom_to", None) or (None, None)
+    district = opened[1] if opened and opened[0] == "district" else None
+    extra = highlight_script(result, district, gcj02=gcj02)
+    output = show_map(args, center, zoom, extra)
     clicked = (output or {}).get("last_active_drawing")
     if clicked != st.session_state.get("_last_click"):
         st.session_state["_last_click"] = clicked
         if (new := opened_from_click(clicked)) is not None and new != opened:
             st.session_state[OPEN] = new
             st.rerun()  # the highlight follows the opened district
-    with right:
-        details(t, lang, result, opened)
-    shared_facility_metrics(t, summary, result.policy.elderly.m2_per_100_households)
+    details(t, lang, result, opened)
+    return options
+
+
+def district_tab(t: dict[str, str], lang: str, result, options) -> None:
+    """The districts table (a row opens the district and zooms the map) and its card."""
     st.subheader(t["table"])
     chosen = districts_table(t, lang, result)
     if chosen is not None and chosen != st.session_state.get("_table_choice"):
         st.session_state["_table_choice"] = chosen
         district = result.districts.loc[result.districts["district_id"].astype(str) == chosen]
-        gcj02 = options.basemap == "amap"
+        gcj02 = options is not None and options.basemap == "amap"
         point = maps.display_frame(district, gcj02=gcj02).geometry.iloc[0].centroid
         st.session_state.zoom_to = ([point.y, point.x], 16)
         st.session_state[OPEN] = ("district", chosen)
         st.rerun()
-    if len(result.quality):
-        with st.expander(t["quality"].format(n=len(result.quality))):
-            st.dataframe(result.quality.to_frame(), hide_index=True, width="stretch")
-    downloads(t, spec, policy_items, result)
+    opened = st.session_state.get(OPEN)
+    if opened and opened[0] == "district":
+        district_card(t, lang, result, opened[1], key="tab")
 
 
 def offline_basemap_note(t: dict[str, str]) -> None:
@@ -194,31 +255,3 @@ def offline_basemap_note(t: dict[str, str]) -> None:
     none, local = st.columns(2)
     none.button(t["use_none"], on_click=use, args=("none",), key="offline_none")
     local.button(t["use_local"], on_click=use, args=("local",), key="offline_local")
-
-
-def downloads(t: dict[str, str], spec: tuple, policy_items: tuple, result) -> None:
-    """The results as GeoPackage, workbook and one district's tender package."""
-    st.subheader(t["download"])
-    c1, c2, c3 = st.columns(3)
-    c1.download_button(
-        t["gpkg"],
-        data=lambda: cached_download(spec, policy_items, "gpkg"),
-        file_name="lianpian_plan.gpkg",
-        mime="application/geopackage+sqlite3",
-    )
-    c2.download_button(
-        t["xlsx"],
-        data=lambda: cached_download(spec, policy_items, "xlsx"),
-        file_name="lianpian_plan.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    if len(result.districts):
-        picked = c3.selectbox(
-            t["tender_pick"], list(result.districts["district_id"]), key="tender_district"
-        )
-        c3.download_button(
-            t["tender"],
-            data=lambda: cached_tender(spec, policy_items, str(picked)),
-            file_name=f"lianpian_{picked}.zip",
-            mime="application/zip",
-        )

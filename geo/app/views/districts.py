@@ -89,7 +89,9 @@ def card_table(frame: pd.DataFrame) -> None:
     )
 
 
-def district_card(t: dict[str, str], lang: str, result: PlanResult, district_id: str) -> bool:
+def district_card(
+    t: dict[str, str], lang: str, result: PlanResult, district_id: str, key: str = "details"
+) -> bool:
     """The district's figures and member estates; False when the plan has no such district."""
     district = result.districts.loc[result.districts["district_id"].astype(str) == district_id]
     if not len(district):
@@ -104,7 +106,7 @@ def district_card(t: dict[str, str], lang: str, result: PlanResult, district_id:
         labelled_frame(members, MEMBER_FIELDS, t, lang),
         hide_index=True,
         width="stretch",
-        key="district_members",
+        key=f"district_members_{key}",
     )
     return True
 

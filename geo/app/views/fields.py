@@ -181,3 +181,25 @@ def labelled_frame(
         if column in frame.columns:
             out[labels[label]] = [format_value(v, kind, t, lang) for v in frame[column]]
     return pd.DataFrame(out, index=frame.index)
+
+
+#: Proposed elderly-care sites (layer ``elderly_sites``).
+SITE_FIELDS = (
+    ("site_id", "site_id", "text"),
+    ("site_name", "site_name", "text"),
+    ("district_id", "district_id", "text"),
+    ("floor_area_m2", "site_floor_area_m2", "area"),
+    ("households_served", "households_served", "count"),
+    ("estates_served", "estates_served", "text"),
+    ("gap_covered_m2", "gap_covered_m2", "area"),
+)
+#: Estates with an elderly-care gap (layer ``elderly_gaps``).
+GAP_FIELDS = (
+    ("estate_id", "estate_id", "text"),
+    ("name", "name", "text"),
+    ("households", "households", "count"),
+    ("elderly_required_m2", "elderly_required_m2", "area"),
+    ("elderly_accessible_m2", "elderly_accessible_m2", "area"),
+    ("elderly_gap_m2", "elderly_gap_m2", "area"),
+    ("elderly_site_id", "elderly_site_id", "text"),
+)
