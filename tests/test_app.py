@@ -453,3 +453,96 @@ def test_the_two_language_files_have_the_same_keys():
         return out
 
     assert keys(tables[0]) == keys(tables[1])
+
+
+def _plan_csv(result, unmatched: str = "完全不存在的花园") -> bytes:
+    eligible = result.estates.loc[result.estates["status"] == "eligible"].head(5)
+    rows = [
+        {"年份": 2021 + i, "小区名称": name, "户数": int(hh)}
+        for i, (name, hh) in enumerate(zip(eligible["name"], eligible["households"], strict=True))
+    ]
+    rows.append({"年份": 2025, "小区名称": unmatched, "户数": 120})
+    return pd.DataFrame(rows).to_csv(index=False).encode("utf-8")
+
+
+def test_plan_upload_and_an_edited_match_becomes_an_override(fake_map):
+    """Issue 21: the five-year plan table uploaded in the app: matched, on the map by year; an
+    edit of the review's estate_id is a planner's decision (an override) and is matched again."""
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    at = _run()
+    at.file_uploader(key="u_plan").set_value(("plan.csv", _plan_csv(result), "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _metrics(at)["已匹配"] == "5" and _metrics(at)["未匹配"] == "1"
+    assert at.slider(key="plan_year").value == 2025  # the year slider of the map
+    target = result.estates.loc[result.estates["status"] == "eligible"].iloc[10]
+    at.session_state["plan_review_editor"] = {
+        "edited_rows": {5: {"estate_id": str(target["estate_id"])}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception, at.exception
+    # plan_row is the file's row number (header = row 1): the sixth plan row is row 7
+    assert at.session_state["plan_decisions"] == {7: str(target["estate_id"])}
+    assert _metrics(at)["已匹配"] == "6" and _metrics(at)["未匹配"] == "0"
+
+
+def test_search_by_normalised_name_zooms_and_opens_the_estate(fake_map):
+    from geo.core.names import normalise_name
+
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    estate = result.estates.iloc[7]
+    at = _run()
+    query = estate["name"].replace("小区", "") + " 小区"  # spaces and suffix do not matter
+    assert normalise_name(query) == normalise_name(estate["name"])
+    at.text_input(key="search").input(query).run()
+    picks = at.selectbox(key="search_pick")
+    assert ("estate", estate["estate_id"]) in picks.options or any(
+        estate["estate_id"] in str(o) for o in picks.options
+    )
+    picks.set_value(("estate", estate["estate_id"])).run()
+    assert not at.exception
+    call = fake_map["calls"][-1]
+    assert call["zoom"] == 17 and call["center"] is not None
+    assert at.session_state["open_item"] == ("estate", estate["estate_id"])
+
+
+def test_scenario_saved_compared_and_exported_as_policy_toml(tmp_path):
+    import tomllib
+
+    from geo.core.policy import load_policy
+
+    at = _run()
+    at.text_input(key="scenario_name").input("cutoff 2000").run()
+    at.button(key="scenario_save").click().run()
+    at.number_input(key="pol.eligibility.cutoff_year").set_value(1995).run()
+    at.selectbox(key="scenario_a").set_value("cutoff 2000").run()
+    assert not at.exception
+    compare = next(df.value for df in at.dataframe if "cutoff 2000" in df.value.columns)
+    assert list(compare.columns) == ["cutoff 2000", "当前参数"]
+    eligible = compare.loc[compare.index.str.startswith("符合条件")].iloc[0]
+    assert int(eligible["cutoff 2000"]) > int(eligible["当前参数"])
+    assert any("改造资格或所属片区不同的小区" in c.value for c in at.caption)
+    from geo.app.views.scenarios import import_policy, policy_toml
+
+    text = policy_toml(tuple(at.session_state["scenarios"]["cutoff 2000"]), "cutoff 2000\nx=1")
+    assert tomllib.loads(text)["eligibility"]["cutoff_year"] == 2000
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    assert load_policy(path).eligibility.cutoff_year == 2000  # runs unchanged on the CLI
+    values, hidden = import_policy("scenario.toml", text.encode())
+    assert dict(values)["eligibility.cutoff_year"] == 2000 and hidden == []
+
+
+def test_all_districts_tender_export_is_one_zip(fake_map):
+    import io as _io
+    import zipfile
+
+    at = _run()
+    at.button(key="tender_build").click().run()
+    assert not at.exception
+    _, data = at.session_state["_tender_zip"]
+    names = zipfile.ZipFile(_io.BytesIO(data)).namelist()
+    districts = geo.pipeline.run_plan(geo.pipeline.load_inputs()).districts["district_id"]
+    for district in districts:
+        assert any(n.startswith(f"{district}_") and n.endswith(".dxf") for n in names), district

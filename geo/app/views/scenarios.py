@@ -75,8 +75,8 @@ def _figures(t: dict[str, str], lang: str, result) -> dict[str, str]:
 def changed_estates(a, b) -> pd.DataFrame:
     """Estates whose status or district differ between two plans of the same data."""
     left = a.estates.set_index("estate_id")[["name", "status", "district_id"]]
-    right = b.estates.set_index("estate_id")[["status", "district_id"]]
-    both = left.join(right, rsuffix="_b", how="inner")
+    right = b.estates.set_index("estate_id")[["status", "district_id"]].add_suffix("_b")
+    both = left.join(right, how="inner")
     moved = (both["status"].astype(str) != both["status_b"].astype(str)) | (
         both["district_id"].astype(str) != both["district_id_b"].astype(str)
     )
