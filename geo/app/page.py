@@ -85,6 +85,7 @@ def load_and_plan(t: dict[str, str], requested: tuple | None, policy_items: tupl
                     bar.progress(1.0, text=t["done"])
                     status.update(label=t["done"], state="complete")
                 planned.add((spec, items))
+                box.empty()  # the progress is shown while planning only
         except (LianpianError, OSError, ValueError) as exc:
             box.empty()
             if not failed:

@@ -63,7 +63,7 @@ def exports_tab(t: dict[str, str], spec: tuple, policy_items: tuple, result: Pla
         mime="application/zip",
     )
     st.markdown(f"**{t['tender_many']}**")
-    chosen = st.multiselect(t["tender_many_pick"], ids, key="tender_many")
+    chosen = st.multiselect(t["tender_many_pick"], ids, key="tender_many", placeholder=t["choose"])
     label = t["tender_build"].format(n=len(chosen) or len(ids))
     if st.button(label, key="tender_build"):
         bar = st.progress(0.0, text=t["tender_building"])

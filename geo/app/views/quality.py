@@ -24,8 +24,14 @@ def quality_tab(t: dict[str, str], lang: str, result: PlanResult) -> None:
         sorted(notes["level"].unique()),
         format_func=lambda v: levels.get(v, v),
         key="quality_levels",
+        placeholder=t["choose"],
     )
-    sources = c2.multiselect(t["quality_source"], sorted(notes["source"].unique()), key="q_src")
+    sources = c2.multiselect(
+        t["quality_source"],
+        sorted(notes["source"].unique()),
+        key="q_src",
+        placeholder=t["choose"],
+    )
     if chosen:
         notes = notes.loc[notes["level"].isin(chosen)]
     if sources:

@@ -16,6 +16,7 @@ import streamlit as st
 
 from geo.app.messages import show_error
 from geo.app.state import cached_plan, policy_defaults
+from geo.app.text import section
 from geo.core.errors import LianpianError
 from geo.core.policy import default_policy, load_policy
 from geo.outputs import maps
@@ -123,7 +124,22 @@ def scenarios_tab(t: dict[str, str], lang: str, spec: tuple, policy_items: tuple
     changes = changed_estates(plan_a, plan_b)
     st.caption(t["scenario_changes"].format(n=len(changes)))
     if len(changes):
-        st.dataframe(changes, hide_index=True, width="stretch", key="scenario_changed")
+        labels = section(lang, "fields")
+        shown = pd.DataFrame(
+            {
+                labels["estate_id"]: changes["estate_id"],
+                labels["name"]: changes["name"],
+                f"{labels['status']} A": [
+                    maps.status_label(str(v), lang) for v in changes["status"]
+                ],
+                f"{labels['status']} B": [
+                    maps.status_label(str(v), lang) for v in changes["status_b"]
+                ],
+                f"{labels['district_id']} A": changes["district_id"].astype("string").fillna("—"),
+                f"{labels['district_id']} B": changes["district_id_b"].astype("string").fillna("—"),
+            }
+        )
+        st.dataframe(shown, hide_index=True, width="stretch", key="scenario_changed")
     differ = [
         (k, v, dict(plan_b_items)[k])
         for plan_b_items in [saved[second] if second else policy_items]
