@@ -546,3 +546,17 @@ def test_all_districts_tender_export_is_one_zip(fake_map):
     districts = geo.pipeline.run_plan(geo.pipeline.load_inputs()).districts["district_id"]
     for district in districts:
         assert any(n.startswith(f"{district}_") and n.endswith(".dxf") for n in names), district
+
+
+def test_offline_osm_basemap_is_said_and_the_offline_basemaps_offered(monkeypatch, fake_map):
+    import geo.app.page as page
+
+    monkeypatch.setattr(page, "osm_reachable", lambda: False)
+    at = _run()
+    assert any("无法连接 OpenStreetMap" in w.value for w in at.warning)
+    at.button(key="offline_none").click().run()
+    assert at.selectbox(key="basemap").value == "none"
+    assert not any("OpenStreetMap" in w.value for w in at.warning)
+    monkeypatch.setattr(page, "osm_reachable", lambda: True)
+    at.selectbox(key="basemap").set_value("osm").run()
+    assert not at.warning

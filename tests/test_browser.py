@@ -365,3 +365,111 @@ def test_language_switch_keeps_the_planners_data_in_chromium():
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+DOCS = REPO / "docs"
+TABS = (
+    ("地图", "map"),
+    ("片区", "districts"),
+    ("五年计划", "plan"),
+    ("养老", "elderly"),
+    ("方案对比", "scenarios"),
+    ("导出", "exports"),
+    ("数据质量", "quality"),
+)
+
+
+def _small_png(source: Path, target: Path) -> None:
+    """A screenshot for the README: 256 colours, a few hundred kB at most."""
+    from PIL import Image
+
+    image = Image.open(source).convert("RGB")
+    image.quantize(colors=256).save(target, optimize=True)
+
+
+def _map_zoom(page) -> int:
+    frame = page.frames[-1]
+    for candidate in page.frames:
+        if "st_folium" in candidate.url:
+            frame = candidate
+    return int(frame.evaluate("window.map.getZoom()"))
+
+
+def test_every_page_of_the_workspace_in_chromium(tmp_path):
+    """Issue 21: offline, each task page opens without an exception (screenshot of each in docs/);
+    issue 22: the map keeps its view across a display change."""
+    from playwright.sync_api import sync_playwright
+
+    from geo.pipeline import load_inputs, run_plan
+
+    _need_chromium()
+    result = run_plan(load_inputs())
+    eligible = result.estates.loc[result.estates["status"] == "eligible"].head(6)
+    plan = tmp_path / "五年计划.csv"
+    plan.write_text(
+        "年份,小区名称,户数\n"
+        + "".join(
+            f"{2021 + i % 5},{n},{int(h)}\n"
+            for i, (n, h) in enumerate(zip(eligible["name"], eligible["households"], strict=True))
+        ),
+        encoding="utf-8",
+    )
+    port = _free_port()
+    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            try:
+                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                external: list[str] = []
+                page.on(
+                    "request",
+                    lambda r: (
+                        external.append(r.url)
+                        if r.url.startswith("http") and "127.0.0.1" not in r.url
+                        else None
+                    ),
+                )
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                _map(page).locator("path.lp-estate").first.wait_for(timeout=60_000)
+                _settled(page)
+                # the view is kept across a display change (client-side: no rerun on pan/zoom)
+                _map(page).locator(".leaflet-control-zoom-in").click()
+                page.wait_for_timeout(600)
+                zoom = _map_zoom(page)
+                page.get_by_text("优先度", exact=True).click()
+                _settled(page)
+                _map(page).locator(".lp-legend", has_text="≥").wait_for(timeout=60_000)
+                page.wait_for_timeout(800)
+                assert _map_zoom(page) == zoom
+                page.get_by_text("改造资格", exact=True).click()
+                _settled(page)
+                page.get_by_role("tab", name="五年计划").click()
+                page.locator(".st-key-u_plan input[type=file]").set_input_files(str(plan))
+                _settled(page)
+                matched = page.locator('[data-testid="stMetric"]').filter(has_text="已匹配")
+                matched.first.wait_for(timeout=60_000)  # the plan is read and matched
+                assert matched.first.locator('[data-testid="stMetricValue"]').inner_text() == "6"
+                for label, name in TABS:
+                    page.get_by_role("tab", name=label).click()
+                    _settled(page)
+                    assert page.locator('[data-testid="stException"]').count() == 0, label
+                    assert not page.locator('[data-testid="stAlert"]').filter(
+                        has_text="出现了问题"
+                    ).count(), label
+                    raw = OUTPUT / f"browser_page_{name}.png"
+                    raw.parent.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(raw))
+                    _small_png(raw, DOCS / f"app_{name}.png")
+                assert not [u for u in external if "tile" not in u], external
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -252,7 +252,7 @@ def offline_basemap_note(t: dict[str, str]) -> None:
     def use(basemap: str) -> None:
         st.session_state.basemap = basemap
 
-    st.warning(t["offline_osm"])
-    none, local = st.columns(2)
+    note, none, local = st.columns([6, 1, 1], vertical_alignment="center")
+    note.warning(t["offline_osm"])
     none.button(t["use_none"], on_click=use, args=("none",), key="offline_none")
     local.button(t["use_local"], on_click=use, args=("local",), key="offline_local")

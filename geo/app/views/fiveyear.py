@@ -105,11 +105,14 @@ def fiveyear_tab(t: dict[str, str], lang: str, result: PlanResult, has_plan: boo
     st.caption(t["plan_review_help"])
     review = review_table(overlay.rows)
     review["estate_id"] = review["estate_id"].astype("string")
+    columns = section(lang, "plan_columns")
+    shown = review.assign(match_status=review["match_status"].map(lambda v: labels.get(v, v)))
     edited = st.data_editor(
-        review,
+        shown,
         hide_index=True,
         width="stretch",
         disabled=[c for c in review.columns if c != "estate_id"],
+        column_config={c: st.column_config.Column(columns.get(c, c)) for c in review.columns},
         key="plan_review_editor",
     )
     decisions = _decisions(review, edited)
@@ -117,11 +120,16 @@ def fiveyear_tab(t: dict[str, str], lang: str, result: PlanResult, has_plan: boo
         st.session_state[DECISIONS] = decisions
         st.rerun()
     st.markdown(f"**{t['plan_totals']}**")
-    totals = overlay.totals.set_index("plan_year")
-    st.bar_chart(totals[["households"]].rename(columns={"households": t["unit_hh"]}))
-    st.dataframe(totals, width="stretch")
+    totals = overlay.totals.copy()
+    totals["investment_wan"] = (totals.pop("investment_yuan") / 1e4).round(1)
+    totals = totals.set_index("plan_year")
+    st.bar_chart(totals[["households"]].rename(columns={"households": columns["households"]}))
+    st.dataframe(totals.rename(columns=columns), width="stretch")
     st.markdown(f"**{t['plan_checks']}**")
-    st.dataframe(overlay.checks, hide_index=True, width="stretch")
+    checks = overlay.checks.copy()
+    results = section(lang, "check_status")
+    checks["status"] = checks["status"].map(lambda v: results.get(v, v))
+    st.dataframe(checks.rename(columns=columns), hide_index=True, width="stretch")
 
 
 def _decisions(review: pd.DataFrame, edited: pd.DataFrame) -> dict[int, str]:
