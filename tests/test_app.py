@@ -560,3 +560,14 @@ def test_offline_osm_basemap_is_said_and_the_offline_basemaps_offered(monkeypatc
     monkeypatch.setattr(page, "osm_reachable", lambda: True)
     at.selectbox(key="basemap").set_value("osm").run()
     assert not at.warning
+
+
+def test_district_drawing_for_reports_is_the_tender_png():
+    from geo.app.state import policy_defaults, start_spec
+    from geo.app.views.exports import district_png
+
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    district = str(result.districts["district_id"].iloc[0])
+    items = tuple(sorted(policy_defaults().items()))
+    data = district_png(start_spec(), items, district)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"

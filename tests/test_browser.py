@@ -457,9 +457,11 @@ def test_every_page_of_the_workspace_in_chromium(tmp_path):
                     page.get_by_role("tab", name=label).click()
                     _settled(page)
                     assert page.locator('[data-testid="stException"]').count() == 0, label
-                    assert not page.locator('[data-testid="stAlert"]').filter(
-                        has_text="出现了问题"
-                    ).count(), label
+                    assert (
+                        not page.locator('[data-testid="stAlert"]')
+                        .filter(has_text="出现了问题")
+                        .count()
+                    ), label
                     raw = OUTPUT / f"browser_page_{name}.png"
                     raw.parent.mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(raw))

@@ -41,7 +41,7 @@ from geo.app.views.districts import (
     opened_from_click,
 )
 from geo.app.views.elderly import elderly_tab
-from geo.app.views.exports import exports_tab
+from geo.app.views.exports import district_png, exports_tab
 from geo.app.views.fiveyear import apply_plan, fiveyear_tab, plan_upload
 from geo.app.views.quality import quality_tab
 from geo.app.views.scenarios import scenarios_tab
@@ -166,6 +166,15 @@ def _page(t: dict[str, str], lang: str) -> None:
         )
     with tabs["tab_districts"]:
         district_tab(t, lang, result, options)
+        opened = st.session_state.get(OPEN)
+        if opened and opened[0] == "district":
+            st.download_button(
+                t["district_png"],
+                data=lambda: district_png(spec, policy_items, opened[1]),
+                file_name=f"lianpian_{opened[1]}.png",
+                mime="image/png",
+                key="district_png",
+            )
     with tabs["tab_elderly"]:
         elderly_tab(t, lang, result, summary)
     with tabs["tab_scenarios"]:

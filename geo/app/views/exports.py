@@ -36,6 +36,14 @@ def tender_zip(result: PlanResult, district_ids: list[str], progress=None) -> by
         return buffer.getvalue()
 
 
+def district_png(spec: tuple, policy_items: tuple, district_id: str) -> bytes:
+    """The district drawing of its tender package (PNG, no network tiles), for reports."""
+    data = cached_tender(spec, policy_items, district_id)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        name = next(n for n in zf.namelist() if n.lower().endswith(".png"))
+        return zf.read(name)
+
+
 def exports_tab(t: dict[str, str], spec: tuple, policy_items: tuple, result: PlanResult) -> None:
     """Downloads: the results, one district's package, and several or all districts as one zip."""
     st.subheader(t["download"])
