@@ -266,15 +266,14 @@ def _planner_views(page, lang: str, timeout_ms: int) -> None:
     target.dispatch_event("mouseout")
     target.dispatch_event("click")
     _settled(page)
-    details = (
-        page.locator('[data-testid="stColumn"]')
-        .filter(has=page.locator('[data-testid="stHeading"]'))
-        .last
-    )
+    details = page.locator(".st-key-details_panel")
     details.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=timeout_ms)
     _shoot(details, OUTPUT / f"browser_details_{lang}.png")
+    page.get_by_role("tab", name="片区" if lang == "zh" else "Districts").click()
     table = page.locator(".st-key-districts_table")
+    table.wait_for(timeout=timeout_ms)
     _shoot(table, OUTPUT / f"browser_district_table_{lang}.png")
+    page.get_by_role("tab", name="地图" if lang == "zh" else "Map").click()
 
 
 @pytest.mark.realdata
@@ -423,7 +422,7 @@ def test_every_page_of_the_workspace_in_chromium(tmp_path):
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
             try:
-                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                page = browser.new_page(viewport={"width": 1440, "height": 1300})
                 external: list[str] = []
                 page.on(
                     "request",

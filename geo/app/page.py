@@ -234,7 +234,8 @@ def map_tab(
         if (new := opened_from_click(clicked)) is not None and new != opened:
             st.session_state[OPEN] = new
             st.rerun()  # the highlight follows the opened district
-    details(t, lang, result, opened)
+    with st.container(key="details_panel"):
+        details(t, lang, result, opened)
     return options
 
 

@@ -216,6 +216,7 @@ def warm_up() -> None:
     """
     result = pipeline.run_plan(_load(start_spec()), default_policy())
     maps.build_map(result, maps.MapOptions())
+    osm_reachable()  # the default basemap's server, asked once ahead of the page
 
 
 #: Words that mark an input file as made up (as the tender package's README flags them,
