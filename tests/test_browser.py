@@ -257,7 +257,7 @@ def _planner_views(page, lang: str, timeout_ms: int) -> None:
     estates = frame.locator("path.leaflet-interactive.lp-estate")
     estates.first.wait_for(timeout=timeout_ms)
     target = estates.nth(estates.count() // 2)
-    target.dispatch_event("mouseover")
+    target.hover(force=True)
     frame.locator(".leaflet-tooltip:not(.lp-label)").first.wait_for(timeout=10_000)
     _shoot(
         page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1'),

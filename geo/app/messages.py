@@ -25,10 +25,11 @@ def without_paths(text: str) -> str:
     return _PATH.sub("", text)
 
 
-def _sentences(text: str) -> str:
-    """The error's text as Markdown-safe sentences: paths cut, a full stop before the fix."""
+def _sentences(text: str, fix: str = "Fix:") -> str:
+    """The error's text as Markdown-safe sentences: paths cut, a full stop before the fix
+    (introduced by ``fix``, the interface language's word)."""
     text = without_paths(text).strip()
-    text = re.sub(r"(?<![.!?。])\s+Fix:", ". Fix:", text)
+    text = re.sub(r"(?<![.!?。])\s+Fix:", ". Fix:", text).replace("Fix:", fix)
     if text and text[-1] not in ".!?。":
         text += "."
     return _MARKDOWN.sub(r"\\\1", text)
@@ -40,9 +41,9 @@ def show_error(t: dict[str, str], exc: BaseException) -> None:
         st.error(t["assets"] + _sentences(str(exc)))
     elif isinstance(exc, LianpianError):
         text = exc.one_line() if hasattr(exc, "one_line") else str(exc)
-        st.error(t["error"] + _sentences(text) + "  \n" + t["kept"])
+        st.error(t["error"] + _sentences(text, t["fix"]) + "  \n" + t["kept"])
     elif isinstance(exc, (OSError, ValueError)):
-        st.error(t["error"] + _sentences(str(exc)) + "  \n" + t["kept"])
+        st.error(t["error"] + _sentences(str(exc), t["fix"]) + "  \n" + t["kept"])
     else:
         st.error(t["internal"].format(kind=type(exc).__name__))
 
