@@ -26,8 +26,10 @@ def without_paths(text: str) -> str:
 
 
 def _sentences(text: str, fix: str = "Fix:") -> str:
-    """The error's text as Markdown-safe sentences: paths cut, a full stop before the fix
-    (introduced by ``fix``, the interface language's word)."""
+    """The error's text as Markdown-safe sentences: paths cut, a full stop before the fix.
+
+    ``fix`` introduces the fix in the interface language.
+    """
     text = without_paths(text).strip()
     text = re.sub(r"(?<![.!?。])\s+Fix:", ". Fix:", text).replace("Fix:", fix)
     if text and text[-1] not in ".!?。":
