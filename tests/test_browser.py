@@ -257,7 +257,16 @@ def _planner_views(page, lang: str, timeout_ms: int) -> None:
     estates = frame.locator("path.leaflet-interactive.lp-estate")
     estates.first.wait_for(timeout=timeout_ms)
     target = estates.nth(estates.count() // 2)
-    target.hover(force=True)
+    # the pointer over the estate (inside the map's frame): Leaflet places the tooltip there
+    box = target.bounding_box()
+    frame_box = page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1').bounding_box()
+    point = {
+        "clientX": box["x"] - frame_box["x"] + box["width"] / 2,
+        "clientY": box["y"] - frame_box["y"] + box["height"] / 2,
+        "bubbles": True,
+    }
+    target.dispatch_event("mouseover", point)
+    target.dispatch_event("mousemove", point)
     frame.locator(".leaflet-tooltip:not(.lp-label)").first.wait_for(timeout=10_000)
     _shoot(
         page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1'),
