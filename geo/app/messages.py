@@ -16,7 +16,8 @@ from geo.core.errors import LianpianError
 from geo.outputs import maps
 
 # an absolute path (POSIX or Windows) up to its last part: kept is the file's name
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|~$])")
+# characters that would make markup of a message (``_`` inside names is literal in Markdown)
+_MARKDOWN = re.compile(r"([\\`*\[\]<>#|~$])")
 _PATH = re.compile(r"(?:[A-Za-z]:\\|/)(?:[^\s/\\:'\"]+[/\\])+(?=[^\s/\\'\"]+)")
 
 
