@@ -44,6 +44,8 @@ def table_frame(result: PlanResult, lang: str) -> pd.DataFrame:
         values = districts[column]
         if kind == "wan":
             values = (pd.to_numeric(values, errors="coerce") / 1e4).round(1)
+        elif kind in ("area", "count"):
+            values = pd.to_numeric(values, errors="coerce").round(0)
         out[labels[label]] = values.to_numpy()
     ids = districts["district_id"].astype(str).to_numpy() if districts is not None else []
     return pd.DataFrame(out, index=pd.Index(ids, name="district_id"))
