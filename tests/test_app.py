@@ -193,6 +193,7 @@ def fake_map(monkeypatch):
 
 
 def test_clicking_an_estate_or_a_district_shows_its_details(fake_map):
+    from geo.outputs import maps
     from geo.pipeline import load_inputs, run_plan
 
     result = run_plan(load_inputs())
@@ -202,15 +203,21 @@ def test_clicking_an_estate_or_a_district_shows_its_details(fake_map):
     fake_map["click"] = {"properties": {"estate_id": estate["estate_id"], "name": estate["name"]}}
     at.run()
     assert not at.exception
-    assert estate["name"] in [h.value for h in at.subheader]
-    shown = pd.concat([df.value for df in at.dataframe if "value" in df.value.columns])
-    assert str(estate["district_id"]) in set(shown["value"])
+    assert estate["name"] in [h.value.replace("\\", "") for h in at.subheader]
+    table = next(df.value for df in at.dataframe if "项目" in df.value.columns)
+    assert list(table.columns) == ["项目", "内容"]  # labelled, never "0" or "value"
+    entries = dict(zip(table["项目"], table["内容"], strict=True))
+    assert entries["片区编号"] == str(estate["district_id"])
+    assert entries["户数（户）"] == f"{int(estate['households']):,}"
+    assert entries["估算投资（万元）"] == f"{estate['investment_yuan'] / 1e4:,.1f}"
+    assert entries["改造资格"] == maps.status_label(estate["status"], "zh")
+    assert entries["同意率达标"] in ("是", "否")
     fake_map["click"] = {"properties": {"district_id": estate["district_id"]}}
     at.run()
     assert f"片区 {estate['district_id']}" in [h.value for h in at.subheader]
-    members = next(df.value for df in at.dataframe if "estate_id" in df.value.columns)
+    members = next(df.value for df in at.dataframe if "小区编号" in df.value.columns)
     expected = result.estates.loc[result.estates["district_id"] == estate["district_id"]]
-    assert sorted(members["estate_id"]) == sorted(expected["estate_id"])
+    assert sorted(members["小区编号"]) == sorted(expected["estate_id"])
 
 
 def test_selecting_a_district_row_zooms_the_map_to_it(fake_map):
@@ -224,12 +231,36 @@ def test_selecting_a_district_row_zooms_the_map_to_it(fake_map):
     at.session_state["districts_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
-    chosen = table.iloc[2]["district_id"]
+    chosen = table.iloc[2]["片区编号"]
     outline = result.districts.loc[result.districts["district_id"] == chosen]
     point = maps.display_frame(outline).geometry.iloc[0].centroid
     call = fake_map["calls"][-1]
     assert call["zoom"] == 16
     assert call["center"] == pytest.approx([point.y, point.x], abs=1e-4)
+    # the row opens the district's card and outlines it on the map (drawn over, not re-rendered)
+    assert f"片区 {chosen}" in [h.value for h in at.subheader]
+    assert "feature_group_lp_selected" in call["feature_group"]
+    at.radio(key="colour_by").set_value("priority").run()  # a display change keeps the view:
+    assert fake_map["calls"][-1]["center"] is None  # the zoom is sent once, not again
+    assert "feature_group_lp_selected" in fake_map["calls"][-1]["feature_group"]
+
+
+def test_district_table_is_labelled_with_units_and_thousands_separators():
+    at = _run()
+    table = at.dataframe(key="districts_table").value
+    assert "0" not in table.columns and "value" not in table.columns
+    for label in ("片区编号", "户数（户）", "建筑面积（m²）", "估算投资（万元）", "优先序"):
+        assert label in table.columns, label
+    from geo.pipeline import load_inputs, run_plan
+
+    districts = run_plan(load_inputs()).districts.set_index("district_id")
+    first = table.iloc[0]
+    assert first["估算投资（万元）"] == pytest.approx(
+        districts.loc[first["片区编号"], "investment_yuan"] / 1e4, abs=0.05
+    )
+    at.radio(key="lang").set_value("en").run()
+    table = at.dataframe(key="districts_table").value
+    assert "Estimated investment (10k yuan)" in table.columns
 
 
 def test_the_map_sent_is_what_st_folium_sends_for_a_fully_rendered_page(monkeypatch):
@@ -311,3 +342,232 @@ def test_warm_up_plans_what_the_first_page_plans(monkeypatch, tmp_path, from_env
     if from_env:  # the files named in the environment, the water as a barrier layer
         assert Path(inputs.sources["estates"]) == estates
         assert inputs.barriers is not None and len(inputs.barriers) == len(demo.barriers)
+
+
+def _own_files(tmp_path, monkeypatch) -> dict[str, str]:
+    """The demo's estates as a file of its own (not the demo), started on via LIANPIAN_APP_*."""
+    demo = geo.pipeline.load_inputs()
+    estates = tmp_path / "estates.gpkg"
+    demo.estates.to_file(estates, layer="estates")
+    monkeypatch.setenv("LIANPIAN_APP_ESTATES", str(estates))
+    return {"estates": str(estates)}
+
+
+def test_switching_language_keeps_the_data_and_the_choices(tmp_path, monkeypatch):
+    """Issue 22: after 中文 -> English and a widget change, the page still shows the planner's data."""
+    _own_files(tmp_path, monkeypatch)
+    at = _run()
+    assert at.radio(key="data_mode").value == "paths"
+    at.radio(key="colour_by").set_value("priority").run()
+    zh = _metrics(at)
+    assert not at.info  # not the demo: no synthetic-data note
+    at.radio(key="lang").set_value("en").run()
+    assert at.radio(key="data_mode").value == "paths"
+    assert at.radio(key="colour_by").value == "priority"
+    at.number_input(key="pol.districts.max_estates").increment().run()
+    assert not at.exception and not at.error
+    en = _metrics(at)
+    assert en["eligible"] == zh["符合条件"]  # the same estates, not the demo's
+    assert "Households not covered" not in en  # the demo has elderly-care facilities; this file not
+    assert at.radio(key="data_mode").value == "paths"
+    assert at.session_state["spec"][0][1].endswith("estates.gpkg")
+    at.radio(key="lang").set_value("zh").run()
+    assert _metrics(at)["片区"] == en["Districts"]
+    assert at.radio(key="colour_by").value == "priority"
+
+
+def test_the_tools_own_result_geopackage_is_taken_as_estates(tmp_path):
+    """Issue 22: yesterday's `lianpian plan --out` GeoPackage, uploaded as estates, plans again:
+    its computed columns are dropped (reported in the quality notes), its input columns kept."""
+    from geo import io
+
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    own = tmp_path / "lianpian_plan.gpkg"
+    io.write_layers(own, result.layers())
+    at = _run()
+    at.radio(key="data_mode").set_value("upload").run()
+    at.file_uploader(key="u_estates").set_value(
+        ("lianpian_plan.gpkg", own.read_bytes(), "application/geopackage+sqlite3")
+    ).run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert _metrics(at)["符合条件"] == str(result.summary()["by_status"]["eligible"])
+    notes = next(df.value for df in at.dataframe if "说明" in df.value.columns)
+    assert notes["说明"].str.contains("a lianpian result").any()
+    assert "lianpian_plan.gpkg" in at.session_state["spec"][0][1]
+
+
+def test_an_exception_on_a_page_run_shows_the_apps_panel_and_keeps_the_plan(monkeypatch):
+    """Issue 22: a bug in a planning run is the app's own panel (no traceback, no temp path), the
+    last good plan stays on screen and the progress box is gone."""
+    real = geo.pipeline.run_plan
+
+    def failing(inputs, policy=None, **kw):
+        if policy is not None and policy.eligibility.cutoff_year == 1995:
+            raise TypeError("Axis must be specified in /tmp/lianpian-upload-x/secret.gpkg")
+        return real(inputs, policy, **kw)
+
+    monkeypatch.setattr(geo.pipeline, "run_plan", failing)
+    at = _run()
+    before = _metrics(at)
+    at.number_input(key="pol.eligibility.cutoff_year").set_value(1995).run()
+    assert not at.exception
+    (panel,) = at.error
+    assert "出现了问题" in panel.value and "TypeError" in panel.value
+    assert "/tmp" not in panel.value and "secret" not in panel.value
+    assert "上一次成功" in panel.value
+    assert _metrics(at) == before  # the previous plan is still shown
+    assert any("上一次成功" in w.value for w in at.warning)
+    assert "正在计算……" not in str(at.main)  # the progress box went away
+    at.radio(key="lang").set_value("en").run()
+    assert "Something went wrong" in at.error[0].value
+    at.number_input(key="pol.eligibility.cutoff_year").set_value(2000).run()
+    assert not at.error and _metrics(at)["eligible"] == before["符合条件"]
+
+
+def test_an_exception_drawing_the_page_is_the_apps_panel(monkeypatch, fake_map):
+    import geo.app.page as page
+
+    def broken(*args, **kwargs):
+        raise KeyError("/tmp/somewhere")
+
+    monkeypatch.setattr(page, "quality_tab", broken)
+    at = _run()
+    (panel,) = at.error
+    assert "页面显示时出错" in panel.value and "/tmp" not in panel.value
+
+
+def test_the_two_language_files_have_the_same_keys():
+    import tomllib
+    from importlib import resources
+
+    tables = [
+        tomllib.loads(resources.files("geo.app").joinpath("strings", f).read_text("utf-8"))
+        for f in ("zh.toml", "en.toml")
+    ]
+
+    def keys(table, prefix=""):
+        out = set()
+        for k, v in table.items():
+            out |= keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+        return out
+
+    assert keys(tables[0]) == keys(tables[1])
+
+
+def _plan_csv(result, unmatched: str = "完全不存在的花园") -> bytes:
+    eligible = result.estates.loc[result.estates["status"] == "eligible"].head(5)
+    rows = [
+        {"年份": 2021 + i, "小区名称": name, "户数": int(hh)}
+        for i, (name, hh) in enumerate(zip(eligible["name"], eligible["households"], strict=True))
+    ]
+    rows.append({"年份": 2025, "小区名称": unmatched, "户数": 120})
+    return pd.DataFrame(rows).to_csv(index=False).encode("utf-8")
+
+
+def test_plan_upload_and_an_edited_match_becomes_an_override(fake_map):
+    """Issue 21: the five-year plan table uploaded in the app: matched, on the map by year; an
+    edit of the review's estate_id is a planner's decision (an override) and is matched again."""
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    at = _run()
+    at.file_uploader(key="u_plan").set_value(("plan.csv", _plan_csv(result), "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _metrics(at)["已匹配"] == "5" and _metrics(at)["未匹配"] == "1"
+    assert at.slider(key="plan_year").value == 2025  # the year slider of the map
+    target = result.estates.loc[result.estates["status"] == "eligible"].iloc[10]
+    at.session_state["plan_review_editor"] = {
+        "edited_rows": {5: {"estate_id": str(target["estate_id"])}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception, at.exception
+    # plan_row is the file's row number (header = row 1): the sixth plan row is row 7
+    assert at.session_state["plan_decisions"] == {7: str(target["estate_id"])}
+    assert _metrics(at)["已匹配"] == "6" and _metrics(at)["未匹配"] == "0"
+
+
+def test_search_by_normalised_name_zooms_and_opens_the_estate(fake_map):
+    from geo.core.names import normalise_name
+
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    estate = result.estates.iloc[7]
+    at = _run()
+    query = estate["name"].replace("小区", "") + " 小区"  # spaces and suffix do not matter
+    assert normalise_name(query) == normalise_name(estate["name"])
+    at.text_input(key="search").input(query).run()
+    picks = at.selectbox(key="search_pick")
+    assert ("estate", estate["estate_id"]) in picks.options or any(
+        estate["estate_id"] in str(o) for o in picks.options
+    )
+    picks.set_value(("estate", estate["estate_id"])).run()
+    assert not at.exception
+    call = fake_map["calls"][-1]
+    assert call["zoom"] == 17 and call["center"] is not None
+    assert at.session_state["open_item"] == ("estate", estate["estate_id"])
+
+
+def test_scenario_saved_compared_and_exported_as_policy_toml(tmp_path):
+    import tomllib
+
+    from geo.core.policy import load_policy
+
+    at = _run()
+    at.text_input(key="scenario_name").input("cutoff 2000").run()
+    at.button(key="scenario_save").click().run()
+    at.number_input(key="pol.eligibility.cutoff_year").set_value(1995).run()
+    at.selectbox(key="scenario_a").set_value("cutoff 2000").run()
+    assert not at.exception
+    compare = next(df.value for df in at.dataframe if "cutoff 2000" in df.value.columns)
+    assert list(compare.columns) == ["cutoff 2000", "当前参数"]
+    eligible = compare.loc[compare.index.str.startswith("符合条件")].iloc[0]
+    assert int(eligible["cutoff 2000"]) > int(eligible["当前参数"])
+    assert any("改造资格或所属片区不同的小区" in c.value for c in at.caption)
+    from geo.app.views.scenarios import import_policy, policy_toml
+
+    text = policy_toml(tuple(at.session_state["scenarios"]["cutoff 2000"]), "cutoff 2000\nx=1")
+    assert tomllib.loads(text)["eligibility"]["cutoff_year"] == 2000
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    assert load_policy(path).eligibility.cutoff_year == 2000  # runs unchanged on the CLI
+    values, hidden = import_policy("scenario.toml", text.encode())
+    assert dict(values)["eligibility.cutoff_year"] == 2000 and hidden == []
+
+
+def test_all_districts_tender_export_is_one_zip(fake_map):
+    import io as _io
+    import zipfile
+
+    at = _run()
+    at.button(key="tender_build").click().run()
+    assert not at.exception
+    _, data = at.session_state["_tender_zip"]
+    names = zipfile.ZipFile(_io.BytesIO(data)).namelist()
+    districts = geo.pipeline.run_plan(geo.pipeline.load_inputs()).districts["district_id"]
+    for district in districts:
+        assert any(n.startswith(f"{district}_") and n.endswith(".dxf") for n in names), district
+
+
+def test_offline_osm_basemap_is_said_and_the_offline_basemaps_offered(monkeypatch, fake_map):
+    import geo.app.page as page
+
+    monkeypatch.setattr(page, "osm_reachable", lambda: False)
+    at = _run()
+    assert any("无法连接 OpenStreetMap" in w.value for w in at.warning)
+    at.button(key="offline_none").click().run()
+    assert at.selectbox(key="basemap").value == "none"
+    assert not any("OpenStreetMap" in w.value for w in at.warning)
+    monkeypatch.setattr(page, "osm_reachable", lambda: True)
+    at.selectbox(key="basemap").set_value("osm").run()
+    assert not at.warning
+
+
+def test_district_drawing_for_reports_is_the_tender_png():
+    from geo.app.state import policy_defaults, start_spec
+    from geo.app.views.exports import district_png
+
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    district = str(result.districts["district_id"].iloc[0])
+    items = tuple(sorted(policy_defaults().items()))
+    data = district_png(start_spec(), items, district)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"

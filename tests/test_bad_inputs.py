@@ -414,12 +414,13 @@ def test_case_through_app(case, corpus, monkeypatch):
     assert at.session_state["spec"][0][1] is not None  # the uploaded data were planned
     assert "/lianpian-upload-" in at.session_state["spec"][0][1]
     if case.get("expect"):
-        quality = next(
-            df.value for df in at.dataframe if {"level", "message"} <= set(df.value.columns)
-        )
+        # the app's data-quality tab: columns and levels labelled in the interface language
+        from geo.app.text import section
+
+        level = section("zh", "quality_levels")[case["outcome"]]
+        quality = next(df.value for df in at.dataframe if {"级别", "说明"} <= set(df.value.columns))
         hits = quality.loc[
-            (quality["level"] == case["outcome"])
-            & quality["message"].str.contains(case["expect"], regex=False)
+            (quality["级别"] == level) & quality["说明"].str.contains(case["expect"], regex=False)
         ]
         assert len(hits), quality.to_string()
     if "absent" in case:

@@ -243,3 +243,265 @@ def test_local_mbtiles_basemap_in_chromium(tmp_path):
         timeout_ms=60_000,
         tiles_from="http://127.0.0.1:",
     )
+
+
+def _settled(page, timeout_s: float = 120) -> None:
+    """Wait until Streamlit's run is over (no running indicator) and the page is quiet."""
+    page.wait_for_timeout(600)
+    deadline = time.time() + timeout_s
+    running = page.locator('[data-testid="stStatusWidget"]')
+    while running.count() and time.time() < deadline:
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(600)
+
+
+def _figures(page) -> dict[str, str]:
+    out = {}
+    for metric in page.locator('[data-testid="stMetric"]').all():
+        label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        out[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return out
+
+
+def _map(page):
+    return page.frame_locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1')
+
+
+def _shoot(locator, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=str(path))
+
+
+def _planner_views(page, lang: str, timeout_ms: int) -> None:
+    """Screenshots of a tooltip, the details panel, the district table and an error in ``lang``."""
+    frame = _map(page)
+    estates = frame.locator("path.leaflet-interactive.lp-estate")
+    estates.first.wait_for(timeout=timeout_ms)
+    target = estates.nth(estates.count() // 2)
+    # the pointer over the estate (inside the map's frame): Leaflet places the tooltip there
+    box = target.bounding_box()
+    frame_box = page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1').bounding_box()
+    point = {
+        "clientX": box["x"] - frame_box["x"] + box["width"] / 2,
+        "clientY": box["y"] - frame_box["y"] + box["height"] / 2,
+        "bubbles": True,
+    }
+    target.dispatch_event("mouseover", point)
+    target.dispatch_event("mousemove", point)
+    frame.locator(".leaflet-tooltip:not(.lp-label)").first.wait_for(timeout=10_000)
+    _shoot(
+        page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1'),
+        OUTPUT / f"browser_tooltip_{lang}.png",
+    )
+    target.dispatch_event("mouseout")
+    target.dispatch_event("click")
+    _settled(page)
+    details = page.locator(".st-key-details_panel")
+    details.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=timeout_ms)
+    _shoot(details, OUTPUT / f"browser_details_{lang}.png")
+    page.get_by_role("tab", name="片区" if lang == "zh" else "Districts").click()
+    table = page.locator(".st-key-districts_table")
+    table.wait_for(timeout=timeout_ms)
+    _shoot(table, OUTPUT / f"browser_district_table_{lang}.png")
+    page.get_by_role("tab", name="地图" if lang == "zh" else "Map").click()
+
+
+@pytest.mark.realdata
+def test_language_switch_keeps_the_planners_data_in_chromium():
+    """Issue 22: on Hangzhou, English then a widget change: the same figures, not the demo's;
+    screenshots of a tooltip, the details panel, the district table and an error in both languages."""
+    from playwright.sync_api import sync_playwright
+
+    estates = shared_file("hangzhou/osm_landuse_residential.gpkg")
+    _need_chromium()
+    port = _free_port()
+    survey = shared_file("hangzhou/survey_illustrative.csv")
+    env = {
+        **os.environ,
+        "LIANPIAN_APP_ESTATES": str(estates),
+        "LIANPIAN_APP_SURVEY": str(survey),
+        "PYTHONPATH": str(REPO),
+    }
+    proc = _start_app(port, env)
+    timeout_ms = 180_000
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 1100})
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                _map(page).locator(".leaflet-container").wait_for(timeout=timeout_ms)
+                _settled(page)
+                zh = _figures(page)
+                demo_districts = str(
+                    len(
+                        __import__("geo.pipeline")
+                        .pipeline.run_plan(__import__("geo.pipeline").pipeline.load_inputs())
+                        .districts
+                    )
+                )
+                assert zh["片区"] != demo_districts or zh["符合条件"] != "34", zh
+                _planner_views(page, "zh", timeout_ms)
+
+                page.get_by_text("English", exact=True).click()
+                _settled(page)
+                en = _figures(page)
+                assert en["eligible"] == zh["符合条件"] and en["Districts"] == zh["片区"], en
+                page.get_by_label("District cap (households)").locator("xpath=..").locator(
+                    "button"
+                ).last.click()  # + one step
+                _settled(page)
+                after = _figures(page)
+                assert after["eligible"] == zh["符合条件"], after  # still Hangzhou
+                assert page.get_by_role("radio", name="Files on this computer").is_checked()
+                assert page.get_by_role("radio", name="eligibility status").is_checked()
+                _planner_views(page, "en", timeout_ms)
+
+                page.get_by_text("中文", exact=True).click()
+                _settled(page)
+                back = _figures(page)
+                assert back["符合条件"] == zh["符合条件"] and back["片区"] == after["Districts"]
+                assert page.get_by_role("radio", name="本机文件路径").is_checked()
+                assert page.locator('[data-testid="stException"]').count() == 0
+
+                for lang, label, load in (
+                    ("zh", "小区范围（GeoPackage / Shapefile / GeoJSON）", "载入"),
+                    ("en", "Estate footprints (GeoPackage / Shapefile / GeoJSON)", "Load"),
+                ):
+                    if lang == "en":
+                        page.get_by_text("English", exact=True).click()
+                        _settled(page)
+                    page.get_by_label(label).fill("/tmp/lianpian-no-such-dir/estates.gpkg")
+                    page.get_by_role("button", name=load, exact=True).click()
+                    _settled(page)
+                    error = page.locator('[data-testid="stAlert"]').filter(has_text="estates.gpkg")
+                    error.first.wait_for(timeout=timeout_ms)
+                    assert "/tmp" not in error.first.inner_text()
+                    _shoot(error.first, OUTPUT / f"browser_error_{lang}.png")
+                    figures = _figures(page)
+                    assert figures.get("符合条件", figures.get("eligible")) == zh["符合条件"]
+                    page.get_by_label(label).fill(str(estates))
+                    page.get_by_role("button", name=load, exact=True).click()
+                    _settled(page)
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+DOCS = REPO / "docs"
+TABS = (
+    ("地图", "map"),
+    ("片区", "districts"),
+    ("五年计划", "plan"),
+    ("养老", "elderly"),
+    ("方案对比", "scenarios"),
+    ("导出", "exports"),
+    ("数据质量", "quality"),
+)
+
+
+def _small_png(source: Path, target: Path) -> None:
+    """A screenshot for the README: 256 colours, a few hundred kB at most."""
+    from PIL import Image
+
+    image = Image.open(source).convert("RGB")
+    image.quantize(colors=256).save(target, optimize=True)
+
+
+def _map_zoom(page) -> int:
+    frame = page.frames[-1]
+    for candidate in page.frames:
+        if "st_folium" in candidate.url:
+            frame = candidate
+    return int(frame.evaluate("window.map.getZoom()"))
+
+
+def test_every_page_of_the_workspace_in_chromium(tmp_path):
+    """Issue 21: offline, each task page opens without an exception (screenshot of each in docs/);
+    issue 22: the map keeps its view across a display change."""
+    from playwright.sync_api import sync_playwright
+
+    from geo.pipeline import load_inputs, run_plan
+
+    _need_chromium()
+    result = run_plan(load_inputs())
+    eligible = result.estates.loc[result.estates["status"] == "eligible"].head(6)
+    plan = tmp_path / "五年计划.csv"
+    plan.write_text(
+        "年份,小区名称,户数\n"
+        + "".join(
+            f"{2021 + i % 5},{n},{int(h)}\n"
+            for i, (n, h) in enumerate(zip(eligible["name"], eligible["households"], strict=True))
+        ),
+        encoding="utf-8",
+    )
+    port = _free_port()
+    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            try:
+                page = browser.new_page(viewport={"width": 1440, "height": 1300})
+                external: list[str] = []
+                page.on(
+                    "request",
+                    lambda r: (
+                        external.append(r.url)
+                        if r.url.startswith("http") and "127.0.0.1" not in r.url
+                        else None
+                    ),
+                )
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                _map(page).locator("path.lp-estate").first.wait_for(timeout=60_000)
+                _settled(page)
+                # the view is kept across a display change (client-side: no rerun on pan/zoom)
+                _map(page).locator(".leaflet-control-zoom-in").click()
+                page.wait_for_timeout(600)
+                zoom = _map_zoom(page)
+                page.get_by_text("优先度", exact=True).click()
+                _settled(page)
+                _map(page).locator(".lp-legend", has_text="≥").wait_for(timeout=60_000)
+                page.wait_for_timeout(800)
+                assert _map_zoom(page) == zoom
+                page.get_by_text("改造资格", exact=True).click()
+                _settled(page)
+                page.get_by_role("tab", name="五年计划").click()
+                page.locator(".st-key-u_plan input[type=file]").set_input_files(str(plan))
+                _settled(page)
+                matched = page.locator('[data-testid="stMetric"]').filter(has_text="已匹配")
+                matched.first.wait_for(timeout=60_000)  # the plan is read and matched
+                assert matched.first.locator('[data-testid="stMetricValue"]').inner_text() == "6"
+                for label, name in TABS:
+                    page.get_by_role("tab", name=label).click()
+                    _settled(page)
+                    assert page.locator('[data-testid="stException"]').count() == 0, label
+                    assert (
+                        not page.locator('[data-testid="stAlert"]')
+                        .filter(has_text="出现了问题")
+                        .count()
+                    ), label
+                    raw = OUTPUT / f"browser_page_{name}.png"
+                    raw.parent.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(raw))
+                    _small_png(raw, DOCS / f"app_{name}.png")
+                assert not [u for u in external if "tile" not in u], external
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -7,6 +7,8 @@ streamlit; ``streamlit_folium`` is imported only inside the page's run (see :fun
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 
 import streamlit as st
@@ -91,12 +93,61 @@ def map_component_args(
         switch.active, switch.kwargs = False, None
     if kwargs is None:
         raise RuntimeError("streamlit_folium did not call its component")
-    return kwargs
+    return {**kwargs, "script": kwargs["script"] + keep_view_script(spec)}
 
 
-def show_map(args: dict, center: list[float] | None, zoom: int | None) -> dict | None:
-    """Send a map rendered by :func:`map_component_args`, centred and zoomed as asked."""
-    return _folium()._component_func(**{**args, "center": center, "zoom": zoom})
+def show_map(
+    args: dict, center: list[float] | None, zoom: int | None, feature_group: str | None = None
+) -> dict | None:
+    """Send a map rendered by :func:`map_component_args`, centred and zoomed as asked.
+
+    ``feature_group``: script of layers drawn over the map without rendering it again (the
+    selected district's outline, :func:`highlight_script`).
+    """
+    return _folium()._component_func(
+        **{**args, "center": center, "zoom": zoom, "feature_group": feature_group}
+    )
+
+
+def keep_view_script(spec: tuple) -> str:
+    """Script that keeps the map's view (centre, zoom) across display changes, in the browser.
+
+    The view is saved in the tab's ``sessionStorage`` on every move and restored when a map of
+    the same data is drawn again (another colouring, basemap or plan year): pan and zoom never
+    rerun the page. A new data set (``spec``) starts at its own extent.
+    """
+    data = tuple(item for item in spec if item[0] != "_plan")  # a plan keeps the data's view
+    key = "lianpian-view-" + hashlib.sha256(repr(data).encode("utf-8")).hexdigest()[:16]
+    return (
+        "\n(function(){var k=" + json.dumps(key) + ";"
+        "try{var v=JSON.parse(window.sessionStorage.getItem(k)||'null');"
+        "if(v){map_div.setView(v.c,v.z,{animate:false});}}catch(e){}"
+        "map_div.on('moveend',function(){try{var c=map_div.getCenter();"
+        "window.sessionStorage.setItem(k,JSON.stringify({c:[c.lat,c.lng],z:map_div.getZoom()}));"
+        "}catch(e){}});})();\n"
+    )
+
+
+#: Outline of the selected district over the map (not interactive: clicks reach the estates).
+HIGHLIGHT_STYLE = {"color": "#2166ac", "weight": 5, "opacity": 0.95, "fill": False}
+
+
+def highlight_script(result: PlanResult, district_id: str | None, *, gcj02: bool) -> str | None:
+    """``st_folium`` feature-group script outlining ``district_id`` (None: no district chosen)."""
+    if district_id is None:
+        return None
+    district = result.districts.loc[result.districts["district_id"].astype(str) == district_id]
+    if not len(district):
+        return None
+    shape = maps.display_frame(district[["geometry"]], gcj02=gcj02)
+    options = {"style": HIGHLIGHT_STYLE, "interactive": False}
+    return (
+        f"var feature_group_lp_selected = L.geoJSON({shape.to_json()}, {json.dumps(options)});\n"
+        "feature_group_lp_selected.setStyle(" + json.dumps(HIGHLIGHT_STYLE) + ");\n"
+        "map_div.addLayer(feature_group_lp_selected);\n"
+        "window.feature_group = window.feature_group || [];\n"
+        "window.feature_group.push(feature_group_lp_selected);\n"
+    )
 
 
 def _folium():

@@ -1,63 +1,114 @@
-"""The page's layout: language, sidebar, plan, figures, map, details, table, downloads.
+"""The page's layout: language, sidebar, plan, figures, then one tab per task.
 
-:func:`main` is what ``app.py`` runs as Streamlit's script. May import every geo.app module,
-geo.outputs, geo.pipeline, geo.core and streamlit.
+Tabs: 地图 (search, plan year, the map, details), 片区 (table, district card), 五年计划 (plan
+upload, match review, years), 养老, 方案 (scenarios), 导出 (downloads, tender packages), 数据质量.
+
+:func:`main` is what ``app.py`` runs as Streamlit's script. Any exception of a page run ends in
+the app's own panel (:func:`geo.app.messages.error_panel`), never Streamlit's error page, and the
+last plan that succeeded stays on screen. May import every geo.app module, geo.outputs,
+geo.pipeline, geo.core and streamlit.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 
 import pandas as pd
 import streamlit as st
 
-from geo.app.mapview import map_component_args, show_map
-from geo.app.messages import show_error
-from geo.app.sidebar import data_sidebar, display_sidebar, policy_sidebar
+from geo.app.mapview import highlight_script, map_component_args, show_map
+from geo.app.messages import error_panel, show_error
+from geo.app.sidebar import (
+    data_sidebar,
+    display_sidebar,
+    keep_choices_across_languages,
+    policy_sidebar,
+)
 from geo.app.state import (
-    cached_download,
     cached_inputs,
     cached_plan,
-    cached_tender,
     freeze_imported_objects,
+    illustrative_inputs,
+    osm_reachable,
 )
 from geo.app.text import LANGUAGES, strings
-from geo.app.views.districts import details, districts_table
-from geo.app.views.summary import shared_facility_metrics, summary_metrics
+from geo.app.views.districts import (
+    OPEN,
+    details,
+    district_card,
+    districts_table,
+    opened_from_click,
+)
+from geo.app.views.elderly import elderly_tab
+from geo.app.views.exports import district_png, exports_tab
+from geo.app.views.fiveyear import apply_plan, fiveyear_tab, plan_upload
+from geo.app.views.quality import quality_tab
+from geo.app.views.scenarios import scenarios_tab
+from geo.app.views.search import search_box
+from geo.app.views.summary import summary_metrics
 from geo.core.errors import LianpianError
 from geo.outputs import maps
 
+_LOG = logging.getLogger("lianpian.app")
+#: Session key of the last (spec, policy values) that planned without error.
+LAST_GOOD = "last_good"
+
 
 def load_and_plan(t: dict[str, str], requested: tuple | None, policy_items: tuple):
-    """Plan the requested data; on bad input keep the previous data and say why."""
+    """Plan the requested data; on any failure keep the last plan that succeeded and say why.
+
+    Tries the requested spec, then the current spec with these policy values, then the last
+    good (spec, policy values). Bad input (``LianpianError``, ``OSError``, ``ValueError``) is one
+    line; anything else is the app's error panel. The progress box goes away after a failure.
+    Returns ``(spec, policy_items, result)`` or None when nothing has planned yet.
+    """
     previous = st.session_state.get("spec", (("estates", None),))
+    last_good = st.session_state.get(LAST_GOOD)
     planned = st.session_state.setdefault("planned", set())
-    for spec in ([requested] if requested is not None else []) + [previous]:
+    attempts = [(spec, policy_items) for spec in ([requested] if requested else []) + [previous]]
+    if last_good is not None and last_good not in attempts:
+        attempts.append(last_good)
+    failed = False
+    for spec, items in dict.fromkeys(attempts):
+        box = st.empty()
         try:
-            if (spec, policy_items) in planned:  # in the cache: no progress to show
-                result = cached_plan(spec, policy_items)
+            if (spec, items) in planned:  # in the cache: no progress to show
+                result = cached_plan(spec, items)
             else:
-                with st.status(t["running"], expanded=True) as status:  # progress bar in view
+                with box.container(), st.status(t["running"], expanded=True) as status:
                     bar = st.progress(0.0, text=t["step_read"])
                     if not any(done == spec for done, _ in planned):  # else read already
                         cached_inputs(spec)
                     bar.progress(0.4, text=t["step_plan"])
-                    result = cached_plan(spec, policy_items)
+                    result = cached_plan(spec, items)
                     bar.progress(1.0, text=t["done"])
                     status.update(label=t["done"], state="complete")
-                planned.add((spec, policy_items))
+                planned.add((spec, items))
+                box.empty()  # the progress is shown while planning only
         except (LianpianError, OSError, ValueError) as exc:
-            show_error(t, exc)
-            if spec == previous:
-                return None
+            box.empty()
+            if not failed:
+                show_error(t, exc)
+            failed = True
+            continue
+        except Exception as exc:  # a bug: the app's panel, and the last good plan below
+            box.empty()
+            _LOG.exception("planning failed")
+            if not failed:
+                error_panel(t, exc, stage="plan", kept=last_good is not None)
+            failed = True
             continue
         st.session_state.spec = spec
-        return spec, result
+        st.session_state[LAST_GOOD] = (spec, items)
+        if items != policy_items:
+            st.warning(t["shown_previous"])
+        return spec, items, result
     return None
 
 
 def main() -> None:
-    """Lay out the page."""
+    """Lay out the page; an exception of the run shows the app's panel instead of Streamlit's."""
     st.set_page_config(page_title="lianpian 连片改造", layout="wide")
     freeze_imported_objects()
     lang = st.sidebar.radio(
@@ -67,81 +118,151 @@ def main() -> None:
         key="lang",
     )
     t = strings(lang)
+    try:
+        _page(t, lang)
+    except Exception as exc:  # Streamlit's rerun/stop are BaseExceptions: they pass
+        _LOG.exception("the page run failed")
+        error_panel(t, exc, stage="page", kept=st.session_state.get(LAST_GOOD) is not None)
+
+
+def _page(t: dict[str, str], lang: str) -> None:
     st.title(t["title"])
+    keep_choices_across_languages(lang)
     requested = data_sidebar(t)  # bad uploads are shown there; the previous data stay
-    policy_items = policy_sidebar(t)
+    policy_items = policy_sidebar(t, lang)
     display_choices = display_sidebar(t, lang)
 
     planned = load_and_plan(t, requested, policy_items)
     if planned is None:
         return
-    spec, result = planned
+    spec, policy_items, result = planned
     if result.inputs.synthetic:
         st.info(t["demo_note"])
+    elif files := illustrative_inputs(result):
+        sep = "、" if lang == "zh" else ", "
+        st.info(t["illustrative"].format(files=sep.join(files)))
     summary = result.summary()
     summary_metrics(t, summary, lang)
 
+    names = ("tab_map", "tab_districts", "tab_plan", "tab_elderly", "tab_scenarios")
+    tabs = dict(
+        zip(
+            (*names, "tab_exports", "tab_quality"),
+            st.tabs([t[n] for n in (*names, "tab_exports", "tab_quality")]),
+            strict=True,
+        )
+    )
+    with tabs["tab_plan"]:  # first in code: the plan's years colour the map
+        upload = plan_upload(t)
+        try:
+            plan_digest = apply_plan(t, spec, policy_items, result, upload)
+        except (LianpianError, OSError, ValueError) as exc:
+            show_error(t, exc)
+            plan_digest = None
+        fiveyear_tab(t, lang, result, plan_digest is not None)
+    with tabs["tab_map"]:
+        options = map_tab(
+            t, lang, (*spec, ("_plan", plan_digest)), policy_items, result, display_choices
+        )
+    with tabs["tab_districts"]:
+        district_tab(t, lang, result, options)
+        opened = st.session_state.get(OPEN)
+        if opened and opened[0] == "district":
+            st.download_button(
+                t["district_png"],
+                data=lambda: district_png(spec, policy_items, opened[1]),
+                file_name=f"lianpian_{opened[1]}.png",
+                mime="image/png",
+                key="district_png",
+            )
+    with tabs["tab_elderly"]:
+        elderly_tab(t, lang, result, summary)
+    with tabs["tab_scenarios"]:
+        scenarios_tab(t, lang, spec, policy_items)
+    with tabs["tab_exports"]:
+        exports_tab(t, spec, policy_items, result)
+    with tabs["tab_quality"]:
+        quality_tab(t, lang, result)
+
+
+def map_tab(
+    t: dict[str, str],
+    lang: str,
+    map_spec: tuple,
+    policy_items: tuple,
+    result,
+    display_choices: dict,
+) -> maps.MapOptions | None:
+    """Search, plan year, the map (full width) and the details of what was clicked."""
+    gcj02 = display_choices["basemap"] == "amap"
+    found = search_box(t, result, gcj02=gcj02)
+    if found is not None and found[:2] != st.session_state.get("_search_done"):
+        kind, item, view = found
+        st.session_state["_search_done"] = (kind, item)
+        st.session_state.zoom_to = view
+        st.session_state[OPEN] = (kind, item)
+        st.rerun()
     plan_year = None
     if "plan_year" in result.estates:
         years = pd.to_numeric(result.estates["plan_year"], errors="coerce").dropna()
         if len(years):
             lo, hi = int(min(years.min(), 2021)), int(max(years.max(), 2025))
-            plan_year = st.slider(t["plan_year"], lo, hi, hi, key="plan_year")
-            st.metric(t["plan_count"].format(year=plan_year), int((years <= plan_year).sum()))
-
+            c1, c2 = st.columns([3, 1])
+            plan_year = c1.slider(t["plan_year"], lo, hi, hi, key="plan_year")
+            c2.metric(t["plan_count"].format(year=plan_year), int((years <= plan_year).sum()))
     if display_choices["colour_by"] == "elderly_gap" and "elderly_gap_m2" not in result.estates:
         st.caption(t["no_elderly"])
         display_choices = {**display_choices, "colour_by": "status"}
+    if display_choices["basemap"] == "osm" and not osm_reachable():
+        offline_basemap_note(t)
     options = maps.MapOptions(plan_year=plan_year, language=lang, **display_choices)
-    basemap = options.basemap
-    left, right = st.columns([3, 1])
-    with left:
-        try:
-            options_items = tuple(sorted(asdict(options).items()))
-            args = map_component_args(spec, policy_items, options_items, result)
-        except (LianpianError, ValueError) as exc:
-            show_error(t, exc)
-            return
-        center, zoom = st.session_state.get("zoom_to") or (None, None)
-        output = show_map(args, center, zoom)
-    with right:
-        details(t, result, (output or {}).get("last_active_drawing"))
-    shared_facility_metrics(t, summary, result.policy.elderly.m2_per_100_households)
+    opened = st.session_state.get(OPEN)
+    try:
+        options_items = tuple(sorted(asdict(options).items()))
+        args = map_component_args(map_spec, policy_items, options_items, result)
+    except (LianpianError, ValueError) as exc:
+        show_error(t, exc)
+        return None
+    # sent once: later runs leave the view to the planner (kept across display changes)
+    center, zoom = st.session_state.pop("zoom_to", None) or (None, None)
+    district = opened[1] if opened and opened[0] == "district" else None
+    extra = highlight_script(result, district, gcj02=gcj02)
+    output = show_map(args, center, zoom, extra)
+    clicked = (output or {}).get("last_active_drawing")
+    if clicked != st.session_state.get("_last_click"):
+        st.session_state["_last_click"] = clicked
+        if (new := opened_from_click(clicked)) is not None and new != opened:
+            st.session_state[OPEN] = new
+            st.rerun()  # the highlight follows the opened district
+    with st.container(key="details_panel"):
+        details(t, lang, result, opened)
+    return options
+
+
+def district_tab(t: dict[str, str], lang: str, result, options) -> None:
+    """The districts table (a row opens the district and zooms the map) and its card."""
     st.subheader(t["table"])
-    chosen = districts_table(t, result)
-    if len(chosen):
-        district = result.districts.loc[
-            result.districts["district_id"] == chosen.iloc[0]["district_id"]
-        ]
-        point = maps.display_frame(district, gcj02=basemap == "amap").geometry.iloc[0].centroid
-        target = ([point.y, point.x], 16)
-        if st.session_state.get("zoom_to") != target:
-            st.session_state.zoom_to = target
-            st.rerun()
-    if len(result.quality):
-        with st.expander(t["quality"].format(n=len(result.quality))):
-            st.dataframe(result.quality.to_frame(), hide_index=True, width="stretch")
-    st.subheader(t["download"])
-    c1, c2, c3 = st.columns(3)
-    c1.download_button(
-        t["gpkg"],
-        data=lambda: cached_download(spec, policy_items, "gpkg"),
-        file_name="lianpian_plan.gpkg",
-        mime="application/geopackage+sqlite3",
-    )
-    c2.download_button(
-        t["xlsx"],
-        data=lambda: cached_download(spec, policy_items, "xlsx"),
-        file_name="lianpian_plan.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    if len(result.districts):
-        picked = c3.selectbox(
-            t["tender_pick"], list(result.districts["district_id"]), key="tender_district"
-        )
-        c3.download_button(
-            t["tender"],
-            data=lambda: cached_tender(spec, policy_items, str(picked)),
-            file_name=f"lianpian_{picked}.zip",
-            mime="application/zip",
-        )
+    chosen = districts_table(t, lang, result)
+    if chosen is not None and chosen != st.session_state.get("_table_choice"):
+        st.session_state["_table_choice"] = chosen
+        district = result.districts.loc[result.districts["district_id"].astype(str) == chosen]
+        gcj02 = options is not None and options.basemap == "amap"
+        point = maps.display_frame(district, gcj02=gcj02).geometry.iloc[0].centroid
+        st.session_state.zoom_to = ([point.y, point.x], 16)
+        st.session_state[OPEN] = ("district", chosen)
+        st.rerun()
+    opened = st.session_state.get(OPEN)
+    if opened and opened[0] == "district":
+        district_card(t, lang, result, opened[1], key="tab")
+
+
+def offline_basemap_note(t: dict[str, str]) -> None:
+    """OSM tiles cannot load: say so and offer the offline basemaps (one click each)."""
+
+    def use(basemap: str) -> None:
+        st.session_state.basemap = basemap
+
+    note, none, local = st.columns([6, 1, 1], vertical_alignment="center")
+    note.warning(t["offline_osm"])
+    none.button(t["use_none"], on_click=use, args=("none",), key="offline_none")
+    local.button(t["use_local"], on_click=use, args=("local",), key="offline_local")

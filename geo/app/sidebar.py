@@ -23,10 +23,36 @@ from geo.app.state import (
     policy_defaults,
     start_paths,
 )
-from geo.app.text import basemap_labels
+from geo.app.text import basemap_labels, section
 from geo.app.uploads import UPLOADS, uploaded_paths
 from geo.core.errors import LianpianError
 from geo.outputs import maps
+
+#: Widgets whose options are shown through a language-dependent ``format_func``. Streamlit sends
+#: a radio's or selectbox's choice back as its *label*: after a language switch the old label
+#: matches no option and the widget fell back to its first option (the demo). Their values are
+#: kept per session and given back to the widgets on the run that switches the language.
+LABELLED_CHOICES = ("data_mode", "source_crs", "colour_by", "basemap")
+_KEPT = "_kept_choices"
+
+
+def keep_choices_across_languages(lang: str) -> None:
+    """Give the choice widgets their values back on the run that switches the language.
+
+    Call before any widget of :data:`LABELLED_CHOICES` (or an upload's layer choice) is drawn:
+    until a widget is drawn in this run Streamlit reads its value with the last run's labels (the
+    right option); written back, the widget shows that option under its new label. Values are
+    also kept per session, for a widget not drawn on the last run.
+    """
+    kept = st.session_state.setdefault(_KEPT, {})
+    layers = [k for k in st.session_state if str(k).startswith("u_") and "_layer_" in str(k)]
+    switched = st.session_state.get("_lang_last") not in (None, lang)
+    for key in (*LABELLED_CHOICES, *layers):
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+        if switched and key in kept:
+            st.session_state[key] = kept[key]
+    st.session_state["_lang_last"] = lang
 
 
 def data_sidebar(t: dict[str, str]) -> tuple | None:
@@ -103,7 +129,7 @@ def _reset_policy() -> None:
         st.session_state[f"pol.{key}"] = value
 
 
-def policy_sidebar(t: dict[str, str]) -> tuple:
+def policy_sidebar(t: dict[str, str], lang: str = "zh") -> tuple:
     """Policy widgets (with reset); return the policy values as a sorted tuple."""
     st.sidebar.header(t["policy"])
     defaults = policy_defaults()
@@ -123,11 +149,14 @@ def policy_sidebar(t: dict[str, str]) -> tuple:
             values[key] = float(
                 st.sidebar.slider(t[label], min_value=lo, max_value=hi, step=step, key=wkey)
             )
+    weight_labels = section(lang, "weight_labels")
     with st.sidebar.expander(t["weights"]):
         for w in WEIGHTS:
             key = f"priority.weight_{w}"
             values[key] = float(
-                st.slider(w, min_value=0.0, max_value=1.0, step=0.05, key=f"pol.{key}")
+                st.slider(
+                    weight_labels[w], min_value=0.0, max_value=1.0, step=0.05, key=f"pol.{key}"
+                )
             )
     if values["eligibility.extension_last_year"] < values["eligibility.cutoff_year"]:
         values["eligibility.extension_last_year"] = values["eligibility.cutoff_year"]

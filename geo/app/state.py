@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import tempfile
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -214,3 +216,46 @@ def warm_up() -> None:
     """
     result = pipeline.run_plan(_load(start_spec()), default_policy())
     maps.build_map(result, maps.MapOptions())
+    osm_reachable()  # the default basemap's server, asked once ahead of the page
+
+
+#: Words that mark an input file as made up (as the tender package's README flags them,
+#: geo.outputs.export).
+ILLUSTRATIVE_WORDS = ("illustrative", "synthetic", "demo")
+
+
+def illustrative_inputs(result: PlanResult) -> list[str]:
+    """The file names of the plan's inputs that are illustrative (name says so), in input order."""
+    names = []
+    for item in result.inputs.sources.values():
+        for part in str(item).split(";"):
+            name = Path(part.strip().split("::")[0]).name
+            if name and any(w in name.lower() for w in ILLUSTRATIVE_WORDS):
+                names.append(name)
+    return list(dict.fromkeys(names))
+
+
+#: Host and port the OpenStreetMap basemap's tiles come from.
+OSM_TILE_HOST = ("tile.openstreetmap.org", 443)
+
+
+@st.cache_data(show_spinner=False, ttl=300)
+def osm_reachable(timeout_s: float = 2.0) -> bool:
+    """Whether this machine reaches the OpenStreetMap tile server (checked at most every 5 min).
+
+    The app runs on the planner's machine (127.0.0.1), so the server's view is the browser's. A
+    name lookup that hangs counts as unreachable after ``timeout_s``.
+    """
+    answer: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection(OSM_TILE_HOST, timeout=timeout_s):
+                answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout_s + 0.5)
+    return bool(answer and answer[0])

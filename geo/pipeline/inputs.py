@@ -16,6 +16,7 @@ from geo import io
 from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
 from geo.core.errors import QualityReport
 from geo.core.policy import Policy
+from geo.core.schema import ESTATE_COLUMNS
 from geo.fiveyear.matching import parse_overrides
 from geo.fiveyear.plan_table import parse_plan_table
 from geo.pipeline.result import (
@@ -100,6 +101,7 @@ def load_inputs(
         source_crs=source_crs,
         column_mapping=column_mapping,
     )
+    estates_gdf = drop_derived_columns(estates_gdf, str(estates), quality)
     sources["estates"] = str(estates)
     survey_df = None
     if survey is not None:
@@ -192,6 +194,63 @@ def _survey_points(
     )
     check_point_system(located, estates, source=source, quality=quality)
     return located
+
+
+#: Estate columns a planning run computes (survey join, eligibility, districts, priority, elderly
+#: care); the ``plan_*`` columns of a five-year plan are replaced by ``attach_plan`` itself.
+DERIVED_ESTATE_COLUMNS = (
+    "survey_row",
+    "survey_rows",
+    "survey_name",
+    "survey_match",
+    "survey_distance_m",
+    "survey_name_score",
+    "ready",
+    "ready_reason_zh",
+    "ready_reason_en",
+    "lot",
+    "standalone_reason",
+    "status",
+    "reason_zh",
+    "reason_en",
+    "consent_ok",
+    "investment_yuan",
+    "investment_estimated",
+    "district_id",
+    "project_type",
+)
+DERIVED_ESTATE_PREFIXES = ("priority_", "elderly_", "condition_", "investment_", "fund_")
+
+
+def drop_derived_columns(
+    estates: gpd.GeoDataFrame, source: str, quality: QualityReport
+) -> gpd.GeoDataFrame:
+    """Take a lianpian result's ``estates`` layer (``lianpian plan --out``) as estates again.
+
+    A layer that carries ``status``, ``district_id`` and ``priority_score`` is the tool's own
+    result: the columns the run computes (:data:`DERIVED_ESTATE_COLUMNS`, ``priority_*``,
+    ``elderly_*``; never a canonical input column such as ``elderly_share``) are dropped, so they are computed anew under the current policy; the input
+    attributes (build year, households, consent...) and a five-year plan's ``plan_*`` columns are
+    kept. The drop is reported in ``quality``. Any other layer is returned unchanged.
+    (Planning judgement: a planner reloads yesterday's result; its figures are never reused as
+    inputs.)
+    """
+    if not {"status", "district_id", "priority_score"} <= set(estates.columns):
+        return estates
+    derived = [
+        c
+        for c in estates.columns
+        if c not in ESTATE_COLUMNS
+        and (c in DERIVED_ESTATE_COLUMNS or c.startswith(DERIVED_ESTATE_PREFIXES))
+    ]
+    quality.add(
+        "repair",
+        Path(source.split("::")[0]).name,
+        "estates layer",
+        f"a lianpian result: its {len(derived)} computed columns (status, district, priority, "
+        "elderly care...) were dropped and computed again under the current policy",
+    )
+    return estates.drop(columns=derived)
 
 
 def check_reference_offset(

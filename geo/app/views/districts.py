@@ -1,73 +1,154 @@
-"""The districts table (select a row to zoom) and the details of a clicked estate or district.
+"""The districts table (a row opens the district and zooms the map) and the details panel.
 
-May import geo.pipeline (PlanResult), pandas and streamlit.
+The details panel shows a clicked estate or an opened district as a labelled table (units 户, m²,
+万元; yes/no in words; see :mod:`geo.app.views.fields`). May import geo.app.text,
+geo.app.views.fields, geo.pipeline (PlanResult), pandas and streamlit.
 """
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
+from geo.app.text import section
+from geo.app.views.fields import (
+    DISTRICT_FIELDS,
+    ESTATE_FIELDS,
+    MEMBER_FIELDS,
+    TABLE_FIELDS,
+    field_table,
+    labelled_frame,
+    other_columns,
+    plain,
+)
 from geo.pipeline import PlanResult
 
+#: Session key of what the details panel shows: ("district" | "estate", id) or None.
+OPEN = "open_item"
 
-def districts_table(t: dict[str, str], result: PlanResult) -> pd.DataFrame:
-    """Sortable districts table; return the selected rows."""
-    table = pd.DataFrame(result.districts.drop(columns="geometry"))
-    columns = [
-        c
-        for c in (
-            "priority_rank",
-            "district_id",
-            "county",
-            "estates",
-            "households",
-            "floor_area_m2",
-            "build_year_min",
-            "build_year_max",
-            "investment_yuan",
-            "priority_score",
-        )
-        if c in table
-    ]
-    table = table[columns].sort_values("priority_rank") if len(table) else table[columns]
+
+def table_frame(result: PlanResult, lang: str) -> pd.DataFrame:
+    """The districts as a sortable table: numbers stay numbers, investment in 万元, labelled.
+
+    Columns are the labels of :data:`~geo.app.views.fields.TABLE_FIELDS`; rows in priority
+    order; the index holds the district ids.
+    """
+    labels = section(lang, "fields")
+    districts = result.districts.sort_values("priority_rank") if len(result.districts) else None
+    out = {}
+    for column, label, kind in TABLE_FIELDS:
+        if districts is None or column not in districts:
+            continue
+        values = districts[column]
+        if kind == "wan":
+            values = (pd.to_numeric(values, errors="coerce") / 1e4).round(1)
+        elif kind in ("area", "count"):
+            values = pd.to_numeric(values, errors="coerce").round(0)
+        out[labels[label]] = values.to_numpy()
+    ids = districts["district_id"].astype(str).to_numpy() if districts is not None else []
+    return pd.DataFrame(out, index=pd.Index(ids, name="district_id"))
+
+
+def districts_table(t: dict[str, str], lang: str, result: PlanResult) -> str | None:
+    """Draw the districts table; return the id of the selected row's district (None: none)."""
+    table = table_frame(result, lang)
+    if not len(table):
+        st.caption(t["no_districts"])
+        return None
+    labels = section(lang, "fields")
+    config = {}
+    for _, label, kind in TABLE_FIELDS:
+        name = labels[label]
+        if kind in ("count", "area", "wan"):
+            config[name] = st.column_config.NumberColumn(name, format="localized")
+        elif kind == "score":
+            config[name] = st.column_config.NumberColumn(name, format="%.1f")
+        elif kind == "year":
+            config[name] = st.column_config.NumberColumn(name, format="%d")
     event = st.dataframe(
         table,
         hide_index=True,
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
+        column_config=config,
         key="districts_table",
     )
     rows = event.selection.rows if event is not None else []
-    return table.iloc[rows]
+    return str(table.index[rows[0]]) if rows and rows[0] < len(table) else None
 
 
-def details(t: dict[str, str], result: PlanResult, clicked: dict | None) -> None:
-    """Details of the clicked estate or district (values shown as text by st.dataframe)."""
-    props = (clicked or {}).get("properties") or {}
+def card_table(frame: pd.DataFrame) -> None:
+    """A labelled two-column table, tall enough to show every row (no inner scrolling)."""
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=35 * (len(frame) + 1) + 3,
+        column_config={frame.columns[0]: st.column_config.TextColumn(width="medium")},
+    )
+
+
+def district_card(
+    t: dict[str, str], lang: str, result: PlanResult, district_id: str, key: str = "details"
+) -> bool:
+    """The district's figures and member estates; False when the plan has no such district."""
+    district = result.districts.loc[result.districts["district_id"].astype(str) == district_id]
+    if not len(district):
+        return False
+    row = district.iloc[0]
+    st.subheader(t["district_card"].format(id=plain(row["district_id"])))
+    card_table(field_table(row, DISTRICT_FIELDS, t, lang))
     estates = result.estates
-    if props.get("district_id") and "name" not in props:
-        district = result.districts.loc[result.districts["district_id"] == props["district_id"]]
-        if len(district):
-            row = district.iloc[0]
-            st.subheader(f"{t['districts']} {row['district_id']}")
-            st.dataframe(pd.DataFrame(row.drop("geometry")).astype(str), width="stretch")
-            members = estates.loc[estates["district_id"] == row["district_id"]]
-            st.caption(t["members"])
-            st.dataframe(
-                pd.DataFrame(members[["estate_id", "name", "build_year", "households", "status"]]),
-                hide_index=True,
-            )
-            return
-    estate_id = props.get("estate_id")
-    if estate_id:
-        import html
+    members = estates.loc[estates["district_id"].astype(str) == district_id]
+    st.caption(t["members_count"].format(n=len(members)))
+    st.dataframe(
+        labelled_frame(members, MEMBER_FIELDS, t, lang),
+        hide_index=True,
+        width="stretch",
+        key=f"district_members_{key}",
+    )
+    return True
 
-        match = estates.loc[estates["estate_id"] == html.unescape(str(estate_id))]
-        if len(match):
-            row = match.iloc[0].drop("geometry")
-            st.subheader(str(row["name"]) if pd.notna(row["name"]) else str(row["estate_id"]))
-            st.dataframe(pd.DataFrame({"value": row.astype(str)}), width="stretch")
+
+def estate_card(t: dict[str, str], lang: str, result: PlanResult, estate_id: str) -> bool:
+    """The estate's figures (and the input table's other columns); False when unknown."""
+    estates = result.estates
+    match = estates.loc[estates["estate_id"].astype(str) == estate_id]
+    if not len(match):
+        return False
+    row = match.iloc[0].drop("geometry")
+    title = row["name"] if pd.notna(row.get("name")) and str(row["name"]).strip() else estate_id
+    st.subheader(plain(title))
+    card_table(field_table(row, ESTATE_FIELDS, t, lang))
+    rest = other_columns(row, t)
+    if len(rest):
+        with st.expander(t["other_columns"]):
+            st.dataframe(rest, hide_index=True, width="stretch")
+    return True
+
+
+def opened_from_click(clicked: dict | None) -> tuple[str, str] | None:
+    """What a map click opens: ("estate", id) or ("district", id); None for anything else.
+
+    The map's features carry ``estate_id`` (estates; HTML-escaped in the map) or only
+    ``district_id`` (district outlines and labels).
+    """
+    props = (clicked or {}).get("properties") or {}
+    if props.get("estate_id"):
+        return ("estate", html.unescape(str(props["estate_id"])))
+    if props.get("district_id") and "name" not in props:
+        return ("district", html.unescape(str(props["district_id"])))
+    return None
+
+
+def details(t: dict[str, str], lang: str, result: PlanResult, opened: tuple | None) -> None:
+    """The details panel: the opened estate or district, else how to open one."""
+    if opened is not None:
+        kind, item = opened
+        card = district_card if kind == "district" else estate_card
+        if card(t, lang, result, item):
             return
     st.caption(t["details"])

@@ -19,9 +19,13 @@ def summary_metrics(t: dict[str, str], s: dict[str, object], lang: str) -> None:
         col.metric(label, f"{count}", help=maps.status_label(status, lang))
     cols = st.columns(3)
     cols[0].metric(t["districts"], f"{s['districts']}")
-    cols[1].metric(f"{t['hh_in']}（{t['unit_hh']}）", f"{s['households_in_districts']:,}")
+    cols[1].metric(
+        t["with_unit"].format(label=t["hh_in"], unit=t["unit_hh"]),
+        f"{s['households_in_districts']:,}",
+    )
     cols[2].metric(
-        f"{t['invest']}（{t['unit_wan']}）", f"{s['investment_in_districts_yuan'] / 1e4:,.0f}"
+        t["with_unit"].format(label=t["invest"], unit=t["unit_wan"]),
+        f"{s['investment_in_districts_yuan'] / 1e4:,.0f}",
     )
 
 
@@ -44,13 +48,7 @@ def shared_facility_metrics(t: dict[str, str], s: dict[str, object], m2_per_100:
                 (t["elderly_site_area"], f"{s['elderly_site_floor_area_m2']:,.0f}"),
             ],
         )
-        st.caption(
-            t["elderly_how"].format(
-                distance=s["elderly_distance"],
-                method=s["elderly_siting_method"] or "-",
-                gap=s["elderly_siting_gap"],
-            )
-        )
+        elderly_caption(t, s)
     if "corridor_length_m" in s:
         _metric_row(
             t["corridors"],
@@ -60,4 +58,21 @@ def shared_facility_metrics(t: dict[str, str], s: dict[str, object], m2_per_100:
                 (t["corridor_cost"], f"{s['corridor_cost_yuan'] / 1e4:,.0f}"),
                 (t["corridor_cost_save"], f"{s['corridor_cost_saving_pct']}%"),
             ],
+        )
+
+
+def elderly_caption(t: dict[str, str], s: dict[str, object]) -> None:
+    """How the elderly-care figures were found, in words; the solver's name and gap in an expander."""
+    walking = s["elderly_distance"] == "walking network"
+    distance = t["distance_walking"] if walking else t["distance_straight"]
+    gap = float(s.get("elderly_siting_gap") or 0.0)
+    key = "elderly_caption" if gap <= 1e-9 else "elderly_caption_gap"
+    st.caption(t[key].format(distance=distance, gap=gap))
+    with st.expander(t["elderly_method"]):
+        st.caption(
+            t["elderly_method_text"].format(
+                distance=s["elderly_distance"],
+                method=s["elderly_siting_method"] or "-",
+                gap=gap,
+            )
         )

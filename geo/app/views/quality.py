@@ -1,0 +1,46 @@
+"""The 数据质量 (data quality) tab: the quality notes, filterable by level and file.
+
+May import geo.pipeline (PlanResult), pandas and streamlit.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.app.text import section
+from geo.pipeline import PlanResult
+
+
+def quality_tab(t: dict[str, str], lang: str, result: PlanResult) -> None:
+    """The notes of reading and planning (repairs, warnings, dropped rows), with filters."""
+    notes = result.quality.to_frame()
+    if not len(notes):
+        st.caption(t["quality_none"])
+        return
+    levels = section(lang, "quality_levels")
+    c1, c2 = st.columns(2)
+    chosen = c1.multiselect(
+        t["quality_level"],
+        sorted(notes["level"].unique()),
+        format_func=lambda v: levels.get(v, v),
+        key="quality_levels",
+        placeholder=t["choose"],
+    )
+    sources = c2.multiselect(
+        t["quality_source"],
+        sorted(notes["source"].unique()),
+        key="q_src",
+        placeholder=t["choose"],
+    )
+    if chosen:
+        notes = notes.loc[notes["level"].isin(chosen)]
+    if sources:
+        notes = notes.loc[notes["source"].isin(sources)]
+    st.caption(t["quality"].format(n=len(notes)))
+    shown = notes.assign(level=notes["level"].map(lambda v: levels.get(v, v)))
+    st.dataframe(
+        shown.rename(columns=section(lang, "quality_columns")),
+        hide_index=True,
+        width="stretch",
+        key="quality_notes",
+    )
