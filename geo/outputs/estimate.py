@@ -17,7 +17,7 @@ other construction costs (工程建设其他费用) and the funding split. The a
 Other construction costs are rates of the construction cost: ``[cost] design_rate``,
 ``supervision_rate``, ``contingency_rate`` of the policy when it has them, else the ASSUMED rates
 of :data:`OTHER_COST_RATES` (marked so in the sheet: replace with the city's fee rules).
-Funding: the plan's ``funding_*_yuan`` columns when present; else the residents' minimum share of
+Funding: the plan's ``fund_*_yuan`` columns (geo.planning.funding) when present; else the residents' minimum share of
 the policy's ``[funding] residents_min_share`` (Huaibei 2021 §六: 居民出资、企业出资要达到总投资的
 20%及以上), the rest marked as to be settled in the funding plan.
 
@@ -56,7 +56,9 @@ _RATE = re.compile(
     r"^\s*(?P<item>[^=]+?)\s*=\s*(?P<rate>\d+(?:\.\d+)?)\s*(?:yuan\s*)?/\s*(?P<unit>\w+)\s*$"
 )
 _CLASS_COLUMN = re.compile(r"^(?:investment|cost)_(basic|improvement|enhancement)_yuan$")
-_FUNDING_COLUMN = re.compile(r"^funding_(\w+?)_yuan$")
+_FUNDING_COLUMN = re.compile(
+    r"^fund(?:ing)?_(\w+?)_yuan$"
+)  # fund_<source>_yuan (geo.planning.funding)
 _FUNDING_ZH = {
     "government": "政府补助 government",
     "central": "中央补助 central subsidy",
