@@ -571,3 +571,80 @@ def test_district_drawing_for_reports_is_the_tender_png():
     items = tuple(sorted(policy_defaults().items()))
     data = district_png(start_spec(), items, district)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table on the page with ``column`` (tables without a selection have no key)."""
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+def _survey_files(tmp_path, monkeypatch, rows: int = 6) -> pd.DataFrame:
+    """The demo's footprints alone (no attributes) and a listing-site-like survey table whose
+    points (GCJ-02, as picked on AMap) are the first ``rows`` estates' inner points; both
+    started on via LIANPIAN_APP_*. Returns the estates the survey rows belong to."""
+    import geopandas as gpd
+
+    from geo.core.crs import wgs84_to_gcj02
+
+    demo = geo.pipeline.load_inputs().estates
+    footprints = demo[["estate_id", "name", "county", "geometry"]]
+    estates = tmp_path / "footprints.gpkg"
+    footprints.to_file(estates, layer="estates")
+    picked = footprints.head(rows)
+    points = gpd.GeoDataFrame(
+        picked[["estate_id", "name", "county"]],
+        geometry=picked.representative_point(),
+        crs=demo.crs,
+    ).to_crs(4326)
+    gcj = wgs84_to_gcj02(points)
+    survey = tmp_path / "listing.csv"
+    pd.DataFrame(
+        {
+            "小区名称": gcj["name"],
+            "所属区域": gcj["county"],
+            "建筑年代": ["1990年建成"] * rows,
+            "房屋总数": ["300户"] * rows,
+            "经度": gcj.geometry.x,
+            "纬度": gcj.geometry.y,
+        }
+    ).to_csv(survey, index=False)
+    monkeypatch.setenv("LIANPIAN_APP_ESTATES", str(estates))
+    monkeypatch.setenv("LIANPIAN_APP_SURVEY", str(survey))
+    return picked
+
+
+def test_survey_crs_choice_join_table_and_the_estates_survey_row(tmp_path, monkeypatch, fake_map):
+    """Issue 15: the survey table's point system is a choice of the data sidebar (part of the
+    input spec); the 数据质量 tab shows the survey_join table and figures; an estate's details
+    say which survey row it got and how."""
+    picked = _survey_files(tmp_path, monkeypatch)
+    at = _run()
+    assert dict(at.session_state["spec"])["survey_crs"] is None
+    table = _frame_with(at, "匹配结果")
+    assert "匹配结果" in table.columns and "距离（m）" in table.columns
+    assert (table["匹配结果"] != "位置与名称均相符").sum() >= 3  # read as WGS-84: ~500 m off
+    at.selectbox(key="survey_crs").set_value("gcj02").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert dict(at.session_state["spec"])["survey_crs"] == "gcj02"
+    table = _frame_with(at, "匹配结果")
+    assert list(table["匹配结果"]) == ["位置与名称均相符"] * len(picked)
+    assert list(table["调查表行号"]) == [str(n) for n in range(2, 2 + len(picked))]
+    assert list(table["匹配小区名称"]) == list(picked["name"])
+    assert set(table["距离（m）"]) == {"0"}
+    lines = " ".join(m.value for m in at.markdown)
+    assert f"从调查表获得建成年份的小区 {len(picked)} 个" in lines
+    at.multiselect(key="survey_outcomes").set_value(["unmatched"]).run()
+    assert not len(_frame_with(at, "匹配结果"))
+    first = picked.iloc[0]
+    fake_map["click"] = {"properties": {"estate_id": first["estate_id"], "name": first["name"]}}
+    at.run()
+    said = [m.value.replace("\\", "") for m in at.markdown if "调查表来源" in m.value]
+    assert said == [
+        f"**调查表来源**：listing.csv 第 2 行 {first['name']} — 位置与名称均相符，距离 0 m，名称相似度 1.00"
+    ]
+    at.radio(key="lang").set_value("en").run()
+    assert at.selectbox(key="survey_crs").value == "gcj02"
+    said = [m.value.replace("\\", "") for m in at.markdown if "Survey row" in m.value]
+    assert (
+        said and "listing.csv row 2" in said[0] and "matched by location and name, 0 m" in said[0]
+    )

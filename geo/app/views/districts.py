@@ -23,6 +23,7 @@ from geo.app.views.fields import (
     other_columns,
     plain,
 )
+from geo.app.views.survey import survey_said
 from geo.pipeline import PlanResult
 
 #: Session key of what the details panel shows: ("district" | "estate", id) or None.
@@ -122,6 +123,10 @@ def estate_card(t: dict[str, str], lang: str, result: PlanResult, estate_id: str
     row = match.iloc[0].drop("geometry")
     title = row["name"] if pd.notna(row.get("name")) and str(row["name"]).strip() else estate_id
     st.subheader(plain(title))
+    if (said := survey_said(row, t, lang, result)) is not None:
+        st.markdown(
+            f"**{t['survey_from']}**：{said}" if lang == "zh" else f"**{t['survey_from']}**: {said}"
+        )
     card_table(field_table(row, ESTATE_FIELDS, t, lang))
     rest = other_columns(row, t)
     if len(rest):

@@ -1,9 +1,9 @@
 """Planner-facing fields: which estate and district columns the page shows, labelled and formatted.
 
 Holds the field lists (column, label key in ``[fields]`` of ``strings/<lang>.toml``, kind) and
-:func:`format_value` (thousands separators, 万元 for yuan, shares as %, yes/no in words, status
-and project type in words), plus :func:`plain` (data text shown in Markdown without markup). May
-import geo.app.text, geo.outputs.maps (status labels), pandas; no Streamlit.
+:func:`format_value` (thousands separators, 万元 for yuan, shares as %, yes/no in words; status,
+project type and survey-join outcome in words), plus :func:`plain` (data text shown in Markdown
+without markup). May import geo.app.text, geo.outputs.maps (status labels), pandas; no Streamlit.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ _NOT_OTHER = {
     "reason_en",
     "build_year_raw",
     "survey_row",
+    "survey_rows",
+    "survey_name",
+    "survey_match",
+    "survey_distance_m",
+    "survey_name_score",
 }
 #: District columns of the district card: (column, label key, kind).
 DISTRICT_FIELDS = (
@@ -122,7 +127,7 @@ def format_value(value: object, kind: str, t: dict[str, str], lang: str) -> str:
 
     ``kind``: ``count`` (``12,345``), ``area`` / ``length`` (m² / m, whole, separated),
     ``wan`` (yuan shown in 万元, one decimal), ``share`` (0-1 as %), ``pct`` (already in %),
-    ``year``, ``score`` (one decimal), ``bool`` (是/否, yes/no), ``status`` and ``project`` (in
+    ``year``, ``score`` (one decimal), ``ratio`` (0-1, two decimals), ``bool`` (是/否, yes/no), ``status`` and ``project`` (in
     words), ``text``. Missing values are "—".
     """
     if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "":
@@ -133,6 +138,8 @@ def format_value(value: object, kind: str, t: dict[str, str], lang: str) -> str:
         return maps.status_label(str(value), lang)
     if kind == "project":
         return section(lang, "project_types").get(str(value), str(value))
+    if kind == "survey_match":
+        return section(lang, "survey_match").get(str(value), str(value))
     if kind == "text":
         return str(value)
     number = float(value)
@@ -145,6 +152,7 @@ def format_value(value: object, kind: str, t: dict[str, str], lang: str) -> str:
         "pct": f"{number:.1f}",
         "year": f"{number:.0f}",
         "score": f"{number:.1f}",
+        "ratio": f"{number:.2f}",
     }[kind]
 
 
@@ -202,4 +210,19 @@ GAP_FIELDS = (
     ("elderly_accessible_m2", "elderly_accessible_m2", "area"),
     ("elderly_gap_m2", "elderly_gap_m2", "area"),
     ("elderly_site_id", "elderly_site_id", "text"),
+)
+#: The survey join, one row per survey row (layer ``survey_join``, geo.planning.survey).
+SURVEY_JOIN_FIELDS = (
+    ("match", "survey_outcome", "survey_match"),
+    ("survey_row", "survey_row", "year"),
+    ("survey_name", "survey_name", "text"),
+    ("survey_county", "county", "text"),
+    ("estate_id", "estate_id", "text"),
+    ("estate_name", "estate_name", "text"),
+    ("distance_m", "survey_distance_m", "length"),
+    ("name_score", "survey_name_score", "ratio"),
+    ("candidates", "survey_candidates", "text"),
+    ("note", "survey_reason", "text"),
+    ("build_year_raw", "build_year_raw", "text"),
+    ("households", "households", "count"),
 )

@@ -18,7 +18,8 @@ import streamlit as st
 from geo.app.state import cached_plan
 from geo.app.text import section
 from geo.core.errors import QualityReport
-from geo.fiveyear.matching import MatchSettings, parse_overrides, plan_overlay, review_table
+from geo.fiveyear.matching import MatchSettings, parse_overrides, review_table
+from geo.fiveyear.overlay import plan_overlay
 from geo.pipeline import PlanResult, attach_plan, read_plan_table
 
 #: Session key of the planner's match decisions {plan_row: estate_id or "-"}.
