@@ -648,3 +648,57 @@ def test_survey_crs_choice_join_table_and_the_estates_survey_row(tmp_path, monke
     assert (
         said and "listing.csv row 2" in said[0] and "matched by location and name, 0 m" in said[0]
     )
+
+
+def test_district_readiness_lots_investment_funding_and_mobilisation(monkeypatch, fake_map):
+    """Issue 17 in the 片区 tab: readiness, tender lots, investment by content class and funding
+    by source (万元) in the card and table; the not-ready estate's reason and a standalone
+    estate's reason in the details; who still needs persuading for the opened district."""
+    real = geo.pipeline.run_plan
+
+    def with_standalone(inputs, policy=None, **kw):
+        result = real(inputs, policy, **kw)
+        alone = result.estates["district_id"].isna()
+        result.estates.loc[alone.idxmax(), "standalone_reason"] = "neighbours cannot take it (x)"
+        return result
+
+    monkeypatch.setattr(geo.pipeline, "run_plan", with_standalone)
+    result = with_standalone(geo.pipeline.load_inputs())
+    district = result.districts.iloc[0]
+    at = _run()
+    table = at.dataframe(key="districts_table").value
+    for label in ("标段数", "需再争取户数（户）", "片区具备实施条件"):
+        assert label in table.columns, label
+    fake_map["click"] = {"properties": {"district_id": district["district_id"]}}
+    at.run()
+    assert not at.exception
+    card = next(df.value for df in at.dataframe if "项目" in df.value.columns)
+    entries = dict(zip(card["项目"], card["内容"], strict=True))
+    assert entries["标段数"] == f"{int(district['lots']):,}"
+    assert entries["需再争取户数（户）"] == f"{int(district['households_to_persuade']):,}"
+    assert entries["未具备条件的小区（个）"] == f"{int(district['members_not_ready']):,}"
+    assert entries["基础类投资（万元）"] == f"{district['investment_basic_yuan'] / 1e4:,.1f}"
+    funding = result.extra_layers["funding"]
+    mine = funding.loc[funding["id"] == district["district_id"]].set_index("source")
+    assert float(entries["居民和企业出资（万元）"].replace(",", "")) == pytest.approx(
+        mine.loc["residents", "wan_yuan"], abs=0.05
+    )
+    members = _frame_with(at, "小区编号")
+    assert "标段" in members.columns
+    waiting = _frame_with(at, "暂缓原因")
+    expected = result.extra_layers["mobilisation"]
+    expected = expected.loc[expected["district_id"] == district["district_id"]]
+    assert sorted(waiting["小区编号"]) == sorted(expected["estate_id"])
+    assert list(waiting["需再争取户数（户）"]) == [
+        f"{n:,}" for n in expected["households_to_persuade"]
+    ]
+    postponed = result.estates.loc[result.estates["ready"].eq(False).fillna(False)].iloc[0]
+    fake_map["click"] = {"properties": {"estate_id": postponed["estate_id"], "name": "x"}}
+    at.run()
+    entries = dict(zip(*(lambda c: (c["项目"], c["内容"]))(_frame_with(at, "项目")), strict=True))
+    assert entries["暂缓原因"] == postponed["ready_reason_zh"] and entries["具备实施条件"] == "否"
+    alone = result.estates.loc[result.estates["standalone_reason"].notna()].iloc[0]
+    fake_map["click"] = {"properties": {"estate_id": alone["estate_id"], "name": "x"}}
+    at.run()
+    entries = dict(zip(*(lambda c: (c["项目"], c["内容"]))(_frame_with(at, "项目")), strict=True))
+    assert entries["单独改造原因"] == "neighbours cannot take it (x)"

@@ -38,6 +38,7 @@ from geo.app.views.districts import (
     details,
     district_card,
     districts_table,
+    mobilisation_section,
     opened_from_click,
 )
 from geo.app.views.elderly import elderly_tab
@@ -254,6 +255,7 @@ def district_tab(t: dict[str, str], lang: str, result, options) -> None:
     opened = st.session_state.get(OPEN)
     if opened and opened[0] == "district":
         district_card(t, lang, result, opened[1], key="tab")
+    mobilisation_section(t, lang, result, opened[1] if opened and opened[0] == "district" else None)
 
 
 def offline_basemap_note(t: dict[str, str]) -> None:

@@ -15,6 +15,16 @@ import pandas as pd
 from geo.app.text import section
 from geo.outputs import maps
 
+#: Investment by content class (geo.planning.investment.CLASS_COLUMNS), yuan shown in 万元.
+INVESTMENT_FIELDS = tuple(
+    (f"investment_{c}_yuan", f"investment_{c}_wan", "wan")
+    for c in ("basic", "improvement", "enhancement", "unclassified")
+)
+#: Funding by source (geo.planning.funding.FUNDING_COLUMNS), yuan shown in 万元.
+FUNDING_FIELDS = tuple(
+    (f"fund_{s}_yuan", f"fund_{s}_wan", "wan")
+    for s in ("residents", "utilities", "central", "city", "district")
+)
 #: Estate columns shown in the details panel: (column, label key, kind).
 ESTATE_FIELDS = (
     ("estate_id", "estate_id", "text"),
@@ -24,6 +34,10 @@ ESTATE_FIELDS = (
     ("reason", "reason", "text"),
     ("district_id", "district_id", "text"),
     ("project_type", "project_type", "project"),
+    ("lot", "lot", "text"),
+    ("standalone_reason", "standalone_reason", "text"),
+    ("ready", "ready", "bool"),
+    ("ready_reason", "ready_reason", "text"),
     ("build_year", "build_year", "year"),
     ("build_year_latest", "build_year_latest", "year"),
     ("households", "households", "count"),
@@ -31,6 +45,8 @@ ESTATE_FIELDS = (
     ("floor_area_m2", "floor_area_m2", "area"),
     ("investment_yuan", "investment_wan", "wan"),
     ("investment_estimated", "investment_estimated", "bool"),
+    *INVESTMENT_FIELDS,
+    *FUNDING_FIELDS,
     ("consent_rate", "consent_rate", "share"),
     ("consent_ok", "consent_ok", "bool"),
     ("elderly_share", "elderly_share", "share"),
@@ -58,6 +74,15 @@ _NOT_OTHER = {
     "reason_en",
     "build_year_raw",
     "survey_row",
+    "ready_reason_zh",
+    "ready_reason_en",
+    "investment_utility_items_yuan",
+    "investment_unpriced",
+    "investment_method",
+    "condition_flags",
+    "condition_illegal_structures",
+    "condition_management_model",
+    "condition_consent",
     "survey_rows",
     "survey_name",
     "survey_match",
@@ -76,8 +101,14 @@ DISTRICT_FIELDS = (
     ("build_year_min", "build_year_min", "year"),
     ("build_year_max", "build_year_max", "year"),
     ("extension_estates", "extension_estates", "count"),
+    ("ready", "district_ready", "bool"),
+    ("members_not_ready", "members_not_ready", "count"),
+    ("households_to_persuade", "households_to_persuade", "count"),
+    ("lots", "lots", "count"),
     ("investment_yuan", "investment_wan", "wan"),
     ("investment_estimated", "investment_estimated", "bool"),
+    *INVESTMENT_FIELDS,
+    *FUNDING_FIELDS,
     ("priority_score", "priority_score", "score"),
     ("elderly_required_m2", "elderly_required_m2", "area"),
     ("elderly_accessible_m2", "elderly_accessible_m2", "area"),
@@ -104,6 +135,9 @@ TABLE_FIELDS = (
     ("build_year_min", "build_year_min", "year"),
     ("build_year_max", "build_year_max", "year"),
     ("investment_yuan", "investment_wan", "wan"),
+    ("ready", "district_ready", "bool"),
+    ("households_to_persuade", "households_to_persuade", "count"),
+    ("lots", "lots", "count"),
     ("priority_score", "priority_score", "score"),
 )
 #: Columns of a district's member table.
@@ -113,6 +147,19 @@ MEMBER_FIELDS = (
     ("build_year", "build_year", "year"),
     ("households", "households", "count"),
     ("status", "status", "status"),
+    ("lot", "lot", "text"),
+    ("ready", "ready", "bool"),
+)
+#: Who still needs persuading (layer ``mobilisation``, geo.planning.lots.mobilisation_list).
+MOBILISATION_FIELDS = (
+    ("district_id", "district_id", "text"),
+    ("lot", "lot", "text"),
+    ("estate_id", "estate_id", "text"),
+    ("name", "name", "text"),
+    ("households", "households", "count"),
+    ("consent_rate", "consent_rate", "share"),
+    ("households_to_persuade", "households_to_persuade", "count"),
+    ("ready_reason", "ready_reason", "text"),
 )
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
 
@@ -161,8 +208,8 @@ def field_table(row: pd.Series, fields: tuple, t: dict[str, str], lang: str) -> 
     labels = section(lang, "fields")
     items, entries = [], []
     for column, label, kind in fields:
-        if column == "reason":
-            column = "reason_zh" if lang == "zh" else "reason_en"
+        if column in ("reason", "ready_reason"):
+            column = f"{column}_{'zh' if lang == 'zh' else 'en'}"
         if column not in row.index:
             continue
         items.append(labels[label])
@@ -186,6 +233,8 @@ def labelled_frame(
     labels = section(lang, "fields")
     out = {}
     for column, label, kind in fields:
+        if column in ("reason", "ready_reason"):
+            column = f"{column}_{'zh' if lang == 'zh' else 'en'}"
         if column in frame.columns:
             out[labels[label]] = [format_value(v, kind, t, lang) for v in frame[column]]
     return pd.DataFrame(out, index=frame.index)
