@@ -702,3 +702,79 @@ def test_district_readiness_lots_investment_funding_and_mobilisation(monkeypatch
     at.run()
     entries = dict(zip(*(lambda c: (c["项目"], c["内容"]))(_frame_with(at, "项目")), strict=True))
     assert entries["单独改造原因"] == "neighbours cannot take it (x)"
+
+
+def test_schedule_beside_the_plan_milestones_and_official_tables(fake_map):
+    """Issues 18/21: the proposed schedule's per-year totals beside the uploaded plan's; the
+    milestone status on a chosen date from an uploaded progress table; in 导出 the official
+    tables and the schedule workbook, written as the CLI writes them."""
+    import datetime
+    import io as _io
+
+    import openpyxl
+
+    from geo.fiveyear.schedule import propose_schedule
+    from geo.fiveyear.yearly import plan_vs_schedule
+
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    schedule = propose_schedule(
+        pd.DataFrame(result.estates.drop(columns="geometry")),
+        result.policy,
+        districts=pd.DataFrame(result.districts.drop(columns="geometry")),
+    )
+    at = _run()
+    years = _frame_with(at, "建议户数")
+    assert list(years["年份"]) == list(range(2021, 2026))
+    assert list(years["建议户数"]) == list(schedule.years["households"])
+    assert set(years["计划户数"]) == {0}  # no plan yet
+    at.file_uploader(key="u_plan").set_value(("plan.csv", _plan_csv(result), "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    years = _frame_with(at, "建议户数")
+    plan_year = pd.Series(  # the five matched rows, one a year (see _plan_csv)
+        list(range(2021, 2026)),
+        index=result.estates.loc[result.estates["status"] == "eligible", "estate_id"].head(5),
+    )
+    expected = plan_vs_schedule(result.estates, schedule, plan_year)
+    assert list(years["计划户数"]) == list(expected["plan_households"])
+    assert sum(years["计划户数"]) > 0
+    # a cap changes the proposal (the schedule is cached per cap)
+    at.number_input(key="schedule_households_cap").set_value(1000).run()
+    assert not at.exception
+    assert max(_frame_with(at, "建议户数")["建议户数"]) <= 1000
+
+    names = result.estates.loc[result.estates["status"] == "eligible", "name"].head(3).tolist()
+    progress = pd.DataFrame(
+        {
+            "小区名称": names,
+            "县(区)": ["示例县"] * 3,
+            "户数": ["100", "300", "200"],
+            "年份": ["2022"] * 3,
+            "开工日期": ["2022-05-10", "", "2022-06-20"],
+            "完工日期": ["2022-06-30", "", ""],
+        }
+    ).to_csv(index=False)
+    at.file_uploader(key="u_progress").set_value(
+        ("progress.csv", progress.encode("utf-8"), "text/csv")
+    ).run()
+    at.selectbox(key="progress_city").set_value("xinyang").run()
+    at.date_input(key="progress_date").set_value(datetime.date(2022, 7, 5)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    report = _frame_with(at, "里程碑")
+    started = report.loc[report["里程碑"] == "06-30 started 50%"].iloc[0]
+    assert started["状态"] == "已完成" and started["已完成户数"] == 300  # 100 + 200 of 600
+    per_estate = _frame_with(at, "下一个里程碑").set_index("小区名称")
+    assert per_estate.loc[names[1], "状态"] == "滞后"
+    assert _metrics(at)["滞后"] == "1"
+
+    at.radio(key="tables_source").set_value("plan").run()
+    at.button(key="tables_build").click().run()
+    assert not at.exception
+    _, built = at.session_state["_tables"]
+    assert set(built) == {"annual_plan.xlsx", "task_table.xlsx", "schedule.xlsx"}
+    annual = openpyxl.load_workbook(_io.BytesIO(built["annual_plan.xlsx"]))
+    assert annual.sheetnames[:2] == ["全部 all", "2021"]
+    assert str(annual["全部 all"]["A1"].value).startswith("附件3")
+    task = openpyxl.load_workbook(_io.BytesIO(built["task_table.xlsx"]))
+    assert str(task[task.sheetnames[0]]["A1"].value).startswith("附件1")
+    book = openpyxl.load_workbook(_io.BytesIO(built["schedule.xlsx"]))
+    assert "与导入计划比较 comparison" in book.sheetnames and "年度汇总 years" in book.sheetnames

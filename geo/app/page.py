@@ -46,6 +46,7 @@ from geo.app.views.exports import district_png, exports_tab
 from geo.app.views.fiveyear import apply_plan, fiveyear_tab, plan_upload
 from geo.app.views.quality import quality_tab
 from geo.app.views.scenarios import scenarios_tab
+from geo.app.views.schedule import fiveyear_downloads, progress_section, schedule_section
 from geo.app.views.search import search_box
 from geo.app.views.summary import summary_metrics
 from geo.core.errors import LianpianError
@@ -161,6 +162,15 @@ def _page(t: dict[str, str], lang: str) -> None:
             show_error(t, exc)
             plan_digest = None
         fiveyear_tab(t, lang, result, plan_digest is not None)
+        try:
+            schedule = schedule_section(t, lang, spec, policy_items, result)
+        except (LianpianError, ValueError) as exc:
+            show_error(t, exc)
+            schedule = None
+        try:
+            progress_section(t, lang, result)
+        except (LianpianError, OSError, ValueError) as exc:
+            show_error(t, exc)
     with tabs["tab_map"]:
         options = map_tab(
             t, lang, (*spec, ("_plan", plan_digest)), policy_items, result, display_choices
@@ -182,6 +192,9 @@ def _page(t: dict[str, str], lang: str) -> None:
         scenarios_tab(t, lang, spec, policy_items)
     with tabs["tab_exports"]:
         exports_tab(t, spec, policy_items, result)
+        overlay = st.session_state.get("_plan_overlay") if plan_digest is not None else None
+        version = (spec, policy_items, plan_digest, st.session_state.get("schedule_households_cap"))
+        fiveyear_downloads(t, result, schedule, overlay, version)
     with tabs["tab_quality"]:
         quality_tab(t, lang, result)
 
