@@ -129,6 +129,21 @@ def _read_progress(name: str, data: bytes) -> tuple[pd.DataFrame, QualityReport]
     return parse_progress_table(table, source=Path(name).name, quality=quality), quality
 
 
+def default_date(progress: pd.DataFrame) -> datetime.date:
+    """The reporting date a progress table starts on (today, or its latest plan year's end).
+
+    A table whose latest plan year is over starts on 31 December of that year (an office
+    looking back at a finished year); otherwise today.
+    """
+    today = datetime.date.today()
+    if "plan_year" not in progress:
+        return today
+    years = pd.to_numeric(progress["plan_year"], errors="coerce").dropna()
+    if len(years) and int(years.max()) < today.year:
+        return datetime.date(int(years.max()), 12, 31)
+    return today
+
+
 def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
     """Milestones met, missed or due on a chosen date, from an uploaded progress table."""
     st.markdown(f"**{t['progress_title']}**")
@@ -136,8 +151,10 @@ def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
     if uploaded is None:
         st.caption(t["progress_none"])
         return
+    progress, quality = _read_progress(uploaded.name, uploaded.getvalue())
+    result.quality.extend(quality)
     c1, c2 = st.columns(2)
-    date = c1.date_input(t["progress_date"], value=datetime.date.today(), key="progress_date")
+    date = c1.date_input(t["progress_date"], value=default_date(progress), key="progress_date")
     cities = section(lang, "milestone_cities")
     city = c2.selectbox(
         t["progress_city"],
@@ -146,8 +163,6 @@ def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
         format_func=lambda c: cities.get(c, c),
         key="progress_city",
     )
-    progress, quality = _read_progress(uploaded.name, uploaded.getvalue())
-    result.quality.extend(quality)
     progress = fill_households(progress, result.estates)
     report = milestone_report(progress, date, result.policy, city=city)
     per_estate = milestone_status_by_estate(progress, date, result.policy, city=city)
@@ -164,7 +179,10 @@ def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
         format_func=lambda c: t["progress_all"] if c == ALL_COUNTIES else c,
         key="progress_county",
     )
+    stages = section(lang, "milestone_stages")
     part = report.loc[report["county"].astype(str) == county].copy()
+    part["county"] = part["county"].map(lambda c: t["progress_all"] if c == ALL_COUNTIES else c)
+    part["stage"] = part["stage"].map(lambda v: stages.get(v, v))
     part["status"] = part["status"].map(lambda v: words.get(v, v))
     part["required_share"] = (part["required_share"] * 100).round(0)
     part["share_done"] = (part["share_done"] * 100).round(1)
@@ -172,6 +190,7 @@ def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
         part.rename(columns=columns), hide_index=True, width="stretch", key="milestone_report"
     )
     shown = per_estate.assign(status=per_estate["status"].map(lambda v: words.get(v, v)))
+    shown = shown.astype(object).where(shown.notna(), "—")
     st.dataframe(
         shown.rename(columns=columns), hide_index=True, width="stretch", key="milestone_estates"
     )
