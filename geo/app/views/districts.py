@@ -99,6 +99,8 @@ def mobilisation_section(
         return
     st.caption(t["mobilisation_help"])
     ids = sorted({str(d) for d in waiting["district_id"].dropna()})
+    if district_id is not None and district_id not in ids:
+        st.caption(t["mobilisation_district_ready"].format(id=plain(district_id)))
     if district_id in ids and st.session_state.get("_mob_for") != district_id:
         st.session_state["_mob_for"] = district_id
         st.session_state["mobilisation_districts"] = [district_id]
