@@ -780,3 +780,31 @@ def test_schedule_beside_the_plan_milestones_and_official_tables(fake_map):
     assert str(task[task.sheetnames[0]]["A1"].value).startswith("附件1")
     book = openpyxl.load_workbook(_io.BytesIO(built["schedule.xlsx"]))
     assert "与导入计划比较 comparison" in book.sheetnames and "年度汇总 years" in book.sheetnames
+
+
+@pytest.mark.realdata
+def test_listing_site_table_in_bd09_joins_in_the_app(monkeypatch):
+    """Issue 15 on the shared Hangzhou data: the fang.com crawl (BD-09) declared in the sidebar
+    gives the join `lianpian plan --survey-crs bd09` gives, shown in 数据质量."""
+    from geo.planning.survey import survey_summary
+
+    from .conftest import shared_file
+
+    estates = shared_file("hangzhou/osm_landuse_residential.gpkg")
+    survey = shared_file("hangzhou/fang_estates_2019_bd09.csv")
+    monkeypatch.setenv("LIANPIAN_APP_ESTATES", str(estates))
+    monkeypatch.setenv("LIANPIAN_APP_SURVEY", str(survey))
+    result = geo.pipeline.run_plan(
+        geo.pipeline.load_inputs(str(estates), survey=str(survey), survey_crs="bd09")
+    )
+    figures = survey_summary(result.estates, result.survey_join)
+    at = AppTest.from_file(APP, default_timeout=600).run()
+    at.selectbox(key="survey_crs").set_value("bd09").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = _frame_with(at, "匹配结果")
+    assert len(table) == figures["rows"]
+    words = (table["匹配结果"] == "位置与名称均相符").sum()
+    assert words == figures["rows_by_match"]["matched_location_name"] > 0
+    lines = " ".join(m.value for m in at.markdown)
+    assert f"从调查表获得建成年份的小区 {figures['build_year_from_survey']:,} 个" in lines
+    assert figures["build_year_from_survey"] >= 0.15 * figures["estates"]

@@ -1,7 +1,9 @@
 """The page's layout: language, sidebar, plan, figures, then one tab per task.
 
-Tabs: 地图 (search, plan year, the map, details), 片区 (table, district card), 五年计划 (plan
-upload, match review, years), 养老, 方案 (scenarios), 导出 (downloads, tender packages), 数据质量.
+Tabs: 地图 (search, plan year, the map, details), 片区 (table, district card, who still needs
+persuading), 五年计划 (plan upload, match review, years, proposed schedule beside the plan,
+milestones), 养老, 方案 (scenarios), 导出 (downloads, tender packages, official tables and the
+schedule workbook), 数据质量 (the survey join, the quality notes).
 
 :func:`main` is what ``app.py`` runs as Streamlit's script. Any exception of a page run ends in
 the app's own panel (:func:`geo.app.messages.error_panel`), never Streamlit's error page, and the
