@@ -808,3 +808,22 @@ def test_listing_site_table_in_bd09_joins_in_the_app(monkeypatch):
     lines = " ".join(m.value for m in at.markdown)
     assert f"从调查表获得建成年份的小区 {figures['build_year_from_survey']:,} 个" in lines
     assert figures["build_year_from_survey"] >= 0.15 * figures["estates"]
+
+
+def test_an_opened_ready_district_says_so_above_the_mobilisation_list(monkeypatch, fake_map):
+    real = geo.pipeline.run_plan
+
+    def first_district_ready(inputs, policy=None, **kw):
+        result = real(inputs, policy, **kw)
+        waiting = result.extra_layers["mobilisation"]
+        first = result.districts["district_id"].iloc[0]
+        result.extra_layers["mobilisation"] = waiting.loc[waiting["district_id"] != first]
+        return result
+
+    monkeypatch.setattr(geo.pipeline, "run_plan", first_district_ready)
+    first = str(first_district_ready(geo.pipeline.load_inputs()).districts["district_id"].iloc[0])
+    at = _run()
+    fake_map["click"] = {"properties": {"district_id": first}}
+    at.run()
+    assert any(f"片区 {first} 的小区均已具备实施条件" in c.value for c in at.caption)
+    assert first not in set(_frame_with(at, "暂缓原因")["片区编号"])
