@@ -723,6 +723,8 @@ def test_schedule_beside_the_plan_milestones_and_official_tables(fake_map):
         districts=pd.DataFrame(result.districts.drop(columns="geometry")),
     )
     at = _run()
+    assert not any("建议户数" in df.value.columns for df in at.dataframe)  # proposed on demand
+    at.toggle(key="schedule_on").set_value(True).run()
     years = _frame_with(at, "建议户数")
     assert list(years["年份"]) == list(range(2021, 2026))
     assert list(years["建议户数"]) == list(schedule.years["households"])

@@ -48,7 +48,13 @@ from geo.app.views.exports import district_png, exports_tab
 from geo.app.views.fiveyear import apply_plan, fiveyear_tab, plan_upload
 from geo.app.views.quality import quality_tab
 from geo.app.views.scenarios import scenarios_tab
-from geo.app.views.schedule import fiveyear_downloads, progress_section, schedule_section
+from geo.app.views.schedule import (
+    HOUSEHOLD_CAP,
+    cached_schedule,
+    fiveyear_downloads,
+    progress_section,
+    schedule_section,
+)
 from geo.app.views.search import search_box
 from geo.app.views.summary import summary_metrics
 from geo.core.errors import LianpianError
@@ -164,15 +170,6 @@ def _page(t: dict[str, str], lang: str) -> None:
             show_error(t, exc)
             plan_digest = None
         fiveyear_tab(t, lang, result, plan_digest is not None)
-        try:
-            schedule = schedule_section(t, lang, spec, policy_items, result)
-        except (LianpianError, ValueError) as exc:
-            show_error(t, exc)
-            schedule = None
-        try:
-            progress_section(t, lang, result)
-        except (LianpianError, OSError, ValueError) as exc:
-            show_error(t, exc)
     with tabs["tab_map"]:
         options = map_tab(
             t, lang, (*spec, ("_plan", plan_digest)), policy_items, result, display_choices
@@ -195,10 +192,25 @@ def _page(t: dict[str, str], lang: str) -> None:
     with tabs["tab_exports"]:
         exports_tab(t, spec, policy_items, result)
         overlay = st.session_state.get("_plan_overlay") if plan_digest is not None else None
-        version = (spec, policy_items, plan_digest, st.session_state.get("schedule_households_cap"))
-        fiveyear_downloads(t, result, schedule, overlay, version)
+        cap = int(st.session_state.get(HOUSEHOLD_CAP) or 0)
+        fiveyear_downloads(
+            t,
+            result,
+            lambda: cached_schedule(spec, policy_items, cap),
+            overlay,
+            (spec, policy_items, plan_digest, cap),
+        )
     with tabs["tab_quality"]:
         quality_tab(t, lang, result)
+    with tabs["tab_plan"]:  # last: the proposed schedule takes seconds on a city's estates
+        try:
+            schedule_section(t, lang, spec, policy_items, result)
+        except (LianpianError, ValueError) as exc:
+            show_error(t, exc)
+        try:
+            progress_section(t, lang, result)
+        except (LianpianError, OSError, ValueError) as exc:
+            show_error(t, exc)
 
 
 def map_tab(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +45,8 @@ from geo.pipeline import PlanResult
 
 #: Session key of the annual household cap of the proposed schedule (0: no cap).
 HOUSEHOLD_CAP = "schedule_households_cap"
+#: Session key of the switch that proposes the schedule in the 五年计划 tab.
+SCHEDULE_ON = "schedule_on"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -75,15 +78,25 @@ def plan_years(result: PlanResult) -> pd.Series | None:
 
 def schedule_section(
     t: dict[str, str], lang: str, spec: tuple, policy_items: tuple, result: PlanResult
-) -> Schedule:
-    """The proposed schedule's per-year totals beside the imported plan's: chart and table."""
+) -> Schedule | None:
+    """The proposed schedule's per-year totals beside the imported plan's: chart and table.
+
+    Proposed when the planner switches it on (an assignment MILP: seconds to tens of seconds on
+    a city's estates, again after each policy change); None while it is off.
+    """
     st.markdown(f"**{t['schedule_title']}**")
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    on = c1.toggle(t["schedule_on"], key=SCHEDULE_ON)
     cap = int(
-        st.number_input(
+        c2.number_input(
             t["schedule_cap"], min_value=0, max_value=10_000_000, step=500, key=HOUSEHOLD_CAP
         )
     )
-    schedule = cached_schedule(spec, policy_items, cap)
+    if not on:
+        st.caption(t["schedule_off"])
+        return None
+    with st.spinner(t["schedule_running"]):
+        schedule = cached_schedule(spec, policy_items, cap)
     s = schedule.summary
     st.caption(
         t["schedule_summary"].format(
@@ -265,13 +278,18 @@ def schedule_workbook(t: dict[str, str], schedule: Schedule, result: PlanResult)
 
 
 def fiveyear_downloads(
-    t: dict[str, str], result: PlanResult, schedule: Schedule | None, overlay, version: tuple
+    t: dict[str, str],
+    result: PlanResult,
+    schedule_of: Callable[[], Schedule],
+    overlay,
+    version: tuple,
 ) -> None:
     """The 导出 tab's official tables and schedule workbook (built on a button press).
 
-    ``overlay``: the imported plan (:class:`geo.fiveyear.overlay.PlanOverlay`, None: none);
-    ``version`` names the plan, policy, plan upload and cap the files were built for (files of
-    another version are not offered).
+    ``schedule_of()`` gives the proposed schedule (cached; called only when the files are built);
+    ``overlay``: the imported plan (:class:`geo.fiveyear.overlay.PlanOverlay`, None: none).
+    ``version`` names the inputs, policy, plan upload and cap: files built for another version
+    are not offered.
     """
     st.markdown(f"**{t['tables_title']}**")
     sources = ("plan", "schedule") if overlay is not None else ("schedule",)
@@ -282,9 +300,9 @@ def fiveyear_downloads(
         horizontal=True,
         key="tables_source",
     )
-    if schedule is None:
-        return
     if st.button(t["tables_build"], key="tables_build"):
+        with st.spinner(t["schedule_running"]):
+            schedule = schedule_of()
         if source == "plan":
             rows, named = overlay.rows, t["tables_from_plan"]
         else:
