@@ -571,3 +571,261 @@ def test_district_drawing_for_reports_is_the_tender_png():
     items = tuple(sorted(policy_defaults().items()))
     data = district_png(start_spec(), items, district)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table on the page with ``column`` (tables without a selection have no key)."""
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+def _survey_files(tmp_path, monkeypatch, rows: int = 6) -> pd.DataFrame:
+    """The demo's footprints alone (no attributes) and a listing-site-like survey table whose
+    points (GCJ-02, as picked on AMap) are the first ``rows`` estates' inner points; both
+    started on via LIANPIAN_APP_*. Returns the estates the survey rows belong to."""
+    import geopandas as gpd
+
+    from geo.core.crs import wgs84_to_gcj02
+
+    demo = geo.pipeline.load_inputs().estates
+    footprints = demo[["estate_id", "name", "county", "geometry"]]
+    estates = tmp_path / "footprints.gpkg"
+    footprints.to_file(estates, layer="estates")
+    picked = footprints.head(rows)
+    points = gpd.GeoDataFrame(
+        picked[["estate_id", "name", "county"]],
+        geometry=picked.representative_point(),
+        crs=demo.crs,
+    ).to_crs(4326)
+    gcj = wgs84_to_gcj02(points)
+    survey = tmp_path / "listing.csv"
+    pd.DataFrame(
+        {
+            "小区名称": gcj["name"],
+            "所属区域": gcj["county"],
+            "建筑年代": ["1990年建成"] * rows,
+            "房屋总数": ["300户"] * rows,
+            "经度": gcj.geometry.x,
+            "纬度": gcj.geometry.y,
+        }
+    ).to_csv(survey, index=False)
+    monkeypatch.setenv("LIANPIAN_APP_ESTATES", str(estates))
+    monkeypatch.setenv("LIANPIAN_APP_SURVEY", str(survey))
+    return picked
+
+
+def test_survey_crs_choice_join_table_and_the_estates_survey_row(tmp_path, monkeypatch, fake_map):
+    """Issue 15: the survey table's point system is a choice of the data sidebar (part of the
+    input spec); the 数据质量 tab shows the survey_join table and figures; an estate's details
+    say which survey row it got and how."""
+    picked = _survey_files(tmp_path, monkeypatch)
+    at = _run()
+    assert dict(at.session_state["spec"])["survey_crs"] is None
+    table = _frame_with(at, "匹配结果")
+    assert "匹配结果" in table.columns and "距离（m）" in table.columns
+    assert (table["匹配结果"] != "位置与名称均相符").sum() >= 3  # read as WGS-84: ~500 m off
+    at.selectbox(key="survey_crs").set_value("gcj02").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert dict(at.session_state["spec"])["survey_crs"] == "gcj02"
+    table = _frame_with(at, "匹配结果")
+    assert list(table["匹配结果"]) == ["位置与名称均相符"] * len(picked)
+    assert list(table["调查表行号"]) == [str(n) for n in range(2, 2 + len(picked))]
+    assert list(table["匹配小区名称"]) == list(picked["name"])
+    assert set(table["距离（m）"]) == {"0"}
+    lines = " ".join(m.value for m in at.markdown)
+    assert f"从调查表获得建成年份的小区 {len(picked)} 个" in lines
+    at.multiselect(key="survey_outcomes").set_value(["unmatched"]).run()
+    assert not len(_frame_with(at, "匹配结果"))
+    first = picked.iloc[0]
+    fake_map["click"] = {"properties": {"estate_id": first["estate_id"], "name": first["name"]}}
+    at.run()
+    said = [m.value.replace("\\", "") for m in at.markdown if "调查表来源" in m.value]
+    assert said == [
+        f"**调查表来源**：listing.csv 第 2 行 {first['name']} — 位置与名称均相符，距离 0 m，名称相似度 1.00"
+    ]
+    at.radio(key="lang").set_value("en").run()
+    assert at.selectbox(key="survey_crs").value == "gcj02"
+    said = [m.value.replace("\\", "") for m in at.markdown if "Survey row" in m.value]
+    assert (
+        said and "listing.csv row 2" in said[0] and "matched by location and name, 0 m" in said[0]
+    )
+
+
+def test_district_readiness_lots_investment_funding_and_mobilisation(monkeypatch, fake_map):
+    """Issue 17 in the 片区 tab: readiness, tender lots, investment by content class and funding
+    by source (万元) in the card and table; the not-ready estate's reason and a standalone
+    estate's reason in the details; who still needs persuading for the opened district."""
+    real = geo.pipeline.run_plan
+
+    def with_standalone(inputs, policy=None, **kw):
+        result = real(inputs, policy, **kw)
+        alone = result.estates["district_id"].isna()
+        result.estates.loc[alone.idxmax(), "standalone_reason"] = "neighbours cannot take it (x)"
+        return result
+
+    monkeypatch.setattr(geo.pipeline, "run_plan", with_standalone)
+    result = with_standalone(geo.pipeline.load_inputs())
+    district = result.districts.iloc[0]
+    at = _run()
+    table = at.dataframe(key="districts_table").value
+    for label in ("标段数", "需再争取户数（户）", "片区具备实施条件"):
+        assert label in table.columns, label
+    fake_map["click"] = {"properties": {"district_id": district["district_id"]}}
+    at.run()
+    assert not at.exception
+    card = next(df.value for df in at.dataframe if "项目" in df.value.columns)
+    entries = dict(zip(card["项目"], card["内容"], strict=True))
+    assert entries["标段数"] == f"{int(district['lots']):,}"
+    assert entries["需再争取户数（户）"] == f"{int(district['households_to_persuade']):,}"
+    assert entries["未具备条件的小区（个）"] == f"{int(district['members_not_ready']):,}"
+    assert entries["基础类投资（万元）"] == f"{district['investment_basic_yuan'] / 1e4:,.1f}"
+    funding = result.extra_layers["funding"]
+    mine = funding.loc[funding["id"] == district["district_id"]].set_index("source")
+    assert float(entries["居民和企业出资（万元）"].replace(",", "")) == pytest.approx(
+        mine.loc["residents", "wan_yuan"], abs=0.05
+    )
+    members = _frame_with(at, "小区编号")
+    assert "标段" in members.columns
+    waiting = _frame_with(at, "暂缓原因")
+    expected = result.extra_layers["mobilisation"]
+    expected = expected.loc[expected["district_id"] == district["district_id"]]
+    assert sorted(waiting["小区编号"]) == sorted(expected["estate_id"])
+    assert list(waiting["需再争取户数（户）"]) == [
+        f"{n:,}" for n in expected["households_to_persuade"]
+    ]
+    postponed = result.estates.loc[result.estates["ready"].eq(False).fillna(False)].iloc[0]
+    fake_map["click"] = {"properties": {"estate_id": postponed["estate_id"], "name": "x"}}
+    at.run()
+    entries = dict(zip(*(lambda c: (c["项目"], c["内容"]))(_frame_with(at, "项目")), strict=True))
+    assert entries["暂缓原因"] == postponed["ready_reason_zh"] and entries["具备实施条件"] == "否"
+    alone = result.estates.loc[result.estates["standalone_reason"].notna()].iloc[0]
+    fake_map["click"] = {"properties": {"estate_id": alone["estate_id"], "name": "x"}}
+    at.run()
+    entries = dict(zip(*(lambda c: (c["项目"], c["内容"]))(_frame_with(at, "项目")), strict=True))
+    assert entries["单独改造原因"] == "neighbours cannot take it (x)"
+
+
+def test_schedule_beside_the_plan_milestones_and_official_tables(fake_map):
+    """Issues 18/21: the proposed schedule's per-year totals beside the uploaded plan's; the
+    milestone status on a chosen date from an uploaded progress table; in 导出 the official
+    tables and the schedule workbook, written as the CLI writes them."""
+    import datetime
+    import io as _io
+
+    import openpyxl
+
+    from geo.fiveyear.schedule import propose_schedule
+    from geo.fiveyear.yearly import plan_vs_schedule
+
+    result = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    schedule = propose_schedule(
+        pd.DataFrame(result.estates.drop(columns="geometry")),
+        result.policy,
+        districts=pd.DataFrame(result.districts.drop(columns="geometry")),
+    )
+    at = _run()
+    assert not any("建议户数" in df.value.columns for df in at.dataframe)  # proposed on demand
+    at.toggle(key="schedule_on").set_value(True).run()
+    years = _frame_with(at, "建议户数")
+    assert list(years["年份"]) == list(range(2021, 2026))
+    assert list(years["建议户数"]) == list(schedule.years["households"])
+    assert set(years["计划户数"]) == {0}  # no plan yet
+    at.file_uploader(key="u_plan").set_value(("plan.csv", _plan_csv(result), "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    years = _frame_with(at, "建议户数")
+    plan_year = pd.Series(  # the five matched rows, one a year (see _plan_csv)
+        list(range(2021, 2026)),
+        index=result.estates.loc[result.estates["status"] == "eligible", "estate_id"].head(5),
+    )
+    expected = plan_vs_schedule(result.estates, schedule, plan_year)
+    assert list(years["计划户数"]) == list(expected["plan_households"])
+    assert sum(years["计划户数"]) > 0
+    # a cap changes the proposal (the schedule is cached per cap)
+    at.number_input(key="schedule_households_cap").set_value(1000).run()
+    assert not at.exception
+    assert max(_frame_with(at, "建议户数")["建议户数"]) <= 1000
+
+    names = result.estates.loc[result.estates["status"] == "eligible", "name"].head(3).tolist()
+    progress = pd.DataFrame(
+        {
+            "小区名称": names,
+            "县(区)": ["示例县"] * 3,
+            "户数": ["100", "300", "200"],
+            "年份": ["2022"] * 3,
+            "开工日期": ["2022-05-10", "", "2022-06-20"],
+            "完工日期": ["2022-06-30", "", ""],
+        }
+    ).to_csv(index=False)
+    at.file_uploader(key="u_progress").set_value(
+        ("progress.csv", progress.encode("utf-8"), "text/csv")
+    ).run()
+    assert at.date_input(key="progress_date").value == datetime.date(2022, 12, 31)  # year's end
+    at.selectbox(key="progress_city").set_value("xinyang").run()
+    at.date_input(key="progress_date").set_value(datetime.date(2022, 7, 5)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    report = _frame_with(at, "里程碑")
+    started = report.loc[report["里程碑"] == "06-30 started 50%"].iloc[0]
+    assert started["状态"] == "已完成" and started["已完成户数"] == 300  # 100 + 200 of 600
+    assert started["阶段"] == "开工" and started["县(区)"] == "全部"
+    per_estate = _frame_with(at, "下一个里程碑").set_index("小区名称")
+    assert per_estate.loc[names[1], "状态"] == "滞后"
+    assert _metrics(at)["滞后"] == "1"
+
+    at.radio(key="tables_source").set_value("plan").run()
+    at.button(key="tables_build").click().run()
+    assert not at.exception
+    _, built = at.session_state["_tables"]
+    assert set(built) == {"annual_plan.xlsx", "task_table.xlsx", "schedule.xlsx"}
+    annual = openpyxl.load_workbook(_io.BytesIO(built["annual_plan.xlsx"]))
+    assert annual.sheetnames[:2] == ["全部 all", "2021"]
+    assert str(annual["全部 all"]["A1"].value).startswith("附件3")
+    task = openpyxl.load_workbook(_io.BytesIO(built["task_table.xlsx"]))
+    assert str(task[task.sheetnames[0]]["A1"].value).startswith("附件1")
+    book = openpyxl.load_workbook(_io.BytesIO(built["schedule.xlsx"]))
+    assert "与导入计划比较 comparison" in book.sheetnames and "年度汇总 years" in book.sheetnames
+
+
+@pytest.mark.realdata
+def test_listing_site_table_in_bd09_joins_in_the_app(monkeypatch):
+    """Issue 15 on the shared Hangzhou data: the fang.com crawl (BD-09) declared in the sidebar
+    gives the join `lianpian plan --survey-crs bd09` gives, shown in 数据质量."""
+    from geo.planning.survey import survey_summary
+
+    from .conftest import shared_file
+
+    estates = shared_file("hangzhou/osm_landuse_residential.gpkg")
+    survey = shared_file("hangzhou/fang_estates_2019_bd09.csv")
+    monkeypatch.setenv("LIANPIAN_APP_ESTATES", str(estates))
+    monkeypatch.setenv("LIANPIAN_APP_SURVEY", str(survey))
+    result = geo.pipeline.run_plan(
+        geo.pipeline.load_inputs(str(estates), survey=str(survey), survey_crs="bd09")
+    )
+    figures = survey_summary(result.estates, result.survey_join)
+    at = AppTest.from_file(APP, default_timeout=600).run()
+    at.selectbox(key="survey_crs").set_value("bd09").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = _frame_with(at, "匹配结果")
+    assert len(table) == figures["rows"]
+    words = (table["匹配结果"] == "位置与名称均相符").sum()
+    assert words == figures["rows_by_match"]["matched_location_name"] > 0
+    lines = " ".join(m.value for m in at.markdown)
+    assert f"从调查表获得建成年份的小区 {figures['build_year_from_survey']:,} 个" in lines
+    assert figures["build_year_from_survey"] >= 0.15 * figures["estates"]
+
+
+def test_an_opened_ready_district_says_so_above_the_mobilisation_list(monkeypatch, fake_map):
+    real = geo.pipeline.run_plan
+
+    def first_district_ready(inputs, policy=None, **kw):
+        result = real(inputs, policy, **kw)
+        waiting = result.extra_layers["mobilisation"]
+        first = result.districts["district_id"].iloc[0]
+        result.extra_layers["mobilisation"] = waiting.loc[waiting["district_id"] != first]
+        return result
+
+    monkeypatch.setattr(geo.pipeline, "run_plan", first_district_ready)
+    first = str(first_district_ready(geo.pipeline.load_inputs()).districts["district_id"].iloc[0])
+    at = _run()
+    fake_map["click"] = {"properties": {"district_id": first}}
+    at.run()
+    assert any(f"片区 {first} 的小区均已具备实施条件" in c.value for c in at.caption)
+    assert first not in set(_frame_with(at, "暂缓原因")["片区编号"])

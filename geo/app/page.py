@@ -1,7 +1,9 @@
 """The page's layout: language, sidebar, plan, figures, then one tab per task.
 
-Tabs: 地图 (search, plan year, the map, details), 片区 (table, district card), 五年计划 (plan
-upload, match review, years), 养老, 方案 (scenarios), 导出 (downloads, tender packages), 数据质量.
+Tabs: 地图 (search, plan year, the map, details), 片区 (table, district card, who still needs
+persuading), 五年计划 (plan upload, match review, years, proposed schedule beside the plan,
+milestones), 养老, 方案 (scenarios), 导出 (downloads, tender packages, official tables and the
+schedule workbook), 数据质量 (the survey join, the quality notes).
 
 :func:`main` is what ``app.py`` runs as Streamlit's script. Any exception of a page run ends in
 the app's own panel (:func:`geo.app.messages.error_panel`), never Streamlit's error page, and the
@@ -38,6 +40,7 @@ from geo.app.views.districts import (
     details,
     district_card,
     districts_table,
+    mobilisation_section,
     opened_from_click,
 )
 from geo.app.views.elderly import elderly_tab
@@ -45,6 +48,13 @@ from geo.app.views.exports import district_png, exports_tab
 from geo.app.views.fiveyear import apply_plan, fiveyear_tab, plan_upload
 from geo.app.views.quality import quality_tab
 from geo.app.views.scenarios import scenarios_tab
+from geo.app.views.schedule import (
+    HOUSEHOLD_CAP,
+    cached_schedule,
+    fiveyear_downloads,
+    progress_section,
+    schedule_section,
+)
 from geo.app.views.search import search_box
 from geo.app.views.summary import summary_metrics
 from geo.core.errors import LianpianError
@@ -181,8 +191,26 @@ def _page(t: dict[str, str], lang: str) -> None:
         scenarios_tab(t, lang, spec, policy_items)
     with tabs["tab_exports"]:
         exports_tab(t, spec, policy_items, result)
+        overlay = st.session_state.get("_plan_overlay") if plan_digest is not None else None
+        cap = int(st.session_state.get(HOUSEHOLD_CAP) or 0)
+        fiveyear_downloads(
+            t,
+            result,
+            lambda: cached_schedule(spec, policy_items, cap),
+            overlay,
+            (spec, policy_items, plan_digest, cap),
+        )
     with tabs["tab_quality"]:
         quality_tab(t, lang, result)
+    with tabs["tab_plan"]:  # last: the proposed schedule takes seconds on a city's estates
+        try:
+            schedule_section(t, lang, spec, policy_items, result)
+        except (LianpianError, ValueError) as exc:
+            show_error(t, exc)
+        try:
+            progress_section(t, lang, result)
+        except (LianpianError, OSError, ValueError) as exc:
+            show_error(t, exc)
 
 
 def map_tab(
@@ -254,6 +282,7 @@ def district_tab(t: dict[str, str], lang: str, result, options) -> None:
     opened = st.session_state.get(OPEN)
     if opened and opened[0] == "district":
         district_card(t, lang, result, opened[1], key="tab")
+    mobilisation_section(t, lang, result, opened[1] if opened and opened[0] == "district" else None)
 
 
 def offline_basemap_note(t: dict[str, str]) -> None:

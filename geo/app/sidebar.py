@@ -17,6 +17,7 @@ from geo.app.state import (
     CRS_CHOICES,
     ENV_PREFIX,
     POLICY_WIDGETS,
+    SURVEY_CRS_CHOICES,
     WEIGHTS,
     local_tile_server,
     paths_spec,
@@ -32,7 +33,7 @@ from geo.outputs import maps
 #: a radio's or selectbox's choice back as its *label*: after a language switch the old label
 #: matches no option and the widget fell back to its first option (the demo). Their values are
 #: kept per session and given back to the widgets on the run that switches the language.
-LABELLED_CHOICES = ("data_mode", "source_crs", "colour_by", "basemap")
+LABELLED_CHOICES = ("data_mode", "source_crs", "survey_crs", "colour_by", "basemap")
 _KEPT = "_kept_choices"
 
 
@@ -73,6 +74,13 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
     )
     if mode == "demo":
         return (("estates", None),)
+    survey_crs = st.sidebar.selectbox(
+        t["survey_crs"],
+        SURVEY_CRS_CHOICES,
+        format_func=lambda c: t[f"survey_crs_{c or 'none'}"],
+        help=t["survey_crs_help"],
+        key="survey_crs",
+    )
     if mode == "paths":
         with st.sidebar.form("paths_form"):
             estates = st.text_input(t["estates_path"], key="p_estates").strip()
@@ -86,7 +94,15 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
         if not estates:
             return None
         return paths_spec(
-            estates, survey, barriers, roads, boundaries, facilities, candidates, crs or None
+            estates,
+            survey,
+            barriers,
+            roads,
+            boundaries,
+            facilities,
+            candidates,
+            crs or None,
+            survey_crs or None,
         )
     requested: dict[str, list[str]] = {}
     errors: list[LianpianError] = []
@@ -121,6 +137,7 @@ def data_sidebar(t: dict[str, str]) -> tuple | None:
         ("facilities", first("facilities")),
         ("candidate_sites", first("candidate_sites")),
         ("source_crs", crs or None),
+        ("survey_crs", survey_crs or None),
     )
 
 

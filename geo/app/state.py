@@ -41,6 +41,11 @@ PATH_ROLES = ("estates", "survey", "barriers", "roads", "boundaries", "facilitie
 
 CRS_CHOICES = ("", "EPSG:4490", "EPSG:4326", "gcj02", "bd09", "EPSG:4549", "EPSG:4547")
 
+#: The survey table's point systems (``load_inputs(survey_crs=...)``, as ``--survey-crs``); ""
+#: declares none (read as WGS-84, then checked against the footprints: a warning names the likely
+#: system, geo.planning.survey_points.check_point_system).
+SURVEY_CRS_CHOICES = ("", "wgs84", "gcj02", "bd09")
+
 
 # (policy key, widget kind, label key, min, max, step)
 POLICY_WIDGETS = (
@@ -176,8 +181,13 @@ def paths_spec(
     facilities: str,
     candidates: str,
     source_crs: str | None,
+    survey_crs: str | None = None,
 ) -> tuple:
-    """The input spec of files on disk (``barriers``: paths separated by ``;``; "" = none)."""
+    """The input spec of files on disk (``barriers``: paths separated by ``;``; "" = none).
+
+    ``survey_crs``: the survey table's point system (:data:`SURVEY_CRS_CHOICES`; None: not
+    declared); part of the spec, so a change re-reads the inputs.
+    """
     barrier_list = tuple(b.strip() for b in barriers.split(";") if b.strip())
     files = [estates, survey, roads, boundaries, facilities, candidates, *barrier_list]
     return (
@@ -189,6 +199,7 @@ def paths_spec(
         ("facilities", facilities or None),
         ("candidate_sites", candidates or None),
         ("source_crs", source_crs),
+        ("survey_crs", survey_crs or None),
         ("_stamp", _stamp([f for f in files if f])),
     )
 

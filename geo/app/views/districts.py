@@ -17,12 +17,14 @@ from geo.app.views.fields import (
     DISTRICT_FIELDS,
     ESTATE_FIELDS,
     MEMBER_FIELDS,
+    MOBILISATION_FIELDS,
     TABLE_FIELDS,
     field_table,
     labelled_frame,
     other_columns,
     plain,
 )
+from geo.app.views.survey import survey_said
 from geo.pipeline import PlanResult
 
 #: Session key of what the details panel shows: ("district" | "estate", id) or None.
@@ -80,6 +82,42 @@ def districts_table(t: dict[str, str], lang: str, result: PlanResult) -> str | N
     return str(table.index[rows[0]]) if rows and rows[0] < len(table) else None
 
 
+def mobilisation_section(
+    t: dict[str, str], lang: str, result: PlanResult, district_id: str | None
+) -> None:
+    """Who still needs persuading (layer ``mobilisation``): estates not ready, by district and lot.
+
+    With a district opened, its members only (the filter starts there); households to persuade
+    are those whose agreement would bring the estate to the consent threshold.
+    """
+    waiting = result.extra_layers.get("mobilisation")
+    if waiting is None:
+        return
+    st.subheader(t["mobilisation_title"])
+    if not len(waiting):
+        st.caption(t["mobilisation_none"])
+        return
+    st.caption(t["mobilisation_help"])
+    ids = sorted({str(d) for d in waiting["district_id"].dropna()})
+    if district_id is not None and district_id not in ids:
+        st.caption(t["mobilisation_district_ready"].format(id=plain(district_id)))
+    if district_id in ids and st.session_state.get("_mob_for") != district_id:
+        st.session_state["_mob_for"] = district_id
+        st.session_state["mobilisation_districts"] = [district_id]
+    chosen = st.multiselect(
+        t["mobilisation_pick"], ids, key="mobilisation_districts", placeholder=t["choose"]
+    )
+    shown = waiting.loc[waiting["district_id"].astype(str).isin(chosen)] if chosen else waiting
+    to_persuade = pd.to_numeric(shown["households_to_persuade"], errors="coerce").sum()
+    st.caption(t["mobilisation_count"].format(n=len(shown), households=f"{int(to_persuade):,}"))
+    st.dataframe(
+        labelled_frame(shown, MOBILISATION_FIELDS, t, lang),
+        hide_index=True,
+        width="stretch",
+        key="mobilisation_table",
+    )
+
+
 def card_table(frame: pd.DataFrame) -> None:
     """A labelled two-column table, tall enough to show every row (no inner scrolling)."""
     st.dataframe(
@@ -122,6 +160,10 @@ def estate_card(t: dict[str, str], lang: str, result: PlanResult, estate_id: str
     row = match.iloc[0].drop("geometry")
     title = row["name"] if pd.notna(row.get("name")) and str(row["name"]).strip() else estate_id
     st.subheader(plain(title))
+    if (said := survey_said(row, t, lang, result)) is not None:
+        st.markdown(
+            f"**{t['survey_from']}**：{said}" if lang == "zh" else f"**{t['survey_from']}**: {said}"
+        )
     card_table(field_table(row, ESTATE_FIELDS, t, lang))
     rest = other_columns(row, t)
     if len(rest):

@@ -1,9 +1,9 @@
 """Planner-facing fields: which estate and district columns the page shows, labelled and formatted.
 
 Holds the field lists (column, label key in ``[fields]`` of ``strings/<lang>.toml``, kind) and
-:func:`format_value` (thousands separators, 万元 for yuan, shares as %, yes/no in words, status
-and project type in words), plus :func:`plain` (data text shown in Markdown without markup). May
-import geo.app.text, geo.outputs.maps (status labels), pandas; no Streamlit.
+:func:`format_value` (thousands separators, 万元 for yuan, shares as %, yes/no in words; status,
+project type and survey-join outcome in words), plus :func:`plain` (data text shown in Markdown
+without markup). May import geo.app.text, geo.outputs.maps (status labels), pandas; no Streamlit.
 """
 
 from __future__ import annotations
@@ -15,6 +15,16 @@ import pandas as pd
 from geo.app.text import section
 from geo.outputs import maps
 
+#: Investment by content class (geo.planning.investment.CLASS_COLUMNS), yuan shown in 万元.
+INVESTMENT_FIELDS = tuple(
+    (f"investment_{c}_yuan", f"investment_{c}_wan", "wan")
+    for c in ("basic", "improvement", "enhancement", "unclassified")
+)
+#: Funding by source (geo.planning.funding.FUNDING_COLUMNS), yuan shown in 万元.
+FUNDING_FIELDS = tuple(
+    (f"fund_{s}_yuan", f"fund_{s}_wan", "wan")
+    for s in ("residents", "utilities", "central", "city", "district")
+)
 #: Estate columns shown in the details panel: (column, label key, kind).
 ESTATE_FIELDS = (
     ("estate_id", "estate_id", "text"),
@@ -24,6 +34,10 @@ ESTATE_FIELDS = (
     ("reason", "reason", "text"),
     ("district_id", "district_id", "text"),
     ("project_type", "project_type", "project"),
+    ("lot", "lot", "text"),
+    ("standalone_reason", "standalone_reason", "text"),
+    ("ready", "ready", "bool"),
+    ("ready_reason", "ready_reason", "text"),
     ("build_year", "build_year", "year"),
     ("build_year_latest", "build_year_latest", "year"),
     ("households", "households", "count"),
@@ -31,6 +45,8 @@ ESTATE_FIELDS = (
     ("floor_area_m2", "floor_area_m2", "area"),
     ("investment_yuan", "investment_wan", "wan"),
     ("investment_estimated", "investment_estimated", "bool"),
+    *INVESTMENT_FIELDS,
+    *FUNDING_FIELDS,
     ("consent_rate", "consent_rate", "share"),
     ("consent_ok", "consent_ok", "bool"),
     ("elderly_share", "elderly_share", "share"),
@@ -58,6 +74,20 @@ _NOT_OTHER = {
     "reason_en",
     "build_year_raw",
     "survey_row",
+    "ready_reason_zh",
+    "ready_reason_en",
+    "investment_utility_items_yuan",
+    "investment_unpriced",
+    "investment_method",
+    "condition_flags",
+    "condition_illegal_structures",
+    "condition_management_model",
+    "condition_consent",
+    "survey_rows",
+    "survey_name",
+    "survey_match",
+    "survey_distance_m",
+    "survey_name_score",
 }
 #: District columns of the district card: (column, label key, kind).
 DISTRICT_FIELDS = (
@@ -71,8 +101,14 @@ DISTRICT_FIELDS = (
     ("build_year_min", "build_year_min", "year"),
     ("build_year_max", "build_year_max", "year"),
     ("extension_estates", "extension_estates", "count"),
+    ("ready", "district_ready", "bool"),
+    ("members_not_ready", "members_not_ready", "count"),
+    ("households_to_persuade", "households_to_persuade", "count"),
+    ("lots", "lots", "count"),
     ("investment_yuan", "investment_wan", "wan"),
     ("investment_estimated", "investment_estimated", "bool"),
+    *INVESTMENT_FIELDS,
+    *FUNDING_FIELDS,
     ("priority_score", "priority_score", "score"),
     ("elderly_required_m2", "elderly_required_m2", "area"),
     ("elderly_accessible_m2", "elderly_accessible_m2", "area"),
@@ -99,6 +135,9 @@ TABLE_FIELDS = (
     ("build_year_min", "build_year_min", "year"),
     ("build_year_max", "build_year_max", "year"),
     ("investment_yuan", "investment_wan", "wan"),
+    ("ready", "district_ready", "bool"),
+    ("households_to_persuade", "households_to_persuade", "count"),
+    ("lots", "lots", "count"),
     ("priority_score", "priority_score", "score"),
 )
 #: Columns of a district's member table.
@@ -108,6 +147,19 @@ MEMBER_FIELDS = (
     ("build_year", "build_year", "year"),
     ("households", "households", "count"),
     ("status", "status", "status"),
+    ("lot", "lot", "text"),
+    ("ready", "ready", "bool"),
+)
+#: Who still needs persuading (layer ``mobilisation``, geo.planning.lots.mobilisation_list).
+MOBILISATION_FIELDS = (
+    ("district_id", "district_id", "text"),
+    ("lot", "lot", "text"),
+    ("estate_id", "estate_id", "text"),
+    ("name", "name", "text"),
+    ("households", "households", "count"),
+    ("consent_rate", "consent_rate", "share"),
+    ("households_to_persuade", "households_to_persuade", "count"),
+    ("ready_reason", "ready_reason", "text"),
 )
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
 
@@ -122,7 +174,7 @@ def format_value(value: object, kind: str, t: dict[str, str], lang: str) -> str:
 
     ``kind``: ``count`` (``12,345``), ``area`` / ``length`` (m² / m, whole, separated),
     ``wan`` (yuan shown in 万元, one decimal), ``share`` (0-1 as %), ``pct`` (already in %),
-    ``year``, ``score`` (one decimal), ``bool`` (是/否, yes/no), ``status`` and ``project`` (in
+    ``year``, ``score`` (one decimal), ``ratio`` (0-1, two decimals), ``bool`` (是/否, yes/no), ``status`` and ``project`` (in
     words), ``text``. Missing values are "—".
     """
     if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "":
@@ -133,6 +185,8 @@ def format_value(value: object, kind: str, t: dict[str, str], lang: str) -> str:
         return maps.status_label(str(value), lang)
     if kind == "project":
         return section(lang, "project_types").get(str(value), str(value))
+    if kind == "survey_match":
+        return section(lang, "survey_match").get(str(value), str(value))
     if kind == "text":
         return str(value)
     number = float(value)
@@ -145,6 +199,7 @@ def format_value(value: object, kind: str, t: dict[str, str], lang: str) -> str:
         "pct": f"{number:.1f}",
         "year": f"{number:.0f}",
         "score": f"{number:.1f}",
+        "ratio": f"{number:.2f}",
     }[kind]
 
 
@@ -153,8 +208,8 @@ def field_table(row: pd.Series, fields: tuple, t: dict[str, str], lang: str) -> 
     labels = section(lang, "fields")
     items, entries = [], []
     for column, label, kind in fields:
-        if column == "reason":
-            column = "reason_zh" if lang == "zh" else "reason_en"
+        if column in ("reason", "ready_reason"):
+            column = f"{column}_{'zh' if lang == 'zh' else 'en'}"
         if column not in row.index:
             continue
         items.append(labels[label])
@@ -178,6 +233,8 @@ def labelled_frame(
     labels = section(lang, "fields")
     out = {}
     for column, label, kind in fields:
+        if column in ("reason", "ready_reason"):
+            column = f"{column}_{'zh' if lang == 'zh' else 'en'}"
         if column in frame.columns:
             out[labels[label]] = [format_value(v, kind, t, lang) for v in frame[column]]
     return pd.DataFrame(out, index=frame.index)
@@ -202,4 +259,19 @@ GAP_FIELDS = (
     ("elderly_accessible_m2", "elderly_accessible_m2", "area"),
     ("elderly_gap_m2", "elderly_gap_m2", "area"),
     ("elderly_site_id", "elderly_site_id", "text"),
+)
+#: The survey join, one row per survey row (layer ``survey_join``, geo.planning.survey).
+SURVEY_JOIN_FIELDS = (
+    ("match", "survey_outcome", "survey_match"),
+    ("survey_row", "survey_row", "year"),
+    ("survey_name", "survey_name", "text"),
+    ("survey_county", "county", "text"),
+    ("estate_id", "estate_id", "text"),
+    ("estate_name", "estate_name", "text"),
+    ("distance_m", "survey_distance_m", "length"),
+    ("name_score", "survey_name_score", "ratio"),
+    ("candidates", "survey_candidates", "text"),
+    ("note", "survey_reason", "text"),
+    ("build_year_raw", "build_year_raw", "text"),
+    ("households", "households", "count"),
 )

@@ -1,6 +1,9 @@
-"""The 数据质量 (data quality) tab: the quality notes, filterable by level and file.
+"""The 数据质量 (data quality) tab: the survey join, then the notes, filterable by level and file.
 
-May import geo.pipeline (PlanResult), pandas and streamlit.
+The survey join (one row per survey row, see :mod:`geo.app.views.survey`) is shown when a survey
+table was read.
+
+May import geo.app.views.survey, geo.pipeline (PlanResult), pandas and streamlit.
 """
 
 from __future__ import annotations
@@ -8,11 +11,13 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.app.text import section
+from geo.app.views.survey import survey_join_section
 from geo.pipeline import PlanResult
 
 
 def quality_tab(t: dict[str, str], lang: str, result: PlanResult) -> None:
-    """The notes of reading and planning (repairs, warnings, dropped rows), with filters."""
+    """The survey join, then the notes of reading and planning (repairs, warnings), filtered."""
+    survey_join_section(t, lang, result)
     notes = result.quality.to_frame()
     if not len(notes):
         st.caption(t["quality_none"])
