@@ -5,7 +5,7 @@ from the npm registry by ``./dev``; no CDN, no jQuery or Bootstrap), the project
 the patch of branca's ``MacroElement.render`` that puts each element's output into the page as
 text instead of compiling it again as a Jinja template (data never becomes template code).
 
-May import: the standard library, folium/branca, :mod:`geo.core`, :mod:`geo.outputs.map_canvas`
+May import: the standard library, folium/branca, :mod:`geo.core`, :mod:`geo.outputs.map_canvas_js`
 (its script is inlined here after Leaflet). Imported by the ``geo.outputs.map*``
 modules only.
 """
@@ -22,7 +22,7 @@ import folium
 from branca.element import Element, Figure, MacroElement
 
 from geo.core.errors import LianpianError
-from geo.outputs.map_canvas import CANVAS_JS
+from geo.outputs.map_canvas_js import CANVAS_JS
 
 LEAFLET_VERSION = "1.9.4"
 #: Folder of leaflet.js / leaflet.css: $LIANPIAN_LEAFLET_DIR, else node_modules of the repository.

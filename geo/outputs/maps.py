@@ -18,7 +18,10 @@ Three rules hold for everything drawn:
 - **Small.** Geometry is simplified for display (``simplify_m`` metres, in the run's metric CRS,
   topology kept) and coordinates are rounded (``precision`` decimals of a degree: 5 is about 1 m),
   in EPSG:4326; AMap tiles are GCJ-02, so for the ``amap`` basemap the display copy is shifted with
-  :func:`geo.core.crs.wgs84_to_gcj02` (the data themselves are never changed).
+  :func:`geo.core.crs.wgs84_to_gcj02` (the data themselves are never changed). Estates, districts,
+  adjacency, corridors and the five-year plan are sent as quantised, delta-encoded geometry with
+  property columns and drawn on one Leaflet canvas (:mod:`geo.outputs.map_canvas`: 50,000 estates
+  in an 8.7 MB page, docs/benchmarks.md).
 
 The map is built here from :mod:`geo.outputs.map_layers` (layers, legend, labels, display
 geometry), :mod:`geo.outputs.map_style` (colours, words, tooltip text) and
