@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 MAX_LINES = 600
 
@@ -34,7 +32,6 @@ def test_import_contracts_are_kept():
     assert done.stdout.count("KEPT") >= 3
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: the long modules are being split")
 def test_no_module_over_the_line_limit():
     long = {
         str(p.relative_to(REPO)): n

@@ -91,7 +91,8 @@ def plan_layers() -> dict[str, pd.DataFrame]:
                 "lianpian test",
                 "false",
                 "defaults",
-                load_policy().to_toml(),
+                # a city without item rates: its investment is the flat rate the estates carry
+                load_policy().with_values({"cost.item_rates": ()}).to_toml(),
                 "/data/osm_landuse_residential.gpkg",
                 "/data/survey_illustrative.csv",
             ],

@@ -135,10 +135,14 @@ def test_estimate_flat_rate_is_marked(layers):
 
 
 def test_estimate_itemised_from_policy_rates(layers):
-    toml = layers.run_info["policy_toml"].replace(
-        "[cost]",
-        '[cost]\nitem_rates = ["供水 = 1800 / household", "屋面防水 = 30 / m2", '
-        '"协商机制 = 10000 / estate"]\ndesign_rate = 0.04',
+    toml = (
+        layers.run_info["policy_toml"]
+        .replace("item_rates = []\n", "")
+        .replace(
+            "[cost]",
+            '[cost]\nitem_rates = ["供水 = 1800 / household", "屋面防水 = 30 / m2", '
+            '"协商机制 = 10000 / estate"]\ndesign_rate = 0.04',
+        )
     )
     table, notes = _estimate(layers, run_info={**layers.run_info, "policy_toml": toml})
     assert notes[0].startswith("分项估算")
