@@ -142,3 +142,46 @@ def test_standalone_estates_say_why(policy):
     assert estates["standalone_reason"].iloc[0] == (
         "neighbours cannot take it (B: households above 8,000)"
     )
+
+
+@settings(max_examples=30, deadline=None)
+@given(small_graphs())
+def test_one_pass_region_growing_of_a_large_group_keeps_the_rules(case):
+    """Above SINGLE_PASS_MIN estates a group is split in one pass: every estate once, every
+    region connected and within the caps (the threshold lowered so small graphs take that path)."""
+    from geo.core.policy import default_policy
+    from geo.planning import partition
+
+    xy, graph, households = case
+    caps = Caps(households, xy, default_policy())
+    saved = partition.SINGLE_PASS_MIN
+    partition.SINGLE_PASS_MIN = 1
+    try:
+        groups = _grow_regions(set(graph), graph, caps)
+    finally:
+        partition.SINGLE_PASS_MIN = saved
+    assert sorted(m for g in groups for m in g) == sorted(graph)
+    for g in groups:
+        assert nx.is_connected(graph.subgraph(g))
+        assert len(g) == 1 or caps.fits(g)
+
+
+def test_a_large_grid_of_touching_estates_is_split_within_the_rules():
+    """3,600 touching estates in one connected group: districts within the caps, each once."""
+    import numpy as np
+
+    from geo.core.policy import default_policy
+    from geo.planning import partition
+
+    side = 60
+    graph = nx.grid_2d_graph(side, side)
+    graph = nx.relabel_nodes(graph, {(i, j): f"{i:03d}-{j:03d}" for i, j in graph})
+    xy = {n: (float(n[:3]) * 100.0, float(n[4:]) * 100.0) for n in graph}
+    households = dict.fromkeys(graph, 120.0)
+    caps = Caps(households, xy, default_policy())
+    assert len(graph) > partition.SINGLE_PASS_MIN
+    groups = _grow_regions(set(graph), graph, caps)
+    assert sorted(m for g in groups for m in g) == sorted(graph)
+    sizes = np.array([len(g) for g in groups])
+    assert all(caps.fits(g) for g in groups if len(g) > 1)
+    assert sizes.max() > 1
