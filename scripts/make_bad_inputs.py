@@ -1130,6 +1130,18 @@ def count_cases() -> None:
         file="survey_duplicate_ids.csv",
         where="rows 3, 6",
     )
+    rows = good_rows()
+    rows[0][1] = "朝晖二区"  # id E1, but the name of E2
+    survey_csv("survey_id_of_another_name.csv", rows)
+    case(
+        "survey_id_of_another_name",
+        "a survey row whose id is one estate's and whose name is another's",
+        [*base, "--survey", "{dir}/survey_id_of_another_name.csv"],
+        "warning",
+        "but its name is that of estate E2",
+        file="survey_id_of_another_name.csv",
+        where="row 2",
+    )
     wgs = [rounded(g) for g in to_wgs(squares())]
     wgs[1] = wgs[0]
     write_geojson("duplicate_footprints.geojson", estate_features(wgs))

@@ -158,6 +158,15 @@ _SURVEY_ROWS_LISTED = 20
 
 def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityReport) -> None:
     source = Path(inputs.sources.get("survey", "survey")).name
+    for row, (given, own, others) in report.id_name_conflicts.items():
+        quality.add(
+            "warning",
+            source,
+            f"row {row}",
+            f"joined by its id {given} ({own or 'no name'}), but its name is that of estate "
+            f"{', '.join(others[:5])}",
+            "check the id: the row may describe the other estate",
+        )
     for county, rows in report.counties_not_known.items():
         quality.add(
             "warning",

@@ -66,6 +66,9 @@ class SurveyJoin:
     ambiguous_rows: dict[int, list[str]] = field(default_factory=dict)  # row -> candidate ids
     estates_without_survey: list[str] = field(default_factory=list)
     counties_not_known: dict[str, int] = field(default_factory=dict)  # county as written -> rows
+    #: rows joined by id whose name is another estate's and not the id's estate's:
+    #: survey_row -> (id given, the id's estate name, the estate ids that carry the row's name)
+    id_name_conflicts: dict[int, tuple[str, str, list[str]]] = field(default_factory=dict)
     table: pd.DataFrame | None = None
 
     def counts(self) -> dict[str, int]:
@@ -151,6 +154,7 @@ def join_survey(
         if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
             matches[i] = RowMatch("matched_id", index_of[sid])
             taken.add(index_of[sid])
+    report.id_name_conflicts = _id_name_conflicts(out, survey, matches)
     points = _points_in(survey, out)
     located = [i for i in range(len(survey)) if i not in matches and points[i] is not None]
     if located:
@@ -189,6 +193,37 @@ def join_survey(
     ]
     report.table = _join_table(out, survey, matches, row_counties, points)
     return out, report
+
+
+def _id_name_conflicts(
+    estates: pd.DataFrame, survey: pd.DataFrame, matches: dict[int, RowMatch]
+) -> dict[int, tuple[str, str, list[str]]]:
+    """Rows joined by id whose name names another estate, not the id's (a mistyped id?).
+
+    The id decides the join (ids are what surveys are keyed by); the row is reported so a planner
+    checks it. Names are compared by :func:`geo.core.names.normalise_name`; a row without a
+    name is never a conflict (an estate without one is, when the row names another estate).
+    """
+    if "name" not in survey or "name" not in estates:
+        return {}
+    keys = estates["name"].map(lambda v: normalise_name(v) if isinstance(v, str) else "")
+    ids = estates["estate_id"].astype(str)
+    by_name: dict[str, list[str]] = {}
+    for key, eid in zip(keys, ids, strict=True):
+        if key:
+            by_name.setdefault(key, []).append(eid)
+    out = {}
+    for i, match in matches.items():
+        name = survey.at[i, "name"]
+        key = normalise_name(name) if isinstance(name, str) else ""
+        own = keys.iat[match.estate]
+        if not key or key == own or key not in by_name:
+            continue
+        others = [e for e in by_name[key] if e != ids.iat[match.estate]]
+        if others:
+            row = int(survey.at[i, "survey_row"])
+            out[row] = (ids.iat[match.estate], str(estates["name"].iat[match.estate] or ""), others)
+    return out
 
 
 def _row_counties(

@@ -110,3 +110,21 @@ def test_the_run_writes_the_survey_join_layer_and_the_summary_lines(policy):
     assert lines[0].startswith("survey rows: 3 (matched_location_name 2, unmatched 1")
     assert "build year from the survey: 2 of 3" in lines[1]
     assert lines[1].endswith("still needs_survey: 1")
+
+
+def test_a_survey_id_whose_name_is_another_estates_is_reported():
+    estates = make_estates(
+        [
+            {"estate_id": "1", "name": "朝晖一区", "geometry": box(0, 0, 100, 100)},
+            {"estate_id": "2", "name": "潮鸣苑", "geometry": box(200, 0, 300, 100)},
+            {"estate_id": "3", "name": "", "geometry": box(400, 0, 500, 100)},
+        ]
+    )
+    survey = survey_rows(
+        estate_id=["1", "2", "3"],
+        name=["潮鸣苑", "潮鸣苑小区", "朝晖一区"],  # row 2: id 1 but 潮鸣苑's name
+        households=pd.array([100, 200, 300], dtype="Int64"),
+    )
+    out, report = join_survey(estates, survey)
+    assert report.matched_by_id == 3  # the id still decides the join
+    assert report.id_name_conflicts == {2: ("1", "朝晖一区", ["2"]), 4: ("3", "", ["1"])}
