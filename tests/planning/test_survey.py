@@ -127,4 +127,5 @@ def test_a_survey_id_whose_name_is_another_estates_is_reported():
     )
     out, report = join_survey(estates, survey)
     assert report.matched_by_id == 3  # the id still decides the join
+    assert out["households"].tolist() == [100, 200, 300]
     assert report.id_name_conflicts == {2: ("1", "朝晖一区", ["2"]), 4: ("3", "", ["1"])}
