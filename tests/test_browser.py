@@ -94,6 +94,16 @@ def _drawn_estates(page) -> int:
         return 0
 
 
+def _wait_drawn(page, timeout_ms: int) -> int:
+    """Wait until the map has drawn estates on its canvas; their number (0 when the time is up)."""
+    deadline = time.time() + timeout_ms / 1000
+    seen = _drawn_estates(page)
+    while not seen and time.time() < deadline:
+        time.sleep(0.25)
+        seen = _drawn_estates(page)
+    return seen
+
+
 def _drawn_until(page, expected: int, timeout_ms: int) -> int:
     """Count the drawn estates until they reach ``expected`` or the time is up; the last count."""
     deadline = time.time() + timeout_ms / 1000
@@ -276,26 +286,35 @@ def _shoot(locator, path: Path) -> None:
 def _planner_views(page, lang: str, timeout_ms: int) -> None:
     """Screenshots of a tooltip, the details panel, the district table and an error in ``lang``."""
     frame = _map(page)
-    estates = frame.locator("path.leaflet-interactive.lp-estate")
-    estates.first.wait_for(timeout=timeout_ms)
-    target = estates.nth(estates.count() // 2)
-    # the pointer over the estate (inside the map's frame): Leaflet places the tooltip there
-    box = target.bounding_box()
-    frame_box = page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1').bounding_box()
-    point = {
-        "clientX": box["x"] - frame_box["x"] + box["width"] / 2,
-        "clientY": box["y"] - frame_box["y"] + box["height"] / 2,
-        "bubbles": True,
-    }
-    target.dispatch_event("mouseover", point)
-    target.dispatch_event("mousemove", point)
+    # the estates are drawn on a canvas (geo.outputs.map_canvas): hover and click at the centre
+    # of an estate in view, found through lpMap inside the map's frame
+    assert _wait_drawn(page, timeout_ms) > 0
+    handle = page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1').element_handle()
+    inner = handle.content_frame()
+    page.wait_for_timeout(1000)
+    xy = inner.evaluate(
+        "(() => { const m = lpMap.layers.estates._map, v = m.getBounds().pad(-0.2);"
+        " const inView = lpMap.layers.estates.getLayers().filter(x =>"
+        "   v.contains(x.getBounds())"
+        "   && x._containsPoint(m.latLngToLayerPoint(x.getBounds().getCenter())));"
+        " const l = inView.find(x => x.feature.properties.district === '') || inView[0];"
+        " window.lpPicked = l;"
+        " const p = m.latLngToContainerPoint(l.getBounds().getCenter());"
+        " return [p.x, p.y]; })()"
+    )
+    frame_box = handle.bounding_box()
+    point = (frame_box["x"] + xy[0], frame_box["y"] + xy[1])
+    page.mouse.move(*point)
     frame.locator(".leaflet-tooltip:not(.lp-label)").first.wait_for(timeout=10_000)
     _shoot(
         page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1'),
         OUTPUT / f"browser_tooltip_{lang}.png",
     )
-    target.dispatch_event("mouseout")
-    target.dispatch_event("click")
+    # the click as Leaflet delivers it to the layer (what streamlit-folium listens to)
+    inner.evaluate(
+        "() => { const l = window.lpPicked;"
+        " l.fire('click', {latlng: l.getBounds().getCenter()}, true); }"
+    )
     _settled(page)
     details = page.locator(".st-key-details_panel")
     details.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=timeout_ms)
@@ -464,7 +483,7 @@ def test_every_page_of_the_workspace_in_chromium(tmp_path):
                     ),
                 )
                 page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                _map(page).locator("path.lp-estate").first.wait_for(timeout=60_000)
+                assert _wait_drawn(page, 60_000) > 0
                 _settled(page)
                 # the view is kept across a display change (client-side: no rerun on pan/zoom)
                 _map(page).locator(".leaflet-control-zoom-in").click()
