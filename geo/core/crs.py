@@ -209,8 +209,9 @@ def wgs84_to_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return _convert(gdf.to_crs(WGS84), prcoords.wgs_gcj)
 
 
-#: Road classes that never run inside an estate (OSM ``fclass``): the reference for the offset check.
-_MAIN_ROADS = (
+#: Main road classes (OSM ``fclass``): they never run inside an estate, so they are the reference of
+#: the offset check; the tender drawings draw them as main streets.
+MAIN_ROAD_CLASSES = (
     "motorway",
     "motorway_link",
     "trunk",
@@ -356,7 +357,7 @@ def _reference_lines(reference: gpd.GeoDataFrame, around: np.ndarray) -> np.ndar
     """
     layer = reference
     if "fclass" in layer:
-        main = layer.loc[layer["fclass"].isin(_MAIN_ROADS)]
+        main = layer.loc[layer["fclass"].isin(MAIN_ROAD_CLASSES)]
         if len(main) >= 3:
             layer = main
     geoms = layer.geometry.values

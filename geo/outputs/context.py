@@ -28,23 +28,13 @@ import shapely
 from pyproj import CRS
 
 from geo import io as geo_io
+from geo.core.crs import MAIN_ROAD_CLASSES
 
 #: OSM ``fclass`` values of water features that are not water (drawn as barriers elsewhere).
 _NOT_WATER = ("rail", "railway", "subway", "tram", "wall", "fence")
 
 #: Road classes drawn as main streets (wider line) in the drawings; others as minor streets.
-MAJOR_ROAD_CLASSES = (
-    "motorway",
-    "motorway_link",
-    "trunk",
-    "trunk_link",
-    "primary",
-    "primary_link",
-    "secondary",
-    "secondary_link",
-    "tertiary",
-    "tertiary_link",
-)
+MAJOR_ROAD_CLASSES = MAIN_ROAD_CLASSES
 
 
 def resolve_source(item: str, plan_path: Path | None) -> tuple[Path, str | None] | None:
