@@ -241,7 +241,8 @@ def build_map(
         planned = estates_display.assign(plan_year=estates["plan_year"])
         _plan_layer(m, estate_layer, planned, props, options)
     _extra_layers(m, result.extra_layers or {}, options)
-    folium.LayerControl(collapsed=False).add_to(m)
+    # the layer list is an icon until hovered: the map stays uncluttered (issue 21)
+    folium.LayerControl(collapsed=True).add_to(m)
     minx, miny, maxx, maxy = estates_display.total_bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
