@@ -62,13 +62,24 @@ def max_estates() -> int:
     InputError
         If the environment variable is not a positive whole number.
     """
-    text = os.environ.get("LIANPIAN_MAX_ESTATES", "").strip()
+    return positive_int_env("LIANPIAN_MAX_ESTATES", DEFAULT_MAX_ESTATES)
+
+
+def positive_int_env(name: str, default: int) -> int:
+    """Return the environment variable ``name`` as a positive whole number, ``default`` if unset.
+
+    Raises
+    ------
+    InputError
+        If the variable is set but is not a positive whole number.
+    """
+    text = os.environ.get(name, "").strip()
     if not text:
-        return DEFAULT_MAX_ESTATES
+        return default
     if not text.isdigit() or int(text) <= 0:
         raise InputError(
-            f"LIANPIAN_MAX_ESTATES={text!r} is not a positive whole number",
-            fix="set it to e.g. 500000, or unset it",
+            f"{name}={text!r} is not a positive whole number",
+            fix=f"set it to e.g. {default}, or unset it",
         )
     return int(text)
 

@@ -13,7 +13,6 @@ May import: geo.core, openpyxl, pandas, numpy.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pandas as pd
 from geo.core.errors import InputError, QualityReport
 from geo.core.names import normalise_header
 from geo.core.schema import map_headers
+from geo.io.files import positive_int_env
 
 #: Default most cells (every ``<c>`` element, empty formatted ones too) read from one sheet: a
 #: survey of 100,000 estates x 30 columns is 3 million. ``LIANPIAN_MAX_TABLE_CELLS`` changes it.
@@ -42,15 +42,7 @@ def max_table_cells() -> int:
     InputError
         If the environment variable is not a positive whole number.
     """
-    text = os.environ.get("LIANPIAN_MAX_TABLE_CELLS", "").strip()
-    if not text:
-        return DEFAULT_MAX_TABLE_CELLS
-    if not text.isdigit() or int(text) <= 0:
-        raise InputError(
-            f"LIANPIAN_MAX_TABLE_CELLS={text!r} is not a positive whole number",
-            fix="set it to e.g. 5000000, or unset it",
-        )
-    return int(text)
+    return positive_int_env("LIANPIAN_MAX_TABLE_CELLS", DEFAULT_MAX_TABLE_CELLS)
 
 
 def _choose_sheet(workbook, sheet: str | int, source: str, quality: QualityReport | None):
