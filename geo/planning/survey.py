@@ -154,6 +154,9 @@ def join_survey(
         if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
             matches[i] = RowMatch("matched_id", index_of[sid])
             taken.add(index_of[sid])
+    # plain lists: a cell read with ``.at`` costs a Series (and a copy of the frame's attrs)
+    row_names = survey["name"].tolist() if "name" in survey else [None] * len(survey)
+    row_numbers = [int(r) for r in survey["survey_row"].tolist()]
     report.id_name_conflicts = _id_name_conflicts(out, survey, matches)
     points = _points_in(survey, out)
     located = [i for i in range(len(survey)) if i not in matches and points[i] is not None]
@@ -161,7 +164,7 @@ def join_survey(
         found = match_points(
             out,
             [points[i] for i in located],
-            [survey.at[i, "name"] if "name" in survey else None for i in located],
+            [row_names[i] for i in located],
             [county_stem(row_counties[i]) for i in located],
             [county_stem(c) for c in estate_counties],
             tolerance_m=settings.tolerance_m,
@@ -173,10 +176,11 @@ def join_survey(
         taken.update(m.estate for m in found if m.estate is not None)
     pending = [i for i in range(len(survey)) if i not in matches]
     matches.update(_match_names(out, survey, pending, row_counties, estate_counties, taken))
+    estate_ids = out["estate_id"].astype(str).tolist()
     for i, match in matches.items():
-        row = int(survey.at[i, "survey_row"])
+        row = row_numbers[i]
         if match.status == "ambiguous":
-            report.ambiguous_rows[row] = [str(out["estate_id"].iat[e]) for e in match.candidates]
+            report.ambiguous_rows[row] = [estate_ids[e] for e in match.candidates]
         elif match.status == "unmatched":
             report.unmatched_rows.append(row)
     kinds = [m.status for m in matches.values()]
@@ -206,23 +210,24 @@ def _id_name_conflicts(
     """
     if "name" not in survey or "name" not in estates:
         return {}
-    keys = estates["name"].map(lambda v: normalise_name(v) if isinstance(v, str) else "")
-    ids = estates["estate_id"].astype(str)
+    keys = [normalise_name(v) if isinstance(v, str) else "" for v in estates["name"].tolist()]
+    ids = estates["estate_id"].astype(str).tolist()
+    row_names = survey["name"].tolist()
     by_name: dict[str, list[str]] = {}
     for key, eid in zip(keys, ids, strict=True):
         if key:
             by_name.setdefault(key, []).append(eid)
     out = {}
     for i, match in matches.items():
-        name = survey.at[i, "name"]
+        name = row_names[i]
         key = normalise_name(name) if isinstance(name, str) else ""
-        own = keys.iat[match.estate]
+        own = keys[match.estate]
         if not key or key == own or key not in by_name:
             continue
-        others = [e for e in by_name[key] if e != ids.iat[match.estate]]
+        others = [e for e in by_name[key] if e != ids[match.estate]]
         if others:
-            row = int(survey.at[i, "survey_row"])
-            out[row] = (ids.iat[match.estate], str(estates["name"].iat[match.estate] or ""), others)
+            row = int(survey["survey_row"].iat[i])
+            out[row] = (ids[match.estate], str(estates["name"].iat[match.estate] or ""), others)
     return out
 
 
@@ -281,9 +286,10 @@ def _match_names(
         if key:
             by_key.setdefault(key, []).append(position)
     stems = [county_stem(c) for c in estate_counties]
+    row_names = survey["name"].tolist() if "name" in survey else None
     out: dict[int, RowMatch] = {}
     for i in pending:
-        key = normalise_name(survey.at[i, "name"]) if "name" in survey else ""
+        key = normalise_name(row_names[i]) if row_names is not None else ""
         candidates = [e for e in by_key.get(key, []) if e not in taken] if key else []
         county = county_stem(row_counties[i])
         if county and any(stems[e] for e in candidates):
@@ -372,16 +378,18 @@ def _write_rows(
             by_estate.setdefault(matches[i].estate, []).append(i)
     _write_values(out, survey, by_estate)
     rank = {kind: n for n, kind in enumerate(MATCH_KINDS)}
+    row_names = survey["name"].tolist() if "name" in survey else None
+    row_numbers = [int(r) for r in survey["survey_row"].tolist()]
     labels, fields = [], {name: [] for name in ESTATE_SURVEY_COLUMNS}
     fills: dict[str, dict[object, object]] = {"name": {}, "county": {}}
     for position, rows in by_estate.items():
         label = out.index[position]
         labels.append(label)
         best = matches[min(rows, key=lambda i: rank[matches[i].status])]
-        names = [_text(survey.at[i, "name"]) for i in rows] if "name" in survey else []
+        names = [_text(row_names[i]) for i in rows] if row_names is not None else []
         names = [n for n in names if n]
-        fields["survey_row"].append(int(survey.at[rows[0], "survey_row"]))
-        fields["survey_rows"].append("、".join(str(int(survey.at[i, "survey_row"])) for i in rows))
+        fields["survey_row"].append(row_numbers[rows[0]])
+        fields["survey_rows"].append("、".join(str(row_numbers[i]) for i in rows))
         fields["survey_name"].append("、".join(dict.fromkeys(names)) or pd.NA)
         fields["survey_match"].append(best.status)
         fields["survey_distance_m"].append(
@@ -400,7 +408,7 @@ def _write_rows(
         out[name] = column
     for column, fill in fills.items():
         current = out[column] if column in out else pd.Series(pd.NA, index=out.index)
-        empty = current.map(lambda v: not _text(v))
+        empty = current.map(lambda v: not _text(v)).to_dict()
         targets = [label for label in fill if empty[label]]
         if targets:
             merged = current.astype("object")
