@@ -161,7 +161,7 @@ def likely_gk_zone(
         near = CRS.from_epsg(gk_zone_epsg(ref_lon))
     except ValueError:
         return None
-    area = shapely.box(*reference.to_crs(near).total_bounds)
+    area = shapely.box(*_bounds_in(reference, near))
     minx, miny, maxx, maxy = gdf.total_bounds
     centre = gpd.GeoSeries([shapely.Point((minx + maxx) / 2, (miny + maxy) / 2)])
 
@@ -174,6 +174,17 @@ def likely_gk_zone(
         return None
     best = min((km_off(code), code) for code in _GK_ZONES if code != epsg)
     return (best[1], as_given) if best[0] <= 5.0 else None
+
+
+def _bounds_in(gdf: gpd.GeoDataFrame, crs: CRS) -> tuple[float, float, float, float]:
+    """The extent of ``gdf`` in ``crs``: its own when already there, else its extent's outline
+    (densified, 21 points a side) reprojected; not every vertex of a large layer."""
+    if CRS.from_user_input(gdf.crs) == crs:
+        return tuple(gdf.total_bounds)
+    minx, miny, maxx, maxy = gdf.total_bounds
+    step = max(maxx - minx, maxy - miny) / 20 or 1.0
+    box = shapely.segmentize(shapely.box(minx, miny, maxx, maxy), step)
+    return tuple(gpd.GeoSeries([box], crs=gdf.crs).to_crs(crs).total_bounds)
 
 
 def _convert(gdf: gpd.GeoDataFrame, point_fn) -> gpd.GeoDataFrame:

@@ -299,20 +299,22 @@ def _segments(
     inside = shapely.buffer(shapely.buffer(outline, close), _INSIDE_M - close)
     shapely.prepare(inside)
     parts: dict[tuple[str, str], list[shapely.Geometry]] = defaultdict(list)
+    # the straight edges as lines, all at once (in edge order)
+    ends = [key for key in edges if len(key) != 3]
+    lines = iter(shapely.linestrings(np.array(ends, dtype=float)) if ends else ())
     for key, entry in edges.items():
         utilities = ",".join(u for u in UTILITIES if u in entry["utilities"])
         if len(key) == 3:
             if entry["link"] is not None:  # the link from a node to a main
                 parts[(utilities, "connection")].append(entry["link"])
             continue
-        line = shapely.LineString([key[0], key[1]])
         kind = "trunk" if served.get(key, 0) >= 2 else "branch"
-        parts[(utilities, kind)].append(line)
+        parts[(utilities, kind)].append(next(lines))
     # the parts outside the outline (beyond the estates' red lines) are the connection
     for (utilities, kind), lines in list(parts.items()):
         if kind == "connection":
             continue
-        both = shapely.MultiLineString(lines)
+        both = shapely.multilinestrings(lines)
         outside = shapely.difference(both, inside)
         if not outside.is_empty:
             parts[(utilities, kind)] = list(shapely.get_parts(shapely.intersection(both, inside)))
@@ -323,7 +325,7 @@ def _segments(
         lines = [g for g in lines if shapely.get_type_id(g) == 1 and g.length > 0]
         if not lines:
             continue
-        merged = shapely.line_merge(shapely.MultiLineString(lines))
+        merged = shapely.line_merge(shapely.multilinestrings(lines))
         names = utilities.split(",")
         per_metre = _per_metre(tuple(names), ctx)
         clearance = max(getattr(c, f"clearance_{u}_m") for u in names)

@@ -100,6 +100,7 @@ from geo.facilities.corridor_layers import (  # noqa: F401  (_CONTEXTS: re-expor
     utilities_of,
 )
 from geo.facilities.corridor_network import (
+    _csr,
     _edge_index,
     _graph,
     _kruskal,
@@ -471,7 +472,7 @@ def _solve(
     v = np.concatenate([net.v, np.full(len(linked), main)])
     length = np.concatenate([net.w, link_m])
     weight = np.concatenate([net.w, link_m + connection_m])
-    matrix = sparse.csr_matrix((weight, (u, v)), shape=(main + 1, main + 1))
+    matrix = _csr(main + 1, u, v, weight)
     edge_of = _edge_index(u, v)
 
     label = [*net.points(), MAIN].__getitem__  # node index -> node of the trees
@@ -495,13 +496,18 @@ def _solve(
 
     def graph(ks: np.ndarray) -> nx.Graph:
         out = nx.Graph()
-        for a, b, w, m in zip(
-            u[ks].tolist(), v[ks].tolist(), weight[ks].tolist(), length[ks].tolist(), strict=True
-        ):
-            data = {"weight": w, "length": m}
-            if b == main:
-                data["link"] = candidates[a][1]
-            out.add_edge(label(a), label(b), **data)
+        out.add_edges_from(  # in edge order (the trees' traversals depend on it)
+            (
+                label(a),
+                label(b),
+                {"weight": w, "length": m, "link": candidates[a][1]}
+                if b == main
+                else {"weight": w, "length": m},
+            )
+            for a, b, w, m in zip(
+                u[ks].tolist(), v[ks].tolist(), weight[ks].tolist(), length[ks].tolist(), strict=True
+            )
+        )
         return out
 
     union_tree = graph(union)
