@@ -177,8 +177,11 @@ def likely_gk_zone(
 
 
 def _bounds_in(gdf: gpd.GeoDataFrame, crs: CRS) -> tuple[float, float, float, float]:
-    """The extent of ``gdf`` in ``crs``: its own when already there, else its extent's outline
-    (densified, 21 points a side) reprojected; not every vertex of a large layer."""
+    """Return the extent of ``gdf`` in ``crs`` (its own when already there).
+
+    Otherwise its extent's outline, densified to 21 points a side, is reprojected: not every
+    vertex of a large layer.
+    """
     if CRS.from_user_input(gdf.crs) == crs:
         return tuple(gdf.total_bounds)
     minx, miny, maxx, maxy = gdf.total_bounds

@@ -150,7 +150,7 @@ def _join_components(net: _Network, terminals: list[int]) -> None:
 
 def _edge_index(u: np.ndarray, v: np.ndarray) -> dict[tuple[int, int], int]:
     """Position of each edge by its node pair ``(u, v)``, ``u < v``."""
-    return dict(zip(zip(u.tolist(), v.tolist()), range(len(u))))
+    return dict(zip(zip(u.tolist(), v.tolist(), strict=True), range(len(u)), strict=True))
 
 
 def _route_edges(pred: np.ndarray, node: int, edge_of: dict[tuple[int, int], int]) -> list[int]:

@@ -72,7 +72,6 @@ import networkx as nx
 import numpy as np
 import shapely
 from pyproj import CRS
-from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from geo.core import _memo
@@ -505,7 +504,11 @@ def _solve(
                 else {"weight": w, "length": m},
             )
             for a, b, w, m in zip(
-                u[ks].tolist(), v[ks].tolist(), weight[ks].tolist(), length[ks].tolist(), strict=True
+                u[ks].tolist(),
+                v[ks].tolist(),
+                weight[ks].tolist(),
+                length[ks].tolist(),
+                strict=True,
             )
         )
         return out
