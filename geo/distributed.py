@@ -14,9 +14,14 @@ How the work is split:
    of one of them) and the barriers in their extent. The task builds the adjacency of that set and
    keeps the pairs whose first estate (in input order) is in the unit, so every pair is computed
    exactly once; forms the unit's districts; scores its estates (the halo gives the contiguity
-   component its neighbours across the unit line) and its districts.
+   component its neighbours across the unit line) and its districts; and plans the shared
+   corridors of its districts (:func:`geo.facilities.corridors.plan_corridors`: a district's
+   corridors depend only on its members, their paths and the roads, mains and buildings near it,
+   so the task gets the features of those layers within
+   :func:`~geo.facilities.corridors.corridor_reach_m` of its estates, in input order).
 3. On the client: estates back in input order, pairs in input order, districts renumbered
-   ``D0001...`` by their first member as the single-process run numbers them, ranks over all.
+   ``D0001...`` by their first member as the single-process run numbers them, ranks over all,
+   the corridor segments and tables relabelled with those numbers, in district order.
 
 Where the cluster is: ``scheduler`` is the address of a running ``dask scheduler``
 (``tcp://host:8786``); without it a ``LocalCluster`` of ``workers`` processes is started on this
@@ -35,9 +40,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.core._machine import cores
 from geo.core.errors import InputError, QualityReport
 from geo.core.policy import Policy, load_policy
+from geo.facilities.corridors import (
+    CorridorPlan,
+    corridor_reach_m,
+    note_assumed_connections,
+    plan_corridors,
+)
 from geo.pipeline import (
     PlanInputs,
     PlanResult,
@@ -61,6 +71,7 @@ def plan_unit(
     barriers: gpd.GeoDataFrame | None,
     policy: Policy,
     unit_column: str,
+    layers: dict[str, gpd.GeoDataFrame | None] | None = None,
 ) -> dict[str, Any]:
     """Plan one administrative unit (the task each worker runs).
 
@@ -77,13 +88,18 @@ def plan_unit(
         The run's policy.
     unit_column
         Column of the administrative unit (``districts.keep_within_level``).
+    layers
+        ``roads``, ``mains``, ``buildings`` near the unit (any CRS, input order; see
+        :func:`unit_layers`) for the corridors; None or a missing key: no such layer.
 
     Returns
     -------
     dict
         ``estates``: the columns the unit adds to its own estates (indexed like them):
         ``district_id`` (unit-local numbering), ``project_type`` and the priority columns; ``districts``: the unit's districts with
-        ``priority_score``; ``edges``: the adjacency pairs whose ``source_id`` is in the unit.
+        ``priority_score``; ``edges``: the adjacency pairs whose ``source_id`` is in the unit;
+        ``corridors``: the :class:`~geo.facilities.corridors.CorridorPlan` of its districts
+        (unit-local district ids), None when corridors are off or it has no district.
     """
     graph, edges = build_adjacency(
         estates,
@@ -98,11 +114,38 @@ def plan_unit(
     membership, districts = form_districts(own, graph, policy, unit_column=unit_column)
     scores = score_estates(estates, graph, policy).loc[in_unit]
     added = pd.concat([membership, scores], axis=1)
+    corridors = None
     if len(districts):
         scored = pd.concat([own, added], axis=1)
         districts = pd.concat([districts, score_districts(districts, scored)], axis=1)
+        if policy.corridors.enabled:
+            layers = layers or {}
+            corridors = plan_corridors(
+                estates, districts, edges, policy, roads=layers.get("roads"),
+                mains=layers.get("mains"), buildings=layers.get("buildings"),
+                quality=QualityReport(),  # the run's note is written once, by the client
+            )  # fmt: skip
     # only the columns the unit adds go back: the client holds the estates already
-    return {"estates": added, "districts": districts, "edges": edges}
+    return {"estates": added, "districts": districts, "edges": edges, "corridors": corridors}
+
+
+def unit_layers(
+    trees: dict[str, tuple[gpd.GeoDataFrame, shapely.STRtree]],
+    frame: gpd.GeoDataFrame,
+    reach_m: float,
+) -> dict[str, gpd.GeoDataFrame]:
+    """The features of each corridor layer within ``reach_m`` (m) of an estate's box, input order.
+
+    ``trees`` maps a layer name to the layer as given (any CRS) and an ``STRtree`` of its
+    geometry in the estates' CRS (positions as in the layer). The corridors of a district only
+    see features within :func:`~geo.facilities.corridors.corridor_reach_m` of its members, so a
+    unit's corridors are the same with this part of each layer as with the whole.
+    """
+    x0, y0, x1, y1 = shapely.bounds(frame.geometry.to_numpy()).T
+    boxes = shapely.box(x0 - reach_m, y0 - reach_m, x1 + reach_m, y1 + reach_m)
+    return {
+        name: layer.iloc[np.unique(tree.query(boxes)[1])] for name, (layer, tree) in trees.items()
+    }
 
 
 def unit_partitions(
@@ -245,6 +288,14 @@ def plan_distributed(
     parts = unit_partitions(estates, level, tolerance)
     barriers = barrier_layer(inputs, policy, crs)
     tree = shapely.STRtree(barriers.geometry.to_numpy()) if barriers is not None else None
+    corridor_layers = {
+        name: (layer, shapely.STRtree(layer.to_crs(crs).geometry.to_numpy()))
+        for name, layer in (
+            ("roads", inputs.roads), ("mains", inputs.mains), ("buildings", inputs.buildings)
+        )
+        if layer is not None and len(layer) and policy.corridors.enabled
+    }  # fmt: skip
+    reach = corridor_reach_m(policy)
 
     def submit(c: Any, i: int) -> Any:
         _unit, rows, in_unit = parts[i]
@@ -256,6 +307,7 @@ def plan_distributed(
             _barriers_near(barriers, tree, frame, tolerance),
             policy,
             level,
+            unit_layers(corridor_layers, frame.iloc[np.flatnonzero(in_unit)], reach),
             pure=False,
         )
         index_of[future.key] = i
@@ -286,10 +338,7 @@ def plan_distributed(
         with dask_client(scheduler, workers) as c:
             pieces = run(c)
     note_progress(progress, 0.9, "gathering the units")
-    # the corridors of the gathered districts are planned on this machine's cores (forked
-    # processes, see geo.facilities.corridors.plan_corridors): the local cluster is closed by now
-    corridor_workers = workers or cores()
-    return _gather(pieces, estates, crs, policy, quality, inputs, survey_report, corridor_workers)
+    return _gather(pieces, estates, crs, policy, quality, inputs, survey_report)
 
 
 def _gather(
@@ -300,7 +349,6 @@ def _gather(
     quality: QualityReport,
     inputs: PlanInputs,
     survey_report: Any,
-    corridor_workers: int = 1,
 ) -> PlanResult:
     """Join the units' results in input order and number districts as the single run does."""
     added = pd.concat([p["estates"] for p in pieces]).sort_index()
@@ -335,12 +383,14 @@ def _gather(
             ],
             dtype="string",
         )
+        corridors = _gather_corridors(pieces, districts, renumber, crs, quality)
         districts = districts.drop(columns="_piece").reset_index(drop=True)
         districts["district_id"] = new_ids
         districts["priority_rank"] = (
             districts["priority_score"].rank(ascending=False, method="min").astype(int)
         )
     else:
+        corridors = None
         districts = pieces[0]["districts"].assign(
             priority_score=pd.Series(dtype=float), priority_rank=pd.Series(dtype=int)
         )
@@ -349,8 +399,63 @@ def _gather(
     graph = graph_from_edges(estates["estate_id"].astype(str), edges)
     return finish_plan(
         out, districts, edges, graph, inputs, policy, crs, quality, survey_report,
-        workers=corridor_workers,
+        corridors=corridors,
     )  # fmt: skip
+
+
+def _gather_corridors(
+    pieces: list[dict[str, Any]],
+    districts: pd.DataFrame,
+    renumber: dict[tuple[int, str], str],
+    crs: Any,
+    quality: QualityReport,
+) -> CorridorPlan | None:
+    """The units' corridors as one plan: district ids renumbered, rows in the new district order.
+
+    ``districts`` are the gathered districts in their final order, with ``_piece`` and the
+    unit-local ``district_id``; the district columns come back indexed 0..n-1 like the
+    renumbered districts.
+    """
+    plans = [(i, p.get("corridors")) for i, p in enumerate(pieces)]
+    plans = [(i, plan) for i, plan in plans if plan is not None]
+    if not plans:
+        return None
+    rank = {new: n for n, new in enumerate(renumber.values())}
+    frames, segments, tables = [], [], []
+    for i, plan in plans:
+        ids = pieces[i]["districts"]["district_id"].astype(str).to_numpy()
+        rows = plan.districts.set_axis([renumber[(i, d)] for d in ids], axis=0)
+        frames.append(rows)
+        if len(plan.segments):
+            seg = plan.segments.copy()
+            seg["district_id"] = [renumber[(i, str(d))] for d in seg["district_id"]]
+            segments.append(seg)
+        if len(plan.utilities):
+            table = plan.utilities.copy()
+            table["district_id"] = [renumber[(i, str(d))] for d in table["district_id"]]
+            tables.append(table)
+    new_ids = [
+        renumber[(int(p), str(d))]
+        for p, d in zip(districts["_piece"], districts["district_id"], strict=True)
+    ]
+    frame = pd.concat(frames).reindex(new_ids).reset_index(drop=True)
+
+    def in_order(parts: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
+        if not parts:
+            return empty
+        joined = pd.concat(parts, ignore_index=True)
+        order = np.argsort(joined["district_id"].map(rank).to_numpy(), kind="stable")
+        return joined.iloc[order].reset_index(drop=True)
+
+    segs = in_order(segments, plans[0][1].segments.iloc[:0])
+    segs = gpd.GeoDataFrame(segs, geometry="geometry", crs=crs)
+    utilities = in_order(tables, plans[0][1].utilities.iloc[:0])
+    assumed = [
+        d for d, basis in zip(new_ids, frame["corridor_basis"], strict=True)
+        if not pd.isna(basis) and "outline" in str(basis)
+    ]  # fmt: skip
+    note_assumed_connections(quality, sorted(assumed, key=rank.__getitem__))
+    return CorridorPlan(segments=segs, districts=frame, utilities=utilities)
 
 
 def simulate_schedule(

@@ -64,6 +64,15 @@ def test_hangzhou_by_county_equals_single_process(client):
     _assert_same_frame(single.adjacency, spread.adjacency)
     assert set(single.graph.edges()) == set(spread.graph.edges())
     assert single.summary() == spread.summary()
+    # the corridors are planned per county on the workers: the same segments, in the same order
+    assert "corridor_length_m" in spread.districts and len(single.extra_layers["corridors"]) > 50
+    for layer in ("corridors", "corridor_utilities"):
+        _assert_same_frame(single.extra_layers[layer], spread.extra_layers[layer])
+    assert single.extra_layers["corridors"].geometry.to_wkb().tolist() == (
+        spread.extra_layers["corridors"].geometry.to_wkb().tolist()
+    )
+    notes = [(n.where, n.message) for n in single.quality.issues if n.source == "corridors"]
+    assert notes == [(n.where, n.message) for n in spread.quality.issues if n.source == "corridors"]
 
 
 def test_halo_holds_the_neighbours_across_the_unit_line():

@@ -116,6 +116,8 @@ __all__ = [
     "STEINER_METHOD",
     "UTILITY_ALIASES",
     "CorridorPlan",
+    "corridor_reach_m",
+    "note_assumed_connections",
     "plan_corridors",
     "utilities_of",
 ]
@@ -227,16 +229,42 @@ def plan_corridors(
         table.extend(result.table)
         if "outline" in result.row["corridor_basis"]:
             assumed.append(str(task[0]))
-    if assumed:
+    note_assumed_connections(quality, assumed)
+    return _assemble(rows, segments, table, districts, ctx)
+
+
+def note_assumed_connections(quality: QualityReport, district_ids: list[str]) -> None:
+    """Note the districts whose connection point was assumed on their outline (none: no note).
+
+    ``district_ids`` in district order; the distributed engine calls this once for the whole run
+    after renumbering, so both engines write the same note.
+    """
+    if district_ids:
         quality.add(
             "warning",
             "corridors",
-            f"{len(assumed)} districts",
+            f"{len(district_ids)} districts",
             "no mains or connection roads near: one connection point assumed on the district "
-            "outline (" + ", ".join(assumed[:5]) + ("..." if len(assumed) > 5 else "") + ")",
+            "outline ("
+            + ", ".join(district_ids[:5])
+            + ("..." if len(district_ids) > 5 else "")
+            + ")",
             "give the mains (--mains) or the roads (--roads) for real connection points",
         )
-    return _assemble(rows, segments, table, districts, ctx)
+
+
+def corridor_reach_m(policy: Policy) -> float:
+    """How far from its estates a district's corridors can look for lines (m).
+
+    The search region is the outline (the members and the gaps between them, each at most the
+    adjacency tolerance) buffered by ``search_radius_m``; building clearances are checked within
+    the largest clearance of the segments in it. Layers beyond this reach of every estate of a
+    unit cannot change that unit's corridors (used by :mod:`geo.distributed` to send each unit
+    only its part of the roads, mains and buildings).
+    """
+    c = policy.corridors
+    clearance = max(getattr(c, f"clearance_{u}_m") for u in c.utilities) if c.utilities else 0.0
+    return c.search_radius_m + policy.adjacency.tolerance_m + clearance + 1.0
 
 
 #: Fewest districts per process worth the start of a worker process.
@@ -307,7 +335,7 @@ def _plan_district(
     lines: list[shapely.Geometry] = list(paths)
     connect_roads = None
     if ctx.road_tree is not None:
-        hit = ctx.road_tree.query(region, predicate="intersects")
+        hit = np.sort(ctx.road_tree.query(region, predicate="intersects"))  # input order
         if len(hit):
             local = shapely.intersection(ctx.roads[hit], region)
             keep = ~shapely.is_empty(local)

@@ -19,7 +19,7 @@ from geo.core._memo import Memo, digest
 from geo.core.crs import metric_crs_for
 from geo.core.errors import InputError, QualityReport
 from geo.core.policy import Policy, load_policy
-from geo.facilities.corridors import plan_corridors
+from geo.facilities.corridors import CorridorPlan, plan_corridors
 from geo.facilities.elderly import assess_elderly_care, coverage_rings, gap_estates
 from geo.pipeline.inputs import barrier_layer
 from geo.pipeline.result import (
@@ -237,12 +237,15 @@ def finish_plan(
     survey_report: SurveyJoin | None,
     progress: Progress | None = None,
     workers: int = 1,
+    corridors: CorridorPlan | None = None,
 ) -> PlanResult:
     """Run the steps that follow the districts and return the :class:`PlanResult`.
 
     Elderly-care gaps and sites, then the shared corridors (``workers`` processes). Used by
     :func:`run_plan` and by the distributed engine after it gathers the units, so both add the
     same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
+    ``corridors``: the districts' corridors when already planned (the distributed engine plans
+    them per unit; district rows indexed like ``districts``), else planned here.
     """
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     if survey_report is not None and survey_report.table is not None:
@@ -269,7 +272,7 @@ def finish_plan(
         )
     if policy.corridors.enabled and len(districts):
         note_progress(progress, 0.9, "planning shared corridors")
-        corridors = plan_corridors(
+        corridors = corridors or plan_corridors(
             estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
             buildings=inputs.buildings, quality=quality, workers=workers,
         )  # fmt: skip
