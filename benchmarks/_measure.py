@@ -63,6 +63,9 @@ def emit(payload: dict[str, Any]) -> None:
         # less sensitive than wall time to other jobs on a shared machine
         "cpu_s": me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime,
     }
+    # a memory-sampling thread's own CPU (reading /proc for the process tree) is the benchmark's,
+    # not the step's: the child reports it as ``sampler_cpu_s`` and it is left out
+    payload["cpu_s"] -= float(payload.get("sampler_cpu_s", 0.0))
     print("RESULT " + json.dumps(payload, default=str), flush=True)
 
 
