@@ -6,18 +6,18 @@ On ``--estates`` tiled estates (default 50,000: about 310 counties, a large prov
    work before the tasks (``load_inputs``, ``prepare_estates``, the unit partition with halos, the
    barrier index), every unit task (``plan_unit``: adjacency, districts, scores) with the time to
    pickle and unpickle what it sends and returns, and the client's work after them (``_gather``:
-   joining, renumbering, and the shared corridors on the client's cores);
+   joining, renumbering, relabelling the corridors, funding table);
 2. measures the engine's own overhead per task on a ``LocalCluster`` (no-op tasks);
 3. predicts the run on N workers with :func:`geo.distributed.simulate_schedule` (list scheduling of
    the measured tasks in submission order) plus the serial client parts, and checks the model
    against real ``plan_distributed`` runs with 1 and 2 local workers on a running cluster
    (``--runs`` each, min/median, with the load average; the cluster's start-up is given apart).
 
-The corridors run on the client in ``corridor workers`` forked processes (see the engine), so
-the model gives them ``min(N, --client-cores)`` processes. Writing the GeoPackage (``lianpian plan``
-does it after the engine) is not included.
+Each unit task plans its districts' shared corridors too (the unit's part of the roads, mains
+and buildings travels with it), so the corridors are in the tasks' times (given apart as well).
+Writing the GeoPackage (``lianpian plan`` does it after the engine) is not included.
 
-Run: ``python benchmarks/bench_dask.py [--estates 50000] [--runs 3] [--client-cores 8]``.
+Run: ``python benchmarks/bench_dask.py [--estates 50000] [--runs 3]``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from _measure import load_average, min_median
 from _tiling import require_data, tiled_inputs
 
 import geo.distributed as engine
-import geo.pipeline.run as pipeline_run
 from geo.core.errors import QualityReport
 from geo.core.policy import load_policy
 from geo.pipeline import load_inputs
@@ -68,8 +67,21 @@ def measure_parts(n: int) -> dict:
     parts = engine.unit_partitions(estates, level, policy.adjacency.tolerance_m)
     barriers = barrier_layer(inputs, policy, crs)
     tree = shapely.STRtree(barriers.geometry.to_numpy()) if barriers is not None else None
+    layers = engine.corridor_layer_index(inputs, policy, crs)
+    reach = engine.corridor_reach_m(policy)
     t_before = time.perf_counter() - started
     tasks, shipping, pieces = [], [], []
+    spent: list[float] = []
+    plan_corridors = engine.plan_corridors
+
+    def timed(*args, **kwargs):
+        c0 = time.perf_counter()
+        try:
+            return plan_corridors(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - c0)
+
+    engine.plan_corridors = timed
     for _unit, rows, in_unit in parts:
         frame = estates.iloc[rows]
         s0 = time.perf_counter()
@@ -79,6 +91,7 @@ def measure_parts(n: int) -> dict:
             engine._barriers_near(barriers, tree, frame, policy.adjacency.tolerance_m),
             policy,
             level,
+            engine.unit_layers(layers, frame.iloc[np.flatnonzero(in_unit)], reach),
         )
         sent = pickle.loads(pickle.dumps(args))
         s1 = time.perf_counter()
@@ -89,29 +102,16 @@ def measure_parts(n: int) -> dict:
         tasks.append(s2 - s1)
         shipping.append((s1 - s0) + (s3 - s2))
         pieces.append(back)
-    spent: list[float] = []
-    plan_corridors = pipeline_run.plan_corridors
-
-    def timed(*args, **kwargs):
-        c0 = time.perf_counter()
-        try:
-            return plan_corridors(*args, **kwargs)
-        finally:
-            spent.append(time.perf_counter() - c0)
-
-    pipeline_run.plan_corridors = timed
-    try:
-        started = time.perf_counter()
-        engine._gather(pieces, estates, crs, policy, quality, inputs, survey_report, 1)
-        t_after = time.perf_counter() - started
-    finally:
-        pipeline_run.plan_corridors = plan_corridors
+    engine.plan_corridors = plan_corridors
+    started = time.perf_counter()
+    engine._gather(pieces, estates, crs, policy, quality, inputs, survey_report)
+    t_after = time.perf_counter() - started
     return {
         "load": t_load,
         "before": t_before,
         "tasks": np.array(tasks),
         "shipping": np.array(shipping),
-        "gather": t_after - sum(spent),
+        "gather": t_after,
         "corridors": sum(spent),
         "units": len(parts),
     }
@@ -147,7 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--estates", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--client-cores", type=int, default=8)
     args = parser.parse_args(argv)
     require_data()
     loads = [load_average()]
@@ -165,35 +164,32 @@ def main(argv: list[str] | None = None) -> int:
         f"  unit tasks: {tasks.sum():.1f} s in all, largest {tasks.max():.2f} s, median "
         f"{np.median(tasks):.3f} s; pickling them and their results {shipping.sum():.1f} s; "
         f"queue overhead {1000 * overhead:.1f} ms per task\n"
-        f"  client after the tasks: gather {parts['gather']:.1f} s, corridors "
-        f"{parts['corridors']:.1f} s (one process)"
+        f"  of which corridors {parts['corridors']:.1f} s (in the tasks)\n"
+        f"  client after the tasks: gather {parts['gather']:.1f} s"
     )
     serial = parts["before"] + parts["gather"]
     per_task = overhead + shipping / 1.0  # pickling on both ends, as measured here
 
-    def model(workers: int, client_cores: int) -> tuple[float, float]:
+    def model(workers: int) -> tuple[float, float]:
         span = engine.simulate_schedule(tasks + per_task, workers)
-        return span, serial + span + parts["corridors"] / max(1, min(workers, client_cores))
+        return span, serial + span
 
-    print(
-        f"\n{'workers':>8} {'tasks (model)':>14} {'engine total (model)':>21} "
-        f"{'speed-up':>9}   (client: {args.client_cores} cores for the corridors)"
-    )
-    base = model(1, 1)[1]
+    print(f"\n{'workers':>8} {'tasks (model)':>14} {'engine total (model)':>21} {'speed-up':>9}")
+    base = model(1)[1]
     for w in (1, 2, 4, 8, 16, 32, 64, 128):
-        span, total = model(w, args.client_cores)
+        span, total = model(w)
         print(f"{w:>8} {span:>13.1f}s {total:>20.1f}s {base / total:>8.2f}x")
     limit = serial + tasks.max() + per_task.max()
     print(
-        f"  bound with unlimited workers: {limit + parts['corridors'] / args.client_cores:.1f} s "
-        f"(client serial {serial:.1f} s + largest unit + corridors on the client's cores)"
+        f"  bound with unlimited workers: {limit:.1f} s "
+        f"(client serial {serial:.1f} s + the largest unit task)"
     )
     print(f"\nmodel vs real plan_distributed on this machine (min / median of {args.runs} runs):")
     for w in (1, 2):
         before = load_average()
         runs = [real_run(args.estates, w) for _ in range(args.runs)]
         low, mid = min_median([r[1] for r in runs])
-        predicted = model(w, w)[1]
+        predicted = model(w)[1]
         print(
             f"  {w} local worker{'s' if w > 1 else ''}: measured {low:.1f} / {mid:.1f} s, model "
             f"{predicted:.1f} s (cluster start-up {min_median([r[0] for r in runs])[1]:.1f} s "

@@ -129,6 +129,23 @@ def plan_unit(
     return {"estates": added, "districts": districts, "edges": edges, "corridors": corridors}
 
 
+def corridor_layer_index(
+    inputs: PlanInputs, policy: Policy, crs: Any
+) -> dict[str, tuple[gpd.GeoDataFrame, shapely.STRtree]]:
+    """The run's roads, mains and buildings as given, each with an ``STRtree`` in ``crs``.
+
+    For :func:`unit_layers`; empty when corridors are off or there are no such layers.
+    """
+    if not policy.corridors.enabled:
+        return {}
+    layers = (("roads", inputs.roads), ("mains", inputs.mains), ("buildings", inputs.buildings))
+    return {
+        name: (layer, shapely.STRtree(layer.to_crs(crs).geometry.to_numpy()))
+        for name, layer in layers
+        if layer is not None and len(layer)
+    }
+
+
 def unit_layers(
     trees: dict[str, tuple[gpd.GeoDataFrame, shapely.STRtree]],
     frame: gpd.GeoDataFrame,
@@ -288,13 +305,7 @@ def plan_distributed(
     parts = unit_partitions(estates, level, tolerance)
     barriers = barrier_layer(inputs, policy, crs)
     tree = shapely.STRtree(barriers.geometry.to_numpy()) if barriers is not None else None
-    corridor_layers = {
-        name: (layer, shapely.STRtree(layer.to_crs(crs).geometry.to_numpy()))
-        for name, layer in (
-            ("roads", inputs.roads), ("mains", inputs.mains), ("buildings", inputs.buildings)
-        )
-        if layer is not None and len(layer) and policy.corridors.enabled
-    }  # fmt: skip
+    corridor_layers = corridor_layer_index(inputs, policy, crs)
     reach = corridor_reach_m(policy)
 
     def submit(c: Any, i: int) -> Any:
