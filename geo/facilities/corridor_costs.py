@@ -11,6 +11,7 @@ May import: numpy, pandas, geopandas, shapely, networkx, geo.core and
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -140,8 +141,14 @@ def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
     return c.trench_yuan_per_m + sum(getattr(c, f"{u}_yuan_per_m") for u in utilities)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _node_text(node: object) -> str:
+    """``str(node)``, remembered: a node's text orders every edge key it is in."""
+    return str(node)
+
+
 def _edge_key(u: object, v: object) -> tuple[object, object]:
-    return (u, v) if str(u) <= str(v) else (v, u)
+    return (u, v) if _node_text(u) <= _node_text(v) else (v, u)
 
 
 def _key(u: object, v: object, utilities: tuple[str, ...]) -> tuple[object, ...]:
