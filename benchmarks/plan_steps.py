@@ -1,10 +1,12 @@
-"""Where the time of one ``lianpian plan`` on tiled estates goes, step by step (wall time).
+"""Where the time of one ``lianpian plan`` on tiled estates goes, step by step (wall and CPU time).
 
 Runs ``lianpian plan`` (through ``geo.cli.main``, same inputs as ``bench_plan.py``) in this process
 with the main steps wrapped by timers, then prints the total, the peak resident memory of this
 process and the seconds spent in each step (nested steps are inside their callers: ``read_vector``
 is inside the ``read_*`` steps, ``join_survey`` and ``assess_eligibility`` inside
-``prepare_estates``). Not part of ``./dev bench``: a tool to see what to speed up next.
+``prepare_estates``). CPU time is this process's (``time.process_time``): with ``--workers 1``
+the corridors run here too, so on a shared machine the CPU column is the steady one. Not part of
+``./dev bench``: a tool to see what to speed up next.
 
 Run: ``python benchmarks/plan_steps.py [--estates 220000] [plan options, e.g. --workers 1]``.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import os
 import resource
 import sys
 import tempfile
@@ -46,6 +49,8 @@ STEPS = (
     ("geo.planning.adjacency", "_shared_boundary"),
     ("geo.planning.adjacency", "_blocking_barriers"),
     ("geo.planning.districts", "form_districts"),
+    ("geo.planning.investment", "estimate_investment"),
+    ("geo.planning.funding", "funding_table"),
     ("geo.planning.priority", "score_estates"),
     ("geo.planning.priority", "score_districts"),
     ("geo.facilities.corridors", "plan_corridors"),
@@ -53,7 +58,7 @@ STEPS = (
 )
 
 
-def _timed(module_name: str, name: str, seconds: dict[str, float]) -> None:
+def _timed(module_name: str, name: str, seconds: dict[str, float], cpu: dict[str, float]) -> None:
     """Wrap ``module.name`` with a timer wherever a loaded geo module holds it (imported by name)."""
     func = getattr(importlib.import_module(module_name), name, None)
     if func is None:  # moved: look for it in the package
@@ -65,11 +70,12 @@ def _timed(module_name: str, name: str, seconds: dict[str, float]) -> None:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             return func(*args, **kwargs)
         finally:
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+            cpu[name] = cpu.get(name, 0.0) + time.process_time() - cpu_started
 
     for key, module in list(sys.modules.items()):
         if key.startswith("geo") and getattr(module, name, None) is func:
@@ -82,19 +88,25 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     require_data()
     seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for module_name, name in STEPS:
-        _timed(module_name, name, seconds)
+        _timed(module_name, name, seconds, cpu)
     t = tiled_inputs(args.estates)
     with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         out = str(Path(tmp) / "plan.gpkg")
         inputs = ["--estates", t.estates, "--survey", t.survey, "--barriers", t.water]
         code = geo.cli.main(["plan", *inputs, "--roads", t.roads, "--out", out, *extra])
         total = time.perf_counter() - started
+        total_cpu = time.process_time() - cpu_started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n{args.estates:,} estates: {total:.1f} s, peak {peak:,.0f} MB (this process)")
+    print(
+        f"\n{args.estates:,} estates: {total:.1f} s wall, {total_cpu:.1f} s CPU, "
+        f"peak {peak:,.0f} MB (this process); load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"  {'step':<24} {'wall':>8} {'CPU':>8}")
     for name, value in seconds.items():
-        print(f"  {name:<24} {value:7.1f} s")
+        print(f"  {name:<24} {value:7.1f}s {cpu[name]:7.2f}s")
     return code
 
 
