@@ -65,3 +65,27 @@ def test_degrees_are_refused():
     estates = squares_in_a_row(2).to_crs(4326)
     with pytest.raises(ValueError, match="projected CRS"):
         build_adjacency(estates, tolerance_m=25)
+
+
+def test_barrier_query_gives_the_pairs_of_a_predicate_query():
+    """Testing against prepared barriers finds the pairs ``STRtree.query(predicate=...)`` finds."""
+    import numpy as np
+    import shapely
+
+    from geo.planning.adjacency import _query_in_threads
+
+    rng = np.random.default_rng(7)
+    # a long winding river polygon and road lines, short gap lines around them
+    river = shapely.buffer(
+        shapely.LineString(np.c_[np.linspace(0, 2000, 400), 300 * np.sin(np.linspace(0, 9, 400))]),
+        25,
+    )
+    roads = [shapely.LineString(rng.uniform(-400, 2400, (3, 2))) for _ in range(30)]
+    barriers = np.array([river, *roads], dtype=object)
+    starts = rng.uniform(-400, 2400, (3000, 2))
+    gaps = shapely.linestrings(np.stack([starts, starts + rng.uniform(-30, 30, (3000, 2))], 1))
+    tree = shapely.STRtree(barriers)
+    expected = tree.query(gaps, predicate="intersects")
+    got = _query_in_threads(tree, gaps, "intersects")
+    assert expected.shape[1] > 100
+    assert np.array_equal(expected, np.stack(got))  # the same pairs in the same order

@@ -1,0 +1,57 @@
+"""The corridor graph's array helpers give exactly what the library calls they replace give."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+
+from geo.core.policy import load_policy
+from geo.facilities.corridor_network import _csr, _edge_index, _unique_rows
+from geo.facilities.corridors import corridor_reach_m
+
+# coordinates on a millimetre grid, as _graph rounds them, with many repeats
+_points = st.lists(
+    st.tuples(st.integers(-50, 50), st.integers(-50, 50)), min_size=0, max_size=80
+).map(lambda xs: np.array(xs, dtype=float).reshape(-1, 2) * 0.001 + 4_000_000.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_points)
+def test_unique_rows_is_numpys_unique_by_row(points):
+    expected, inverse = np.unique(points, axis=0, return_inverse=True)
+    rows, got = _unique_rows(points)
+    assert np.array_equal(rows, expected.reshape(-1, 2))
+    assert np.array_equal(got, inverse.reshape(-1))
+    assert np.array_equal(rows[got], points)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 40), st.data())
+def test_csr_is_scipys_matrix_with_the_same_arrays(n, data):
+    pairs = data.draw(
+        st.sets(
+            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda p: p[0] < p[1])
+        )
+    )
+    pairs = data.draw(st.permutations(sorted(pairs)))
+    u = np.array([p[0] for p in pairs], dtype=np.int64)
+    v = np.array([p[1] for p in pairs], dtype=np.int64)
+    w = np.arange(1.0, len(u) + 1.0)
+    expected = sparse.csr_matrix((w, (u, v)), shape=(n, n))
+    got = _csr(n, u, v, w)
+    # the same arrays in the same order: the searches visit edges alike, ties break alike
+    assert np.array_equal(got.indptr, expected.indptr)
+    assert np.array_equal(got.indices, expected.indices)
+    assert np.array_equal(got.data, expected.data)
+    assert _edge_index(u, v) == {
+        (int(a), int(b)): k for k, (a, b) in enumerate(zip(u, v, strict=True))
+    }
+
+
+def test_corridor_reach_covers_search_radius_gap_and_clearance():
+    policy = load_policy()
+    c = policy.corridors
+    largest = max(getattr(c, f"clearance_{u}_m") for u in c.utilities)
+    assert corridor_reach_m(policy) >= c.search_radius_m + policy.adjacency.tolerance_m + largest
