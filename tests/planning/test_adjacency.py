@@ -72,7 +72,7 @@ def test_barrier_query_gives_the_pairs_of_a_predicate_query():
     import numpy as np
     import shapely
 
-    from geo.planning.adjacency import _query_in_threads
+    from geo.planning.adjacency import _query_intersecting
 
     rng = np.random.default_rng(7)
     # a long winding river polygon and road lines, short gap lines around them
@@ -86,6 +86,6 @@ def test_barrier_query_gives_the_pairs_of_a_predicate_query():
     gaps = shapely.linestrings(np.stack([starts, starts + rng.uniform(-30, 30, (3000, 2))], 1))
     tree = shapely.STRtree(barriers)
     expected = tree.query(gaps, predicate="intersects")
-    got = _query_in_threads(tree, gaps, "intersects")
+    got = _query_intersecting(tree, gaps)
     assert expected.shape[1] > 100
     assert np.array_equal(expected, np.stack(got))  # the same pairs in the same order
