@@ -5,7 +5,8 @@ illustrative survey) are copied onto a grid of tiles, each shifted by the extent
 2 km margin, in the CGCS2000 3-degree Gauss-Kruger CRS of the city (EPSG:4549, metres). Shapes,
 gaps and neighbourhoods are the real ones; tile ``k`` gets ids ``k * 10**10 + osm_id``, names and
 counties suffixed with the tile number (so a survey row matched by name still finds exactly one
-estate), and counties are per tile, so a 220,000-estate run has about 1,300 counties.
+estate), and counties are per tile (``拱墅区3``: the tile number without a separator, which would split the
+cell into county and business circle), so a 220,000-estate run has about 1,300 counties.
 
 Files are written once into a cache folder (``LIANPIAN_BENCH_CACHE``, default
 ``/tmp/lianpian-bench``) and reused: ``tiled_inputs(n)`` returns their paths.
@@ -37,6 +38,8 @@ BOUNDARIES = DATA / "boundaries" / "admin_cnmaps.gpkg"
 CACHE = Path(os.environ.get("LIANPIAN_BENCH_CACHE", "/tmp/lianpian-bench"))
 MARGIN_M = 2000.0
 TILE_ID_STEP = 10**10
+#: Version of the tiled files (in the cache folder's name): 2 = counties suffixed "拱墅区3".
+LAYOUT = 2
 
 
 def require_data() -> None:
@@ -116,7 +119,9 @@ def tile_frames(
     ).astype("Int64")
     suffix = "·" + pd.Series(s_tile + 1).astype(str)
     big_survey["小区名称"] = big_survey["小区名称"] + suffix
-    big_survey["所在区"] = big_survey["所在区"] + suffix
+    # the county without a separator: "拱墅区·3" would be read as county 拱墅区 and business
+    # circle 3 (a listing site's region cell), and every tile's counties would be one
+    big_survey["所在区"] = big_survey["所在区"] + pd.Series(s_tile + 1).astype(str)
     kept = set(big["osm_id"])
     keep = big_survey["osm_id"].isin(kept).fillna(False) | (
         big_survey["osm_id"].isna() & (s_tile < math.ceil(n_estates / base))
@@ -126,7 +131,7 @@ def tile_frames(
 
 def tiled_inputs(n_estates: int) -> TiledInputs:
     """Write (once) and return the tiled inputs of ``n_estates`` estates."""
-    folder = CACHE / f"tiled_{n_estates}"
+    folder = CACHE / f"tiled_{n_estates}_v{LAYOUT}"
     gpkg = folder / "inputs.gpkg"
     survey_path = folder / "survey.csv"
     done = folder / "done"
