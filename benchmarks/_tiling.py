@@ -5,8 +5,8 @@ illustrative survey) are copied onto a grid of tiles, each shifted by the extent
 2 km margin, in the CGCS2000 3-degree Gauss-Kruger CRS of the city (EPSG:4549, metres). Shapes,
 gaps and neighbourhoods are the real ones; tile ``k`` gets ids ``k * 10**10 + osm_id``, names and
 counties suffixed with the tile number (so a survey row matched by name still finds exactly one
-estate), and counties are per tile (``拱墅区3``: the tile number without a separator, which would split the
-cell into county and business circle), so a 220,000-estate run has about 1,300 counties.
+estate), and counties are per tile (``拱墅区3``: no separator, which would split the cell into
+county and business circle), so a 220,000-estate run has about 1,300 counties.
 
 Files are written once into a cache folder (``LIANPIAN_BENCH_CACHE``, default
 ``/tmp/lianpian-bench``) and reused: ``tiled_inputs(n)`` returns their paths.
