@@ -224,10 +224,11 @@ def build_district_package(
             "界址点坐标表 boundary points, 管线廊道/养老设施 when planned, 说明 notes",
         )
     )
-    _write_kml(b, folder / f"{b.name}.kml")
+    icons = _write_kml(b, folder / f"{b.name}.kml")
     files.append(
         PackageFile(f"{b.name}.kml", "KML for Google Earth / Ovital (奥维)", "EPSG:4326 (WGS 84)")
     )
+    files += [PackageFile(name, "PNG icon of the KML's elderly-care sites") for name in icons]
     scale, _ = _write_drawings(
         b, folder / f"{b.name}.pdf", folder / f"{b.name}.png", layers, options.dpi, warn
     )
