@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.core.errors import PolicyError
+from geo.core.places import county_stem
 
 _LEVELS = ("county", "street", "community", "none")
 #: Effects a policy condition (gate) can have on an estate (see geo.planning.conditions).
@@ -227,6 +228,28 @@ class Survey:
     tolerance_m: float = field(default=50.0, metadata=_num(0, 1000))
     name_agree: float = field(default=0.85, metadata=_num(0, 1))
     name_search_m: float = field(default=250.0, metadata=_num(0, 5000))
+    #: Counties merged or split since a table was made: ``"former = current | current"``
+    #: entries (``"下城 = 拱墅区"``, ``"江干 = 上城区 | 钱塘区"``), compared by stem.
+    former_counties: tuple[str, ...] = ()
+
+    def successors(self) -> dict[str, tuple[str, ...]]:
+        """``{former county stem: (current official names, ...)}`` from :attr:`former_counties`.
+
+        Raises
+        ------
+        PolicyError
+            An entry that is not ``"former = current[ | current ...]"``.
+        """
+        out: dict[str, tuple[str, ...]] = {}
+        for entry in self.former_counties:
+            former, sep, current = str(entry).partition("=")
+            names = tuple(n.strip() for n in current.split("|") if n.strip())
+            if not sep or not county_stem(former) or not names:
+                raise PolicyError(
+                    f'survey.former_counties: {entry!r} is not "former = current | current"'
+                )
+            out[county_stem(former)] = names
+        return out
 
 
 #: Utility types a corridor can carry (drainage as separate rain and sewage lines, 雨污分流).
@@ -448,6 +471,7 @@ def _check_consistency(policy: Policy) -> None:
             if not ok:
                 raise PolicyError(f'elderly.{key}_by_province: {entry!r} is not "province=number"')
     _check_cost_lists(policy)
+    policy.survey.successors()  # raises on a malformed entry
     typed = [*el.types_5min, *el.types_10min, *el.types_15min]
     if len(typed) != len(set(typed)):
         raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")

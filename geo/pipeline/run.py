@@ -174,7 +174,8 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
             f"{rows} rows",
             f"county {county!r} is not among the estates' counties: those rows join only "
             "estates without a county",
-            "write the county as the boundaries name it (e.g. after a merger of districts)",
+            "write the county as the boundaries name it, or list a merged county in the "
+            'policy\'s [survey] former_counties (e.g. "下城 = 拱墅区")',
         )
     many = {
         "matched no estate": report.unmatched_rows,

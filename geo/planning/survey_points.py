@@ -287,7 +287,7 @@ def match_points(
     estates: gpd.GeoDataFrame,
     points: Sequence[object],
     names: Sequence[object],
-    row_counties: Sequence[str],
+    row_counties: Sequence[str | frozenset[str]],
     estate_counties: Sequence[str],
     *,
     tolerance_m: float,
@@ -304,7 +304,8 @@ def match_points(
     points
         One shapely point per row in the estates' CRS (``None`` for rows without a point).
     names, row_counties
-        The rows' names and county names (``""`` when unknown), one per point.
+        The rows' names and county names (``""`` when unknown), one per point; a row's county
+        may be a set of names (a county split since the table was made: any of them).
     estate_counties
         The estates' county names (``""`` when unknown), one per estate. A row and an estate
         whose counties are both known and differ are never matched.
@@ -353,6 +354,9 @@ def match_points(
             scores[(a, b)] = name_score(row_name, estate_names[estate])
         return scores[(a, b)]
 
+    scopes = [
+        frozenset({c} if c else ()) if isinstance(c, str) else frozenset(c) for c in row_counties
+    ]
     out = []
     for row, point in enumerate(points):
         if not usable[row]:
@@ -361,8 +365,7 @@ def match_points(
         candidates = [
             e
             for e in near.get(row, [])
-            if not (row_counties[row] and estate_counties[e])
-            or row_counties[row] == estate_counties[e]
+            if not (scopes[row] and estate_counties[e]) or estate_counties[e] in scopes[row]
         ]
         distance = {e: float(shapely.distance(point, geoms[e])) for e in candidates}
         named = {e: score(names[row], e) for e in candidates}
