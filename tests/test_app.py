@@ -548,6 +548,26 @@ def test_all_districts_tender_export_is_one_zip(fake_map):
         assert any(n.startswith(f"{district}_") and n.endswith(".dxf") for n in names), district
 
 
+def test_tender_export_in_gbk_for_older_gis(fake_map):
+    """The planner picks GBK: every Shapefile in the zip says GBK (.cpg, dBASE LDID 0x4D)."""
+    import io as _io
+    import zipfile
+
+    at = _run()
+    assert at.radio(key="shp_encoding").value == "utf-8"
+    at.radio(key="shp_encoding").set_value("gbk").run()
+    at.multiselect(key="tender_many").set_value(at.multiselect(key="tender_many").options[:2])
+    at.button(key="tender_build").click().run()
+    assert not at.exception
+    key, data = at.session_state["_tender_zip"]
+    assert key[3] == "gbk"
+    zf = zipfile.ZipFile(_io.BytesIO(data))
+    cpgs = [n for n in zf.namelist() if n.endswith(".cpg")]
+    dbfs = [n for n in zf.namelist() if n.endswith(".dbf")]
+    assert cpgs and all(zf.read(n).strip().upper() == b"GBK" for n in cpgs)
+    assert dbfs and all(zf.read(n)[29] == 0x4D for n in dbfs)
+
+
 def test_offline_osm_basemap_is_said_and_the_offline_basemaps_offered(monkeypatch, fake_map):
     import geo.app.page as page
 

@@ -150,10 +150,19 @@ def cached_download(spec: tuple, policy_items: tuple, kind: str) -> bytes:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def cached_tender(spec: tuple, policy_items: tuple, district_id: str) -> bytes:
-    """One district's tender package (GeoPackage, Shapefile, DXF, XLSX, KML, PNG, manifest) as zip."""
+def cached_tender(
+    spec: tuple, policy_items: tuple, district_id: str, encoding: str = "utf-8"
+) -> bytes:
+    """One district's tender package (GeoPackage, Shapefile, DXF, XLSX, KML, PNG, manifest) as zip.
+
+    ``encoding``: the Shapefiles' text encoding, ``utf-8`` or ``gbk``.
+    """
     result = cached_plan(spec, policy_items)
-    return export.package_zip_bytes(export.PlanLayers.from_result(result), [district_id])
+    return export.package_zip_bytes(
+        export.PlanLayers.from_result(result),
+        [district_id],
+        options=export.PackageOptions(encoding=encoding),
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
