@@ -4,7 +4,7 @@ One folder per layer (片区边界, 小区, 管线廊道, 养老设施; GDAL rea
 that a viewer does not paint every polygon opaque white: the district outline as a red line with
 no fill (its estates show through), estates with a translucent fill by status (符合条件 green,
 延伸纳入 orange, other grey), corridors as blue lines, elderly-care sites as icons. The site icon
-is a PNG written beside the KML (:data:`SITE_ICON`, a relative link), so Google Earth and Ovital
+is a PNG written in ``icons/`` beside the KML (:data:`SITE_ICON`, a relative link), so Google Earth and Ovital
 show it offline instead of their default pin. Each placemark
 has its name, a description table (HTML built from escaped values: text from the data never
 becomes markup) and the same values as ``ExtendedData`` for GIS import. Coordinates are written
@@ -35,7 +35,7 @@ from geo.outputs.labels import code_label, column_label
 KML_NS = "http://www.opengis.net/kml/2.2"
 #: The elderly-care site icon, written beside the KML and linked by this relative name
 #: (a web address would leave an offline viewer with its default pin).
-SITE_ICON = "elderly_site.png"
+SITE_ICON = "icons/elderly_site.png"
 
 #: KML colours are aabbggrr. Estates: about 45 % opaque fill, opaque outline.
 _STYLES: dict[str, dict[str, str]] = {
@@ -116,8 +116,10 @@ def _write_kml(b: DistrictBundle, path: Path) -> list[str]:
     ET.indent(root, space=" ")
     beside = []
     if b.elderly_sites is not None and len(b.elderly_sites):
-        icon = resources.files("geo.outputs").joinpath("assets", SITE_ICON).read_bytes()
-        with geo_io.atomic_path(path.with_name(SITE_ICON)) as tmp:
+        icon = resources.files("geo.outputs").joinpath("assets", Path(SITE_ICON).name).read_bytes()
+        target = path.parent / SITE_ICON
+        target.parent.mkdir(exist_ok=True)
+        with geo_io.atomic_path(target) as tmp:
             Path(tmp).write_bytes(icon)
         beside.append(SITE_ICON)
     with geo_io.atomic_path(path) as tmp:
