@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def partition_only() -> None:
         """The partition alone (labels, no district table): the work Skater does."""
-        from geo.planning.partition import Caps, partition
+        from geo.planning.partition import Caps, partition_all
 
         pts = shapely.point_on_surface(sub.geometry.to_numpy())
         hh = sub["households"].astype("Float64").fillna(0).to_numpy(dtype=float)
@@ -145,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             dict(zip(ids, zip(shapely.get_x(pts), shapely.get_y(pts), strict=True), strict=True)),
             policy,
         )
-        for component in nx.connected_components(graph):
-            if len(component) >= policy.districts.min_estates:
-                partition(set(component), graph, caps, policy.districts.exact_max_estates)
+        components = [
+            c for c in nx.connected_components(graph) if len(c) >= policy.districts.min_estates
+        ]
+        partition_all(components, graph, caps, policy.districts.exact_max_estates)
 
     def skater(target: np.ndarray) -> np.ndarray:
         labels = np.empty(len(ids), dtype=object)

@@ -30,7 +30,7 @@ from geo.planning.funding import FUNDING_COLUMNS, fund_estates
 from geo.planning.investment import CLASS_COLUMNS
 from geo.planning.investment import estimate_investment as estimate_investment_by_content
 from geo.planning.lots import district_readiness, split_lots
-from geo.planning.partition import Caps, objective_terms, partition
+from geo.planning.partition import Caps, objective_terms, partition_all
 
 DISTRICT_COLUMNS = (
     "district_id",
@@ -131,12 +131,14 @@ def form_districts(
     groups: list[list[str]] = []
     method: list[str] = []
     why_alone: dict[str, str] = {}
+    components = []
     for component in nx.connected_components(sub):
         if len(component) < policy.districts.min_estates:
             for n in component:
                 why_alone[n] = "no groupable neighbour"
-            continue
-        parts, how = partition(set(component), sub, caps, policy.districts.exact_max_estates)
+        else:
+            components.append(component)
+    for parts, how in partition_all(components, sub, caps, policy.districts.exact_max_estates):
         for part in parts:
             if len(part) >= policy.districts.min_estates:
                 groups.append(part)

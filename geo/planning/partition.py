@@ -63,7 +63,8 @@ class Caps:
         self.min_estates = d.min_estates
         self.max_walk_m = d.max_walk_m if max_walk_m is None else max_walk_m
         self.detour = policy.elderly.detour_factor
-        self._walks: dict[tuple[str, ...], tuple[str, np.ndarray]] = {}
+        # members -> (centre, walks, farthest walk, mean walk)
+        self._walks: dict[tuple[str, ...], tuple[str, np.ndarray, float, float]] = {}
 
     def walks(self, members: Iterable[str]) -> tuple[str, np.ndarray]:
         """Return the centre member and each member's estimated walk to it (m)."""
@@ -72,14 +73,45 @@ class Caps:
         found = self._walks.get(key)
         if found is None:
             found = self._walks[key] = self._centre(members)
+        return found[0], found[1]
+
+    def _summary(self, members: list[str]) -> tuple[str, np.ndarray, float, float]:
+        key = tuple(members)
+        found = self._walks.get(key)
+        if found is None:
+            found = self._walks[key] = self._centre(members)
         return found
+
+    def prime(self, groups: Iterable[list[str]]) -> None:
+        """Compute the centre and walks of many member lists at once (those not yet known).
+
+        The same values as :meth:`walks` on each list (the same arithmetic, element by element;
+        lists of one length are stacked into one array), so later calls are dictionary look-ups.
+        """
+        by_size: dict[int, list[tuple[str, ...]]] = {}
+        for members in groups:
+            key = tuple(members)
+            if len(key) > 1 and key not in self._walks:
+                by_size.setdefault(len(key), []).append(key)
+        for keys in by_size.values():
+            keys = list(dict.fromkeys(keys))
+            pts = np.array([[self.xy[m] for m in key] for key in keys], dtype=float)
+            dist = np.sqrt(((pts[:, :, None, :] - pts[:, None, :, :]) ** 2).sum(axis=3))
+            dist *= self.detour
+            far = dist.max(axis=2)
+            best = np.lexsort((dist.sum(axis=2), far))[:, 0]
+            rows = dist[np.arange(len(keys)), best]
+            means = rows.mean(axis=1).tolist()
+            fars = far[np.arange(len(keys)), best].tolist()
+            for i, (key, b) in enumerate(zip(keys, best.tolist(), strict=True)):
+                self._walks[key] = (key[b], rows[i], fars[i], means[i])
 
     def _centre(self, members: list[str]) -> tuple[str, np.ndarray]:
         pts = np.array([self.xy[m] for m in members], dtype=float)
         dist = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)) * self.detour
         far = dist.max(axis=1)
-        best = np.lexsort((dist.sum(axis=1), far))[0]
-        return members[int(best)], dist[best]
+        best = int(np.lexsort((dist.sum(axis=1), far))[0])
+        return members[best], dist[best], float(far[best]), float(dist[best].mean())
 
     def fits(self, members: list[str]) -> bool:
         """Whether ``members`` meet the caps (households, estates, walk to the centre)."""
@@ -87,8 +119,12 @@ class Caps:
             return False
         if sum(self.households[m] for m in members) > self.max_households:
             return False
+        return self.within_walk(members)
+
+    def within_walk(self, members: list[str]) -> bool:
+        """Whether every member is within ``max_walk_m`` of the centre (the walk cap alone)."""
         if self.max_walk_m > 0 and len(members) > 1:
-            return bool(self.walks(members)[1].max() <= self.max_walk_m + 1e-9)
+            return bool(self._summary(members)[2] <= self.max_walk_m + 1e-9)
         return True
 
     def cost(self, members: list[str]) -> float:
@@ -96,7 +132,7 @@ class Caps:
         if len(members) < self.min_estates:
             return STANDALONE_COST * len(members)
         walk = self.max_walk_m or _DEFAULT_WALK_M
-        return 1.0 + float(self.walks(members)[1].mean()) / walk
+        return 1.0 + self._summary(members)[3] / walk
 
 
 def objective_terms(members: list[str], caps: Caps) -> dict[str, object]:
@@ -132,32 +168,54 @@ def partition(
     return _grow_regions(nodes, graph, caps), "region growing"
 
 
+def partition_all(
+    components: list[set[str]], graph: nx.Graph, caps: Caps, exact_max: int
+) -> list[tuple[list[list[str]], str]]:
+    """:func:`partition` of each connected set, the walks of the whole sets computed at once.
+
+    Most connected groups of estates are small and fit one district whole; their centres and
+    walks are found in one array operation per size (:meth:`Caps.prime`) instead of one per group.
+    """
+    caps.prime(sorted(c) for c in components if caps.min_estates <= len(c) <= caps.max_estates)
+    return [partition(set(c), graph, caps, exact_max) for c in components]
+
+
 def connected_subsets(nodes: set[str], graph: nx.Graph, caps: Caps) -> list[frozenset[str]]:
     """Every connected subset of ``nodes`` (size >= min_estates) that fits the caps, plus singletons."""
     neighbours = {n: frozenset(graph.neighbors(n)) & nodes for n in nodes}
-    found: set[frozenset[str]] = {frozenset([n]) for n in nodes}
+    households = caps.households
+    # each subset with its households (whole counts: any order of addition gives the same sum)
+    found: dict[frozenset[str], float] = {frozenset([n]): households[n] for n in nodes}
     frontier = list(found)
     while frontier:
         grown = []
         for subset in frontier:
+            base = found[subset]
+            if len(subset) >= caps.max_estates:
+                continue
             for m in frozenset().union(*(neighbours[n] for n in subset)) - subset:
                 bigger = subset | {m}
-                if bigger in found:
-                    continue
-                members = sorted(bigger)
                 # caps are monotone in households and estates; the walk is not, so a subset
                 # beyond the walk may still grow into one within it only through a new centre:
                 # keep growing while the household and estate caps hold
-                if len(members) > caps.max_estates or (
-                    sum(caps.households[x] for x in members) > caps.max_households
-                ):
+                if bigger in found or base + households[m] > caps.max_households:
                     continue
-                found.add(bigger)
+                found[bigger] = base + households[m]
                 grown.append(bigger)
         frontier = grown
-    return [
-        s for s in found if len(s) == 1 or (len(s) >= caps.min_estates and caps.fits(sorted(s)))
+    # sorted: the order of the subsets decides between equal-cost partitions, and a set's
+    # order changes from run to run (string hashing)
+    candidates = sorted(
+        (sorted(s) for s in found if len(s) >= caps.min_estates), key=_size_then_ids
+    )
+    caps.prime(candidates)
+    return [frozenset([n]) for n in sorted(nodes)] + [
+        frozenset(members) for members in candidates if caps.within_walk(members)
     ]
+
+
+def _size_then_ids(members: list[str]) -> tuple[int, list[str]]:
+    return len(members), members
 
 
 def _exact_dp(nodes: set[str], subsets: list[frozenset[str]], caps: Caps) -> list[list[str]]:
