@@ -207,16 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         e = evaluate(labels, sub, graph, policy)
         t = times[name]
         print(
-            f"{name:<24} {min(t):>7.2f} {float(np.median(t)):>8.2f} {e['regions']:>7,} "
+            f"{name:<24} {min(t):>7.3f} {float(np.median(t)):>8.3f} {e['regions']:>7,} "
             f"{e['districts']:>9,} {e['standalone']:>10,} {e['ok']:>8.0%} {e['ssd']:>8.2f} "
             f"{e['pp']:>9.3f} {e['walk']:>11.1f}"
         )
     part = min(times["partition"])
     print(
-        f"lianpian partition alone (labels, as Skater): min {part:.2f} s, median "
-        f"{float(np.median(times['partition'])):.2f} s; lianpian faster by "
+        f"lianpian partition alone (labels, as Skater): min {part:.3f} s, median "
+        f"{float(np.median(times['partition'])):.3f} s; lianpian faster by "
         f"{min(times['spopt Skater']) / part:.1f}x on the partition, "
-        f"{min(times['spopt Skater']) / base:.1f}x with the district table (min over min)"
+        f"{min(times['spopt Skater']) / base:.1f}x with the district table (min over min; "
+        "Skater computes no table: outlines, Polsby-Popper, width, walks, objective terms, "
+        "lots, readiness, sums)"
     )
     print(
         "SSD: within-district sum of squared distances to the mean point (km², lower is more "
