@@ -50,16 +50,31 @@ DISTRICT_COLUMNS = (
 
 
 def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Return the investment of each estate by content and its funding by source (yuan).
+    """Return the investment of each estate in the programme by content and its funding (yuan).
 
     :func:`geo.planning.investment.estimate_investment` (the sum of the surveyed needs at the
     policy's unit rates, by content class; the flat 242 yuan/m² of Xinyang 2022 where the needs
     are not surveyed, flagged ``investment_estimated``) and
     :func:`geo.planning.funding.fund_estates` (``fund_<source>_yuan``), side by side.
+
+    Only estates in the programme are costed: where ``estates`` has ``status``, those a district
+    may hold (:func:`geo.planning.eligibility.groupable_statuses`: ``eligible``, and ``extension``
+    where the policy allows it). A postponed estate (not ``ready``: consent, illegal structures,
+    no agreed management model) stays eligible and keeps its figure: Huaibei 2021 七(五) 暂缓改造
+    defers its works within the plan, and its district's design covers it. Every other estate
+    (``ineligible``, ``excluded``, ``needs_survey``) gets <NA> (not 0) in every investment and
+    funding column, so no total, card or table shows it as planned.
     """
     cost = estimate_investment_by_content(estates, policy)
     funding = fund_estates(pd.concat([estates[["build_year_latest"]], cost], axis=1), policy)
-    return pd.concat([cost, funding], axis=1)
+    out = pd.concat([cost, funding], axis=1)
+    if "status" in estates:
+        outside = ~is_groupable(estates, policy)
+        for column in out.columns:
+            if out[column].dtype == np.float64:
+                out[column] = out[column].astype("Float64")
+            out.loc[outside, column] = pd.NA
+    return out
 
 
 def form_districts(
