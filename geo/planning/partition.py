@@ -26,6 +26,7 @@ May import: numpy, networkx, scipy, ``geo.core.policy``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import networkx as nx
@@ -65,6 +66,8 @@ class Caps:
         self.detour = policy.elderly.detour_factor
         # members -> (centre, walks, farthest walk, mean walk)
         self._walks: dict[tuple[str, ...], tuple[str, np.ndarray, float, float]] = {}
+        # (row of each id, points as an array): built on the first batch of walks
+        self._points: tuple[dict[str, int], np.ndarray] | None = None
 
     def walks(self, members: Iterable[str]) -> tuple[str, np.ndarray]:
         """Return the centre member and each member's estimated walk to it (m)."""
@@ -93,9 +96,20 @@ class Caps:
             key = tuple(members)
             if len(key) > 1 and key not in self._walks:
                 by_size.setdefault(len(key), []).append(key)
+        if not by_size:
+            return
+        if self._points is None or len(self._points[0]) != len(self.xy):
+            self._points = (
+                {n: i for i, n in enumerate(self.xy)},
+                np.array(list(self.xy.values()), dtype=float).reshape(-1, 2),
+            )
+        row, xy = self._points
         for keys in by_size.values():
             keys = list(dict.fromkeys(keys))
-            pts = np.array([[self.xy[m] for m in key] for key in keys], dtype=float)
+            at = np.fromiter(
+                (row[m] for key in keys for m in key), np.intp, len(keys) * len(keys[0])
+            )
+            pts = xy[at].reshape(len(keys), len(keys[0]), 2)
             dist = np.sqrt(((pts[:, :, None, :] - pts[:, None, :, :]) ** 2).sum(axis=3))
             dist *= self.detour
             far = dist.max(axis=2)
@@ -154,82 +168,130 @@ def partition(
     Returns the groups (sorted member lists, singletons included) and the method used:
     ``exact (HiGHS MILP)`` or ``region growing``.
     """
-    whole = sorted(nodes)
-    if len(whole) >= caps.min_estates and caps.fits(whole):
-        # one district costs < 2, less than any split (>= 1 per district, 100 per standalone)
-        return [whole], "exact (whole group fits)"
-    if len(nodes) <= exact_max:
-        subsets = connected_subsets(nodes, graph, caps)
-        if len(subsets) <= DP_MAX_SUBSETS:
-            return _exact_dp(nodes, subsets, caps), "exact (dynamic programming)"
-        groups = _exact(nodes, graph, caps, subsets)
-        if groups is not None:
-            return groups, "exact (HiGHS MILP)"
-    return _grow_regions(nodes, graph, caps), "region growing"
+    return partition_all([nodes], graph, caps, exact_max)[0]
 
 
 def partition_all(
     components: list[set[str]], graph: nx.Graph, caps: Caps, exact_max: int
 ) -> list[tuple[list[list[str]], str]]:
-    """:func:`partition` of each connected set, the walks of the whole sets computed at once.
+    """:func:`partition` of each connected set, the walks of all candidate groups computed at once.
 
-    Most connected groups of estates are small and fit one district whole; their centres and
-    walks are found in one array operation per size (:meth:`Caps.prime`) instead of one per group.
+    Most connected groups of estates are small and fit one district whole (cost < 2, less than
+    any split: >= 1 per district, 100 per standalone); the others of at most ``exact_max``
+    estates are solved exactly over every feasible connected group, larger ones by region
+    growing. The centres and walks of the whole sets, then of every candidate group of every
+    exactly solved set, are found in one array operation per group size (:meth:`Caps.prime`)
+    instead of one per group.
     """
-    caps.prime(sorted(c) for c in components if caps.min_estates <= len(c) <= caps.max_estates)
-    return [partition(set(c), graph, caps, exact_max) for c in components]
+    wholes = [sorted(c) for c in components]
+    caps.prime(w for w in wholes if caps.min_estates <= len(w) <= caps.max_estates)
+    out: list[tuple[list[list[str]], str] | None] = [None] * len(wholes)
+    exact: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
+    for k, whole in enumerate(wholes):
+        if len(whole) >= caps.min_estates and caps.fits(whole):
+            out[k] = ([whole], "exact (whole group fits)")
+        elif len(whole) <= exact_max:
+            exact.append((k, whole, _grown_subsets(whole, graph, caps)))
+    caps.prime(members for _, _, grown in exact for _, members in grown)
+    for k, whole, grown in exact:
+        groups = [(1 << i, [n]) for i, n in enumerate(whole)]
+        groups += [(mask, members) for mask, members in grown if caps.within_walk(members)]
+        if len(groups) <= DP_MAX_SUBSETS:
+            out[k] = (_dp(len(whole), groups, caps), "exact (dynamic programming)")
+            continue
+        found = _exact(set(whole), graph, caps, [frozenset(m) for _, m in groups])
+        if found is not None:
+            out[k] = (found, "exact (HiGHS MILP)")
+    for k, whole in enumerate(wholes):
+        if out[k] is None:
+            out[k] = (_grow_regions(set(whole), graph, caps), "region growing")
+    return out  # type: ignore[return-value]
 
 
 def connected_subsets(nodes: set[str], graph: nx.Graph, caps: Caps) -> list[frozenset[str]]:
-    """Every connected subset of ``nodes`` (size >= min_estates) that fits the caps, plus singletons."""
-    neighbours = {n: frozenset(graph.neighbors(n)) & nodes for n in nodes}
-    households = caps.households
-    # each subset with its households (whole counts: any order of addition gives the same sum)
-    found: dict[frozenset[str], float] = {frozenset([n]): households[n] for n in nodes}
-    frontier = list(found)
-    while frontier:
-        grown = []
-        for subset in frontier:
-            base = found[subset]
-            if len(subset) >= caps.max_estates:
-                continue
-            for m in frozenset().union(*(neighbours[n] for n in subset)) - subset:
-                bigger = subset | {m}
-                # caps are monotone in households and estates; the walk is not, so a subset
-                # beyond the walk may still grow into one within it only through a new centre:
-                # keep growing while the household and estate caps hold
-                if bigger in found or base + households[m] > caps.max_households:
-                    continue
-                found[bigger] = base + households[m]
-                grown.append(bigger)
-        frontier = grown
-    # sorted: the order of the subsets decides between equal-cost partitions, and a set's
-    # order changes from run to run (string hashing)
-    candidates = sorted(
-        (sorted(s) for s in found if len(s) >= caps.min_estates), key=_size_then_ids
-    )
-    caps.prime(candidates)
-    return [frozenset([n]) for n in sorted(nodes)] + [
-        frozenset(members) for members in candidates if caps.within_walk(members)
+    """Every connected subset of ``nodes`` (size >= min_estates) that fits the caps, plus singletons.
+
+    Singletons first (by id), then the groups by size and ids.
+    """
+    return [frozenset(members) for _, members in _feasible_groups(sorted(nodes), graph, caps)]
+
+
+def _feasible_groups(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[int, list[str]]]:
+    """:func:`connected_subsets` as ``(bit mask over order, sorted members)``."""
+    grown = _grown_subsets(order, graph, caps)
+    caps.prime(members for _, members in grown)
+    return [(1 << i, [n]) for i, n in enumerate(order)] + [
+        (mask, members) for mask, members in grown if caps.within_walk(members)
     ]
 
 
-def _size_then_ids(members: list[str]) -> tuple[int, list[str]]:
-    return len(members), members
+def _grown_subsets(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[int, list[str]]]:
+    """Connected subsets of ``order`` (sorted ids) within the household and estate caps.
+
+    Those of at least ``min_estates``, as ``(bit mask over order, sorted members)``, by size then
+    ids. Each subset grows by one adjacent estate at a time while those caps hold (they are
+    monotone; the walk is not, so a subset beyond the walk may still grow into one within it
+    through a new centre): the walk is checked afterwards, for all subsets at once.
+    """
+    index = {n: i for i, n in enumerate(order)}
+    adjacent = [sum(1 << index[m] for m in graph.neighbors(n) if m in index) for n in order]
+    households = [caps.households[n] for n in order]
+    # mask -> (households: whole counts, any order of addition gives the same sum; reachable)
+    found: dict[int, tuple[float, int]] = {
+        1 << i: (households[i], adjacent[i]) for i in range(len(order))
+    }
+    frontier = list(found)
+    for _ in range(1, caps.max_estates):
+        grown = []
+        for mask in frontier:
+            base, reach = found[mask]
+            step = reach & ~mask
+            while step:
+                low = step & -step
+                step ^= low
+                bigger = mask | low
+                if bigger in found:
+                    continue
+                i = low.bit_length() - 1
+                if base + households[i] > caps.max_households:
+                    continue
+                found[bigger] = (base + households[i], reach | adjacent[i])
+                grown.append(bigger)
+        if not grown:
+            break
+        frontier = grown
+    # in a fixed order: the order of the groups decides between equal-cost partitions
+    candidates = []
+    for mask in found:
+        bits = _bits(mask)
+        if len(bits) >= caps.min_estates:
+            candidates.append((len(bits), bits, mask))
+    candidates.sort()
+    return [(mask, [order[i] for i in bits]) for _, bits, mask in candidates]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _bits(mask: int) -> tuple[int, ...]:
+    """The set bits of ``mask``, lowest first (the same masks recur in every component)."""
+    return tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
 
 
 def _exact_dp(nodes: set[str], subsets: list[frozenset[str]], caps: Caps) -> list[list[str]]:
-    """The same optimum as :func:`_exact` by dynamic programming over the remaining estates.
+    """The same optimum as :func:`_exact` by dynamic programming over the remaining estates."""
+    bit = {n: 1 << i for i, n in enumerate(sorted(nodes))}
+    groups = [(sum(bit[m] for m in s), sorted(s)) for s in subsets]
+    return _dp(len(bit), groups, caps)
 
-    ``best(remaining)`` = min over feasible subsets S holding the first remaining estate of
-    cost(S) + best(remaining - S); exact, and faster than a solver call for few subsets.
+
+def _dp(n: int, groups: list[tuple[int, list[str]]], caps: Caps) -> list[list[str]]:
+    """Exact partition of ``n`` estates (bits) into ``groups`` (mask, members) by dynamic programming.
+
+    ``best(remaining)`` = min over feasible groups S holding the first remaining estate of
+    cost(S) + best(remaining - S); exact, and faster than a solver call for few groups. Ties go
+    to the group listed first.
     """
-    order = sorted(nodes)
-    bit = {n: 1 << i for i, n in enumerate(order)}
     by_first: dict[int, list[tuple[int, float, list[str]]]] = {}
-    for s in subsets:
-        members = sorted(s)
-        mask = sum(bit[m] for m in members)
+    for mask, members in groups:
         first = (mask & -mask).bit_length() - 1
         by_first.setdefault(first, []).append((mask, caps.cost(members), members))
     memo: dict[int, tuple[float, list[list[str]]]] = {0: (0.0, [])}
@@ -248,7 +310,7 @@ def _exact_dp(nodes: set[str], subsets: list[frozenset[str]], caps: Caps) -> lis
         memo[remaining] = found
         return found
 
-    return sorted(best((1 << len(order)) - 1)[1], key=lambda g: g[0])
+    return sorted(best((1 << n) - 1)[1], key=lambda g: g[0])
 
 
 def _exact(
