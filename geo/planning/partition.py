@@ -342,12 +342,12 @@ def _exact(
 
 
 def _grow_regions(
-    nodes: set[str], graph: nx.Graph, caps: Caps, first_seed: str | None = None
+    nodes: set[str], graph: nx.Graph, caps: Caps, first_region: list[str] | None = None
 ) -> list[list[str]]:
     """Split a connected set of nodes into connected regions within the caps (region growing).
 
-    Seeds are the estates farthest from the mean point of what remains; ``first_seed`` replaces
-    the first of them (see :func:`_grow_best`).
+    Seeds are the estates farthest from the mean point of what remains; ``first_region`` (grown
+    from another seed, see :func:`_grow_best`) replaces the first region.
     """
     xy = caps.xy
     regions: list[list[str]] = []
@@ -372,9 +372,10 @@ def _grow_regions(
             remaining -= set(part)
             continue
         seed = max(part, key=lambda n: ((xy[n][0] - cx) ** 2 + (xy[n][1] - cy) ** 2, n))
-        if first_seed is not None and first_seed in part:
-            seed, first_seed = first_seed, None
-        region = _grow_from(seed, set(part), graph, caps)
+        if first_region is not None:
+            region, first_region = first_region, None
+        else:
+            region = _grow_from(seed, set(part), graph, caps)
         regions.append(sorted(region))
         remaining -= set(region)
     return _absorb_singletons(regions, graph, caps)
@@ -397,8 +398,13 @@ def _grow_best(whole: list[str], graph: nx.Graph, caps: Caps) -> list[list[str]]
     if len(whole) > MULTI_START_MAX:
         return best
     best_cost = sum(caps.cost(r) for r in best)
+    tried: set[frozenset[str]] = set()
     for seed in whole:
-        regions = _grow_regions(nodes, graph, caps, first_seed=seed)
+        first = _grow_from(seed, nodes, graph, caps)
+        if frozenset(first) in tried:  # the same first region: the same partition
+            continue
+        tried.add(frozenset(first))
+        regions = _grow_regions(nodes, graph, caps, first_region=first)
         cost = sum(caps.cost(r) for r in regions)
         if cost < best_cost - 1e-9:
             best, best_cost = regions, cost
@@ -411,6 +417,11 @@ def _grow_best(whole: list[str], graph: nx.Graph, caps: Caps) -> list[list[str]]
 SINGLE_PASS_MIN = 2000
 
 
+def _mean(values: list[float]) -> float:
+    """``np.mean`` of a short list, to the last bit (a sequential sum below 8 values, as numpy's)."""
+    return sum(values) / len(values) if len(values) < 8 else float(np.mean(values))
+
+
 def _grow_from(seed: str, members: set[str], graph: nx.Graph, caps: Caps) -> list[str]:
     """Grow a region from ``seed`` among ``members`` while the caps hold.
 
@@ -420,13 +431,15 @@ def _grow_from(seed: str, members: set[str], graph: nx.Graph, caps: Caps) -> lis
     region = [seed]
     inside = {seed}
     while True:
-        rx = np.mean([xy[n][0] for n in region])
-        ry = np.mean([xy[n][1] for n in region])
+        rx = _mean([xy[n][0] for n in region])
+        ry = _mean([xy[n][1] for n in region])
         frontier = sorted(
             {m for n in region for m in graph.neighbors(n) if m in members and m not in inside},
             key=lambda m: ((xy[m][0] - rx) ** 2 + (xy[m][1] - ry) ** 2, m),
         )
-        best = next((m for m in frontier if caps.fits([*region, m])), None)
+        # sorted: the caps do not depend on the order (the farthest walk from the best centre),
+        # and one order lets the walks of a group be computed once
+        best = next((m for m in frontier if caps.fits(sorted([*region, m]))), None)
         if best is None:
             return region
         region.append(best)
