@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{float(np.median(times['partition'])):.3f} s; lianpian faster by "
         f"{min(times['spopt Skater']) / part:.1f}x on the partition, "
         f"{min(times['spopt Skater']) / base:.1f}x with the district table (min over min; "
+        f"median over median: {float(np.median(times['spopt Skater'])) / float(np.median(times['partition'])):.1f}x "
+        f"and {float(np.median(times['spopt Skater'])) / float(np.median(times['lianpian form_districts'])):.1f}x; "
         "Skater computes no table: outlines, Polsby-Popper, width, walks, objective terms, "
         "lots, readiness, sums)"
     )
