@@ -353,10 +353,7 @@ def _grow_regions(
     regions: list[list[str]] = []
     remaining = set(nodes)
     while remaining:
-        parts = sorted(
-            (sorted(c) for c in nx.connected_components(graph.subgraph(remaining))),
-            key=lambda c: c[0],
-        )
+        parts = sorted((sorted(c) for c in _components(graph, remaining)), key=lambda c: c[0])
         part = parts[0]
         if caps.fits(part):
             regions.append(part)
@@ -415,6 +412,26 @@ def _grow_best(whole: list[str], graph: nx.Graph, caps: Caps) -> list[list[str]]
 #: (:func:`_grow_in_one_pass`), which keeps the time linear in the group's size. Smaller groups
 #: keep the cut-and-recompute order above. A bound of the implementation, not a planning rule.
 SINGLE_PASS_MIN = 2000
+
+
+def _components(graph: nx.Graph, nodes: set[str]) -> list[list[str]]:
+    """The connected components of ``graph`` restricted to ``nodes`` (no subgraph view built)."""
+    adjacency = graph.adj
+    seen: set[str] = set()
+    out = []
+    for start in nodes:
+        if start in seen:
+            continue
+        seen.add(start)
+        component, stack = [start], [start]
+        while stack:
+            for m in adjacency[stack.pop()]:
+                if m in nodes and m not in seen:
+                    seen.add(m)
+                    component.append(m)
+                    stack.append(m)
+        out.append(component)
+    return out
 
 
 def _mean(values: list[float]) -> float:
