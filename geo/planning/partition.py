@@ -445,15 +445,15 @@ def _grow_from(seed: str, members: set[str], graph: nx.Graph, caps: Caps) -> lis
     The adjacent estate nearest to the region's mean point joins first.
     """
     xy = caps.xy
+    adjacency = graph.adj
     region = [seed]
     inside = {seed}
+    # the estates adjacent to the region, kept as it grows
+    reach = {m for m in adjacency[seed] if m in members and m != seed}
     while True:
         rx = _mean([xy[n][0] for n in region])
         ry = _mean([xy[n][1] for n in region])
-        frontier = sorted(
-            {m for n in region for m in graph.neighbors(n) if m in members and m not in inside},
-            key=lambda m: ((xy[m][0] - rx) ** 2 + (xy[m][1] - ry) ** 2, m),
-        )
+        frontier = sorted(reach, key=lambda m: ((xy[m][0] - rx) ** 2 + (xy[m][1] - ry) ** 2, m))
         # sorted: the caps do not depend on the order (the farthest walk from the best centre),
         # and one order lets the walks of a group be computed once
         best = next((m for m in frontier if caps.fits(sorted([*region, m]))), None)
@@ -461,6 +461,8 @@ def _grow_from(seed: str, members: set[str], graph: nx.Graph, caps: Caps) -> lis
             return region
         region.append(best)
         inside.add(best)
+        reach.discard(best)
+        reach.update(m for m in adjacency[best] if m in members and m not in inside)
 
 
 def _grow_in_one_pass(
