@@ -24,6 +24,9 @@ from geo.core.places import county_stem
 _LEVELS = ("county", "street", "community", "none")
 #: Effects a policy condition (gate) can have on an estate (see geo.planning.conditions).
 EFFECTS = ("exclude", "postpone", "weight", "off")
+#: How an unsurveyed management model reads (see geo.planning.conditions): existing property
+#: management counts as a model (others unknown), unknown (flagged only), or not agreed.
+MANAGEMENT_MODEL_UNKNOWN = ("property_management", "unknown", "failed")
 #: Which estates districts are formed from (see geo.planning.districts).
 FORM_FROM = ("groupable", "ready")
 #: What happens to a proposed elderly-care site below the minimum size that no site can absorb.
@@ -112,6 +115,9 @@ class Conditions:
     illegal_structures: str = "postpone"
     management_model: str = "postpone"
     consent: str = "postpone"
+    #: Reading of an estate whose management model is not surveyed (no column, or a blank cell):
+    #: see MANAGEMENT_MODEL_UNKNOWN.
+    management_model_unknown: str = "property_management"
 
 
 @dataclass(frozen=True)
@@ -373,7 +379,10 @@ def _toml_value(value: Any) -> str:
 
 #: Text keys with a fixed set of values: section -> key -> allowed values.
 _CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
-    "conditions": {name: EFFECTS for name in ("illegal_structures", "management_model", "consent")},
+    "conditions": {
+        **{name: EFFECTS for name in ("illegal_structures", "management_model", "consent")},
+        "management_model_unknown": MANAGEMENT_MODEL_UNKNOWN,
+    },
     "districts": {"form_from": FORM_FROM},
     "elderly": {"small_site_action": SMALL_SITE_ACTIONS},
 }

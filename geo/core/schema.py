@@ -25,8 +25,10 @@ import pandas as pd
 from geo.core.errors import InputError, QualityReport
 from geo.core.names import MISSING_CELLS, normalise_header, normalise_text
 from geo.core.places import POINT_COLUMNS, split_region
+from geo.core.yes_no import parse_bool, parse_management_model
 
 T = TypeVar("T")
+
 
 #: Canonical estate columns: name -> (pandas dtype, unit or "", meaning).
 ESTATE_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -50,6 +52,11 @@ ESTATE_COLUMNS: dict[str, tuple[str, str, str]] = {
     "urban_village": ("boolean", "", "urban village or self-built housing (城中村或自建房)"),
     "illegal_structures_removed": ("boolean", "", "illegal structures removed (违建已拆除)"),
     "has_property_management": ("boolean", "", "has property management (有物业管理)"),
+    "management_model_agreed": (
+        "boolean",
+        "",
+        "post-renovation management model agreed (已确定改造后管理模式; Huaibei 2021 七(五))",
+    ),
     "needs": ("string", "", "needed items of the 25-item content table, separated by ；"),
 }
 
@@ -99,11 +106,23 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "urban_village": ("urban_village", "城中村或自建房", "城中村", "自建房"),
     "illegal_structures_removed": ("illegal_structures_removed", "违建已拆除", "违建拆除"),
     "has_property_management": ("has_property_management", "有物业管理", "物业管理"),
+    "management_model_agreed": (
+        "management_model_agreed",
+        "management_model",
+        "是否确定改造后管理模式",
+        "是否确定管理模式",
+        "管理模式是否确定",
+        "管理模式已确定",
+        "已确定管理模式",
+        "已确定改造后管理模式",
+        "改造后管理模式已确定",
+        "改造后管理模式",
+        "后续管理模式",
+        "长效管理模式",
+    ),
     "needs": ("needs", "改造需求", "改造内容", "需改造内容"),
 }
 
-_BOOL_TRUE = {"是", "有", "已", "y", "yes", "true", "t", "1", "√", "✓"}
-_BOOL_FALSE = {"否", "无", "未", "n", "no", "false", "f", "0", "×", ""}
 _CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 _FIRST_PLAUSIBLE_YEAR = 1900
 #: Prefix of a :class:`BuildYear` note that records an interpretation (a repair), not a rejection.
@@ -342,20 +361,6 @@ def parse_area(value: object) -> tuple[float | None, str]:
     return number, ""
 
 
-def parse_bool(value: object) -> tuple[bool | None, str]:
-    """Parse a yes/no cell (是/否, 有/无, yes/no, true/false, 1/0); empty gives ``None``."""
-    if isinstance(value, bool | np.bool_):
-        return bool(value), ""
-    text = normalise_text(value).lower()
-    if text in MISSING_CELLS:
-        return None, ""
-    if text in _BOOL_TRUE:
-        return True, ""
-    if text in _BOOL_FALSE:
-        return False, ""
-    return None, f"{text!r} is not yes/no (是/否)"
-
-
 def split_needs(cell: object) -> list[str]:
     """Split a needs cell (改造需求) into items: separators ``；`` ``;`` ``、`` ``,`` and new lines."""
     text = normalise_text(cell)
@@ -383,6 +388,7 @@ _PARSERS = {
     "urban_village": parse_bool,
     "illegal_structures_removed": parse_bool,
     "has_property_management": parse_bool,
+    "management_model_agreed": parse_management_model,
 }
 
 

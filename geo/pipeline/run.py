@@ -29,6 +29,7 @@ from geo.pipeline.result import (
     note_progress,
 )
 from geo.planning.adjacency import build_adjacency
+from geo.planning.conditions import management_model_note
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
 from geo.planning.funding import funding_table
@@ -343,5 +344,15 @@ def prepare_estates(
         _report_survey(survey_report, inputs, quality)
     note_progress(progress, 0.3, "deciding eligibility")
     estates = assess_eligibility(estates, policy)
+    unsurveyed = management_model_note(estates, policy)
+    if unsurveyed:
+        quality.add(
+            "warning",
+            Path(inputs.sources.get("survey", "survey")).name,
+            "management_model_agreed",
+            unsurveyed,
+            "survey 是否确定改造后管理模式 (是/否) per estate, or set "
+            "conditions.management_model_unknown",
+        )
     estates = pd.concat([estates, estimate_investment(estates, policy)], axis=1)
     return estates, crs, survey_report
