@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geo.core.messages import text
+
 
 class LianpianError(Exception):
     """Base class of every error raised on purpose by lianpian."""
@@ -23,13 +25,14 @@ class InputError(LianpianError, ValueError):
     Parameters
     ----------
     message
-        What is wrong, in one sentence.
+        What is wrong, in one sentence: a :class:`~geo.core.messages.Message` (``msg(template,
+        **params)``, shown in the interface language) or a plain English string.
     source
         The file (or upload name) concerned, if any.
     where
         The row, feature or column concerned, e.g. ``"row 12"`` or ``"column 户数"``.
     fix
-        What the user should do about it.
+        What the user should do about it (a message or a plain string, like ``message``).
     """
 
     def __init__(
@@ -46,13 +49,18 @@ class InputError(LianpianError, ValueError):
         self.fix = fix
         super().__init__(self.one_line())
 
-    def one_line(self) -> str:
-        """Return the error as one line: ``file, where: message. Fix: ...``."""
-        head = ", ".join(p for p in (self.source, self.where) if p)
-        text = f"{head}: {self.message}" if head else self.message
+    def one_line(self, lang: str = "en") -> str:
+        """Return the error as one line: ``file, where: message. Fix: ...``, in ``lang``."""
+        head = ", ".join(p for p in (self.source, text(self.where, lang)) if p)
+        body = text(self.message, lang)
+        line = f"{head}: {body}" if head else body
         if self.fix:
-            text += f" Fix: {self.fix}"
-        return text
+            line += (" 修改建议：" if lang == "zh" else " Fix: ") + text(self.fix, lang)
+        return line
+
+    def text(self, lang: str = "en") -> str:
+        """The message alone (no file, no fix) in ``lang``."""
+        return text(self.message, lang)
 
 
 class OutputError(InputError):
@@ -69,6 +77,14 @@ class PolicyError(LianpianError, ValueError):
     The message always names the key (``section.key``) concerned.
     """
 
+    def __init__(self, message: object = "", *args: object) -> None:
+        self.message = message
+        super().__init__(message, *args)
+
+    def one_line(self, lang: str = "en") -> str:
+        """The message in ``lang`` (a :class:`~geo.core.messages.Message` is translated)."""
+        return text(self.message, lang)
+
 
 @dataclass
 class QualityIssue:
@@ -76,7 +92,7 @@ class QualityIssue:
 
     level: str  # "repair", "warning" or "dropped"
     source: str
-    where: str
+    where: str  # these three: a geo.core.messages.Message (translatable) or plain English
     message: str
     fix: str = ""
 
@@ -101,7 +117,14 @@ class QualityReport:
     def __len__(self) -> int:
         return len(self.issues)
 
-    def to_frame(self) -> pd.DataFrame:
-        """Return the issues as a DataFrame with columns level, source, where, message, fix."""
+    def to_frame(self, lang: str = "en") -> pd.DataFrame:
+        """Return the issues as a DataFrame with columns level, source, where, message, fix.
+
+        ``where``, ``message`` and ``fix`` are plain text in ``lang`` ("zh" or "en").
+        """
         columns = ["level", "source", "where", "message", "fix"]
-        return pd.DataFrame([vars(i) for i in self.issues], columns=columns)
+        rows = [
+            (i.level, i.source, text(i.where, lang), text(i.message, lang), text(i.fix, lang))
+            for i in self.issues
+        ]
+        return pd.DataFrame(rows, columns=columns)
