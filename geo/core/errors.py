@@ -18,6 +18,10 @@ from geo.core.messages import text
 class LianpianError(Exception):
     """Base class of every error raised on purpose by lianpian."""
 
+    def one_line(self, lang: str = "en") -> str:
+        """The error in one line, in ``lang`` (a message argument is translated)."""
+        return text(self.args[0], lang) if len(self.args) == 1 else str(self)
+
 
 class InputError(LianpianError, ValueError):
     """Bad input data: a file, a column, a row or a feature that cannot be used.
@@ -80,10 +84,6 @@ class PolicyError(LianpianError, ValueError):
     def __init__(self, message: object = "", *args: object) -> None:
         self.message = message
         super().__init__(message, *args)
-
-    def one_line(self, lang: str = "en") -> str:
-        """The message in ``lang`` (a :class:`~geo.core.messages.Message` is translated)."""
-        return text(self.message, lang)
 
 
 @dataclass

@@ -47,6 +47,7 @@ class Message(str):
     params: dict[str, object] | None
 
     def __new__(cls, template: str, params: Mapping[str, object] | None = None) -> Message:
+        """The English text, with the template and the parameters kept for translation."""
         text = template if params is None else template.format(**params)
         self = super().__new__(cls, text)
         self.template = template
@@ -62,7 +63,7 @@ class Message(str):
             return str.__str__(self)
         if self.params is None:
             return translated
-        values = {k: text(v, lang) if isinstance(v, Message) else v for k, v in self.params.items()}
+        values = {k: _translated(v, lang) for k, v in self.params.items()}
         try:
             return translated.format(**values)
         except (KeyError, IndexError, ValueError):  # a catalog entry out of step: English
@@ -70,6 +71,15 @@ class Message(str):
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:  # pickled by dask / the cache
         return (Message, (self.template, self.params))
+
+
+def _translated(value: object, lang: str) -> object:
+    """A parameter in ``lang``: a message, or one of our errors (its ``one_line``), translated."""
+    if isinstance(value, Message):
+        return value.text(lang)
+    if isinstance(value, BaseException) and callable(getattr(value, "one_line", None)):
+        return value.one_line(lang)
+    return value
 
 
 def msg(template: str, **params: object) -> Message:
@@ -81,9 +91,12 @@ def msg(template: str, **params: object) -> Message:
 
 
 def text(value: object, lang: str = "en") -> str:
-    """``value`` in ``lang``: a :class:`Message` translated, a plain string looked up as a
-    template-free sentence (code that passes plain English strings still gets Chinese when the
-    catalog has the sentence), anything else ``str(value)``."""
+    """``value`` in ``lang``, as plain text.
+
+    A :class:`Message` is translated; a plain string is looked up as a template-free sentence
+    (code that passes plain English strings still gets Chinese when the catalog has the
+    sentence); ``None`` is empty; anything else is ``str(value)``.
+    """
     if isinstance(value, Message):
         return value.text(lang)
     if value is None:
@@ -134,8 +147,10 @@ def clip(library_text: str, limit: int = 200) -> str:
 
 
 def interface_language(environ: Mapping[str, str] | None = None) -> str:
-    """The command line's language: ``LIANPIAN_LANG`` (zh/en), else ``zh`` for a Chinese locale
-    (``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else ``en``."""
+    """The command line's language: ``LIANPIAN_LANG`` (zh/en), else the locale, else ``en``.
+
+    The locale is the first set of ``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``zh*`` gives ``zh``.
+    """
     env = os.environ if environ is None else environ
     chosen = env.get("LIANPIAN_LANG", "").strip().lower()[:2]
     if chosen in LANGUAGES:
