@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from geo.core.messages import text
+from geo.core.messages import msg, text
 
 
 class LianpianError(Exception):
@@ -55,7 +55,7 @@ class InputError(LianpianError, ValueError):
 
     def one_line(self, lang: str = "en") -> str:
         """Return the error as one line: ``file, where: message. Fix: ...``, in ``lang``."""
-        head = ", ".join(p for p in (self.source, text(self.where, lang)) if p)
+        head = ", ".join(p for p in (text(self.source, lang), text(self.where, lang)) if p)
         body = text(self.message, lang)
         line = f"{head}: {body}" if head else body
         if self.fix:
@@ -78,12 +78,14 @@ class OutputError(InputError):
 class PolicyError(LianpianError, ValueError):
     """A policy file or value that is unknown, of the wrong type or out of range.
 
-    The message always names the key (``section.key``) concerned.
+    The message always names the key (``section.key``) concerned. Given ``params``, ``message``
+    is a template filled by :func:`geo.core.messages.msg` (``PolicyError("unknown key {key}",
+    key=k)``); without them a plain sentence or a :class:`~geo.core.messages.Message`.
     """
 
-    def __init__(self, message: object = "", *args: object) -> None:
-        self.message = message
-        super().__init__(message, *args)
+    def __init__(self, message: object = "", *args: object, **params: object) -> None:
+        self.message = msg(str(message), **params) if params else message
+        super().__init__(self.message, *args)
 
 
 @dataclass
@@ -120,11 +122,17 @@ class QualityReport:
     def to_frame(self, lang: str = "en") -> pd.DataFrame:
         """Return the issues as a DataFrame with columns level, source, where, message, fix.
 
-        ``where``, ``message`` and ``fix`` are plain text in ``lang`` ("zh" or "en").
+        ``source``, ``where``, ``message`` and ``fix`` are plain text in ``lang`` ("zh" or "en").
         """
         columns = ["level", "source", "where", "message", "fix"]
         rows = [
-            (i.level, i.source, text(i.where, lang), text(i.message, lang), text(i.fix, lang))
+            (
+                i.level,
+                text(i.source, lang),
+                text(i.where, lang),
+                text(i.message, lang),
+                text(i.fix, lang),
+            )
             for i in self.issues
         ]
         return pd.DataFrame(rows, columns=columns)

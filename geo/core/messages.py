@@ -121,6 +121,13 @@ def catalog(lang: str) -> dict[str, str]:
     return dict(tomllib.loads(path.read_text("utf-8")))
 
 
+def row_where(label: object) -> Message:
+    """Where a note is: ``row 12`` for a row number, ``row SZ012`` (zh 小区 SZ012) for an id."""
+    if isinstance(label, int) or str(label).isdigit():  # numpy integers: digits
+        return msg("row {row}", row=label)
+    return msg("row {estate}", estate=label)  # English as before; zh names the estate
+
+
 def fields(template: str) -> set[str]:
     """The field names of a template (``{name!r:>5}`` -> ``name``); empty for plain text."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}

@@ -362,59 +362,49 @@ def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
     default = f.default
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise PolicyError(
-                msg("{key} must be true or false, not {value!r}", key=key, value=value)
-            )
+            raise PolicyError("{key} must be true or false, not {value!r}", key=key, value=value)
         return value
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise PolicyError(
-                msg("{key} must be a list of strings, not {value!r}", key=key, value=value)
+                "{key} must be a list of strings, not {value!r}", key=key, value=value
             )
         return tuple(value)
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise PolicyError(msg("{key} must be text, not {value!r}", key=key, value=value))
+            raise PolicyError("{key} must be text, not {value!r}", key=key, value=value)
         if f.name == "keep_within_level" and value not in _LEVELS:
             raise PolicyError(
-                msg(
-                    "{key} must be one of {LEVELS}, not {value!r}",
-                    key=key,
-                    LEVELS=", ".join(_LEVELS),
-                    value=value,
-                )
+                "{key} must be one of {choices}, not {value!r}",
+                key=key,
+                choices=", ".join(_LEVELS),
+                value=value,
             )
         choices = _CHOICES.get(section, {}).get(f.name)
         if choices and value not in choices:
             raise PolicyError(
-                msg(
-                    "{key} must be one of {choices}, not {value!r}",
-                    key=key,
-                    choices=", ".join(choices),
-                    value=value,
-                )
+                "{key} must be one of {choices}, not {value!r}",
+                key=key,
+                choices=", ".join(choices),
+                value=value,
             )
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PolicyError(msg("{key} must be a number, not {value!r}", key=key, value=value))
+        raise PolicyError("{key} must be a number, not {value!r}", key=key, value=value)
     if not math.isfinite(value):  # issue 16: TOML allows nan and inf; no rule means them
         raise PolicyError(
-            msg(
-                "{key} = {value!r} is not a finite number. Fix: give a number", key=key, value=value
-            )
+            "{key} = {value!r} is not a finite number. Fix: give a number", key=key, value=value
         )
     if isinstance(default, int) and value != int(value):
-        raise PolicyError(msg("{key} must be a whole number, not {value!r}", key=key, value=value))
+        raise PolicyError("{key} must be a whole number, not {value!r}", key=key, value=value)
     lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise PolicyError(
-            msg(
-                "{key} = {value!r} is out of range [{lo}, {hi}]. Fix: give a value in that range",
-                key=key,
-                value=value,
-                lo=lo,
-                hi=hi if hi is not None else msg("no limit"),
-            )
+            "{key} = {value!r} is out of range [{lo}, {hi}]. Fix: give a value in that range",
+            key=key,
+            value=value,
+            lo=lo,
+            hi=hi if hi is not None else msg("no limit"),
         )
     return int(value) if isinstance(default, int) else float(value)
 
@@ -424,20 +414,18 @@ def _merge(base: Policy, data: dict[str, Any], source: str) -> Policy:
     for name, value in data.items():
         if name not in _SECTIONS:
             raise PolicyError(
-                msg(
-                    "unknown policy section {name!r} (known: {SECTIONS})",
-                    name=name,
-                    SECTIONS=", ".join(_SECTIONS),
-                )
+                "unknown policy section {name!r} (known: {SECTIONS})",
+                name=name,
+                SECTIONS=", ".join(_SECTIONS),
             )
         if not isinstance(value, dict):
-            raise PolicyError(msg("{name} must be a table of keys", name=name))
+            raise PolicyError("{name} must be a table of keys", name=name)
         current = getattr(base, name)
         fields = {f.name: f for f in dataclasses.fields(current)}
         changes = {}
         for key, item in value.items():
             if key not in fields:
-                raise PolicyError(msg("unknown policy key {name}.{key}", name=name, key=key))
+                raise PolicyError("unknown policy key {name}.{key}", name=name, key=key)
             changes[key] = _check_value(name, fields[key], item)
         sections[name] = dataclasses.replace(current, **changes)
     policy = dataclasses.replace(base, **sections, source=source)
@@ -464,16 +452,9 @@ def _check_consistency(policy: Policy) -> None:
     unknown = set(policy.corridors.utilities) - set(UTILITIES)
     if unknown or not policy.corridors.utilities:
         raise PolicyError(
-            msg(
-                "corridors.utilities must be a non-empty list of {utilities}, not {unknown}",
-                utilities=", ".join(UTILITIES),
-                unknown=", ".join(sorted(unknown)),
-            )
-            if unknown
-            else msg(
-                "corridors.utilities must be a non-empty list of {utilities}",
-                utilities=", ".join(UTILITIES),
-            )
+            "corridors.utilities must be a non-empty list of {utilities}, not {given}",
+            utilities=", ".join(UTILITIES),
+            given=", ".join(policy.corridors.utilities) or "[]",
         )
     el = policy.elderly
     if not el.circle_5min_m <= el.circle_10min_m <= el.circle_15min_m:
@@ -489,11 +470,9 @@ def _check_consistency(policy: Policy) -> None:
                 ok = False
             if not ok:
                 raise PolicyError(
-                    msg(
-                        'elderly.{key}_by_province: {entry!r} is not "province=number"',
-                        key=key,
-                        entry=entry,
-                    )
+                    'elderly.{key}_by_province: {entry!r} is not "province=number"',
+                    key=key,
+                    entry=entry,
                 )
     _check_cost_lists(policy)
     typed = [*el.types_5min, *el.types_10min, *el.types_15min]
@@ -536,7 +515,7 @@ def _check_cost_lists(policy: Policy) -> None:
         try:
             parse_rate(entry)
         except ValueError as exc:
-            raise PolicyError(msg("cost.item_rates: {exc}", exc=exc)) from exc
+            raise PolicyError("cost.item_rates: {exc}", exc=exc) from exc
 
 
 def _check_schedule(policy: Policy) -> None:
@@ -544,38 +523,30 @@ def _check_schedule(policy: Policy) -> None:
     s, m = policy.schedule, policy.milestones
     if s.objective not in SCHEDULE_OBJECTIVES:
         raise PolicyError(
-            msg(
-                "schedule.objective must be one of {SCHEDULE_OBJECTIVES}, not {objective!r}",
-                SCHEDULE_OBJECTIVES=", ".join(SCHEDULE_OBJECTIVES),
-                objective=s.objective,
-            )
+            "schedule.objective must be one of {SCHEDULE_OBJECTIVES}, not {objective!r}",
+            SCHEDULE_OBJECTIVES=", ".join(SCHEDULE_OBJECTIVES),
+            objective=s.objective,
         )
     if s.solver not in ("auto", "milp", "greedy"):
         raise PolicyError(
-            msg("schedule.solver must be auto, milp or greedy, not {solver!r}", solver=s.solver)
+            "schedule.solver must be auto, milp or greedy, not {solver!r}", solver=s.solver
         )
     for item in s.stated_estates_per_year:
         if not re.fullmatch(r"\d{4}: ?\d+", item):
             raise PolicyError(
-                msg(
-                    "schedule.stated_estates_per_year: {item!r} is not 'YEAR: N', e.g. '2022: 7'",
-                    item=item,
-                )
+                "schedule.stated_estates_per_year: {item!r} is not 'YEAR: N', e.g. '2022: 7'",
+                item=item,
             )
     if m.city not in MILESTONE_CITIES:
         raise PolicyError(
-            msg(
-                "milestones.city must be one of {MILESTONE_CITIES}, not {city!r}",
-                MILESTONE_CITIES=", ".join(MILESTONE_CITIES),
-                city=m.city,
-            )
+            "milestones.city must be one of {MILESTONE_CITIES}, not {city!r}",
+            MILESTONE_CITIES=", ".join(MILESTONE_CITIES),
+            city=m.city,
         )
     if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", m.carry_over_finish):
         raise PolicyError(
-            msg(
-                "milestones.carry_over_finish must be MM-DD, not {carry_over_finish!r}",
-                carry_over_finish=m.carry_over_finish,
-            )
+            "milestones.carry_over_finish must be MM-DD, not {carry_over_finish!r}",
+            carry_over_finish=m.carry_over_finish,
         )
     pattern = re.compile(
         r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) (" + "|".join(MILESTONE_STAGES) + r") \d{1,3}%"
@@ -584,13 +555,11 @@ def _check_schedule(policy: Policy) -> None:
         for item in getattr(m, city):
             if not pattern.fullmatch(item):
                 raise PolicyError(
-                    msg(
-                        "milestones.{city}: {item!r} is not 'MM-DD stage share', e.g. '05-31 started "
-                        "100%' (stages: {MILESTONE_STAGES})",
-                        city=city,
-                        item=item,
-                        MILESTONE_STAGES=", ".join(MILESTONE_STAGES),
-                    )
+                    "milestones.{city}: {item!r} is not 'MM-DD stage share', e.g. '05-31 started "
+                    "100%' (stages: {MILESTONE_STAGES})",
+                    city=city,
+                    item=item,
+                    MILESTONE_STAGES=", ".join(MILESTONE_STAGES),
                 )
 
 
@@ -621,9 +590,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(
-            msg("{path}: cannot read the policy file ({exc})", path=path, exc=exc)
+            "{path}: cannot read the policy file ({exc})", path=path, exc=exc
         ) from exc
     try:
         return _merge(policy, data, str(path))
     except PolicyError as exc:  # issue 16: name the file with the key
-        raise PolicyError(msg("{name}: {exc}", name=Path(path).name, exc=exc)) from exc
+        raise PolicyError("{name}: {exc}", name=Path(path).name, exc=exc) from exc

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
-from geo.core.messages import msg
+from geo.core.messages import msg, row_where
 from geo.core.names import MISSING_CELLS, normalise_header, normalise_text
 from geo.core.places import POINT_COLUMNS, split_region
 
@@ -518,7 +518,7 @@ def coerce_attributes(
             quality.add(
                 "repair" if parsed[k] is not pd.NA else "warning",
                 source,
-                msg("row {row}", row=label_of[row]),
+                row_where(label_of[row]),
                 msg("{column}: {note}", column=column, note=notes[k]),
                 "correct the cell in the survey table",
             )
@@ -533,7 +533,7 @@ def coerce_attributes(
             quality.add(
                 "repair",
                 source,
-                msg("row {row}", row=label_of[row]),
+                row_where(label_of[row]),
                 year.note,
                 "check the reading; write phases as 1995、1997",
             )
@@ -541,7 +541,7 @@ def coerce_attributes(
             quality.add(
                 "warning",
                 source,
-                msg("row {row}", row=label_of[row]),
+                row_where(label_of[row]),
                 msg("{note}; the estate needs a survey", note=year.note),
                 "write the year as 1995, 1995年, 1995、1997 or 90年代",
             )
@@ -587,7 +587,7 @@ def _report_markup(
         quality.add(
             "warning",
             source,
-            msg("row {row}", row=label_of[row]),
+            row_where(label_of[row]),
             msg(
                 "{column} {text!r} contains HTML/script markup; kept as plain text (escaped in "
                 "the map and the app, never run)",

@@ -191,3 +191,21 @@ def test_the_command_line_language():
     assert interface_language({"LANG": "zh_CN.UTF-8"}) == "zh"
     assert interface_language({"LANG": "C.UTF-8"}) == "en"
     assert interface_language({}) == "en"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected", "absent"),
+    [("zh", "找不到文件。", "file not found"), ("en", "file not found", "找不到文件")],
+)
+def test_the_command_line_speaks_lianpian_lang(
+    tmp_path, monkeypatch, capsys, lang, expected, absent
+):
+    from geo.cli import main
+
+    monkeypatch.setenv("LIANPIAN_LANG", lang)
+    code = main(
+        ["plan", "--estates", str(tmp_path / "missing.gpkg"), "--out", str(tmp_path / "o.gpkg")]
+    )
+    err = capsys.readouterr().err
+    assert code != 0 and "missing.gpkg" in err
+    assert expected.rstrip("。") in err and absent not in err
