@@ -88,7 +88,7 @@ def test_a_shapefile_without_crs_is_one_sentence_in_the_interface_language(tmp_p
         assert "处理办法" in message and "仍显示上一次的数据" in message
     else:
         assert "the layer has no CRS" in message and "坐标系" not in message
-        assert "Fix:" in message
+        assert "Fix: add the .prj" in message
     assert "estates_nocrs" in message  # the file the planner chose, not a temporary path
     _no_temp_path(message)
 

@@ -55,7 +55,8 @@ def error_text(exc: BaseException, lang: str, fix: str) -> str:
         body = text(exc.message, lang)
         line = _sentences(f"{head}{colon}{body}" if head else body, lang=lang)
         if exc.fix:
-            line += ("" if lang == "zh" else " ") + fix + _sentences(text(exc.fix, lang), lang=lang)
+            gap = "" if lang == "zh" else " "
+            line += gap + fix.strip() + gap + _sentences(text(exc.fix, lang), lang=lang)
         return line
     if isinstance(exc, LianpianError):
         return _sentences(exc.one_line(lang), fix, lang)

@@ -55,12 +55,15 @@ class InputError(LianpianError, ValueError):
 
     def one_line(self, lang: str = "en") -> str:
         """Return the error as one line: ``file, where: message. Fix: ...``, in ``lang``."""
-        head = ", ".join(p for p in (text(self.source, lang), text(self.where, lang)) if p)
+        comma, colon = ("，", "：") if lang == "zh" else (", ", ": ")
+        head = comma.join(p for p in (text(self.source, lang), text(self.where, lang)) if p)
         body = text(self.message, lang)
-        line = f"{head}: {body}" if head else body
-        if self.fix:
-            line += (" 修改建议：" if lang == "zh" else " Fix: ") + text(self.fix, lang)
-        return line
+        line = f"{head}{colon}{body}" if head else body
+        if self.fix and lang == "zh":
+            line += ("" if line.endswith(("。", "？", "）", "…")) else "。") + "修改建议："
+        elif self.fix:
+            line += " Fix: "
+        return line + text(self.fix, lang) if self.fix else line
 
     def text(self, lang: str = "en") -> str:
         """The message alone (no file, no fix) in ``lang``."""

@@ -128,6 +128,30 @@ def row_where(label: object) -> Message:
     return msg("row {estate}", estate=label)  # English as before; zh names the estate
 
 
+#: The estate columns (geo.core.schema canonical names) in the planner's words, for notes that
+#: name a column ("households: 'abc' is not a number" -> "户数：'abc' 不是数字").
+_COLUMN_WORDS = {
+    "households": msg("households"),
+    "buildings": msg("buildings"),
+    "floor_area_m2": msg("floor_area_m2"),
+    "consent_rate": msg("consent_rate"),
+    "elderly_share": msg("elderly_share"),
+    "already_renovated": msg("already_renovated"),
+    "shantytown_plan": msg("shantytown_plan"),
+    "urban_village": msg("urban_village"),
+    "illegal_structures_removed": msg("illegal_structures_removed"),
+    "has_property_management": msg("has_property_management"),
+    "investment": msg("investment"),
+    "name": msg("name"),
+    "county": msg("county"),
+}
+
+
+def column_word(column: str) -> str:
+    """A canonical column name as a message (English: the name itself; zh: 户数, 栋数 ...)."""
+    return _COLUMN_WORDS.get(column, column)
+
+
 def fields(template: str) -> set[str]:
     """The field names of a template (``{name!r:>5}`` -> ``name``); empty for plain text."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
-from geo.core.messages import msg, row_where
+from geo.core.messages import column_word, msg, row_where
 from geo.core.names import MISSING_CELLS, normalise_header, normalise_text
 from geo.core.places import POINT_COLUMNS, split_region
 
@@ -497,7 +497,7 @@ def coerce_attributes(
                     None,
                     msg(
                         "0 {column} is not plausible for an estate; treated as unknown",
-                        column=column,
+                        column=column_word(column),
                     ),
                 )
             elif value is not None and column in PLAUSIBLE_MAX and value > PLAUSIBLE_MAX[column]:
@@ -519,7 +519,7 @@ def coerce_attributes(
                 "repair" if parsed[k] is not pd.NA else "warning",
                 source,
                 row_where(label_of[row]),
-                msg("{column}: {note}", column=column, note=notes[k]),
+                msg("{column}: {note}", column=column_word(column), note=notes[k]),
                 "correct the cell in the survey table",
             )
         out[column] = pd.Series(parsed[codes], index=out.index, dtype=ESTATE_COLUMNS[column][0])
@@ -591,7 +591,7 @@ def _report_markup(
             msg(
                 "{column} {text!r} contains HTML/script markup; kept as plain text (escaped in "
                 "the map and the app, never run)",
-                column=column,
+                column=column_word(column),
                 text=text[:60],
             ),
             "remove the markup from the cell",

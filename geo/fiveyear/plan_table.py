@@ -18,7 +18,7 @@ import re
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
-from geo.core.messages import msg
+from geo.core.messages import column_word, msg
 from geo.core.names import normalise_header, normalise_text
 from geo.core.schema import map_headers, parse_area, parse_build_year, parse_count
 
@@ -272,7 +272,7 @@ def _plan_row(
     for key, parser in (("buildings", parse_count), ("households", parse_count)):
         value, message = parser(cell(key))
         if message:
-            note(msg("{key}: {message}", key=key, message=message))
+            note(msg("{key}: {message}", key=column_word(key), message=message))
         out[key] = value
     for key, target, kind in (
         ("floor_area_m2", "floor_area_m2", "area"),
@@ -280,7 +280,7 @@ def _plan_row(
     ):
         value, message = parse_area(cell(key))
         if message:
-            note(msg("{key}: {message}", key=key, message=message))
+            note(msg("{key}: {message}", key=column_word(key), message=message))
         out[target] = None if value is None else value * _scale(header_of.get(key, ""), kind)
     return {k: (pd.NA if v is None else v) for k, v in out.items()}
 

@@ -399,8 +399,12 @@ def clean_polygons(
     collection = types == 7
     if keep.any() and not (polygonal | collection)[keep].any():
         kinds = sorted(set(shapely.get_type_id(geoms[keep]).tolist()))
-        names = {0: "points", 1: "lines", 2: "lines", 4: "points", 5: "lines"}
-        found = ", ".join(names.get(k, "other geometries") for k in kinds)
+        names = {0: msg("points"), 1: msg("lines"), 2: msg("lines"), 4: msg("points")}
+        kind = sorted(
+            {names.get(k, msg("lines") if k == 5 else msg("other geometries")) for k in kinds}
+        )
+        found = kind[0] if len(kind) == 1 else msg("{a} and {b}", a=kind[0], b=kind[1])
+        found = msg("{a}, {b} and {c}", a=kind[0], b=kind[1], c=kind[2]) if len(kind) > 2 else found
         raise InputError(
             msg("the layer holds {found}, not polygons", found=found),
             source=source,

@@ -125,7 +125,7 @@ def test_data_in_a_parameter_stays_literal():
 def test_a_plain_english_string_still_works_and_is_looked_up():
     exc = InputError("the layer has no CRS (.prj missing?)", source="a.shp", fix="add it")
     assert str(exc) == "a.shp: the layer has no CRS (.prj missing?) Fix: add it"
-    assert "坐标系" in exc.one_line("zh") and exc.one_line("zh").startswith("a.shp: ")
+    assert "坐标系" in exc.one_line("zh") and exc.one_line("zh").startswith("a.shp：")
     assert exc.one_line("zh").endswith("修改建议：add it")  # unknown sentence: English kept
     unknown = InputError("a sentence no catalog holds {x}")
     assert unknown.one_line("zh") == "a sentence no catalog holds {x}"
