@@ -393,7 +393,7 @@ def test_the_tools_own_result_geopackage_is_taken_as_estates(tmp_path):
     assert not at.error, [e.value for e in at.error]
     assert _metrics(at)["符合条件"] == str(result.summary()["by_status"]["eligible"])
     notes = next(df.value for df in at.dataframe if "说明" in df.value.columns)
-    assert notes["说明"].str.contains("a lianpian result").any()
+    assert notes["说明"].str.contains("这是 lianpian 的规划成果").any()
     assert "lianpian_plan.gpkg" in at.session_state["spec"][0][1]
 
 

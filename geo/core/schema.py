@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import column_word, msg, row_where
 from geo.core.names import MISSING_CELLS, normalise_header, normalise_text
 from geo.core.places import POINT_COLUMNS, split_region
 from geo.core.yes_no import parse_bool, parse_management_model
@@ -125,8 +126,6 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 
 _CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 _FIRST_PLAUSIBLE_YEAR = 1900
-#: Prefix of a :class:`BuildYear` note that records an interpretation (a repair), not a rejection.
-REPAIRED = "repair: "
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:|on[a-z]+\s*=", re.IGNORECASE)
 
 
@@ -154,8 +153,14 @@ def map_headers(
     for target in user_mapping.values():
         if target not in ESTATE_COLUMNS and target not in POINT_COLUMNS:
             raise InputError(
-                f"the column mapping names {target!r}, which is not an estate column",
-                fix=f"use one of {', '.join([*ESTATE_COLUMNS, *POINT_COLUMNS])}",
+                msg(
+                    "the column mapping names {target!r}, which is not an estate column",
+                    target=target,
+                ),
+                fix=msg(
+                    "use one of {columns}",
+                    columns=", ".join([*ESTATE_COLUMNS, *POINT_COLUMNS]),
+                ),
             )
     lookup = {
         normalise_header(alias): canonical
@@ -187,6 +192,7 @@ class BuildYear:
     first: int | None
     latest: int | None
     note: str = ""
+    repaired: bool = False  # the note records an interpretation (a repair), not a rejection
 
 
 def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildYear:
@@ -196,7 +202,7 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
     ``"1995-1997"`` (phases: first and latest), ``"90年代"`` / ``"1990s"`` (a decade: 1990 to
     1999), ``"九五年"`` (1995). Empty or unreadable cells and years after ``current_year`` give
     ``BuildYear(None, None, note)``; unknown means "needs survey", never a guess. Readings that
-    interpret the cell (phases, a two-digit year) carry a note starting with :data:`REPAIRED`.
+    interpret the cell (phases, a two-digit year) carry the note with ``repaired=True``.
 
     Examples
     --------
@@ -233,28 +239,39 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
         short = re.fullmatch(r"(\d{2})年?", text)
         if short:
             years = [1900 + int(short.group(1))]
-            note = f"{REPAIRED}build year {written!r} read as {years[0]}"
+            note = msg("build year {written!r} read as {year}", written=written, year=years[0])
     if not years:
-        return BuildYear(None, None, f"build year {written!r} is not a year")
+        return BuildYear(None, None, msg("build year {written!r} is not a year", written=written))
     full: list[int] = []
     for year in years:
         if year < 100 and full:
             year = full[0] // 100 * 100 + year
         full.append(year)
     if len(set(full)) > 1:
-        note = (
-            f"{REPAIRED}build year {written!r} read as phases {min(full)} to {max(full)} "
-            f"(latest, {max(full)}, decides eligibility)"
+        note = msg(
+            "build year {written!r} read as phases {first} to {latest} (latest, {latest}, "
+            "decides eligibility)",
+            written=written,
+            first=min(full),
+            latest=max(full),
         )
     return _checked(min(full), max(full), written, current_year, note=note)
 
 
 def _checked(first: int, latest: int, text: str, current_year: int, note: str = "") -> BuildYear:
+    # a note other than "decade" here records how the cell was read: a repair
     if first < _FIRST_PLAUSIBLE_YEAR or latest > current_year:
         return BuildYear(
-            None, None, f"build year {text!r} is outside {_FIRST_PLAUSIBLE_YEAR}-{current_year}"
+            None,
+            None,
+            msg(
+                "build year {text!r} is outside {first}-{current_year}",
+                text=text,
+                first=_FIRST_PLAUSIBLE_YEAR,
+                current_year=current_year,
+            ),
         )
-    return BuildYear(first, latest, note)
+    return BuildYear(first, latest, note, repaired=bool(note) and note != "decade")
 
 
 def parse_share(value: object, *, percent_scale: bool | None = None) -> tuple[float | None, str]:
@@ -283,21 +300,26 @@ def parse_share(value: object, *, percent_scale: bool | None = None) -> tuple[fl
     try:
         number = float(text.rstrip("%").strip())
     except ValueError:
-        return None, f"{text!r} is not a number"
+        return None, msg("{text!r} is not a number", text=text)
     if not math.isfinite(number) or number < 0:
-        return None, f"{text!r} is not a share between 0 and 1"
+        return None, msg("{text!r} is not a share between 0 and 1", text=text)
     if percent:
         number /= 100
     elif number > 1:
         if percent_scale is False and number < 2:
             return None, (
-                f"{text!r} is over 1 in a column of shares (0-1): over 100%; treated as unknown"
+                msg(
+                    "{text!r} is over 1 in a column of shares (0-1): over 100%; treated as unknown",
+                    text=text,
+                )
             )
         if number <= 100:
-            return number / 100, f"{text!r} read as a percentage ({number / 100:.2f})"
-        return None, f"{text!r} is not a share between 0 and 1"
+            return number / 100, msg(
+                "{text!r} read as a percentage ({share:.2f})", text=text, share=number / 100
+            )
+        return None, msg("{text!r} is not a share between 0 and 1", text=text)
     if number > 1:
-        return None, f"{text!r} is over 100%"
+        return None, msg("{text!r} is over 100%", text=text)
     return number, ""
 
 
@@ -333,9 +355,9 @@ def parse_count(value: object) -> tuple[int | None, str]:
     try:
         number = float(re.sub(r"^约|(户|栋|幢|个|套|间)左右$|[户栋幢个套间]$", "", text))
     except ValueError:
-        return None, f"{text!r} is not a number"
+        return None, msg("{text!r} is not a number", text=text)
     if not math.isfinite(number) or number < 0 or number != int(number):
-        return None, f"{text!r} is not a whole number of at least 0"
+        return None, msg("{text!r} is not a whole number of at least 0", text=text)
     return int(number), ""
 
 
@@ -355,9 +377,9 @@ def parse_area(value: object) -> tuple[float | None, str]:
     try:
         number = float(text) * scale
     except ValueError:
-        return None, f"{text!r} is not a number"
+        return None, msg("{text!r} is not a number", text=text)
     if not math.isfinite(number) or number < 0:
-        return None, f"{text!r} is not an area of at least 0 m²"
+        return None, msg("{text!r} is not an area of at least 0 m²", text=text)
     return number, ""
 
 
@@ -477,12 +499,22 @@ def coerce_attributes(
         for k, cell in enumerate(cells):
             value, note = parser(cell)
             if column in _COUNTS and value == 0:
-                value, note = None, f"0 {column} is not plausible for an estate; treated as unknown"
+                value, note = (
+                    None,
+                    msg(
+                        "0 {column} is not plausible for an estate; treated as unknown",
+                        column=column_word(column),
+                    ),
+                )
             elif value is not None and column in PLAUSIBLE_MAX and value > PLAUSIBLE_MAX[column]:
                 value, note = (
                     None,
-                    f"{value:,.0f} is more than one estate can have (at most "
-                    f"{PLAUSIBLE_MAX[column]:,.0f}); treated as unknown",
+                    msg(
+                        "{value:,.0f} is more than one estate can have (at most {most:,.0f}); "
+                        "treated as unknown",
+                        value=value,
+                        most=PLAUSIBLE_MAX[column],
+                    ),
                 )
             parsed[k] = pd.NA if value is None else value
             notes.append(note)
@@ -492,8 +524,8 @@ def coerce_attributes(
             quality.add(
                 "repair" if parsed[k] is not pd.NA else "warning",
                 source,
-                f"row {label_of[row]}",
-                f"{column}: {notes[k]}",
+                row_where(label_of[row]),
+                msg("{column}: {note}", column=column_word(column), note=notes[k]),
                 "correct the cell in the survey table",
             )
         out[column] = pd.Series(parsed[codes], index=out.index, dtype=ESTATE_COLUMNS[column][0])
@@ -503,20 +535,20 @@ def coerce_attributes(
     years = [parse_year(cell) for cell in cells]
     for row in np.flatnonzero(np.array([bool(y.note) for y in years], dtype=bool)[codes]):
         year = years[codes[row]]
-        if year.note.startswith(REPAIRED):
+        if year.repaired:
             quality.add(
                 "repair",
                 source,
-                f"row {label_of[row]}",
-                year.note.removeprefix(REPAIRED),
+                row_where(label_of[row]),
+                year.note,
                 "check the reading; write phases as 1995、1997",
             )
         elif year.note != "decade":
             quality.add(
                 "warning",
                 source,
-                f"row {label_of[row]}",
-                year.note + "; the estate needs a survey",
+                row_where(label_of[row]),
+                msg("{note}; the estate needs a survey", note=year.note),
                 "write the year as 1995, 1995年, 1995、1997 or 90年代",
             )
     first = np.array([pd.NA if y.first is None else y.first for y in years], dtype=object)
@@ -561,8 +593,12 @@ def _report_markup(
         quality.add(
             "warning",
             source,
-            f"row {label_of[row]}",
-            f"{column} {text[:60]!r} contains HTML/script markup; kept as plain text "
-            "(escaped in the map and the app, never run)",
+            row_where(label_of[row]),
+            msg(
+                "{column} {text!r} contains HTML/script markup; kept as plain text (escaped in "
+                "the map and the app, never run)",
+                column=column_word(column),
+                text=text[:60],
+            ),
             "remove the markup from the cell",
         )

@@ -3,7 +3,7 @@
 Cells are read leniently but never guessed: a cell that says neither yes nor no is unknown, with
 a note that :func:`geo.core.schema.coerce_attributes` puts in the quality report.
 
-May import: the standard library, numpy and ``geo.core.names``.
+May import: the standard library, numpy, ``geo.core.messages`` and ``geo.core.names``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from geo.core.messages import msg
 from geo.core.names import MISSING_CELLS, normalise_text
 
 _BOOL_TRUE = {"是", "有", "已", "y", "yes", "true", "t", "1", "√", "✓"}
@@ -31,7 +32,7 @@ def parse_bool(value: object) -> tuple[bool | None, str]:
         return False, ""
     if re.fullmatch(r"[01]\.0+", text):  # 1.0 / 0.0: a spreadsheet's number cell
         return text.startswith("1"), ""
-    return None, f"{text!r} is not yes/no (是/否)"
+    return None, msg("{text!r} is not yes/no (是/否)", text=text)
 
 
 #: Leading words of a yes/no phrase (已确定, 未拆除, 尚未明确, 待定): the state, whatever the verb.
@@ -63,4 +64,6 @@ def parse_management_model(value: object) -> tuple[bool | None, str]:
         return True, ""
     if any(model in text for model in _MANAGEMENT_MODELS):
         return True, ""
-    return None, f"{text!r} is not yes/no (是/否) nor a management model (物业、自治、托管)"
+    return None, msg(
+        "{text!r} is not yes/no (是/否) nor a management model (物业、自治、托管)", text=text
+    )

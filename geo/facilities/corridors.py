@@ -78,6 +78,7 @@ from scipy.sparse.csgraph import dijkstra
 from geo.core import _memo
 from geo.core._memo import Memo, digest
 from geo.core.errors import QualityReport
+from geo.core.messages import msg
 from geo.core.policy import Policy
 from geo.facilities.corridor_costs import (
     DISTRICT_CORRIDOR_COLUMNS,
@@ -230,10 +231,13 @@ def plan_corridors(
     if assumed:
         quality.add(
             "warning",
-            "corridors",
-            f"{len(assumed)} districts",
-            "no mains or connection roads near: one connection point assumed on the district "
-            "outline (" + ", ".join(assumed[:5]) + ("..." if len(assumed) > 5 else "") + ")",
+            msg("corridors"),
+            msg("{n_assumed} districts", n_assumed=len(assumed)),
+            msg(
+                "no mains or connection roads near: one connection point assumed on the district "
+                "outline ({districts})",
+                districts=", ".join(assumed[:5]) + ("..." if len(assumed) > 5 else ""),
+            ),
             "give the mains (--mains) or the roads (--roads) for real connection points",
         )
     return _assemble(rows, segments, table, districts, ctx)

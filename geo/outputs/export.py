@@ -60,6 +60,7 @@ from pyproj import CRS
 
 from geo import io as geo_io
 from geo.core.errors import InputError
+from geo.core.messages import msg
 from geo.io.folders import exit_with_parent, swapped_folder
 from geo.outputs.bundle import (
     OPTIONAL_LAYERS,
@@ -179,7 +180,10 @@ def build_district_package(
     """
     options = options or PackageOptions()
     if options.encoding not in SHAPEFILE_ENCODINGS:
-        raise InputError(f"unknown Shapefile encoding {options.encoding!r}", fix="use utf-8 or gbk")
+        raise InputError(
+            msg("unknown Shapefile encoding {encoding!r}", encoding=options.encoding),
+            fix="use utf-8 or gbk",
+        )
     b = _bundle(layers, district_id)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geo.core.messages import msg
 from geo.core.policy import Policy
 
 #: name -> (Chinese label of a failure, English label, document)
@@ -108,20 +109,31 @@ def management_model_note(estates: pd.DataFrame, policy: Policy) -> str | None:
         return None
     fallback = policy.conditions.management_model_unknown
     reading = {
-        "property_management": "estates with property management count as having a model, "
-        "the others are unknown (flagged, not postponed)",
-        "unknown": "every such estate is unknown (flagged, not postponed)",
-        "failed": "every such estate counts as without a model "
-        f"(effect: {policy.conditions.management_model})",
+        "property_management": msg(
+            "estates with property management count as having a model, "
+            "the others are unknown (flagged, not postponed)"
+        ),
+        "unknown": msg("every such estate is unknown (flagged, not postponed)"),
+        "failed": msg(
+            "every such estate counts as without a model (effect: {effect})",
+            effect=policy.conditions.management_model,
+        ),
     }[fallback]
     what = (
-        "the survey has no column management_model_agreed (是否确定改造后管理模式)"
+        msg("the survey has no column management_model_agreed (是否确定改造后管理模式)")
         if absent
-        else f"{blank} estates in the programme have no value in management_model_agreed (是否确定改造后管理模式)"
+        else msg(
+            "{n} estates in the programme have no value in management_model_agreed "
+            "(是否确定改造后管理模式)",
+            n=blank,
+        )
     )
-    return (
-        f"{what}: the management-model condition (Huaibei 2021 七(五)) used "
-        f"conditions.management_model_unknown = {fallback!r}: {reading}"
+    return msg(
+        "{what}: the management-model condition (Huaibei 2021 七(五)) used "
+        "conditions.management_model_unknown = {fallback!r}: {reading}",
+        what=what,
+        fallback=fallback,
+        reading=reading,
     )
 
 
