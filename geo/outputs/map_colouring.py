@@ -48,6 +48,8 @@ WORDS: dict[str, dict[str, str]] = {
         "status": "状态变化",
         "unchanged": "无变化",
         "postponed": "暂缓（条件未满足）",
+        "state_eligible": "符合条件",
+        "state_extension": "延伸纳入",
         "change": "变化",
         "legend_change": "方案变化：{a} → {b}",
         "no_district": "不在片区",
@@ -75,6 +77,8 @@ WORDS: dict[str, dict[str, str]] = {
         "status": "status changes",
         "unchanged": "unchanged",
         "postponed": "postponed (a condition not met)",
+        "state_eligible": "eligible",
+        "state_extension": "extension",
         "change": "Change",
         "legend_change": "Scenario changes: {a} → {b}",
         "no_district": "no district",
@@ -154,11 +158,12 @@ def _legend(
     return (*entries, (FAINT, w["count"].format(label=w[faint], n=n_faint)))
 
 
-def _state_label(state: object, language: str) -> str:
+def state_label(state: object, language: str = "zh") -> str:
+    """Words of an estate's state (:data:`geo.planning.scenario_changes.STATES`)."""
     if state is None or pd.isna(state):
         return TEXT[language]["unknown"]
-    if state == "postponed":
-        return WORDS[language]["postponed"]
+    if state in ("postponed", "eligible", "extension"):  # no cutoff year: scenarios differ in it
+        return WORDS[language].get(f"state_{state}", WORDS[language]["postponed"])
     return status_label(str(state), language)
 
 
@@ -196,7 +201,7 @@ def change_colouring(
     counts = kinds.value_counts()
     colour = kinds.map(CHANGE_COLOURS).fillna(FAINT)
     states = {
-        s: _state_label(s, language)
+        s: state_label(s, language)
         for s in pd.unique(changes[["state_a", "state_b"]].values.ravel())
     }
 
@@ -208,13 +213,17 @@ def change_colouring(
         if row["state_a"] != row["state_b"]:
             parts.append(f"{states[row['state_a']]} → {states[row['state_b']]}")
         da, db = row["district_a"], row["district_b"]
-        if kind == "moved" or (pd.notna(da) and pd.notna(db) and row["district_b_in_a"] != da):
+        continues = row["district_b_in_a"]
+        same = (pd.isna(da) and pd.isna(db)) or (
+            pd.notna(continues) and pd.notna(da) and bool(continues == da)
+        )
+        if kind == "moved" or not same:
             parts.append(f"{_district_label(da, language)} → {_district_label(db, language)}")
         return w["said"].format(kind=w[kind], what=w["sep"].join(parts))
 
     def value(state: object, district: object) -> str:
         return w["value"].format(
-            state=states.get(state, _state_label(state, language)),
+            state=states.get(state, state_label(state, language)),
             district=_district_label(district, language),
         )
 
