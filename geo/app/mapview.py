@@ -102,7 +102,8 @@ def map_component_args(
         switch.active, switch.kwargs = False, None
     if kwargs is None:
         raise RuntimeError("streamlit_folium did not call its component")
-    return {**kwargs, "script": kwargs["script"] + keep_view_script(spec)}
+    own = spec if map_key == MAP_KEY else (*spec, ("_map", map_key))  # each map its own view
+    return {**kwargs, "script": kwargs["script"] + keep_view_script(own)}
 
 
 def show_map(

@@ -99,12 +99,15 @@ def cached_changes(spec: tuple, items_a: tuple, items_b: tuple) -> pd.DataFrame:
     return scenario_changes(cached_plan(spec, items_a).estates, cached_plan(spec, items_b).estates)
 
 
-def _value_text(t: dict[str, str], value: object) -> str:
+def _value_text(t: dict[str, str], key: str, value: object) -> str:
+    """A policy value as the sidebar shows it: 是/否, years without separators, 3,000 户."""
     if isinstance(value, bool):
         return t["yes"] if value else t["no"]
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    if isinstance(value, int) and "year" not in key:
+        return f"{value:,}"
+    return str(value)
 
 
 def change_map(
@@ -189,7 +192,7 @@ def scenarios_tab(
     weights = section(lang, "weight_labels")
     labels |= {f"priority.weight_{w}": f"{t['weights']}：{weights.get(w, w)}" for w in WEIGHTS}
     differ = [
-        (labels.get(k, k), _value_text(t, v), _value_text(t, dict(items_b).get(k)))
+        (labels.get(k, k), _value_text(t, k, v), _value_text(t, k, dict(items_b).get(k)))
         for k, v in items_a
         if dict(items_b).get(k) != v
     ]
