@@ -14,7 +14,7 @@ eligibility status, and, with ``on_plan``, the five-year-plan layer too. Two are
   已完工 done, estates not in the table faint.
 
 Every text from data (scenario names, district ids, notes) is HTML-escaped here; legends carry
-counts. May import: pandas, :mod:`geo.outputs.map_style`.
+counts. May import: pandas, :mod:`geo.core`, :mod:`geo.outputs.map_style`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from geo.core.policy import MILESTONE_STAGES
 from geo.outputs.map_style import TEXT, _esc, status_label
 
 #: Fill of the estates a colouring leaves out (unchanged, not in the progress table): faint.
@@ -267,6 +268,43 @@ def milestone_words(
     return html.escape(w["sep"].join(items) if items else str(text))
 
 
+_STAGE = re.compile(r"\b(" + "|".join(MILESTONE_STAGES) + r")\b")
+_CRITERIA_NOTE = re.compile(r"start date given but not all start criteria hold: (.*)")
+_SATISFACTION_NOTE = re.compile(
+    r"acceptance needs (\d+%) satisfaction \((\w+)\), table has (none|\d+%)"
+)
+
+
+def milestone_label(text: object, stage_words: Mapping[str, str] | None = None) -> str:
+    """A milestone as the policy writes it (``06-30 started 50%``) with the stage in words."""
+    names = stage_words or {}
+    return _STAGE.sub(lambda m: names.get(m.group(1), m.group(1)), str(text))
+
+
+def milestone_note(text: object, language: str = "zh") -> str:
+    """The progress note of an estate (:func:`geo.fiveyear.progress.estate_progress`) in ``language``.
+
+    The two notes it writes (start criteria not all met; acceptance below the satisfaction
+    threshold) are said in Chinese for ``zh``; other text is kept. Not escaped.
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)) or not str(text).strip():
+        return ""
+    if language != "zh":
+        return str(text)
+    out = []
+    for part in str(text).split("; "):
+        if found := _CRITERIA_NOTE.fullmatch(part):
+            out.append("填了开工日期，但开工认定标准未全部满足：" + found.group(1))
+        elif found := _SATISFACTION_NOTE.fullmatch(part):
+            need, city, has = found.groups()
+            has = "未填" if has == "none" else has
+            city = {"Ruicheng": "芮城"}.get(city, city)
+            out.append(f"竣工验收需居民满意度达到{need}（{city}），表中为{has}")
+        else:
+            out.append(part)
+    return "；".join(out)
+
+
 def milestone_colouring(
     on_estates: pd.DataFrame,
     language: str = "zh",
@@ -310,7 +348,7 @@ def milestone_colouring(
             w["next_milestone"],
             on_estates["next_milestone"].map(lambda v: milestone_words(v, language, stage_words)),
         ),
-        (w["note"], on_estates["note"].map(lambda v: _esc(v))),
+        (w["note"], on_estates["note"].map(lambda v: _esc(milestone_note(v, language)))),
     )
     legend = _legend(w, MILESTONE_COLOURS, counts, "not_listed", int((~listed).sum()))
     return EstateColouring(

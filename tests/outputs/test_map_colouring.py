@@ -126,3 +126,23 @@ def test_without_a_colouring_the_map_is_unchanged():
     m = maps.build_map(result, maps.MapOptions(basemap="none"))
     layer = _canvas(m, "estates")
     assert layer.fill_from == "colour" and "xcolour" not in layer.props
+
+
+def test_milestones_and_progress_notes_in_words():
+    from geo.outputs.map_colouring import milestone_label, milestone_note
+
+    stages = {"started": "开工", "completed": "全部完工"}
+    assert milestone_label("06-30 started 50%", stages) == "06-30 开工 50%"
+    assert milestone_label("06-30 completed 100% (续建 2021)", stages) == (
+        "06-30 全部完工 100% (续建 2021)"
+    )
+    note = (
+        "start date given but not all start criteria hold: 完成违章建筑和临时建筑拆除; "
+        "acceptance needs 80% satisfaction (Ruicheng), table has 75%"
+    )
+    assert milestone_note(note, "zh") == (
+        "填了开工日期，但开工认定标准未全部满足：完成违章建筑和临时建筑拆除；"
+        "竣工验收需居民满意度达到80%（芮城），表中为75%"
+    )
+    assert milestone_note(note, "en") == note
+    assert milestone_note(pd.NA) == ""

@@ -46,7 +46,12 @@ from geo.fiveyear.tables import annual_plan_table, plan_title, task_tables_by_ye
 from geo.fiveyear.yearly import compare_with_plan, plan_vs_schedule, schedule_rows
 from geo.io.workbook import write_workbook
 from geo.outputs import maps
-from geo.outputs.map_colouring import milestone_colouring, milestone_words
+from geo.outputs.map_colouring import (
+    milestone_colouring,
+    milestone_label,
+    milestone_note,
+    milestone_words,
+)
 from geo.pipeline import PlanResult
 
 #: Session key of the annual household cap of the proposed schedule (0: no cap).
@@ -235,6 +240,7 @@ def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
     part = report.loc[report["county"].astype(str) == county].copy()
     part["county"] = part["county"].map(lambda c: t["progress_all"] if c == ALL_COUNTIES else c)
     part["stage"] = part["stage"].map(lambda v: stages.get(v, v))
+    part["milestone"] = part["milestone"].map(lambda v: milestone_label(v, stages))
     part["status"] = part["status"].map(lambda v: words.get(v, v))
     part["required_share"] = (part["required_share"] * 100).round(0)
     part["share_done"] = (part["share_done"] * 100).round(1)
@@ -250,6 +256,7 @@ def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
         behind_on=per_estate["behind_on"].map(
             lambda v: html.unescape(milestone_words(v, lang, stage_words))
         ),
+        note=per_estate["note"].map(lambda v: milestone_note(v, lang)),
     )
     shown = shown.astype(object).where(shown.notna(), "—")
     st.dataframe(
