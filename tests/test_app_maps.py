@@ -182,6 +182,16 @@ def test_map_coloured_by_milestone_status(town, sent):
     missed = dict(zip(ids, _column(spec, "x1"), strict=True))
     assert missed["D"] == "开工（2022-06-30前）"
     assert _has(script, "滞后（2）") and _has(script, "节点进度（2022-07-05）")
+    # English: the same colours, the legend and tooltip in English
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception, at.exception
+    script = [c for c in sent if _has(c["script"], "Milestones (2022-07-05)")][-1]["script"]
+    spec = _estate_layer(script)
+    ids = _column(spec, "estate_id")
+    assert dict(zip(ids, _column(spec, "xcolour"), strict=True)) == colour
+    assert dict(zip(ids, _column(spec, "x1"), strict=True))["D"] == "started by 2022-06-30"
+    assert _has(script, "behind (2)") and _has(script, "not in the progress table (2)")
+    at.sidebar.radio[0].set_value("zh").run()
     # the per-estate table says the milestones in words, no stage codes
     table = next(df.value for df in at.dataframe if "滞后" in df.value.to_numpy().ravel())
     assert not any("started by" in str(v) for v in table.to_numpy().ravel())

@@ -84,15 +84,6 @@ def _figures(t: dict[str, str], lang: str, result) -> dict[str, str]:
     return out
 
 
-def changed_estates(a, b) -> pd.DataFrame:
-    """Estates whose standing differs between two plans of the same data (not ``unchanged``).
-
-    :func:`geo.planning.scenario_changes.scenario_changes` of the two plans' estates.
-    """
-    changes = scenario_changes(a.estates, b.estates)
-    return changes.loc[changes["change"] != "unchanged"]
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def cached_changes(spec: tuple, items_a: tuple, items_b: tuple) -> pd.DataFrame:
     """:func:`~geo.planning.scenario_changes.scenario_changes` of two cached plans (B's index)."""
