@@ -9,7 +9,10 @@ extension, cutoff 1995 without), then times, min/median of ``--runs``:
 - ``change_colouring`` (the words and colours per estate);
 - ``build_map`` + render with the change colouring, against ``build_map`` + render of the same
   plan coloured by status (what the app draws anyway): the ratio is the colouring's cost;
-- the milestone colouring of a synthetic progress table of 300 rows (ids).
+- the milestone colouring of a synthetic progress table of 300 rows (ids);
+- the page's runs in AppTest (the map's component recorded, not sent to a browser): a scenario
+  saved, the cutoff changed (plan, comparison and change map), the same again cached, a progress
+  table uploaded and the map coloured by it.
 
 Prints the counts by kind of change and the load average. Needs ../shared/data (skips when absent).
 """
@@ -106,7 +109,62 @@ def main() -> int:
     print(
         f"milestones_on_estates + milestone_colouring (300 rows): min {lo:.3f} s, median {med:.3f} s"
     )
-    return 0
+    return _in_the_app(hz)
+
+
+def _in_the_app(hz: Path) -> int:
+    """The page's runs (AppTest, st_folium's component recorded, not sent) on Hangzhou."""
+    import pandas as pd
+    import streamlit as st
+    import streamlit_folium
+    from streamlit.testing.v1 import AppTest
+
+    streamlit_folium._component_func = lambda **kwargs: None  # no browser here
+    os.environ.update(
+        LIANPIAN_APP_ESTATES=str(hz / "osm_landuse_residential.gpkg"),
+        LIANPIAN_APP_SURVEY=str(hz / "survey_illustrative.csv"),
+        LIANPIAN_APP_BARRIERS=str(hz / "osm_water.gpkg"),
+    )
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+
+    def timed(label: str, change=None) -> None:
+        if change is not None:
+            change()
+        started = time.perf_counter()
+        at.run()
+        flag = "  EXCEPTION" if at.exception else ""
+        print(f"app {label}: {time.perf_counter() - started:.2f} s{flag}")
+
+    timed("first run (load + plan + map)")
+    at.text_input(key="scenario_name").input("2000")
+    at.button(key="scenario_save").click()
+    timed("scenario saved (compared with the current policy, change map built)")
+    cutoff = at.number_input(key="pol.eligibility.cutoff_year")
+    timed("cutoff 1995 (plan, comparison, change map)", lambda: cutoff.set_value(1995))
+    timed("rerun, nothing changed")
+    cutoff = at.number_input(key="pol.eligibility.cutoff_year")
+    timed("cutoff back to 2000 (plans cached, new comparison)", lambda: cutoff.set_value(2000))
+    cutoff = at.number_input(key="pol.eligibility.cutoff_year")
+    timed("cutoff 1995 again (comparison and map seen before)", lambda: cutoff.set_value(1995))
+    from geo.pipeline import load_inputs
+
+    ids = load_inputs(os.environ["LIANPIAN_APP_ESTATES"]).estates["estate_id"].astype(str)
+    table = pd.DataFrame(
+        {"estate_id": ids.head(300).to_numpy(), "户数": 100, "年份": 2022, "完工日期": ""}
+    ).assign(开工日期=["2022-05-20", "", ""] * 100)
+    upload = ("progress.csv", table.to_csv(index=False).encode("utf-8"), "text/csv")
+    timed("progress table uploaded", lambda: at.file_uploader(key="u_progress").set_value(upload))
+    timed(
+        "colour by milestones (new map)", lambda: at.radio(key="colour_by").set_value("milestone")
+    )
+    timed("rerun, nothing changed")
+    timed(
+        "colour by status (map seen before)", lambda: at.radio(key="colour_by").set_value("status")
+    )
+    timed("rerun, nothing changed")
+    return 1 if at.exception else 0
 
 
 if __name__ == "__main__":

@@ -244,7 +244,7 @@ def map_tab(
         display_choices = {**display_choices, "colour_by": "status"}
     colouring, colouring_key = None, ()
     if display_choices["colour_by"] == "milestone":
-        found = milestone_colouring_of(lang, result)
+        found = milestone_colouring_of(lang, result, (map_spec, policy_items))
         if found is None:
             st.caption(t["no_progress"])
         else:

@@ -168,15 +168,32 @@ def default_date(progress: pd.DataFrame) -> datetime.date:
     return today
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _milestone_map(
+    version: tuple, name: str, data: bytes, date: datetime.date, city: str, lang: str, _result
+) -> tuple[maps.EstateColouring, int]:
+    """The milestone colouring of one table, date and list on the plan ``version`` (cached)."""
+    progress, _ = _read_progress(name, data)
+    per_estate = milestone_status_by_estate(
+        fill_households(progress, _result.estates), date, _result.policy, city=city
+    )
+    on_estates, unplaced = milestones_on_estates(per_estate, _result.estates)
+    colouring = milestone_colouring(
+        on_estates, lang, date=date.isoformat(), stage_words=section(lang, "milestone_stages")
+    )
+    return colouring, len(unplaced)
+
+
 def milestone_colouring_of(
-    lang: str, result: PlanResult
+    lang: str, result: PlanResult, version: tuple
 ) -> tuple[maps.EstateColouring, tuple, int] | None:
     """The map's colouring by milestone status of the uploaded progress table (None: no table).
 
     Reads the upload, reporting date and milestone list as the 五年计划 tab's widgets hold them
-    (the map is drawn before that tab in the page's run). Returns the colouring, its cache key
-    (table digest, date, city, language) and the number of rows placed on no estate. A table
-    that cannot be read gives None here (the tab says why).
+    (the map is drawn before that tab in the page's run); ``version`` names the plan (data and
+    policy values). Returns the colouring, its cache key (table digest, date, city, language)
+    and the number of rows placed on no estate. A table that cannot be read gives None here
+    (the tab says why).
     """
     uploaded = st.session_state.get("u_progress")
     if uploaded is None:
@@ -188,15 +205,9 @@ def milestone_colouring_of(
         return None
     date = st.session_state.get("progress_date") or default_date(progress)
     city = st.session_state.get("progress_city") or result.policy.milestones.city
-    per_estate = milestone_status_by_estate(
-        fill_households(progress, result.estates), date, result.policy, city=city
-    )
-    on_estates, unplaced = milestones_on_estates(per_estate, result.estates)
-    colouring = milestone_colouring(
-        on_estates, lang, date=date.isoformat(), stage_words=section(lang, "milestone_stages")
-    )
+    colouring, unplaced = _milestone_map(version, uploaded.name, data, date, city, lang, result)
     key = ("milestone", hashlib.sha256(data).hexdigest()[:16], date.isoformat(), city, lang)
-    return colouring, key, len(unplaced)
+    return colouring, key, unplaced
 
 
 def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
