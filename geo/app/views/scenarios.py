@@ -101,6 +101,14 @@ def _value_text(t: dict[str, str], key: str, value: object) -> str:
     return str(value)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _change_colouring(
+    spec: tuple, items: tuple[tuple, tuple], names: tuple[str, str], lang: str
+) -> maps.EstateColouring:
+    """:func:`~geo.outputs.map_colouring.change_colouring` of two cached plans (cached)."""
+    return change_colouring(cached_changes(spec, *items), lang, name_a=names[0], name_b=names[1])
+
+
 def change_map(
     lang: str,
     spec: tuple,
@@ -119,9 +127,7 @@ def change_map(
         estates=plan_b.estates.drop(columns=["plan_year"], errors="ignore"),
         extra_layers={},
     )
-    colouring = change_colouring(
-        cached_changes(spec, *items), lang, name_a=names[0], name_b=names[1]
-    )
+    colouring = _change_colouring(spec, items, names, lang)
     choices = {**display_choices, "colour_by": "status"}
     options = maps.MapOptions(language=lang, show_adjacency=False, **choices)
     args = map_component_args(
