@@ -783,7 +783,7 @@ def test_schedule_beside_the_plan_milestones_and_official_tables(fake_map):
     at.date_input(key="progress_date").set_value(datetime.date(2022, 7, 5)).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     report = _frame_with(at, "里程碑")
-    started = report.loc[report["里程碑"] == "06-30 started 50%"].iloc[0]
+    started = report.loc[report["里程碑"] == "06-30 开工 50%"].iloc[0]
     assert started["状态"] == "已完成" and started["已完成户数"] == 300  # 100 + 200 of 600
     assert started["阶段"] == "开工" and started["县(区)"] == "全部"
     per_estate = _frame_with(at, "下一个里程碑").set_index("小区名称")

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from geo.core.errors import PolicyError
-from geo.core.places import county_stem
 from geo.core.messages import msg
+from geo.core.places import county_stem
 
 _LEVELS = ("county", "street", "community", "none")
 #: Effects a policy condition (gate) can have on an estate (see geo.planning.conditions).
