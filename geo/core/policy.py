@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from geo.core.cost_rates import RATE_UNITS, check_item_rates, parse_rate  # noqa: F401
 from geo.core.errors import PolicyError
 from geo.core.messages import msg
 from geo.core.places import county_stem
@@ -507,49 +508,11 @@ def _check_consistency(policy: Policy) -> None:
                     key=key,
                     entry=entry,
                 )
-    _check_cost_lists(policy)
+    check_item_rates(policy.cost.item_rates)
     policy.survey.successors()  # raises on a malformed entry
     typed = [*el.types_5min, *el.types_10min, *el.types_15min]
     if len(typed) != len(set(typed)):
         raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")
-
-
-#: Units of an item rate (``cost.item_rates``): what the yuan are per.
-RATE_UNITS = {
-    "m2": "m² of floor area (建筑面积)",
-    "household": "household (户)",
-    "building": "building (栋)",
-    "m": "metre of the estate boundary (red line), a proxy for estate-level lines and walls",
-    "estate": "estate (lump sum)",
-}
-_RATE = re.compile(
-    r"^\s*(?P<item>[^=]+?)\s*=\s*(?P<rate>\d+(?:\.\d+)?)\s*(?:yuan\s*)?/\s*(?P<unit>\w+)\s*$"
-)
-
-
-def parse_rate(entry: str) -> tuple[str, float, str]:
-    """Parse a ``cost.item_rates`` entry ``"供水 = 1500 / household"`` into (item, yuan, unit).
-
-    Raises
-    ------
-    ValueError
-        If the entry is not ``item = number / unit`` with a unit of :data:`RATE_UNITS`.
-    """
-    match = _RATE.match(entry)
-    if not match or match["unit"] not in RATE_UNITS:
-        raise ValueError(
-            f"{entry!r} is not 'item = yuan / unit' with a unit of {', '.join(RATE_UNITS)}"
-        )
-    return match["item"], float(match["rate"]), match["unit"]
-
-
-def _check_cost_lists(policy: Policy) -> None:
-    """Every ``cost.item_rates`` entry parses (the items are checked against the annex later)."""
-    for entry in policy.cost.item_rates:
-        try:
-            parse_rate(entry)
-        except ValueError as exc:
-            raise PolicyError("cost.item_rates: {exc}", exc=exc) from exc
 
 
 def _check_schedule(policy: Policy) -> None:

@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.core.cost_rates import parse_rate
 from geo.core.errors import PolicyError
 from geo.core.messages import msg
-from geo.core.policy import Policy, parse_rate
+from geo.core.policy import Policy
 from geo.core.schema import split_needs
 from geo.planning.content import CONTENT_CLASSES, CONTENT_ITEMS, classify_need
 

@@ -123,7 +123,7 @@ def test_survey_column_postpones_the_estates_without_an_agreed_model(tmp_path):
     odd = quality[quality["message"].str.contains("见附件", regex=False)]
     assert len(odd) == 1 and odd["where"].iloc[0] == "row 5"  # header is row 1; D is row 5
     # two blank estates (D, E) in the programme: said once
-    notes = quality[quality["where"] == "management_model_agreed"]
+    notes = quality[quality["where"] == "column management_model_agreed"]
     assert len(notes) == 1
     assert notes["message"].iloc[0].startswith("2 estates in the programme have no value")
 
@@ -146,7 +146,7 @@ def test_without_the_column_the_fallback_applies_and_is_said_once(fallback, read
     assert list(out["ready"]) == ready
     assert list(out["condition_management_model"]) == state
     quality = result.quality.to_frame()
-    notes = quality[quality["where"] == "management_model_agreed"]
+    notes = quality[quality["where"] == "column management_model_agreed"]
     assert len(notes) == 1
     message = notes["message"].iloc[0]
     assert message.startswith("the survey has no column management_model_agreed")
