@@ -474,6 +474,11 @@ def test_plan_upload_and_an_edited_match_becomes_an_override(fake_map):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert _metrics(at)["已匹配"] == "5" and _metrics(at)["未匹配"] == "1"
     assert at.slider(key="plan_year").value == 2025  # the year slider of the map
+    # the plan checks in the interface language: check names, details and sources
+    checks = next(d.value for d in at.dataframe if "检查项" in d.value.columns)
+    text = " ".join(str(v) for v in checks.to_numpy().ravel())
+    assert "延伸纳入比例" in text and "按户数" in text and "extension_share" not in text
+    assert "by households" not in text and "Yangjiang" not in text
     target = result.estates.loc[result.estates["status"] == "eligible"].iloc[10]
     at.session_state["plan_review_editor"] = {
         "edited_rows": {5: {"estate_id": str(target["estate_id"])}},
