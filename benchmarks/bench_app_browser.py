@@ -231,14 +231,15 @@ def _standalone(browser, path: Path, ours: bool, expected: int) -> dict[str, flo
         page.close()
 
 
-def _map_frame(page):
+def _map_frame(page, ours: bool = True):
     """The frame of the app's map (the last st_folium iframe: a rerun may leave the old one)."""
     iframes = page.locator('iframe[title="streamlit_folium.st_folium"]')
     for _ in range(int(TIMEOUT_S * 10)):
         try:
             if iframes.count():
                 frame = iframes.last.element_handle(timeout=1000).content_frame()
-                if frame is not None and frame.evaluate("() => !!window.lpMap"):
+                ready = "() => !!window.lpMap" if ours else "() => !!(window.L && window.map)"
+                if frame is not None and frame.evaluate(ready):
                     return frame
         except Exception:  # replaced while we looked
             pass
@@ -246,7 +247,9 @@ def _map_frame(page):
     raise TimeoutError("the map's frame did not appear")
 
 
-def _app_visit(browser, port: int, expected: int, first: bool) -> dict[str, float]:
+def _app_visit(
+    browser, port: int, expected: int, first: bool, ours: bool = True
+) -> dict[str, float]:
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     received = [0]
 
@@ -258,16 +261,18 @@ def _app_visit(browser, port: int, expected: int, first: bool) -> dict[str, floa
         started = time.perf_counter()
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         out: dict[str, float] = {}
-        page.get_by_text("政策参数", exact=True).wait_for(timeout=TIMEOUT_S * 1000)
+        heading = "政策参数" if ours else "plain streamlit-folium"
+        page.get_by_text(heading, exact=True).wait_for(timeout=TIMEOUT_S * 1000)
         out["sidebar"] = time.perf_counter() - started
-        if first:
+        if first and ours:
             try:
                 page.locator('[role="progressbar"]').first.wait_for(timeout=5000)
                 out["progress"] = time.perf_counter() - started
             except Exception:  # the plan was ready at once: no progress to show
                 out["progress"] = float("nan")
-        frame = _map_frame(page)
-        out["drawn"] = _wait_drawn(frame, True, expected, started)
+        frame = _map_frame(page, ours)
+        out["map"] = time.perf_counter() - started  # the map's frame has its map
+        out["drawn"] = _wait_drawn(frame, ours, expected, started)
         out["frame"], out["task"] = _zoom(browser, page, frame)
         out["heap"] = _heap_mb(page)
         out["page"] = received[0] / 1e6
@@ -299,7 +304,6 @@ def bench(n: int, runs: int, app: bool) -> None:
     from playwright.sync_api import sync_playwright
 
     from geo.pipeline import run_plan
-    from tests.test_browser import _free_port, _start_app
 
     env, inputs = _inputs(n)
     result = run_plan(inputs)
@@ -324,26 +328,55 @@ def bench(n: int, runs: int, app: bool) -> None:
                 browser.close()
     if not app:
         return
+    plain = Path(tempfile.mkdtemp(prefix="lianpian-bench-plain-")) / "estates.gpkg"
+    columns = ["estate_id", "name", "status", result.estates.geometry.name]
+    result.estates[columns].to_crs(4326).to_file(plain, driver="GPKG")
     del result, inputs
+    try:
+        _app_runs(env, expected, runs, None)
+        _app_runs({"LIANPIAN_BENCH_PLAIN": str(plain)}, expected, runs, PLAIN_APP)
+    finally:
+        plain.unlink(missing_ok=True)
+        plain.parent.rmdir()
+
+
+#: The app a user would otherwise write (Streamlit + streamlit-folium + folium.GeoJson).
+PLAIN_APP = Path(__file__).resolve().parent / "_plain_app.py"
+
+
+def _app_runs(env: dict[str, str], expected: int, runs: int, script: Path | None) -> None:
+    """Start an app (ours: ``serve.py``; else ``script``) and visit it ``runs`` + 1 times."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import _free_port, _start_app
+
+    ours = script is None
+    label = "app" if ours else "plain streamlit-folium app"
     port = _free_port()
-    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO), **env})
+    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO), **env}, script)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
                 try:
-                    first = _app_visit(browser, port, expected, first=True)
+                    first = _app_visit(browser, port, expected, True, ours)
                     print(
-                        f"  app first visit: sidebar {first['sidebar']:.2f} s, progress bar "
-                        f"{first['progress']:.2f} s, all drawn {first['drawn']:.2f} s "
-                        f"(load {_load()})",
+                        f"  {label} first visit: sidebar {first['sidebar']:.2f} s, progress bar "
+                        f"{first.get('progress', float('nan')):.2f} s, map {first['map']:.2f} s, "
+                        f"all drawn {first['drawn']:.2f} s (load {_load()})",
                         flush=True,
                     )
                 except TimeoutError:  # the first plan took longer: later visits still measured
-                    print(f"  app first visit: no map within {TIMEOUT_S:.0f} s (load {_load()})")
-                later = [_app_visit(browser, port, expected, first=False) for _ in range(runs)]
-                _report("app, later visits", later)
-                print(f"    sidebar {_fmt([r['sidebar'] for r in later], 's')}; load {_load()}")
+                    print(
+                        f"  {label} first visit: no map within {TIMEOUT_S:.0f} s (load {_load()})"
+                    )
+                later = [_app_visit(browser, port, expected, False, ours) for _ in range(runs)]
+                _report(f"{label}, later visits", later)
+                print(
+                    f"    sidebar {_fmt([r['sidebar'] for r in later], 's')}; map "
+                    f"{_fmt([r['map'] for r in later], 's')}; load {_load()}",
+                    flush=True,
+                )
             finally:
                 browser.close()
     finally:

@@ -93,8 +93,12 @@ def _load(spec: tuple[tuple[str, object], ...]):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def cached_inputs(spec: tuple[tuple[str, object], ...]):
-    """Load the inputs described by ``spec`` (paths and CRS; file sizes and times in the key)."""
-    return _load(spec)
+    """Load the inputs described by ``spec`` (paths and CRS; file sizes and times in the key).
+
+    The start data are those the server's head start read (:func:`warm_up`): taken from it.
+    """
+    inputs = _HEAD_START.take("inputs", spec, default_policy())
+    return inputs if inputs is not None else _load(spec)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -105,7 +109,8 @@ def cached_base_plan(spec: tuple, base_items: tuple) -> PlanResult:
     progress is shown by the caller between the cached steps.
     """
     policy = default_policy().with_values(dict(base_items))
-    return pipeline.run_plan(cached_inputs(spec), policy)
+    result = _HEAD_START.take("result", spec, policy)  # the start data's plan, made at start
+    return result if result is not None else pipeline.run_plan(cached_inputs(spec), policy)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -217,16 +222,65 @@ def start_spec() -> tuple:
     return paths_spec(*paths.values(), None)
 
 
+class _HeadStart:
+    """The start data's inputs and plan as :func:`warm_up` made them, handed to the first page.
+
+    The first visit often comes while the head start is still reading or planning (the server
+    answers at once). Its cached steps then wait for the head start's results instead of reading
+    and planning the same files again beside it on the same cores (the first visit took as long
+    as both together). Only the start spec with the default policy is handed over, each object
+    once (the page's cache keeps it from there; the page may change the plan it holds in place).
+    """
+
+    def __init__(self) -> None:
+        self.spec: tuple | None = None
+        self.inputs = None
+        self.result: PlanResult | None = None
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+
+    def begin(self, spec: tuple) -> None:
+        self.spec, self.inputs, self.result = spec, None, None
+        self.done.clear()
+
+    def take(self, part: str, spec: tuple, policy) -> object | None:
+        """The head start's ``"inputs"`` or ``"result"`` for ``spec`` and ``policy``, once.
+
+        None when they are not the head start's, it failed, or it is still running after
+        :data:`HEAD_START_WAIT_S` (the page then does the work itself).
+        """
+        if self.spec is None or spec != self.spec or policy != default_policy():
+            return None
+        self.done.wait(HEAD_START_WAIT_S)
+        with self.lock:
+            value = getattr(self, part)
+            setattr(self, part, None)
+        return value
+
+
+#: The longest a first page waits for the head start's plan before planning itself (s).
+HEAD_START_WAIT_S = 600.0
+_HEAD_START = _HeadStart()
+
+
 def warm_up() -> None:
     """Read and plan the start data with the default policy, ahead of the first visit.
 
     ``serve.py`` calls it in a thread when the server starts, so the first page finds the
     libraries imported and the content-keyed memos (``geo.core._memo``: adjacency, walking network,
-    corridors, display geometry) filled, and plans in a fraction of the time. Streamlit's own
-    caches belong to the page's script and stay empty until the first visit.
+    corridors, display geometry) filled. The page's cached reading and planning of the start
+    data take the head start's inputs and plan (:class:`_HeadStart`; waiting for them if the
+    page is early) instead of doing the same work again.
     """
-    result = pipeline.run_plan(_load(start_spec()), default_policy())
-    maps.build_map(result, maps.MapOptions())
+    spec = start_spec()
+    _HEAD_START.begin(spec)
+    try:
+        inputs = _load(spec)
+        result = pipeline.run_plan(inputs, default_policy())
+        maps.build_map(result, maps.MapOptions())
+        _HEAD_START.inputs, _HEAD_START.result = inputs, result
+    finally:
+        _HEAD_START.done.set()
     osm_reachable()  # the default basemap's server, asked once ahead of the page
 
 
