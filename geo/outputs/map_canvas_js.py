@@ -2,8 +2,9 @@
 
 ``CANVAS_JS`` defines ``window.lpMap``: decoding of the quantised geometry and property columns,
 the canvas renderer drawing features in batches and in 12 ms slices after a move, features that
-project themselves only near the view, the district-label layer and ``lpMap.status()`` for tests
-and benchmarks. It is inlined once after Leaflet (:mod:`geo.outputs.map_assets`), never fetched.
+project themselves only near the view (polygons under 3 pixels as their box), the district-label
+layer and ``lpMap.status()`` for tests and benchmarks. It is inlined once after Leaflet
+(:mod:`geo.outputs.map_assets`), never fetched.
 
 May import: nothing (text only).
 """
