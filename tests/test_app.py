@@ -360,9 +360,12 @@ def test_a_page_run_changes_its_own_copy_of_the_kept_plan():
     mine.estates = mine.estates.assign(plan_year=2023)  # as geo.pipeline.attach_plan does
     mine.extra_layers["plan_rows"] = mine.estates.head(1)
     mine.districts["note"] = "x"
+    first_status = kept.estates["status"].iloc[0]
+    mine.estates.loc[mine.estates.index[0], "status"] = "changed in this run"
     mine.quality.add("warning", "plan", "row 1", "a note of this run")
     assert list(kept.estates.columns) == columns and "note" not in kept.districts
     assert "plan_rows" not in kept.extra_layers and len(kept.quality) == notes
+    assert kept.estates["status"].iloc[0] == first_status
     assert len(mine.estates) == len(kept.estates) and "plan_year" in mine.estates
 
 

@@ -154,8 +154,8 @@ def own_copy(result: PlanResult) -> PlanResult:
 
     The page replaces layers (``attach_plan`` sets ``estates`` and ``extra_layers`` entries) and
     adds quality notes; its own frames (``DataFrame.copy(deep=False)``: no data copied), layer
-    dictionary and quality list take those changes. The geometry and values are shared, and
-    nothing in the app changes them in place.
+    dictionary and quality list take those changes. The values are shared until written: pandas
+    (3.x) copies a column on write, so even a value changed in place stays in the copy.
     """
     return dataclasses.replace(
         result,
