@@ -336,12 +336,37 @@ def test_warm_up_plans_what_the_first_page_plans(monkeypatch, tmp_path, from_env
     monkeypatch.setattr(page.maps, "build_map", lambda result, options: None)
     page.warm_up()
     (inputs,) = planned
+    # the first page's cached steps take the head start's inputs and plan, each once
+    policy = page.default_policy()
+    assert page._HEAD_START.take("inputs", page.start_spec(), policy) is inputs
+    assert page._HEAD_START.take("result", page.start_spec(), policy) == "plan"
+    assert page._HEAD_START.take("result", page.start_spec(), policy) is None
     assert isinstance(inputs.estates, gpd.GeoDataFrame)
     assert len(inputs.estates) == len(geo.pipeline.load_inputs().estates)
     assert inputs.synthetic is not from_env
     if from_env:  # the files named in the environment, the water as a barrier layer
         assert Path(inputs.sources["estates"]) == estates
         assert inputs.barriers is not None and len(inputs.barriers) == len(demo.barriers)
+
+
+def test_a_page_run_changes_its_own_copy_of_the_kept_plan():
+    """The plans are kept as objects (st.cache_resource): what a page run does to its plan (a
+    five-year plan attached, a column added, a quality note) stays in that run's copy."""
+    from geo.app import state
+
+    kept = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    notes, columns = len(kept.quality), list(kept.estates.columns)
+    mine = state.own_copy(kept)
+    mine.estates = mine.estates.assign(plan_year=2023)  # as geo.pipeline.attach_plan does
+    mine.extra_layers["plan_rows"] = mine.estates.head(1)
+    mine.districts["note"] = "x"
+    first_status = kept.estates["status"].iloc[0]
+    mine.estates.loc[mine.estates.index[0], "status"] = "changed in this run"
+    mine.quality.add("warning", "plan", "row 1", "a note of this run")
+    assert list(kept.estates.columns) == columns and "note" not in kept.districts
+    assert "plan_rows" not in kept.extra_layers and len(kept.quality) == notes
+    assert kept.estates["status"].iloc[0] == first_status
+    assert len(mine.estates) == len(kept.estates) and "plan_year" in mine.estates
 
 
 def _own_files(tmp_path, monkeypatch) -> dict[str, str]:

@@ -6,6 +6,7 @@ The screenshot is saved under the test's output folder (``test-output/``).
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import socket
@@ -39,13 +40,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
+def _start_app(port: int, env: dict[str, str], script: Path | None = None) -> subprocess.Popen:
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(REPO / "serve.py"),  # as ./dev app: the page app.py, first plan made at start
+        # as ./dev app: the page app.py, first plan made at start (benchmarks: another script)
+        str(script or REPO / "serve.py"),
         "--server.port",
         str(port),
         "--server.address",
@@ -286,38 +288,50 @@ def _shoot(locator, path: Path) -> None:
 def _planner_views(page, lang: str, timeout_ms: int) -> None:
     """Screenshots of a tooltip, the details panel, the district table and an error in ``lang``."""
     frame = _map(page)
-    # the estates are drawn on a canvas (geo.outputs.map_canvas): hover and click at the centre
-    # of an estate in view, found through lpMap inside the map's frame
+    # the estates are drawn on a canvas (geo.outputs.map_canvas): a named estate in view whose
+    # centre is not covered by anything drawn over it (found the way Leaflet's canvas finds what is
+    # under the mouse: the last interactive feature drawn there), hovered and clicked with the mouse
     assert _wait_drawn(page, timeout_ms) > 0
     handle = page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1').element_handle()
     inner = handle.content_frame()
     page.wait_for_timeout(1000)
-    xy = inner.evaluate(
-        "(() => { const m = lpMap.layers.estates._map, v = m.getBounds().pad(-0.2);"
-        " const inView = lpMap.layers.estates.getLayers().filter(x =>"
-        "   v.contains(x.getBounds())"
-        "   && x._containsPoint(m.latLngToLayerPoint(x.getBounds().getCenter())));"
-        " const l = inView.find(x => x.feature.properties.district === '') || inView[0];"
-        " window.lpPicked = l;"
-        " const p = m.latLngToContainerPoint(l.getBounds().getCenter());"
-        " return [p.x, p.y]; })()"
+    picked = inner.evaluate(
+        "(() => { const m = lpMap.layers.estates._map, r = m._lpCanvas, v = m.getBounds().pad(-0.2);"
+        " const top = (p) => { let c = null; for (let o = r._drawFirst; o; o = o.next) {"
+        "   if (o.layer.options.interactive && o.layer._containsPoint(p)) { c = o.layer; } }"
+        "   return c; };"
+        " const named = lpMap.layers.estates.getLayers().filter(x =>"
+        "   /^[^（(]/.test(x.feature.properties.name || '') && v.contains(x.getBounds()));"
+        " named.sort((a, b) => (a.feature.properties.district === '' ? 0 : 1)"
+        "   - (b.feature.properties.district === '' ? 0 : 1));"
+        " for (const l of named.slice(0, 300)) {"
+        "   const p = m.latLngToLayerPoint(l.getBounds().getCenter());"
+        "   if (top(p) !== l) { continue; }"
+        "   const c = m.layerPointToContainerPoint(p), f = l.feature.properties;"
+        "   return {x: c.x, y: c.y, name: f.name, id: f.estate_id}; }"
+        " return null; })()"
     )
-    frame_box = handle.bounding_box()
-    point = (frame_box["x"] + xy[0], frame_box["y"] + xy[1])
-    page.mouse.move(*point)
+    assert picked is not None, "no estate of the view is clear of other features at its centre"
+    handle.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+
+    def on_screen() -> tuple[float, float]:  # the page may have moved the map's frame
+        frame_box = handle.bounding_box()
+        return frame_box["x"] + picked["x"], frame_box["y"] + picked["y"]
+
+    page.mouse.move(*on_screen())
     frame.locator(".leaflet-tooltip:not(.lp-label)").first.wait_for(timeout=10_000)
     _shoot(
         page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1'),
         OUTPUT / f"browser_tooltip_{lang}.png",
     )
-    # the click as Leaflet delivers it to the layer (what streamlit-folium listens to)
-    inner.evaluate(
-        "() => { const l = window.lpPicked;"
-        " l.fire('click', {latlng: l.getBounds().getCenter()}, true); }"
-    )
+    # a real click at the estate's place on the screen: the details panel opens on that estate
+    page.mouse.click(*on_screen())
     _settled(page)
     details = page.locator(".st-key-details_panel")
     details.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=timeout_ms)
+    name = html.unescape(picked["name"])  # its name as the title (the map's text is escaped)
+    details.locator('[data-testid="stHeading"]', has_text=name).first.wait_for(timeout=timeout_ms)
     _shoot(details, OUTPUT / f"browser_details_{lang}.png")
     page.get_by_role("tab", name="片区" if lang == "zh" else "Districts").click()
     table = page.locator(".st-key-districts_table")
