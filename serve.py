@@ -38,9 +38,21 @@ def _warm_up() -> None:
     while not Runtime.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
+        # Streamlit looks once per process, at the first element any page draws, whether it runs
+        # in a REPL (inspect.stack(): every frame's source file read, about 1 s of a first visit
+        # on a busy machine); asked here, that look is over before anyone opens the page
+        from streamlit import delta_generator
+
+        getattr(delta_generator, "_maybe_print_use_warning", lambda: None)()
+    except Exception:  # a later Streamlit without it: the page pays the look itself
+        _LOG.debug("no use-warning check to do ahead", exc_info=True)
+    try:
         from geo.app import state  # the page's data functions; importing it draws nothing
 
         state.warm_up()
+        # streamlit_folium is imported by the page (its component registers there), but most of
+        # its import is folium.plugins (dozens of templates compiled): done here, ahead
+        import folium.plugins  # noqa: F401
     except Exception:  # the first visit plans again and shows the error itself
         _LOG.warning("warming up the first plan failed", exc_info=True)
 

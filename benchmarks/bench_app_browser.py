@@ -3,11 +3,13 @@
     PYTHONPATH=. .venv/bin/python benchmarks/bench_app_browser.py --estates 2112 20000 50000 [--runs 3]
 
 For each estate count (2,112 = the real Hangzhou OSM estates; more = Hangzhou tiled side by side,
-``benchmarks/_tiling.py``) the script plans the estates once in this process and writes two
+``benchmarks/_tiling.py``) the script plans the estates once in this process and writes three
 standalone pages: **lianpian**'s map (:func:`geo.outputs.maps.build_map`, what the app sends) and
 **plain folium**: a ``folium.GeoJson`` of the same estates in EPSG:4326 coloured by status with
 folium's ``style_function`` and a ``GeoJsonTooltip`` of name and status (what a user would write;
-Leaflet inlined from ``node_modules`` as for our map, since the machine is offline). It opens each
+Leaflet inlined from ``node_modules`` as for our map, since the machine is offline), and an
+**empty Leaflet** map of the same extent (the floor of the frame figures: the same zooms with
+nothing drawn, on this machine at this load). It opens each
 ``--runs`` times in headless Chromium (Debian ``chromium``, Playwright) and prints, per page:
 
 - **all drawn**: seconds from opening the page until every estate in view is drawn (our map:
@@ -24,8 +26,10 @@ Then it starts the app (``streamlit run serve.py``, as ``./dev app``, with ``LIA
 / ``_SURVEY`` / ``_BARRIERS`` on the same files) and opens it ``--runs`` + 1 times: a first visit
 (the page plans; the server's head start may still be running) printing when the sidebar, the
 progress bar and the map appear and when every estate is drawn, then later visits (plan cached)
-with the same figures as above (page = bytes the browser received over Streamlit's websocket).
-Every figure is min / median over the runs; the load average is printed with them (2 shared
+with the same figures as above (page = bytes the browser received over Streamlit's websocket;
+map = the map's frame holds its map). The same for the **plain streamlit-folium app**
+(``benchmarks/_plain_app.py``: ``st_folium`` of the same ``folium.GeoJson`` on an otherwise empty
+page, what the streamlit-folium documentation shows). Every figure is min / median over the runs; the load average is printed with them (2 shared
 cores: other work on the machine slows the browser). Needs ../shared/data and /usr/bin/chromium;
 prints a message and exits 0 without them.
 """
@@ -126,8 +130,13 @@ def _inputs(n: int) -> tuple[dict[str, str], object]:
     return env, load_inputs(path, estates_layer=layer, survey=tiled.survey, barriers=[tiled.water])
 
 
-def _pages(result, folder: Path) -> tuple[Path, Path, float, float]:
-    """Write our map and the plain folium map; return their paths and build+render seconds."""
+def _pages(result, folder: Path) -> tuple[Path, Path, Path, float, float]:
+    """Write our map, the plain folium map and an empty map of the same extent.
+
+    Returns the three paths and the build+render seconds of the first two. The empty map (Leaflet
+    alone, no feature) is the floor of the frame figures: what the same zooms and pan cost the
+    browser on this machine at this load when nothing is drawn.
+    """
     import folium
 
     from geo.outputs import maps
@@ -159,12 +168,19 @@ def _pages(result, folder: Path) -> tuple[Path, Path, float, float]:
         plain.fit_bounds(plain.get_bounds())
         plain_page = plain.get_root().render()
         plain_s = time.perf_counter() - started
+        empty = folium.Map(tiles=None)
+        empty.default_js = plain.default_js
+        empty.default_css = plain.default_css
+        empty.fit_bounds(plain.get_bounds())
+        empty_page = empty.get_root().render()
     finally:
         maps.MacroElement.render = patched
     a, b = folder / "lianpian.html", folder / "plain_folium.html"
+    c = folder / "empty_leaflet.html"
     a.write_text(ours, encoding="utf-8")
     b.write_text(plain_page, encoding="utf-8")
-    return a, b, ours_s, plain_s
+    c.write_text(empty_page, encoding="utf-8")
+    return a, b, c, ours_s, plain_s
 
 
 # measuring ---------------------------------------------------------------------------------
@@ -231,14 +247,15 @@ def _standalone(browser, path: Path, ours: bool, expected: int) -> dict[str, flo
         page.close()
 
 
-def _map_frame(page):
+def _map_frame(page, ours: bool = True):
     """The frame of the app's map (the last st_folium iframe: a rerun may leave the old one)."""
     iframes = page.locator('iframe[title="streamlit_folium.st_folium"]')
     for _ in range(int(TIMEOUT_S * 10)):
         try:
             if iframes.count():
                 frame = iframes.last.element_handle(timeout=1000).content_frame()
-                if frame is not None and frame.evaluate("() => !!window.lpMap"):
+                ready = "() => !!window.lpMap" if ours else "() => !!(window.L && window.map)"
+                if frame is not None and frame.evaluate(ready):
                     return frame
         except Exception:  # replaced while we looked
             pass
@@ -246,7 +263,9 @@ def _map_frame(page):
     raise TimeoutError("the map's frame did not appear")
 
 
-def _app_visit(browser, port: int, expected: int, first: bool) -> dict[str, float]:
+def _app_visit(
+    browser, port: int, expected: int, first: bool, ours: bool = True
+) -> dict[str, float]:
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     received = [0]
 
@@ -258,16 +277,18 @@ def _app_visit(browser, port: int, expected: int, first: bool) -> dict[str, floa
         started = time.perf_counter()
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         out: dict[str, float] = {}
-        page.get_by_text("政策参数", exact=True).wait_for(timeout=TIMEOUT_S * 1000)
+        heading = "政策参数" if ours else "plain streamlit-folium"
+        page.get_by_text(heading, exact=True).wait_for(timeout=TIMEOUT_S * 1000)
         out["sidebar"] = time.perf_counter() - started
-        if first:
+        if first and ours:
             try:
                 page.locator('[role="progressbar"]').first.wait_for(timeout=5000)
                 out["progress"] = time.perf_counter() - started
             except Exception:  # the plan was ready at once: no progress to show
                 out["progress"] = float("nan")
-        frame = _map_frame(page)
-        out["drawn"] = _wait_drawn(frame, True, expected, started)
+        frame = _map_frame(page, ours)
+        out["map"] = time.perf_counter() - started  # the map's frame has its map
+        out["drawn"] = _wait_drawn(frame, ours, expected, started)
         out["frame"], out["task"] = _zoom(browser, page, frame)
         out["heap"] = _heap_mb(page)
         out["page"] = received[0] / 1e6
@@ -299,51 +320,78 @@ def bench(n: int, runs: int, app: bool) -> None:
     from playwright.sync_api import sync_playwright
 
     from geo.pipeline import run_plan
-    from tests.test_browser import _free_port, _start_app
 
     env, inputs = _inputs(n)
     result = run_plan(inputs)
     expected = len(result.estates)
     print(f"\n{expected:,} estates ({len(result.districts):,} districts), load {_load()}")
     with tempfile.TemporaryDirectory() as tmp:
-        ours_path, plain_path, ours_s, plain_s = _pages(result, Path(tmp))
+        ours_path, plain_path, empty_path, ours_s, plain_s = _pages(result, Path(tmp))
         print(f"  page built and rendered: lianpian {ours_s:.2f} s, plain folium {plain_s:.2f} s")
         print("  (min / median of", runs, "runs)")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
-                for label, path, ours in (
-                    ("lianpian map (page)", ours_path, True),
-                    ("plain folium (page)", plain_path, False),
+                for label, path, ours, count in (
+                    ("lianpian map (page)", ours_path, True, expected),
+                    ("plain folium (page)", plain_path, False, expected),
+                    ("empty Leaflet (frame floor)", empty_path, False, 0),
                 ):
-                    _report(
-                        label, [_standalone(browser, path, ours, expected) for _ in range(runs)]
-                    )
+                    _report(label, [_standalone(browser, path, ours, count) for _ in range(runs)])
                     print(f"    load {_load()}", flush=True)
             finally:
                 browser.close()
     if not app:
         return
+    plain = Path(tempfile.mkdtemp(prefix="lianpian-bench-plain-")) / "estates.gpkg"
+    columns = ["estate_id", "name", "status", result.estates.geometry.name]
+    result.estates[columns].to_crs(4326).to_file(plain, driver="GPKG")
     del result, inputs
+    try:
+        _app_runs(env, expected, runs, None)
+        _app_runs({"LIANPIAN_BENCH_PLAIN": str(plain)}, expected, runs, PLAIN_APP)
+    finally:
+        plain.unlink(missing_ok=True)
+        plain.parent.rmdir()
+
+
+#: The app a user would otherwise write (Streamlit + streamlit-folium + folium.GeoJson).
+PLAIN_APP = Path(__file__).resolve().parent / "_plain_app.py"
+
+
+def _app_runs(env: dict[str, str], expected: int, runs: int, script: Path | None) -> None:
+    """Start an app (ours: ``serve.py``; else ``script``) and visit it ``runs`` + 1 times."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import _free_port, _start_app
+
+    ours = script is None
+    label = "app" if ours else "plain streamlit-folium app"
     port = _free_port()
-    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO), **env})
+    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO), **env}, script)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
                 try:
-                    first = _app_visit(browser, port, expected, first=True)
+                    first = _app_visit(browser, port, expected, True, ours)
                     print(
-                        f"  app first visit: sidebar {first['sidebar']:.2f} s, progress bar "
-                        f"{first['progress']:.2f} s, all drawn {first['drawn']:.2f} s "
-                        f"(load {_load()})",
+                        f"  {label} first visit: sidebar {first['sidebar']:.2f} s, progress bar "
+                        f"{first.get('progress', float('nan')):.2f} s, map {first['map']:.2f} s, "
+                        f"all drawn {first['drawn']:.2f} s (load {_load()})",
                         flush=True,
                     )
                 except TimeoutError:  # the first plan took longer: later visits still measured
-                    print(f"  app first visit: no map within {TIMEOUT_S:.0f} s (load {_load()})")
-                later = [_app_visit(browser, port, expected, first=False) for _ in range(runs)]
-                _report("app, later visits", later)
-                print(f"    sidebar {_fmt([r['sidebar'] for r in later], 's')}; load {_load()}")
+                    print(
+                        f"  {label} first visit: no map within {TIMEOUT_S:.0f} s (load {_load()})"
+                    )
+                later = [_app_visit(browser, port, expected, False, ours) for _ in range(runs)]
+                _report(f"{label}, later visits", later)
+                print(
+                    f"    sidebar {_fmt([r['sidebar'] for r in later], 's')}; map "
+                    f"{_fmt([r['map'] for r in later], 's')}; load {_load()}",
+                    flush=True,
+                )
             finally:
                 browser.close()
     finally:

@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.policy import Policy, load_policy
 from geo.facilities.corridors import (
     CorridorPlan,
@@ -236,7 +237,11 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             client = Client(scheduler, timeout="20s")
         except OSError as exc:
             raise InputError(
-                f"cannot reach the dask scheduler at {scheduler}: {exc}",
+                msg(
+                    "cannot reach the dask scheduler at {scheduler}: {exc}",
+                    scheduler=scheduler,
+                    exc=exc,
+                ),
                 fix="start it with `dask scheduler` and give its tcp://host:8786 address",
             ) from exc
         try:
@@ -294,7 +299,11 @@ def plan_distributed(
     level = policy.districts.keep_within_level
     if district_unit_column(estates, policy) is None:
         raise InputError(
-            f"the dask engine splits the run by administrative unit, but no estate has a {level!r}",
+            msg(
+                "the dask engine splits the run by administrative unit, but no estate has a "
+                "{level!r}",
+                level=level,
+            ),
             source=inputs.sources.get("estates"),
             fix="give --boundaries (with units of that level), a county column (所在区), "
             "or set districts.keep_within_level in the policy",

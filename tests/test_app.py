@@ -336,12 +336,37 @@ def test_warm_up_plans_what_the_first_page_plans(monkeypatch, tmp_path, from_env
     monkeypatch.setattr(page.maps, "build_map", lambda result, options: None)
     page.warm_up()
     (inputs,) = planned
+    # the first page's cached steps take the head start's inputs and plan, each once
+    policy = page.default_policy()
+    assert page._HEAD_START.take("inputs", page.start_spec(), policy) is inputs
+    assert page._HEAD_START.take("result", page.start_spec(), policy) == "plan"
+    assert page._HEAD_START.take("result", page.start_spec(), policy) is None
     assert isinstance(inputs.estates, gpd.GeoDataFrame)
     assert len(inputs.estates) == len(geo.pipeline.load_inputs().estates)
     assert inputs.synthetic is not from_env
     if from_env:  # the files named in the environment, the water as a barrier layer
         assert Path(inputs.sources["estates"]) == estates
         assert inputs.barriers is not None and len(inputs.barriers) == len(demo.barriers)
+
+
+def test_a_page_run_changes_its_own_copy_of_the_kept_plan():
+    """The plans are kept as objects (st.cache_resource): what a page run does to its plan (a
+    five-year plan attached, a column added, a quality note) stays in that run's copy."""
+    from geo.app import state
+
+    kept = geo.pipeline.run_plan(geo.pipeline.load_inputs())
+    notes, columns = len(kept.quality), list(kept.estates.columns)
+    mine = state.own_copy(kept)
+    mine.estates = mine.estates.assign(plan_year=2023)  # as geo.pipeline.attach_plan does
+    mine.extra_layers["plan_rows"] = mine.estates.head(1)
+    mine.districts["note"] = "x"
+    first_status = kept.estates["status"].iloc[0]
+    mine.estates.loc[mine.estates.index[0], "status"] = "changed in this run"
+    mine.quality.add("warning", "plan", "row 1", "a note of this run")
+    assert list(kept.estates.columns) == columns and "note" not in kept.districts
+    assert "plan_rows" not in kept.extra_layers and len(kept.quality) == notes
+    assert kept.estates["status"].iloc[0] == first_status
+    assert len(mine.estates) == len(kept.estates) and "plan_year" in mine.estates
 
 
 def _own_files(tmp_path, monkeypatch) -> dict[str, str]:
@@ -393,7 +418,7 @@ def test_the_tools_own_result_geopackage_is_taken_as_estates(tmp_path):
     assert not at.error, [e.value for e in at.error]
     assert _metrics(at)["符合条件"] == str(result.summary()["by_status"]["eligible"])
     notes = next(df.value for df in at.dataframe if "说明" in df.value.columns)
-    assert notes["说明"].str.contains("a lianpian result").any()
+    assert notes["说明"].str.contains("这是 lianpian 的规划成果").any()
     assert "lianpian_plan.gpkg" in at.session_state["spec"][0][1]
 
 
@@ -474,6 +499,11 @@ def test_plan_upload_and_an_edited_match_becomes_an_override(fake_map):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert _metrics(at)["已匹配"] == "5" and _metrics(at)["未匹配"] == "1"
     assert at.slider(key="plan_year").value == 2025  # the year slider of the map
+    # the plan checks in the interface language: check names, details and sources
+    checks = next(d.value for d in at.dataframe if "检查项" in d.value.columns)
+    text = " ".join(str(v) for v in checks.to_numpy().ravel())
+    assert "延伸纳入比例" in text and "按户数" in text and "extension_share" not in text
+    assert "by households" not in text and "Yangjiang" not in text
     target = result.estates.loc[result.estates["status"] == "eligible"].iloc[10]
     at.session_state["plan_review_editor"] = {
         "edited_rows": {5: {"estate_id": str(target["estate_id"])}},
@@ -546,6 +576,26 @@ def test_all_districts_tender_export_is_one_zip(fake_map):
     districts = geo.pipeline.run_plan(geo.pipeline.load_inputs()).districts["district_id"]
     for district in districts:
         assert any(n.startswith(f"{district}_") and n.endswith(".dxf") for n in names), district
+
+
+def test_tender_export_in_gbk_for_older_gis(fake_map):
+    """The planner picks GBK: every Shapefile in the zip says GBK (.cpg, dBASE LDID 0x4D)."""
+    import io as _io
+    import zipfile
+
+    at = _run()
+    assert at.radio(key="shp_encoding").value == "utf-8"
+    at.radio(key="shp_encoding").set_value("gbk").run()
+    at.multiselect(key="tender_many").set_value(at.multiselect(key="tender_many").options[:2])
+    at.button(key="tender_build").click().run()
+    assert not at.exception
+    key, data = at.session_state["_tender_zip"]
+    assert key[3] == "gbk"
+    zf = zipfile.ZipFile(_io.BytesIO(data))
+    cpgs = [n for n in zf.namelist() if n.endswith(".cpg")]
+    dbfs = [n for n in zf.namelist() if n.endswith(".dbf")]
+    assert cpgs and all(zf.read(n).strip().upper() == b"GBK" for n in cpgs)
+    assert dbfs and all(zf.read(n)[29] == 0x4D for n in dbfs)
 
 
 def test_offline_osm_basemap_is_said_and_the_offline_basemaps_offered(monkeypatch, fake_map):
@@ -763,7 +813,7 @@ def test_schedule_beside_the_plan_milestones_and_official_tables(fake_map):
     at.date_input(key="progress_date").set_value(datetime.date(2022, 7, 5)).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     report = _frame_with(at, "里程碑")
-    started = report.loc[report["里程碑"] == "06-30 started 50%"].iloc[0]
+    started = report.loc[report["里程碑"] == "06-30 开工 50%"].iloc[0]
     assert started["状态"] == "已完成" and started["已完成户数"] == 300  # 100 + 200 of 600
     assert started["阶段"] == "开工" and started["县(区)"] == "全部"
     per_estate = _frame_with(at, "下一个里程碑").set_index("小区名称")

@@ -366,6 +366,8 @@ def _run_case_in_app(case: dict, folder: Path):
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
+    # the catalogued texts are English: the app speaks it (tests/test_app_messages.py: Chinese)
+    at.sidebar.radio(key="lang").set_value("en").run()
     at.radio(key="data_mode").set_value("upload").run()
     if "--source-crs" in args:
         at.selectbox(key="source_crs").set_value(args[args.index("--source-crs") + 1]).run()
@@ -417,10 +419,12 @@ def test_case_through_app(case, corpus, monkeypatch):
         # the app's data-quality tab: columns and levels labelled in the interface language
         from geo.app.text import section
 
-        level = section("zh", "quality_levels")[case["outcome"]]
-        quality = next(df.value for df in at.dataframe if {"级别", "说明"} <= set(df.value.columns))
+        level = section("en", "quality_levels")[case["outcome"]]
+        quality = next(
+            df.value for df in at.dataframe if {"Level", "Note"} <= set(df.value.columns)
+        )
         hits = quality.loc[
-            (quality["级别"] == level) & quality["说明"].str.contains(case["expect"], regex=False)
+            (quality["Level"] == level) & quality["Note"].str.contains(case["expect"], regex=False)
         ]
         assert len(hits), quality.to_string()
     if "absent" in case:

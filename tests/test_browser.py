@@ -6,6 +6,7 @@ The screenshot is saved under the test's output folder (``test-output/``).
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import socket
@@ -39,13 +40,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_app(port: int, env: dict[str, str]) -> subprocess.Popen:
+def _start_app(port: int, env: dict[str, str], script: Path | None = None) -> subprocess.Popen:
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(REPO / "serve.py"),  # as ./dev app: the page app.py, first plan made at start
+        # as ./dev app: the page app.py, first plan made at start (benchmarks: another script)
+        str(script or REPO / "serve.py"),
         "--server.port",
         str(port),
         "--server.address",
@@ -286,38 +288,50 @@ def _shoot(locator, path: Path) -> None:
 def _planner_views(page, lang: str, timeout_ms: int) -> None:
     """Screenshots of a tooltip, the details panel, the district table and an error in ``lang``."""
     frame = _map(page)
-    # the estates are drawn on a canvas (geo.outputs.map_canvas): hover and click at the centre
-    # of an estate in view, found through lpMap inside the map's frame
+    # the estates are drawn on a canvas (geo.outputs.map_canvas): a named estate in view whose
+    # centre is not covered by anything drawn over it (found the way Leaflet's canvas finds what is
+    # under the mouse: the last interactive feature drawn there), hovered and clicked with the mouse
     assert _wait_drawn(page, timeout_ms) > 0
     handle = page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1').element_handle()
     inner = handle.content_frame()
     page.wait_for_timeout(1000)
-    xy = inner.evaluate(
-        "(() => { const m = lpMap.layers.estates._map, v = m.getBounds().pad(-0.2);"
-        " const inView = lpMap.layers.estates.getLayers().filter(x =>"
-        "   v.contains(x.getBounds())"
-        "   && x._containsPoint(m.latLngToLayerPoint(x.getBounds().getCenter())));"
-        " const l = inView.find(x => x.feature.properties.district === '') || inView[0];"
-        " window.lpPicked = l;"
-        " const p = m.latLngToContainerPoint(l.getBounds().getCenter());"
-        " return [p.x, p.y]; })()"
+    picked = inner.evaluate(
+        "(() => { const m = lpMap.layers.estates._map, r = m._lpCanvas, v = m.getBounds().pad(-0.2);"
+        " const top = (p) => { let c = null; for (let o = r._drawFirst; o; o = o.next) {"
+        "   if (o.layer.options.interactive && o.layer._containsPoint(p)) { c = o.layer; } }"
+        "   return c; };"
+        " const named = lpMap.layers.estates.getLayers().filter(x =>"
+        "   /^[^（(]/.test(x.feature.properties.name || '') && v.contains(x.getBounds()));"
+        " named.sort((a, b) => (a.feature.properties.district === '' ? 0 : 1)"
+        "   - (b.feature.properties.district === '' ? 0 : 1));"
+        " for (const l of named.slice(0, 300)) {"
+        "   const p = m.latLngToLayerPoint(l.getBounds().getCenter());"
+        "   if (top(p) !== l) { continue; }"
+        "   const c = m.layerPointToContainerPoint(p), f = l.feature.properties;"
+        "   return {x: c.x, y: c.y, name: f.name, id: f.estate_id}; }"
+        " return null; })()"
     )
-    frame_box = handle.bounding_box()
-    point = (frame_box["x"] + xy[0], frame_box["y"] + xy[1])
-    page.mouse.move(*point)
+    assert picked is not None, "no estate of the view is clear of other features at its centre"
+    handle.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+
+    def on_screen() -> tuple[float, float]:  # the page may have moved the map's frame
+        frame_box = handle.bounding_box()
+        return frame_box["x"] + picked["x"], frame_box["y"] + picked["y"]
+
+    page.mouse.move(*on_screen())
     frame.locator(".leaflet-tooltip:not(.lp-label)").first.wait_for(timeout=10_000)
     _shoot(
         page.locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1'),
         OUTPUT / f"browser_tooltip_{lang}.png",
     )
-    # the click as Leaflet delivers it to the layer (what streamlit-folium listens to)
-    inner.evaluate(
-        "() => { const l = window.lpPicked;"
-        " l.fire('click', {latlng: l.getBounds().getCenter()}, true); }"
-    )
+    # a real click at the estate's place on the screen: the details panel opens on that estate
+    page.mouse.click(*on_screen())
     _settled(page)
     details = page.locator(".st-key-details_panel")
     details.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=timeout_ms)
+    name = html.unescape(picked["name"])  # its name as the title (the map's text is escaped)
+    details.locator('[data-testid="stHeading"]', has_text=name).first.wait_for(timeout=timeout_ms)
     _shoot(details, OUTPUT / f"browser_details_{lang}.png")
     page.get_by_role("tab", name="片区" if lang == "zh" else "Districts").click()
     table = page.locator(".st-key-districts_table")
@@ -515,6 +529,192 @@ def test_every_page_of_the_workspace_in_chromium(tmp_path):
                     raw.parent.mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(raw))
                     _small_png(raw, DOCS / f"app_{name}.png")
+                assert not [u for u in external if "tile" not in u], external
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+EXTENSION_ON = "允许延伸纳入"
+
+
+def _tab_map(page):
+    """The map of the tab on screen (the scenario tab has a map of its own): its frame."""
+    frames = page.locator(
+        '[role="tabpanel"]:not([hidden]) iframe[title="streamlit_folium.st_folium"]'
+    )
+    handle = frames.last.element_handle(timeout=60_000)
+    return handle, handle.content_frame()
+
+
+def _tab_drawn(page, timeout_ms: int) -> int:
+    """Estates drawn on the canvas of the tab's map (``lpMap.status()``); 0 when the time is up."""
+    deadline = time.time() + timeout_ms / 1000
+    while time.time() < deadline:
+        try:
+            _, frame = _tab_map(page)
+            drawn = frame.evaluate(
+                "() => { if (!window.lpMap) return 0; const s = lpMap.status();"
+                " return s.painted ? s.drawn : 0; }"
+            )
+        except Exception:  # the frame is being replaced (a rerun mounts the map again)
+            drawn = 0
+        if drawn:
+            return drawn
+        time.sleep(0.25)
+    return 0
+
+
+def _tab_legend(page, text: str, timeout_ms: int) -> str:
+    """The legend of the tab's map once it holds ``text`` (the map may be mounted again)."""
+    deadline = time.time() + timeout_ms / 1000
+    while True:
+        try:
+            _, frame = _tab_map(page)
+            legend = frame.locator(".lp-legend")
+            if legend.count() and text in legend.first.inner_text():
+                return legend.first.inner_text()
+        except Exception:  # the frame is being replaced
+            pass
+        assert time.time() < deadline, f"no legend with {text!r}"
+        time.sleep(0.25)
+
+
+def _hover_estate(page, colour: str) -> str:
+    """Hover the centre of an estate filled ``colour`` in view on the tab's map; its tooltip."""
+    handle, inner = _tab_map(page)
+    handle.scroll_into_view_if_needed()
+    xy = inner.evaluate(
+        "(c) => { const L = lpMap.layers.estates, m = L._map;"
+        " const hit = L.getLayers().filter(x => x.options.fillColor === c"
+        "   && x._containsPoint(m.latLngToLayerPoint(x.getBounds().getCenter())));"
+        " if (!hit.length) return null; m.fitBounds(hit[0].getBounds(), {maxZoom: 16});"
+        " return true; }",
+        colour,
+    )
+    assert xy, f"no estate filled {colour} on the map"
+    page.wait_for_timeout(1200)
+    xy = inner.evaluate(
+        "(c) => { const L = lpMap.layers.estates, m = L._map;"
+        " const l = L.getLayers().find(x => x.options.fillColor === c"
+        "   && x._containsPoint(m.latLngToLayerPoint(x.getBounds().getCenter())));"
+        " const p = m.latLngToContainerPoint(l.getBounds().getCenter()); return [p.x, p.y]; }",
+        colour,
+    )
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + xy[0], box["y"] + xy[1])
+    tip = inner.locator(".leaflet-tooltip:not(.lp-label)").first
+    tip.wait_for(timeout=10_000)
+    return tip.inner_text()
+
+
+def test_scenario_change_map_and_milestone_colours_in_chromium(tmp_path):
+    """Issue 21: the map of what changes between two scenarios (方案对比) and the map coloured by
+    milestone status of a progress table, offline; screenshots in docs/."""
+    from playwright.sync_api import sync_playwright
+
+    from geo.outputs.map_colouring import CHANGE_COLOURS, MILESTONE_COLOURS
+    from geo.pipeline import load_inputs, run_plan
+
+    _need_chromium()
+    estates = run_plan(load_inputs()).estates
+    from geo.core.names import normalise_name
+
+    keys = estates["name"].map(normalise_name)
+    unique = ~keys.duplicated(keep=False)  # a name two estates share is placed on neither
+    eligible = estates.loc[(estates["status"] == "eligible") & unique].head(9)
+    # ruicheng's milestones on 5 July 2022: surveyed, designed, approved, started all due
+    rows = ["小区名称,户数,年份,调查摸底,方案设计,立项,开工日期,完工日期"]
+    for i, name in enumerate(eligible["name"]):
+        dates = ["2022-01-20", "2022-02-20", "2022-03-20", "2022-05-20", "2022-06-30"]
+        if i % 3 == 1:
+            dates[-1] = ""  # on track: started, not yet completed
+        elif i % 3 == 2:
+            dates[2:] = ["", "", ""]  # behind: not approved, not started
+        rows.append(f"{name},100,2022," + ",".join(dates))
+    progress = tmp_path / "进度表.csv"
+    progress.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    port = _free_port()
+    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            try:
+                page = browser.new_page(viewport={"width": 1440, "height": 1300})
+                external: list[str] = []
+                page.on(
+                    "request",
+                    lambda r: (
+                        external.append(r.url)
+                        if r.url.startswith("http") and "127.0.0.1" not in r.url
+                        else None
+                    ),
+                )
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                assert _wait_drawn(page, 60_000) > 0
+                _settled(page)
+                # scenario "2000" saved at the defaults, then the cutoff moved to 1995 without extension:
+                # on the demo 31 estates leave the programme and 4 change district
+                page.get_by_role("tab", name="方案对比").click()
+                page.get_by_label("方案名称").fill("截止2000年")
+                page.get_by_label("方案名称").press("Enter")
+                _settled(page)
+                page.get_by_role("button", name="保存当前参数为方案").click()
+                _settled(page)
+                cutoff = page.get_by_label("建成年份截止（年底前）")
+                cutoff.fill("1995")
+                cutoff.press("Enter")
+                _settled(page)
+                page.get_by_text(EXTENSION_ON, exact=True).click()  # and no extension
+                _settled(page)
+                text = _tab_legend(page, "移出（31）", 60_000)
+                assert _tab_drawn(page, 60_000) == len(estates)
+                assert "方案变化" in text and "移出（31）" in text and "换片区（4）" in text, text
+                page.get_by_text("改造资格或所属片区不同的小区", exact=False).evaluate(
+                    "e => e.scrollIntoView({block: 'start'})"
+                )  # the counts and the whole map in view (the screenshot below)
+                tip = _hover_estate(page, CHANGE_COLOURS["removed"])
+                assert "移出" in tip and "截止2000年" in tip and "当前参数" in tip, tip
+                assert "eligible" not in tip and "extension" not in tip, tip
+                page.wait_for_timeout(500)
+                assert page.locator('[data-testid="stException"]').count() == 0
+                raw = OUTPUT / "browser_scenario_changes.png"
+                raw.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(raw))
+                _small_png(raw, DOCS / "app_scenario_changes.png")
+                # milestones: the progress table in 五年计划, its date, then the map by milestone
+                page.get_by_role("tab", name="五年计划").click()
+                page.locator(".st-key-u_progress input[type=file]").set_input_files(str(progress))
+                _settled(page)
+                for part, typed in (("month", "07"), ("day", "05")):  # from 2022-12-31
+                    page.get_by_role("spinbutton", name=f"{part}, 报告日期").click()
+                    page.keyboard.type(typed)
+                page.keyboard.press("Tab")
+                _settled(page)
+                page.get_by_text("节点进度", exact=True).click()
+                _settled(page)
+                page.get_by_role("tab", name="地图").click()
+                page.wait_for_timeout(800)
+                text = _tab_legend(page, "节点进度", 60_000)
+                assert _tab_drawn(page, 60_000) == len(estates)
+                assert "2022-07-05" in text and "滞后（3）" in text and "已完工（3）" in text, text
+                assert "按期推进（3）" in text, text
+                tip = _hover_estate(page, MILESTONE_COLOURS["behind"])
+                assert "滞后" in tip and "立项（2022-03-31前）" in tip, tip
+                assert "approved" not in tip and "started" not in tip, tip
+                page.wait_for_timeout(500)
+                raw = OUTPUT / "browser_milestones.png"
+                page.locator('[role="tabpanel"]:not([hidden])').screenshot(path=str(raw))
+                _small_png(raw, DOCS / "app_milestones.png")
+                assert page.locator('[data-testid="stException"]').count() == 0
                 assert not [u for u in external if "tile" not in u], external
             finally:
                 browser.close()

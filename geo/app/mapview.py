@@ -72,7 +72,13 @@ def _capture() -> _Capture:
 
 @st.cache_resource(show_spinner=False, max_entries=16)  # a Hangzhou map's text is about 2 MB
 def map_component_args(
-    spec: tuple, policy_items: tuple, options_items: tuple, _result: PlanResult
+    spec: tuple,
+    policy_items: tuple,
+    options_items: tuple,
+    _result: PlanResult,
+    colouring_key: tuple = (),
+    _colouring: maps.EstateColouring | None = None,
+    map_key: str = MAP_KEY,
 ) -> dict:
     """The arguments ``st_folium`` sends for the map of a plan and display options, rendered once.
 
@@ -81,19 +87,23 @@ def map_component_args(
     so a rerun that changes nothing on the map, or comes back to a map seen before, renders
     nothing. The map's size on the page (height, container width) and what the browser returns
     (only a clicked feature: pan and zoom never rerun the script) are fixed here. ``_result`` is
-    ``cached_plan(spec, policy_items)``, already at hand (not part of the key).
+    ``cached_plan(spec, policy_items)``, already at hand (not part of the key). ``_colouring``
+    (scenario changes, milestones: :mod:`geo.outputs.map_colouring`) fills the estates instead
+    of the display option, named in the key by ``colouring_key``; ``map_key`` is the component's
+    key (one per map on the page).
     """
-    fmap = maps.build_map(_result, maps.MapOptions(**dict(options_items)))
+    fmap = maps.build_map(_result, maps.MapOptions(**dict(options_items)), colouring=_colouring)
     switch = _capture()
     switch.active, switch.kwargs = True, None
     try:
-        _folium().st_folium(fmap, **MAP_ARGS)
+        _folium().st_folium(fmap, **{**MAP_ARGS, "key": map_key})
         kwargs = switch.kwargs
     finally:
         switch.active, switch.kwargs = False, None
     if kwargs is None:
         raise RuntimeError("streamlit_folium did not call its component")
-    return {**kwargs, "script": kwargs["script"] + keep_view_script(spec)}
+    own = spec if map_key == MAP_KEY else (*spec, ("_map", map_key))  # each map its own view
+    return {**kwargs, "script": kwargs["script"] + keep_view_script(own)}
 
 
 def show_map(

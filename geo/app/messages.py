@@ -1,9 +1,11 @@
 """Messages to the planner: one clear line in the interface language, never a traceback.
 
-:func:`show_error` for bad input (one line naming the file and the fix), :func:`error_panel` for
-anything unexpected (the app's own panel, instead of Streamlit's error page). File paths in a
-message are cut to the file's name (uploads live in temporary folders the planner never saw).
-May import geo.core.errors, geo.outputs.maps (its assets error) and streamlit.
+:func:`show_error` for bad input (one line naming the file and the fix, in the interface
+language: the errors carry :class:`geo.core.messages.Message` templates with a Chinese catalog),
+:func:`error_panel` for anything unexpected (the app's own panel, instead of Streamlit's error
+page). File paths in a message are cut to the file's name (uploads live in temporary folders the
+planner never saw); library text is clipped at a word boundary.
+May import geo.core.errors, geo.core.messages, geo.outputs.maps (its assets error) and streamlit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 
 import streamlit as st
 
-from geo.core.errors import LianpianError
+from geo.core.errors import InputError, LianpianError
+from geo.core.messages import clip, text
 from geo.outputs import maps
 
 # an absolute path (POSIX or Windows) up to its last part: kept is the file's name
@@ -26,27 +29,50 @@ def without_paths(text: str) -> str:
     return _PATH.sub("", text)
 
 
-def _sentences(text: str, fix: str = "Fix:") -> str:
+def _sentences(text: str, fix: str = "Fix:", lang: str = "en") -> str:
     """The error's text as Markdown-safe sentences: paths cut, a full stop before the fix.
 
-    ``fix`` introduces the fix in the interface language.
+    ``fix`` introduces the fix in the interface language; ``lang`` chooses the full stop.
     """
+    stop = "。" if lang == "zh" else "."
     text = without_paths(text).strip()
-    text = re.sub(r"(?<![.!?。])\s+Fix:", ". Fix:", text).replace("Fix:", fix)
-    if text and text[-1] not in ".!?。":
-        text += "."
+    text = re.sub(r"(?<![.!?。])\s+(Fix:|修改建议：)", stop + r" \1", text)
+    text = text.replace("Fix:", fix).replace("修改建议：", fix)
+    if text and text[-1] not in ".!?。？！…":
+        text += stop
     return _MARKDOWN.sub(r"\\\1", text)
 
 
-def show_error(t: dict[str, str], exc: BaseException) -> None:
-    """One clear message, never a traceback; the previous data stay (said on a second line)."""
+def error_text(exc: BaseException, lang: str, fix: str) -> str:
+    """The error as Markdown-safe sentences in ``lang``: file, row, what is wrong, the fix.
+
+    Our errors are translated (their message templates); library errors (``OSError``,
+    ``ValueError``) keep their text, clipped at a word boundary, with paths cut to file names.
+    """
+    if isinstance(exc, InputError):
+        colon, comma = ("：", "，") if lang == "zh" else (": ", ", ")
+        head = comma.join(p for p in (text(exc.source, lang), text(exc.where, lang)) if p)
+        body = text(exc.message, lang)
+        line = _sentences(f"{head}{colon}{body}" if head else body, lang=lang)
+        if exc.fix:
+            gap = "" if lang == "zh" else " "
+            line += gap + fix.strip() + gap + _sentences(text(exc.fix, lang), lang=lang)
+        return line
+    if isinstance(exc, LianpianError):
+        return _sentences(exc.one_line(lang), fix, lang)
+    return _sentences(clip(str(exc), 300), fix, lang)
+
+
+def show_error(t: dict[str, str], exc: BaseException, lang: str | None = None) -> None:
+    """One clear message, never a traceback; the previous data stay (said on a second line).
+
+    ``lang``: the interface language ("zh" or "en"); by default the language switch's value.
+    """
+    lang = lang or str(st.session_state.get("lang", "zh"))
     if isinstance(exc, maps.MapAssetsError):
         st.error(t["assets"] + _sentences(str(exc)))
-    elif isinstance(exc, LianpianError):
-        text = exc.one_line() if hasattr(exc, "one_line") else str(exc)
-        st.error(t["error"] + _sentences(text, t["fix"]) + "  \n" + t["kept"])
-    elif isinstance(exc, (OSError, ValueError)):
-        st.error(t["error"] + _sentences(str(exc), t["fix"]) + "  \n" + t["kept"])
+    elif isinstance(exc, (LianpianError, OSError, ValueError)):
+        st.error(t["error"] + error_text(exc, lang, t["fix"]) + "  \n" + t["kept"])
     else:
         st.error(t["internal"].format(kind=type(exc).__name__))
 

@@ -52,6 +52,7 @@ from geo.app.views.schedule import (
     HOUSEHOLD_CAP,
     cached_schedule,
     fiveyear_downloads,
+    milestone_colouring_of,
     progress_section,
     schedule_section,
 )
@@ -188,7 +189,7 @@ def _page(t: dict[str, str], lang: str) -> None:
     with tabs["tab_elderly"]:
         elderly_tab(t, lang, result, summary)
     with tabs["tab_scenarios"]:
-        scenarios_tab(t, lang, spec, policy_items)
+        scenarios_tab(t, lang, spec, policy_items, display_choices)
     with tabs["tab_exports"]:
         exports_tab(t, spec, policy_items, result)
         overlay = st.session_state.get("_plan_overlay") if plan_digest is not None else None
@@ -241,13 +242,23 @@ def map_tab(
     if display_choices["colour_by"] == "elderly_gap" and "elderly_gap_m2" not in result.estates:
         st.caption(t["no_elderly"])
         display_choices = {**display_choices, "colour_by": "status"}
+    colouring, colouring_key = None, ()
+    if display_choices["colour_by"] == "milestone":
+        found = milestone_colouring_of(lang, result, (map_spec, policy_items))
+        if found is None:
+            st.caption(t["no_progress"])
+        else:
+            colouring, colouring_key, _ = found
+        display_choices = {**display_choices, "colour_by": "status"}
     if display_choices["basemap"] == "osm" and not osm_reachable():
         offline_basemap_note(t)
     options = maps.MapOptions(plan_year=plan_year, language=lang, **display_choices)
     opened = st.session_state.get(OPEN)
     try:
         options_items = tuple(sorted(asdict(options).items()))
-        args = map_component_args(map_spec, policy_items, options_items, result)
+        args = map_component_args(
+            map_spec, policy_items, options_items, result, colouring_key, colouring
+        )
     except (LianpianError, ValueError) as exc:
         show_error(t, exc)
         return None

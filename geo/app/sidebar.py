@@ -188,7 +188,7 @@ def display_sidebar(t: dict[str, str], lang: str) -> dict[str, object]:
     st.sidebar.header(t["display"])
     colour_by = st.sidebar.radio(
         t["colour_by"],
-        ("status", "priority", "elderly_gap"),
+        ("status", "priority", "elderly_gap", "milestone"),
         format_func=lambda c: t[f"by_{c}"],
         horizontal=True,
         key="colour_by",

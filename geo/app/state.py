@@ -8,6 +8,7 @@ geo.pipeline, geo.outputs and streamlit (caches only: no widget is drawn here).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import socket
@@ -19,6 +20,7 @@ import streamlit as st
 
 from geo import io, pipeline
 from geo.core import _memo
+from geo.core.errors import QualityReport
 from geo.core.policy import default_policy
 from geo.io import tiles
 from geo.outputs import export, maps
@@ -91,13 +93,23 @@ def _load(spec: tuple[tuple[str, object], ...]):
     return pipeline.load_inputs(**{k: v for k, v in spec if k != "_stamp"})
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# The inputs and plans are kept as objects (st.cache_resource), not pickled (st.cache_data): a
+# cache_data hit unpickles the whole plan on every rerun of every page (3.2 s for a 50,000-estate
+# plan of 174 MB pickled, 0.05 s at Hangzhou's 2,112) and a miss pickles it (2.5 s at 50,000).
+# Nothing changes a kept object: the page gets its own shallow copy of a plan (own_copy) to
+# attach a five-year plan to, and the planning steps never change their inputs. Fewer entries
+# than the pickled caches had: the objects are several times their pickle in memory.
+@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_inputs(spec: tuple[tuple[str, object], ...]):
-    """Load the inputs described by ``spec`` (paths and CRS; file sizes and times in the key)."""
-    return _load(spec)
+    """Load the inputs described by ``spec`` (paths and CRS; file sizes and times in the key).
+
+    The start data are those the server's head start read (:func:`warm_up`): taken from it.
+    """
+    inputs = _HEAD_START.take("inputs", spec, default_policy())
+    return inputs if inputs is not None else _load(spec)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_base_plan(spec: tuple, base_items: tuple) -> PlanResult:
     """Run the plan for the inputs ``spec`` and the policy values other than priority weights.
 
@@ -105,10 +117,11 @@ def cached_base_plan(spec: tuple, base_items: tuple) -> PlanResult:
     progress is shown by the caller between the cached steps.
     """
     policy = default_policy().with_values(dict(base_items))
-    return pipeline.run_plan(cached_inputs(spec), policy)
+    result = _HEAD_START.take("result", spec, policy)  # the start data's plan, made at start
+    return result if result is not None else pipeline.run_plan(cached_inputs(spec), policy)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def cached_rescored_plan(spec: tuple, policy_items: tuple) -> PlanResult:
     """The plan of the other policy values re-scored with the priority weights of ``policy_items``."""
     base = cached_base_plan(spec, _base_items(policy_items))
@@ -132,8 +145,26 @@ def cached_plan(spec: tuple, policy_items: tuple) -> PlanResult:
     """
     base_items = _base_items(policy_items)
     if base_items == policy_items:
-        return cached_base_plan(spec, base_items)
-    return cached_rescored_plan(spec, policy_items)
+        return own_copy(cached_base_plan(spec, base_items))
+    return own_copy(cached_rescored_plan(spec, policy_items))
+
+
+def own_copy(result: PlanResult) -> PlanResult:
+    """A shallow copy of a kept plan that a page run may change without changing the kept one.
+
+    The page replaces layers (``attach_plan`` sets ``estates`` and ``extra_layers`` entries) and
+    adds quality notes; its own frames (``DataFrame.copy(deep=False)``: no data copied), layer
+    dictionary and quality list take those changes. The values are shared until written: pandas
+    (3.x) copies a column on write, so even a value changed in place stays in the copy.
+    """
+    return dataclasses.replace(
+        result,
+        estates=result.estates.copy(deep=False),
+        districts=result.districts.copy(deep=False),
+        adjacency=result.adjacency.copy(deep=False),
+        quality=QualityReport(list(result.quality.issues)),
+        extra_layers=dict(result.extra_layers),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -150,10 +181,19 @@ def cached_download(spec: tuple, policy_items: tuple, kind: str) -> bytes:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def cached_tender(spec: tuple, policy_items: tuple, district_id: str) -> bytes:
-    """One district's tender package (GeoPackage, Shapefile, DXF, XLSX, KML, PNG, manifest) as zip."""
+def cached_tender(
+    spec: tuple, policy_items: tuple, district_id: str, encoding: str = "utf-8"
+) -> bytes:
+    """One district's tender package (GeoPackage, Shapefile, DXF, XLSX, KML, PNG, manifest) as zip.
+
+    ``encoding``: the Shapefiles' text encoding, ``utf-8`` or ``gbk``.
+    """
     result = cached_plan(spec, policy_items)
-    return export.package_zip_bytes(export.PlanLayers.from_result(result), [district_id])
+    return export.package_zip_bytes(
+        export.PlanLayers.from_result(result),
+        [district_id],
+        options=export.PackageOptions(encoding=encoding),
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -217,16 +257,65 @@ def start_spec() -> tuple:
     return paths_spec(*paths.values(), None)
 
 
+class _HeadStart:
+    """The start data's inputs and plan as :func:`warm_up` made them, handed to the first page.
+
+    The first visit often comes while the head start is still reading or planning (the server
+    answers at once). Its cached steps then wait for the head start's results instead of reading
+    and planning the same files again beside it on the same cores (the first visit took as long
+    as both together). Only the start spec with the default policy is handed over, each object
+    once (the page's cache keeps it from there; the page may change the plan it holds in place).
+    """
+
+    def __init__(self) -> None:
+        self.spec: tuple | None = None
+        self.inputs = None
+        self.result: PlanResult | None = None
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+
+    def begin(self, spec: tuple) -> None:
+        self.spec, self.inputs, self.result = spec, None, None
+        self.done.clear()
+
+    def take(self, part: str, spec: tuple, policy) -> object | None:
+        """The head start's ``"inputs"`` or ``"result"`` for ``spec`` and ``policy``, once.
+
+        None when they are not the head start's, it failed, or it is still running after
+        :data:`HEAD_START_WAIT_S` (the page then does the work itself).
+        """
+        if self.spec is None or spec != self.spec or policy != default_policy():
+            return None
+        self.done.wait(HEAD_START_WAIT_S)
+        with self.lock:
+            value = getattr(self, part)
+            setattr(self, part, None)
+        return value
+
+
+#: The longest a first page waits for the head start's plan before planning itself (s).
+HEAD_START_WAIT_S = 600.0
+_HEAD_START = _HeadStart()
+
+
 def warm_up() -> None:
     """Read and plan the start data with the default policy, ahead of the first visit.
 
     ``serve.py`` calls it in a thread when the server starts, so the first page finds the
     libraries imported and the content-keyed memos (``geo.core._memo``: adjacency, walking network,
-    corridors, display geometry) filled, and plans in a fraction of the time. Streamlit's own
-    caches belong to the page's script and stay empty until the first visit.
+    corridors, display geometry) filled. The page's cached reading and planning of the start
+    data take the head start's inputs and plan (:class:`_HeadStart`; waiting for them if the
+    page is early) instead of doing the same work again.
     """
-    result = pipeline.run_plan(_load(start_spec()), default_policy())
-    maps.build_map(result, maps.MapOptions())
+    spec = start_spec()
+    _HEAD_START.begin(spec)
+    try:
+        inputs = _load(spec)
+        result = pipeline.run_plan(inputs, default_policy())
+        maps.build_map(result, maps.MapOptions())
+        _HEAD_START.inputs, _HEAD_START.result = inputs, result
+    finally:
+        _HEAD_START.done.set()
     osm_reachable()  # the default basemap's server, asked once ahead of the page
 
 

@@ -18,6 +18,7 @@ from geo import __version__, io
 from geo.cli import fiveyear as cli_plan
 from geo.core._machine import cores
 from geo.core.errors import InputError, LianpianError
+from geo.core.messages import clip, interface_language, msg
 from geo.core.policy import load_policy
 from geo.pipeline import PlanResult, load_inputs, run_plan
 from geo.planning.survey import survey_summary
@@ -212,7 +213,8 @@ def _column_mapping(items: list[str]) -> dict[str, str]:
         header, sep, column = item.partition("=")
         if not sep or not header.strip() or not column.strip():
             raise InputError(
-                f"--column {item!r} is not HEADER=COLUMN", fix="e.g. --column 楼盘=name"
+                msg("--column {item!r} is not HEADER=COLUMN", item=item),
+                fix="e.g. --column 楼盘=name",
             )
         column = column.strip()
         mapping[header.strip()] = "build_year_raw" if column == "build_year" else column
@@ -329,9 +331,7 @@ def _print_library_warnings(caught: list[warnings.WarningMessage]) -> None:
     During the run they are held back so an error is one line on stderr; the readers put what
     concerns the data into the quality report (geo.io.files.library_warnings).
     """
-    texts = list(
-        dict.fromkeys((str(w.message).strip() or "?").splitlines()[0][:200] for w in caught)
-    )
+    texts = list(dict.fromkeys(clip(str(w.message)) or "?" for w in caught))
     for text in texts[:5]:
         print(f"note: {text}", file=sys.stderr)
     if len(texts) > 5:
@@ -384,7 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_library_warnings(caught)
         return code
     except LianpianError as exc:
-        print(f"lianpian: error: {exc}", file=sys.stderr)
+        # in the interface language: LIANPIAN_LANG=zh (or a zh_* locale) gives Chinese
+        print(f"lianpian: error: {exc.one_line(interface_language())}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("lianpian: interrupted; no output was written", file=sys.stderr)
@@ -394,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(
-            f"lianpian: internal error: {type(exc).__name__}: {first[:300]} "
+            f"lianpian: internal error: {type(exc).__name__}: {clip(first, 300)} "
             "(rerun with --debug and report it)",
             file=sys.stderr,
         )

@@ -30,6 +30,7 @@ import pandas as pd
 
 from geo import io
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.policy import MILESTONE_CITIES, PLAN_PERIODS, SCHEDULE_OBJECTIVES, Policy, load_policy
 from geo.fiveyear.checks import stated_counts, yearly_count_checks
 from geo.fiveyear.matching import MatchSettings, review_table
@@ -220,7 +221,7 @@ def _schedule(args: argparse.Namespace, layers: dict[str, pd.DataFrame], policy:
     missing = sorted(needed - set(estates.columns))
     if missing:
         raise InputError(
-            f"the estates layer lacks {', '.join(missing)}",
+            msg("the estates layer lacks {missing}", missing=", ".join(missing)),
             source=Path(args.results).name,
             fix="give the GeoPackage written by lianpian plan",
         )
@@ -437,7 +438,9 @@ def cmd_progress(args: argparse.Namespace) -> int:
     try:
         date = datetime.date.fromisoformat(args.date)
     except ValueError:
-        raise InputError(f"--date {args.date!r} is not a date", fix="e.g. 2022-07-05") from None
+        raise InputError(
+            msg("--date {date!r} is not a date", date=args.date), fix="e.g. 2022-07-05"
+        ) from None
     estates = io.read_results(args.results)["estates"] if args.results else None
     progress = _read_progress(args.table, estates)
     report = milestone_report(progress, date, policy, year=args.year, city=args.city)

@@ -24,6 +24,7 @@ import shapely
 from pyproj import CRS
 
 from geo.core.errors import InputError
+from geo.core.messages import msg
 
 WGS84 = CRS.from_epsg(4326)
 #: Declarable non-EPSG source systems.
@@ -128,14 +129,14 @@ def metric_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
         return CRS.from_epsg(gk_zone_epsg(lon))
     if not (np.isfinite(lat) and abs(lat) <= 84):
         raise InputError(
-            f"the data lie at latitude {lat:.1f}, where no metric zone fits",
+            msg("the data lie at latitude {lat:.1f}, where no metric zone fits", lat=lat),
             fix="check that latitude and longitude are not swapped, and the CRS (--source-crs)",
         )
     try:
         return gdf.to_crs(WGS84).estimate_utm_crs()
     except Exception as exc:  # pyproj: "Unable to determine UTM CRS"
         raise InputError(
-            f"no metric zone fits data centred at {lon:.3f}E {lat:.3f}N",
+            msg("no metric zone fits data centred at {lon:.3f}E {lat:.3f}N", lon=lon, lat=lat),
             fix="check the CRS (--source-crs) and that latitude and longitude are not swapped",
         ) from exc
 

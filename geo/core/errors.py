@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geo.core.messages import msg, text
+
 
 class LianpianError(Exception):
     """Base class of every error raised on purpose by lianpian."""
+
+    def one_line(self, lang: str = "en") -> str:
+        """The error in one line, in ``lang`` (a message argument is translated)."""
+        return text(self.args[0], lang) if len(self.args) == 1 else str(self)
 
 
 class InputError(LianpianError, ValueError):
@@ -23,13 +29,14 @@ class InputError(LianpianError, ValueError):
     Parameters
     ----------
     message
-        What is wrong, in one sentence.
+        What is wrong, in one sentence: a :class:`~geo.core.messages.Message` (``msg(template,
+        **params)``, shown in the interface language) or a plain English string.
     source
         The file (or upload name) concerned, if any.
     where
         The row, feature or column concerned, e.g. ``"row 12"`` or ``"column 户数"``.
     fix
-        What the user should do about it.
+        What the user should do about it (a message or a plain string, like ``message``).
     """
 
     def __init__(
@@ -46,13 +53,21 @@ class InputError(LianpianError, ValueError):
         self.fix = fix
         super().__init__(self.one_line())
 
-    def one_line(self) -> str:
-        """Return the error as one line: ``file, where: message. Fix: ...``."""
-        head = ", ".join(p for p in (self.source, self.where) if p)
-        text = f"{head}: {self.message}" if head else self.message
-        if self.fix:
-            text += f" Fix: {self.fix}"
-        return text
+    def one_line(self, lang: str = "en") -> str:
+        """Return the error as one line: ``file, where: message. Fix: ...``, in ``lang``."""
+        comma, colon = ("，", "：") if lang == "zh" else (", ", ": ")
+        head = comma.join(p for p in (text(self.source, lang), text(self.where, lang)) if p)
+        body = text(self.message, lang)
+        line = f"{head}{colon}{body}" if head else body
+        if self.fix and lang == "zh":
+            line += ("" if line.endswith(("。", "？", "）", "…")) else "。") + "修改建议："
+        elif self.fix:
+            line += " Fix: "
+        return line + text(self.fix, lang) if self.fix else line
+
+    def text(self, lang: str = "en") -> str:
+        """The message alone (no file, no fix) in ``lang``."""
+        return text(self.message, lang)
 
 
 class OutputError(InputError):
@@ -66,8 +81,14 @@ class OutputError(InputError):
 class PolicyError(LianpianError, ValueError):
     """A policy file or value that is unknown, of the wrong type or out of range.
 
-    The message always names the key (``section.key``) concerned.
+    The message always names the key (``section.key``) concerned. Given ``params``, ``message``
+    is a template filled by :func:`geo.core.messages.msg` (``PolicyError("unknown key {key}",
+    key=k)``); without them a plain sentence or a :class:`~geo.core.messages.Message`.
     """
+
+    def __init__(self, message: object = "", *args: object, **params: object) -> None:
+        self.message = msg(str(message), **params) if params else message
+        super().__init__(self.message, *args)
 
 
 @dataclass
@@ -76,7 +97,7 @@ class QualityIssue:
 
     level: str  # "repair", "warning" or "dropped"
     source: str
-    where: str
+    where: str  # these three: a geo.core.messages.Message (translatable) or plain English
     message: str
     fix: str = ""
 
@@ -101,7 +122,20 @@ class QualityReport:
     def __len__(self) -> int:
         return len(self.issues)
 
-    def to_frame(self) -> pd.DataFrame:
-        """Return the issues as a DataFrame with columns level, source, where, message, fix."""
+    def to_frame(self, lang: str = "en") -> pd.DataFrame:
+        """Return the issues as a DataFrame with columns level, source, where, message, fix.
+
+        ``source``, ``where``, ``message`` and ``fix`` are plain text in ``lang`` ("zh" or "en").
+        """
         columns = ["level", "source", "where", "message", "fix"]
-        return pd.DataFrame([vars(i) for i in self.issues], columns=columns)
+        rows = [
+            (
+                i.level,
+                text(i.source, lang),
+                text(i.where, lang),
+                text(i.message, lang),
+                text(i.fix, lang),
+            )
+            for i in self.issues
+        ]
+        return pd.DataFrame(rows, columns=columns)

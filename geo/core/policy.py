@@ -18,11 +18,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from geo.core.cost_rates import RATE_UNITS, check_item_rates, parse_rate  # noqa: F401
 from geo.core.errors import PolicyError
+from geo.core.messages import msg
+from geo.core.places import county_stem
 
 _LEVELS = ("county", "street", "community", "none")
 #: Effects a policy condition (gate) can have on an estate (see geo.planning.conditions).
 EFFECTS = ("exclude", "postpone", "weight", "off")
+#: How an unsurveyed management model reads (see geo.planning.conditions): existing property
+#: management counts as a model (others unknown), unknown (flagged only), or not agreed.
+MANAGEMENT_MODEL_UNKNOWN = ("property_management", "unknown", "failed")
 #: Which estates districts are formed from (see geo.planning.districts).
 FORM_FROM = ("groupable", "ready")
 #: What happens to a proposed elderly-care site below the minimum size that no site can absorb.
@@ -111,6 +117,9 @@ class Conditions:
     illegal_structures: str = "postpone"
     management_model: str = "postpone"
     consent: str = "postpone"
+    #: Reading of an estate whose management model is not surveyed (no column, or a blank cell):
+    #: see MANAGEMENT_MODEL_UNKNOWN.
+    management_model_unknown: str = "property_management"
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,29 @@ class Survey:
     tolerance_m: float = field(default=50.0, metadata=_num(0, 1000))
     name_agree: float = field(default=0.85, metadata=_num(0, 1))
     name_search_m: float = field(default=250.0, metadata=_num(0, 5000))
+    #: Counties merged or split since a table was made: ``"former = current | current"``
+    #: entries (``"下城 = 拱墅区"``, ``"江干 = 上城区 | 钱塘区"``), compared by stem.
+    former_counties: tuple[str, ...] = ()
+
+    def successors(self) -> dict[str, tuple[str, ...]]:
+        """``{former county stem: (current official names, ...)}`` from :attr:`former_counties`.
+
+        Raises
+        ------
+        PolicyError
+            An entry that is not ``"former = current[ | current ...]"``.
+        """
+        out: dict[str, tuple[str, ...]] = {}
+        for entry in self.former_counties:
+            former, sep, current = str(entry).partition("=")
+            names = tuple(n.strip() for n in current.split("|") if n.strip())
+            if not sep or not county_stem(former) or not names:
+                raise PolicyError(
+                    'survey.former_counties: {entry!r} is not "former = current | current"',
+                    entry=entry,
+                )
+            out[county_stem(former)] = names
+        return out
 
 
 #: Utility types a corridor can carry (drainage as separate rain and sewage lines, 雨污分流).
@@ -350,7 +382,10 @@ def _toml_value(value: Any) -> str:
 
 #: Text keys with a fixed set of values: section -> key -> allowed values.
 _CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
-    "conditions": {name: EFFECTS for name in ("illegal_structures", "management_model", "consent")},
+    "conditions": {
+        **{name: EFFECTS for name in ("illegal_structures", "management_model", "consent")},
+        "management_model_unknown": MANAGEMENT_MODEL_UNKNOWN,
+    },
     "districts": {"form_from": FORM_FROM},
     "elderly": {"small_site_action": SMALL_SITE_ACTIONS},
 }
@@ -361,32 +396,49 @@ def _check_value(section: str, f: dataclasses.Field[Any], value: Any) -> Any:
     default = f.default
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise PolicyError(f"{key} must be true or false, not {value!r}")
+            raise PolicyError("{key} must be true or false, not {value!r}", key=key, value=value)
         return value
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise PolicyError(f"{key} must be a list of strings, not {value!r}")
+            raise PolicyError(
+                "{key} must be a list of strings, not {value!r}", key=key, value=value
+            )
         return tuple(value)
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise PolicyError(f"{key} must be text, not {value!r}")
+            raise PolicyError("{key} must be text, not {value!r}", key=key, value=value)
         if f.name == "keep_within_level" and value not in _LEVELS:
-            raise PolicyError(f"{key} must be one of {', '.join(_LEVELS)}, not {value!r}")
+            raise PolicyError(
+                "{key} must be one of {choices}, not {value!r}",
+                key=key,
+                choices=", ".join(_LEVELS),
+                value=value,
+            )
         choices = _CHOICES.get(section, {}).get(f.name)
         if choices and value not in choices:
-            raise PolicyError(f"{key} must be one of {', '.join(choices)}, not {value!r}")
+            raise PolicyError(
+                "{key} must be one of {choices}, not {value!r}",
+                key=key,
+                choices=", ".join(choices),
+                value=value,
+            )
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PolicyError(f"{key} must be a number, not {value!r}")
+        raise PolicyError("{key} must be a number, not {value!r}", key=key, value=value)
     if not math.isfinite(value):  # issue 16: TOML allows nan and inf; no rule means them
-        raise PolicyError(f"{key} = {value!r} is not a finite number. Fix: give a number")
+        raise PolicyError(
+            "{key} = {value!r} is not a finite number. Fix: give a number", key=key, value=value
+        )
     if isinstance(default, int) and value != int(value):
-        raise PolicyError(f"{key} must be a whole number, not {value!r}")
+        raise PolicyError("{key} must be a whole number, not {value!r}", key=key, value=value)
     lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise PolicyError(
-            f"{key} = {value!r} is out of range [{lo}, {hi if hi is not None else 'no limit'}]. "
-            "Fix: give a value in that range"
+            "{key} = {value!r} is out of range [{lo}, {hi}]. Fix: give a value in that range",
+            key=key,
+            value=value,
+            lo=lo,
+            hi=hi if hi is not None else msg("no limit"),
         )
     return int(value) if isinstance(default, int) else float(value)
 
@@ -395,15 +447,19 @@ def _merge(base: Policy, data: dict[str, Any], source: str) -> Policy:
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in _SECTIONS:
-            raise PolicyError(f"unknown policy section {name!r} (known: {', '.join(_SECTIONS)})")
+            raise PolicyError(
+                "unknown policy section {name!r} (known: {SECTIONS})",
+                name=name,
+                SECTIONS=", ".join(_SECTIONS),
+            )
         if not isinstance(value, dict):
-            raise PolicyError(f"{name} must be a table of keys")
+            raise PolicyError("{name} must be a table of keys", name=name)
         current = getattr(base, name)
         fields = {f.name: f for f in dataclasses.fields(current)}
         changes = {}
         for key, item in value.items():
             if key not in fields:
-                raise PolicyError(f"unknown policy key {name}.{key}")
+                raise PolicyError("unknown policy key {name}.{key}", name=name, key=key)
             changes[key] = _check_value(name, fields[key], item)
         sections[name] = dataclasses.replace(current, **changes)
     policy = dataclasses.replace(base, **sections, source=source)
@@ -430,8 +486,9 @@ def _check_consistency(policy: Policy) -> None:
     unknown = set(policy.corridors.utilities) - set(UTILITIES)
     if unknown or not policy.corridors.utilities:
         raise PolicyError(
-            f"corridors.utilities must be a non-empty list of {', '.join(UTILITIES)}"
-            + (f", not {', '.join(sorted(unknown))}" if unknown else "")
+            "corridors.utilities must be a non-empty list of {utilities}, not {given}",
+            utilities=", ".join(UTILITIES),
+            given=", ".join(policy.corridors.utilities) or "[]",
         )
     el = policy.elderly
     if not el.circle_5min_m <= el.circle_10min_m <= el.circle_15min_m:
@@ -446,49 +503,16 @@ def _check_consistency(policy: Policy) -> None:
             except ValueError:
                 ok = False
             if not ok:
-                raise PolicyError(f'elderly.{key}_by_province: {entry!r} is not "province=number"')
-    _check_cost_lists(policy)
+                raise PolicyError(
+                    'elderly.{key}_by_province: {entry!r} is not "province=number"',
+                    key=key,
+                    entry=entry,
+                )
+    check_item_rates(policy.cost.item_rates)
+    policy.survey.successors()  # raises on a malformed entry
     typed = [*el.types_5min, *el.types_10min, *el.types_15min]
     if len(typed) != len(set(typed)):
         raise PolicyError("elderly.types_5min/10min/15min: a facility type is in two life circles")
-
-
-#: Units of an item rate (``cost.item_rates``): what the yuan are per.
-RATE_UNITS = {
-    "m2": "m² of floor area (建筑面积)",
-    "household": "household (户)",
-    "building": "building (栋)",
-    "m": "metre of the estate boundary (red line), a proxy for estate-level lines and walls",
-    "estate": "estate (lump sum)",
-}
-_RATE = re.compile(
-    r"^\s*(?P<item>[^=]+?)\s*=\s*(?P<rate>\d+(?:\.\d+)?)\s*(?:yuan\s*)?/\s*(?P<unit>\w+)\s*$"
-)
-
-
-def parse_rate(entry: str) -> tuple[str, float, str]:
-    """Parse a ``cost.item_rates`` entry ``"供水 = 1500 / household"`` into (item, yuan, unit).
-
-    Raises
-    ------
-    ValueError
-        If the entry is not ``item = number / unit`` with a unit of :data:`RATE_UNITS`.
-    """
-    match = _RATE.match(entry)
-    if not match or match["unit"] not in RATE_UNITS:
-        raise ValueError(
-            f"{entry!r} is not 'item = yuan / unit' with a unit of {', '.join(RATE_UNITS)}"
-        )
-    return match["item"], float(match["rate"]), match["unit"]
-
-
-def _check_cost_lists(policy: Policy) -> None:
-    """Every ``cost.item_rates`` entry parses (the items are checked against the annex later)."""
-    for entry in policy.cost.item_rates:
-        try:
-            parse_rate(entry)
-        except ValueError as exc:
-            raise PolicyError(f"cost.item_rates: {exc}") from exc
 
 
 def _check_schedule(policy: Policy) -> None:
@@ -496,22 +520,30 @@ def _check_schedule(policy: Policy) -> None:
     s, m = policy.schedule, policy.milestones
     if s.objective not in SCHEDULE_OBJECTIVES:
         raise PolicyError(
-            f"schedule.objective must be one of {', '.join(SCHEDULE_OBJECTIVES)}, not {s.objective!r}"
+            "schedule.objective must be one of {SCHEDULE_OBJECTIVES}, not {objective!r}",
+            SCHEDULE_OBJECTIVES=", ".join(SCHEDULE_OBJECTIVES),
+            objective=s.objective,
         )
     if s.solver not in ("auto", "milp", "greedy"):
-        raise PolicyError(f"schedule.solver must be auto, milp or greedy, not {s.solver!r}")
+        raise PolicyError(
+            "schedule.solver must be auto, milp or greedy, not {solver!r}", solver=s.solver
+        )
     for item in s.stated_estates_per_year:
         if not re.fullmatch(r"\d{4}: ?\d+", item):
             raise PolicyError(
-                f"schedule.stated_estates_per_year: {item!r} is not 'YEAR: N', e.g. '2022: 7'"
+                "schedule.stated_estates_per_year: {item!r} is not 'YEAR: N', e.g. '2022: 7'",
+                item=item,
             )
     if m.city not in MILESTONE_CITIES:
         raise PolicyError(
-            f"milestones.city must be one of {', '.join(MILESTONE_CITIES)}, not {m.city!r}"
+            "milestones.city must be one of {MILESTONE_CITIES}, not {city!r}",
+            MILESTONE_CITIES=", ".join(MILESTONE_CITIES),
+            city=m.city,
         )
     if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", m.carry_over_finish):
         raise PolicyError(
-            f"milestones.carry_over_finish must be MM-DD, not {m.carry_over_finish!r}"
+            "milestones.carry_over_finish must be MM-DD, not {carry_over_finish!r}",
+            carry_over_finish=m.carry_over_finish,
         )
     pattern = re.compile(
         r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) (" + "|".join(MILESTONE_STAGES) + r") \d{1,3}%"
@@ -520,8 +552,11 @@ def _check_schedule(policy: Policy) -> None:
         for item in getattr(m, city):
             if not pattern.fullmatch(item):
                 raise PolicyError(
-                    f"milestones.{city}: {item!r} is not 'MM-DD stage share', e.g. '05-31 started "
-                    f"100%' (stages: {', '.join(MILESTONE_STAGES)})"
+                    "milestones.{city}: {item!r} is not 'MM-DD stage share', e.g. '05-31 started "
+                    "100%' (stages: {MILESTONE_STAGES})",
+                    city=city,
+                    item=item,
+                    MILESTONE_STAGES=", ".join(MILESTONE_STAGES),
                 )
 
 
@@ -551,8 +586,10 @@ def load_policy(path: str | Path | None = None) -> Policy:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read the policy file ({exc})") from exc
+        raise PolicyError(
+            "{path}: cannot read the policy file ({exc})", path=path, exc=exc
+        ) from exc
     try:
         return _merge(policy, data, str(path))
     except PolicyError as exc:  # issue 16: name the file with the key
-        raise PolicyError(f"{Path(path).name}: {exc}") from exc
+        raise PolicyError("{name}: {exc}", name=Path(path).name, exc=exc) from exc

@@ -1,4 +1,4 @@
-"""The canonical estate schema, header mappings and parsers for survey cells.
+"""The canonical estate schema, header mappings and the coercion of survey columns.
 
 Every loader turns its input into one estate table with the columns of :data:`ESTATE_COLUMNS`
 (the issue "End-to-end planning run" names them). Survey tables come with the Chinese headers
@@ -6,27 +6,37 @@ planners use (``小区名称``, ``建成年代``, ``户数``, ``居民同意率`
 mapped by :func:`map_headers`, and a user can pass their own mapping.
 
 Cells are parsed leniently but never guessed: ``"1995、1997"`` is two phases, ``"90年代"`` a
-decade, an empty cell is unknown (the estate then ``needs_survey``). Every repair is recorded in a
-:class:`geo.core.errors.QualityReport`.
+decade, an empty cell is unknown (the estate then ``needs_survey``). The parsers of one cell live in
+:mod:`geo.core.cells` (re-exported here); :func:`coerce_attributes` applies them to whole columns
+and records every repair in a :class:`geo.core.errors.QualityReport`.
 """
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
+from geo.core.cells import (  # noqa: F401  (parsers of one cell, re-exported: geo.core.schema API)
+    BuildYear,
+    parse_area,
+    parse_build_year,
+    parse_count,
+    parse_share,
+    split_needs,
+)
 from geo.core.errors import InputError, QualityReport
-from geo.core.names import MISSING_CELLS, normalise_header, normalise_text
+from geo.core.messages import column_word, msg, row_where
+from geo.core.names import normalise_header, normalise_text
 from geo.core.places import POINT_COLUMNS, split_region
+from geo.core.yes_no import parse_bool, parse_management_model
 
 T = TypeVar("T")
+
 
 #: Canonical estate columns: name -> (pandas dtype, unit or "", meaning).
 ESTATE_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -50,6 +60,11 @@ ESTATE_COLUMNS: dict[str, tuple[str, str, str]] = {
     "urban_village": ("boolean", "", "urban village or self-built housing (城中村或自建房)"),
     "illegal_structures_removed": ("boolean", "", "illegal structures removed (违建已拆除)"),
     "has_property_management": ("boolean", "", "has property management (有物业管理)"),
+    "management_model_agreed": (
+        "boolean",
+        "",
+        "post-renovation management model agreed (已确定改造后管理模式; Huaibei 2021 七(五))",
+    ),
     "needs": ("string", "", "needed items of the 25-item content table, separated by ；"),
 }
 
@@ -99,15 +114,23 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "urban_village": ("urban_village", "城中村或自建房", "城中村", "自建房"),
     "illegal_structures_removed": ("illegal_structures_removed", "违建已拆除", "违建拆除"),
     "has_property_management": ("has_property_management", "有物业管理", "物业管理"),
+    "management_model_agreed": (
+        "management_model_agreed",
+        "management_model",
+        "是否确定改造后管理模式",
+        "是否确定管理模式",
+        "管理模式是否确定",
+        "管理模式已确定",
+        "已确定管理模式",
+        "已确定改造后管理模式",
+        "改造后管理模式已确定",
+        "改造后管理模式",
+        "后续管理模式",
+        "长效管理模式",
+    ),
     "needs": ("needs", "改造需求", "改造内容", "需改造内容"),
 }
 
-_BOOL_TRUE = {"是", "有", "已", "y", "yes", "true", "t", "1", "√", "✓"}
-_BOOL_FALSE = {"否", "无", "未", "n", "no", "false", "f", "0", "×", ""}
-_CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
-_FIRST_PLAUSIBLE_YEAR = 1900
-#: Prefix of a :class:`BuildYear` note that records an interpretation (a repair), not a rejection.
-REPAIRED = "repair: "
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:|on[a-z]+\s*=", re.IGNORECASE)
 
 
@@ -135,8 +158,14 @@ def map_headers(
     for target in user_mapping.values():
         if target not in ESTATE_COLUMNS and target not in POINT_COLUMNS:
             raise InputError(
-                f"the column mapping names {target!r}, which is not an estate column",
-                fix=f"use one of {', '.join([*ESTATE_COLUMNS, *POINT_COLUMNS])}",
+                msg(
+                    "the column mapping names {target!r}, which is not an estate column",
+                    target=target,
+                ),
+                fix=msg(
+                    "use one of {columns}",
+                    columns=", ".join([*ESTATE_COLUMNS, *POINT_COLUMNS]),
+                ),
             )
     lookup = {
         normalise_header(alias): canonical
@@ -161,209 +190,6 @@ def map_headers(
     return mapping
 
 
-@dataclass(frozen=True)
-class BuildYear:
-    """A parsed build-year cell: earliest and latest year (``None`` when unknown) and a note."""
-
-    first: int | None
-    latest: int | None
-    note: str = ""
-
-
-def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildYear:
-    """Parse a build-year cell (建成年代) as planners write it.
-
-    Accepted forms: ``1995``, ``1995.0``, ``"1995年"``, ``"1995、1997"`` / ``"1995/97"`` /
-    ``"1995-1997"`` (phases: first and latest), ``"90年代"`` / ``"1990s"`` (a decade: 1990 to
-    1999), ``"九五年"`` (1995). Empty or unreadable cells and years after ``current_year`` give
-    ``BuildYear(None, None, note)``; unknown means "needs survey", never a guess. Readings that
-    interpret the cell (phases, a two-digit year) carry a note starting with :data:`REPAIRED`.
-
-    Examples
-    --------
-    >>> year = parse_build_year("1995、1997")
-    >>> (year.first, year.latest)
-    (1995, 1997)
-    >>> parse_build_year("90年代").latest
-    1999
-    """
-    current_year = current_year or datetime.date.today().year
-    text = normalise_text(cell)
-    if text.lower() in MISSING_CELLS:
-        return BuildYear(None, None, "")
-    written = text
-    text = text.translate(_CN_YEAR_DIGITS)
-    if re.fullmatch(r"\d+\.0+", text):
-        text = text.split(".")[0]
-    date = re.fullmatch(
-        r"(\d{4})\s*[-/.年]\s*(?:0?[1-9]|1[0-2])\s*月?"
-        r"(?:\s*[-/.]\s*(?:0?[1-9]|[12]\d|3[01])\s*日?|\s*(?:0?[1-9]|[12]\d|3[01])\s*日)?"
-        r"\s*(?:建成|竣工)?",
-        text,
-    )
-    if date:  # a completion date (2018-06-30, 2018年6月): its year
-        return _checked(int(date.group(1)), int(date.group(1)), written, current_year)
-    decade = re.fullmatch(r"(\d{2}|\d{4})\s*(?:年代|s)(?:初|中|末|中期|末期)?", text)
-    if decade:
-        start = int(decade.group(1))
-        start = start + 1900 if start < 100 else start
-        return _checked(start, start + 9, text, current_year, note="decade")
-    years = [int(y) for y in re.findall(r"\d{4}|(?<=[、/,，\-~～至和及 ])\d{2}(?!\d)", text)]
-    note = ""
-    if not years:
-        short = re.fullmatch(r"(\d{2})年?", text)
-        if short:
-            years = [1900 + int(short.group(1))]
-            note = f"{REPAIRED}build year {written!r} read as {years[0]}"
-    if not years:
-        return BuildYear(None, None, f"build year {written!r} is not a year")
-    full: list[int] = []
-    for year in years:
-        if year < 100 and full:
-            year = full[0] // 100 * 100 + year
-        full.append(year)
-    if len(set(full)) > 1:
-        note = (
-            f"{REPAIRED}build year {written!r} read as phases {min(full)} to {max(full)} "
-            f"(latest, {max(full)}, decides eligibility)"
-        )
-    return _checked(min(full), max(full), written, current_year, note=note)
-
-
-def _checked(first: int, latest: int, text: str, current_year: int, note: str = "") -> BuildYear:
-    if first < _FIRST_PLAUSIBLE_YEAR or latest > current_year:
-        return BuildYear(
-            None, None, f"build year {text!r} is outside {_FIRST_PLAUSIBLE_YEAR}-{current_year}"
-        )
-    return BuildYear(first, latest, note)
-
-
-def parse_share(value: object, *, percent_scale: bool | None = None) -> tuple[float | None, str]:
-    """Parse a share such as a consent rate: ``0.85``, ``"85%"`` and ``85`` all give 0.85.
-
-    Parameters
-    ----------
-    value
-        The cell.
-    percent_scale
-        What the rest of the column says: ``True`` when its plain numbers are percentages (most
-        above 1), ``False`` when they are shares 0-1, ``None`` when unknown. In a column of shares
-        a number between 1 and 2 (``1.2``) is rejected: it is a share over 100 %, not a 1.2 %
-        rate. Numbers above 2 and up to 100 are read as percentages (reported).
-
-    Returns
-    -------
-    tuple
-        ``(share, note)``; ``share`` is ``None`` for empty or impossible values (negative, or over
-        100 %), and ``note`` says what was repaired or rejected.
-    """
-    text = normalise_text(value)
-    if text.lower() in MISSING_CELLS:
-        return None, ""
-    percent = text.endswith("%")
-    try:
-        number = float(text.rstrip("%").strip())
-    except ValueError:
-        return None, f"{text!r} is not a number"
-    if not math.isfinite(number) or number < 0:
-        return None, f"{text!r} is not a share between 0 and 1"
-    if percent:
-        number /= 100
-    elif number > 1:
-        if percent_scale is False and number < 2:
-            return None, (
-                f"{text!r} is over 1 in a column of shares (0-1): over 100%; treated as unknown"
-            )
-        if number <= 100:
-            return number / 100, f"{text!r} read as a percentage ({number / 100:.2f})"
-        return None, f"{text!r} is not a share between 0 and 1"
-    if number > 1:
-        return None, f"{text!r} is over 100%"
-    return number, ""
-
-
-def share_column_is_percent(values: pd.Series) -> bool | None:
-    """Say whether a column of shares is written in percent: most plain numbers above 1.
-
-    Cells with ``%`` and text are not counted. Returns ``None`` when no plain number is present.
-    """
-    above = below = 0
-    codes, cells = _distinct(values)
-    for cell, count in zip(cells, np.bincount(codes, minlength=len(cells)), strict=True):
-        text = normalise_text(cell)
-        try:
-            number = float(text)
-        except ValueError:
-            continue
-        if not math.isfinite(number) or number < 0:
-            continue
-        if number > 1:
-            above += int(count)
-        else:
-            below += int(count)
-    if above == below == 0:
-        return None
-    return above > below
-
-
-def parse_count(value: object) -> tuple[int | None, str]:
-    """Parse a count (households, buildings): a non-negative whole number, else ``None`` + note."""
-    text = normalise_text(value).replace(",", "")
-    if text.lower() in MISSING_CELLS:
-        return None, ""
-    try:
-        number = float(re.sub(r"^约|(户|栋|幢|个|套|间)左右$|[户栋幢个套间]$", "", text))
-    except ValueError:
-        return None, f"{text!r} is not a number"
-    if not math.isfinite(number) or number < 0 or number != int(number):
-        return None, f"{text!r} is not a whole number of at least 0"
-    return int(number), ""
-
-
-def parse_area(value: object) -> tuple[float | None, str]:
-    """Parse a floor area in m² (a positive number), else ``None``.
-
-    ``"1,234.5"``, ``"70000平方米"``, ``"70000㎡"`` and ``"7万平方米"`` (ten thousands) are read.
-    """
-    text = normalise_text(value).replace(",", "")
-    if text.lower() in MISSING_CELLS:
-        return None, ""
-    text = re.sub(r"^约", "", text)
-    text = re.sub(r"(m2|m²|㎡|平方米|平米)$", "", text)
-    scale = 1.0
-    if text.endswith("万"):
-        text, scale = text[:-1], 10000.0
-    try:
-        number = float(text) * scale
-    except ValueError:
-        return None, f"{text!r} is not a number"
-    if not math.isfinite(number) or number < 0:
-        return None, f"{text!r} is not an area of at least 0 m²"
-    return number, ""
-
-
-def parse_bool(value: object) -> tuple[bool | None, str]:
-    """Parse a yes/no cell (是/否, 有/无, yes/no, true/false, 1/0); empty gives ``None``."""
-    if isinstance(value, bool | np.bool_):
-        return bool(value), ""
-    text = normalise_text(value).lower()
-    if text in MISSING_CELLS:
-        return None, ""
-    if text in _BOOL_TRUE:
-        return True, ""
-    if text in _BOOL_FALSE:
-        return False, ""
-    return None, f"{text!r} is not yes/no (是/否)"
-
-
-def split_needs(cell: object) -> list[str]:
-    """Split a needs cell (改造需求) into items: separators ``；`` ``;`` ``、`` ``,`` and new lines."""
-    text = normalise_text(cell)
-    if text.lower() in MISSING_CELLS:
-        return []
-    return [item.strip() for item in re.split(r"[;；、,，\n]+", text) if item.strip()]
-
-
 _COUNTS = ("households", "buildings")
 #: Largest values one estate (小区) can have; more is a typing or unit error (a total typed in a
 #: row, 万 read as units, cells shifted) and is treated as unknown with a report, never planned
@@ -383,6 +209,7 @@ _PARSERS = {
     "urban_village": parse_bool,
     "illegal_structures_removed": parse_bool,
     "has_property_management": parse_bool,
+    "management_model_agreed": parse_management_model,
 }
 
 
@@ -437,6 +264,30 @@ def _map_distinct(values: pd.Series, func: Callable[[object], object]) -> pd.Ser
     return pd.Series(mapped[codes], index=values.index)
 
 
+def share_column_is_percent(values: pd.Series) -> bool | None:
+    """Say whether a column of shares is written in percent: most plain numbers above 1.
+
+    Cells with ``%`` and text are not counted. Returns ``None`` when no plain number is present.
+    """
+    above = below = 0
+    codes, cells = _distinct(values)
+    for cell, count in zip(cells, np.bincount(codes, minlength=len(cells)), strict=True):
+        text = normalise_text(cell)
+        try:
+            number = float(text)
+        except ValueError:
+            continue
+        if not math.isfinite(number) or number < 0:
+            continue
+        if number > 1:
+            above += int(count)
+        else:
+            below += int(count)
+    if above == below == 0:
+        return None
+    return above > below
+
+
 def coerce_attributes(
     table: pd.DataFrame, *, source: str, quality: QualityReport, row_labels: pd.Series | None = None
 ) -> pd.DataFrame:
@@ -471,12 +322,22 @@ def coerce_attributes(
         for k, cell in enumerate(cells):
             value, note = parser(cell)
             if column in _COUNTS and value == 0:
-                value, note = None, f"0 {column} is not plausible for an estate; treated as unknown"
+                value, note = (
+                    None,
+                    msg(
+                        "0 {column} is not plausible for an estate; treated as unknown",
+                        column=column_word(column),
+                    ),
+                )
             elif value is not None and column in PLAUSIBLE_MAX and value > PLAUSIBLE_MAX[column]:
                 value, note = (
                     None,
-                    f"{value:,.0f} is more than one estate can have (at most "
-                    f"{PLAUSIBLE_MAX[column]:,.0f}); treated as unknown",
+                    msg(
+                        "{value:,.0f} is more than one estate can have (at most {most:,.0f}); "
+                        "treated as unknown",
+                        value=value,
+                        most=PLAUSIBLE_MAX[column],
+                    ),
                 )
             parsed[k] = pd.NA if value is None else value
             notes.append(note)
@@ -486,8 +347,8 @@ def coerce_attributes(
             quality.add(
                 "repair" if parsed[k] is not pd.NA else "warning",
                 source,
-                f"row {label_of[row]}",
-                f"{column}: {notes[k]}",
+                row_where(label_of[row]),
+                msg("{column}: {note}", column=column_word(column), note=notes[k]),
                 "correct the cell in the survey table",
             )
         out[column] = pd.Series(parsed[codes], index=out.index, dtype=ESTATE_COLUMNS[column][0])
@@ -497,20 +358,20 @@ def coerce_attributes(
     years = [parse_year(cell) for cell in cells]
     for row in np.flatnonzero(np.array([bool(y.note) for y in years], dtype=bool)[codes]):
         year = years[codes[row]]
-        if year.note.startswith(REPAIRED):
+        if year.repaired:
             quality.add(
                 "repair",
                 source,
-                f"row {label_of[row]}",
-                year.note.removeprefix(REPAIRED),
+                row_where(label_of[row]),
+                year.note,
                 "check the reading; write phases as 1995、1997",
             )
         elif year.note != "decade":
             quality.add(
                 "warning",
                 source,
-                f"row {label_of[row]}",
-                year.note + "; the estate needs a survey",
+                row_where(label_of[row]),
+                msg("{note}; the estate needs a survey", note=year.note),
                 "write the year as 1995, 1995年, 1995、1997 or 90年代",
             )
     first = np.array([pd.NA if y.first is None else y.first for y in years], dtype=object)
@@ -555,8 +416,12 @@ def _report_markup(
         quality.add(
             "warning",
             source,
-            f"row {label_of[row]}",
-            f"{column} {text[:60]!r} contains HTML/script markup; kept as plain text "
-            "(escaped in the map and the app, never run)",
+            row_where(label_of[row]),
+            msg(
+                "{column} {text!r} contains HTML/script markup; kept as plain text (escaped in "
+                "the map and the app, never run)",
+                column=column_word(column),
+                text=text[:60],
+            ),
             "remove the markup from the cell",
         )

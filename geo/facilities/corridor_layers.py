@@ -21,6 +21,7 @@ from pyproj import CRS
 from geo.core import _memo
 from geo.core._memo import Memo, digest
 from geo.core.errors import InputError
+from geo.core.messages import msg
 from geo.core.names import normalise_text
 from geo.core.policy import UTILITIES, Policy
 
@@ -72,7 +73,13 @@ def utilities_of(value: object) -> tuple[str, ...]:
         if not part:
             continue
         if part not in UTILITY_ALIASES:
-            raise ValueError(f"unknown utility {part!r}; use one of {', '.join(UTILITY_ALIASES)}")
+            raise ValueError(
+                msg(
+                    "unknown utility {part!r}; use one of {names}",
+                    part=part,
+                    names=", ".join(UTILITY_ALIASES),
+                )
+            )
         out.extend(u for u in UTILITY_ALIASES[part] if u not in out)
     return tuple(out)
 
@@ -151,7 +158,9 @@ def _prepare(
                 served.append(utilities_of(value))
             except ValueError as exc:
                 raise InputError(
-                    str(exc), source="mains", where=f"feature {row + 1}, column {column}"
+                    exc.args[0] if exc.args else str(exc),
+                    source=msg("mains"),
+                    where=msg("feature {row}, column {column}", row=row + 1, column=column),
                 ) from exc
         for utility in settings.utilities:
             picked = np.array([utility in s for s in served], dtype=bool)

@@ -77,6 +77,7 @@ from scipy.sparse.csgraph import dijkstra
 from geo.core import _memo
 from geo.core._memo import Memo, digest
 from geo.core.errors import QualityReport
+from geo.core.messages import msg
 from geo.core.policy import Policy
 from geo.facilities.corridor_costs import (
     DISTRICT_CORRIDOR_COLUMNS,
@@ -242,13 +243,13 @@ def note_assumed_connections(quality: QualityReport, district_ids: list[str]) ->
     if district_ids:
         quality.add(
             "warning",
-            "corridors",
-            f"{len(district_ids)} districts",
-            "no mains or connection roads near: one connection point assumed on the district "
-            "outline ("
-            + ", ".join(district_ids[:5])
-            + ("..." if len(district_ids) > 5 else "")
-            + ")",
+            msg("corridors"),
+            msg("{n_assumed} districts", n_assumed=len(district_ids)),
+            msg(
+                "no mains or connection roads near: one connection point assumed on the district "
+                "outline ({districts})",
+                districts=", ".join(district_ids[:5]) + ("..." if len(district_ids) > 5 else ""),
+            ),
             "give the mains (--mains) or the roads (--roads) for real connection points",
         )
 

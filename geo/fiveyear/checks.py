@@ -13,8 +13,9 @@ import datetime
 
 import pandas as pd
 
+from geo.core.messages import msg, text
 from geo.core.policy import Policy
-from geo.fiveyear.progress import STAGE_NAMES, city_milestones
+from geo.fiveyear.progress import city_milestones
 
 # --------------------------------------------------------------------------- checks
 
@@ -28,18 +29,48 @@ MILESTONES: tuple[tuple[int, str, str], ...] = (
     (11, "全部完工", "complete"),
 )
 
+#: The document behind each check (messages: shown in the interface language).
 SOURCES = {
-    "extension_share": "Yangjiang 2021-2025 draft §1 (2005年底前建成的…比例不得超过改造任务的15%)",
-    "consent": "Xinyang 2022 plan §3 and annex (80% consent); Ruicheng 2021-2025 plan §(二)1",
-    "eligibility": "Ruicheng 2021-2025 plan (2000年底前; 棚改/城中村/自建房 excluded); "
-    "Yangjiang draft §1",
-    "district_split": "Xinyang 2022 (以小区为主、片区互动); Huaibei 2021 (一区一规划); "
-    "Yangjiang draft (成片捆绑、打包)",
-    "milestones": "policy [milestones]: the city's dated milestones (Ruicheng 2021-2025 plan; "
-    "Xinyang 2022; Ziyun 2022; Huaibei 2021)",
-    "matching": "lianpian plan import",
-    "yearly_count": "the plan's stated estates per year (Ruicheng 2021-2025 plan §(二): "
-    "2021: 2, 2022: 7, 2023: 6, 2024: 7, 2025: 8)",
+    "extension_share": msg(
+        "Yangjiang 2021-2025 draft §1 (2005年底前建成的…比例不得超过改造任务的15%)"
+    ),
+    "consent": msg("Xinyang 2022 plan §3 and annex (80% consent); Ruicheng 2021-2025 plan §(二)1"),
+    "eligibility": msg(
+        "Ruicheng 2021-2025 plan (2000年底前; 棚改/城中村/自建房 excluded); Yangjiang draft §1"
+    ),
+    "district_split": msg(
+        "Xinyang 2022 (以小区为主、片区互动); Huaibei 2021 (一区一规划); "
+        "Yangjiang draft (成片捆绑、打包)"
+    ),
+    "milestones": msg(
+        "policy [milestones]: the city's dated milestones (Ruicheng 2021-2025 plan; "
+        "Xinyang 2022; Ziyun 2022; Huaibei 2021)"
+    ),
+    "matching": msg("lianpian plan import"),
+    "yearly_count": msg(
+        "the plan's stated estates per year (Ruicheng 2021-2025 plan §(二): "
+        "2021: 2, 2022: 7, 2023: 6, 2024: 7, 2025: 8)"
+    ),
+}
+
+#: Milestone stages and cities in words (the interface language; Chinese: the documents' words).
+_STAGE_WORDS = {
+    "surveyed": msg("surveyed"),
+    "designed": msg("designed"),
+    "approved": msg("approved"),
+    "tendered": msg("tendered"),
+    "started": msg("started"),
+    "pipelines": msg("pipelines renewed"),
+    "basically_completed": msg("basically completed"),
+    "completed": msg("completed"),
+    "accepted": msg("accepted"),
+}
+_CITY_WORDS = {
+    "ruicheng": msg("Ruicheng milestones"),
+    "xinyang": msg("Xinyang milestones"),
+    "ziyun": msg("Ziyun milestones"),
+    "huaibei": msg("Huaibei milestones"),
+    "custom": msg("the city's own milestones"),
 }
 
 #: Ruicheng 2021-2025 plan §(二) 主要目标: estates renovated per year (30 in all).
@@ -67,9 +98,18 @@ def yearly_count_checks(rows: pd.DataFrame, stated: dict[int, int]) -> list[dict
         listed, says = int(counts.get(year, 0)), stated.get(year)
         ok = says is not None and listed == says
         detail = (
-            f"the table lists {listed} estates for {year}, the text states {says}"
+            msg(
+                "the table lists {listed} estates for {year}, the text states {says}",
+                listed=listed,
+                year=year,
+                says=says,
+            )
             if says is not None
-            else f"the table lists {listed} estates for {year}, a year the text does not state"
+            else msg(
+                "the table lists {listed} estates for {year}, a year the text does not state",
+                listed=listed,
+                year=year,
+            )
         )
         out.append(_check(year, "yearly_count", "ok" if ok else "violation", listed, says, detail))
     total_listed, total_says = sum(counts.values()), sum(stated.values())
@@ -80,7 +120,11 @@ def yearly_count_checks(rows: pd.DataFrame, stated: dict[int, int]) -> list[dict
             "ok" if total_listed == total_says else "violation",
             total_listed,
             total_says,
-            f"the table lists {total_listed} estates in all, the text states {total_says}",
+            msg(
+                "the table lists {listed} estates in all, the text states {says}",
+                listed=total_listed,
+                says=total_says,
+            ),
         )
     )
     return out
@@ -113,6 +157,10 @@ def _check(
         "estates": items,
         "detail": detail,
         "source": SOURCES[check],
+        # the same in Chinese, beside the English (as the quality layer's *_zh columns): a
+        # message does not survive a DataFrame, which keeps plain text
+        "detail_zh": text(detail, "zh"),
+        "source_zh": text(SOURCES[check], "zh"),
     }
 
 
@@ -164,7 +212,8 @@ def check_plan(
         Columns ``plan_year`` (a year, or ``<NA>`` for the whole plan), ``check``
         (``extension_share``, ``consent``, ``eligibility``, ``district_split``, ``matching``,
         ``milestones``, ``yearly_count``), ``status`` (``ok``, ``violation``, ``warning``, ``info``), ``value``,
-        ``limit``, ``estates`` (the rows concerned), ``detail`` and ``source`` (the document).
+        ``limit``, ``estates`` (the rows concerned), ``detail`` and ``source`` (the document), and
+        ``detail_zh``, ``source_zh``: the same two in Chinese.
     """
     rules = policy.eligibility
     out: list[dict[str, object]] = []
@@ -183,8 +232,12 @@ def check_plan(
                     "warning",
                     len(not_matched),
                     0,
-                    f"{len(not_matched)} of {len(part)} rows not placed on the map: consent, "
-                    "status and districts cannot be checked for them",
+                    msg(
+                        "{n} of {total} rows not placed on the map: consent, status and "
+                        "districts cannot be checked for them",
+                        n=len(not_matched),
+                        total=len(part),
+                    ),
                     _names(not_matched),
                 )
             )
@@ -196,12 +249,16 @@ def check_plan(
                     "info",
                     m.deadline(year).isoformat(),
                     f"{m.share:.0%}",
-                    f"{m.share:.0%} of households {STAGE_NAMES[m.stage]} / {m.stage} "
-                    f"({policy.milestones.city})",
+                    msg(
+                        "{share:.0%} of households {stage} ({city})",
+                        share=m.share,
+                        stage=_STAGE_WORDS.get(m.stage, m.stage),
+                        city=_CITY_WORDS.get(policy.milestones.city, policy.milestones.city),
+                    ),
                 )
             )
     if len(years) > 1:
-        out.extend(_extension_checks(pd.NA, rows, policy, scope="the whole plan"))
+        out.extend(_extension_checks(pd.NA, rows, policy, whole_plan=True))
     if estates is not None and "district_id" in estates:
         out.extend(_district_checks(rows, estates))
     if policy.schedule.stated_estates_per_year:
@@ -214,7 +271,7 @@ def check_plan(
 
 
 def _extension_checks(
-    year: object, part: pd.DataFrame, policy: Policy, scope: str = ""
+    year: object, part: pd.DataFrame, policy: Policy, whole_plan: bool = False
 ) -> list[dict[str, object]]:
     rules = policy.eligibility
     ext_n, n, ext_hh, hh = extension_shares(part, policy)
@@ -224,16 +281,33 @@ def _extension_checks(
     ]
     out = []
     span = f"{rules.cutoff_year + 1}-{rules.extension_last_year}"
-    for measure, num, den in (("estates", ext_n, n), ("households", ext_hh, hh)):
+    for by_estates, num, den in ((True, ext_n, n), (False, ext_hh, hh)):
         share = num / den if den else 0.0
         limit = 0.0 if not rules.extension_enabled else rules.extension_max_share
         ok = share <= limit + 1e-12
+        figures = {
+            "num": num,
+            "den": den,
+            "span": span,
+            "share": share,
+            "limit": limit,
+            "disabled": "" if rules.extension_enabled else msg(", extension disabled"),
+        }
         detail = (
-            f"by {measure}: {num} of {den} built {span} = {share:.1%} "
-            f"(limit {limit:.0%}{'' if rules.extension_enabled else ', extension disabled'})"
+            msg(
+                "by estates: {num} of {den} built {span} = {share:.1%} "
+                "(limit {limit:.0%}{disabled})",
+                **figures,
+            )
+            if by_estates
+            else msg(
+                "by households: {num} of {den} built {span} = {share:.1%} "
+                "(limit {limit:.0%}{disabled})",
+                **figures,
+            )
         )
-        if scope:
-            detail += f", {scope}"
+        if whole_plan:
+            detail = msg("{detail}, the whole plan", detail=detail)
         out.append(
             _check(
                 year,
@@ -262,11 +336,16 @@ def _consent_checks(year: int, part: pd.DataFrame, threshold: float) -> list[dic
             "violation" if len(low) else "ok",
             len(low),
             threshold,
-            f"{len(low)} of {len(matched)} matched estates below {threshold:.0%} consent"
-            + (
-                " (" + ", ".join(f"{r:.1%}" for r in low["consent_rate"].head(8)) + ")"
-                if len(low)
-                else ""
+            msg(
+                "{n} of {total} matched estates below {threshold:.0%} consent{rates}",
+                n=len(low),
+                total=len(matched),
+                threshold=threshold,
+                rates=(
+                    " (" + ", ".join(f"{r:.1%}" for r in low["consent_rate"].head(8)) + ")"
+                    if len(low)
+                    else ""
+                ),
             ),
             _names(low) if len(low) else "",
         )
@@ -279,7 +358,7 @@ def _consent_checks(year: int, part: pd.DataFrame, threshold: float) -> list[dic
                 "warning",
                 len(unknown),
                 threshold,
-                f"{len(unknown)} matched estates with no surveyed consent rate",
+                msg("{n} matched estates with no surveyed consent rate", n=len(unknown)),
                 _names(unknown),
             )
         )
@@ -301,10 +380,12 @@ def _eligibility_checks(year: int, part: pd.DataFrame, policy: Policy) -> list[d
     bad = part.loc[too_new | excluded]
     reasons = []
     if too_new.any():
-        reasons.append(f"{int(too_new.sum())} built after {rules.extension_last_year}")
+        reasons.append(
+            msg("{n} built after {year}", n=int(too_new.sum()), year=rules.extension_last_year)
+        )
     if excluded.any():
         reasons.append(
-            f"{int(excluded.sum())} excluded (renovated, shanty-town plan, urban village)"
+            msg("{n} excluded (renovated, shanty-town plan, urban village)", n=int(excluded.sum()))
         )
     out.append(
         _check(
@@ -313,7 +394,13 @@ def _eligibility_checks(year: int, part: pd.DataFrame, policy: Policy) -> list[d
             "violation" if len(bad) else "ok",
             len(bad),
             0,
-            "; ".join(reasons) if reasons else "no planned estate is excluded or too new",
+            (
+                msg("{first}; {second}", first=reasons[0], second=reasons[1])
+                if len(reasons) == 2
+                else reasons[0]
+                if reasons
+                else msg("no planned estate is excluded or too new")
+            ),
             _names(bad) if len(bad) else "",
         )
     )
@@ -325,7 +412,10 @@ def _eligibility_checks(year: int, part: pd.DataFrame, policy: Policy) -> list[d
                 "warning",
                 int(unknown.sum()),
                 0,
-                f"{int(unknown.sum())} planned estates of unknown build year: survey needed",
+                msg(
+                    "{n} planned estates of unknown build year: survey needed",
+                    n=int(unknown.sum()),
+                ),
                 _names(part.loc[unknown]),
             )
         )
@@ -355,8 +445,12 @@ def _district_checks(rows: pd.DataFrame, estates: pd.DataFrame) -> list[dict[str
                     "warning",
                     district,
                     "one year",
-                    f"district {district} split across years ({parts} estates): contiguity lost "
-                    "(shared pipelines and facilities built in one go)",
+                    msg(
+                        "district {district} split across years ({parts} estates): contiguity "
+                        "lost (shared pipelines and facilities built in one go)",
+                        district=district,
+                        parts=parts,
+                    ),
                     "、".join(str(n) for n in group["name"]),
                 )
             )
@@ -368,7 +462,12 @@ def _district_checks(rows: pd.DataFrame, estates: pd.DataFrame) -> list[dict[str
                     "info",
                     district,
                     "all members",
-                    f"district {district}: {len(missing)} of {len(group)} estates not in the plan",
+                    msg(
+                        "district {district}: {n} of {total} estates not in the plan",
+                        district=district,
+                        n=len(missing),
+                        total=len(group),
+                    ),
                     "、".join(str(n) for n in missing[:12]),
                 )
             )

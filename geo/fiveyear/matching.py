@@ -22,6 +22,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from geo.core.errors import InputError
+from geo.core.messages import msg
 from geo.core.names import normalise_header, normalise_name, normalise_text
 from geo.core.schema import parse_count
 from geo.fiveyear.plan_table import _text_or_na
@@ -363,9 +364,11 @@ def parse_overrides(table: pd.DataFrame, *, source: str) -> pd.DataFrame:
         value, note = parse_count(row)
         if value is None:
             raise InputError(
-                f"plan_row {row!r} is not a row number {note}".strip(),
+                msg("plan_row {row!r} is not a row number ({note})", row=row, note=note)
+                if note
+                else msg("plan_row {row!r} is not a row number", row=row),
                 source=source,
-                where=f"row {offset + 2}",
+                where=msg("row {row}", row=offset + 2),
                 fix="keep the plan_row column of the review CSV",
             )
         text = normalise_text(eid)
@@ -399,8 +402,8 @@ def apply_overrides(
     for row, eid in zip(overrides["plan_row"], overrides["estate_id"], strict=True):
         if int(row) not in position:
             raise InputError(
-                f"plan row {row} is not in the plan",
-                source="overrides",
+                msg("plan row {row} is not in the plan", row=row),
+                source=msg("overrides"),
                 fix="use the plan_row numbers of the review CSV",
             )
         i = out.index[position[int(row)]]
@@ -411,8 +414,8 @@ def apply_overrides(
             continue
         if str(eid) not in known:
             raise InputError(
-                f"estate {eid} (override of plan row {row}) is not an estate",
-                source="overrides",
+                msg("estate {eid} (override of plan row {row}) is not an estate", eid=eid, row=row),
+                source=msg("overrides"),
                 fix="use an estate_id of the estates layer",
             )
         out.loc[i, ["match_status", "match_method"]] = ["matched", "override"]
@@ -423,8 +426,12 @@ def apply_overrides(
     if len(dup):
         rows = out.loc[dup.index, "plan_row"].tolist()
         raise InputError(
-            f"plan rows {rows} are all matched to estate {dup.iloc[0]}",
-            source="overrides",
+            msg(
+                "plan rows {rows} are all matched to estate {estate}",
+                rows=rows,
+                estate=dup.iloc[0],
+            ),
+            source=msg("overrides"),
             fix="give each plan row its own estate, or reject one of them",
         )
     return out

@@ -18,6 +18,7 @@ import re
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import column_word, msg
 from geo.core.names import normalise_header, normalise_text
 from geo.core.schema import map_headers, parse_area, parse_build_year, parse_count
 
@@ -169,7 +170,10 @@ def parse_plan_table(
     if missing:
         names = {"plan_year": "年份 (year)", "name": "小区名称 (name)"}
         raise InputError(
-            "the plan table has no " + " and no ".join(names[m] for m in missing) + " column",
+            msg(
+                "the plan table has no {columns} column",
+                columns=" / ".join(names[m] for m in missing),
+            ),
             source=source,
             fix="use the headers 年份, 小区名称, 位置, 建成时间, 栋数, 户数, 面积m² (Ruicheng annex 3)",
         )
@@ -182,7 +186,12 @@ def parse_plan_table(
         year_cell = normalise_text(cells[header_of["plan_year"]])
         seq = normalise_text(cells[header_of["seq"]]) if "seq" in header_of else ""
         if _is_total(name) or _is_total(year_cell) or _is_total(seq):
-            quality.add("repair", source, f"row {row_no}", "total row (合计) left out of the rows")
+            quality.add(
+                "repair",
+                source,
+                msg("row {row}", row=row_no),
+                "total row (合计) left out of the rows",
+            )
             continue
         values = [normalise_text(v) for v in cells.to_numpy()]
         if not any(v and v.lower() != "nan" for v in values):
@@ -192,23 +201,23 @@ def parse_plan_table(
                 raise InputError(
                     "the year cell (年份) is empty",
                     source=source,
-                    where=f"row {row_no}",
+                    where=msg("row {row}", row=row_no),
                     fix="write the plan year, e.g. 2022",
                 )
             year = previous_year
             quality.add(
                 "repair",
                 source,
-                f"row {row_no}",
-                f"empty year cell read as {year} from the row above (merged cell)",
+                msg("row {row}", row=row_no),
+                msg("empty year cell read as {year} from the row above (merged cell)", year=year),
             )
         else:
             year = _parse_year(year_cell)
             if year is None:
                 raise InputError(
-                    f"the year cell {year_cell!r} is not one year",
+                    msg("the year cell {year_cell!r} is not one year", year_cell=year_cell),
                     source=source,
-                    where=f"row {row_no}",
+                    where=msg("row {row}", row=row_no),
                     fix="write one plan year per row, e.g. 2022",
                 )
         previous_year = year
@@ -238,7 +247,13 @@ def _plan_row(
         return cells[header_of[key]] if key in header_of else None
 
     def note(message: str) -> None:
-        quality.add("warning", source, f"row {row_no}", message, "correct the cell in the plan")
+        quality.add(
+            "warning",
+            source,
+            msg("row {row}", row=row_no),
+            message,
+            "correct the cell in the plan",
+        )
 
     built = parse_build_year(cell("build_year_raw"))
     if built.note and built.note != "decade":
@@ -257,7 +272,7 @@ def _plan_row(
     for key, parser in (("buildings", parse_count), ("households", parse_count)):
         value, message = parser(cell(key))
         if message:
-            note(f"{key}: {message}")
+            note(msg("{key}: {message}", key=column_word(key), message=message))
         out[key] = value
     for key, target, kind in (
         ("floor_area_m2", "floor_area_m2", "area"),
@@ -265,7 +280,7 @@ def _plan_row(
     ):
         value, message = parse_area(cell(key))
         if message:
-            note(f"{key}: {message}")
+            note(msg("{key}: {message}", key=column_word(key), message=message))
         out[target] = None if value is None else value * _scale(header_of.get(key, ""), kind)
     return {k: (pd.NA if v is None else v) for k, v in out.items()}
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.names import normalise_header, normalise_text
 from geo.core.policy import MILESTONE_STAGES, Policy
 from geo.core.schema import parse_count
@@ -119,7 +120,7 @@ def city_milestones(policy: Policy, city: str | None = None) -> list[Milestone]:
     items = getattr(policy.milestones, name, None)
     if not items:
         raise InputError(
-            f"no milestones for {name!r} in the policy",
+            msg("no milestones for {name!r} in the policy", name=name),
             fix="set milestones.city to ruicheng, xinyang, ziyun or huaibei, or fill "
             "milestones.custom",
         )
@@ -200,14 +201,14 @@ def parse_progress_table(
         )
     out: dict[str, list[object]] = {k: [] for k in header_of}
     for offset, (_, cells) in enumerate(table.iterrows()):
-        where = f"row {offset + 2}"
+        where = msg("row {row}", row=offset + 2)
         for key, column in header_of.items():
             text = normalise_text(cells[column])
             try:
                 value = _parse_cell(key, text)
             except ValueError:
                 raise InputError(
-                    f"{column}: {text!r} cannot be read",
+                    msg("{column}: {text!r} cannot be read", column=column, text=text),
                     source=source,
                     where=where,
                     fix="dates as 2022-05-31, yes/no as 是/否, numbers as numbers",
@@ -237,8 +238,11 @@ def parse_progress_table(
             "warning",
             source,
             "户数",
-            f"{missing} rows without households: they count 0 in the shares unless the estates "
-            "give them (fill_households)",
+            msg(
+                "{missing} rows without households: they count 0 in the shares unless the "
+                "estates give them (fill_households)",
+                missing=missing,
+            ),
             "add 户数, or give estate_id so the estates' households are used",
         )
     return frame

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.names import normalise_header, normalise_text
 from geo.core.schema import parse_area, parse_count
 
@@ -254,7 +255,7 @@ def parse_task_table(
     for key in ("county", "estates", "households"):
         if key not in header_of:
             raise InputError(
-                f"the task table has no {wanted[key][0]} column",
+                msg("the task table has no {column} column", column=wanted[key][0]),
                 source=source,
                 fix="use the headers 序号, 县(区), 涉及小区数(个), 涉及户数(户), 涉及建筑面积(万平方米), "
                 "预计投资额(万元)",
@@ -275,9 +276,13 @@ def parse_task_table(
             value, note = parser(cells[header_of[key]]) if key in header_of else (None, "")
             if note or (value is None and key in ("estates", "households")):
                 raise InputError(
-                    f"{header_of.get(key, key)}: {note or 'empty cell'}",
+                    msg(
+                        "{column}: {note}",
+                        column=header_of.get(key, key),
+                        note=note or msg("empty cell"),
+                    ),
                     source=source,
-                    where=f"row {offset + 2}",
+                    where=msg("row {row}", row=offset + 2),
                     fix="write a number",
                 )
             record[key] = 0.0 if value is None else value * scale
@@ -303,8 +308,13 @@ def parse_task_table(
                     "warning",
                     source,
                     "合计 row",
-                    f"{key}: the stated total {value:,.2f} differs from the sum of the rows "
-                    f"{summed:,.2f}",
+                    msg(
+                        "{key}: the stated total {value:,.2f} differs from the sum of the rows "
+                        "{summed:,.2f}",
+                        key=key,
+                        value=value,
+                        summed=summed,
+                    ),
                     "correct the total row or the county rows",
                 )
     return frame, total

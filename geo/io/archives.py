@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from geo.core.errors import InputError
+from geo.core.messages import msg
 
 #: An archive that expands more than this many times its size, beyond ``BOMB_MIN_BYTES``, is a
 #: zip bomb. Shapefiles compress 3-30 times (a .dbf of padded text up to about 50).
@@ -47,7 +48,7 @@ def members_of(path: str | Path) -> list[ZipMember]:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise InputError(
-            f"not a readable zip archive ({exc})",
+            msg("not a readable zip archive ({exc})", exc=exc),
             source=path.name,
             fix="zip the Shapefile (.shp, .shx, .dbf, .prj, .cpg) again",
         ) from exc
@@ -87,10 +88,14 @@ def check_members(
     InputError
         Naming the first offending member and what to do.
     """
-    fix = "zip only the Shapefile's own files, side by side, without folders or links"
+    fix = msg("zip only the Shapefile's own files, side by side, without folders or links")
     if len(members) > MAX_MEMBERS:
         raise InputError(
-            f"the archive holds {len(members)} entries (at most {MAX_MEMBERS})",
+            msg(
+                "the archive holds {n_members} entries (at most {MAX_MEMBERS})",
+                n_members=len(members),
+                MAX_MEMBERS=MAX_MEMBERS,
+            ),
             source=source,
             fix=fix,
         )
@@ -101,35 +106,43 @@ def check_members(
             raise InputError(
                 "an entry has an absolute path, which would write outside the upload folder",
                 source=source,
-                where=f"entry {name!r}",
+                where=msg("entry {name!r}", name=name),
                 fix=fix,
             )
         if ".." in posix.parts or ".." in windows.parts:
             raise InputError(
                 "an entry climbs out of the archive folder with '..' (zip slip)",
                 source=source,
-                where=f"entry {name!r}",
+                where=msg("entry {name!r}", name=name),
                 fix=fix,
             )
         if member.is_symlink:
             raise InputError(
                 "an entry is a symbolic link, which could point at any file on the server",
                 source=source,
-                where=f"entry {name!r}",
+                where=msg("entry {name!r}", name=name),
                 fix=fix,
             )
     expanded = sum(m.expanded_bytes for m in members)
     if expanded > max_expanded_bytes:
         raise InputError(
-            f"the archive expands to {expanded / 1e6:,.1f} MB, over the limit of "
-            f"{max_expanded_bytes / 1e6:,.1f} MB",
+            msg(
+                "the archive expands to {expanded:,.1f} MB, over the limit of "
+                "{max_expanded_bytes:,.1f} MB",
+                expanded=expanded / 1000000.0,
+                max_expanded_bytes=max_expanded_bytes / 1000000.0,
+            ),
             source=source,
             fix="split the data or clip it to the planning area",
         )
     if expanded > BOMB_MIN_BYTES and expanded > MAX_RATIO * max(archive_bytes, 1):
         raise InputError(
-            f"the archive expands {expanded / max(archive_bytes, 1):,.0f} times its size "
-            f"({expanded / 1e6:,.0f} MB): a zip bomb, refused",
+            msg(
+                "the archive expands {max_archive_bytes:,.0f} times its size ({expanded:,.0f} "
+                "MB): a zip bomb, refused",
+                max_archive_bytes=expanded / max(archive_bytes, 1),
+                expanded=expanded / 1000000.0,
+            ),
             source=source,
             fix="upload the Shapefile itself, zipped normally",
         )

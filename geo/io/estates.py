@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
 from geo.io.files import _id_text, max_estates
 from geo.io.vector import _polygonal_part, clean_polygons, read_vector
@@ -53,8 +54,12 @@ def read_estates(
     limit = max_estates()
     if len(raw) > limit:
         raise InputError(
-            f"the layer has {len(raw):,} features, more than the {limit:,} estates one run plans "
-            "(about 5 minutes and 7 GB at the limit)",
+            msg(
+                "the layer has {n_raw:,} features, more than the {limit:,} estates one run plans "
+                "(about 5 minutes and 7 GB at the limit)",
+                n_raw=len(raw),
+                limit=limit,
+            ),
             source=source,
             fix="plan one city or county at a time (clip the layer), or raise LIANPIAN_MAX_ESTATES",
         )
@@ -65,8 +70,11 @@ def read_estates(
                 "dropped",
                 source,
                 "fclass",
-                f"{dropped} non-residential land-use "
-                "features left out (OSM schema: fclass != residential)",
+                msg(
+                    "{dropped} non-residential land-use features left out (OSM schema: fclass != "
+                    "residential)",
+                    dropped=dropped,
+                ),
             )
         raw = raw.loc[raw["fclass"] == "residential"]
     return canonical_estates(raw, source=source, quality=quality, column_mapping=column_mapping)
@@ -125,8 +133,8 @@ def _unique_ids(ids: pd.Series, source: str, quality: QualityReport) -> pd.Serie
             quality.add(
                 "repair",
                 source,
-                f"id {value}",
-                f"duplicate id renamed {new}",
+                msg("id {value}", value=value),
+                msg("duplicate id renamed {new}", new=new),
                 "give every estate its own id",
             )
             out.append(new)
@@ -152,8 +160,15 @@ def _report_duplicate_footprints(
         quality.add(
             "warning",
             source,
-            f"estates {', '.join(ids[:6])}{' ...' if len(ids) > 6 else ''}",
-            f"{len(ids)} estates have the identical footprint: counted {len(ids)} times",
+            msg(
+                "estates {ids}{ids_else}",
+                ids=", ".join(ids[:6]),
+                ids_else=" …" if len(ids) > 6 else "",
+            ),
+            msg(
+                "{n_ids} estates have the identical footprint: counted {n_ids} times",
+                n_ids=len(ids),
+            ),
             "delete the duplicate feature, or draw each estate's own outline",
         )
 
@@ -190,9 +205,15 @@ def _bound_vertices(
             "repair",
             source,
             str(cleaned["_lp_id"].iloc[position]),
-            f"outline of {counts[position]:,} vertices simplified to "
-            f"{shapely.get_num_coordinates(simpler):,} (tolerance {tolerance_m / 2:g} m; at most "
-            f"{MAX_ESTATE_VERTICES:,} are kept)",
+            msg(
+                "outline of {counts_position:,} vertices simplified to "
+                "{get_num_coordinates_simpler:,} (tolerance {tolerance_m:g} m; at most "
+                "{MAX_ESTATE_VERTICES:,} are kept)",
+                counts_position=counts[position],
+                get_num_coordinates_simpler=shapely.get_num_coordinates(simpler),
+                tolerance_m=tolerance_m / 2,
+                MAX_ESTATE_VERTICES=MAX_ESTATE_VERTICES,
+            ),
             "export the outline without densifying it",
         )
         geoms[position] = simpler

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.names import normalise_header, normalise_text
 from geo.core.schema import parse_area
 from geo.io.estates import _unique_ids
@@ -118,15 +119,15 @@ def _points_or_polygons(
         quality.add(
             "dropped",
             source,
-            f"feature {position + 1}",
-            f"{what} without a point or polygon",
-            f"give each {what} as a point or polygon",
+            msg("feature {position}", position=position + 1),
+            msg("{what} without a point or polygon", what=what),
+            msg("give each {what} as a point or polygon", what=what),
         )
     if not ok.any():
         raise InputError(
-            f"no point or polygon in the {what} layer",
+            msg("no point or polygon in the {what} layer", what=what),
             source=source,
-            fix=f"give each {what} as a point or polygon",
+            fix=msg("give each {what} as a point or polygon", what=what),
         )
     return geoms, ok
 
@@ -156,7 +157,7 @@ def read_candidate_sites(
     """
     source = Path(path).name
     raw = read_vector(path, layer=layer, quality=quality, source_crs=source_crs)
-    geoms, ok = _points_or_polygons(raw, source, quality, "candidate site")
+    geoms, ok = _points_or_polygons(raw, source, quality, msg("candidate site"))
     kept = pd.DataFrame(raw.loc[ok].drop(columns=raw.geometry.name))
     wanted = {normalise_header(h) for h in _SITE_NAME_HEADERS}
     column = next((c for c in kept.columns if normalise_header(c) in wanted), None)
@@ -197,7 +198,7 @@ def canonical_facilities(
             source=source,
             fix="add 类型 with 社区养老服务站, 老年人日间照料中心 or 养老院 (or 'type')",
         )
-    geoms, ok = _points_or_polygons(raw, source, quality, "facility")
+    geoms, ok = _points_or_polygons(raw, source, quality, msg("facility"))
     kept = raw.loc[ok].rename(columns=mapping)
     out = pd.DataFrame(index=kept.index)
     if "facility_id" in kept:
@@ -219,8 +220,8 @@ def canonical_facilities(
             quality.add(
                 "warning",
                 source,
-                f"facility {fid}",
-                f"floor area {note or 'missing'}: counted as 0 m²",
+                msg("facility {fid}", fid=fid),
+                msg("floor area {note}: counted as 0 m²", note=note or msg("missing")),
                 "fill in 建筑面积m2",
             )
         areas.append(pd.NA if area is None else area)

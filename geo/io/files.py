@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import clip, msg
 from geo.io import archives as _archive
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".zip", ".pbf", ".kml", ".gml")
@@ -42,7 +43,7 @@ def max_input_bytes() -> int:
         megabytes = -1.0
     if not np.isfinite(megabytes) or megabytes <= 0:
         raise InputError(
-            f"LIANPIAN_MAX_INPUT_MB={text!r} is not a positive number of megabytes",
+            msg("LIANPIAN_MAX_INPUT_MB={text!r} is not a positive number of megabytes", text=text),
             fix="set it to e.g. 200, or unset it",
         )
     return int(megabytes * 1024 * 1024)
@@ -78,8 +79,8 @@ def positive_int_env(name: str, default: int) -> int:
         return default
     if not text.isdigit() or int(text) <= 0:
         raise InputError(
-            f"{name}={text!r} is not a positive whole number",
-            fix=f"set it to e.g. {default}, or unset it",
+            msg("{name}={text!r} is not a positive whole number", name=name, text=text),
+            fix=msg("set it to e.g. {default}, or unset it", default=default),
         )
     return int(text)
 
@@ -108,19 +109,28 @@ def _check_input_file(path: Path) -> None:
     limit = max_input_bytes()
     if size > limit:
         raise InputError(
-            f"the file is {_size_text(size)}, over the input limit of {_size_text(limit)}",
+            msg(
+                "the file is {size_text_size}, over the input limit of {size_text_limit}",
+                size_text_size=_size_text(size),
+                size_text_limit=_size_text(limit),
+            ),
             source=source,
             fix="clip the data to the planning area, or raise LIANPIAN_MAX_INPUT_MB",
         )
     if path.suffix.lower() == ".shp":
-        for part, role in ((".shx", "index"), (".dbf", "attribute table")):
+        for part, role in ((".shx", msg("index")), (".dbf", msg("attribute table"))):
             if not any(path.with_suffix(s).exists() for s in (part, part.upper())):
                 raise InputError(
-                    f"the Shapefile has no {part} file (its {role})",
+                    msg("the Shapefile has no {part} file (its {role})", part=part, role=role),
                     source=source,
-                    where=f"missing {path.with_suffix(part).name}",
-                    fix=f"put {path.stem}{part} next to {path.name}: a Shapefile is .shp + .shx + "
-                    ".dbf (+ .prj, .cpg); or zip all of them together",
+                    where=msg("missing {name}", name=path.with_suffix(part).name),
+                    fix=msg(
+                        "put {stem}{part} next to {name}: a Shapefile is .shp + .shx + .dbf (+ .prj, "
+                        ".cpg); or zip all of them together",
+                        stem=path.stem,
+                        part=part,
+                        name=path.name,
+                    ),
                 )
     if path.suffix.lower() in (".xlsx", ".xlsm"):  # an XLSX is a zip: no bombs either
         members = []
@@ -160,8 +170,7 @@ def _shapefile_encoding(path: Path) -> str | None:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+    return clip(str(exc)) or type(exc).__name__
 
 
 def _id_text(value: object) -> str:
@@ -196,7 +205,7 @@ def library_warnings(source: str, quality: QualityReport | None) -> Iterator[Non
         return
     seen: set[str] = set()
     for item in caught:
-        text = str(item.message).strip().splitlines()[0][:200] if str(item.message).strip() else ""
+        text = clip(str(item.message))
         if text and text not in seen:
             seen.add(text)
-            quality.add("warning", source, "file", f"the reader noted: {text}")
+            quality.add("warning", source, "file", msg("the reader noted: {text}", text=text))

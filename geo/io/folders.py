@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from geo.core.errors import OutputError
+from geo.core.messages import msg
 from geo.io.output_guard import check_output
 from geo.io.writers import _process_alive
 
@@ -82,8 +83,11 @@ def swapped_folder(target: str | Path, *, marker: str) -> Iterator[Path]:
     real = check_output(link, folder=True)
     if real.is_dir() and any(real.iterdir()) and not (real / marker).exists():
         raise OutputError(
-            f"the output folder already holds other files (no {marker} of an earlier export): "
-            "it would be replaced",
+            msg(
+                "the output folder already holds other files (no {marker} of an earlier export): "
+                "it would be replaced",
+                marker=marker,
+            ),
             source=str(link),
             fix="write to a new or empty folder",
         )

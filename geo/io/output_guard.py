@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geo.core.errors import OutputError
+from geo.core.messages import msg
 
 #: Suffixes of a Shapefile's parts: an input ``a.shp`` protects ``a.dbf``, ``a.shx`` ... too.
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml")
@@ -113,17 +114,25 @@ def check_output(
             fix="give a folder name (it is created)",
         )
     for path in protected:
-        via = f" (the link points to {real})" if raw.is_symlink() or raw.absolute() != real else ""
+        via = (
+            msg(" (the link points to {real})", real=real)
+            if raw.is_symlink() or raw.absolute() != real
+            else ""
+        )
         if path == real:
             raise OutputError(
-                f"the output would overwrite an input of this run{via}",
+                msg("the output would overwrite an input of this run{via}", via=via),
                 source=shown,
                 fix="choose another output path; inputs are never modified",
             )
         if folder and path.is_relative_to(real):
             raise OutputError(
-                f"the output folder holds an input of this run ({path.name}){via}, which it "
-                "would replace",
+                msg(
+                    "the output folder holds an input of this run ({name}){via}, which it would "
+                    "replace",
+                    name=path.name,
+                    via=via,
+                ),
                 source=shown,
                 fix="write to a new folder; inputs are never modified",
             )

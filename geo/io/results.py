@@ -12,6 +12,7 @@ import pandas as pd
 import pyogrio
 
 from geo.core.errors import InputError
+from geo.core.messages import msg
 from geo.io.files import _id_text, _short
 
 
@@ -35,7 +36,7 @@ def read_results(path: str | Path) -> dict[str, pd.DataFrame]:
             layers = {name: pyogrio.read_dataframe(path, layer=name) for name in names}
     except Exception as exc:  # GDAL raises several types for unreadable files
         raise InputError(
-            f"cannot read the results ({_short(exc)})",
+            msg("cannot read the results ({detail})", detail=_short(exc)),
             source=path.name,
             fix="give the GeoPackage written by lianpian plan",
         ) from exc

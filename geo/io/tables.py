@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.schema import coerce_attributes, map_headers
 from geo.io.files import _check_input_file, _id_text, _short, split_sheet
 from geo.io.xlsx import _header_row, _read_xlsx
@@ -65,7 +66,7 @@ def read_table(
         raise
     except Exception as exc:  # pandas/openpyxl raise many types for broken files
         raise InputError(
-            f"cannot read the table ({_short(exc)})",
+            msg("cannot read the table ({detail})", detail=_short(exc)),
             source=source,
             fix="save it as UTF-8 CSV or XLSX",
         ) from exc
@@ -162,9 +163,13 @@ def _read_text_table(
                 quality.add(
                     "repair",
                     path.name,
-                    f"lines 1-{header_at}",
-                    f"header read from line {header_at + 1}, the {header_at} line(s) above "
-                    "skipped as titles",
+                    msg("lines 1-{header_at}", header_at=header_at),
+                    msg(
+                        "header read from line {header_at}, the {header_at2} line(s) above skipped as "
+                        "titles",
+                        header_at=header_at + 1,
+                        header_at2=header_at,
+                    ),
                     "give the table one header row in its first line",
                 )
             text = text.split("\n", header_at)[-1]
@@ -231,18 +236,30 @@ def _report_duplicate_rows(
     ids = survey["estate_id"]
     same_id = ids.notna() & ids.duplicated(keep=False) & ~same_row
     for mask, what, fix in (
-        (same_row, "identical rows", "delete the repeated row"),
-        (same_id, "rows with the same estate id", "give each estate one row, or its own id"),
+        (same_row, msg("identical rows"), msg("delete the repeated row")),
+        (
+            same_id,
+            msg("rows with the same estate id"),
+            msg("give each estate one row, or its own id"),
+        ),
     ):
         if not mask.any():
             continue
-        keys = cells.loc[mask].apply(tuple, axis=1) if what == "identical rows" else ids[mask]
+        keys = cells.loc[mask].apply(tuple, axis=1) if mask is same_row else ids[mask]
         for _, group in survey.loc[mask, "survey_row"].groupby(keys.values, sort=False):
             rows = [str(r) for r in group]
             quality.add(
                 "warning",
                 source,
-                f"rows {', '.join(rows[:6])}{' ...' if len(rows) > 6 else ''}",
-                f"{len(rows)} {what} in the survey: check which one is right",
+                msg(
+                    "rows {rows}{rows_else}",
+                    rows=", ".join(rows[:6]),
+                    rows_else=" …" if len(rows) > 6 else "",
+                ),
+                msg(
+                    "{n_rows} {what} in the survey: check which one is right",
+                    n_rows=len(rows),
+                    what=what,
+                ),
                 fix,
             )

@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from geo.core.errors import InputError
+from geo.core.messages import msg
 
 #: Tile formats by file suffix / MBTiles ``format`` metadata.
 TILE_TYPES = {
@@ -149,7 +150,7 @@ class TileSource:
                 connection.close()
         except sqlite3.Error as exc:
             raise InputError(
-                f"not a readable MBTiles file ({exc})",
+                msg("not a readable MBTiles file ({exc})", exc=exc),
                 source=path.name,
                 fix="export the tiles again as MBTiles (tables metadata and tiles)",
             ) from exc
@@ -158,7 +159,10 @@ class TileSource:
         image = str(meta.get("format", "png")).lower()
         if image not in TILE_TYPES:
             raise InputError(
-                f"tiles in format {image!r}: only raster tiles (png, jpg, webp) are drawn",
+                msg(
+                    "tiles in format {image!r}: only raster tiles (png, jpg, webp) are drawn",
+                    image=image,
+                ),
                 source=path.name,
                 fix="export raster tiles; vector tiles (pbf) need a style renderer",
             )
@@ -242,7 +246,10 @@ def serve_tiles(source: TileSource, *, host: str = "127.0.0.1", port: int = 0) -
         server = ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
         raise InputError(
-            f"cannot open a tile server on {host}:{port} ({exc})", fix="choose another port"
+            msg(
+                "cannot open a tile server on {host}:{port} ({exc})", host=host, port=port, exc=exc
+            ),
+            fix="choose another port",
         ) from exc
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="lianpian-tiles", daemon=True).start()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyogrio
 
 from geo.core.errors import InputError
+from geo.core.messages import msg
 from geo.io import archives as _archive
 from geo.io.files import TABLE_SUFFIXES, VECTOR_SUFFIXES, _check_input_file, _short
 
@@ -82,7 +83,9 @@ def stage_upload(
     allowed = VECTOR_SUFFIXES + TABLE_SUFFIXES + (SHAPEFILE_SIDECARS if allow_sidecars else ())
     if suffix not in allowed:
         raise InputError(
-            f"unsupported file type {suffix or '(none)'!r}",
+            msg("unsupported file type {suffix!r}", suffix=suffix)
+            if suffix
+            else msg("unsupported file type (no extension)"),
             source=safe,
             fix="upload a zipped Shapefile (.zip), GeoPackage (.gpkg), GeoJSON, or a CSV/XLSX table",
         )
@@ -90,7 +93,7 @@ def stage_upload(
         raise InputError("the file is empty (0 bytes)", source=safe, fix="export it again")
     if len(data) > max_bytes:
         raise InputError(
-            f"the file is larger than {max_bytes // (1024 * 1024)} MB",
+            msg("the file is larger than {max_bytes} MB", max_bytes=max_bytes // (1024 * 1024)),
             source=safe,
             fix="clip it to the study area",
         )
@@ -136,7 +139,10 @@ def stage_uploads(
     total = sum(len(data) for _, data in files)
     if total > max_bytes:
         raise InputError(
-            f"the files are larger than {max_bytes // (1024 * 1024)} MB together",
+            msg(
+                "the files are larger than {max_bytes} MB together",
+                max_bytes=max_bytes // (1024 * 1024),
+            ),
             source=", ".join(name for name, _ in files)[:120],
             fix="clip them to the study area",
         )
@@ -158,7 +164,9 @@ def stage_uploads(
         stem = part.name.lower().split(".")[0]
         if stem not in shp_stems:
             raise InputError(
-                f"a Shapefile part ({part.suffix}) was uploaded without its .shp",
+                msg(
+                    "a Shapefile part ({suffix}) was uploaded without its .shp", suffix=part.suffix
+                ),
                 source=part.name,
                 fix="select all parts of the Shapefile together (.shp, .shx, .dbf, .prj, .cpg) "
                 "or upload them as one .zip",
@@ -183,7 +191,7 @@ def layer_names(path: str | Path) -> list[str]:
         return [str(name) for name, _ in pyogrio.list_layers(gdal_path)]
     except Exception as exc:  # GDAL raises several types for unreadable files
         raise InputError(
-            f"cannot open the file ({_short(exc)})",
+            msg("cannot open the file ({detail})", detail=_short(exc)),
             source=path.name,
             fix="check that it is a complete GeoPackage, Shapefile or GeoJSON file",
         ) from exc
@@ -210,7 +218,11 @@ def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -
         )
         if len(members) > max_members:
             raise InputError(
-                f"the archive has {len(members)} files (at most {max_members})",
+                msg(
+                    "the archive has {n_members} files (at most {max_members})",
+                    n_members=len(members),
+                    max_members=max_members,
+                ),
                 source=source,
                 fix="zip only the layer's files",
             )
@@ -226,7 +238,7 @@ def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -
                 raise InputError(
                     "an entry would be written outside the upload folder",
                     source=source,
-                    where=f"entry {member.filename!r}",
+                    where=msg("entry {filename!r}", filename=member.filename),
                     fix="zip only the Shapefile's own files, side by side, without folders or links",
                 )
             if "__MACOSX" in parts:
@@ -243,12 +255,19 @@ def _unpack_zip(archive: Path, folder: Path, max_total: int, max_members: int) -
                             raise InputError(
                                 "the archive unpacks to too much data (zip bomb?)",
                                 source=source,
-                                fix=f"keep the unpacked layer under {max_total // (1 << 20)} MB",
+                                fix=msg(
+                                    "keep the unpacked layer under {max_total} MB",
+                                    max_total=max_total // (1 << 20),
+                                ),
                             )
                         dst.write(chunk)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise InputError(
-                    f"corrupt archive member {member.filename!r} ({_short(exc)})",
+                    msg(
+                        "corrupt archive member {filename!r} ({detail})",
+                        filename=member.filename,
+                        detail=_short(exc),
+                    ),
                     source=source,
                     fix="zip the files again",
                 ) from exc

@@ -21,6 +21,7 @@ from pyproj.exceptions import CRSError
 
 from geo.core import crs as crs_mod
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.io.files import _check_input_file, _shapefile_encoding, _short, library_warnings
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
@@ -34,7 +35,7 @@ def _pick_layer(
             layers = pyogrio.list_layers(path)
     except Exception as exc:  # GDAL raises several types for unreadable files
         raise InputError(
-            f"cannot open the file ({_short(exc)})",
+            msg("cannot open the file ({detail})", detail=_short(exc)),
             source=source,
             fix="check that it is a complete GeoPackage, Shapefile (.shp with .shx and .dbf), "
             "GeoJSON or FlatGeobuf file",
@@ -43,7 +44,9 @@ def _pick_layer(
     if layer is not None:
         if layer not in names:
             raise InputError(
-                f"no layer {layer!r}", source=source, fix=f"choose one of: {', '.join(names)}"
+                msg("no layer {layer!r}", layer=layer),
+                source=source,
+                fix=msg("choose one of: {names}", names=", ".join(names)),
             )
         return layer
     if len(names) <= 1:
@@ -54,8 +57,10 @@ def _pick_layer(
         quality.add(
             "warning",
             source,
-            f"layer {chosen}",
-            f"the file has {len(names)} layers; read {chosen!r}",
+            msg("layer {chosen}", chosen=chosen),
+            msg(
+                "the file has {n_names} layers; read {chosen!r}", n_names=len(names), chosen=chosen
+            ),
             "name the layer if another was meant",
         )
     return chosen
@@ -123,7 +128,7 @@ def read_vector(
             )
     except Exception as exc:  # pyogrio/GDAL raise many types for broken files
         raise InputError(
-            f"cannot read the layer ({_short(exc)})",
+            msg("cannot read the layer ({detail})", detail=_short(exc)),
             source=source,
             fix="open it in a GIS and export it again",
         ) from exc
@@ -157,7 +162,10 @@ def _refuse_view(path: Path, layer: str, source: str) -> None:
         return  # GDAL reports what is wrong with the file
     if row is not None and str(row[0]).lower() == "view":
         raise InputError(
-            f"the layer {layer!r} is an SQL view, not a table: reading it would run its query",
+            msg(
+                "the layer {layer!r} is an SQL view, not a table: reading it would run its query",
+                layer=layer,
+            ),
             source=source,
             fix="save the layer as a table (QGIS: Export > Save Features As... GeoPackage)",
         )
@@ -184,15 +192,20 @@ def _check_shapefile_counts(path: Path, source: str, quality: QualityReport | No
     rows = int.from_bytes(head[4:8], "little") if len(head) == 8 else shapes
     if shapes != rows:
         lost = (
-            "shapes without a .dbf row were not read"
+            msg("shapes without a .dbf row were not read")
             if shapes > rows
-            else ("rows without a shape have no geometry")
+            else msg("rows without a shape have no geometry")
         )
         quality.add(
             "warning",
             source,
-            f"{shapes} shapes, {rows} rows",
-            f"the .shp has {shapes} shapes but the .dbf {rows} rows: {lost}",
+            msg("{shapes} shapes, {rows} rows", shapes=shapes, rows=rows),
+            msg(
+                "the .shp has {shapes} shapes but the .dbf {rows} rows: {lost}",
+                shapes=shapes,
+                rows=rows,
+                lost=lost,
+            ),
             "export the Shapefile again from the GIS (the .shp, .shx and .dbf must come from "
             "one export)",
         )
@@ -208,7 +221,7 @@ def _drop_z(gdf: gpd.GeoDataFrame, source: str, quality: QualityReport | None) -
         quality.add(
             "repair",
             source,
-            f"{int(has_z.sum())} features",
+            msg("{has_z_sum} features", has_z_sum=int(has_z.sum())),
             "3D coordinates: the Z values were dropped (planning is 2D)",
             "nothing to do; export 2D geometry to silence this note",
         )
@@ -222,7 +235,10 @@ def _settle_crs(
     if declared in crs_mod.CHINESE_OBFUSCATED:
         if gdf.crs is not None and not CRS.from_user_input(gdf.crs).is_geographic:
             raise InputError(
-                f"declared {declared.upper()} but the file is in a projected CRS",
+                msg(
+                    "declared {declared} but the file is in a projected CRS",
+                    declared=declared.upper(),
+                ),
                 source=source,
                 fix="GCJ-02/BD-09 data are longitude/latitude degrees",
             )
@@ -231,7 +247,10 @@ def _settle_crs(
         convert = crs_mod.gcj02_to_wgs84 if declared == "gcj02" else crs_mod.bd09_to_wgs84
         if quality is not None:
             quality.add(
-                "repair", source, "geometry", f"converted from {declared.upper()} to WGS-84"
+                "repair",
+                source,
+                "geometry",
+                msg("converted from {declared} to WGS-84", declared=declared.upper()),
             )
         return convert(gdf)
     if declared is not None:
@@ -239,7 +258,7 @@ def _settle_crs(
             user_crs = CRS.from_user_input(source_crs)
         except CRSError as exc:
             raise InputError(
-                f"unknown CRS {source_crs!r}",
+                msg("unknown CRS {source_crs!r}", source_crs=source_crs),
                 source=source,
                 fix="use an EPSG code such as EPSG:4490, or gcj02 / bd09",
             ) from exc
@@ -248,7 +267,11 @@ def _settle_crs(
                 "warning",
                 source,
                 "CRS",
-                f"file says {gdf.crs.to_string()}, declared {user_crs.to_string()} used",
+                msg(
+                    "file says {gdf_crs}, declared {user_crs} used",
+                    gdf_crs=gdf.crs.to_string(),
+                    user_crs=user_crs.to_string(),
+                ),
             )
         gdf = gdf.set_crs(user_crs, allow_override=True)
     if gdf.crs is None:
@@ -275,22 +298,33 @@ def _check_geographic_range(gdf: gpd.GeoDataFrame, source: str) -> None:
     x, y = np.abs(finite[:, 0]), np.abs(finite[:, 1])
     if x.max() <= 90 and 90 < y.max() <= 180:
         raise InputError(
-            f"latitude and longitude look swapped (x up to {x.max():.2f}, y up to {y.max():.2f}: "
-            "a longitude cannot be read as latitude)",
+            msg(
+                "latitude and longitude look swapped (x up to {x_max:.2f}, y up to {y_max:.2f}: "
+                "a longitude cannot be read as latitude)",
+                x_max=x.max(),
+                y_max=y.max(),
+            ),
             source=source,
             fix="export the layer with longitude as x (east) and latitude as y (north)",
         )
     if x.max() > 180 or y.max() > 90:
         raise InputError(
-            f"coordinates up to {np.abs(finite).max():.0f} do not fit the geographic CRS "
-            f"{gdf.crs.to_string()} (a projected layer labelled as degrees?)",
+            msg(
+                "coordinates up to {finite_max:.0f} do not fit the geographic CRS {gdf_crs} (a "
+                "projected layer labelled as degrees?)",
+                finite_max=np.abs(finite).max(),
+                gdf_crs=gdf.crs.to_string(),
+            ),
             source=source,
             fix="declare the real CRS with --source-crs, e.g. EPSG:4549",
         )
     if float(np.median(y)) > 84:
         raise InputError(
-            f"the features lie near the pole (latitude {float(np.median(y)):.1f}): latitude and "
-            "longitude swapped?",
+            msg(
+                "the features lie near the pole (latitude {median_y:.1f}): latitude and "
+                "longitude swapped?",
+                median_y=float(np.median(y)),
+            ),
             source=source,
             fix="export the layer with longitude as x (east) and latitude as y (north)",
         )
@@ -315,8 +349,12 @@ def _note_projection(gdf: gpd.GeoDataFrame, source: str, quality: QualityReport 
             "repair",
             source,
             "CRS",
-            f"{crs.name} ({crs.to_string()}) does not measure true metres here: the layer is "
-            "reprojected to the run's Gauss-Krüger (or UTM) zone before any distance or area",
+            msg(
+                "{name} ({crs}) does not measure true metres here: the layer is reprojected to "
+                "the run's Gauss-Krüger (or UTM) zone before any distance or area",
+                name=crs.name,
+                crs=crs.to_string(),
+            ),
             "nothing to do; deliver layers in the local CGCS2000 Gauss-Krüger zone",
         )
 
@@ -361,10 +399,14 @@ def clean_polygons(
     collection = types == 7
     if keep.any() and not (polygonal | collection)[keep].any():
         kinds = sorted(set(shapely.get_type_id(geoms[keep]).tolist()))
-        names = {0: "points", 1: "lines", 2: "lines", 4: "points", 5: "lines"}
-        found = ", ".join(names.get(k, "other geometries") for k in kinds)
+        names = {0: msg("points"), 1: msg("lines"), 2: msg("lines"), 4: msg("points")}
+        kind = sorted(
+            {names.get(k, msg("lines") if k == 5 else msg("other geometries")) for k in kinds}
+        )
+        found = kind[0] if len(kind) == 1 else msg("{a} and {b}", a=kind[0], b=kind[1])
+        found = msg("{a}, {b} and {c}", a=kind[0], b=kind[1], c=kind[2]) if len(kind) > 2 else found
         raise InputError(
-            f"the layer holds {found}, not polygons",
+            msg("the layer holds {found}, not polygons", found=found),
             source=source,
             fix="give estate footprints as polygons",
         )
@@ -501,7 +543,7 @@ def read_boundaries(
     if levels.isna().any():
         bad = sorted(set(gdf.loc[levels.isna(), "level"].astype(str)))
         raise InputError(
-            f"unknown levels {bad}",
+            msg("unknown levels {bad}", bad=bad),
             source=source,
             fix="use 市, 区县, 街道 or 社区 (city, county, street, community)",
         )

@@ -19,19 +19,20 @@ import pandas as pd
 import pyogrio
 
 from geo.core.errors import OutputError
+from geo.core.messages import msg
 from geo.io.output_guard import check_output, note_created
 from geo.io.safe_text import neutralise_csv, neutralise_workbook
 
 #: errno values of an output that cannot be written, with the fix to name.
 _WRITE_ERRORS = {
-    errno.ENOSPC: "free disk space, or write to another disk",
-    errno.EDQUOT: "free disk space (quota), or write to another disk",
-    errno.EROFS: "the disk is read-only: write to another folder",
-    errno.EACCES: "choose a folder you may write to",
-    errno.EPERM: "choose a folder you may write to",
-    errno.EISDIR: "give a file name, not a folder",
-    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
-    errno.ENAMETOOLONG: "choose a shorter file name",
+    errno.ENOSPC: msg("free disk space, or write to another disk"),
+    errno.EDQUOT: msg("free disk space (quota), or write to another disk"),
+    errno.EROFS: msg("the disk is read-only: write to another folder"),
+    errno.EACCES: msg("choose a folder you may write to"),
+    errno.EPERM: msg("choose a folder you may write to"),
+    errno.EISDIR: msg("give a file name, not a folder"),
+    errno.ENOTDIR: msg("a part of the path is a file, not a folder: choose another path"),
+    errno.ENAMETOOLONG: msg("choose a shorter file name"),
 }
 
 
@@ -82,7 +83,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     except OSError as exc:
         if exc.errno in _WRITE_ERRORS:
             raise OutputError(
-                f"cannot write the output ({exc.strerror or exc})",
+                msg("cannot write the output ({or_exc})", or_exc=exc.strerror or exc),
                 source=str(link),
                 fix=_WRITE_ERRORS[exc.errno],
             ) from exc

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.names import normalise_header
 from geo.core.schema import map_headers
 from geo.io.files import positive_int_env
@@ -52,11 +53,15 @@ def _choose_sheet(workbook, sheet: str | int, source: str, quality: QualityRepor
     if isinstance(sheet, str):
         if sheet not in names:
             raise InputError(
-                f"no sheet {sheet!r}", source=source, fix=f"choose one of: {', '.join(names)}"
+                msg("no sheet {sheet!r}", sheet=sheet),
+                source=source,
+                fix=msg("choose one of: {names}", names=", ".join(names)),
             )
         return workbook[sheet]
     if not 0 <= sheet < len(names):
-        raise InputError(f"no sheet number {sheet + 1}", source=source, fix="check the workbook")
+        raise InputError(
+            msg("no sheet number {sheet}", sheet=sheet + 1), source=source, fix="check the workbook"
+        )
     if sheet != 0:
         return workbook[names[sheet]]
     if not visible:
@@ -71,18 +76,26 @@ def _choose_sheet(workbook, sheet: str | int, source: str, quality: QualityRepor
         quality.add(
             "warning",
             source,
-            f"sheet {chosen}",
-            f"the first sheet(s) {', '.join(repr(n) for n in hidden)} are hidden: read the first "
-            f"visible sheet {chosen!r}",
+            msg("sheet {chosen}", chosen=chosen),
+            msg(
+                "the first sheet(s) {in_hidden} are hidden: read the first visible sheet "
+                "{chosen!r}",
+                in_hidden=", ".join(repr(n) for n in hidden),
+                chosen=chosen,
+            ),
             "name the sheet to read as FILE.xlsx::SHEET if another was meant",
         )
     if quality is not None and len(visible) > 1:
         quality.add(
             "warning",
             source,
-            f"sheet {chosen}",
-            f"the workbook has {len(visible)} visible sheets ({', '.join(visible[:8])}): read "
-            f"{chosen!r}",
+            msg("sheet {chosen}", chosen=chosen),
+            msg(
+                "the workbook has {n_visible} visible sheets ({visible}): read {chosen!r}",
+                n_visible=len(visible),
+                visible=", ".join(visible[:8]),
+                chosen=chosen,
+            ),
             "name the sheet to read as FILE.xlsx::SHEET (e.g. --survey file.xlsx::Sheet2)",
         )
     return workbook[chosen]
@@ -111,7 +124,7 @@ def _stream_cells(ws, source: str) -> tuple[dict[tuple[int, int], object], list,
             counted[0] += 1
             if counted[0] > limit:
                 raise InputError(
-                    f"the sheet has more than {limit:,} cells",
+                    msg("the sheet has more than {limit:,} cells", limit=limit),
                     source=source,
                     fix="keep only the table on its sheet (delete formatted empty rows and "
                     "columns), or raise LIANPIAN_MAX_TABLE_CELLS",
@@ -177,9 +190,16 @@ def _read_xlsx(
         quality.add(
             "warning",
             source,
-            f"cells {', '.join(uncached[:6])}{' ...' if len(uncached) > 6 else ''}",
-            f"{len(uncached)} formula cell(s) have no saved value (the workbook was written by a "
-            "program that does not calculate): read as empty",
+            msg(
+                "cells {uncached}{uncached_else}",
+                uncached=", ".join(uncached[:6]),
+                uncached_else=" …" if len(uncached) > 6 else "",
+            ),
+            msg(
+                "{n_uncached} formula cell(s) have no saved value (the workbook was written by a "
+                "program that does not calculate): read as empty",
+                n_uncached=len(uncached),
+            ),
             "open the workbook in Excel or WPS and save it, so the values are stored",
         )
     if not cells:
@@ -207,13 +227,18 @@ def _read_xlsx(
         m.coord for m in merged if m.min_row <= header_row_number and m.min_col != m.max_col
     ]
     if quality is not None and (header_at > 0 or merged_in_header):
-        where = f"rows 1-{header_at + 1}" if header_at else "row 1"
+        where = msg("rows 1-{last}", last=header_at + 1) if header_at else msg("row 1")
         quality.add(
             "repair",
             source,
             where,
-            f"merged header cells ({', '.join(merged_in_header[:4]) or 'none'}) filled; header "
-            f"read from row {header_at + 1}, the {header_at} row(s) above skipped as titles",
+            msg(
+                "merged header cells ({merged_in_header_or}) filled; header read from row "
+                "{header_at}, the {header_at2} row(s) above skipped as titles",
+                merged_in_header_or=", ".join(merged_in_header[:4]) or msg("none"),
+                header_at=header_at + 1,
+                header_at2=header_at,
+            ),
             "give the table one header row without merged cells",
         )
     width = len(header)
@@ -230,8 +255,11 @@ def _read_xlsx(
         quality.add(
             "repair",
             source,
-            f"column {columns}",
-            f"{dates} date cell(s) in a year column read as their year (2000-05-20 -> 2000)",
+            msg("column {columns}", columns=columns),
+            msg(
+                "{dates} date cell(s) in a year column read as their year (2000-05-20 -> 2000)",
+                dates=dates,
+            ),
             "type the build year as a number (2000), not a date",
         )
     data = [[_cell_text(v) for v in row] for row in body]

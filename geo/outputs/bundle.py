@@ -26,6 +26,7 @@ from pyproj import CRS
 from geo import io as geo_io
 from geo.core.crs import WGS84, gk_zone_epsg
 from geo.core.errors import InputError
+from geo.core.messages import msg
 from geo.io.safe_text import safe_filename
 from geo.outputs import context, sheet
 from geo.planning.content import CONTENT_CLASSES, needs_by_class
@@ -185,7 +186,7 @@ def read_plan(
     missing = [n for n in REQUIRED_LAYERS if n not in names]
     if missing:
         raise InputError(
-            f"not a lianpian plan: no layer {', '.join(missing)}",
+            msg("not a lianpian plan: no layer {missing}", missing=", ".join(missing)),
             source=source,
             fix="run `lianpian plan ... --out RESULTS.gpkg` and export that file",
         )
@@ -261,9 +262,13 @@ def _bundle(layers: PlanLayers, district_id: str) -> DistrictBundle:
     if match.empty:
         known = ", ".join(districts["district_id"].astype(str).head(8))
         raise InputError(
-            f"no district {district_id!r}",
+            msg("no district {district_id!r}", district_id=district_id),
             source=layers.source,
-            fix=f"choose one of: {known}{' ...' if len(districts) > 8 else ''}",
+            fix=msg(
+                "choose one of: {known}{districts_else}",
+                known=known,
+                districts_else=" …" if len(districts) > 8 else "",
+            ),
         )
     outline = match.iloc[[0]]
     row = outline.iloc[0]

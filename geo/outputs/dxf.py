@@ -5,6 +5,8 @@ easting): the outline, member estates with names (or their 序号 with a key), c
 elderly-care sites, the roads and water within the district's extent as context layers, the
 boundary points J1... with the 界址点坐标表 (X northing, Y easting, side length) beside the
 frame, and an A3 frame (图框) with title block at the drawing's scale (:mod:`geo.outputs.sheet`).
+A paper-space layout ``A3 1-<scale>`` holds one locked viewport on that frame at exactly the
+drawing's scale, so the drawing plots to scale on A3 from the layout tab.
 
 Opens on the data: ``$EXTMIN``/``$EXTMAX`` and ``$LIMMIN``/``$LIMMAX`` are the drawing's
 extents and the ``*Active`` viewport is centred on them, so AutoCAD, GstarCAD (浩辰) and ZWCAD
@@ -136,9 +138,33 @@ def _write_dxf(b: DistrictBundle, path: Path, layers: PlanLayers | None = None) 
     doc.set_modelspace_vport(
         height=(ext_max[1] - y0) * 1.05, center=((x0 + ext_max[0]) / 2, (y0 + ext_max[1]) / 2)
     )
+    _paper_layout(doc, sheet)
     with geo_io.atomic_path(path) as tmp:
         doc.saveas(tmp)
     return _crs_text(crs)
+
+
+def _paper_layout(doc, sheet: sh.Sheet) -> None:
+    """A paper-space layout ``A3 1:<scale>``: the A3 sheet (mm) with one viewport on the frame.
+
+    The frame and title block are drawn in model space at the drawing's scale; the viewport shows
+    that sheet window at exactly 1:scale (one paper mm = ``scale / 1000`` model metres), so the
+    layout plots the drawing to scale on A3 without any setup. The viewport is locked.
+    """
+    width, height = sh.PAPER_MM
+    name = f"A3 1-{sheet.scale}"  # ':' is not allowed in a layout name
+    doc.layouts.rename("Layout1", name)  # the one paper layout of a new document
+    layout = doc.layouts.get(name)
+    layout.page_setup(size=(width, height), margins=(0, 0, 0, 0), units="mm")
+    centre = sheet.world(width / 2, height / 2)
+    viewport = layout.add_viewport(
+        center=(width / 2, height / 2),
+        size=(width, height),
+        view_center_point=centre,
+        view_height=height * sheet.m_per_mm,
+    )
+    viewport.dxf.flags |= 16384  # locked: the scale stays 1:scale
+    viewport.dxf.layer = "LP_FRAME"
 
 
 def _text(msp, text: object, xy: tuple[float, float], height: float, layer: str, align=None):

@@ -17,7 +17,9 @@ other construction costs (工程建设其他费用) and the funding split. The a
 Other construction costs are rates of the construction cost: ``[cost] design_rate``,
 ``supervision_rate``, ``contingency_rate`` of the policy when it has them, else the ASSUMED rates
 of :data:`OTHER_COST_RATES` (marked so in the sheet: replace with the city's fee rules).
-Funding: the plan's ``fund_*_yuan`` columns (geo.planning.funding) when present; else the residents' minimum share of
+Funding: the plan's ``fund_*_yuan`` columns (geo.planning.funding) when present, which fund the
+construction cost, with the other costs split in the same proportions (an ASSUMPTION, marked), so
+the sources add up to the total investment; else the residents' minimum share of
 the policy's ``[funding] residents_min_share`` (Huaibei 2021 §六: 居民出资、企业出资要达到总投资的
 20%及以上), the rest marked as to be settled in the funding plan.
 
@@ -355,10 +357,26 @@ def _funding_rows(b: DistrictBundle, policy: dict, total: float) -> list[list[ob
     columns = {m.group(1): c for c in est.columns if (m := _FUNDING_COLUMN.match(str(c)))}
     rows: list[list[object]] = []
     if columns:
+        construction = {
+            key: pd.to_numeric(est[column], errors="coerce").sum()
+            for key, column in columns.items()
+        }
+        planned = sum(v for v in construction.values() if pd.notna(v))
+        # the plan funds the construction cost; the other costs (design, supervision,
+        # contingency) are split in the same proportions: an ASSUMPTION until the funding plan
+        other = max(total - (_wan(planned) or 0.0), 0.0) if planned > 0 else 0.0
         shown = []
         for key, column in columns.items():
-            amount = _wan(pd.to_numeric(est[column], errors="coerce").sum())
+            part = _wan(construction[key]) or 0.0
+            extra = round(other * float(construction[key] or 0.0) / planned, 2) if other else 0.0
+            amount = round(part + extra, 2)
             shown.append(amount)
+            basis = f"plan column {column}"
+            if extra:
+                basis = (
+                    f"建安 {part:,.2f} 万元 ({basis}) + 其他费用 {extra:,.2f} 万元 按同比例分摊 "
+                    "(假设 ASSUMPTION: other costs split as the construction cost)"
+                )
             rows.append(
                 [
                     None,
@@ -370,7 +388,7 @@ def _funding_rows(b: DistrictBundle, policy: dict, total: float) -> list[list[ob
                     None,
                     None,
                     amount,
-                    f"plan column {column}",
+                    basis,
                 ]
             )
         rows.append(
@@ -384,7 +402,9 @@ def _funding_rows(b: DistrictBundle, policy: dict, total: float) -> list[list[ob
                 None,
                 None,
                 _sum(shown),
-                "sum of the sources above",
+                "sum of the sources above (= total investment)"
+                if other
+                else "sum of the sources above",
             ]
         )
         return rows

@@ -60,6 +60,7 @@ from pyproj import CRS
 
 from geo import io as geo_io
 from geo.core.errors import InputError
+from geo.core.messages import msg
 from geo.io.folders import exit_with_parent, swapped_folder
 from geo.outputs.bundle import (
     OPTIONAL_LAYERS,
@@ -179,7 +180,10 @@ def build_district_package(
     """
     options = options or PackageOptions()
     if options.encoding not in SHAPEFILE_ENCODINGS:
-        raise InputError(f"unknown Shapefile encoding {options.encoding!r}", fix="use utf-8 or gbk")
+        raise InputError(
+            msg("unknown Shapefile encoding {encoding!r}", encoding=options.encoding),
+            fix="use utf-8 or gbk",
+        )
     b = _bundle(layers, district_id)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -224,10 +228,11 @@ def build_district_package(
             "界址点坐标表 boundary points, 管线廊道/养老设施 when planned, 说明 notes",
         )
     )
-    _write_kml(b, folder / f"{b.name}.kml")
+    icons = _write_kml(b, folder / f"{b.name}.kml")
     files.append(
         PackageFile(f"{b.name}.kml", "KML for Google Earth / Ovital (奥维)", "EPSG:4326 (WGS 84)")
     )
+    files += [PackageFile(name, "PNG icon of the KML's elderly-care sites") for name in icons]
     scale, _ = _write_drawings(
         b, folder / f"{b.name}.pdf", folder / f"{b.name}.png", layers, options.dpi, warn
     )

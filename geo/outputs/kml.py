@@ -3,7 +3,9 @@
 One folder per layer (片区边界, 小区, 管线廊道, 养老设施; GDAL reads each as a layer). Styles, so
 that a viewer does not paint every polygon opaque white: the district outline as a red line with
 no fill (its estates show through), estates with a translucent fill by status (符合条件 green,
-延伸纳入 orange, other grey), corridors as blue lines, elderly-care sites as icons. Each placemark
+延伸纳入 orange, other grey), corridors as blue lines, elderly-care sites as icons. The site icon
+is a PNG written in ``icons/`` beside the KML (:data:`SITE_ICON`, a relative link), so Google Earth and Ovital
+show it offline instead of their default pin. Each placemark
 has its name, a description table (HTML built from escaped values: text from the data never
 becomes markup) and the same values as ``ExtendedData`` for GIS import. Coordinates are written
 with 9 decimals (about 0.1 mm). Written with the standard library's XML writer, which escapes
@@ -17,6 +19,7 @@ from __future__ import annotations
 import html
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,6 +33,9 @@ from geo.outputs.bundle import DistrictBundle, _blank
 from geo.outputs.labels import code_label, column_label
 
 KML_NS = "http://www.opengis.net/kml/2.2"
+#: The elderly-care site icon, written beside the KML and linked by this relative name
+#: (a web address would leave an offline viewer with its default pin).
+SITE_ICON = "icons/elderly_site.png"
 
 #: KML colours are aabbggrr. Estates: about 45 % opaque fill, opaque outline.
 _STYLES: dict[str, dict[str, str]] = {
@@ -38,7 +44,7 @@ _STYLES: dict[str, dict[str, str]] = {
     "estate_extension": {"line": "ff0060c0", "width": "1.5", "poly": "73007fff", "fill": "1"},
     "estate_other": {"line": "ff555555", "width": "1.5", "poly": "73999999", "fill": "1"},
     "corridor": {"line": "ffba832b", "width": "4"},
-    "site": {"icon": "http://maps.google.com/mapfiles/kml/shapes/homegardenbusiness.png"},
+    "site": {"icon": SITE_ICON},
 }
 
 _ESTATE_FIELDS = (
@@ -53,8 +59,12 @@ _ESTATE_FIELDS = (
 )
 
 
-def _write_kml(b: DistrictBundle, path: Path) -> None:
-    """Write the district as styled KML in WGS-84: folders 片区边界, 小区, 管线廊道, 养老设施."""
+def _write_kml(b: DistrictBundle, path: Path) -> list[str]:
+    """Write the district as styled KML in WGS-84: folders 片区边界, 小区, 管线廊道, 养老设施.
+
+    Returns the names of the files written beside it (the site icon, when the district has
+    proposed elderly-care sites), for the package manifest.
+    """
     ET.register_namespace("", KML_NS)
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = _sub(root, "Document")
@@ -104,8 +114,17 @@ def _write_kml(b: DistrictBundle, path: Path) -> None:
         fields = [c for c in frame.columns if c not in (frame.geometry.name, "name")]
         _folder(doc, label, frame, names, fields, lambda _, s=style: s)
     ET.indent(root, space=" ")
+    beside = []
+    if b.elderly_sites is not None and len(b.elderly_sites):
+        icon = resources.files("geo.outputs").joinpath("assets", Path(SITE_ICON).name).read_bytes()
+        target = path.parent / SITE_ICON
+        target.parent.mkdir(exist_ok=True)
+        with geo_io.atomic_path(target) as tmp:
+            Path(tmp).write_bytes(icon)
+        beside.append(SITE_ICON)
     with geo_io.atomic_path(path) as tmp:
         ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
+    return beside
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:

@@ -1,9 +1,10 @@
 """The page's side of :mod:`geo.outputs.map_canvas`: the script that decodes and draws its layers.
 
 ``CANVAS_JS`` defines ``window.lpMap``: decoding of the quantised geometry and property columns,
-the canvas renderer drawing features in batches and in 25 ms slices after a move, features that
-project themselves only near the view, the district-label layer and ``lpMap.status()`` for tests
-and benchmarks. It is inlined once after Leaflet (:mod:`geo.outputs.map_assets`), never fetched.
+the canvas renderer drawing features in batches and in 12 ms slices after a move, features that
+project themselves only near the view (polygons under 3 pixels as their box), the district-label
+layer and ``lpMap.status()`` for tests and benchmarks. It is inlined once after Leaflet
+(:mod:`geo.outputs.map_assets`), never fetched.
 
 May import: nothing (text only).
 """
@@ -25,7 +26,7 @@ CANVAS_JS = r"""
   function decode(g, kind) {
     var c = g.c, q = g.q, k = 0, x = 0, y = 0, ri = 0, pi = 0, out = new Array(g.f.length);
     for (var fi = 0; fi < g.f.length; fi++) {
-      var parts = [];
+      var parts = [], box = [Infinity, Infinity, -Infinity, -Infinity];
       for (var a = 0; a < g.f[fi]; a++) {
         var nr = kind === "line" ? 1 : g.p[pi], rings = [];
         for (var b = 0; b < nr; b++) {
@@ -34,8 +35,11 @@ CANVAS_JS = r"""
             x += c[k++]; y += c[k++];
             var lat = y / q, lng = x / q;
             ring[j] = new L.LatLng(lat, lng);
-            uv[2 * j] = mercatorU(lng);
-            uv[2 * j + 1] = mercatorV(lat);
+            var u = uv[2 * j] = mercatorU(lng), v = uv[2 * j + 1] = mercatorV(lat);
+            if (u < box[0]) { box[0] = u; }
+            if (v < box[1]) { box[1] = v; }
+            if (u > box[2]) { box[2] = u; }
+            if (v > box[3]) { box[3] = v; }
           }
           ring._lpUV = uv;  // Web Mercator at zoom 0 / 256, computed once (see featured)
           rings.push(ring);
@@ -44,6 +48,7 @@ CANVAS_JS = r"""
         parts.push(kind === "line" ? rings[0] : rings);
       }
       out[fi] = parts.length === 1 ? parts[0] : parts;
+      out[fi]._lpBox = box;  // the feature's Mercator extent at zoom 0 (level of detail)
     }
     return out;
   }
@@ -58,7 +63,16 @@ CANVAS_JS = r"""
   function outlines(latlngs) {  // polygon rings -> closed lines
     var lines = [];
     (function walk(a) {
-      if (a.length && a[0] instanceof L.LatLng) { lines.push(a.concat([a[0]])); }
+      if (a.length && a[0] instanceof L.LatLng) {
+        var line = a.concat([a[0]]), uv = a._lpUV;
+        if (uv) {
+          line._lpUV = new Float64Array(uv.length + 2);
+          line._lpUV.set(uv);
+          line._lpUV[uv.length] = uv[0];
+          line._lpUV[uv.length + 1] = uv[1];
+        }
+        lines.push(line);
+      }
       else { for (var i = 0; i < a.length; i++) { walk(a[i]); } }
     })(latlngs);
     return lines.length === 1 ? lines[0] : lines;
@@ -81,16 +95,81 @@ CANVAS_JS = r"""
       _project: function () {
         if (this._lpFar()) { this._lpStale = true; this._parts = []; this._pxBounds = null; return; }
         this._lpStale = false;
-        Base.prototype._project.call(this);
+        this._lpProject();
       },
       _update: function () {
         if (!this._map) { return; }
         if (this._lpStale) {
           if (this._lpFar()) { this._parts = []; return; }
           this._lpStale = false;
-          Base.prototype._project.call(this);
+          this._lpProject();
         }
         Base.prototype._update.call(this);
+      },
+      // level of detail: a polygon smaller than LOD_PX pixels each way at this zoom is drawn
+      // (and hit) as its bounding box, four numbers instead of all its vertices projected,
+      // clipped and simplified as points; at a city's extent that is most estates, each a
+      // speck of 1-3 pixels (and the points kept per feature are what the garbage collector
+      // spent most of a frame on)
+      _lpProject: function () {
+        var box = this._lpBox, map = this._map;
+        if (box && this._lpClosed && map.options.crs === L.CRS.EPSG3857) {
+          var size = 256 * Math.pow(2, map._zoom);
+          if ((box[2] - box[0]) * size < LOD_PX && (box[3] - box[1]) * size < LOD_PX) {
+            var origin = map.getPixelOrigin(), w = this._clickTolerance();
+            var x0 = Math.round(box[0] * size) - origin.x, y0 = Math.round(box[1] * size) - origin.y;
+            var x1 = Math.round(box[2] * size) - origin.x, y1 = Math.round(box[3] * size) - origin.y;
+            this._lpPx = [x0, y0, x1, y1];
+            this._lpBoxed = true;
+            this._rings = NO_RINGS;
+            this._rawPxBounds = this._pxBounds =
+              new L.Bounds(new L.Point(x0 - w, y0 - w), new L.Point(x1 + w, y1 + w));
+            return;
+          }
+        }
+        this._lpBoxed = false;
+        Base.prototype._project.call(this);
+      },
+      _containsPoint: function (p) {
+        if (!this._lpBoxed) { return Base.prototype._containsPoint.apply(this, arguments); }
+        return !!this._pxBounds && this._pxBounds.contains(p);
+      },
+      // a feature wholly inside the canvas needs no clipping: its rings are drawn as they are
+      _clipPoints: function () {
+        var bounds = this._renderer._bounds, px = this._pxBounds, w = this.options.weight || 0;
+        if (this._lpBoxed) {
+          this._parts = px && px.intersects(bounds) ? BOXED : [];
+          return;
+        }
+        if (px && px.min.x >= bounds.min.x + w && px.min.y >= bounds.min.y + w &&
+            px.max.x <= bounds.max.x - w && px.max.y <= bounds.max.y - w) {
+          this._parts = this._rings.slice();
+          return;
+        }
+        Base.prototype._clipPoints.call(this);
+      },
+      _simplifyPoints: function () {
+        if (!this._lpBoxed) { Base.prototype._simplifyPoints.call(this); }
+      },
+      // Leaflet copies the latlngs it is given into new arrays (and so would lose the Mercator
+      // positions of each ring, below); rings decoded here are kept as they are
+      _convertLatLngs: function (latlngs) {
+        if (latlngs._lpUV) {
+          for (var i = 0; i < latlngs.length; i++) { this._bounds.extend(latlngs[i]); }
+          return latlngs;
+        }
+        if (latlngs.length && latlngs[0] && latlngs[0]._lpUV) {
+          var out = new Array(latlngs.length);
+          for (var j = 0; j < latlngs.length; j++) { out[j] = this._convertLatLngs(latlngs[j]); }
+          return out;
+        }
+        if (latlngs.length && Array.isArray(latlngs[0]) && Array.isArray(latlngs[0][0]) &&
+            latlngs[0][0]._lpUV) {
+          var parts = new Array(latlngs.length);
+          for (var k = 0; k < latlngs.length; k++) { parts[k] = this._convertLatLngs(latlngs[k]); }
+          return parts;
+        }
+        return Base.prototype._convertLatLngs.call(this, latlngs);
       },
       _lpFar: function () {
         return !nearView(this._map).intersects(this._bounds);
@@ -128,11 +207,14 @@ CANVAS_JS = r"""
   }
   var Shapes = {polygon: featured(L.Polygon), line: featured(L.Polyline),
                 outline: featured(L.Polyline)};
+  Shapes.polygon.prototype._lpClosed = true;
+  // a boxed feature's parts (it is drawn from _lpPx: see _drawBatch) and rings
+  var BOXED = [[]], NO_RINGS = [];
 
   // one canvas for every layer here, drawing features of one style together: one fill and one
   // stroke per layer and colour instead of one per feature (Leaflet's own TODO), in the order
   // the layers were added; the hovered feature last
-  var BATCH = 200, SLICE_MS = 25;
+  var BATCH = 200, SLICE_MS = 12, CHUNK = 200, LOD_PX = 3;
   var Batched = L.Canvas.extend({
     // after a zoom, features are projected by _updatePaths, a slice at a time (not all at once)
     _onZoomEnd: function () {
@@ -153,11 +235,12 @@ CANVAS_JS = r"""
       this._redrawBounds = null;
       (function slice() {
         if (self._lpToken !== token || !self._map) { return; }
-        var started = performance.now(), first = at;
+        var started = performance.now();
         while (at < layers.length && performance.now() - started < SLICE_MS) {
-          for (var k = 0; k < 250 && at < layers.length; k++) { layers[at++]._update(); }
+          var first = at;  // projected, clipped and drawn a chunk at a time within the slice
+          for (var k = 0; k < CHUNK && at < layers.length; k++) { layers[at++]._update(); }
+          self._drawList(layers.slice(first, at), null);
         }
-        self._drawList(layers.slice(first, at), null);
         if (at < layers.length) { L.Util.requestAnimFrame(slice); }
         else { self._lpBusy = false; self.fire("lpdrawn"); }
       })();
@@ -201,7 +284,16 @@ CANVAS_JS = r"""
       var ctx = this._ctx, closed = batch.layer instanceof L.Polygon;
       ctx.beginPath();
       for (var k = 0; k < batch.layers.length; k++) {
-        var parts = batch.layers[k]._parts;
+        var shape = batch.layers[k], parts = shape._parts;
+        if (shape._lpBoxed) {  // same turn as an exterior ring on screen (nonzero fill)
+          var px = shape._lpPx;
+          ctx.moveTo(px[0], px[1]);
+          ctx.lineTo(px[0], px[3]);
+          ctx.lineTo(px[2], px[3]);
+          ctx.lineTo(px[2], px[1]);
+          ctx.closePath();
+          continue;
+        }
         for (var i = 0; i < parts.length; i++) {
           for (var j = 0, n = parts[i].length; j < n; j++) {
             var p = parts[i][j];
@@ -243,7 +335,7 @@ CANVAS_JS = r"""
     for (var i = 0; i < geom.length; i++) {
       var options = fill ? L.extend({}, base, {fillColor: value(fill, i)}) : base;
       var shape = new Shape(spec.kind === "outline" ? outlines(geom[i]) : geom[i], options);
-      shape._lpSpec = spec; shape._lpI = i;
+      shape._lpSpec = spec; shape._lpI = i; shape._lpBox = geom[i]._lpBox;
       byIndex[i] = shape;
       group.addLayer(shape);
     }

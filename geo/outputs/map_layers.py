@@ -49,6 +49,7 @@ from geo.outputs.map_style import (
 from geo.pipeline import PlanResult
 
 if TYPE_CHECKING:
+    from geo.outputs.map_colouring import EstateColouring
     from geo.outputs.maps import MapOptions
 
 #: District labels are shown from this zoom on (street level: a district spans a few hundred m).
@@ -289,7 +290,11 @@ class _MetricScale(MacroElement):
 
 
 def _estate_layer(
-    m: folium.Map, frame: gpd.GeoDataFrame, props: pd.DataFrame, options: MapOptions
+    m: folium.Map,
+    frame: gpd.GeoDataFrame,
+    props: pd.DataFrame,
+    options: MapOptions,
+    colouring: EstateColouring | None = None,
 ) -> CanvasLayer:
     t = TEXT[options.language]
     colour = {"status": "colour", "priority": "pcolour", "elderly_gap": "gcolour"}[
@@ -300,18 +305,28 @@ def _estate_layer(
     fields = ["name", "build_year", "households", "status", "reason", "priority", "district"]
     if (props["gap"] != "").any():
         fields.append("gap")
+    columns = {c: shown[c] for c in ["estate_id", *fields, colour]}
+    tooltip = [(f, t[f]) for f in fields]
+    style = {"color": "#333333", "weight": 0.6, "fillOpacity": 0.75, "className": "lp-estate"}
+    if colouring is not None:  # scenario changes, milestones: their rows after the name
+        extra, extra_tip = colouring.columns(frame.index)
+        columns |= extra
+        tooltip = [tooltip[0], *extra_tip, *tooltip[1:]]
+        colour, style = "xcolour", {**style, "color": colouring.outline}
     layer = CanvasLayer(
         t["estates"],
         encode_geometry(frame.geometry.values, options.precision),
-        {c: shown[c] for c in ["estate_id", *fields, colour]},
-        style={"color": "#333333", "weight": 0.6, "fillOpacity": 0.75, "className": "lp-estate"},
+        columns,
+        style=style,
         fill_from=colour,
-        tooltip=[(f, t[f]) for f in fields],
+        tooltip=tooltip,
         role="estates",
         bounds=_bounds(frame),
     )
     layer.add_to(m)
-    if options.colour_by == "status":
+    if colouring is not None:
+        m.add_child(_Legend(colouring.title, list(colouring.legend)))
+    elif options.colour_by == "status":
         entries = [(c, status_label(s, options.language)) for s, c in STATUS_COLOURS.items()]
         title = t["legend_status"]
     elif options.colour_by == "elderly_gap":
@@ -330,7 +345,8 @@ def _estate_layer(
             lower = upper
         entries += [(PRIORITY_TOP, f"≥ {lower:.0f}"), (NOT_SCORED, t["not_scored"])]
         title = t["legend_priority"]
-    m.add_child(_Legend(title, entries))
+    if colouring is None:
+        m.add_child(_Legend(title, entries))
     return layer
 
 
@@ -430,8 +446,13 @@ def _plan_layer(
     frame: gpd.GeoDataFrame,
     props: pd.DataFrame,
     options: MapOptions,
+    colouring: EstateColouring | None = None,
 ) -> None:
-    """The five-year plan up to ``options.plan_year``, sharing the estates' geometry in the page."""
+    """The five-year plan up to ``options.plan_year``, sharing the estates' geometry in the page.
+
+    Filled by year (this year dark, earlier light), or from ``colouring`` when it is
+    ``on_plan`` (milestone status of the estates planned up to the year).
+    """
     frame = _polygonal(frame)  # the estates drawn, in the estate layer's order
     years = pd.to_numeric(frame["plan_year"], errors="coerce")
     if years.notna().sum() == 0:
@@ -444,13 +465,18 @@ def _plan_layer(
     data = props.loc[part.index, ["estate_id", "name", "build_year", "households", "status"]]
     data["plan_year"] = years.loc[part.index].astype(int).astype(str)
     data["pcol"] = np.where(years.loc[part.index] == year, PLAN_YEAR_COLOUR, PLAN_EARLIER_COLOUR)
+    tooltip = [(f, t[f]) for f in fields]
+    if colouring is not None and colouring.on_plan:
+        extra, extra_tip = colouring.columns(part.index)
+        data = data.assign(**extra).assign(pcol=extra["xcolour"])
+        tooltip = [tooltip[0], tooltip[1], *extra_tip, *tooltip[2:]]
     CanvasLayer(
         t["plan"].format(year=year),
         None,
-        {c: data[c] for c in data.columns},
+        {c: data[c] for c in data.columns if c != "xcolour"},
         style={"color": "#08306b", "weight": 1, "fillOpacity": 0.85},
         fill_from="pcol",
-        tooltip=[(f, t[f]) for f in fields],
+        tooltip=tooltip,
         role="plan",
         source=estates,
         subset=np.flatnonzero(keep).tolist(),

@@ -50,6 +50,7 @@ from geo.outputs.map_assets import (
     _use_offline_assets,
     leaflet_dir,
 )
+from geo.outputs.map_colouring import EstateColouring
 from geo.outputs.map_layers import (
     _DISPLAY,
     CITY_ZOOM,
@@ -108,6 +109,7 @@ __all__ = [
     "STATUS_COLOURS",
     "TEXT",
     "Element",
+    "EstateColouring",
     "MacroElement",
     "MapAssetsError",
     "MapOptions",
@@ -191,6 +193,7 @@ def build_map(
     options: MapOptions | None = None,
     *,
     estates_display: gpd.GeoDataFrame | None = None,
+    colouring: EstateColouring | None = None,
 ) -> folium.Map:
     """Build the folium map of a planning result.
 
@@ -203,6 +206,10 @@ def build_map(
     estates_display
         The estates' display geometry from :func:`display_frame` (same index as
         ``result.estates``), to reuse across policy changes; computed when not given.
+    colouring
+        Fill the estates from this (:mod:`geo.outputs.map_colouring`: scenario changes,
+        milestone status) instead of ``options.colour_by``, with its legend and tooltip rows;
+        the plan layer too when ``colouring.on_plan``.
 
     Returns
     -------
@@ -234,12 +241,12 @@ def build_map(
     m.add_child(_MetricScale())
     _tiles(m, options)
     props = estate_properties(estates, options.language)
-    estate_layer = _estate_layer(m, estates_display, props, options)
+    estate_layer = _estate_layer(m, estates_display, props, options, colouring)
     _district_layers(m, result, options)
     _adjacency_layer(m, result, options)
     if "plan_year" in estates:
         planned = estates_display.assign(plan_year=estates["plan_year"])
-        _plan_layer(m, estate_layer, planned, props, options)
+        _plan_layer(m, estate_layer, planned, props, options, colouring)
     _extra_layers(m, result.extra_layers or {}, options)
     # the layer list is an icon until hovered: the map stays uncluttered (issue 21)
     folium.LayerControl(collapsed=True).add_to(m)

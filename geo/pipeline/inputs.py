@@ -15,6 +15,7 @@ from pyproj import CRS
 from geo import io
 from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
 from geo.core.errors import QualityReport
+from geo.core.messages import msg
 from geo.core.policy import Policy
 from geo.core.schema import ESTATE_COLUMNS
 from geo.fiveyear.matching import parse_overrides
@@ -247,8 +248,12 @@ def drop_derived_columns(
         "repair",
         Path(source.split("::")[0]).name,
         "estates layer",
-        f"a lianpian result: its {len(derived)} computed columns (status, district, priority, "
-        "elderly care...) were dropped and computed again under the current policy",
+        msg(
+            "a lianpian result: its {n_derived} computed columns (status, district, "
+            "priority, elderly care...) were dropped and computed again under the current "
+            "policy",
+            n_derived=len(derived),
+        ),
     )
     return estates.drop(columns=derived)
 
@@ -272,9 +277,18 @@ def check_reference_offset(
                 "warning",
                 Path(estates_source.split("::")[0]).name,
                 "CRS",
-                f"the estates lie {zone[1]:,.0f} km from {Path(str(name).split('::')[0]).name}: "
-                f"their coordinates fit EPSG:{zone[0]}, not the labelled {label} (wrong zone?)",
-                f"rerun with --source-crs EPSG:{zone[0]} if that is the zone the data were drawn in",
+                msg(
+                    "the estates lie {zone:,.0f} km from {name}: their coordinates fit EPSG:{zone2}, "
+                    "not the labelled {label} (wrong zone?)",
+                    zone=zone[1],
+                    name=Path(str(name).split("::")[0]).name,
+                    zone2=zone[0],
+                    label=label,
+                ),
+                msg(
+                    "rerun with --source-crs EPSG:{zone} if that is the zone the data were drawn in",
+                    zone=zone[0],
+                ),
             )
             return
     for name, frame in references:
@@ -289,10 +303,16 @@ def check_reference_offset(
                 "warning",
                 Path(estates_source.split("::")[0]).name,
                 "all estates",
-                f"the estates sit about {found.offset_m:.0f} m off {reference}: they look like "
-                "GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84 "
-                f"(main lines crossing estates: {found.crossing_as_is:.2f} m per m of outline "
-                f"as given, {found.crossing_shifted:.2f} after conversion)",
+                msg(
+                    "the estates sit about {offset_m:.0f} m off {reference}: they look like GCJ-02 "
+                    "(AMap/Tencent) coordinates labelled as WGS-84 (main lines crossing estates: "
+                    "{crossing_as_is:.2f} m per m of outline as given, {crossing_shifted:.2f} after "
+                    "conversion)",
+                    offset_m=found.offset_m,
+                    reference=reference,
+                    crossing_as_is=found.crossing_as_is,
+                    crossing_shifted=found.crossing_shifted,
+                ),
                 "rerun with --source-crs gcj02 (bd09 for Baidu data)",
             )
         else:
@@ -300,8 +320,12 @@ def check_reference_offset(
                 "warning",
                 reference,
                 "all features",
-                f"{reference} sits about {found.offset_m:.0f} m off the estates: it looks like "
-                "GCJ-02 (AMap/Tencent) coordinates labelled as WGS-84",
+                msg(
+                    "{reference} sits about {offset_m:.0f} m off the estates: it looks like GCJ-02 "
+                    "(AMap/Tencent) coordinates labelled as WGS-84",
+                    reference=reference,
+                    offset_m=found.offset_m,
+                ),
                 "convert that layer from GCJ-02 to WGS-84 before planning",
             )
         return

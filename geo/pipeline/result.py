@@ -123,7 +123,9 @@ class PlanResult:
         }
         out.update(self.extra_layers)
         out["run_info"] = self.run_info()
-        out["quality"] = self.quality.to_frame()
+        # the notes in English (the columns as before), then where/message/fix in Chinese
+        zh = self.quality.to_frame("zh")[["where", "message", "fix"]].add_suffix("_zh")
+        out["quality"] = pd.concat([self.quality.to_frame(), zh], axis=1)
         return out
 
 

@@ -18,6 +18,7 @@ from geo.core import _memo
 from geo.core._memo import Memo, digest
 from geo.core.crs import metric_crs_for
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import column_word, msg
 from geo.core.policy import Policy, load_policy
 from geo.facilities.corridors import CorridorPlan, plan_corridors
 from geo.facilities.elderly import assess_elderly_care, coverage_rings, gap_estates
@@ -29,6 +30,7 @@ from geo.pipeline.result import (
     note_progress,
 )
 from geo.planning.adjacency import build_adjacency
+from geo.planning.conditions import management_model_note
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
 from geo.planning.funding import funding_table
@@ -162,23 +164,31 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
         quality.add(
             "warning",
             source,
-            f"row {row}",
-            f"joined by its id {given} ({own or 'no name'}), but its name is that of estate "
-            f"{', '.join(others[:5])}",
+            msg("row {row}", row=row),
+            msg(
+                "joined by its id {given} ({own_or}), but its name is that of estate {others}",
+                given=given,
+                own_or=own or msg("no name"),
+                others=", ".join(others[:5]),
+            ),
             "check the id: the row may describe the other estate",
         )
     for county, rows in report.counties_not_known.items():
         quality.add(
             "warning",
             source,
-            f"{rows} rows",
-            f"county {county!r} is not among the estates' counties: those rows join only "
-            "estates without a county",
-            "write the county as the boundaries name it (e.g. after a merger of districts)",
+            msg("{rows} rows", rows=rows),
+            msg(
+                "county {county!r} is not among the estates' counties: those rows join only "
+                "estates without a county",
+                county=county,
+            ),
+            "write the county as the boundaries name it, or list a merged county in the "
+            'policy\'s [survey] former_counties (e.g. "下城 = 拱墅区")',
         )
     many = {
-        "matched no estate": report.unmatched_rows,
-        "matched several estates equally well": list(report.ambiguous_rows),
+        msg("matched no estate"): report.unmatched_rows,
+        msg("matched several estates equally well"): list(report.ambiguous_rows),
     }
     if max(len(rows) for rows in many.values()) > _SURVEY_ROWS_LISTED:
         for what, rows in many.items():
@@ -186,9 +196,13 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
                 quality.add(
                     "warning",
                     source,
-                    f"{len(rows)} rows",
-                    f"survey rows {what} (rows {', '.join(map(str, rows[:10]))}...): "
-                    "each row's outcome and reason is in the layer survey_join",
+                    msg("{n_rows} rows", n_rows=len(rows)),
+                    msg(
+                        "survey rows {what} (rows {map_rows}...): each row's outcome and reason is in "
+                        "the layer survey_join",
+                        what=what,
+                        map_rows=", ".join(map(str, rows[:10])),
+                    ),
                     "check the names, the county and --survey-crs; add estate ids",
                 )
         _report_estates_without_survey(report, inputs, quality)
@@ -197,7 +211,7 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
         quality.add(
             "warning",
             source,
-            f"row {row}",
+            msg("row {row}", row=row),
             "survey row matched no estate",
             "add the estate id (osm_id / 编号) or correct the name",
         )
@@ -205,8 +219,8 @@ def _report_survey(report: SurveyJoin, inputs: PlanInputs, quality: QualityRepor
         quality.add(
             "warning",
             source,
-            f"row {row}",
-            "name matches several estates: " + ", ".join(candidates[:5]),
+            msg("row {row}", row=row),
+            msg("name matches several estates: {estates}", estates=", ".join(candidates[:5])),
             "add the estate id or the county (所在区)",
         )
     _report_estates_without_survey(report, inputs, quality)
@@ -219,8 +233,14 @@ def _report_estates_without_survey(
         quality.add(
             "warning",
             Path(inputs.sources.get("estates", "estates")).name,
-            f"{len(report.estates_without_survey)} estates",
-            "no survey row (first: " + ", ".join(report.estates_without_survey[:5]) + ")",
+            msg(
+                "{n_estates_without_survey} estates",
+                n_estates_without_survey=len(report.estates_without_survey),
+            ),
+            msg(
+                "no survey row (first: {estates})",
+                estates=", ".join(report.estates_without_survey[:5]),
+            ),
             "survey them; their build year decides eligibility",
         )
 
@@ -345,5 +365,15 @@ def prepare_estates(
         _report_survey(survey_report, inputs, quality)
     note_progress(progress, 0.3, "deciding eligibility")
     estates = assess_eligibility(estates, policy)
+    unsurveyed = management_model_note(estates, policy)
+    if unsurveyed:
+        quality.add(
+            "warning",
+            Path(inputs.sources.get("survey", "survey")).name,
+            msg("column {columns}", columns=column_word("management_model_agreed")),
+            unsurveyed,
+            "survey 是否确定改造后管理模式 (是/否) per estate, or set "
+            "conditions.management_model_unknown",
+        )
     estates = pd.concat([estates, estimate_investment(estates, policy)], axis=1)
     return estates, crs, survey_report

@@ -17,10 +17,13 @@ The conditions (:data:`CONDITIONS`):
                         ``illegal_structures_removed``.
 ``management_model``    a post-renovation management model agreed (Huaibei 2021 §七(五):
                         "未能确定改造后管理模式的小区，暂缓改造"), column ``management_model_agreed``
-                        when the survey has it; existing property management (``has_property_
-                        management`` True) counts as a model in place. No property management is
-                        *not* a failure (Yangjiang §三(一): incomplete management is a reason to
-                        qualify): the model is then unknown.
+                        (是否确定改造后管理模式). Where it is not surveyed (no column, or a blank
+                        cell), ``conditions.management_model_unknown`` decides: by default existing
+                        property management (``has_property_management`` True) counts as a model
+                        in place and no property management is *not* a failure (Yangjiang §三(一):
+                        incomplete management is a reason to qualify): the model is then unknown;
+                        ``"unknown"``: always unknown; ``"failed"``: not agreed until shown.
+                        :func:`management_model_note` says so once for the quality report.
 ``consent``             at least ``eligibility.consent_threshold`` (80 %) of residents agree (Xinyang
                         2022; Ruicheng §(二)1), column ``consent_rate``.
 
@@ -36,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geo.core.messages import msg
 from geo.core.policy import Policy
 
 #: name -> (Chinese label of a failure, English label, document)
@@ -63,9 +67,13 @@ def condition_values(estates: pd.DataFrame, policy: Policy) -> dict[str, pd.Seri
         return estates[column].astype("boolean")
 
     model = flag("management_model_agreed")
-    in_place = flag("has_property_management")
-    # a model in place counts; no property management says nothing about an agreed model
-    model = model.where(model.notna(), in_place.where(in_place == True, pd.NA))  # noqa: E712
+    fallback = policy.conditions.management_model_unknown
+    if fallback == "property_management":
+        in_place = flag("has_property_management")
+        # a model in place counts; no property management says nothing about an agreed model
+        model = model.where(model.notna(), in_place.where(in_place == True, pd.NA))  # noqa: E712
+    elif fallback == "failed":
+        model = model.fillna(False)
     consent = estates["consent_rate"].astype("Float64") if "consent_rate" in estates else None
     consent_ok = (
         (consent >= policy.eligibility.consent_threshold).astype("boolean")
@@ -77,6 +85,56 @@ def condition_values(estates: pd.DataFrame, policy: Policy) -> dict[str, pd.Seri
         "management_model": model.astype("boolean"),
         "consent": consent_ok,
     }
+
+
+def management_model_note(estates: pd.DataFrame, policy: Policy) -> str | None:
+    """Say, once, that the management model was not surveyed and which reading applied.
+
+    Returns ``None`` when the gate is ``off`` or every estate in the programme (``status``
+    eligible or extension, when given) has a value in ``management_model_agreed``; else one
+    sentence (English) for the quality report.
+    """
+    if policy.conditions.management_model == "off":
+        return None
+    column = (
+        estates["management_model_agreed"].astype("boolean")
+        if "management_model_agreed" in estates
+        else pd.Series(pd.NA, index=estates.index, dtype="boolean")
+    )
+    absent = bool(column.isna().all())
+    if "status" in estates:  # the condition applies in the programme only
+        column = column[estates["status"].isin(_IN_PROGRAMME).to_numpy()]
+    blank = int(column.isna().sum())
+    if blank == 0:
+        return None
+    fallback = policy.conditions.management_model_unknown
+    reading = {
+        "property_management": msg(
+            "estates with property management count as having a model, "
+            "the others are unknown (flagged, not postponed)"
+        ),
+        "unknown": msg("every such estate is unknown (flagged, not postponed)"),
+        "failed": msg(
+            "every such estate counts as without a model (effect: {effect})",
+            effect=policy.conditions.management_model,
+        ),
+    }[fallback]
+    what = (
+        msg("the survey has no column management_model_agreed (是否确定改造后管理模式)")
+        if absent
+        else msg(
+            "{n} estates in the programme have no value in management_model_agreed "
+            "(是否确定改造后管理模式)",
+            n=blank,
+        )
+    )
+    return msg(
+        "{what}: the management-model condition (Huaibei 2021 七(五)) used "
+        "conditions.management_model_unknown = {fallback!r}: {reading}",
+        what=what,
+        fallback=fallback,
+        reading=reading,
+    )
 
 
 def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:

@@ -18,8 +18,6 @@ modules eligibility, investment, funding, partition and lots.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -32,7 +30,7 @@ from geo.planning.funding import FUNDING_COLUMNS, fund_estates
 from geo.planning.investment import CLASS_COLUMNS
 from geo.planning.investment import estimate_investment as estimate_investment_by_content
 from geo.planning.lots import district_readiness, split_lots
-from geo.planning.partition import Caps, objective_terms, partition
+from geo.planning.partition import Caps, objective_terms, partition_all
 
 DISTRICT_COLUMNS = (
     "district_id",
@@ -52,16 +50,31 @@ DISTRICT_COLUMNS = (
 
 
 def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Return the investment of each estate by content and its funding by source (yuan).
+    """Return the investment of each estate in the programme by content and its funding (yuan).
 
     :func:`geo.planning.investment.estimate_investment` (the sum of the surveyed needs at the
     policy's unit rates, by content class; the flat 242 yuan/m² of Xinyang 2022 where the needs
     are not surveyed, flagged ``investment_estimated``) and
     :func:`geo.planning.funding.fund_estates` (``fund_<source>_yuan``), side by side.
+
+    Only estates in the programme are costed: where ``estates`` has ``status``, those a district
+    may hold (:func:`geo.planning.eligibility.groupable_statuses`: ``eligible``, and ``extension``
+    where the policy allows it). A postponed estate (not ``ready``: consent, illegal structures,
+    no agreed management model) stays eligible and keeps its figure: Huaibei 2021 七(五) 暂缓改造
+    defers its works within the plan, and its district's design covers it. Every other estate
+    (``ineligible``, ``excluded``, ``needs_survey``) gets <NA> (not 0) in every investment and
+    funding column, so no total, card or table shows it as planned.
     """
     cost = estimate_investment_by_content(estates, policy)
     funding = fund_estates(pd.concat([estates[["build_year_latest"]], cost], axis=1), policy)
-    return pd.concat([cost, funding], axis=1)
+    out = pd.concat([cost, funding], axis=1)
+    if "status" in estates:
+        outside = ~is_groupable(estates, policy)
+        for column in out.columns:
+            if out[column].dtype == np.float64:
+                out[column] = out[column].astype("Float64")
+            out.loc[outside, column] = pd.NA
+    return out
 
 
 def form_districts(
@@ -103,8 +116,8 @@ def form_districts(
         ``members_not_ready``, ``households_to_persuade``) and the outline (member footprints
         joined through the gaps of their adjacency edges), in the estates' CRS.
     """
-    ids = estates["estate_id"].astype(str)
-    groupable_mask = is_groupable(estates, policy)
+    ids = estates["estate_id"].astype(str).to_numpy(dtype=object)
+    groupable_mask = np.asarray(is_groupable(estates, policy), dtype=bool)
     if policy.districts.form_from == "ready" and "ready" in estates:
         waiting = groupable_mask & ~estates["ready"].fillna(False).to_numpy(dtype=bool)
         groupable_mask = groupable_mask & ~waiting
@@ -112,9 +125,9 @@ def form_districts(
         waiting = np.zeros(len(estates), dtype=bool)
     groupable = set(ids[groupable_mask])
     units = (
-        estates[unit_column].fillna("").astype(str)
+        estates[unit_column].fillna("").astype(str).to_numpy(dtype=object)
         if unit_column
-        else pd.Series("", index=estates.index)
+        else np.full(len(estates), "", dtype=object)
     )
     unit_of = dict(zip(ids, units, strict=True))
     sub = nx.Graph()
@@ -124,69 +137,136 @@ def form_districts(
         for a, b, d in graph.edges(data=True)
         if a in groupable and b in groupable and unit_of[a] == unit_of[b]
     )
-    households = dict(
-        zip(ids, estates["households"].astype("Float64").fillna(0).astype(float), strict=True)
+    known_households = np.nan_to_num(_floats(estates["households"]), nan=0.0)
+    caps = Caps(
+        dict(zip(ids, known_households.tolist(), strict=True)),
+        _points(estates.geometry.to_numpy(), ids),
+        policy,
     )
-    points = shapely.point_on_surface(estates.geometry.to_numpy())
-    xy = dict(zip(ids, zip(shapely.get_x(points), shapely.get_y(points), strict=True), strict=True))
-    caps = Caps(households, xy, policy)
     groups: list[list[str]] = []
-    method: dict[str, str] = {}
+    method: list[str] = []
     why_alone: dict[str, str] = {}
+    components = []
     for component in nx.connected_components(sub):
         if len(component) < policy.districts.min_estates:
             for n in component:
                 why_alone[n] = "no groupable neighbour"
-            continue
-        parts, how = partition(set(component), sub, caps, policy.districts.exact_max_estates)
+        else:
+            components.append(component)
+    for parts, how in partition_all(components, sub, caps, policy.districts.exact_max_estates):
         for part in parts:
             if len(part) >= policy.districts.min_estates:
                 groups.append(part)
-                method[part[0]] = how
+                method.append(how)
             else:
                 for n in part:
                     why_alone[n] = _alone_reason(n, sub, caps, policy)
-    groups = sorted(groups, key=lambda g: g[0])
-    district_of: dict[str, str] = {}
-    lot_of: dict[str, int] = {}
-    lots_of: dict[str, list[list[str]]] = {}
-    for number, group in enumerate(groups, start=1):
-        district = f"D{number:04d}"
-        lots_of[district] = split_lots(group, sub, caps, policy)
-        for k, lot in enumerate(lots_of[district], start=1):
-            for estate_id in lot:
-                district_of[estate_id] = district
-                lot_of[estate_id] = k
-    membership = pd.DataFrame(index=estates.index)
-    membership["district_id"] = pd.array([district_of.get(i, pd.NA) for i in ids], dtype="string")
-    membership["lot"] = pd.array([lot_of.get(i, pd.NA) for i in ids], dtype="Int64")
-    kind = [
-        ("district" if i in district_of else "standalone")
-        if i in groupable
-        else ("not_ready" if w else pd.NA)
-        for i, w in zip(ids, waiting, strict=True)
-    ]
-    membership["project_type"] = pd.array(kind, dtype="string")
-    membership["standalone_reason"] = pd.array(
-        [
-            why_alone.get(i, pd.NA) if i in groupable and i not in district_of else pd.NA
-            for i in ids
-        ],
-        dtype="string",
+    order = sorted(range(len(groups)), key=lambda i: groups[i][0])
+    groups, method = [groups[i] for i in order], [method[i] for i in order]
+    members = _Members(groups, ids)
+    lots = _lots(groups, members.sums(known_households), sub, caps, policy)
+    lot_of = {e: k for group in lots for k, lot in enumerate(group, start=1) for e in lot}
+    membership = _membership(estates.index, ids, members, lot_of, groupable_mask, waiting)
+    membership["standalone_reason"] = _standalone_reasons(
+        ids, groupable_mask & (members.row_label < 0), why_alone
     )
-    table = _district_table(estates, groups, sub, unit_column)
+    table = _district_table(estates, members, sub, unit_column)
     if len(table):
         terms = pd.DataFrame([objective_terms(g, caps) for g in groups], index=table.index)
-        terms["partition_method"] = [method.get(g[0], "") for g in groups]
-        terms["lots"] = [len(lots_of[d]) for d in table["district_id"]]
-        members = dict(zip(table["district_id"], groups, strict=True))
-        ready = district_readiness(estates, members, policy).loc[table["district_id"]]
+        terms["partition_method"] = method
+        terms["lots"] = [len(group) for group in lots]
+        ready = district_readiness(
+            estates, dict(zip(table["district_id"], groups, strict=True)), policy
+        )
+        ready = ready.loc[table["district_id"]]
         ready.index = table.index
         table = pd.concat([table, terms, ready], axis=1)
         table = gpd.GeoDataFrame(table, geometry="geometry", crs=estates.crs)
     else:
         table = table.assign(**{c: pd.Series(dtype=t) for c, t in DISTRICT_EXTRA_COLUMNS.items()})
     return membership, table
+
+
+class _Members:
+    """The members of every district as flat arrays: the shape the district table reduces.
+
+    ``at`` holds the row of each member in the estates, district by district (each district's
+    members in their order); ``label`` the district's position; ``starts`` where each district
+    begins (for ``np.ufunc.reduceat``: a district is never empty); ``row_label`` each estate
+    row's district position, -1 outside districts.
+    """
+
+    def __init__(self, groups: list[list[str]], ids: np.ndarray) -> None:
+        self.groups = groups
+        self.sizes = np.fromiter(map(len, groups), dtype=np.intp, count=len(groups))
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.intp)
+        self.label = np.repeat(np.arange(len(groups)), self.sizes)
+        self.flat = [e for group in groups for e in group]
+        # the last row of an id, as a dict lookup by id would give
+        position = dict(zip(ids, range(len(ids)), strict=True))
+        self.at = np.fromiter((position[e] for e in self.flat), dtype=np.intp, count=len(self.flat))
+        self.row_label = np.full(len(ids), -1, dtype=np.intp)
+        if self.flat:
+            where = pd.Index(self.flat, dtype=object).get_indexer(ids)
+            self.row_label[where >= 0] = self.label[where[where >= 0]]
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """Per district, the sum of a per-estate float array (NaN counts as 0)."""
+        if not len(self.groups):
+            return np.zeros(0)
+        return np.add.reduceat(np.nan_to_num(values[self.at], nan=0.0), self.starts)
+
+
+def _points(geoms: np.ndarray, ids: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Each estate's representative point (inside its footprint), by id."""
+    points = shapely.point_on_surface(geoms)
+    return dict(
+        zip(ids, zip(shapely.get_x(points), shapely.get_y(points), strict=True), strict=True)
+    )
+
+
+def _lots(
+    groups: list[list[str]], households: np.ndarray, graph: nx.Graph, caps: Caps, policy: Policy
+) -> list[list[list[str]]]:
+    """Each district's tender lots; only districts above ``lot_max_households`` are split."""
+    limit = policy.districts.lot_max_households
+    return [
+        split_lots(group, graph, caps, policy) if limit > 0 and total > limit else [sorted(group)]
+        for group, total in zip(groups, households, strict=True)
+    ]
+
+
+def _membership(
+    index: pd.Index,
+    ids: np.ndarray,
+    members: _Members,
+    lot_of: dict[str, int],
+    groupable: np.ndarray,
+    waiting: np.ndarray,
+) -> pd.DataFrame:
+    """``district_id``, ``lot`` and ``project_type`` of every estate (see :func:`form_districts`)."""
+    inside = (members.row_label >= 0) & groupable
+    codes = np.array([f"D{k:04d}" for k in range(1, len(members.groups) + 1)], dtype=object)
+    district = np.full(len(ids), None, dtype=object)
+    district[inside] = codes[members.row_label[inside]]
+    lot = np.zeros(len(ids), dtype=np.int64)
+    lot[inside] = [lot_of[e] for e in ids[inside]]
+    kind = np.full(len(ids), None, dtype=object)
+    kind[waiting] = "not_ready"
+    kind[groupable] = "standalone"
+    kind[inside] = "district"
+    membership = pd.DataFrame(index=index)
+    membership["district_id"] = pd.array(district, dtype="string")
+    membership["lot"] = pd.arrays.IntegerArray(lot, ~inside)
+    membership["project_type"] = pd.array(kind, dtype="string")
+    return membership
+
+
+def _standalone_reasons(ids: np.ndarray, alone: np.ndarray, why: dict[str, str]) -> pd.array:
+    """``standalone_reason`` of the groupable estates outside districts, <NA> elsewhere."""
+    reason = np.full(len(ids), None, dtype=object)
+    reason[alone] = [why.get(i) for i in ids[alone]]
+    return pd.array(reason, dtype="string")
 
 
 def _alone_reason(n: str, graph: nx.Graph, caps: Caps, policy: Policy) -> str:
@@ -218,77 +298,74 @@ DISTRICT_EXTRA_COLUMNS = {
 
 
 def _district_table(
-    estates: gpd.GeoDataFrame,
-    groups: Iterable[list[str]],
-    graph: nx.Graph,
-    unit_column: str | None,
+    estates: gpd.GeoDataFrame, members: _Members, graph: nx.Graph, unit_column: str | None
 ) -> gpd.GeoDataFrame:
-    # the estates are indexed once by id and every column read once as an array, so each
-    # district costs the size of its members, not of the whole estate table
-    position = {e: i for i, e in enumerate(estates["estate_id"].astype(str))}
-    geoms = estates.geometry.to_numpy()
-    households = _floats(estates["households"])
-    buildings = _floats(estates["buildings"])
-    floor_area = _floats(estates["floor_area_m2"])
-    investment = _floats(estates["investment_yuan"])
-    year_min = _floats(estates["build_year"])
-    year_max = _floats(estates["build_year_latest"])
-    extension = (estates["status"] == "extension").fillna(False).to_numpy(dtype=bool)
-    estimated = estates["investment_estimated"].fillna(False).to_numpy(dtype=bool)
+    """The district table of :func:`form_districts` before the objective terms and readiness.
+
+    Vectorised: every column is read once as an array and reduced per district over the flat
+    member arrays (``np.ufunc.reduceat``); the outlines are one ``shapely.union_all`` along the
+    rows of a (district x part) array. The same values as a loop over districts.
+    """
+    at, starts = members.at, members.starts
+    summed_columns = [c for c in (*CLASS_COLUMNS, *FUNDING_COLUMNS) if c in estates]
+    if not len(members.groups):
+        frame = pd.DataFrame(columns=[*DISTRICT_COLUMNS, *summed_columns])
+        frame["build_year_min"] = frame["build_year_min"].astype("Int64")
+        frame["build_year_max"] = frame["build_year_max"].astype("Int64")
+        frame["polsby_popper"], frame["width_m"] = np.zeros(0), np.zeros(0)
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=estates.crs), crs=estates.crs)
+    households = _floats(estates["households"])[at]
+    known = ~np.isnan(households)
     county_values = estates[unit_column] if unit_column else estates["county"]
-    counties = county_values.to_numpy(dtype=object, na_value=None)
-    summed = {c: _floats(estates[c]) for c in (*CLASS_COLUMNS, *FUNDING_COLUMNS) if c in estates}
-    rows, outlines = [], []
-    for number, group in enumerate(groups, start=1):
-        at = np.array([position[e] for e in group], dtype=np.intp)
-        outlines.append(_outline(list(group), geoms[at], graph))
-        hh = households[at]
-        known = ~np.isnan(hh)
-        county = counties[at[0]]
-        rows.append(
-            {
-                "district_id": f"D{number:04d}",
-                "county": "" if county is None or pd.isna(county) else str(county),
-                "members": ",".join(group),
-                "estates": len(group),
-                "households": int(np.where(known, hh, 0.0).sum()),
-                "households_unknown": int((~known).sum()),
-                "buildings": int(np.nan_to_num(buildings[at], nan=0.0).sum()),
-                "floor_area_m2": float(np.nan_to_num(floor_area[at], nan=0.0).sum()),
-                "build_year_min": _int_or_na(_nan_reduce(np.min, year_min[at])),
-                "build_year_max": _int_or_na(_nan_reduce(np.max, year_max[at])),
-                "extension_estates": int(extension[at].sum()),
-                "investment_yuan": float(np.nan_to_num(investment[at], nan=0.0).sum()),
-                "investment_estimated": bool(estimated[at].any()),
-                **{c: float(np.nansum(v[at])) for c, v in summed.items()},
-            }
-        )
-    frame = pd.DataFrame(rows, columns=[*DISTRICT_COLUMNS, *summed])
-    frame["build_year_min"] = frame["build_year_min"].astype("Int64")
-    frame["build_year_max"] = frame["build_year_max"].astype("Int64")
+    counties = county_values.to_numpy(dtype=object, na_value=None)[at[starts]]
+    extension = (estates["status"] == "extension").fillna(False).to_numpy(dtype=bool)[at]
+    estimated = estates["investment_estimated"].fillna(False).to_numpy(dtype=bool)[at]
+    frame = pd.DataFrame(
+        {
+            "district_id": [f"D{k:04d}" for k in range(1, len(members.groups) + 1)],
+            "county": ["" if c is None or pd.isna(c) else str(c) for c in counties],
+            "members": [",".join(group) for group in members.groups],
+            "estates": members.sizes.astype(np.int64),
+            "households": np.add.reduceat(np.where(known, households, 0.0), starts).astype(
+                np.int64
+            ),
+            "households_unknown": np.add.reduceat((~known).astype(np.int64), starts),
+            "buildings": members.sums(_floats(estates["buildings"])).astype(np.int64),
+            "floor_area_m2": members.sums(_floats(estates["floor_area_m2"])),
+            "build_year_min": _nan_reduceat(np.fmin, _floats(estates["build_year"])[at], starts),
+            "build_year_max": _nan_reduceat(
+                np.fmax, _floats(estates["build_year_latest"])[at], starts
+            ),
+            "extension_estates": np.add.reduceat(extension.astype(np.int64), starts),
+            "investment_yuan": members.sums(_floats(estates["investment_yuan"])),
+            "investment_estimated": np.logical_or.reduceat(estimated, starts),
+            **{c: members.sums(_floats(estates[c])) for c in summed_columns},
+        }
+    )
+    outlines = _outlines(estates.geometry.to_numpy(), members, graph)
     frame["polsby_popper"], frame["width_m"] = _shape_measures(outlines)
     return gpd.GeoDataFrame(
         frame, geometry=gpd.GeoSeries(outlines, crs=estates.crs), crs=estates.crs
     )
 
 
-def _shape_measures(outlines: list) -> tuple[np.ndarray, np.ndarray]:
+def _shape_measures(outlines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Polsby-Popper compactness and width of each outline.
 
     Polsby-Popper is 4 pi A / P² (1 = a disc); the width (m) is the longest side of the minimum
     rotated rectangle.
     """
-    if not outlines:
+    if not len(outlines):
         return np.zeros(0), np.zeros(0)
-    geoms = np.array(outlines, dtype=object)
+    geoms = np.asarray(outlines, dtype=object)
     area, perimeter = shapely.area(geoms), shapely.length(geoms)
     pp = np.divide(4 * np.pi * area, perimeter**2, out=np.zeros(len(geoms)), where=perimeter > 0)
-    width = []
-    for rect in shapely.minimum_rotated_rectangle(geoms):
-        xy = shapely.get_coordinates(rect)
-        sides = np.sqrt((np.diff(xy, axis=0) ** 2).sum(axis=1)) if len(xy) > 1 else np.zeros(1)
-        width.append(float(sides.max()))
-    return np.round(pp, 3), np.round(np.array(width), 1)
+    xy, index = shapely.get_coordinates(shapely.minimum_rotated_rectangle(geoms), return_index=True)
+    sides = np.sqrt((np.diff(xy, axis=0) ** 2).sum(axis=1))
+    same = index[1:] == index[:-1]
+    width = np.zeros(len(geoms))
+    np.maximum.at(width, index[1:][same], sides[same])
+    return np.round(pp, 3), np.round(width, 1)
 
 
 def _floats(values: pd.Series) -> np.ndarray:
@@ -296,22 +373,45 @@ def _floats(values: pd.Series) -> np.ndarray:
     return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _nan_reduce(func: Callable[[np.ndarray], float], values: np.ndarray) -> float:
-    known = values[~np.isnan(values)]
-    return float(func(known)) if len(known) else np.nan
+def _nan_reduceat(func: np.ufunc, values: np.ndarray, starts: np.ndarray) -> pd.array:
+    """Per district, ``np.fmin``/``np.fmax`` of the known values (Int64, <NA> where none is)."""
+    reduced = func.reduceat(values, starts)
+    known = ~np.isnan(reduced)
+    return pd.arrays.IntegerArray(np.where(known, reduced, 0).astype(np.int64), ~known)
 
 
-def _int_or_na(value: object) -> object:
-    return pd.NA if pd.isna(value) else int(value)
+def _outlines(geoms: np.ndarray, members: _Members, graph: nx.Graph) -> np.ndarray:
+    """Each district's member footprints joined by 2 m wide strips along its adjacency gaps.
 
-
-def _outline(ids: list[str], geoms: np.ndarray, graph: nx.Graph) -> shapely.Geometry:
-    """Member footprints joined by 2 m wide strips along the gaps of their adjacency edges."""
-    by_id = dict(zip(ids, geoms, strict=True))
-    bridges = []
-    # sorted: the outline's vertex order must not depend on the graph's insertion order
-    for a, b in sorted(tuple(sorted(e)) for e in graph.subgraph(ids).edges()):
-        line = shapely.shortest_line(by_id[a], by_id[b])
-        if line.length > 0:
-            bridges.append(line.buffer(1.0, cap_style="flat"))
-    return shapely.union_all([*geoms, *bridges])
+    One ``shapely.union_all`` along the rows of a (district x part) array: a row holds the
+    district's footprints in member order, then the strips of its adjacency edges (the shortest
+    line between the two footprints, buffered 1 m with flat ends) ordered by edge.
+    """
+    label_of = dict(zip(members.flat, members.label.tolist(), strict=True))
+    row_of = dict(zip(members.flat, members.at.tolist(), strict=True))
+    # sorted within a district: the outline's vertex order must not depend on the graph's order
+    edges = sorted(
+        (label_of[a], *sorted((a, b)))
+        for a, b in graph.edges()
+        if a in label_of and b in label_of and label_of[a] == label_of[b]
+    )
+    district = np.array([e[0] for e in edges], dtype=np.intp)
+    lines = shapely.shortest_line(
+        geoms[np.array([row_of[e[1]] for e in edges], dtype=np.intp)],
+        geoms[np.array([row_of[e[2]] for e in edges], dtype=np.intp)],
+    )
+    gap = shapely.length(lines) > 0
+    district, strips = district[gap], shapely.buffer(lines[gap], 1.0, cap_style="flat")
+    # column of each strip: after the district's members, in edge order
+    first = np.searchsorted(district, district, side="left")
+    column = members.sizes[district] + np.arange(len(district)) - first
+    parts = np.full(
+        (len(members.groups), int(max(members.sizes.max(), column.max(initial=0) + 1))),
+        None,
+        dtype=object,
+    )
+    parts[members.label, np.arange(len(members.at)) - members.starts[members.label]] = geoms[
+        members.at
+    ]
+    parts[district, column] = strips
+    return shapely.union_all(parts, axis=1)

@@ -56,8 +56,9 @@ def fund_estates(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """
     f = policy.funding
     total = estates["investment_yuan"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    basic = estates["investment_basic_yuan"].to_numpy(dtype=float)
-    utility_items = estates["investment_utility_items_yuan"].to_numpy(dtype=float)
+    # <NA> outside the programme (geo.planning.districts.estimate_investment): counts 0 here
+    basic = np.nan_to_num(_floats(estates["investment_basic_yuan"]), nan=0.0)
+    utility_items = np.nan_to_num(_floats(estates["investment_utility_items_yuan"]), nan=0.0)
     year = estates["build_year_latest"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     known = np.isfinite(total)
     t = np.where(known, total, 0.0)
@@ -73,6 +74,10 @@ def fund_estates(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     for name, values in zip(SOURCES, (residents, utilities, central, city, district), strict=True):
         out[f"fund_{name}_yuan"] = pd.array(np.where(known, values, np.nan), dtype="Float64")
     return out
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
 def funding_table(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:

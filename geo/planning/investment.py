@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.core.cost_rates import parse_rate
 from geo.core.errors import PolicyError
-from geo.core.policy import Policy, parse_rate
+from geo.core.messages import msg
+from geo.core.policy import Policy
 from geo.core.schema import split_needs
 from geo.planning.content import CONTENT_CLASSES, CONTENT_ITEMS, classify_need
 
@@ -47,10 +49,21 @@ def item_classes(policy: Policy) -> dict[str, str]:
         for raw in getattr(policy.cost, f"{content_class}_items"):
             item = classify_need(raw)
             if item is None:
-                raise PolicyError(f"cost.{content_class}_items: {raw!r} is not an annex item")
+                raise PolicyError(
+                    msg(
+                        "cost.{content_class}_items: {raw!r} is not an annex item",
+                        content_class=content_class,
+                        raw=raw,
+                    )
+                )
             if item.name in seen and seen[item.name] != content_class:
                 raise PolicyError(
-                    f"cost: {item.name} is in both {seen[item.name]} and {content_class}"
+                    msg(
+                        "cost: {name} is in both {seen_name} and {content_class}",
+                        name=item.name,
+                        seen_name=seen[item.name],
+                        content_class=content_class,
+                    )
                 )
             seen[item.name] = content_class
             classes[item.name] = content_class
@@ -70,10 +83,10 @@ def item_rates(policy: Policy) -> dict[str, tuple[float, str]]:
         try:
             raw, yuan, unit = parse_rate(entry)
         except ValueError as exc:
-            raise PolicyError(f"cost.item_rates: {exc}") from exc
+            raise PolicyError(msg("cost.item_rates: {exc}", exc=exc)) from exc
         item = classify_need(raw)
         if item is None:
-            raise PolicyError(f"cost.item_rates: {raw!r} is not an annex item")
+            raise PolicyError(msg("cost.item_rates: {raw!r} is not an annex item", raw=raw))
         rates[item.name] = (yuan, unit)
     return rates
 

@@ -17,6 +17,7 @@ May import: numpy, pandas, networkx, ``geo.core.policy`` and :mod:`geo.planning.
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from geo.core.policy import Policy
@@ -63,29 +64,35 @@ def district_readiness(
     and ``consent_rate``; ``members`` maps district id -> member estate ids. A member of unknown
     readiness is not ready. Indexed by district id.
     """
-    ready = dict(
-        zip(
-            estates["estate_id"].astype(str),
-            estates["ready"].fillna(False).astype(bool)
-            if "ready" in estates
-            else [True] * len(estates),
-            strict=True,
-        )
+    ids = estates["estate_id"].astype(str).to_numpy(dtype=object)
+    ready = (
+        estates["ready"].fillna(False).to_numpy(dtype=bool)
+        if "ready" in estates
+        else np.ones(len(estates), dtype=bool)
     )
-    short = dict(
-        zip(estates["estate_id"].astype(str), households_to_persuade(estates, policy), strict=True)
+    short = households_to_persuade(estates, policy).to_numpy(dtype=float, na_value=np.nan)
+    names = list(members)
+    if not names:
+        return pd.DataFrame(columns=["ready", "members_not_ready", "households_to_persuade"])
+    sizes = np.fromiter((len(members[d]) for d in names), dtype=np.intp, count=len(names))
+    # the last row of an id, as a lookup by id gives; a member not in the table is not ready
+    position = dict(zip(ids, range(len(ids)), strict=True))
+    at = np.fromiter(
+        (position.get(m, -1) for d in names for m in members[d]), dtype=np.intp, count=sizes.sum()
     )
-    rows = {}
-    for district, ids in members.items():
-        not_ready = [m for m in ids if not ready.get(m, False)]
-        persuade = [short.get(m) for m in not_ready]
-        rows[district] = {
-            "ready": not not_ready,
-            "members_not_ready": len(not_ready),
-            "households_to_persuade": int(sum(p for p in persuade if not pd.isna(p))),
-        }
-    return pd.DataFrame.from_dict(
-        rows, orient="index", columns=["ready", "members_not_ready", "households_to_persuade"]
+    found = at >= 0
+    not_ready = ~(found & ready[at])
+    persuade = np.where(not_ready & found, short[at], np.nan)
+    label = np.repeat(np.arange(len(names)), sizes)  # a district may even be empty
+    count = np.bincount(label, weights=not_ready, minlength=len(names))
+    total = np.bincount(label, weights=np.nan_to_num(persuade, nan=0.0), minlength=len(names))
+    return pd.DataFrame(
+        {
+            "ready": count == 0,
+            "members_not_ready": count.astype(np.int64),
+            "households_to_persuade": total.astype(np.int64),
+        },
+        index=pd.Index(names),
     )
 
 

@@ -145,7 +145,7 @@ def join_survey(
     estate_counties = out["county"].fillna("").astype(str) if "county" in out else None
     if estate_counties is None:
         estate_counties = pd.Series("", index=out.index)
-    row_counties = _row_counties(survey, estate_counties, report)
+    row_counties, row_scopes = _row_counties(survey, estate_counties, report, settings.successors())
     matches: dict[int, RowMatch] = {}
     index_of = dict(zip(out["estate_id"].astype(str), range(len(out)), strict=True))
     taken: set[int] = set()
@@ -165,7 +165,7 @@ def join_survey(
             out,
             [points[i] for i in located],
             [row_names[i] for i in located],
-            [county_stem(row_counties[i]) for i in located],
+            [row_scopes[i] for i in located],
             [county_stem(c) for c in estate_counties],
             tolerance_m=settings.tolerance_m,
             name_agree=settings.name_agree,
@@ -175,7 +175,7 @@ def join_survey(
         matches.update(zip(located, found, strict=True))
         taken.update(m.estate for m in found if m.estate is not None)
     pending = [i for i in range(len(survey)) if i not in matches]
-    matches.update(_match_names(out, survey, pending, row_counties, estate_counties, taken))
+    matches.update(_match_names(out, survey, pending, row_scopes, estate_counties, taken))
     estate_ids = out["estate_id"].astype(str).tolist()
     for i, match in matches.items():
         row = row_numbers[i]
@@ -232,29 +232,47 @@ def _id_name_conflicts(
 
 
 def _row_counties(
-    survey: pd.DataFrame, estate_counties: pd.Series, report: SurveyJoin
-) -> list[str]:
-    """The rows' counties as official names of the estates (``西湖`` -> ``西湖区``), or ``""``.
+    survey: pd.DataFrame,
+    estate_counties: pd.Series,
+    report: SurveyJoin,
+    successors: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[list[str], list[frozenset[str]]]:
+    """The rows' counties as official names of the estates (``西湖`` -> ``西湖区``), and scopes.
 
-    A county the estates do not know (no estate has a county of that stem, e.g. a district
-    merged since the table was made) is kept as written, so the row joins no estate of a known
-    county; it is counted in ``report.counties_not_known``. Without estate counties, the row's
-    county is kept as written.
+    Returns the county to write per row (``""`` when unknown) and the county stems a row may
+    join (empty: any county). A county the estates do not know (no estate has a county of that
+    stem, e.g. a district merged since the table was made) is looked up in ``successors``
+    (policy ``[survey] former_counties``): one known successor replaces it (``下城`` ->
+    ``拱墅区``); several (a split: ``江干`` -> ``上城区``, ``钱塘区``) keep it as written and let the
+    row join an estate of any of them. A county neither known nor a former one is kept as
+    written, so the row joins no estate of a known county; it is counted in
+    ``report.counties_not_known``. Without estate counties, the row's county is kept as written.
     """
+    successors = successors or {}
     if "county" not in survey:
-        return [""] * len(survey)
+        return [""] * len(survey), [frozenset()] * len(survey)
     known = sorted({c for c in estate_counties if c})
-    out = []
+    counties: list[str] = []
+    scopes: list[frozenset[str]] = []
     for value in survey["county"]:
         text = "" if value is None or pd.isna(value) else str(value).strip()
-        if not text or not known:
-            out.append(text)
-            continue
-        official = official_county(text, known)
-        if official is None:
+        official = official_county(text, known) if text and known else None
+        if official is None and text and known and county_stem(text) in successors:
+            current = sorted(
+                {o for n in successors[county_stem(text)] if (o := official_county(n, known))}
+            )
+            if len(current) == 1:
+                official = current[0]
+            elif current:
+                counties.append(text)
+                scopes.append(frozenset(county_stem(c) for c in current))
+                continue
+        if official is None and text and known:
             report.counties_not_known[text] = report.counties_not_known.get(text, 0) + 1
-        out.append(official or text)
-    return out
+        county = official or text
+        counties.append(county)
+        scopes.append(frozenset({county_stem(county)}) if county_stem(county) else frozenset())
+    return counties, scopes
 
 
 def _points_in(survey: pd.DataFrame, estates: gpd.GeoDataFrame) -> list[object]:
@@ -275,7 +293,7 @@ def _match_names(
     estates: gpd.GeoDataFrame,
     survey: pd.DataFrame,
     pending: list[int],
-    row_counties: list[str],
+    row_scopes: list[frozenset[str]],
     estate_counties: pd.Series,
     taken: set[int],
 ) -> dict[int, RowMatch]:
@@ -291,9 +309,9 @@ def _match_names(
     for i in pending:
         key = normalise_name(row_names[i]) if row_names is not None else ""
         candidates = [e for e in by_key.get(key, []) if e not in taken] if key else []
-        county = county_stem(row_counties[i])
-        if county and any(stems[e] for e in candidates):
-            candidates = [e for e in candidates if stems[e] == county]
+        scope = row_scopes[i]
+        if scope and any(stems[e] for e in candidates):
+            candidates = [e for e in candidates if stems[e] in scope]
         if len(candidates) == 1:
             out[i] = RowMatch("matched_name", candidates[0], None, 1.0)
             taken.add(candidates[0])

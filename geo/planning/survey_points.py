@@ -40,6 +40,7 @@ from geo.core.crs import (
     points_to_wgs84,
 )
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.names import name_score, normalise_name
 from geo.core.places import parse_coordinate, parse_coordinate_pair, point_columns
 
@@ -100,7 +101,7 @@ def attach_points(
         system = parse_point_crs(declared)
     except ValueError as exc:
         raise InputError(
-            f"unknown --survey-crs {declared!r}",
+            msg("unknown --survey-crs {declared!r}", declared=declared),
             source=source,
             fix="use wgs84, gcj02 (AMap, Tencent), bd09 (Baidu) or an EPSG code such as EPSG:4490",
         ) from exc
@@ -133,7 +134,7 @@ def attach_points(
             quality.add(
                 "warning",
                 source,
-                f"row {row}",
+                msg("row {row}", row=row),
                 "coordinates outside longitude/latitude ranges: point ignored",
                 "correct the cell",
             )
@@ -149,7 +150,11 @@ def attach_points(
             "repair",
             source,
             "coordinates",
-            f"{int(ok.sum())} points converted from {POINT_SYSTEMS[system]} to WGS-84",
+            msg(
+                "{ok_sum} points converted from {POINT_SYSTEMS_system} to WGS-84",
+                ok_sum=int(ok.sum()),
+                POINT_SYSTEMS_system=POINT_SYSTEMS[system],
+            ),
         )
     return out
 
@@ -180,7 +185,10 @@ def _swap_if_needed(
             "repair",
             source,
             "coordinates",
-            f"{' and '.join(columns.values())} hold latitude before longitude: swapped",
+            msg(
+                "{columns_values} hold latitude before longitude: swapped",
+                columns_values=" and ".join(columns.values()),
+            ),
             "write longitude first (经度, then 纬度)",
         )
         return y, x
@@ -210,29 +218,56 @@ def check_point_system(
     if "survey_x" not in survey or estates.empty:
         return None
     x, y = survey["survey_x"].to_numpy(float), survey["survey_y"].to_numpy(float)
-    pairs, by = _named_pairs(survey, estates), "named like an estate"
+    pairs, by = _named_pairs(survey, estates), msg("named like an estate")
     within = tolerance_m
     if len(np.unique(pairs[0][np.isfinite(x[pairs[0]])])) < _MIN_NAMED_PAIRS:
         # too few names to pair: any estate near the point, and the point must be inside it
-        pairs, by, within = _near_pairs(x, y, estates), "with a point", 0.0
+        pairs, by, within = _near_pairs(x, y, estates), msg("with a point"), 0.0
     found = detect_point_system(x, y, estates, pairs, tolerance_m=within)
     used = survey.attrs.get("point_crs", "wgs84")
     if found is None or found.likely is None or found.likely == used:
         return found
     survey.attrs["point_crs_suspect"] = found.likely
-    how = "declared" if survey.attrs.get("point_crs_declared") else "assumed"
+    how = msg("declared") if survey.attrs.get("point_crs_declared") else msg("assumed")
     used_label = POINT_SYSTEMS.get(used, used)
     quality.add(
         "warning",
         source,
         "coordinates",
-        f"the points look like {POINT_SYSTEMS[found.likely]}, not {used_label} as {how}: "
-        f"of {found.tested} rows {by}, {found.fits[found.likely]} lie "
-        + (f"within {within:.0f} m of " if within else "inside ")
-        + f"such an estate read as {found.likely.upper()}, {found.fits.get(used, 0)} "
-        f"as {str(used).upper()}"
-        + (f" (median {found.median_m.get(used, float('nan')):,.0f} m off)" if within else ""),
-        f"rerun with --survey-crs {found.likely}; until then a point alone joins nothing",
+        msg(
+            "the points look like {likely}, not {used} as {how}: of {tested} rows {by}, {fits} "
+            "lie within {within:.0f} m of such an estate read as {likely_code}, {fits_used} as "
+            "{used_code} (median {median_m:,.0f} m off)",
+            likely=POINT_SYSTEMS[found.likely],
+            used=used_label,
+            how=how,
+            tested=found.tested,
+            by=by,
+            fits=found.fits[found.likely],
+            within=within,
+            likely_code=found.likely.upper(),
+            fits_used=found.fits.get(used, 0),
+            used_code=str(used).upper(),
+            median_m=found.median_m.get(used, float("nan")),
+        )
+        if within
+        else msg(
+            "the points look like {likely}, not {used} as {how}: of {tested} rows {by}, {fits} "
+            "lie inside such an estate read as {likely_code}, {fits_used} as {used_code}",
+            likely=POINT_SYSTEMS[found.likely],
+            used=used_label,
+            how=how,
+            tested=found.tested,
+            by=by,
+            fits=found.fits[found.likely],
+            likely_code=found.likely.upper(),
+            fits_used=found.fits.get(used, 0),
+            used_code=str(used).upper(),
+        ),
+        msg(
+            "rerun with --survey-crs {likely}; until then a point alone joins nothing",
+            likely=found.likely,
+        ),
     )
     return found
 
@@ -287,7 +322,7 @@ def match_points(
     estates: gpd.GeoDataFrame,
     points: Sequence[object],
     names: Sequence[object],
-    row_counties: Sequence[str],
+    row_counties: Sequence[str | frozenset[str]],
     estate_counties: Sequence[str],
     *,
     tolerance_m: float,
@@ -304,7 +339,8 @@ def match_points(
     points
         One shapely point per row in the estates' CRS (``None`` for rows without a point).
     names, row_counties
-        The rows' names and county names (``""`` when unknown), one per point.
+        The rows' names and county names (``""`` when unknown), one per point; a row's county
+        may be a set of names (a county split since the table was made: any of them).
     estate_counties
         The estates' county names (``""`` when unknown), one per estate. A row and an estate
         whose counties are both known and differ are never matched.
@@ -353,6 +389,9 @@ def match_points(
             scores[(a, b)] = name_score(row_name, estate_names[estate])
         return scores[(a, b)]
 
+    scopes = [
+        frozenset({c} if c else ()) if isinstance(c, str) else frozenset(c) for c in row_counties
+    ]
     out = []
     for row, point in enumerate(points):
         if not usable[row]:
@@ -361,8 +400,7 @@ def match_points(
         candidates = [
             e
             for e in near.get(row, [])
-            if not (row_counties[row] and estate_counties[e])
-            or row_counties[row] == estate_counties[e]
+            if not (scopes[row] and estate_counties[e]) or estate_counties[e] in scopes[row]
         ]
         distance = {e: float(shapely.distance(point, geoms[e])) for e in candidates}
         named = {e: score(names[row], e) for e in candidates}

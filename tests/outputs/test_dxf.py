@@ -151,3 +151,28 @@ def test_percent_in_names_is_not_a_control_code(layers, tmp_path):
     dxf_out._write_dxf(bundle._bundle(plan, "D0001"), path, plan)
     texts = {t.dxf.text for t in ezdxf.readfile(path).modelspace().query("TEXT")}
     assert "50%%%%%%d小区" in texts  # every % doubled to %%% (a literal %): no degree sign
+
+
+def test_paper_layout_plots_the_frame_at_the_drawing_scale(package):
+    """One A3 layout (420 x 297 mm), one locked viewport showing the frame at 1:scale."""
+    import ezdxf
+
+    folder, _ = package
+    doc = ezdxf.readfile(next(folder.glob("*.dxf")))
+    names = [n for n in doc.layouts.names() if n != "Model"]
+    assert len(names) == 1 and names[0].startswith("A3 1-")
+    scale = int(names[0].split("-")[1])
+    layout = doc.layouts.get(names[0])
+    assert (layout.dxf_layout.dxf.paper_width, layout.dxf_layout.dxf.paper_height) == (420, 297)
+    viewports = [v for v in layout.viewports() if v.dxf.id > 1]  # id 1 is the layout's own
+    assert len(viewports) == 1
+    vp = viewports[0]
+    assert vp.dxf.flags & 16384  # locked
+    # one paper mm is scale / 1000 model metres
+    assert vp.dxf.view_height / vp.dxf.height == pytest.approx(scale / 1000)
+    # the viewport's centre is the middle of the model-space frame
+    frame = [e for e in doc.modelspace().query("LWPOLYLINE[layer=='LP_FRAME']")]
+    xs = [x for e in frame for x, *_ in e.get_points()]
+    ys = [y for e in frame for _, y, *_ in e.get_points()]
+    cx, cy = vp.dxf.view_center_point.x, vp.dxf.view_center_point.y
+    assert min(xs) < cx < max(xs) and min(ys) < cy < max(ys)

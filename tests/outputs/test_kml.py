@@ -42,6 +42,17 @@ def test_kml_styles(tree):
         assert 0x10 <= int(colour[:2], 16) < 0xFF  # translucent fill (aabbggrr)
     assert styles["corridor"].find("k:LineStyle/k:color", NS) is not None
     assert styles["site"].findtext("k:IconStyle/k:Icon/k:href", namespaces=NS)
+
+
+def test_kml_site_icon_is_a_file_beside_it(tree, package):
+    """Offline viewers resolve a relative link: the icon is in the package, not on the web."""
+    folder, _ = package
+    href = tree.findtext(".//k:Style[@id='site']/k:IconStyle/k:Icon/k:href", namespaces=NS)
+    assert "://" not in href
+    icon = folder / href
+    assert icon.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    manifest = (folder / "manifest.json").read_text(encoding="utf-8")
+    assert href in manifest
     by_name = {
         p.findtext("k:name", namespaces=NS): p.findtext("k:styleUrl", namespaces=NS)
         for p in tree.iterfind(".//k:Placemark", NS)

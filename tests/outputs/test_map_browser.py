@@ -81,6 +81,29 @@ def test_every_estate_drawn_and_labels_from_their_zoom(page_20k):
             assert status["inView"] == N_ESTATES and status["drawn"] == N_ESTATES
             assert status["labels"] == 0 and status["zoom"] < maps.LABEL_MIN_ZOOM
 
+            # level of detail: at the city's extent estates of under 3 px are drawn as their box,
+            # and a real click on one reaches an estate whose box is under the mouse
+            specks = page.evaluate(
+                "(() => { const m = lpMap.layers.estates._map;"
+                " const boxed = lpMap.layers.estates.getLayers().filter(x => x._lpBoxed);"
+                " const l = boxed[Math.floor(boxed.length / 2)], px = l._lpPx;"
+                " const c = m.layerPointToContainerPoint([(px[0] + px[2]) / 2, (px[1] + px[3]) / 2]);"
+                " window.lpClicked = null;"
+                " lpMap.layers.estates.once('click', e => { window.lpClicked = e.layer; });"
+                " return {boxed: boxed.length, x: c.x, y: c.y,"
+                "   widest: Math.max(...boxed.map(x => Math.max(x._lpPx[2] - x._lpPx[0],"
+                "                                                x._lpPx[3] - x._lpPx[1])))}; })()"
+            )
+            assert specks["boxed"] > N_ESTATES // 2 and specks["widest"] <= 3
+            page.mouse.click(specks["x"], specks["y"])
+            page.wait_for_function("window.lpClicked !== null", timeout=10_000)
+            hit = page.evaluate(
+                "(() => { const l = window.lpClicked, m = l._map;"
+                f" const p = m.containerPointToLayerPoint([{specks['x']}, {specks['y']}]);"
+                " return l._lpBoxed && l._pxBounds.contains(p); })()"
+            )
+            assert hit
+
             district = result.districts.iloc[len(result.districts) // 2]
             outline = maps.display_frame(result.districts.loc[[district.name]])
             point = outline.geometry.iloc[0].representative_point()

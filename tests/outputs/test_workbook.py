@@ -182,7 +182,12 @@ def test_estimate_reads_cost_by_class_and_funding_columns(layers):
     funding = table.loc[table["内容类别 class"] == "资金来源 funding"]
     assert set(funding["项目 item"]) >= {"居民出资 residents", "政府补助 government", "合计 total"}
     total = funding.loc[funding["项目 item"] == "合计 total", "金额(万元) amount"].iloc[0]
-    assert total == pytest.approx(95.0)
+    # the sources pay the total investment: construction 95 + other costs in the same proportions
+    assert total == pytest.approx(_amount(table, "总投资 total investment"), abs=0.02)
+    residents = funding.loc[funding["项目 item"] == "居民出资 residents", "金额(万元) amount"]
+    assert residents.iloc[0] == pytest.approx(total * 30 / 95, abs=0.01)
+    sources = funding.loc[funding["项目 item"] != "合计 total", "金额(万元) amount"]
+    assert total == pytest.approx(sources.sum())
 
 
 def test_boundary_point_sheet(package, layers):

@@ -8,6 +8,8 @@ import pytest
 from shapely.geometry import box
 
 from geo.cli import survey_lines
+from geo.core.errors import PolicyError
+from geo.core.policy import Survey
 from geo.pipeline import PlanInputs, run_plan
 from geo.planning.survey import aggregate_rows, join_survey
 from tests.conftest import GK, make_estates
@@ -76,6 +78,47 @@ def test_a_county_the_estates_do_not_know_is_reported_and_not_crossed():
     assert report.counties_not_known == {"下城": 2}
     assert list(report.table["match"]) == ["unmatched", "matched_name"]
     assert out.loc[out["estate_id"] == "2", "county"].iloc[0] == "下城"
+
+
+def test_a_former_county_joins_its_successors_only():
+    """Policy [survey] former_counties: 下城 merged into 拱墅区; 江干 split into 上城区 and 钱塘区."""
+    estates = make_estates(
+        [
+            {"estate_id": "1", "name": "文晖苑", "county": "拱墅区", "geometry": box(0, 0, 9, 9)},
+            {
+                "estate_id": "2",
+                "name": "景芳三区",
+                "county": "上城区",
+                "geometry": box(20, 0, 29, 9),
+            },
+            {
+                "estate_id": "3",
+                "name": "景芳三区",
+                "county": "西湖区",
+                "geometry": box(40, 0, 49, 9),
+            },
+            {"estate_id": "4", "name": "金沙湖", "county": "钱塘区", "geometry": box(60, 0, 69, 9)},
+        ]
+    )
+    survey = survey_rows(name=["文晖苑", "景芳三区", "金沙湖"], county=["下城", "江干", "江干区"])
+    settings = Survey(former_counties=("下城 = 拱墅区", "江干区 = 上城区 | 钱塘区"))
+    out, report = join_survey(estates, survey, settings)
+    assert report.counties_not_known == {}
+    table = report.table
+    assert list(table["match"]) == ["matched_name", "matched_name", "matched_name"]
+    # 景芳三区 of 西湖区 (estate 3) is another county's: not a candidate, not ambiguous
+    assert list(table["estate_id"]) == ["1", "2", "4"]
+    assert list(table["survey_county"]) == ["拱墅区", "江干", "江干区"]
+    assert list(out["county"]) == ["拱墅区", "上城区", "西湖区", "钱塘区"]
+    # without the entries the same rows are reported and cross no county
+    _, plain = join_survey(estates, survey)
+    assert plain.counties_not_known == {"下城": 1, "江干": 1, "江干区": 1}
+    assert list(plain.table["match"]) == ["unmatched", "unmatched", "unmatched"]
+
+
+def test_a_malformed_former_county_is_a_policy_error():
+    with pytest.raises(PolicyError, match="former_counties"):
+        Survey(former_counties=("江干 上城区",)).successors()
 
 
 def test_the_run_writes_the_survey_join_layer_and_the_summary_lines(policy):

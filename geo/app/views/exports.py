@@ -16,18 +16,25 @@ import streamlit as st
 
 from geo.app.state import cached_download, cached_tender
 from geo.outputs import export
+from geo.outputs.shapefile import SHAPEFILE_ENCODINGS
 from geo.pipeline import PlanResult
 
 
-def tender_zip(result: PlanResult, district_ids: list[str], progress=None) -> bytes:
+def tender_zip(
+    result: PlanResult, district_ids: list[str], progress=None, encoding: str = "utf-8"
+) -> bytes:
     """One zip with the tender packages of ``district_ids`` and the index (nothing left on disk).
 
-    ``progress(fraction, message)`` is called as each district's package is done.
+    ``progress(fraction, message)`` is called as each district's package is done; ``encoding``
+    is the Shapefiles' (``utf-8`` or ``gbk``, :data:`geo.outputs.shapefile.SHAPEFILE_ENCODINGS`).
     """
     layers = export.PlanLayers.from_result(result)
+    options = export.PackageOptions(encoding=encoding)
     with tempfile.TemporaryDirectory(prefix="lianpian-export-") as staging:
         root = Path(staging)
-        export.export_packages(layers, root, district_ids=district_ids, progress=progress)
+        export.export_packages(
+            layers, root, district_ids=district_ids, progress=progress, options=options
+        )
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for p in sorted(root.rglob("*")):
@@ -38,7 +45,7 @@ def tender_zip(result: PlanResult, district_ids: list[str], progress=None) -> by
 
 def district_png(spec: tuple, policy_items: tuple, district_id: str) -> bytes:
     """The district drawing of its tender package (PNG, no network tiles), for reports."""
-    data = cached_tender(spec, policy_items, district_id)
+    data = cached_tender(spec, policy_items, district_id)  # the PNG does not depend on encoding
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         name = next(n for n in zf.namelist() if n.lower().endswith(".png"))
         return zf.read(name)
@@ -62,11 +69,19 @@ def exports_tab(t: dict[str, str], spec: tuple, policy_items: tuple, result: Pla
     )
     if not len(result.districts):
         return
+    # UTF-8 for QGIS and ArcGIS Pro; GBK for ArcMap 10.x and CAD-side tools that ignore .cpg
+    encoding = st.radio(
+        t["shp_encoding"],
+        list(SHAPEFILE_ENCODINGS),
+        format_func=lambda e: t[f"shp_encoding_{e.replace('-', '')}"],
+        horizontal=True,
+        key="shp_encoding",
+    )
     ids = [str(i) for i in result.districts.sort_values("priority_rank")["district_id"]]
     picked = c3.selectbox(t["tender_pick"], ids, key="tender_district")
     c3.download_button(
         t["tender"],
-        data=lambda: cached_tender(spec, policy_items, str(picked)),
+        data=lambda: cached_tender(spec, policy_items, str(picked), encoding),
         file_name=f"lianpian_{picked}.zip",
         mime="application/zip",
     )
@@ -79,11 +94,12 @@ def exports_tab(t: dict[str, str], spec: tuple, policy_items: tuple, result: Pla
         def progress(fraction: float, message: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=t["tender_building"])
 
-        data = tender_zip(result, chosen or ids, progress)
+        data = tender_zip(result, chosen or ids, progress, encoding)
         bar.progress(1.0, text=t["done"])
-        st.session_state["_tender_zip"] = ((spec, policy_items, tuple(chosen or ids)), data)
+        key = (spec, policy_items, tuple(chosen or ids), encoding)
+        st.session_state["_tender_zip"] = (key, data)
     built = st.session_state.get("_tender_zip")
-    if built is not None and built[0][:2] == (spec, policy_items):
+    if built is not None and (built[0][:2], built[0][3]) == ((spec, policy_items), encoding):
         st.download_button(
             t["tender_many_download"].format(n=len(built[0][2])),
             data=built[1],

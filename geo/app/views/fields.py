@@ -56,6 +56,7 @@ ESTATE_FIELDS = (
     ("urban_village", "urban_village", "bool"),
     ("illegal_structures_removed", "illegal_structures_removed", "bool"),
     ("has_property_management", "has_property_management", "bool"),
+    ("management_model_agreed", "management_model_agreed", "bool"),
     ("priority_score", "priority_score", "score"),
     ("elderly_required_m2", "elderly_required_m2", "area"),
     ("elderly_accessible_m2", "elderly_accessible_m2", "area"),

@@ -130,6 +130,13 @@ def fiveyear_tab(t: dict[str, str], lang: str, result: PlanResult, has_plan: boo
     checks = overlay.checks.copy()
     results = section(lang, "check_status")
     checks["status"] = checks["status"].map(lambda v: results.get(v, v))
+    names = section(lang, "check_names")
+    checks["check"] = checks["check"].map(lambda v: names.get(v, v))
+    checks["limit"] = checks["limit"].map(lambda v: names.get(f"limit_{v}", v))
+    for column in ("detail", "source"):  # said in the interface language
+        zh = checks.pop(f"{column}_zh") if f"{column}_zh" in checks else None
+        if lang == "zh" and zh is not None:
+            checks[column] = zh
     st.dataframe(checks.rename(columns=columns), hide_index=True, width="stretch")
 
 

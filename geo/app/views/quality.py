@@ -18,7 +18,7 @@ from geo.pipeline import PlanResult
 def quality_tab(t: dict[str, str], lang: str, result: PlanResult) -> None:
     """The survey join, then the notes of reading and planning (repairs, warnings), filtered."""
     survey_join_section(t, lang, result)
-    notes = result.quality.to_frame()
+    notes = result.quality.to_frame(lang)
     if not len(notes):
         st.caption(t["quality_none"])
         return

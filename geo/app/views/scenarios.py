@@ -1,28 +1,39 @@
 """The 方案 (scenarios) tab: name the current policy, compare two, export/import policy TOML.
 
+Two scenarios are compared by their figures, the policy values that differ, and what changes per
+estate (:mod:`geo.planning.scenario_changes`): counts by kind, a map coloured by the kind of
+change (:func:`geo.outputs.map_colouring.change_colouring`) and the table of changed estates.
+
 A scenario is the sidebar's policy values. Exported, it is the full policy TOML the command line
 takes (``lianpian plan --policy scenario.toml``); imported, a policy TOML sets the sidebar (keys
 the sidebar has no widget for are reported, not silently dropped). May import geo.app.state,
-geo.app.text, geo.core.policy, geo.outputs.maps, pandas and streamlit.
+geo.app.mapview, geo.app.text, geo.core.policy, geo.outputs, geo.planning, pandas and streamlit.
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from geo.app.mapview import map_component_args, show_map
 from geo.app.messages import show_error
-from geo.app.state import cached_plan, policy_defaults
+from geo.app.state import POLICY_WIDGETS, WEIGHTS, cached_plan, policy_defaults
 from geo.app.text import section
 from geo.core.errors import LianpianError
 from geo.core.policy import default_policy, load_policy
 from geo.outputs import maps
+from geo.outputs.map_colouring import WORDS as CHANGE_WORDS
+from geo.outputs.map_colouring import change_colouring, state_label
+from geo.planning.scenario_changes import change_counts, scenario_changes
 
 #: Session key of the saved scenarios: {name: policy_items}.
 SCENARIOS = "scenarios"
+#: Key of the map of what changes between two scenarios (the main map is ``mapview.MAP_KEY``).
+CHANGE_MAP_KEY = "scenario_map"
 
 
 def policy_toml(policy_items: tuple, name: str) -> str:
@@ -62,7 +73,7 @@ def _apply(values: tuple) -> None:
 
 def _figures(t: dict[str, str], lang: str, result) -> dict[str, str]:
     s = result.summary()
-    out = {maps.status_label(k, lang): f"{v:,}" for k, v in s["by_status"].items()}
+    out = {state_label(k, lang): f"{v:,}" for k, v in s["by_status"].items()}
     out[t["districts"]] = f"{s['districts']:,}"
     out[t["with_unit"].format(label=t["hh_in"], unit=t["unit_hh"])] = (
         f"{s['households_in_districts']:,}"
@@ -73,19 +84,72 @@ def _figures(t: dict[str, str], lang: str, result) -> dict[str, str]:
     return out
 
 
-def changed_estates(a, b) -> pd.DataFrame:
-    """Estates whose status or district differ between two plans of the same data."""
-    left = a.estates.set_index("estate_id")[["name", "status", "district_id"]]
-    right = b.estates.set_index("estate_id")[["status", "district_id"]].add_suffix("_b")
-    both = left.join(right, how="inner")
-    moved = (both["status"].astype(str) != both["status_b"].astype(str)) | (
-        both["district_id"].astype(str) != both["district_id_b"].astype(str)
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_changes(spec: tuple, items_a: tuple, items_b: tuple) -> pd.DataFrame:
+    """:func:`~geo.planning.scenario_changes.scenario_changes` of two cached plans (B's index)."""
+    return scenario_changes(cached_plan(spec, items_a).estates, cached_plan(spec, items_b).estates)
+
+
+def _value_text(t: dict[str, str], key: str, value: object) -> str:
+    """A policy value as the sidebar shows it: 是/否, years without separators, 3,000 户."""
+    if isinstance(value, bool):
+        return t["yes"] if value else t["no"]
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, int) and "year" not in key:
+        return f"{value:,}"
+    return str(value)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _change_colouring(
+    spec: tuple, items: tuple[tuple, tuple], names: tuple[str, str], lang: str
+) -> maps.EstateColouring:
+    """:func:`~geo.outputs.map_colouring.change_colouring` of two cached plans (cached)."""
+    return change_colouring(cached_changes(spec, *items), lang, name_a=names[0], name_b=names[1])
+
+
+def change_map(
+    lang: str,
+    spec: tuple,
+    items: tuple[tuple, tuple],
+    names: tuple[str, str],
+    display_choices: dict,
+) -> None:
+    """The map of what changes from A to B: B's estates coloured by the kind of change.
+
+    Drawn with the app's map (:func:`geo.app.mapview.map_component_args`, its own key and cache
+    entry), B's districts outlined, adjacency and the plan layer left out; unchanged estates faint.
+    """
+    plan_b = cached_plan(spec, items[1])
+    shown = replace(
+        plan_b,
+        estates=plan_b.estates.drop(columns=["plan_year"], errors="ignore"),
+        extra_layers={},
     )
-    return both.loc[moved].reset_index()
+    colouring = _change_colouring(spec, items, names, lang)
+    choices = {**display_choices, "colour_by": "status"}
+    options = maps.MapOptions(language=lang, show_adjacency=False, **choices)
+    args = map_component_args(
+        spec,
+        items[1],
+        tuple(sorted(asdict(options).items())),
+        shown,
+        colouring_key=("changes", items[0], names),
+        _colouring=colouring,
+        map_key=CHANGE_MAP_KEY,
+    )
+    show_map(args, None, None)
 
 
-def scenarios_tab(t: dict[str, str], lang: str, spec: tuple, policy_items: tuple) -> None:
-    """Save, compare, export and import scenarios."""
+def scenarios_tab(
+    t: dict[str, str],
+    lang: str,
+    spec: tuple,
+    policy_items: tuple,
+    display_choices: dict | None = None,
+) -> None:
+    """Save, compare (figures, the map of what changes, the estates), export and import scenarios."""
     saved: dict[str, tuple] = st.session_state.setdefault(SCENARIOS, {})
     c1, c2 = st.columns([3, 1])
     name = c1.text_input(t["scenario_name"], key="scenario_name").strip()
@@ -116,39 +180,56 @@ def scenarios_tab(t: dict[str, str], lang: str, spec: tuple, policy_items: tuple
     a, b = st.columns(2)
     first = a.selectbox(t["scenario_a"], names, key="scenario_a")
     second = b.selectbox(t["scenario_b"], ["", *names], key="scenario_b")
-    plan_a = cached_plan(spec, saved[first])
-    plan_b = cached_plan(spec, saved[second] if second else policy_items)
+    items_a, items_b = saved[first], saved[second] if second else policy_items
+    plan_a, plan_b = cached_plan(spec, items_a), cached_plan(spec, items_b)
     label_b = second or t["scenario_current"]
     table = pd.DataFrame({first: _figures(t, lang, plan_a), label_b: _figures(t, lang, plan_b)})
     st.dataframe(table, width="stretch", key="scenario_compare")
-    changes = changed_estates(plan_a, plan_b)
-    st.caption(t["scenario_changes"].format(n=len(changes)))
-    if len(changes):
-        labels = section(lang, "fields")
-        shown = pd.DataFrame(
-            {
-                labels["estate_id"]: changes["estate_id"],
-                labels["name"]: changes["name"],
-                f"{labels['status']} A": [
-                    maps.status_label(str(v), lang) for v in changes["status"]
-                ],
-                f"{labels['status']} B": [
-                    maps.status_label(str(v), lang) for v in changes["status_b"]
-                ],
-                f"{labels['district_id']} A": changes["district_id"].astype("string").fillna("—"),
-                f"{labels['district_id']} B": changes["district_id_b"].astype("string").fillna("—"),
-            }
-        )
-        st.dataframe(shown, hide_index=True, width="stretch", key="scenario_changed")
+    labels = {key: t[label] for key, _, label, *_ in POLICY_WIDGETS}
+    weights = section(lang, "weight_labels")
+    labels |= {f"priority.weight_{w}": f"{t['weights']}：{weights.get(w, w)}" for w in WEIGHTS}
     differ = [
-        (k, v, dict(plan_b_items)[k])
-        for plan_b_items in [saved[second] if second else policy_items]
-        for k, v in saved[first]
-        if dict(plan_b_items).get(k) != v
+        (labels.get(k, k), _value_text(t, k, v), _value_text(t, k, dict(items_b).get(k)))
+        for k, v in items_a
+        if dict(items_b).get(k) != v
     ]
     if differ:
         st.dataframe(
             pd.DataFrame(differ, columns=[t["scenario_key"], first, label_b]),
             hide_index=True,
             width="stretch",
+            key="scenario_values",
         )
+    changes = cached_changes(spec, items_a, items_b)
+    counts = change_counts(changes)
+    words = CHANGE_WORDS[lang]
+    moved = {k: n for k, n in counts.items() if k != "unchanged"}
+    st.caption(t["scenario_changes"].format(n=sum(moved.values())))
+    for col, (kind, n) in zip(st.columns(len(moved)), moved.items(), strict=True):
+        col.metric(words[kind], f"{n:,}")
+    st.markdown(f"**{t['scenario_map']}**")
+    st.caption(t["scenario_map_help"].format(a=first, b=label_b))
+    if display_choices is not None:
+        change_map(lang, spec, (items_a, items_b), (first, label_b), display_choices)
+    changed = changes.loc[changes["change"] != "unchanged"]
+    if len(changed):
+        fields = section(lang, "fields")
+        district = [t["scenario_no_district"] if pd.isna(v) else v for v in changed["district_a"]]
+        shown = pd.DataFrame(
+            {
+                fields["estate_id"]: changed["estate_id"],
+                fields["name"]: changed["name"].fillna("—"),
+                t["scenario_change"]: [words[k] for k in changed["change"]],
+                f"{fields['status']}（{first}）": [
+                    state_label(s, lang) for s in changed["state_a"]
+                ],
+                f"{fields['status']}（{label_b}）": [
+                    state_label(s, lang) for s in changed["state_b"]
+                ],
+                f"{fields['district_id']}（{first}）": district,
+                f"{fields['district_id']}（{label_b}）": [
+                    t["scenario_no_district"] if pd.isna(v) else v for v in changed["district_b"]
+                ],
+            }
+        )
+        st.dataframe(shown, hide_index=True, width="stretch", key="scenario_changed")

@@ -5,19 +5,22 @@
   a chart and a table;
 * milestone status on a chosen date from an uploaded progress table
   (:func:`geo.fiveyear.progress.parse_progress_table`, :func:`~geo.fiveyear.progress.milestone_report`,
-  :func:`~geo.fiveyear.progress.milestone_status_by_estate`);
+  :func:`~geo.fiveyear.progress.milestone_status_by_estate`), and the map's colouring by it
+  (:func:`milestone_colouring_of`: behind, on track, done; estates not in the table faint);
 * the official tables (``annual_plan.xlsx``, Ruicheng annex 3; ``task_table.xlsx``, Xinyang annex 1)
   of the imported plan or of the proposed schedule, and the schedule workbook, written as
   ``lianpian tables`` / ``lianpian schedule`` write them (geo.io.workbook into a temporary folder)
   and offered as bytes.
 
-May import geo.app.state, geo.app.text, geo.fiveyear, geo.io, geo.pipeline, geo.core, pandas and
-streamlit.
+May import geo.app.state, geo.app.text, geo.fiveyear, geo.io, geo.outputs, geo.pipeline, geo.core,
+pandas and streamlit.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import html
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +31,7 @@ import streamlit as st
 from geo import io
 from geo.app.state import cached_plan
 from geo.app.text import section
-from geo.core.errors import QualityReport
+from geo.core.errors import LianpianError, QualityReport
 from geo.core.policy import MILESTONE_CITIES
 from geo.fiveyear.progress import (
     ALL_COUNTIES,
@@ -37,10 +40,18 @@ from geo.fiveyear.progress import (
     milestone_status_by_estate,
     parse_progress_table,
 )
+from geo.fiveyear.progress_estates import milestones_on_estates
 from geo.fiveyear.schedule import Schedule, propose_schedule
 from geo.fiveyear.tables import annual_plan_table, plan_title, task_tables_by_year
 from geo.fiveyear.yearly import compare_with_plan, plan_vs_schedule, schedule_rows
 from geo.io.workbook import write_workbook
+from geo.outputs import maps
+from geo.outputs.map_colouring import (
+    milestone_colouring,
+    milestone_label,
+    milestone_note,
+    milestone_words,
+)
 from geo.pipeline import PlanResult
 
 #: Session key of the annual household cap of the proposed schedule (0: no cap).
@@ -157,6 +168,48 @@ def default_date(progress: pd.DataFrame) -> datetime.date:
     return today
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _milestone_map(
+    version: tuple, name: str, data: bytes, date: datetime.date, city: str, lang: str, _result
+) -> tuple[maps.EstateColouring, int]:
+    """The milestone colouring of one table, date and list on the plan ``version`` (cached)."""
+    progress, _ = _read_progress(name, data)
+    per_estate = milestone_status_by_estate(
+        fill_households(progress, _result.estates), date, _result.policy, city=city
+    )
+    on_estates, unplaced = milestones_on_estates(per_estate, _result.estates)
+    colouring = milestone_colouring(
+        on_estates, lang, date=date.isoformat(), stage_words=section(lang, "milestone_stages")
+    )
+    return colouring, len(unplaced)
+
+
+def milestone_colouring_of(
+    lang: str, result: PlanResult, version: tuple
+) -> tuple[maps.EstateColouring, tuple, int] | None:
+    """The map's colouring by milestone status of the uploaded progress table (None: no table).
+
+    Reads the upload, reporting date and milestone list as the 五年计划 tab's widgets hold them
+    (the map is drawn before that tab in the page's run); ``version`` names the plan (data and
+    policy values). Returns the colouring, its cache key (table digest, date, city, language)
+    and the number of rows placed on no estate. A table that cannot be read gives None here
+    (the tab says why).
+    """
+    uploaded = st.session_state.get("u_progress")
+    if uploaded is None:
+        return None
+    data = uploaded.getvalue()
+    try:
+        progress, _ = _read_progress(uploaded.name, data)
+    except (LianpianError, OSError, ValueError):
+        return None
+    date = st.session_state.get("progress_date") or default_date(progress)
+    city = st.session_state.get("progress_city") or result.policy.milestones.city
+    colouring, unplaced = _milestone_map(version, uploaded.name, data, date, city, lang, result)
+    key = ("milestone", hashlib.sha256(data).hexdigest()[:16], date.isoformat(), city, lang)
+    return colouring, key, unplaced
+
+
 def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
     """Milestones met, missed or due on a chosen date, from an uploaded progress table."""
     st.markdown(f"**{t['progress_title']}**")
@@ -184,6 +237,8 @@ def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
     cols = st.columns(3)
     for col, status in zip(cols, ("behind", "on_track", "done"), strict=True):
         col.metric(words[status], f"{int(counts.get(status, 0)):,}")
+    _, unplaced = milestones_on_estates(per_estate, result.estates)
+    st.caption(t["progress_on_map"].format(n=len(per_estate) - len(unplaced), m=len(unplaced)))
     columns = section(lang, "progress_columns")
     counties = list(dict.fromkeys(report["county"].astype(str)))
     county = st.selectbox(
@@ -196,13 +251,24 @@ def progress_section(t: dict[str, str], lang: str, result: PlanResult) -> None:
     part = report.loc[report["county"].astype(str) == county].copy()
     part["county"] = part["county"].map(lambda c: t["progress_all"] if c == ALL_COUNTIES else c)
     part["stage"] = part["stage"].map(lambda v: stages.get(v, v))
+    part["milestone"] = part["milestone"].map(lambda v: milestone_label(v, stages))
     part["status"] = part["status"].map(lambda v: words.get(v, v))
     part["required_share"] = (part["required_share"] * 100).round(0)
     part["share_done"] = (part["share_done"] * 100).round(1)
     st.dataframe(
         part.rename(columns=columns), hide_index=True, width="stretch", key="milestone_report"
     )
-    shown = per_estate.assign(status=per_estate["status"].map(lambda v: words.get(v, v)))
+    stage_words = section(lang, "milestone_stages")
+    shown = per_estate.assign(
+        status=per_estate["status"].map(lambda v: words.get(v, v)),
+        next_milestone=per_estate["next_milestone"].map(
+            lambda v: html.unescape(milestone_words(v, lang, stage_words))
+        ),
+        behind_on=per_estate["behind_on"].map(
+            lambda v: html.unescape(milestone_words(v, lang, stage_words))
+        ),
+        note=per_estate["note"].map(lambda v: milestone_note(v, lang)),
+    )
     shown = shown.astype(object).where(shown.notna(), "—")
     st.dataframe(
         shown.rename(columns=columns), hide_index=True, width="stretch", key="milestone_estates"

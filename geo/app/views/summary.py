@@ -71,7 +71,7 @@ def elderly_caption(t: dict[str, str], s: dict[str, object]) -> None:
     with st.expander(t["elderly_method"]):
         st.caption(
             t["elderly_method_text"].format(
-                distance=s["elderly_distance"],
+                distance=distance,
                 method=s["elderly_siting_method"] or "-",
                 gap=gap,
             )

@@ -21,6 +21,7 @@ import shapely
 from pyproj import CRS
 
 from geo.core.errors import InputError, QualityReport
+from geo.core.messages import msg
 from geo.core.policy import Policy
 from geo.facilities.elderly.accessibility import (
     CIRCLES,
@@ -134,9 +135,12 @@ def assess_elderly_care(
     for kind in unknown:
         quality.add(
             "warning",
-            "facilities",
-            f"type {kind}",
-            f"{int((kinds == kind).sum())} facilities of a type no life circle lists: left out",
+            msg("facilities"),
+            msg("type {kind}", kind=kind),
+            msg(
+                "{count} facilities of a type no life circle lists: left out",
+                count=int((kinds == kind).sum()),
+            ),
             "add the type to elderly.types_5min/10min/15min in the policy",
         )
     radius = np.array([circle_m(policy, circles[k]) if k in circles else 0.0 for k in kinds])
@@ -236,8 +240,8 @@ def assess_elderly_care(
     if (~known).any():
         quality.add(
             "warning",
-            "estates",
-            f"{int((~known).sum())} estates",
+            msg("estates"),
+            msg("{count} estates", count=int((~known).sum())),
             "households unknown: elderly-care floor area required cannot be computed",
             "survey 户数",
         )

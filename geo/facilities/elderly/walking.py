@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 from geo.core import _memo
 from geo.core._memo import Memo, digest
 from geo.core.errors import QualityReport
+from geo.core.messages import msg
 
 _CHUNK = 32  # Dijkstra sources per call (each call holds a chunk x nodes array)
 _MIN_WEIGHT = 1e-9  # metres; keeps zero-length edges in the sparse graph
@@ -326,7 +327,7 @@ def study_network(
     ``None`` and ``"straight line x <detour>"`` without roads or when no road is walkable there
     (recorded in ``quality``). The area is the points plus ``reach`` + 500 m.
     """
-    straight = f"straight line x {el.detour_factor:g}"  # type: ignore[attr-defined]
+    straight = msg("straight line x {factor:g}", factor=el.detour_factor)  # type: ignore[attr-defined]
     if roads is None or len(roads) == 0:
         return None, straight
     points = np.vstack([estate_xy, *[o for o in others if len(o)]])
@@ -359,9 +360,9 @@ def study_network(
     if len(network) == 0:
         quality.add(
             "warning",
-            "roads",
+            msg("roads"),
             "walking network",
-            f"no walkable road in the study area: distances are {straight}",
+            msg("no walkable road in the study area: distances are {straight}", straight=straight),
             "give a road and path layer covering the estates",
         )
         return None, straight
