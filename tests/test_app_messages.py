@@ -18,6 +18,7 @@ import streamlit as st
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
+import geo.pipeline
 from geo.core.messages import catalog
 from geo.pipeline.result import DEMO_ESTATES
 
@@ -130,3 +131,16 @@ def test_the_data_quality_tab_lists_the_repairs_in_english():
     assert not notes["Note"].str.contains("读作").any()
     assert phases["Where"].str.startswith("row ").all()
     assert notes["Note"].str.contains("the survey has no column management_model_agreed").sum() == 1
+
+
+def test_long_tables_show_their_first_rows_and_say_where_the_rest_is(monkeypatch):
+    """A city's estate-level tables are cut on the page (the full ones are in the downloads)."""
+    from geo.app.views import fields
+
+    monkeypatch.setattr(fields, "TABLE_ROWS_SHOWN", 2)
+    at = _run("zh")
+    notes = _quality_notes(at, "说明")
+    assert len(notes) == 2
+    total = len(geo.pipeline.run_plan(geo.pipeline.load_inputs()).quality)
+    assert total > 2
+    assert any(f"显示前 2 行，共 {total} 行" in c.value for c in at.caption)

@@ -20,6 +20,7 @@ from geo.app.views.fields import (
     MOBILISATION_FIELDS,
     TABLE_FIELDS,
     field_table,
+    first_rows,
     labelled_frame,
     other_columns,
     plain,
@@ -110,12 +111,15 @@ def mobilisation_section(
     shown = waiting.loc[waiting["district_id"].astype(str).isin(chosen)] if chosen else waiting
     to_persuade = pd.to_numeric(shown["households_to_persuade"], errors="coerce").sum()
     st.caption(t["mobilisation_count"].format(n=len(shown), households=f"{int(to_persuade):,}"))
+    shown, note = first_rows(shown, t)
     st.dataframe(
         labelled_frame(shown, MOBILISATION_FIELDS, t, lang),
         hide_index=True,
         width="stretch",
         key="mobilisation_table",
     )
+    if note:
+        st.caption(note)
 
 
 def card_table(frame: pd.DataFrame) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.app.views.fields import GAP_FIELDS, SITE_FIELDS, labelled_frame
+from geo.app.views.fields import GAP_FIELDS, SITE_FIELDS, first_rows, labelled_frame
 from geo.app.views.summary import shared_facility_metrics
 from geo.pipeline import PlanResult
 
@@ -26,5 +26,7 @@ def elderly_tab(t: dict[str, str], lang: str, result: PlanResult, summary: dict)
         st.dataframe(labelled_frame(sites, SITE_FIELDS, t, lang), hide_index=True, width="stretch")
     if gaps is not None and len(gaps):
         st.markdown(f"**{t['elderly_gaps_table']}**")
-        gaps = gaps.sort_values("elderly_gap_m2", ascending=False)
+        gaps, note = first_rows(gaps.sort_values("elderly_gap_m2", ascending=False), t)
         st.dataframe(labelled_frame(gaps, GAP_FIELDS, t, lang), hide_index=True, width="stretch")
+        if note:
+            st.caption(note)

@@ -227,6 +227,22 @@ def other_columns(row: pd.Series, t: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({t["item"]: [str(c) for c in rest], t["entry"]: values})
 
 
+#: Rows an estate-level table shows on the page (a city has tens of thousands of estates: every
+#: row would be sent to the browser on every run); the full tables are in the Excel download.
+TABLE_ROWS_SHOWN = 1_000
+
+
+def first_rows(
+    frame: pd.DataFrame, t: dict[str, str], limit: int | None = None
+) -> tuple[pd.DataFrame, str | None]:
+    """The first ``limit`` rows of ``frame`` (:data:`TABLE_ROWS_SHOWN` by default) and a caption
+    saying so (None when all are shown)."""
+    limit = TABLE_ROWS_SHOWN if limit is None else limit
+    if len(frame) <= limit:
+        return frame, None
+    return frame.head(limit), t["rows_shown"].format(shown=f"{limit:,}", total=f"{len(frame):,}")
+
+
 def labelled_frame(
     frame: pd.DataFrame, fields: tuple, t: dict[str, str], lang: str
 ) -> pd.DataFrame:

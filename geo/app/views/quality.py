@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.app.text import section
+from geo.app.views.fields import first_rows
 from geo.app.views.survey import survey_join_section
 from geo.pipeline import PlanResult
 
@@ -42,6 +43,7 @@ def quality_tab(t: dict[str, str], lang: str, result: PlanResult) -> None:
     if sources:
         notes = notes.loc[notes["source"].isin(sources)]
     st.caption(t["quality"].format(n=len(notes)))
+    notes, note = first_rows(notes, t)
     shown = notes.assign(level=notes["level"].map(lambda v: levels.get(v, v)))
     st.dataframe(
         shown.rename(columns=section(lang, "quality_columns")),
@@ -49,3 +51,5 @@ def quality_tab(t: dict[str, str], lang: str, result: PlanResult) -> None:
         width="stretch",
         key="quality_notes",
     )
+    if note:
+        st.caption(note)

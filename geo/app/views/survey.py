@@ -15,7 +15,13 @@ import pandas as pd
 import streamlit as st
 
 from geo.app.text import section
-from geo.app.views.fields import SURVEY_JOIN_FIELDS, format_value, labelled_frame, plain
+from geo.app.views.fields import (
+    SURVEY_JOIN_FIELDS,
+    first_rows,
+    format_value,
+    labelled_frame,
+    plain,
+)
 from geo.pipeline import PlanResult
 from geo.planning.survey import survey_summary
 from geo.planning.survey_points import MATCH_KINDS
@@ -75,13 +81,15 @@ def survey_join_section(t: dict[str, str], lang: str, result: PlanResult) -> Non
         placeholder=t["choose"],
     )
     shown = table.loc[table["match"].isin(chosen)] if chosen else table
-    shown = shown.sort_values("survey_row")
+    shown, note = first_rows(shown.sort_values("survey_row"), t)
     st.dataframe(
         labelled_frame(shown, SURVEY_JOIN_FIELDS, t, lang),
         hide_index=True,
         width="stretch",
         key="survey_join_table",
     )
+    if note:
+        st.caption(note)
 
 
 def survey_said(row: pd.Series, t: dict[str, str], lang: str, result: PlanResult) -> str | None:
