@@ -235,8 +235,10 @@ TABLE_ROWS_SHOWN = 1_000
 def first_rows(
     frame: pd.DataFrame, t: dict[str, str], limit: int | None = None
 ) -> tuple[pd.DataFrame, str | None]:
-    """The first ``limit`` rows of ``frame`` (:data:`TABLE_ROWS_SHOWN` by default) and a caption
-    saying so (None when all are shown)."""
+    """The first ``limit`` rows of ``frame`` and a caption saying so (None when all are shown).
+
+    ``limit`` is :data:`TABLE_ROWS_SHOWN` by default.
+    """
     limit = TABLE_ROWS_SHOWN if limit is None else limit
     if len(frame) <= limit:
         return frame, None
