@@ -247,10 +247,21 @@ def _standalone(browser, path: Path, ours: bool, expected: int) -> dict[str, flo
         page.close()
 
 
-def _map_frame(page, ours: bool = True):
-    """The frame of the app's map (the last st_folium iframe: a rerun may leave the old one)."""
+def _map_frame(page, ours: bool = True, seen: dict[str, float] | None = None):
+    """The frame of the app's map (the last st_folium iframe: a rerun may leave the old one).
+
+    ``seen``: when given, its ``"progress"`` is set to the time (``perf_counter``) a progress bar
+    was first seen while waiting, so the wait for the map is not held up by looking for one.
+    """
     iframes = page.locator('iframe[title="streamlit_folium.st_folium"]')
+    bars = page.locator('[role="progressbar"]')
     for _ in range(int(TIMEOUT_S * 10)):
+        if seen is not None and "progress" not in seen:
+            try:
+                if bars.count():
+                    seen["progress"] = time.perf_counter()
+            except Exception:  # the page changed while we looked
+                pass
         try:
             if iframes.count():
                 frame = iframes.last.element_handle(timeout=1000).content_frame()
@@ -280,14 +291,11 @@ def _app_visit(
         heading = "政策参数" if ours else "plain streamlit-folium"
         page.get_by_text(heading, exact=True).wait_for(timeout=TIMEOUT_S * 1000)
         out["sidebar"] = time.perf_counter() - started
-        if first and ours:
-            try:
-                page.locator('[role="progressbar"]').first.wait_for(timeout=5000)
-                out["progress"] = time.perf_counter() - started
-            except Exception:  # the plan was ready at once: no progress to show
-                out["progress"] = float("nan")
-        frame = _map_frame(page, ours)
+        seen: dict[str, float] = {}
+        frame = _map_frame(page, ours, seen if first and ours else None)
         out["map"] = time.perf_counter() - started  # the map's frame has its map
+        if first and ours:  # nan: the plan was ready at once, no progress to show
+            out["progress"] = seen.get("progress", started + float("nan")) - started
         out["drawn"] = _wait_drawn(frame, ours, expected, started)
         out["frame"], out["task"] = _zoom(browser, page, frame)
         out["heap"] = _heap_mb(page)
