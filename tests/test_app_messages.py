@@ -90,6 +90,9 @@ def test_a_shapefile_without_crs_is_one_sentence_in_the_interface_language(tmp_p
     else:
         assert "the layer has no CRS" in message and "坐标系" not in message
         assert "Fix: add the .prj" in message
+    # the fix names the sidebar's control, not the command line's option
+    assert "--source-crs" not in message
+    assert ("侧栏“坐标系”" if lang == "zh" else "the sidebar's “Coordinate system”") in message
     assert "estates_nocrs" in message  # the file the planner chose, not a temporary path
     _no_temp_path(message)
 
@@ -144,3 +147,18 @@ def test_long_tables_show_their_first_rows_and_say_where_the_rest_is(monkeypatch
     total = len(geo.pipeline.run_plan(geo.pipeline.load_inputs()).quality)
     assert total > 2
     assert any(f"显示前 2 行，共 {total} 行" in c.value for c in at.caption)
+
+
+def test_command_line_options_are_named_as_the_apps_controls():
+    from geo.app.messages import in_app_words
+
+    zh = in_app_words("请用 --source-crs gcj02 重新运行（百度数据用 bd09）", "zh")
+    assert zh == "请用侧栏“坐标系” gcj02 重新运行（百度数据用 bd09）"
+    assert in_app_words("请核对名称、区县和 --survey-crs；补充小区编号", "zh") == (
+        "请核对名称、区县和侧栏“调查表坐标系”；补充小区编号"
+    )
+    en = in_app_words("rerun with --source-crs EPSG:4549", "en")
+    assert en == "rerun with the sidebar's “Coordinate system” EPSG:4549"
+    # options the app has no control for stay; --plan-review is not --plan
+    assert in_app_words("give --plan-review and --out", "en") == "give --plan-review and --out"
+    assert in_app_words("no option here", "zh") == "no option here"

@@ -14,6 +14,7 @@ import re
 
 import streamlit as st
 
+from geo.app.text import section
 from geo.core.errors import InputError, LianpianError
 from geo.core.messages import clip, text
 from geo.outputs import maps
@@ -22,6 +23,31 @@ from geo.outputs import maps
 # characters that would make markup of a message (``_`` inside names is literal in Markdown)
 _MARKDOWN = re.compile(r"([\\`*\[\]<>#|~$])")
 _PATH = re.compile(r"(?:[A-Za-z]:\\|/)(?:[^\s/\\:'\"]+[/\\])+(?=[^\s/\\'\"]+)")
+
+
+#: Command-line options a message may name, said in the app as the control that does the same.
+_CLI_FLAG = re.compile(
+    r"\s?--(source-crs|survey-crs|survey|roads|boundaries|plan|match-threshold)(?![\w-])\s?"
+)
+
+
+def in_app_words(text: str, lang: str) -> str:
+    """``text`` with command-line options (``--source-crs``) named as the app's controls.
+
+    The words come from ``[cli_flags]`` of ``strings/<lang>.toml`` (侧栏“坐标系” ...); options
+    the app has no control for stay as they are (they concern the command line).
+    """
+    words = section(lang, "cli_flags")
+
+    def control(match: re.Match[str]) -> str:
+        word = words.get(match.group(1))
+        if word is None:
+            return match.group(0)
+        if lang == "zh":  # no spaces around Chinese words; one before a following code
+            return word + (" " if match.group(0).endswith(" ") else "")
+        return f" {word} " if match.group(0).endswith(" ") else f" {word}"
+
+    return _CLI_FLAG.sub(control, text).strip() if "--" in text else text
 
 
 def without_paths(text: str) -> str:
@@ -52,14 +78,15 @@ def error_text(exc: BaseException, lang: str, fix: str) -> str:
     if isinstance(exc, InputError):
         colon, comma = ("：", "，") if lang == "zh" else (": ", ", ")
         head = comma.join(p for p in (text(exc.source, lang), text(exc.where, lang)) if p)
-        body = text(exc.message, lang)
+        body = in_app_words(text(exc.message, lang), lang)
         line = _sentences(f"{head}{colon}{body}" if head else body, lang=lang)
         if exc.fix:
             gap = "" if lang == "zh" else " "
-            line += gap + fix.strip() + gap + _sentences(text(exc.fix, lang), lang=lang)
+            said = in_app_words(text(exc.fix, lang), lang)
+            line += gap + fix.strip() + gap + _sentences(said, lang=lang)
         return line
     if isinstance(exc, LianpianError):
-        return _sentences(exc.one_line(lang), fix, lang)
+        return _sentences(in_app_words(exc.one_line(lang), lang), fix, lang)
     return _sentences(clip(str(exc), 300), fix, lang)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from geo.app.messages import in_app_words
 from geo.app.text import section
 from geo.app.views.fields import first_rows
 from geo.app.views.survey import survey_join_section
@@ -20,6 +21,8 @@ def quality_tab(t: dict[str, str], lang: str, result: PlanResult) -> None:
     """The survey join, then the notes of reading and planning (repairs, warnings), filtered."""
     survey_join_section(t, lang, result)
     notes = result.quality.to_frame(lang)
+    for column in ("message", "fix"):  # command-line options named as the app's controls
+        notes[column] = notes[column].map(lambda v: in_app_words(str(v), lang))
     if not len(notes):
         st.caption(t["quality_none"])
         return
