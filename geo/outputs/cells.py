@@ -20,23 +20,6 @@ import shapely
 from geo import io as geo_io
 from geo.io.safe_text import is_formula_like, neutralise_csv
 
-_UNIT_SUFFIXES = (
-    ("_m2", "m²"),
-    ("_km", "km"),
-    ("_m", "m"),
-    ("_yuan", "元"),
-    ("_share", "0-1"),
-    ("_rate", "0-1"),
-    ("_min", "min"),
-)
-
-
-def _unit_header(column: str) -> str:
-    for suffix, unit in _UNIT_SUFFIXES:
-        if column.endswith(suffix):
-            return f"{column} ({unit})"
-    return column
-
 
 def _cell(value: object) -> object:
     """A Python value for a spreadsheet cell: NA -> None, numpy scalars -> Python."""

@@ -228,8 +228,17 @@ def check_point_system(
     if found is None or found.likely is None or found.likely == used:
         return found
     survey.attrs["point_crs_suspect"] = found.likely
-    how = msg("declared") if survey.attrs.get("point_crs_declared") else msg("assumed")
-    used_label = POINT_SYSTEMS.get(used, used)
+    figures = {
+        "likely": POINT_SYSTEMS[found.likely],
+        "used": POINT_SYSTEMS.get(used, used),
+        "how": msg("declared") if survey.attrs.get("point_crs_declared") else msg("assumed"),
+        "tested": found.tested,
+        "by": by,
+        "fits": found.fits[found.likely],
+        "likely_code": found.likely.upper(),
+        "fits_used": found.fits.get(used, 0),
+        "used_code": str(used).upper(),
+    }
     quality.add(
         "warning",
         source,
@@ -238,31 +247,15 @@ def check_point_system(
             "the points look like {likely}, not {used} as {how}: of {tested} rows {by}, {fits} "
             "lie within {within:.0f} m of such an estate read as {likely_code}, {fits_used} as "
             "{used_code} (median {median_m:,.0f} m off)",
-            likely=POINT_SYSTEMS[found.likely],
-            used=used_label,
-            how=how,
-            tested=found.tested,
-            by=by,
-            fits=found.fits[found.likely],
+            **figures,
             within=within,
-            likely_code=found.likely.upper(),
-            fits_used=found.fits.get(used, 0),
-            used_code=str(used).upper(),
             median_m=found.median_m.get(used, float("nan")),
         )
         if within
         else msg(
             "the points look like {likely}, not {used} as {how}: of {tested} rows {by}, {fits} "
             "lie inside such an estate read as {likely_code}, {fits_used} as {used_code}",
-            likely=POINT_SYSTEMS[found.likely],
-            used=used_label,
-            how=how,
-            tested=found.tested,
-            by=by,
-            fits=found.fits[found.likely],
-            likely_code=found.likely.upper(),
-            fits_used=found.fits.get(used, 0),
-            used_code=str(used).upper(),
+            **figures,
         ),
         msg(
             "rerun with --survey-crs {likely}; until then a point alone joins nothing",
