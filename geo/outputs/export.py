@@ -434,11 +434,13 @@ def package_zip_bytes(
     district_ids: Sequence[str] | None = None,
     *,
     options: PackageOptions | None = None,
+    progress: Progress | None = None,
 ) -> bytes:
     """Return one zip (bytes) with the packages of ``district_ids`` (all if None) and the index.
 
-    For the app's download button: the files are built in a temporary folder that is removed
+    For the app's download buttons: the files are built in a temporary folder that is removed
     afterwards; nothing is left on disk. A single district gives its package at the zip's root.
+    ``progress(fraction, message)`` is called as each district's package is done.
 
     Raises
     ------
@@ -450,7 +452,9 @@ def package_zip_bytes(
         if district_ids is not None and len(district_ids) == 1:
             build_district_package(layers, str(district_ids[0]), root, options)
         else:
-            export_packages(layers, root, district_ids=district_ids, options=options)
+            export_packages(
+                layers, root, district_ids=district_ids, options=options, progress=progress
+            )
         buffer = _stdio.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for p in sorted(root.rglob("*")):

@@ -8,9 +8,7 @@ geo.app.state, geo.outputs.export, geo.pipeline and streamlit.
 from __future__ import annotations
 
 import io
-import tempfile
 import zipfile
-from pathlib import Path
 
 import streamlit as st
 
@@ -23,24 +21,18 @@ from geo.pipeline import PlanResult
 def tender_zip(
     result: PlanResult, district_ids: list[str], progress=None, encoding: str = "utf-8"
 ) -> bytes:
-    """One zip with the tender packages of ``district_ids`` and the index (nothing left on disk).
+    """One zip with the tender packages of ``district_ids`` (nothing left on disk).
 
     ``progress(fraction, message)`` is called as each district's package is done; ``encoding``
     is the Shapefiles' (``utf-8`` or ``gbk``, :data:`geo.outputs.shapefile.SHAPEFILE_ENCODINGS`).
+    As :func:`geo.outputs.export.package_zip_bytes`: several districts come with the index.
     """
-    layers = export.PlanLayers.from_result(result)
-    options = export.PackageOptions(encoding=encoding)
-    with tempfile.TemporaryDirectory(prefix="lianpian-export-") as staging:
-        root = Path(staging)
-        export.export_packages(
-            layers, root, district_ids=district_ids, progress=progress, options=options
-        )
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            for p in sorted(root.rglob("*")):
-                if p.is_file():
-                    zf.write(p, p.relative_to(root).as_posix())
-        return buffer.getvalue()
+    return export.package_zip_bytes(
+        export.PlanLayers.from_result(result),
+        district_ids,
+        options=export.PackageOptions(encoding=encoding),
+        progress=progress,
+    )
 
 
 def district_png(spec: tuple, policy_items: tuple, district_id: str) -> bytes:
