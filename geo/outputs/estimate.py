@@ -352,6 +352,13 @@ def _other_costs(construction: float, policy: dict) -> tuple[list[list[object]],
     return rows, amounts
 
 
+def _funding_row(
+    item: str, amount: float | None, basis: str, rate: float | None = None, unit: str | None = None
+) -> list[object]:
+    """One 资金来源 row of the sheet (columns of :data:`HEADER`)."""
+    return [None, None, None, "资金来源 funding", item, rate, unit, None, amount, basis]
+
+
 def _funding_rows(b: DistrictBundle, policy: dict, total: float) -> list[list[object]]:
     est = b.estates
     columns = {m.group(1): c for c in est.columns if (m := _FUNDING_COLUMN.match(str(c)))}
@@ -377,35 +384,15 @@ def _funding_rows(b: DistrictBundle, policy: dict, total: float) -> list[list[ob
                     f"建安 {part:,.2f} 万元 ({basis}) + 其他费用 {extra:,.2f} 万元 按同比例分摊 "
                     "(假设 ASSUMPTION: other costs split as the construction cost)"
                 )
-            rows.append(
-                [
-                    None,
-                    None,
-                    None,
-                    "资金来源 funding",
-                    _FUNDING_ZH.get(key, key),
-                    None,
-                    None,
-                    None,
-                    amount,
-                    basis,
-                ]
-            )
+            rows.append(_funding_row(_FUNDING_ZH.get(key, key), amount, basis))
         rows.append(
-            [
-                None,
-                None,
-                None,
-                "资金来源 funding",
+            _funding_row(
                 "合计 total",
-                None,
-                None,
-                None,
                 _sum(shown),
                 "sum of the sources above (= total investment)"
                 if other
                 else "sum of the sources above",
-            ]
+            )
         )
         return rows
     funding = policy.get("funding", {})
@@ -418,32 +405,20 @@ def _funding_rows(b: DistrictBundle, policy: dict, total: float) -> list[list[ob
     share = float(share) if share is not None else RESIDENTS_MIN_SHARE
     residents = round(total * share, 2)
     rows.append(
-        [
-            None,
-            None,
-            None,
-            "资金来源 funding",
+        _funding_row(
             "居民及企业出资(不少于) residents and enterprises, at least",
-            share,
-            "× 总投资",
-            None,
             residents,
             basis,
-        ]
+            rate=share,
+            unit="× 总投资",
+        )
     )
     rows.append(
-        [
-            None,
-            None,
-            None,
-            "资金来源 funding",
+        _funding_row(
             "政府补助、专营单位等 government, utilities (待资金方案 to be settled)",
-            None,
-            "",
-            None,
             round(total - residents, 2),
             "total less the residents' minimum",
-        ]
+        )
     )
     return rows
 
