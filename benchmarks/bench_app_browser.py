@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +48,6 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 HZ = DATA / "hangzhou"
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 sys.path.insert(0, str(REPO))  # the browser test's app launcher (tests/test_browser.py)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -325,9 +323,8 @@ def _load() -> str:
 
 
 def bench(n: int, runs: int, app: bool) -> None:
-    from playwright.sync_api import sync_playwright
-
     from geo.pipeline import run_plan
+    from tests.test_browser import _chromium
 
     env, inputs = _inputs(n)
     result = run_plan(inputs)
@@ -337,18 +334,14 @@ def bench(n: int, runs: int, app: bool) -> None:
         ours_path, plain_path, empty_path, ours_s, plain_s = _pages(result, Path(tmp))
         print(f"  page built and rendered: lianpian {ours_s:.2f} s, plain folium {plain_s:.2f} s")
         print("  (min / median of", runs, "runs)")
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            try:
-                for label, path, ours, count in (
-                    ("lianpian map (page)", ours_path, True, expected),
-                    ("plain folium (page)", plain_path, False, expected),
-                    ("empty Leaflet (frame floor)", empty_path, False, 0),
-                ):
-                    _report(label, [_standalone(browser, path, ours, count) for _ in range(runs)])
-                    print(f"    load {_load()}", flush=True)
-            finally:
-                browser.close()
+        with _chromium() as browser:
+            for label, path, ours, count in (
+                ("lianpian map (page)", ours_path, True, expected),
+                ("plain folium (page)", plain_path, False, expected),
+                ("empty Leaflet (frame floor)", empty_path, False, 0),
+            ):
+                _report(label, [_standalone(browser, path, ours, count) for _ in range(runs)])
+                print(f"    load {_load()}", flush=True)
     if not app:
         return
     plain = Path(tempfile.mkdtemp(prefix="lianpian-bench-plain-")) / "estates.gpkg"
@@ -369,45 +362,28 @@ PLAIN_APP = Path(__file__).resolve().parent / "_plain_app.py"
 
 def _app_runs(env: dict[str, str], expected: int, runs: int, script: Path | None) -> None:
     """Start an app (ours: ``serve.py``; else ``script``) and visit it ``runs`` + 1 times."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_browser import _free_port, _start_app
+    from tests.test_browser import _chromium, _running_app
 
     ours = script is None
     label = "app" if ours else "plain streamlit-folium app"
-    port = _free_port()
-    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO), **env}, script)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            try:
-                try:
-                    first = _app_visit(browser, port, expected, True, ours)
-                    print(
-                        f"  {label} first visit: sidebar {first['sidebar']:.2f} s, progress bar "
-                        f"{first.get('progress', float('nan')):.2f} s, map {first['map']:.2f} s, "
-                        f"all drawn {first['drawn']:.2f} s (load {_load()})",
-                        flush=True,
-                    )
-                except TimeoutError:  # the first plan took longer: later visits still measured
-                    print(
-                        f"  {label} first visit: no map within {TIMEOUT_S:.0f} s (load {_load()})"
-                    )
-                later = [_app_visit(browser, port, expected, False, ours) for _ in range(runs)]
-                _report(f"{label}, later visits", later)
-                print(
-                    f"    sidebar {_fmt([r['sidebar'] for r in later], 's')}; map "
-                    f"{_fmt([r['map'] for r in later], 's')}; load {_load()}",
-                    flush=True,
-                )
-            finally:
-                browser.close()
-    finally:
-        proc.terminate()
+    with _running_app(env, script) as port, _chromium() as browser:
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            first = _app_visit(browser, port, expected, True, ours)
+            print(
+                f"  {label} first visit: sidebar {first['sidebar']:.2f} s, progress bar "
+                f"{first.get('progress', float('nan')):.2f} s, map {first['map']:.2f} s, "
+                f"all drawn {first['drawn']:.2f} s (load {_load()})",
+                flush=True,
+            )
+        except TimeoutError:  # the first plan took longer: later visits still measured
+            print(f"  {label} first visit: no map within {TIMEOUT_S:.0f} s (load {_load()})")
+        later = [_app_visit(browser, port, expected, False, ours) for _ in range(runs)]
+        _report(f"{label}, later visits", later)
+        print(
+            f"    sidebar {_fmt([r['sidebar'] for r in later], 's')}; map "
+            f"{_fmt([r['map'] for r in later], 's')}; load {_load()}",
+            flush=True,
+        )
 
 
 def main() -> int:

@@ -6,6 +6,7 @@ The screenshot is saved under the test's output folder (``test-output/``).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import os
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,43 @@ def _start_app(port: int, env: dict[str, str], script: Path | None = None) -> su
     raise RuntimeError("streamlit did not start within 60 s")
 
 
+#: Headless Chromium's switches here: no sandbox in the container, no GPU, no network of its own.
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a started app, killing it when it does not end within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@contextlib.contextmanager
+def _running_app(env: dict[str, str] | None = None, script: Path | None = None) -> Iterator[int]:
+    """The app (``serve.py``, or ``script``) running with ``env`` on a free port: yields the port."""
+    port = _free_port()
+    proc = _start_app(port, {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)}, script)
+    try:
+        yield port
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def _chromium() -> Iterator[object]:
+    """Headless Chromium (Playwright, Debian's binary): yields the browser, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def _count_until(locator, expected: int, timeout_ms: int) -> int:
     """Count ``locator`` until it reaches ``expected`` or the time is up; the last count."""
     deadline = time.time() + timeout_ms / 1000
@@ -119,54 +158,45 @@ def _drawn_until(page, expected: int, timeout_ms: int) -> int:
 def _check_page(
     port: int, expected_estates: int, shot: Path, timeout_ms: int, tiles_from: str | None = None
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    with _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        external: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                external.append(r.url)
+                if r.url.startswith("http") and "127.0.0.1" not in r.url
+                else None
+            ),
         )
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1100})
-            external: list[str] = []
-            page.on(
-                "request",
-                lambda r: (
-                    external.append(r.url)
-                    if r.url.startswith("http") and "127.0.0.1" not in r.url
-                    else None
-                ),
-            )
-            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-            frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
-            frame.locator(".leaflet-container").wait_for(timeout=timeout_ms)
-            deadline = time.time() + timeout_ms / 1000
-            assert _drawn_until(page, expected_estates, timeout_ms) == expected_estates
-            assert frame.locator(".lp-legend").count() == 1
-            assert frame.locator(".leaflet-control-layers").count() == 1
-            if tiles_from:  # the local basemap: tiles drawn from the loopback tile server
-                loaded = frame.locator(f'img.leaflet-tile-loaded[src^="{tiles_from}"]')
-                while loaded.count() == 0 and time.time() < deadline:
-                    time.sleep(0.25)
-                assert loaded.count() > 0
-            page.wait_for_timeout(500)
-            assert page.locator('[data-testid="stException"]').count() == 0
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shot), full_page=True)
-            # a display change and back: the map is drawn again from the app's cache each time
-            for label, legend in (("优先度", "≥"), ("改造资格", "符合条件")):
-                page.get_by_text(label, exact=True).click()
-                frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1')
-                frame.locator(".lp-legend", has_text=legend).wait_for(timeout=timeout_ms)
-                # counted until all are drawn once: Streamlit may mount the map again right after
-                # (st_folium's first value reruns the script), and a fresh mount starts at 0
-                assert _drawn_until(page, expected_estates, timeout_ms) == expected_estates, label
-            assert page.locator('[data-testid="stException"]').count() == 0
-            # the "none" basemap is the default offline choice? OSM tiles are the only external
-            # requests allowed: scripts and styles must all come from the app itself
-            assert not [u for u in external if "tile" not in u], external
-        finally:
-            browser.close()
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+        frame.locator(".leaflet-container").wait_for(timeout=timeout_ms)
+        deadline = time.time() + timeout_ms / 1000
+        assert _drawn_until(page, expected_estates, timeout_ms) == expected_estates
+        assert frame.locator(".lp-legend").count() == 1
+        assert frame.locator(".leaflet-control-layers").count() == 1
+        if tiles_from:  # the local basemap: tiles drawn from the loopback tile server
+            loaded = frame.locator(f'img.leaflet-tile-loaded[src^="{tiles_from}"]')
+            while loaded.count() == 0 and time.time() < deadline:
+                time.sleep(0.25)
+            assert loaded.count() > 0
+        page.wait_for_timeout(500)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        # a display change and back: the map is drawn again from the app's cache each time
+        for label, legend in (("优先度", "≥"), ("改造资格", "符合条件")):
+            page.get_by_text(label, exact=True).click()
+            frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"] >> nth=-1')
+            frame.locator(".lp-legend", has_text=legend).wait_for(timeout=timeout_ms)
+            # counted until all are drawn once: Streamlit may mount the map again right after
+            # (st_folium's first value reruns the script), and a fresh mount starts at 0
+            assert _drawn_until(page, expected_estates, timeout_ms) == expected_estates, label
+        assert page.locator('[data-testid="stException"]').count() == 0
+        # the "none" basemap is the default offline choice? OSM tiles are the only external
+        # requests allowed: scripts and styles must all come from the app itself
+        assert not [u for u in external if "tile" not in u], external
 
 
 def _run(
@@ -177,17 +207,8 @@ def _run(
     tiles_from: str | None = None,
 ) -> None:
     _need_chromium()
-    port = _free_port()
-    env = {**os.environ, **env_extra, "PYTHONPATH": str(REPO)}
-    proc = _start_app(port, env)
-    try:
+    with _running_app(env_extra) as port:
         _check_page(port, expected, shot, timeout_ms, tiles_from)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_demo_map_in_chromium():
@@ -344,11 +365,8 @@ def _planner_views(page, lang: str, timeout_ms: int) -> None:
 def test_language_switch_keeps_the_planners_data_in_chromium():
     """Issue 22: on Hangzhou, English then a widget change: the same figures, not the demo's;
     screenshots of a tooltip, the details panel, the district table and an error in both languages."""
-    from playwright.sync_api import sync_playwright
-
     estates = shared_file("hangzhou/osm_landuse_residential.gpkg")
     _need_chromium()
-    port = _free_port()
     survey = shared_file("hangzhou/survey_illustrative.csv")
     env = {
         **os.environ,
@@ -356,78 +374,63 @@ def test_language_switch_keeps_the_planners_data_in_chromium():
         "LIANPIAN_APP_SURVEY": str(survey),
         "PYTHONPATH": str(REPO),
     }
-    proc = _start_app(port, env)
     timeout_ms = 180_000
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    with _running_app(env) as port, _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        _map(page).locator(".leaflet-container").wait_for(timeout=timeout_ms)
+        _settled(page)
+        zh = _figures(page)
+        demo_districts = str(
+            len(
+                __import__("geo.pipeline")
+                .pipeline.run_plan(__import__("geo.pipeline").pipeline.load_inputs())
+                .districts
             )
-            try:
-                page = browser.new_page(viewport={"width": 1600, "height": 1100})
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                _map(page).locator(".leaflet-container").wait_for(timeout=timeout_ms)
-                _settled(page)
-                zh = _figures(page)
-                demo_districts = str(
-                    len(
-                        __import__("geo.pipeline")
-                        .pipeline.run_plan(__import__("geo.pipeline").pipeline.load_inputs())
-                        .districts
-                    )
-                )
-                assert zh["片区"] != demo_districts or zh["符合条件"] != "34", zh
-                _planner_views(page, "zh", timeout_ms)
+        )
+        assert zh["片区"] != demo_districts or zh["符合条件"] != "34", zh
+        _planner_views(page, "zh", timeout_ms)
 
+        page.get_by_text("English", exact=True).click()
+        _settled(page)
+        en = _figures(page)
+        assert en["eligible"] == zh["符合条件"] and en["Districts"] == zh["片区"], en
+        page.get_by_label("District cap (households)").locator("xpath=..").locator(
+            "button"
+        ).last.click()  # + one step
+        _settled(page)
+        after = _figures(page)
+        assert after["eligible"] == zh["符合条件"], after  # still Hangzhou
+        assert page.get_by_role("radio", name="Files on this computer").is_checked()
+        assert page.get_by_role("radio", name="eligibility status").is_checked()
+        _planner_views(page, "en", timeout_ms)
+
+        page.get_by_text("中文", exact=True).click()
+        _settled(page)
+        back = _figures(page)
+        assert back["符合条件"] == zh["符合条件"] and back["片区"] == after["Districts"]
+        assert page.get_by_role("radio", name="本机文件路径").is_checked()
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+        for lang, label, load in (
+            ("zh", "小区范围（GeoPackage / Shapefile / GeoJSON）", "载入"),
+            ("en", "Estate footprints (GeoPackage / Shapefile / GeoJSON)", "Load"),
+        ):
+            if lang == "en":
                 page.get_by_text("English", exact=True).click()
                 _settled(page)
-                en = _figures(page)
-                assert en["eligible"] == zh["符合条件"] and en["Districts"] == zh["片区"], en
-                page.get_by_label("District cap (households)").locator("xpath=..").locator(
-                    "button"
-                ).last.click()  # + one step
-                _settled(page)
-                after = _figures(page)
-                assert after["eligible"] == zh["符合条件"], after  # still Hangzhou
-                assert page.get_by_role("radio", name="Files on this computer").is_checked()
-                assert page.get_by_role("radio", name="eligibility status").is_checked()
-                _planner_views(page, "en", timeout_ms)
-
-                page.get_by_text("中文", exact=True).click()
-                _settled(page)
-                back = _figures(page)
-                assert back["符合条件"] == zh["符合条件"] and back["片区"] == after["Districts"]
-                assert page.get_by_role("radio", name="本机文件路径").is_checked()
-                assert page.locator('[data-testid="stException"]').count() == 0
-
-                for lang, label, load in (
-                    ("zh", "小区范围（GeoPackage / Shapefile / GeoJSON）", "载入"),
-                    ("en", "Estate footprints (GeoPackage / Shapefile / GeoJSON)", "Load"),
-                ):
-                    if lang == "en":
-                        page.get_by_text("English", exact=True).click()
-                        _settled(page)
-                    page.get_by_label(label).fill("/tmp/lianpian-no-such-dir/estates.gpkg")
-                    page.get_by_role("button", name=load, exact=True).click()
-                    _settled(page)
-                    error = page.locator('[data-testid="stAlert"]').filter(has_text="estates.gpkg")
-                    error.first.wait_for(timeout=timeout_ms)
-                    assert "/tmp" not in error.first.inner_text()
-                    _shoot(error.first, OUTPUT / f"browser_error_{lang}.png")
-                    figures = _figures(page)
-                    assert figures.get("符合条件", figures.get("eligible")) == zh["符合条件"]
-                    page.get_by_label(label).fill(str(estates))
-                    page.get_by_role("button", name=load, exact=True).click()
-                    _settled(page)
-            finally:
-                browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            page.get_by_label(label).fill("/tmp/lianpian-no-such-dir/estates.gpkg")
+            page.get_by_role("button", name=load, exact=True).click()
+            _settled(page)
+            error = page.locator('[data-testid="stAlert"]').filter(has_text="estates.gpkg")
+            error.first.wait_for(timeout=timeout_ms)
+            assert "/tmp" not in error.first.inner_text()
+            _shoot(error.first, OUTPUT / f"browser_error_{lang}.png")
+            figures = _figures(page)
+            assert figures.get("符合条件", figures.get("eligible")) == zh["符合条件"]
+            page.get_by_label(label).fill(str(estates))
+            page.get_by_role("button", name=load, exact=True).click()
+            _settled(page)
 
 
 DOCS = REPO / "docs"
@@ -461,8 +464,6 @@ def _map_zoom(page) -> int:
 def test_every_page_of_the_workspace_in_chromium(tmp_path):
     """Issue 21: offline, each task page opens without an exception (screenshot of each in docs/);
     issue 22: the map keeps its view across a display change."""
-    from playwright.sync_api import sync_playwright
-
     from geo.pipeline import load_inputs, run_plan
 
     _need_chromium()
@@ -477,67 +478,49 @@ def test_every_page_of_the_workspace_in_chromium(tmp_path):
         ),
         encoding="utf-8",
     )
-    port = _free_port()
-    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO)})
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 1300})
-                external: list[str] = []
-                page.on(
-                    "request",
-                    lambda r: (
-                        external.append(r.url)
-                        if r.url.startswith("http") and "127.0.0.1" not in r.url
-                        else None
-                    ),
-                )
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                assert _wait_drawn(page, 60_000) > 0
-                _settled(page)
-                # the view is kept across a display change (client-side: no rerun on pan/zoom)
-                _map(page).locator(".leaflet-control-zoom-in").click()
-                page.wait_for_timeout(600)
-                zoom = _map_zoom(page)
-                page.get_by_text("优先度", exact=True).click()
-                _settled(page)
-                _map(page).locator(".lp-legend", has_text="≥").wait_for(timeout=60_000)
-                page.wait_for_timeout(800)
-                assert _map_zoom(page) == zoom
-                page.get_by_text("改造资格", exact=True).click()
-                _settled(page)
-                page.get_by_role("tab", name="五年计划").click()
-                page.locator(".st-key-u_plan input[type=file]").set_input_files(str(plan))
-                _settled(page)
-                matched = page.locator('[data-testid="stMetric"]').filter(has_text="已匹配")
-                matched.first.wait_for(timeout=60_000)  # the plan is read and matched
-                assert matched.first.locator('[data-testid="stMetricValue"]').inner_text() == "6"
-                for label, name in TABS:
-                    page.get_by_role("tab", name=label).click()
-                    _settled(page)
-                    assert page.locator('[data-testid="stException"]').count() == 0, label
-                    assert (
-                        not page.locator('[data-testid="stAlert"]')
-                        .filter(has_text="出现了问题")
-                        .count()
-                    ), label
-                    raw = OUTPUT / f"browser_page_{name}.png"
-                    raw.parent.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(raw))
-                    _small_png(raw, DOCS / f"app_{name}.png")
-                assert not [u for u in external if "tile" not in u], external
-            finally:
-                browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with _running_app() as port, _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 1300})
+        external: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                external.append(r.url)
+                if r.url.startswith("http") and "127.0.0.1" not in r.url
+                else None
+            ),
+        )
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        assert _wait_drawn(page, 60_000) > 0
+        _settled(page)
+        # the view is kept across a display change (client-side: no rerun on pan/zoom)
+        _map(page).locator(".leaflet-control-zoom-in").click()
+        page.wait_for_timeout(600)
+        zoom = _map_zoom(page)
+        page.get_by_text("优先度", exact=True).click()
+        _settled(page)
+        _map(page).locator(".lp-legend", has_text="≥").wait_for(timeout=60_000)
+        page.wait_for_timeout(800)
+        assert _map_zoom(page) == zoom
+        page.get_by_text("改造资格", exact=True).click()
+        _settled(page)
+        page.get_by_role("tab", name="五年计划").click()
+        page.locator(".st-key-u_plan input[type=file]").set_input_files(str(plan))
+        _settled(page)
+        matched = page.locator('[data-testid="stMetric"]').filter(has_text="已匹配")
+        matched.first.wait_for(timeout=60_000)  # the plan is read and matched
+        assert matched.first.locator('[data-testid="stMetricValue"]').inner_text() == "6"
+        for label, name in TABS:
+            page.get_by_role("tab", name=label).click()
+            _settled(page)
+            assert page.locator('[data-testid="stException"]').count() == 0, label
+            assert (
+                not page.locator('[data-testid="stAlert"]').filter(has_text="出现了问题").count()
+            ), label
+            raw = OUTPUT / f"browser_page_{name}.png"
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(raw))
+            _small_png(raw, DOCS / f"app_{name}.png")
+        assert not [u for u in external if "tile" not in u], external
 
 
 EXTENSION_ON = "允许延伸纳入"
@@ -616,8 +599,6 @@ def _hover_estate(page, colour: str) -> str:
 def test_scenario_change_map_and_milestone_colours_in_chromium(tmp_path):
     """Issue 21: the map of what changes between two scenarios (方案对比) and the map coloured by
     milestone status of a progress table, offline; screenshots in docs/."""
-    from playwright.sync_api import sync_playwright
-
     from geo.outputs.map_colouring import CHANGE_COLOURS, MILESTONE_COLOURS
     from geo.pipeline import load_inputs, run_plan
 
@@ -639,88 +620,72 @@ def test_scenario_change_map_and_milestone_colours_in_chromium(tmp_path):
         rows.append(f"{name},100,2022," + ",".join(dates))
     progress = tmp_path / "进度表.csv"
     progress.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    port = _free_port()
-    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO)})
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 1300})
-                external: list[str] = []
-                page.on(
-                    "request",
-                    lambda r: (
-                        external.append(r.url)
-                        if r.url.startswith("http") and "127.0.0.1" not in r.url
-                        else None
-                    ),
-                )
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                assert _wait_drawn(page, 60_000) > 0
-                _settled(page)
-                # scenario "2000" saved at the defaults, then the cutoff moved to 1995 without extension:
-                # on the demo 31 estates leave the programme and 4 change district
-                page.get_by_role("tab", name="方案对比").click()
-                page.get_by_label("方案名称").fill("截止2000年")
-                page.get_by_label("方案名称").press("Enter")
-                _settled(page)
-                page.get_by_role("button", name="保存当前参数为方案").click()
-                _settled(page)
-                cutoff = page.get_by_label("建成年份截止（年底前）")
-                cutoff.fill("1995")
-                cutoff.press("Enter")
-                _settled(page)
-                page.get_by_text(EXTENSION_ON, exact=True).click()  # and no extension
-                _settled(page)
-                text = _tab_legend(page, "移出（31）", 60_000)
-                assert _tab_drawn(page, 60_000) == len(estates)
-                assert "方案变化" in text and "移出（31）" in text and "换片区（4）" in text, text
-                page.get_by_text("改造资格或所属片区不同的小区", exact=False).evaluate(
-                    "e => e.scrollIntoView({block: 'start'})"
-                )  # the counts and the whole map in view (the screenshot below)
-                tip = _hover_estate(page, CHANGE_COLOURS["removed"])
-                assert "移出" in tip and "截止2000年" in tip and "当前参数" in tip, tip
-                assert "eligible" not in tip and "extension" not in tip, tip
-                page.wait_for_timeout(500)
-                assert page.locator('[data-testid="stException"]').count() == 0
-                raw = OUTPUT / "browser_scenario_changes.png"
-                raw.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(raw))
-                _small_png(raw, DOCS / "app_scenario_changes.png")
-                # milestones: the progress table in 五年计划, its date, then the map by milestone
-                page.get_by_role("tab", name="五年计划").click()
-                page.locator(".st-key-u_progress input[type=file]").set_input_files(str(progress))
-                _settled(page)
-                for part, typed in (("month", "07"), ("day", "05")):  # from 2022-12-31
-                    page.get_by_role("spinbutton", name=f"{part}, 报告日期").click()
-                    page.keyboard.type(typed)
-                page.keyboard.press("Tab")
-                _settled(page)
-                page.get_by_text("节点进度", exact=True).click()
-                _settled(page)
-                page.get_by_role("tab", name="地图").click()
-                page.wait_for_timeout(800)
-                text = _tab_legend(page, "节点进度", 60_000)
-                assert _tab_drawn(page, 60_000) == len(estates)
-                assert "2022-07-05" in text and "滞后（3）" in text and "已完工（3）" in text, text
-                assert "按期推进（3）" in text, text
-                tip = _hover_estate(page, MILESTONE_COLOURS["behind"])
-                assert "滞后" in tip and "立项（2022-03-31前）" in tip, tip
-                assert "approved" not in tip and "started" not in tip, tip
-                page.wait_for_timeout(500)
-                raw = OUTPUT / "browser_milestones.png"
-                page.locator('[role="tabpanel"]:not([hidden])').screenshot(path=str(raw))
-                _small_png(raw, DOCS / "app_milestones.png")
-                assert page.locator('[data-testid="stException"]').count() == 0
-                assert not [u for u in external if "tile" not in u], external
-            finally:
-                browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with _running_app() as port, _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 1300})
+        external: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                external.append(r.url)
+                if r.url.startswith("http") and "127.0.0.1" not in r.url
+                else None
+            ),
+        )
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        assert _wait_drawn(page, 60_000) > 0
+        _settled(page)
+        # scenario "2000" saved at the defaults, then the cutoff moved to 1995 without extension:
+        # on the demo 31 estates leave the programme and 4 change district
+        page.get_by_role("tab", name="方案对比").click()
+        page.get_by_label("方案名称").fill("截止2000年")
+        page.get_by_label("方案名称").press("Enter")
+        _settled(page)
+        page.get_by_role("button", name="保存当前参数为方案").click()
+        _settled(page)
+        cutoff = page.get_by_label("建成年份截止（年底前）")
+        cutoff.fill("1995")
+        cutoff.press("Enter")
+        _settled(page)
+        page.get_by_text(EXTENSION_ON, exact=True).click()  # and no extension
+        _settled(page)
+        text = _tab_legend(page, "移出（31）", 60_000)
+        assert _tab_drawn(page, 60_000) == len(estates)
+        assert "方案变化" in text and "移出（31）" in text and "换片区（4）" in text, text
+        page.get_by_text("改造资格或所属片区不同的小区", exact=False).evaluate(
+            "e => e.scrollIntoView({block: 'start'})"
+        )  # the counts and the whole map in view (the screenshot below)
+        tip = _hover_estate(page, CHANGE_COLOURS["removed"])
+        assert "移出" in tip and "截止2000年" in tip and "当前参数" in tip, tip
+        assert "eligible" not in tip and "extension" not in tip, tip
+        page.wait_for_timeout(500)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        raw = OUTPUT / "browser_scenario_changes.png"
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(raw))
+        _small_png(raw, DOCS / "app_scenario_changes.png")
+        # milestones: the progress table in 五年计划, its date, then the map by milestone
+        page.get_by_role("tab", name="五年计划").click()
+        page.locator(".st-key-u_progress input[type=file]").set_input_files(str(progress))
+        _settled(page)
+        for part, typed in (("month", "07"), ("day", "05")):  # from 2022-12-31
+            page.get_by_role("spinbutton", name=f"{part}, 报告日期").click()
+            page.keyboard.type(typed)
+        page.keyboard.press("Tab")
+        _settled(page)
+        page.get_by_text("节点进度", exact=True).click()
+        _settled(page)
+        page.get_by_role("tab", name="地图").click()
+        page.wait_for_timeout(800)
+        text = _tab_legend(page, "节点进度", 60_000)
+        assert _tab_drawn(page, 60_000) == len(estates)
+        assert "2022-07-05" in text and "滞后（3）" in text and "已完工（3）" in text, text
+        assert "按期推进（3）" in text, text
+        tip = _hover_estate(page, MILESTONE_COLOURS["behind"])
+        assert "滞后" in tip and "立项（2022-03-31前）" in tip, tip
+        assert "approved" not in tip and "started" not in tip, tip
+        page.wait_for_timeout(500)
+        raw = OUTPUT / "browser_milestones.png"
+        page.locator('[role="tabpanel"]:not([hidden])').screenshot(path=str(raw))
+        _small_png(raw, DOCS / "app_milestones.png")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert not [u for u in external if "tile" not in u], external

@@ -8,24 +8,19 @@ data-quality tab lists the demo's build-year repairs in the interface language. 
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
 from tests.test_browser import (
-    CHROMIUM,
     OUTPUT,
-    REPO,
+    _chromium,
     _figures,
-    _free_port,
     _map,
     _need_chromium,
+    _running_app,
     _settled,
     _shoot,
-    _start_app,
 )
 
 pytestmark = pytest.mark.browser
@@ -53,8 +48,6 @@ LANGS = {
 
 
 def test_errors_and_quality_notes_in_both_languages_in_chromium(tmp_path):
-    from playwright.sync_api import sync_playwright
-
     _need_chromium()
     shp = tmp_path / "lianpian-upload-x" / "nocrs_estates.shp"
     shp.parent.mkdir()
@@ -62,58 +55,40 @@ def test_errors_and_quality_notes_in_both_languages_in_chromium(tmp_path):
         shp, encoding="utf-8"
     )
     shp.with_suffix(".prj").unlink(missing_ok=True)
-    port = _free_port()
-    proc = _start_app(port, {**os.environ, "PYTHONPATH": str(REPO)})
     timeout_ms = 120_000
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                _map(page).locator(".leaflet-container").wait_for(timeout=timeout_ms)
+    with _running_app() as port, _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        _map(page).locator(".leaflet-container").wait_for(timeout=timeout_ms)
+        _settled(page)
+        before = list(_figures(page).values())
+        for lang, words in LANGS.items():
+            if lang == "en":
+                page.get_by_text(words["switch"], exact=True).click()
                 _settled(page)
-                before = list(_figures(page).values())
-                for lang, words in LANGS.items():
-                    if lang == "en":
-                        page.get_by_text(words["switch"], exact=True).click()
-                        _settled(page)
-                    page.get_by_text(words["paths"], exact=True).click()
-                    _settled(page)
-                    page.get_by_label(words["estates"]).fill(str(shp))
-                    page.get_by_role("button", name=words["load"], exact=True).click()
-                    _settled(page)
-                    alert = page.locator('[data-testid="stAlert"]').filter(has_text="nocrs_estates")
-                    alert.first.wait_for(timeout=timeout_ms)
-                    text = alert.first.inner_text()
-                    assert words["error"] in text, text
-                    assert str(shp.parent) not in text and "/tmp" not in text, text
-                    assert not any(a in text for a in words["absent"]), text
-                    _shoot(alert.first, OUTPUT / f"browser_msg_error_{lang}.png")
-                    assert list(_figures(page).values()) == before  # the demo plan stays
-                    page.get_by_role("tab", name=words["tab"]).click()
-                    notes = page.locator(
-                        '[role="tabpanel"]:visible [data-testid="stDataFrame"]'
-                    ).last
-                    notes.wait_for(timeout=timeout_ms)
-                    page.wait_for_timeout(800)
-                    _shoot(
-                        page.locator('[data-testid="stTabs"]').first,
-                        OUTPUT / f"browser_msg_quality_{lang}.png",
-                    )
-                    # the notes are drawn in a canvas grid: their text is checked by the
-                    # AppTest tests (tests/test_app_messages.py), here by the screenshot
-                    page.get_by_role("tab").first.click()
-                    _settled(page)
-                assert page.locator('[data-testid="stException"]').count() == 0
-            finally:
-                browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            page.get_by_text(words["paths"], exact=True).click()
+            _settled(page)
+            page.get_by_label(words["estates"]).fill(str(shp))
+            page.get_by_role("button", name=words["load"], exact=True).click()
+            _settled(page)
+            alert = page.locator('[data-testid="stAlert"]').filter(has_text="nocrs_estates")
+            alert.first.wait_for(timeout=timeout_ms)
+            text = alert.first.inner_text()
+            assert words["error"] in text, text
+            assert str(shp.parent) not in text and "/tmp" not in text, text
+            assert not any(a in text for a in words["absent"]), text
+            _shoot(alert.first, OUTPUT / f"browser_msg_error_{lang}.png")
+            assert list(_figures(page).values()) == before  # the demo plan stays
+            page.get_by_role("tab", name=words["tab"]).click()
+            notes = page.locator('[role="tabpanel"]:visible [data-testid="stDataFrame"]').last
+            notes.wait_for(timeout=timeout_ms)
+            page.wait_for_timeout(800)
+            _shoot(
+                page.locator('[data-testid="stTabs"]').first,
+                OUTPUT / f"browser_msg_quality_{lang}.png",
+            )
+            # the notes are drawn in a canvas grid: their text is checked by the
+            # AppTest tests (tests/test_app_messages.py), here by the screenshot
+            page.get_by_role("tab").first.click()
+            _settled(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
