@@ -19,24 +19,14 @@ import json
 import re
 
 import pytest
-import streamlit as st
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import make_estates
-from tests.test_app import APP
+from tests.test_app import APP, _fresh_cache  # noqa: F401  (the app tests' autouse fixture)
 
 NAMES = "甲乙丙丁戊己"
 YEARS = [1990, 1990, 2003, 1990, 1990, 2010]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture

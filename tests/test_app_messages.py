@@ -14,24 +14,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-import streamlit as st
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 import geo.pipeline
 from geo.core.messages import catalog
 from geo.pipeline.result import DEMO_ESTATES
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+from tests.test_app import APP, _fresh_cache  # noqa: F401  (the app tests' autouse fixture)
 
 
 def _run(lang: str) -> AppTest:
