@@ -15,14 +15,15 @@ import os
 import sys
 from pathlib import Path
 
-import folium
 import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.outputs import maps  # Leaflet's files and the status colours only
+from _plain_map import plain_folium_map
+
+from geo.outputs import maps  # Leaflet's files only
 
 maps.MacroElement.render = maps._BRANCA_RENDER  # folium as shipped (maps patches its rendering)
 
@@ -37,20 +38,5 @@ st.set_page_config(page_title="plain streamlit-folium", layout="wide")
 st.title("plain streamlit-folium")
 frame = estates(os.environ["LIANPIAN_BENCH_PLAIN"])
 js, css, _, _ = maps._assets(str(maps.leaflet_dir()))
-m = folium.Map(tiles=None)
-m.default_js = [("leaflet", js)]
-m.default_css = [("leaflet_css", css)]
-colours = maps.STATUS_COLOURS
-folium.GeoJson(
-    frame,
-    name="estates",
-    style_function=lambda f: {
-        "fillColor": colours.get(f["properties"]["status"], "#999999"),
-        "color": "#333333",
-        "weight": 0.6,
-        "fillOpacity": 0.75,
-    },
-    tooltip=folium.GeoJsonTooltip(["name", "status"]),
-).add_to(m)
-m.fit_bounds(m.get_bounds())
+m = plain_folium_map(frame, js, css)
 st_folium(m, height=640, use_container_width=True, returned_objects=["last_active_drawing"])

@@ -136,6 +136,7 @@ def _pages(result, folder: Path) -> tuple[Path, Path, Path, float, float]:
     browser on this machine at this load when nothing is drawn.
     """
     import folium
+    from _plain_map import plain_folium_map
 
     from geo.outputs import maps
 
@@ -147,23 +148,8 @@ def _pages(result, folder: Path) -> tuple[Path, Path, Path, float, float]:
     maps.MacroElement.render = maps._BRANCA_RENDER  # folium as shipped
     try:
         started = time.perf_counter()
-        plain = folium.Map(tiles=None)
-        plain.default_js = [("leaflet", js)]  # offline: Leaflet inlined, as for our map
-        plain.default_css = [("leaflet_css", css)]
         estates = result.estates[["estate_id", "name", "status", result.estates.geometry.name]]
-        colours = maps.STATUS_COLOURS
-        folium.GeoJson(
-            estates.to_crs(4326),
-            name="estates",
-            style_function=lambda f: {
-                "fillColor": colours.get(f["properties"]["status"], "#999999"),
-                "color": "#333333",
-                "weight": 0.6,
-                "fillOpacity": 0.75,
-            },
-            tooltip=folium.GeoJsonTooltip(["name", "status"]),
-        ).add_to(plain)
-        plain.fit_bounds(plain.get_bounds())
+        plain = plain_folium_map(estates.to_crs(4326), js, css)
         plain_page = plain.get_root().render()
         plain_s = time.perf_counter() - started
         empty = folium.Map(tiles=None)
