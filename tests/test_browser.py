@@ -516,6 +516,9 @@ def test_every_page_of_the_workspace_in_chromium(tmp_path):
             assert (
                 not page.locator('[data-testid="stAlert"]').filter(has_text="出现了问题").count()
             ), label
+            if name == "map":  # the screenshot shows the estates drawn, not a map mid-draw
+                _tab_drawn(page, 60_000)
+                page.wait_for_timeout(500)
             raw = OUTPUT / f"browser_page_{name}.png"
             raw.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(raw))

@@ -103,7 +103,8 @@ def map_component_args(
     if kwargs is None:
         raise RuntimeError("streamlit_folium did not call its component")
     own = spec if map_key == MAP_KEY else (*spec, ("_map", map_key))  # each map its own view
-    return {**kwargs, "script": kwargs["script"] + keep_view_script(own)}
+    bounds = next((c.bounds for c in fmap._children.values() if hasattr(c, "bounds")), None)
+    return {**kwargs, "script": kwargs["script"] + keep_view_script(own, bounds)}
 
 
 def show_map(
@@ -119,20 +120,29 @@ def show_map(
     )
 
 
-def keep_view_script(spec: tuple) -> str:
+def keep_view_script(spec: tuple, bounds: list | None = None) -> str:
     """Script that keeps the map's view (centre, zoom) across display changes, in the browser.
 
     The view is saved in the tab's ``sessionStorage`` on every move and restored when a map of
     the same data is drawn again (another colouring, basemap or plan year): pan and zoom never
-    rerun the page. A new data set (``spec``) starts at its own extent.
+    rerun the page. A new data set (``spec``) starts at its own extent (``bounds``,
+    ``[[south, west], [north, east]]``). A map drawn in a hidden tab has no size: its view is
+    neither saved nor placed until the tab is shown (else it would keep Leaflet's zoom 0, the
+    whole world, as after a five-year plan was uploaded on its own tab).
     """
     data = tuple(item for item in spec if item[0] != "_plan")  # a plan keeps the data's view
     key = "lianpian-view-" + hashlib.sha256(repr(data).encode("utf-8")).hexdigest()[:16]
     return (
-        "\n(function(){var k=" + json.dumps(key) + ";"
-        "try{var v=JSON.parse(window.sessionStorage.getItem(k)||'null');"
-        "if(v){map_div.setView(v.c,v.z,{animate:false});}}catch(e){}"
-        "map_div.on('moveend',function(){try{var c=map_div.getCenter();"
+        "\n(function(){var k=" + json.dumps(key) + ",b=" + json.dumps(bounds) + ",placed=false;"
+        "function sized(){var s=map_div.getSize();return s.x>0&&s.y>0;}"
+        "function place(){try{var v=JSON.parse(window.sessionStorage.getItem(k)||'null');"
+        "if(v){map_div.setView(v.c,v.z,{animate:false});}"
+        "else if(b){map_div.fitBounds(b,{animate:false});}}catch(e){}placed=true;}"
+        # shown: placed once the frame has settled to its size (it grows in steps)
+        "if(sized()){place();}else{var t=null,t0=0,shown=function(){if(!sized())return;"
+        "t0=t0||Date.now();clearTimeout(t);t=setTimeout(place,200);"
+        "if(Date.now()-t0>2000){map_div.off('resize',shown);}};map_div.on('resize',shown);}"
+        "map_div.on('moveend',function(){if(!placed||!sized())return;try{var c=map_div.getCenter();"
         "window.sessionStorage.setItem(k,JSON.stringify({c:[c.lat,c.lng],z:map_div.getZoom()}));"
         "}catch(e){}});})();\n"
     )
