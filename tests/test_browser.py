@@ -72,6 +72,20 @@ def _start_app(port: int, env: dict[str, str], script: Path | None = None) -> su
     raise RuntimeError("streamlit did not start within 60 s")
 
 
+def _external_requests(page) -> list[str]:
+    """The addresses the page asks for beyond the loopback, collected as it runs (offline check)."""
+    external: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            external.append(r.url)
+            if r.url.startswith("http") and "127.0.0.1" not in r.url
+            else None
+        ),
+    )
+    return external
+
+
 #: Headless Chromium's switches here: no sandbox in the container, no GPU, no network of its own.
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -160,15 +174,7 @@ def _check_page(
 ) -> None:
     with _chromium() as browser:
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        external: list[str] = []
-        page.on(
-            "request",
-            lambda r: (
-                external.append(r.url)
-                if r.url.startswith("http") and "127.0.0.1" not in r.url
-                else None
-            ),
-        )
+        external = _external_requests(page)
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
         frame.locator(".leaflet-container").wait_for(timeout=timeout_ms)
@@ -480,15 +486,7 @@ def test_every_page_of_the_workspace_in_chromium(tmp_path):
     )
     with _running_app() as port, _chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 1300})
-        external: list[str] = []
-        page.on(
-            "request",
-            lambda r: (
-                external.append(r.url)
-                if r.url.startswith("http") and "127.0.0.1" not in r.url
-                else None
-            ),
-        )
+        external = _external_requests(page)
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         assert _wait_drawn(page, 60_000) > 0
         _settled(page)
@@ -625,15 +623,7 @@ def test_scenario_change_map_and_milestone_colours_in_chromium(tmp_path):
     progress.write_text("\n".join(rows) + "\n", encoding="utf-8")
     with _running_app() as port, _chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 1300})
-        external: list[str] = []
-        page.on(
-            "request",
-            lambda r: (
-                external.append(r.url)
-                if r.url.startswith("http") and "127.0.0.1" not in r.url
-                else None
-            ),
-        )
+        external = _external_requests(page)
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         assert _wait_drawn(page, 60_000) > 0
         _settled(page)
