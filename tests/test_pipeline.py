@@ -84,6 +84,25 @@ def test_demo_run(tmp_path, capsys):
     assert estates["street"].notna().all()  # units from the demo boundaries
 
 
+def test_the_summary_follows_the_interface_language(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LIANPIAN_LANG", "zh")
+    out = tmp_path / "demo.gpkg"
+    assert main(["plan", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    result = run_plan(load_inputs(), load_policy())
+    s = result.summary()
+    assert f"小区：{s['estates']} 个" in printed
+    assert f"片区：{s['districts']} 个（{s['estates_in_districts']} 个小区" in printed
+    # one status line per status, its count in the same column (a Chinese word is 2 columns wide)
+    status_lines = [line for line in printed.splitlines() if line.startswith("  ")]
+    assert len(status_lines) == len(s["by_status"])
+    assert {
+        len(line.rstrip()) + sum(1 for ch in line if ord(ch) > 0x2E7F) for line in status_lines
+    } == {20}
+    assert "estates:" not in printed and "written:" not in printed
+    assert "已写出：" in printed
+
+
 def test_policy_change_changes_the_run():
     inputs = load_inputs()
     base = run_plan(inputs, load_policy())

@@ -16,23 +16,15 @@ from pathlib import Path
 
 from geo import __version__, io
 from geo.cli import fiveyear as cli_plan
+from geo.cli.summary import print_summary
 from geo.core._machine import cores
 from geo.core.errors import InputError, LianpianError
 from geo.core.messages import clip, interface_language, msg
 from geo.core.policy import load_policy
-from geo.pipeline import PlanResult, load_inputs, run_plan
-from geo.planning.survey import survey_summary
+from geo.pipeline import load_inputs, run_plan
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
-
-_STATUS_ZH = {
-    "eligible": "符合条件",
-    "extension": "延伸纳入(2001-2005)",
-    "ineligible": "建成较新",
-    "excluded": "排除",
-    "needs_survey": "需补充调查",
-}
 
 
 def _plan_parser(sub: argparse._SubParsersAction) -> None:
@@ -175,12 +167,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         p.parent for p in result.paths if p.suffix == ".gpkg" and p.name != "index.gpkg"
     }
     size = sum(p.stat().st_size for p in result.paths if p.exists())
+    lang = interface_language()
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(
-        f"written: {len(packages)} district packages and the index in {args.out} "
-        f"({size / 1e6:,.1f} MB, {time.perf_counter() - started:.1f} s)"
+        print(msg("warning: {warning}", warning=warning).text(lang), file=sys.stderr)
+    written = msg(
+        "written: {packages} district packages and the index in {out} ({mb:,.1f} MB, "
+        "{seconds:.1f} s)",
+        packages=len(packages),
+        out=args.out,
+        mb=size / 1e6,
+        seconds=time.perf_counter() - started,
     )
+    print(written.text(lang))
     return 0
 
 
@@ -280,44 +278,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_summary(result: PlanResult, out: Path, seconds: float) -> None:
-    """Print the run's summary: estates by status, districts, households in districts."""
-    s = result.summary()
-    if result.inputs.synthetic:
-        print(
-            "数据：内置示例（合成数据，非真实小区）/ data: embedded demo (SYNTHETIC, not real estates)"
-        )
-    print(f"estates: {s['estates']}")
-    for status, count in s["by_status"].items():  # type: ignore[union-attr]
-        print(f"  {status:<13} {count:>6}  {_STATUS_ZH[status]}")
-    print(
-        f"districts: {s['districts']} ({s['estates_in_districts']} estates, "
-        f"{s['households_in_districts']} households)"
-    )
-    print(f"standalone projects: {s['standalone_projects']}")
-    print(f"estimated investment in districts: {s['investment_in_districts_yuan'] / 1e4:,.1f} 万元")
-    if "elderly_gap_m2" in s:
-        print(
-            f"elderly care ({s['elderly_distance']}): {s['elderly_households_without_5min']:,} "
-            f"households without 5-minute coverage; gap {s['elderly_gap_m2']:,.0f} m²; "
-            f"{s['elderly_sites_proposed']} shared sites proposed "
-            f"({s['elderly_site_floor_area_m2']:,.0f} m², {s['elderly_siting_method'] or 'none'}, "
-            f"optimality gap {s['elderly_siting_gap']:.2%})"
-        )
-    if "corridor_length_m" in s:
-        print(
-            f"shared corridors: {s['corridor_length_m'] / 1000:,.2f} km vs "
-            f"{s['separate_length_m'] / 1000:,.2f} km separate "
-            f"(saving {s['corridor_saving_pct']}%); cost {s['corridor_cost_yuan'] / 1e4:,.1f} 万元 vs "
-            f"{s['separate_cost_yuan'] / 1e4:,.1f} 万元 (saving {s['corridor_cost_saving_pct']}%)"
-        )
-    for line in survey_lines(result):
-        print(line)
-    if len(result.quality):
-        print(f"data-quality notes: {len(result.quality)} (layer 'quality' in the output)")
-    print(f"written: {out} ({seconds:.1f} s)")
-
-
 def _quiet_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """Drop OSErrors raised while collecting a half-written file; others as Python prints them."""
     if isinstance(unraisable.exc_value, OSError):
@@ -336,25 +296,6 @@ def _print_library_warnings(caught: list[warnings.WarningMessage]) -> None:
         print(f"note: {text}", file=sys.stderr)
     if len(texts) > 5:
         print(f"note: {len(texts) - 5} more library warnings", file=sys.stderr)
-
-
-def survey_lines(result: PlanResult) -> list[str]:
-    """The summary lines of the survey join: rows by outcome, estates given a real build year."""
-    if result.survey_join is None or result.survey_join.table is None:
-        return []
-    figures = survey_summary(result.estates, result.survey_join)
-    rows = figures["rows_by_match"]
-    by_match = figures["build_year_by_match"]
-    share = figures["build_year_from_survey"] / max(figures["estates"], 1)
-    return [
-        f"survey rows: {figures['rows']} ("
-        + ", ".join(f"{kind} {n}" for kind, n in rows.items() if n)  # type: ignore[union-attr]
-        + "; layer survey_join)",
-        f"estates with a build year from the survey: {figures['build_year_from_survey']} of "
-        f"{figures['estates']} ({share:.1%}: "
-        + ", ".join(f"{kind} {n}" for kind, n in by_match.items())  # type: ignore[union-attr]
-        + f"); still needs_survey: {figures['needs_survey']}",
-    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from geo import io
 from geo.core.errors import InputError, QualityReport
-from geo.core.messages import msg
+from geo.core.messages import interface_language, msg
 from geo.core.policy import MILESTONE_CITIES, PLAN_PERIODS, SCHEDULE_OBJECTIVES, Policy, load_policy
 from geo.fiveyear.checks import stated_counts, yearly_count_checks
 from geo.fiveyear.matching import MatchSettings, review_table
@@ -211,7 +211,12 @@ def _read_progress(path: str, estates: pd.DataFrame | None) -> pd.DataFrame:
     frame = fill_households(frame, estates)
     missing = int(frame["households"].isna().sum())
     if missing:
-        print(f"warning: {missing} progress rows without households (count 0 in the shares)")
+        print(
+            msg(
+                "warning: {missing} progress rows without households (count 0 in the shares)",
+                missing=missing,
+            ).text(interface_language())
+        )
     return frame
 
 
@@ -311,21 +316,27 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     ]
     out = write_workbook(args.out, sheets, notes=notes)
     scheduled = int(schedule.estates["proposed_year"].notna().sum())
-    print(f"scheduled estates: {scheduled}")
+    lang = interface_language()
+    print(msg("scheduled estates: {n}", n=scheduled).text(lang))
     for line in lines:
         print(line)
     for row in schedule.years.itertuples(index=False):
-        print(
-            f"  {row.year}: {row.estates:>5} estates {row.households:>8,} households "
-            f"{row.investment_yuan / 1e4:>12,.1f} 万元  extension {row.extension_share_estates:.1%}"
-            f" / {row.extension_share_households:.1%}"
+        year_line = msg(
+            "{year}: {estates:>5} estates {households:>8,} households {wan:>12,.1f} 万元; "
+            "extension {share_estates:.1%} / {share_households:.1%}",
+            year=row.year,
+            estates=row.estates,
+            households=row.households,
+            wan=row.investment_yuan / 1e4,
+            share_estates=row.extension_share_estates,
+            share_households=row.extension_share_households,
         )
+        print("  " + year_line.text(lang))
     if "与导入计划比较 comparison" in sheets:
         changes = sheets["与导入计划比较 comparison"]["change"].value_counts()
-        print(
-            "compared with the imported plan: " + ", ".join(f"{k} {v}" for k, v in changes.items())
-        )
-    print(f"written: {out}")
+        compared = ", ".join(f"{k} {v}" for k, v in changes.items())
+        print(msg("compared with the imported plan: {changes}", changes=compared).text(lang))
+    print(msg("written: {out}", out=out).text(lang))
     return 0
 
 
@@ -356,12 +367,16 @@ def _task_table_only(args: argparse.Namespace, table: pd.DataFrame) -> int:
         notes=notes,
         titles={sheet: f"附件1 {title}"},
     )
-    print(
-        f"task table: {len(counties)} counties, {int(counties['estates'].sum())} estates, "
-        f"{int(counties['households'].sum()):,} households"
-        + ("" if stated is None else "; stated 合计 checked")
+    lang = interface_language()
+    task_line = msg(
+        "task table: {counties} counties, {estates} estates, {households:,} households",
+        counties=len(counties),
+        estates=int(counties["estates"].sum()),
+        households=int(counties["households"].sum()),
     )
-    print(f"written: {out}")
+    checked = "" if stated is None else msg("; stated 合计 checked").text(lang)
+    print(task_line.text(lang) + checked)
+    print(msg("written: {out}", out=out).text(lang))
     return 0
 
 
@@ -421,14 +436,29 @@ def cmd_tables(args: argparse.Namespace) -> int:
     }
     a = write_workbook(out_dir / "annual_plan.xlsx", annual, notes=notes, titles=annual_titles)
     t = write_workbook(out_dir / "task_table.xlsx", task, notes=notes, titles=task_titles)
+    lang = interface_language()
     for y in years:
         part = rows.loc[rows["plan_year"] == y]
-        print(f"  {y}: {len(part):>4} estates {int(part['households'].sum()):>8,} households")
+        year_line = msg(
+            "{year}: {estates:>4} estates {households:>8,} households",
+            year=y,
+            estates=len(part),
+            households=int(part["households"].sum()),
+        )
+        print("  " + year_line.text(lang))
     if policy.schedule.stated_estates_per_year:
         for check in yearly_count_checks(rows, stated_counts(policy)):
             if check["status"] != "ok" or pd.isna(check["plan_year"]):
-                print(f"  estates per year ({check['status']}): {check['detail']}")
-    print(f"written: {a}, {t}")
+                detail = check["detail_zh"] if lang == "zh" else check["detail"]
+                print(
+                    "  "
+                    + msg(
+                        "estates per year ({status}): {detail}",
+                        status=check["status"],
+                        detail=detail,
+                    ).text(lang)
+                )
+    print(msg("written: {out}", out=f"{a}, {t}").text(lang))
     return 0
 
 
@@ -464,7 +494,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
             + (f", short by {row.shortfall_households:,}" if row.shortfall_households else "")
         )
     missed = report.loc[report["status"] == "missed"]
+    lang = interface_language()
     if len(missed):
-        print(f"missed by county: {len(missed)} rows (sheet 里程碑 milestones)")
-    print(f"written: {out}")
+        print(msg("missed by county: {n} rows (sheet 里程碑 milestones)", n=len(missed)).text(lang))
+    print(msg("written: {out}", out=out).text(lang))
     return 0

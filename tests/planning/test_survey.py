@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo.cli import survey_lines
+from geo.cli.summary import survey_lines
 from geo.core.errors import PolicyError
 from geo.core.policy import Survey
 from geo.pipeline import PlanInputs, run_plan
