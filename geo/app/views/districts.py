@@ -64,8 +64,10 @@ def districts_table(t: dict[str, str], lang: str, result: PlanResult) -> str | N
     config = {}
     for _, label, kind in TABLE_FIELDS:
         name = labels[label]
-        if kind in ("count", "area", "wan"):
-            config[name] = st.column_config.NumberColumn(name, format="localized")
+        if kind in ("count", "area"):
+            config[name] = st.column_config.NumberColumn(name, format="%,d")
+        elif kind == "wan":  # 万元 to one decimal, the ".0" kept (a sum of money)
+            config[name] = st.column_config.NumberColumn(name, format="%,.1f")
         elif kind == "score":
             config[name] = st.column_config.NumberColumn(name, format="%.1f")
         elif kind == "year":
