@@ -36,8 +36,9 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
     """Parse a build-year cell (建成年代) as planners write it.
 
     Accepted forms: ``1995``, ``1995.0``, ``"1995年"``, ``"1995、1997"`` / ``"1995/97"`` /
-    ``"1995-1997"`` (phases: first and latest), ``"90年代"`` / ``"1990s"`` (a decade: 1990 to
-    1999), ``"九五年"`` (1995). Empty or unreadable cells and years after ``current_year`` give
+    ``"1995-1997"`` (phases: first and latest), ``"90年代"`` / ``"1990s"`` / ``"九十年代"`` /
+    ``"上世纪90年代末"`` (a decade: 1990 to 1999), ``"九五年"`` (1995), a completion date
+    (``"2018-06-30"``, ``"2018年6月"``, a spreadsheet's date cell ``"1995-01-01 00:00:00"``). Empty or unreadable cells and years after ``current_year`` give
     ``BuildYear(None, None, note)``; unknown means "needs survey", never a guess. Readings that
     interpret the cell (phases, a two-digit year) carry the note with ``repaired=True``.
 
@@ -60,11 +61,16 @@ def parse_build_year(cell: object, *, current_year: int | None = None) -> BuildY
     date = re.fullmatch(
         r"(\d{4})\s*[-/.年]\s*(?:0?[1-9]|1[0-2])\s*月?"
         r"(?:\s*[-/.]\s*(?:0?[1-9]|[12]\d|3[01])\s*日?|\s*(?:0?[1-9]|[12]\d|3[01])\s*日)?"
+        # a date cell of a spreadsheet read as text: 1995-01-01 00:00:00, 1995-01-01T00:00
+        r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
         r"\s*(?:建成|竣工)?",
         text,
     )
     if date:  # a completion date (2018-06-30, 2018年6月): its year
         return _checked(int(date.group(1)), int(date.group(1)), written, current_year)
+    # 上世纪80年代, 20世纪80年代末, 八十年代 (digits above made 8十): the 1900s' decades
+    text = re.sub(r"^(?:上世纪|上个世纪|上個世紀|20世纪|2十世纪|20世紀)\s*", "", text)
+    text = re.sub(r"^(\d)十(?=\s*年代)", r"\g<1>0", text)
     decade = re.fullmatch(r"(\d{2}|\d{4})\s*(?:年代|s)(?:初|中|末|中期|末期)?", text)
     if decade:
         start = int(decade.group(1))

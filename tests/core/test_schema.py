@@ -1,3 +1,5 @@
+import datetime
+
 import pandas as pd
 import pytest
 
@@ -29,6 +31,17 @@ from geo.core.schema import (
         ("80年代末", 1980, 1989),
         ("九五年", 1995, 1995),
         ("１９９８", 1998, 1998),
+        # a spreadsheet's date cell, as text or as a date (was read as phases 1900-1995)
+        ("1995-01-01 00:00:00", 1995, 1995),
+        ("1995-06-30T12:30", 1995, 1995),
+        (datetime.datetime(1995, 1, 1), 1995, 1995),
+        (pd.Timestamp("1996-03-01"), 1996, 1996),
+        (datetime.date(1997, 5, 1), 1997, 1997),
+        # decades written with the century or in Chinese numerals
+        ("上世纪80年代", 1980, 1989),
+        ("20世纪80年代末", 1980, 1989),
+        ("九十年代", 1990, 1999),
+        ("二十世纪七十年代", 1970, 1979),
     ],
 )
 def test_build_year_forms(cell, first, latest):
