@@ -139,6 +139,9 @@ def parse_share(value: object, *, percent_scale: bool | None = None) -> tuple[fl
     text = normalise_text(value)
     if text.lower() in MISSING_CELLS:
         return None, ""
+    read_as = _share_reading(text)
+    if read_as is not None:
+        return read_as
     percent = text.endswith("%")
     try:
         number = float(text.rstrip("%").strip())
@@ -166,17 +169,72 @@ def parse_share(value: object, *, percent_scale: bool | None = None) -> tuple[fl
     return number, ""
 
 
+#: A count as surveys write it: 约1200户, 共1234户, 1.2万户, 1200余户 / 1200多户 / 1200户以上
+#: (a lower bound), 1234(户), 1200户左右. Groups: number, 万, lower-bound word.
+_COUNT_CELL = re.compile(
+    r"(?:约|共|合计|总计)?\s*(\d+(?:\.\d+)?)\s*(万)?\s*(余|多|以上)?\s*"
+    r"(?:[户栋幢个套间]|\(\s*[户栋幢个套间]\s*\))?\s*(余|多|以上)?\s*(?:左右)?"
+)
+
+
+def _share_reading(text: str) -> tuple[float | None, str] | None:
+    """A share written as a bound, in tenths or as a fraction; ``None`` for other cells.
+
+    ``85%以上`` / ``≥85%`` / ``不低于85%`` (a lower bound), ``8成`` (tenths), ``2/3``: the share
+    with a note saying how it was read.
+    """
+    bound = re.fullmatch(
+        r"(?:[≥>]=?|不低于|不少于|超过|高于)?\s*(\d+(?:\.\d+)?)\s*%\s*(以上|及以上)?", text
+    )
+    if bound and (bound.group(2) or not text[0].isdigit()):
+        share = float(bound.group(1)) / 100
+        if share > 1:
+            return None, msg("{text!r} is over 100%", text=text)
+        return share, msg(
+            "{text!r} read as {share:.0%} (the cell gives a lower bound)", text=text, share=share
+        )
+    tenths = re.fullmatch(r"(\d+(?:\.\d+)?)\s*成", text)
+    if tenths and float(tenths.group(1)) <= 10:
+        share = float(tenths.group(1)) / 10
+        return share, msg("{text!r} read as {share:.0%}", text=text, share=share)
+    fraction = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
+    parts = (int(fraction.group(1)), int(fraction.group(2))) if fraction else (1, 0)
+    if parts[1] > 0 and parts[0] <= parts[1]:
+        share = parts[0] / parts[1]
+        return share, msg("{text!r} read as {share:.0%}", text=text, share=share)
+    return None
+
+
 def parse_count(value: object) -> tuple[int | None, str]:
-    """Parse a count (households, buildings): a non-negative whole number, else ``None`` + note."""
+    """Parse a count (households, buildings): a non-negative whole number, else ``None`` + note.
+
+    Read: ``1,234``, ``1 234``, ``1234户``, ``约1200户``, ``共1234户``, ``1234(户)``, ``1.2万户``
+    (12,000), and ``1200余户`` / ``1200多户`` / ``1200户以上``, read as 1,200 with a note (the
+    cell gives a lower bound; the survey should give the count).
+    """
     text = normalise_text(value).replace(",", "")
     if text.lower() in MISSING_CELLS:
         return None, ""
+    if re.fullmatch(r"\d{1,3}(?: \d{3})+", text):  # 1 234: a space between thousands
+        text = text.replace(" ", "")
+    cell = _COUNT_CELL.fullmatch(text)
+    bound = ""
     try:
-        number = float(re.sub(r"^约|(户|栋|幢|个|套|间)左右$|[户栋幢个套间]$", "", text))
+        if cell:
+            number = float(cell.group(1)) * (10_000 if cell.group(2) else 1)
+            bound = cell.group(3) or cell.group(4) or ""
+        else:
+            number = float(text)  # 1e3, 1234.0
     except ValueError:
         return None, msg("{text!r} is not a number", text=text)
     if not math.isfinite(number) or number < 0 or number != int(number):
         return None, msg("{text!r} is not a whole number of at least 0", text=text)
+    if bound:
+        return int(number), msg(
+            "{text!r} read as {number:,} (the cell gives a lower bound)",
+            text=text,
+            number=int(number),
+        )
     return int(number), ""
 
 

@@ -79,6 +79,43 @@ def test_share(value, share, repaired):
     assert bool(note) == (repaired or share is None)
 
 
+@pytest.mark.parametrize(
+    ("cell", "count", "noted"),
+    [
+        ("1 234", 1234, False),
+        ("共1234户", 1234, False),
+        ("1234（户）", 1234, False),
+        ("1.2万户", 12000, False),
+        ("1200户左右", 1200, False),
+        ("1200余户", 1200, True),  # a lower bound: read, and said so
+        ("1200多户", 1200, True),
+        ("1200户以上", 1200, True),
+        ("1200-1300", None, True),  # a range is not a count
+        ("-5", None, True),
+    ],
+)
+def test_count_forms(cell, count, noted):
+    got, note = parse_count(cell)
+    assert got == count
+    assert bool(note) == noted
+
+
+@pytest.mark.parametrize(
+    ("cell", "share"),
+    [("85%以上", 0.85), ("≥85%", 0.85), ("不低于85%", 0.85), ("8成", 0.8), ("2/3", 2 / 3)],
+)
+def test_share_bounds_tenths_and_fractions_are_read_and_noted(cell, share):
+    got, note = parse_share(cell)
+    assert got == pytest.approx(share)
+    assert note  # reported as a repair, so the planner sees how the cell was read
+
+
+@pytest.mark.parametrize("cell", ["120%以上", "3/2", "0/0", "百分之八十五"])
+def test_impossible_shares_stay_unknown(cell):
+    got, note = parse_share(cell)
+    assert got is None and note
+
+
 def test_count_rejects_negative_and_text():
     assert parse_count("120")[0] == 120
     assert parse_count("1,200户")[0] == 1200
