@@ -264,6 +264,22 @@ def _map_distinct(values: pd.Series, func: Callable[[object], object]) -> pd.Ser
     return pd.Series(mapped[codes], index=values.index)
 
 
+#: Name of the index of a table read by geo.io: the 1-based row (XLSX) or record (CSV) in the file,
+#: as a spreadsheet shows it (title rows and blank rows counted).
+FILE_ROW = "file_row"
+
+
+def file_rows(table: pd.DataFrame) -> np.ndarray:
+    """The 1-based row numbers in the file of ``table``'s rows, for reports ("row 12").
+
+    A table read by :func:`geo.io.read_table` is indexed by them (index named :data:`FILE_ROW`);
+    any other table is taken to have its header in row 1 and no blank rows (position + 2).
+    """
+    if table.index.name == FILE_ROW:
+        return table.index.to_numpy(dtype=np.int64)
+    return np.arange(2, len(table) + 2, dtype=np.int64)
+
+
 def share_column_is_percent(values: pd.Series) -> bool | None:
     """Say whether a column of shares is written in percent: most plain numbers above 1.
 

@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 from geo.core.errors import InputError
 from geo.core.messages import msg
 from geo.core.names import normalise_header, normalise_name, normalise_text
-from geo.core.schema import parse_count
+from geo.core.schema import file_rows, parse_count
 from geo.fiveyear.plan_table import _text_or_na
 
 #: Match statuses, exactly these.
@@ -358,8 +358,8 @@ def parse_overrides(table: pd.DataFrame, *, source: str) -> pd.DataFrame:
             fix="start from the review CSV written by lianpian plan --plan-review",
         )
     rows, ids = [], []
-    for offset, (row, eid) in enumerate(
-        zip(table[columns["plan_row"]], table[columns["estate_id"]], strict=True)
+    for row_number, row, eid in zip(
+        file_rows(table), table[columns["plan_row"]], table[columns["estate_id"]], strict=True
     ):
         value, note = parse_count(row)
         if value is None:
@@ -368,7 +368,7 @@ def parse_overrides(table: pd.DataFrame, *, source: str) -> pd.DataFrame:
                 if note
                 else msg("plan_row {row!r} is not a row number", row=row),
                 source=source,
-                where=msg("row {row}", row=offset + 2),
+                where=msg("row {row}", row=int(row_number)),
                 fix="keep the plan_row column of the review CSV",
             )
         text = normalise_text(eid)

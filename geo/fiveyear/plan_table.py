@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
 from geo.core.messages import column_word, msg
 from geo.core.names import normalise_header, normalise_text
-from geo.core.schema import map_headers, parse_area, parse_build_year, parse_count
+from geo.core.schema import (
+    FILE_ROW,
+    file_rows,
+    map_headers,
+    parse_area,
+    parse_build_year,
+    parse_count,
+)
 
 #: Plan-table header aliases beyond the estate ones of :data:`geo.core.schema.HEADER_ALIASES`,
 #: compared after :func:`geo.core.names.normalise_header`.
@@ -151,7 +159,9 @@ def parse_plan_table(
         Receives repairs (a blank year cell under a merged cell is filled from the row above;
         total rows 合计/小计 are left out) and unreadable cells.
     first_row
-        File row number of ``table``'s first row (2 when the header is row 1).
+        File row number of ``table``'s first row (2 when the header is row 1); a table read by
+        :func:`geo.io.read_table` carries its rows' numbers (index :data:`~geo.core.schema.FILE_ROW`)
+        and they are used instead.
 
     Returns
     -------
@@ -180,8 +190,11 @@ def parse_plan_table(
     header_of = {canonical: header for header, canonical in mapping.items()}
     rows: list[dict[str, object]] = []
     previous_year: int | None = None
-    for offset, (_, cells) in enumerate(table.iterrows()):
-        row_no = first_row + offset
+    # the rows' numbers in the file: the index of a table read by geo.io (title rows counted)
+    numbers = (
+        file_rows(table) if table.index.name == FILE_ROW else first_row + np.arange(len(table))
+    )
+    for row_no, (_, cells) in zip(numbers.tolist(), table.iterrows(), strict=True):
         name = normalise_text(cells[header_of["name"]])
         year_cell = normalise_text(cells[header_of["plan_year"]])
         seq = normalise_text(cells[header_of["seq"]]) if "seq" in header_of else ""

@@ -31,7 +31,7 @@ from geo.core.errors import InputError, QualityReport
 from geo.core.messages import msg
 from geo.core.names import normalise_header, normalise_text
 from geo.core.policy import MILESTONE_STAGES, Policy
-from geo.core.schema import parse_count
+from geo.core.schema import file_rows, parse_count
 
 #: The five start criteria (Xinyang 2022, annex 2 城镇老旧小区改造开工认定标准), in order.
 START_CRITERIA: dict[str, str] = {
@@ -200,8 +200,8 @@ def parse_progress_table(
             fix="one row per estate: estate_id or 小区名称, then 开工日期, 完工日期, ...",
         )
     out: dict[str, list[object]] = {k: [] for k in header_of}
-    for offset, (_, cells) in enumerate(table.iterrows()):
-        where = msg("row {row}", row=offset + 2)
+    for row_number, (_, cells) in zip(file_rows(table), table.iterrows(), strict=True):
+        where = msg("row {row}", row=int(row_number))
         for key, column in header_of.items():
             text = normalise_text(cells[column])
             try:

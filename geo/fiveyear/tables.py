@@ -18,7 +18,7 @@ import pandas as pd
 from geo.core.errors import InputError, QualityReport
 from geo.core.messages import msg
 from geo.core.names import normalise_header, normalise_text
-from geo.core.schema import parse_area, parse_count
+from geo.core.schema import file_rows, parse_area, parse_count
 
 # --------------------------------------------------------------------------- official tables
 
@@ -263,7 +263,7 @@ def parse_task_table(
     area_scale = 1e4 if "万" in header_of.get("floor_area", "") else 1.0
     money_scale = 1e4 if "万" in header_of.get("investment", "") else 1.0
     rows, stated = [], None
-    for offset, (_, cells) in enumerate(table.iterrows()):
+    for row_number, (_, cells) in zip(file_rows(table), table.iterrows(), strict=True):
         texts = [normalise_text(v) for v in cells.to_numpy()]
         is_total = any(re.sub(r"\s+", "", t) in {"合计", "总计"} for t in texts)
         record = {"county": "合计" if is_total else normalise_text(cells[header_of["county"]])}
@@ -282,7 +282,7 @@ def parse_task_table(
                         note=note or msg("empty cell"),
                     ),
                     source=source,
-                    where=msg("row {row}", row=offset + 2),
+                    where=msg("row {row}", row=int(row_number)),
                     fix="write a number",
                 )
             record[key] = 0.0 if value is None else value * scale

@@ -16,7 +16,7 @@ import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
 from geo.core.messages import msg
-from geo.core.schema import coerce_attributes, map_headers
+from geo.core.schema import FILE_ROW, coerce_attributes, file_rows, map_headers
 from geo.io.files import _check_input_file, _id_text, _short, split_sheet
 from geo.io.xlsx import _header_row, _read_xlsx
 
@@ -55,6 +55,7 @@ def read_table(
             table = _read_xlsx(path, sheet, source, quality, column_mapping)
         elif suffix == ".xls":
             table = pd.read_excel(path, sheet_name=sheet, dtype=str, engine=None)
+            table.index = pd.Index(np.arange(2, len(table) + 2), name=FILE_ROW)
         else:
             table = _read_text_table(
                 path,
@@ -98,7 +99,8 @@ def _parse_text_table(text: str, sep: str | None) -> pd.DataFrame:
     import csv
     import io as _io
 
-    options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
+    # blank lines kept as empty rows (dropped later by read_table): rows keep their numbers
+    options = {"dtype": str, "keep_default_na": False, "na_values": [""], "skip_blank_lines": False}
     delimiter = sep
     if delimiter is None:
         try:
@@ -173,7 +175,10 @@ def _read_text_table(
                     "give the table one header row in its first line",
                 )
             text = text.split("\n", header_at)[-1]
-        return _parse_text_table(text, sep)
+        table = _parse_text_table(text, sep)
+        # records numbered as a spreadsheet shows the file: the header is line header_at + 1
+        table.index = pd.Index(np.arange(len(table)) + header_at + 2, name=FILE_ROW)
+        return table
     raise InputError(
         "the text is neither UTF-8 nor GBK", source=path.name, fix="save the table as UTF-8 CSV"
     )
@@ -211,8 +216,10 @@ def read_survey(
             source=source,
             fix="add 小区名称 (or osm_id / 编号), or pass a column mapping",
         )
-    renamed = table.rename(columns=mapping)[list(mapping.values())]
-    rows = pd.Series(np.arange(2, len(renamed) + 2), index=renamed.index)  # header is row 1
+    renamed = _without_total_rows(
+        table.rename(columns=mapping)[list(mapping.values())], source, quality
+    )
+    rows = pd.Series(file_rows(renamed), index=renamed.index)  # as the planner's spreadsheet
     survey = coerce_attributes(renamed, source=source, quality=quality, row_labels=rows)
     if "estate_id" in survey:
         survey["estate_id"] = (
@@ -225,6 +232,30 @@ def read_survey(
     survey["survey_row"] = rows.values
     _report_duplicate_rows(renamed, survey, source, quality)
     return survey.reset_index(drop=True)
+
+
+#: Labels of a total row (合计, 总计, 小计), spaces removed: a sum, not an estate.
+_TOTAL_LABELS = frozenset({"合计", "总计", "小计", "共计", "合计:", "总计:"})
+
+
+def _without_total_rows(survey: pd.DataFrame, source: str, quality: QualityReport) -> pd.DataFrame:
+    """``survey`` without its total rows (合计/总计/小计 as the id or name), each reported."""
+    is_total = pd.Series(False, index=survey.index)
+    for column in ("estate_id", "name"):
+        if column in survey:
+            text = survey[column].astype("string").str.replace(r"\s+", "", regex=True)
+            is_total |= text.isin(_TOTAL_LABELS).fillna(False).astype(bool)
+    if not is_total.any():
+        return survey
+    for row in file_rows(survey)[is_total.to_numpy()]:
+        quality.add(
+            "repair",
+            source,
+            msg("row {row}", row=int(row)),
+            msg("a total row (合计), not an estate: left out"),
+            "keep one row per estate; totals are computed by lianpian",
+        )
+    return survey.loc[~is_total]
 
 
 def _report_duplicate_rows(

@@ -22,7 +22,7 @@ import pandas as pd
 from geo.core.errors import InputError, QualityReport
 from geo.core.messages import msg
 from geo.core.names import normalise_header
-from geo.core.schema import map_headers
+from geo.core.schema import FILE_ROW, map_headers
 from geo.io.files import positive_int_env
 
 #: Default most cells (every ``<c>`` element, empty formatted ones too) read from one sheet: a
@@ -217,17 +217,23 @@ def _read_xlsx(
             for c in range(cell_range.min_col, min(cell_range.max_col, width) + 1):
                 cells[(r, c)] = value
     rows = [[cells.get((r, c)) for c in range(1, width + 1)] for r in row_numbers]
-    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
+    kept = [k for k, r in enumerate(rows) if any(v is not None and str(v).strip() for v in r)]
+    rows = [rows[k] for k in kept]
+    row_numbers = [row_numbers[k] for k in kept]  # the sheet's own row numbers, as Excel shows
     if not rows:
         raise InputError("the sheet is empty", source=source, fix="check the workbook")
     header_at = _header_row(rows, column_mapping)
     header = [_cell_text(v) or "" for v in rows[header_at]]
-    header_row_number = row_numbers[header_at] if header_at < len(row_numbers) else 1
+    header_row_number = row_numbers[header_at]
     merged_in_header = [
         m.coord for m in merged if m.min_row <= header_row_number and m.min_col != m.max_col
     ]
     if quality is not None and (header_at > 0 or merged_in_header):
-        where = msg("rows 1-{last}", last=header_at + 1) if header_at else msg("row 1")
+        where = (
+            msg("rows 1-{last}", last=header_row_number)
+            if header_at
+            else msg("row {row}", row=header_row_number)
+        )
         quality.add(
             "repair",
             source,
@@ -236,7 +242,7 @@ def _read_xlsx(
                 "merged header cells ({merged_in_header_or}) filled; header read from row "
                 "{header_at}, the {header_at2} row(s) above skipped as titles",
                 merged_in_header_or=", ".join(merged_in_header[:4]) or msg("none"),
-                header_at=header_at + 1,
+                header_at=header_row_number,
                 header_at2=header_at,
             ),
             "give the table one header row without merged cells",
@@ -263,7 +269,9 @@ def _read_xlsx(
             "type the build year as a number (2000), not a date",
         )
     data = [[_cell_text(v) for v in row] for row in body]
-    return pd.DataFrame(data, columns=header, dtype=object)
+    # indexed by the sheet's row numbers: a report names the row the planner sees in Excel
+    index = pd.Index(row_numbers[header_at + 1 :], name=FILE_ROW)
+    return pd.DataFrame(data, columns=header, index=index, dtype=object)
 
 
 def _header_row(rows: list[list[object]], column_mapping: Mapping[str, str] | None) -> int:
