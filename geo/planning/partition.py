@@ -36,6 +36,7 @@ import numpy as np
 from scipy.optimize import LinearConstraint, milp
 
 from geo.core.policy import Policy
+from geo.planning.region_masks import MASK_MAX_ESTATES, MaskGrower, mean_as_numpy
 
 #: Cost of an estate left standalone, against at most ~1 + 1 per member for a district.
 STANDALONE_COST = 100.0
@@ -347,8 +348,20 @@ def _grow_regions(
     """Split a connected set of nodes into connected regions within the caps (region growing).
 
     Seeds are the estates farthest from the mean point of what remains; ``first_region`` (grown
-    from another seed, see :func:`_grow_best`) replaces the first region.
+    from another seed, see :func:`_grow_best`) replaces the first region. Up to
+    :data:`~geo.planning.region_masks.MASK_MAX_ESTATES` estates, the same steps on bit masks
+    (:class:`~geo.planning.region_masks.MaskGrower`), else :func:`_grow_regions_ids`.
     """
+    if first_region is None and len(nodes) <= MASK_MAX_ESTATES:
+        grower = MaskGrower(nodes, graph, caps)
+        return grower.ids(grower.regions())
+    return _grow_regions_ids(nodes, graph, caps, first_region)
+
+
+def _grow_regions_ids(
+    nodes: set[str], graph: nx.Graph, caps: Caps, first_region: list[str] | None = None
+) -> list[list[str]]:
+    """:func:`_grow_regions` on sets of ids (any size)."""
     xy = caps.xy
     regions: list[list[str]] = []
     remaining = set(nodes)
@@ -359,8 +372,8 @@ def _grow_regions(
             regions.append(part)
             remaining -= set(part)
             continue
-        cx = np.mean([xy[n][0] for n in part])
-        cy = np.mean([xy[n][1] for n in part])
+        cx = mean_as_numpy([xy[n][0] for n in part])
+        cy = mean_as_numpy([xy[n][1] for n in part])
         if len(part) > SINGLE_PASS_MIN:
             # one pass over a very large group: recomputing its components after every region
             # would cost O(estates) per region, O(estates^2) in all (100,000 touching estates ran
@@ -390,10 +403,20 @@ def _grow_best(whole: list[str], graph: nx.Graph, caps: Caps) -> list[list[str]]
     """Region growing from each estate as the first seed (components up to MULTI_START_MAX).
 
     Returns the partition of least objective cost; the default seeding (the rim estate farthest
-    from the mean point) is tried first and kept on ties.
+    from the mean point) is tried first and kept on ties. Up to
+    :data:`~geo.planning.region_masks.MASK_MAX_ESTATES` estates, the same steps on bit masks,
+    else :func:`_grow_best_ids`.
     """
+    if len(whole) <= MASK_MAX_ESTATES:
+        grower = MaskGrower(whole, graph, caps)
+        return grower.ids(grower.best(MULTI_START_MAX))
+    return _grow_best_ids(whole, graph, caps)
+
+
+def _grow_best_ids(whole: list[str], graph: nx.Graph, caps: Caps) -> list[list[str]]:
+    """:func:`_grow_best` on sets of ids (any size)."""
     nodes = set(whole)
-    best = _grow_regions(nodes, graph, caps)
+    best = _grow_regions_ids(nodes, graph, caps)
     if len(whole) > MULTI_START_MAX or len(best) == 1:  # one district: nothing is cheaper
         return best
     best_cost = sum(caps.cost(r) for r in best)
@@ -403,7 +426,7 @@ def _grow_best(whole: list[str], graph: nx.Graph, caps: Caps) -> list[list[str]]
         if frozenset(first) in tried:  # the same first region: the same partition
             continue
         tried.add(frozenset(first))
-        regions = _grow_regions(nodes, graph, caps, first_region=first)
+        regions = _grow_regions_ids(nodes, graph, caps, first_region=first)
         cost = sum(caps.cost(r) for r in regions)
         if cost < best_cost - 1e-9:
             best, best_cost = regions, cost
@@ -436,11 +459,6 @@ def _components(graph: nx.Graph, nodes: set[str]) -> list[list[str]]:
     return out
 
 
-def _mean(values: list[float]) -> float:
-    """``np.mean`` of a short list, to the last bit (a sequential sum below 8 values, as numpy's)."""
-    return sum(values) / len(values) if len(values) < 8 else float(np.mean(values))
-
-
 def _grow_from(seed: str, members: set[str], graph: nx.Graph, caps: Caps) -> list[str]:
     """Grow a region from ``seed`` among ``members`` while the caps hold.
 
@@ -453,8 +471,8 @@ def _grow_from(seed: str, members: set[str], graph: nx.Graph, caps: Caps) -> lis
     # the estates adjacent to the region, kept as it grows
     reach = {m for m in adjacency[seed] if m in members and m != seed}
     while True:
-        rx = _mean([xy[n][0] for n in region])
-        ry = _mean([xy[n][1] for n in region])
+        rx = mean_as_numpy([xy[n][0] for n in region])
+        ry = mean_as_numpy([xy[n][1] for n in region])
         frontier = sorted(reach, key=lambda m: ((xy[m][0] - rx) ** 2 + (xy[m][1] - ry) ** 2, m))
         # sorted: the caps do not depend on the order (the farthest walk from the best centre),
         # and one order lets the walks of a group be computed once

@@ -157,7 +157,7 @@ def test_one_pass_region_growing_of_a_large_group_keeps_the_rules(case):
     saved = partition.SINGLE_PASS_MIN
     partition.SINGLE_PASS_MIN = 1
     try:
-        groups = _grow_regions(set(graph), graph, caps)
+        groups = partition._grow_regions_ids(set(graph), graph, caps)
     finally:
         partition.SINGLE_PASS_MIN = saved
     assert sorted(m for g in groups for m in g) == sorted(graph)

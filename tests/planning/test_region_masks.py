@@ -1,0 +1,103 @@
+"""Region growing on bit masks gives the partition of the id-based region growing (issue 17, speed).
+
+:class:`geo.planning.region_masks.MaskGrower` is a faster bookkeeping of the same heuristic, so on
+any layout (random points, some on a coarse grid so that distances tie; random households; caps
+of districts and of tender lots) both return the same regions in the same order.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.core.policy import default_policy
+from geo.planning.partition import MULTI_START_MAX, Caps, _grow_best_ids, _grow_regions_ids
+from geo.planning.region_masks import MASK_MAX_ESTATES, MaskGrower, bits, mean_as_numpy
+
+
+@st.composite
+def layouts(draw, connected: bool = True):
+    n = draw(st.integers(2, 24))
+    coarse = draw(st.booleans())  # points on a 100 m grid: equal distances, ties to break
+    if coarse:
+        xy = {
+            f"e{i:02d}": (100.0 * draw(st.integers(0, 6)), 100.0 * draw(st.integers(0, 6)))
+            for i in range(n)
+        }
+    else:
+        xy = {
+            f"e{i:02d}": (draw(st.floats(0, 900)) + 4.0e5, draw(st.floats(0, 900)) + 3.3e6)
+            for i in range(n)
+        }
+    ids = list(xy)
+    graph = nx.Graph()
+    graph.add_nodes_from(ids)
+    if connected:
+        order = draw(st.permutations(ids))
+        nx.add_path(graph, order)
+    pairs = st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))
+    for a, b in draw(st.lists(pairs, max_size=2 * n)):
+        if a != b:
+            graph.add_edge(ids[a], ids[b])
+    households = {i: float(draw(st.sampled_from([100, 800, 1500, 2500, 4000, 6000]))) for i in ids}
+    return xy, graph, households
+
+
+def _caps(xy, households, *, walk=None, max_estates=None, min_estates=None, max_households=None):
+    caps = Caps(households, xy, default_policy(), max_walk_m=walk, max_households=max_households)
+    if max_estates is not None:
+        caps.max_estates = max_estates
+    if min_estates is not None:
+        caps.min_estates = min_estates
+    return caps
+
+
+CAPS = st.fixed_dictionaries(
+    {
+        "walk": st.sampled_from([None, 0.0, 250.0, 400.0]),
+        "max_estates": st.sampled_from([None, 3, 5]),
+        "min_estates": st.sampled_from([None, 1, 2, 3]),
+        "max_households": st.sampled_from([None, 4000.0, 12000.0]),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(layouts(), CAPS)
+def test_every_first_seed_on_masks_is_the_id_based_growing(case, options):
+    xy, graph, households = case
+    whole = sorted(graph)
+    expected = _grow_best_ids(whole, graph, _caps(xy, households, **options))
+    grower = MaskGrower(whole, graph, _caps(xy, households, **options))
+    assert grower.ids(grower.best(MULTI_START_MAX)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(layouts(connected=False), CAPS)
+def test_rim_growing_on_masks_is_the_id_based_growing(case, options):
+    """Any set, connected or not (tender lots split a district's members this way)."""
+    xy, graph, households = case
+    expected = _grow_regions_ids(set(graph), graph, _caps(xy, households, **options))
+    grower = MaskGrower(set(graph), graph, _caps(xy, households, **options))
+    assert grower.ids(grower.regions()) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1e7, 1e7), min_size=1, max_size=200))
+def test_the_mean_is_numpys_to_the_last_bit(values):
+    assert mean_as_numpy(values) == float(np.mean(values))
+
+
+def test_bits_and_the_size_bound():
+    assert bits(0b101001) == [0, 3, 5]
+    assert bits(0) == []
+    graph = nx.path_graph([f"{i:03d}" for i in range(MASK_MAX_ESTATES + 1)])
+    xy = {n: (float(i), 0.0) for i, n in enumerate(graph)}
+    try:
+        MaskGrower(set(graph), graph, _caps(xy, dict.fromkeys(graph, 1.0)))
+    except ValueError as error:
+        assert str(MASK_MAX_ESTATES) in str(error)
+    else:  # pragma: no cover - the bound must be enforced
+        raise AssertionError("more estates than bits accepted")
