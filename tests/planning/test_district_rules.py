@@ -150,7 +150,7 @@ def test_one_pass_region_growing_of_a_large_group_keeps_the_rules(case):
     """Above SINGLE_PASS_MIN estates a group is split in one pass: every estate once, every
     region connected and within the caps (the threshold lowered so small graphs take that path)."""
     from geo.core.policy import default_policy
-    from geo.planning import partition
+    from geo.planning import growing as partition
 
     xy, graph, households = case
     caps = Caps(households, xy, default_policy())
@@ -171,7 +171,7 @@ def test_a_large_grid_of_touching_estates_is_split_within_the_rules():
     import numpy as np
 
     from geo.core.policy import default_policy
-    from geo.planning import partition
+    from geo.planning import growing as partition
 
     side = 60
     graph = nx.grid_2d_graph(side, side)

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.core.policy import default_policy
-from geo.planning.partition import MULTI_START_MAX, Caps, _grow_best_ids, _grow_regions_ids
+from geo.planning.growing import MULTI_START_MAX, _grow_best_ids, _grow_regions_ids
+from geo.planning.partition import Caps
 from geo.planning.region_masks import MASK_MAX_ESTATES, MaskGrower, bits, mean_as_numpy
 
 
