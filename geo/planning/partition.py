@@ -116,27 +116,53 @@ class Caps:
                 by_size.setdefault(len(key), []).append(key)
         if not by_size:
             return
-        if self._points is None or len(self._points[0]) != len(self.xy):
-            self._points = (
-                {n: i for i, n in enumerate(self.xy)},
-                np.array(list(self.xy.values()), dtype=float).reshape(-1, 2),
-            )
-        row, xy = self._points
+        row = self.rows()
         for keys in by_size.values():
             keys = list(dict.fromkeys(keys))
             at = np.fromiter(
                 (row[m] for key in keys for m in key), np.intp, len(keys) * len(keys[0])
             )
-            pts = xy[at].reshape(len(keys), len(keys[0]), 2)
-            dist = np.sqrt(((pts[:, :, None, :] - pts[:, None, :, :]) ** 2).sum(axis=3))
-            dist *= self.detour
-            far = dist.max(axis=2)
-            best = np.lexsort((dist.sum(axis=2), far))[:, 0]
-            rows = dist[np.arange(len(keys)), best]
-            means = rows.mean(axis=1).tolist()
-            fars = far[np.arange(len(keys)), best].tolist()
+            best, rows, fars, means = self.centres(at.reshape(len(keys), len(keys[0])))
+            means, fars = means.tolist(), fars.tolist()
             for i, (key, b) in enumerate(zip(keys, best.tolist(), strict=True)):
                 self._walks[key] = (key[b], rows[i], fars[i], means[i])
+
+    def rows(self) -> dict[str, int]:
+        """The row of each estate id in the points of :meth:`centres`."""
+        if self._points is None or len(self._points[0]) != len(self.xy):
+            self._points = (
+                {n: i for i, n in enumerate(self.xy)},
+                np.array(list(self.xy.values()), dtype=float).reshape(-1, 2),
+            )
+        return self._points[0]
+
+    def centres(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Centre and walks of ``k`` groups of ``s`` estates at once (the arithmetic of :meth:`walks`).
+
+        Parameters
+        ----------
+        groups
+            (k, s) integer array: each row the :meth:`rows` of a group's members, in its order.
+
+        Returns
+        -------
+        centre, walks, farthest, mean
+            The centre's position in each row (k,), each member's walk to it (k, s) and the
+            farthest and mean of those walks (k,), in metres.
+        """
+        self.rows()
+        assert self._points is not None
+        k = len(groups)
+        x, y = self._points[1][groups].transpose(2, 0, 1)
+        dx = x[:, :, None] - x[:, None, :]
+        dy = y[:, :, None] - y[:, None, :]
+        # the same sum of two squares as ((a - b) ** 2).sum(axis=-1): (0 + dx²) + dy²
+        dist = np.sqrt(dx * dx + dy * dy)
+        dist *= self.detour
+        far = dist.max(axis=2)
+        best = np.lexsort((dist.sum(axis=2), far))[:, 0]
+        walks = dist[np.arange(k), best]
+        return best, walks, far[np.arange(k), best], walks.mean(axis=1)
 
     def _centre(self, members: list[str]) -> tuple[str, np.ndarray]:
         pts = np.array([self.xy[m] for m in members], dtype=float)
@@ -202,28 +228,113 @@ def partition_all(
     instead of one per group.
     """
     wholes = [sorted(c) for c in components]
-    caps.prime(w for w in wholes if caps.min_estates <= len(w) <= caps.max_estates)
     out: list[tuple[list[list[str]], str] | None] = [None] * len(wholes)
-    exact: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
+    fitting = _whole_fits(wholes, caps)
+    exact: list[tuple[int, list[str], list[tuple[int, list[tuple[int, ...]], list[int]]]]] = []
     for k, whole in enumerate(wholes):
-        if len(whole) >= caps.min_estates and caps.fits(whole):
+        if fitting[k]:
             out[k] = ([whole], "exact (whole group fits)")
         elif len(whole) <= exact_max:
-            exact.append((k, whole, _grown_subsets(whole, graph, caps)))
-    caps.prime(members for _, _, grown in exact for _, members in grown)
-    for k, whole, grown in exact:
-        groups = [(1 << i, [n]) for i, n in enumerate(whole)]
-        groups += [(mask, members) for mask, members in grown if caps.within_walk(members)]
-        if len(groups) <= DP_MAX_SUBSETS:
-            out[k] = (_dp(len(whole), groups, caps), "exact (dynamic programming)")
+            exact.append((k, whole, _grown_masks(whole, graph, caps)))
+    costs = _group_costs([(whole, grown) for _, whole, grown in exact], caps)
+    for (k, whole, grown), cost in zip(exact, costs, strict=True):
+        masks = [1 << i for i in range(len(whole))]
+        weights = [caps.cost([n]) for n in whole]
+        for (_, _, bucket), bucket_cost in zip(grown, cost, strict=True):
+            for mask, c in zip(bucket, bucket_cost, strict=True):
+                if c is not None:
+                    masks.append(mask)
+                    weights.append(c)
+        if len(masks) <= DP_MAX_SUBSETS:
+            chosen = _dp_masks(len(whole), masks, weights)
+            groups = [[whole[i] for i in _bits(mask)] for mask in chosen]
+            out[k] = (sorted(groups, key=lambda g: g[0]), "exact (dynamic programming)")
             continue
-        found = _exact(set(whole), graph, caps, [frozenset(m) for _, m in groups])
+        subsets = [frozenset(whole[i] for i in _bits(mask)) for mask in masks]
+        found = _exact(set(whole), graph, caps, subsets)
         if found is not None:
             out[k] = (found, "exact (HiGHS MILP)")
     for k, whole in enumerate(wholes):
         if out[k] is None:
             out[k] = (_grow_best(whole, graph, caps), "region growing")
     return out  # type: ignore[return-value]
+
+
+def _whole_fits(wholes: list[list[str]], caps: Caps) -> list[bool]:
+    """Whether each sorted member list is a district as it is (:meth:`Caps.fits`, at least the minimum).
+
+    The walk cap of all lists of one length in one array operation (:meth:`Caps.centres`).
+    """
+    households = caps.households
+    ok = [
+        caps.min_estates <= len(w) <= caps.max_estates
+        and sum(households[m] for m in w) <= caps.max_households
+        for w in wholes
+    ]
+    if caps.max_walk_m <= 0:
+        return ok
+    by_size: dict[int, list[int]] = {}
+    for k, w in enumerate(wholes):
+        if ok[k] and len(w) > 1:
+            by_size.setdefault(len(w), []).append(k)
+    row = caps.rows()
+    for size, ks in by_size.items():
+        at = np.fromiter((row[m] for k in ks for m in wholes[k]), np.intp, len(ks) * size)
+        far = caps.centres(at.reshape(len(ks), size))[2]
+        for k, within in zip(ks, (far <= caps.max_walk_m + 1e-9).tolist(), strict=True):
+            ok[k] = within
+    return ok
+
+
+#: Candidate groups of one set of estates, by size: (size, member positions, bit masks), the
+#: sizes ascending and the groups of one size by their positions (:func:`_grown_masks`).
+Buckets = list[tuple[int, list[tuple[int, ...]], list[int]]]
+
+
+def _group_costs(
+    sets: list[tuple[list[str], Buckets]], caps: Caps
+) -> list[list[list[float | None]]]:
+    """The objective's cost of every candidate group, None where the walk cap fails.
+
+    ``sets`` holds (sorted ids, candidate groups by size); the result follows its shape. The
+    walks of all groups of one size, over all sets, in one array operation
+    (:meth:`Caps.centres`): the values of :meth:`Caps.cost` and :meth:`Caps.within_walk`.
+    """
+    out: list[list[list[float | None]]] = [
+        [[None] * len(masks) for _, _, masks in grown] for _, grown in sets
+    ]
+    row = caps.rows()
+    flat = np.fromiter((row[n] for whole, _ in sets for n in whole), np.intp)
+    offset = np.cumsum([0] + [len(whole) for whole, _ in sets])
+    by_size: dict[int, list[tuple[int, int]]] = {}
+    for s, (_, grown) in enumerate(sets):
+        for b, (size, _, _) in enumerate(grown):
+            by_size.setdefault(size, []).append((s, b))
+    walk = caps.max_walk_m or _DEFAULT_WALK_M
+    for size, where in by_size.items():
+        if size < 2 or size < caps.min_estates:
+            for s, b in where:
+                whole, grown = sets[s]
+                for j, members in enumerate(grown[b][1]):
+                    ids = [whole[i] for i in members]
+                    out[s][b][j] = caps.cost(ids) if caps.within_walk(ids) else None
+            continue
+        positions = [members for s, b in where for members in sets[s][1][b][1]]
+        counts = [len(sets[s][1][b][1]) for s, b in where]
+        base = np.repeat(offset[[s for s, _ in where]], counts)
+        at = flat[base[:, None] + np.array(positions, dtype=np.intp).reshape(-1, size)]
+        _, _, far, mean = caps.centres(at)
+        cost = (1.0 + mean / walk).tolist()
+        if caps.max_walk_m > 0:
+            cost = [
+                c if w else None
+                for c, w in zip(cost, (far <= caps.max_walk_m + 1e-9).tolist(), strict=True)
+            ]
+        start = 0
+        for (s, b), count in zip(where, counts, strict=True):
+            out[s][b] = cost[start : start + count]
+            start += count
+    return out
 
 
 def connected_subsets(nodes: set[str], graph: nx.Graph, caps: Caps) -> list[frozenset[str]]:
@@ -243,13 +354,13 @@ def _feasible_groups(order: list[str], graph: nx.Graph, caps: Caps) -> list[tupl
     ]
 
 
-def _grown_subsets(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[int, list[str]]]:
+def _grown_masks(order: list[str], graph: nx.Graph, caps: Caps) -> Buckets:
     """Connected subsets of ``order`` (sorted ids) within the household and estate caps.
 
-    Those of at least ``min_estates``, as ``(bit mask over order, sorted members)``, by size then
-    ids. Each subset grows by one adjacent estate at a time while those caps hold (they are
-    monotone; the walk is not, so a subset beyond the walk may still grow into one within it
-    through a new centre): the walk is checked afterwards, for all subsets at once.
+    Those of at least ``min_estates``, by size (:data:`Buckets`), of one size by member positions.
+    Each subset grows by one adjacent estate at a time while those caps hold (they are monotone;
+    the walk is not, so a subset beyond the walk may still grow into one within it through a new
+    centre): the walk is checked afterwards, for all subsets at once.
     """
     index = {n: i for i, n in enumerate(order)}
     adjacent = [sum(1 << index[m] for m in graph.neighbors(n) if m in index) for n in order]
@@ -258,10 +369,10 @@ def _grown_subsets(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[
     found: dict[int, tuple[float, int]] = {
         1 << i: (households[i], adjacent[i]) for i in range(len(order))
     }
-    frontier = list(found)
+    levels = [list(found)]  # the subsets of 1, 2, ... estates
     for _ in range(1, caps.max_estates):
         grown = []
-        for mask in frontier:
+        for mask in levels[-1]:
             base, reach = found[mask]
             step = reach & ~mask
             while step:
@@ -277,15 +388,23 @@ def _grown_subsets(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[
                 grown.append(bigger)
         if not grown:
             break
-        frontier = grown
+        levels.append(grown)
     # in a fixed order: the order of the groups decides between equal-cost partitions
-    candidates = []
-    for mask in found:
-        bits = _bits(mask)
-        if len(bits) >= caps.min_estates:
-            candidates.append((len(bits), bits, mask))
-    candidates.sort()
-    return [(mask, [order[i] for i in bits]) for _, bits, mask in candidates]
+    out: Buckets = []
+    for size, masks in enumerate(levels, start=1):
+        if size >= caps.min_estates:
+            ranked = sorted((_bits(mask), mask) for mask in masks)
+            out.append((size, [b for b, _ in ranked], [m for _, m in ranked]))
+    return out
+
+
+def _grown_subsets(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[int, list[str]]]:
+    """Candidate groups of :func:`_grown_masks` as ``(bit mask, sorted ids)``, by size then ids."""
+    return [
+        (mask, [order[i] for i in members])
+        for _, positions, masks in _grown_masks(order, graph, caps)
+        for members, mask in zip(positions, masks, strict=True)
+    ]
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -301,34 +420,56 @@ def _exact_dp(nodes: set[str], subsets: list[frozenset[str]], caps: Caps) -> lis
     return _dp(len(bit), groups, caps)
 
 
-def _dp(n: int, groups: list[tuple[int, list[str]]], caps: Caps) -> list[list[str]]:
+def _dp(
+    n: int, groups: list[tuple[int, list[str]]], caps: Caps, costs: list[float] | None = None
+) -> list[list[str]]:
     """Exact partition of ``n`` estates (bits) into ``groups`` (mask, members) by dynamic programming.
+
+    :func:`_dp_masks` on the groups' masks; ``costs`` (one per group, :meth:`Caps.cost`) when
+    known. Returns the chosen groups' members, ordered by their first member.
+    """
+    if costs is None:
+        costs = [caps.cost(members) for _, members in groups]
+    members = {}
+    for mask, group in groups:
+        members.setdefault(mask, group)
+    chosen = _dp_masks(n, [mask for mask, _ in groups], costs)
+    return sorted((members[mask] for mask in chosen), key=lambda g: g[0])
+
+
+def _dp_masks(n: int, masks: list[int], costs: list[float]) -> list[int]:
+    """Exact partition of ``n`` estates (bits) into groups (``masks`` with ``costs``).
 
     ``best(remaining)`` = min over feasible groups S holding the first remaining estate of
     cost(S) + best(remaining - S); exact, and faster than a solver call for few groups. Ties go
     to the group listed first.
     """
-    by_first: dict[int, list[tuple[int, float, list[str]]]] = {}
-    for mask, members in groups:
-        first = (mask & -mask).bit_length() - 1
-        by_first.setdefault(first, []).append((mask, caps.cost(members), members))
-    memo: dict[int, tuple[float, list[list[str]]]] = {0: (0.0, [])}
+    by_first: dict[int, list[tuple[int, float]]] = {}
+    for mask, cost in zip(masks, costs, strict=True):
+        by_first.setdefault((mask & -mask).bit_length() - 1, []).append((mask, cost))
+    # remaining -> (cost, (group, rest)): the chosen groups as a linked list
+    memo: dict[int, tuple[float, tuple | None]] = {0: (0.0, None)}
 
-    def best(remaining: int) -> tuple[float, list[list[str]]]:
-        if remaining in memo:
-            return memo[remaining]
+    def best(remaining: int) -> tuple[float, tuple | None]:
+        found = memo.get(remaining)
+        if found is not None:
+            return found
         first = (remaining & -remaining).bit_length() - 1
-        found: tuple[float, list[list[str]]] = (np.inf, [])
-        for mask, cost, members in by_first[first]:
+        found = (np.inf, None)
+        for mask, cost in by_first[first]:
             if mask & ~remaining:
                 continue
-            rest_cost, rest = best(remaining & ~mask)
-            if cost + rest_cost < found[0] - 1e-12:
-                found = (cost + rest_cost, [members, *rest])
+            rest = best(remaining & ~mask)
+            if cost + rest[0] < found[0] - 1e-12:
+                found = (cost + rest[0], (mask, rest[1]))
         memo[remaining] = found
         return found
 
-    return sorted(best((1 << n) - 1)[1], key=lambda g: g[0])
+    chosen, link = [], best((1 << n) - 1)[1]
+    while link is not None:
+        chosen.append(link[0])
+        link = link[1]
+    return chosen
 
 
 def _exact(
