@@ -54,6 +54,7 @@ __all__ = [
     "Caps",
     "_grow_regions",
     "connected_subsets",
+    "objective_table",
     "objective_terms",
     "partition",
     "partition_all",
@@ -202,6 +203,40 @@ def objective_terms(members: list[str], caps: Caps) -> dict[str, object]:
         "walk_mean_m": round(float(walks.mean()), 1),
         "objective_cost": round(caps.cost(members), 3),
     }
+
+
+def objective_table(groups: list[list[str]], caps: Caps) -> dict[str, list]:
+    """:func:`objective_terms` of many districts at once, as columns (one value per group).
+
+    The walks of all groups of one size in one array operation (:meth:`Caps.centres`, the
+    arithmetic of :meth:`Caps.walks`); groups below ``min_estates`` or of one estate go through
+    :func:`objective_terms`. Returns ``centre_estate_id``, ``walk_max_m``, ``walk_mean_m`` (m)
+    and ``objective_cost``, each a list in the order of ``groups``.
+    """
+    columns: dict[str, list] = {
+        "centre_estate_id": [None] * len(groups),
+        "walk_max_m": [None] * len(groups),
+        "walk_mean_m": [None] * len(groups),
+        "objective_cost": [None] * len(groups),
+    }
+    by_size: dict[int, list[int]] = {}
+    for k, group in enumerate(groups):
+        if len(group) > 1 and len(group) >= caps.min_estates:
+            by_size.setdefault(len(group), []).append(k)
+        else:
+            for name, value in objective_terms(group, caps).items():
+                columns[name][k] = value
+    row = caps.rows()
+    walk = caps.max_walk_m or _DEFAULT_WALK_M
+    for size, ks in by_size.items():
+        at = np.fromiter((row[m] for k in ks for m in groups[k]), np.intp, len(ks) * size)
+        best, _, far, mean = caps.centres(at.reshape(len(ks), size))
+        for k, b, f, m in zip(ks, best.tolist(), far.tolist(), mean.tolist(), strict=True):
+            columns["centre_estate_id"][k] = groups[k][b]
+            columns["walk_max_m"][k] = round(f, 1)
+            columns["walk_mean_m"][k] = round(m, 1)
+            columns["objective_cost"][k] = round(1.0 + m / walk, 3)
+    return columns
 
 
 def partition(

@@ -82,6 +82,44 @@ def mean_as_numpy(values: list[float]) -> float:
     return total / n
 
 
+class _RunningMean:
+    """:func:`mean_as_numpy` of a growing list (up to 128 values), kept as values are added.
+
+    The same partial sums in the same order: one value after another below 8 values; from 8 on,
+    8 interleaved sums of the complete blocks of 8 and the values after them.
+    """
+
+    __slots__ = ("blocks", "count", "rest", "total")
+
+    def __init__(self, first: float) -> None:
+        self.count = 1
+        self.total = 0.0 + first  # below 8 values: the sum so far
+        self.rest = [first]  # the values after the last complete block of 8
+        self.blocks: list[float] | None = None  # the 8 interleaved sums of the complete blocks
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        self.rest.append(value)
+        if len(self.rest) == 8:
+            if self.blocks is None:
+                self.blocks = self.rest
+            else:
+                self.blocks = [a + b for a, b in zip(self.blocks, self.rest, strict=True)]
+            self.rest = []
+
+    def mean(self) -> float:
+        if self.blocks is None:
+            return self.total / self.count
+        if self.count > 128:
+            raise ValueError("more than 128 values")
+        r = self.blocks
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for v in self.rest:
+            total += v
+        return total / self.count
+
+
 class MaskGrower:
     """Region growing among ``nodes`` (at most :data:`MASK_MAX_ESTATES`) under ``caps``.
 
@@ -178,18 +216,31 @@ class MaskGrower:
         if found is not None:
             return found
         xs, ys, adjacent = self.xs, self.ys, self.adjacent
+        fits, known = self.fits_sorted, self._fits
         region = [seed]
         inside = 1 << seed
         reach = adjacent[seed] & members & ~inside
+        mean_x, mean_y = _RunningMean(xs[seed]), _RunningMean(ys[seed])
         while reach:
-            rx = mean_as_numpy([xs[n] for n in region])
-            ry = mean_as_numpy([ys[n] for n in region])
-            frontier = sorted(bits(reach), key=lambda m: ((xs[m] - rx) ** 2 + (ys[m] - ry) ** 2, m))
-            best = next((m for m in frontier if self.fits_sorted(inside | 1 << m)), None)
+            rx, ry = mean_x.mean(), mean_y.mean()
+            frontier = bits(reach)
+            if len(frontier) > 1:
+                frontier.sort(key=lambda m: ((xs[m] - rx) ** 2 + (ys[m] - ry) ** 2, m))
+            best = None
+            for m in frontier:
+                bigger = inside | 1 << m
+                ok = known.get(bigger)
+                if ok is None:
+                    ok = fits(bigger)
+                if ok:
+                    best = m
+                    break
             if best is None:
                 break
             region.append(best)
             inside |= 1 << best
+            mean_x.add(xs[best])
+            mean_y.add(ys[best])
             reach = (reach | adjacent[best]) & members & ~inside
         found = self._grown[key] = (region, inside)
         return found
