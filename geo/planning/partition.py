@@ -270,7 +270,10 @@ def partition_all(
         if fitting[k]:
             out[k] = ([whole], "exact (whole group fits)")
         elif len(whole) <= exact_max:
-            exact.append((k, whole, _grown_masks(whole, graph, caps)))
+            exact.append((k, whole, []))
+    nears = _near_masks([whole for _, whole, _ in exact], caps)
+    for (_, whole, grown), near in zip(exact, nears, strict=True):
+        grown.extend(_grown_masks(whole, graph, caps, near))
     costs = _group_costs([(whole, grown) for _, whole, grown in exact], caps)
     for (k, whole, grown), cost in zip(exact, costs, strict=True):
         masks = [1 << i for i in range(len(whole))]
@@ -389,26 +392,65 @@ def _feasible_groups(order: list[str], graph: nx.Graph, caps: Caps) -> list[tupl
     ]
 
 
-def _grown_masks(order: list[str], graph: nx.Graph, caps: Caps) -> Buckets:
+def _near_masks(wholes: list[list[str]], caps: Caps) -> list[list[int] | None]:
+    """For each set of estates, the estates within the walk of each (bit masks over the set).
+
+    ``near[i]`` has bit ``j`` when the walk between estates ``i`` and ``j`` (the distances of
+    :meth:`Caps.centres`, element by element) is within ``max_walk_m``: every member of a group
+    is within the walk of its centre exactly when the group shares a member with the ``near``
+    of all its members. None where there is no walk cap or the set exceeds 64 estates; the sets
+    of one size in one array operation.
+    """
+    out: list[list[int] | None] = [None] * len(wholes)
+    if caps.max_walk_m <= 0:
+        return out
+    by_size: dict[int, list[int]] = {}
+    for k, whole in enumerate(wholes):
+        if 1 < len(whole) <= 64:
+            by_size.setdefault(len(whole), []).append(k)
+    row = caps.rows()
+    assert caps._points is not None
+    for size, ks in by_size.items():
+        at = np.fromiter((row[m] for k in ks for m in wholes[k]), np.intp, len(ks) * size)
+        x, y = caps._points[1][at.reshape(len(ks), size)].transpose(2, 0, 1)
+        dx = x[:, :, None] - x[:, None, :]
+        dy = y[:, :, None] - y[:, None, :]
+        dist = np.sqrt(dx * dx + dy * dy)
+        dist *= caps.detour
+        weights = np.left_shift(np.uint64(1), np.arange(size, dtype=np.uint64))
+        masks = ((dist <= caps.max_walk_m + 1e-9) * weights).sum(axis=2, dtype=np.uint64)
+        for k, near in zip(ks, masks.tolist(), strict=True):
+            out[k] = near
+    return out
+
+
+def _grown_masks(
+    order: list[str], graph: nx.Graph, caps: Caps, near: list[int] | None = None
+) -> Buckets:
     """Connected subsets of ``order`` (sorted ids) within the household and estate caps.
 
     Those of at least ``min_estates``, by size (:data:`Buckets`), of one size by member positions.
     Each subset grows by one adjacent estate at a time while those caps hold (they are monotone;
     the walk is not, so a subset beyond the walk may still grow into one within it through a new
-    centre): the walk is checked afterwards, for all subsets at once.
+    centre). With ``near`` (:func:`_near_masks`) only the subsets within the walk are returned,
+    and a subset no estate of the set is within the walk of all members of (none of its
+    supersets can have a centre) does not grow; else the walk is checked afterwards, for all
+    subsets at once.
     """
     index = {n: i for i, n in enumerate(order)}
     adjacent = [sum(1 << index[m] for m in graph.neighbors(n) if m in index) for n in order]
     households = [caps.households[n] for n in order]
-    # mask -> (households: whole counts, any order of addition gives the same sum; reachable)
-    found: dict[int, tuple[float, int]] = {
-        1 << i: (households[i], adjacent[i]) for i in range(len(order))
+    nears = near if near is not None else [-1] * len(order)
+    # mask -> (households: whole counts, any order of addition gives the same sum; reachable;
+    # the estates within the walk of every member)
+    found: dict[int, tuple[float, int, int]] = {
+        1 << i: (households[i], adjacent[i], nears[i]) for i in range(len(order))
     }
     levels = [list(found)]  # the subsets of 1, 2, ... estates
     for _ in range(1, caps.max_estates):
         grown = []
         for mask in levels[-1]:
-            base, reach = found[mask]
+            base, reach, common = found[mask]
             step = reach & ~mask
             while step:
                 low = step & -step
@@ -419,7 +461,10 @@ def _grown_masks(order: list[str], graph: nx.Graph, caps: Caps) -> Buckets:
                 i = low.bit_length() - 1
                 if base + households[i] > caps.max_households:
                     continue
-                found[bigger] = (base + households[i], reach | adjacent[i])
+                shared = common & nears[i]
+                if not shared:
+                    continue
+                found[bigger] = (base + households[i], reach | adjacent[i], shared)
                 grown.append(bigger)
         if not grown:
             break
@@ -427,6 +472,8 @@ def _grown_masks(order: list[str], graph: nx.Graph, caps: Caps) -> Buckets:
     # in a fixed order: the order of the groups decides between equal-cost partitions
     out: Buckets = []
     for size, masks in enumerate(levels, start=1):
+        if near is not None and size > 1:
+            masks = [mask for mask in masks if mask & found[mask][2]]
         if size >= caps.min_estates:
             ranked = sorted((_bits(mask), mask) for mask in masks)
             out.append((size, [b for b, _ in ranked], [m for _, m in ranked]))

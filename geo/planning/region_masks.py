@@ -158,6 +158,13 @@ class MaskGrower:
             within = dist <= caps.max_walk_m + 1e-9
             weights = np.left_shift(np.uint64(1), np.arange(len(order), dtype=np.uint64))
             self.near = [int(v) for v in (within * weights).sum(axis=1, dtype=np.uint64)]
+        # households in whole numbers, coordinates finite: sums exact in any order, distances
+        # ordered (else each candidate region is checked as listed, and the frontier sorted)
+        self.exact_sums = (
+            all(float(h).is_integer() and abs(h) < 2**46 for h in self.households)
+            and all(np.isfinite(self.xs))
+            and all(np.isfinite(self.ys))
+        )
         self._fits: dict[int, bool] = {}
         self._grown: dict[tuple[int, int], tuple[list[int], int]] = {}
         self._tails: dict[int, tuple[int, ...]] = {}
@@ -210,31 +217,74 @@ class MaskGrower:
     # -- growing ------------------------------------------------------------------------------
 
     def grow_from(self, seed: int, members: int) -> tuple[list[int], int]:
-        """``_grow_from``: the region grown from ``seed`` among ``members`` (order of joining, mask)."""
+        """``_grow_from``: the region grown from ``seed`` among ``members`` (order of joining, mask).
+
+        Each step takes, of the adjacent estates that keep the caps, the one nearest to the
+        region's mean point (ties to the lower id): the first that fits in the original's sorted
+        frontier. Where households are whole numbers (their sums exact in any order) the caps of
+        a region plus one estate are kept as it grows: its count, its households, and the
+        estates within the walk of all its members (``near`` of each, and-ed), so the walk cap
+        holds when one of the members is among them.
+        """
         key = (seed, members)
         found = self._grown.get(key)
         if found is not None:
             return found
+        if not self.exact_sums:
+            found = self._grown[key] = self._grow_listed(seed, members)
+            return found
+        xs, ys, adjacent, households = self.xs, self.ys, self.adjacent, self.households
+        near = self.near
+        caps = self.caps
+        room = caps.max_estates - 1  # estates that may still join
+        ceiling = caps.max_households
+        region = [seed]
+        inside = 1 << seed
+        total = households[seed]
+        common = near[seed] if near is not None else -1
+        reach = adjacent[seed] & members & ~inside
+        mean_x, mean_y = _RunningMean(xs[seed]), _RunningMean(ys[seed])
+        while reach and room > 0:
+            rx, ry = mean_x.mean(), mean_y.mean()
+            best, best_key = -1, None
+            step = reach
+            while step:
+                low = step & -step
+                step ^= low
+                m = low.bit_length() - 1
+                if total + households[m] > ceiling:
+                    continue
+                if near is not None and not (inside | low) & common & near[m]:
+                    continue
+                distance = (xs[m] - rx) ** 2 + (ys[m] - ry) ** 2
+                if best_key is None or (distance, m) < best_key:
+                    best, best_key = m, (distance, m)
+            if best < 0:
+                break
+            region.append(best)
+            inside |= 1 << best
+            total += households[best]
+            if near is not None:
+                common &= near[best]
+            room -= 1
+            mean_x.add(xs[best])
+            mean_y.add(ys[best])
+            reach = (reach | adjacent[best]) & members & ~inside
+        found = self._grown[key] = (region, inside)
+        return found
+
+    def _grow_listed(self, seed: int, members: int) -> tuple[list[int], int]:
+        """:meth:`grow_from` with the caps of each candidate region checked in id order."""
         xs, ys, adjacent = self.xs, self.ys, self.adjacent
-        fits, known = self.fits_sorted, self._fits
+        fits = self.fits_sorted
         region = [seed]
         inside = 1 << seed
         reach = adjacent[seed] & members & ~inside
         mean_x, mean_y = _RunningMean(xs[seed]), _RunningMean(ys[seed])
         while reach:
             rx, ry = mean_x.mean(), mean_y.mean()
-            frontier = bits(reach)
-            if len(frontier) > 1:
-                frontier.sort(key=lambda m: ((xs[m] - rx) ** 2 + (ys[m] - ry) ** 2, m))
-            best = None
-            for m in frontier:
-                bigger = inside | 1 << m
-                ok = known.get(bigger)
-                if ok is None:
-                    ok = fits(bigger)
-                if ok:
-                    best = m
-                    break
+            frontier = sorted(bits(reach), key=lambda m: ((xs[m] - rx) ** 2 + (ys[m] - ry) ** 2, m))
+            best = next((m for m in frontier if fits(inside | 1 << m)), None)
             if best is None:
                 break
             region.append(best)
@@ -242,8 +292,7 @@ class MaskGrower:
             mean_x.add(xs[best])
             mean_y.add(ys[best])
             reach = (reach | adjacent[best]) & members & ~inside
-        found = self._grown[key] = (region, inside)
-        return found
+        return region, inside
 
     def _component(self, remaining: int) -> int:
         """The connected part of ``remaining`` holding its lowest estate."""

@@ -1,8 +1,10 @@
-"""Region growing on bit masks gives the partition of the id-based region growing (issue 17, speed).
+"""The fast partition gives the partitions of the plain one (issue 17, speed against Skater).
 
-:class:`geo.planning.region_masks.MaskGrower` is a faster bookkeeping of the same heuristic, so on
-any layout (random points, some on a coarse grid so that distances tie; random households; caps
-of districts and of tender lots) both return the same regions in the same order.
+:class:`geo.planning.region_masks.MaskGrower` is a faster bookkeeping of the id-based region
+growing, and :func:`geo.planning.partition.partition_all` solves small groups exactly on bit masks
+with the walks of all candidate groups in one array operation per size; on any layout (random
+points, some on a coarse grid so that distances tie; households in whole numbers or not; caps of
+districts and of tender lots) both return the same regions in the same order.
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ from hypothesis import strategies as st
 
 from geo.core.policy import default_policy
 from geo.planning.growing import MULTI_START_MAX, _grow_best_ids, _grow_regions_ids
-from geo.planning.partition import Caps
-from geo.planning.region_masks import MASK_MAX_ESTATES, MaskGrower, bits, mean_as_numpy
+from geo.planning.partition import Caps, _exact_dp, connected_subsets, partition_all
+from geo.planning.region_masks import (
+    MASK_MAX_ESTATES,
+    MaskGrower,
+    _RunningMean,
+    bits,
+    mean_as_numpy,
+)
 
 
 @st.composite
@@ -86,9 +94,33 @@ def test_rim_growing_on_masks_is_the_id_based_growing(case, options):
 
 
 @settings(max_examples=200, deadline=None)
+@given(layouts(), CAPS)
+def test_the_batched_exact_partition_is_the_plain_dynamic_programming(case, options):
+    """Whole groups that fit, else every feasible connected group solved by dynamic programming."""
+    xy, graph, households = case
+    nodes = set(graph)
+    if len(nodes) > 11:
+        return
+    caps = _caps(xy, households, **options)
+    groups, method = partition_all([nodes], graph, caps, exact_max=12)[0]
+    plain = _caps(xy, households, **options)
+    whole = sorted(nodes)
+    if len(whole) >= plain.min_estates and plain.fits(whole):
+        assert (groups, method) == ([whole], "exact (whole group fits)")
+    else:
+        assert method == "exact (dynamic programming)"
+        assert groups == _exact_dp(nodes, connected_subsets(nodes, graph, plain), plain)
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(-1e7, 1e7), min_size=1, max_size=200))
 def test_the_mean_is_numpys_to_the_last_bit(values):
     assert mean_as_numpy(values) == float(np.mean(values))
+    if len(values) <= 128:
+        running = _RunningMean(values[0])
+        for v in values[1:]:
+            running.add(v)
+        assert running.mean() == float(np.mean(values))
 
 
 def test_bits_and_the_size_bound():
@@ -102,3 +134,16 @@ def test_bits_and_the_size_bound():
         assert str(MASK_MAX_ESTATES) in str(error)
     else:  # pragma: no cover - the bound must be enforced
         raise AssertionError("more estates than bits accepted")
+
+
+def test_equal_partitions_go_to_the_first_listed_group(policy):
+    """Four estates on a 100 m square, each pair along a side fits and no three do (9,000 > 8,000
+    households): {A, B} + {C, D} and {A, C} + {B, D} cost the same; the groups listed first (by
+    size, then ids) win, as in the plain dynamic programming."""
+    xy = {"A": (0.0, 0.0), "B": (100.0, 0.0), "C": (0.0, 100.0), "D": (100.0, 100.0)}
+    graph = nx.cycle_graph(["A", "B", "D", "C"])
+    caps = Caps(dict.fromkeys(xy, 3000.0), xy, policy)
+    groups, method = partition_all([set(xy)], graph, caps, exact_max=12)[0]
+    assert (groups, method) == ([["A", "B"], ["C", "D"]], "exact (dynamic programming)")
+    plain = Caps(dict.fromkeys(xy, 3000.0), xy, policy)
+    assert groups == _exact_dp(set(xy), connected_subsets(set(xy), graph, plain), plain)
