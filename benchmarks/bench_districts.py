@@ -5,8 +5,9 @@ adjacency graph, standalone estates included) and the same graph for both. lianp
 (issue 17): a district is connected, holds at least ``min_estates`` (2) and at most
 ``max_estates`` estates and ``max_households`` (8,000: GB 50180-2018 10-minute life circle)
 households, and every member is within ``max_walk_m`` (500 m) of its centre member; it minimises
-100 x standalone + sum over districts of (1 + mean walk / 500 m), exactly (HiGHS MILP) on
-components of at most ``exact_max_estates`` estates, by region growing on larger ones.
+100 x standalone + sum over districts of (1 + mean walk / 500 m), exactly (dynamic programming;
+the HiGHS MILP above 5,000 candidate groups) on components of at most ``exact_max_estates``
+estates, by region growing on larger ones.
 
 Skater (spopt) gets, on each connected component separately, as many regions as lianpian made
 there (districts plus standalone estates), ``floor`` 1 (so it may leave estates alone too) and the
