@@ -243,9 +243,14 @@ class MaskGrower:
         total = households[seed]
         common = near[seed] if near is not None else -1
         reach = adjacent[seed] & members & ~inside
-        mean_x, mean_y = _RunningMean(xs[seed]), _RunningMean(ys[seed])
+        # below 8 estates the mean is the running sum (numpy's order); from 8 on, _RunningMean
+        count, sx, sy = 1, 0.0 + xs[seed], 0.0 + ys[seed]
+        mean_x = mean_y = None
         while reach and room > 0:
-            rx, ry = mean_x.mean(), mean_y.mean()
+            if mean_x is None:
+                rx, ry = sx / count, sy / count
+            else:
+                rx, ry = mean_x.mean(), mean_y.mean()
             best, best_key = -1, None
             step = reach
             while step:
@@ -267,8 +272,18 @@ class MaskGrower:
             if near is not None:
                 common &= near[best]
             room -= 1
-            mean_x.add(xs[best])
-            mean_y.add(ys[best])
+            count += 1
+            if mean_x is not None:
+                mean_x.add(xs[best])
+                mean_y.add(ys[best])
+            elif count < 8:
+                sx += xs[best]
+                sy += ys[best]
+            else:
+                mean_x, mean_y = _RunningMean(xs[region[0]]), _RunningMean(ys[region[0]])
+                for i in region[1:]:
+                    mean_x.add(xs[i])
+                    mean_y.add(ys[i])
             reach = (reach | adjacent[best]) & members & ~inside
         found = self._grown[key] = (region, inside)
         return found
