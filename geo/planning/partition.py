@@ -31,19 +31,29 @@ walks of all candidate groups of all components in one array operation per size;
 runs on bit masks up to 64 estates (:mod:`geo.planning.region_masks`, the same partition as the
 id-based :mod:`geo.planning.growing`).
 
-May import: numpy, networkx, scipy, ``geo.core.policy``, :mod:`geo.planning.growing`.
+May import: numpy, networkx, ``geo.core.policy``, :mod:`geo.planning.exact` and
+:mod:`geo.planning.growing`.
 """
 
 from __future__ import annotations
 
-import functools
+import itertools
 from collections.abc import Iterable
 
 import networkx as nx
 import numpy as np
-from scipy.optimize import LinearConstraint, milp
 
 from geo.core.policy import Policy
+from geo.planning.exact import (
+    _bits,
+    _dp_masks,
+    _exact,
+    _group_costs,
+    _grown_masks,
+    _near_masks,
+    _whole_fits,
+    connected_subsets,
+)
 from geo.planning.growing import MULTI_START_MAX, SINGLE_PASS_MIN, _grow_best, _grow_regions
 
 #: Cost of an estate left standalone, against at most ~1 + 1 per member for a district.
@@ -53,7 +63,8 @@ STANDALONE_COST = 100.0
 #: tiled Hangzhou data with 1,507 feasible groups: 9-12 ms by dynamic programming, 580-770 ms by
 #: HiGHS (the memo holds at most 2^exact_max_estates states).
 DP_MAX_SUBSETS = 5000
-# the region growing lives in geo.planning.growing; geo.planning.lots takes it from here
+# the region growing lives in geo.planning.growing (geo.planning.lots takes it from here), the
+# exact solvers in geo.planning.exact
 __all__ = [
     "DP_MAX_SUBSETS",
     "MULTI_START_MAX",
@@ -139,11 +150,27 @@ class Caps:
     def rows(self) -> dict[str, int]:
         """The row of each estate id in the points of :meth:`centres`."""
         if self._points is None or len(self._points[0]) != len(self.xy):
+            values = itertools.chain.from_iterable(self.xy.values())
             self._points = (
-                {n: i for i, n in enumerate(self.xy)},
-                np.array(list(self.xy.values()), dtype=float).reshape(-1, 2),
+                dict(zip(self.xy, range(len(self.xy)), strict=True)),
+                np.fromiter(values, float, 2 * len(self.xy)).reshape(-1, 2),
             )
         return self._points[0]
+
+    def distances(self, groups: np.ndarray) -> np.ndarray:
+        """The estimated walks (m) between the members of ``k`` groups of ``s`` estates: (k, s, s).
+
+        ``groups`` as in :meth:`centres`; element by element the values of :meth:`walks`.
+        """
+        self.rows()
+        assert self._points is not None
+        x, y = self._points[1][groups].transpose(2, 0, 1)
+        dx = x[:, :, None] - x[:, None, :]
+        dy = y[:, :, None] - y[:, None, :]
+        # the same sum of two squares as ((a - b) ** 2).sum(axis=-1): (0 + dx²) + dy²
+        dist = np.sqrt(dx * dx + dy * dy)
+        dist *= self.detour
+        return dist
 
     def centres(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Centre and walks of ``k`` groups of ``s`` estates at once (the arithmetic of :meth:`walks`).
@@ -159,15 +186,8 @@ class Caps:
             The centre's position in each row (k,), each member's walk to it (k, s) and the
             farthest and mean of those walks (k,), in metres.
         """
-        self.rows()
-        assert self._points is not None
         k = len(groups)
-        x, y = self._points[1][groups].transpose(2, 0, 1)
-        dx = x[:, :, None] - x[:, None, :]
-        dy = y[:, :, None] - y[:, None, :]
-        # the same sum of two squares as ((a - b) ** 2).sum(axis=-1): (0 + dx²) + dy²
-        dist = np.sqrt(dx * dx + dy * dy)
-        dist *= self.detour
+        dist = self.distances(groups)
         far = dist.max(axis=2)
         best = np.lexsort((dist.sum(axis=2), far))[:, 0]
         walks = dist[np.arange(k), best]
@@ -193,6 +213,11 @@ class Caps:
         if self.max_walk_m > 0 and len(members) > 1:
             return bool(self._summary(members)[2] <= self.max_walk_m + 1e-9)
         return True
+
+    @property
+    def walk_scale(self) -> float:
+        """The walk (m) the objective divides the mean walk by: ``max_walk_m``, else 500 m."""
+        return self.max_walk_m or _DEFAULT_WALK_M
 
     def cost(self, members: list[str]) -> float:
         """The objective's cost of ``members`` as one group (district or standalone)."""
@@ -266,9 +291,11 @@ def partition_all(
     Most connected groups of estates are small and fit one district whole (cost < 2, less than
     any split: >= 1 per district, 100 per standalone); the others of at most ``exact_max``
     estates are solved exactly over every feasible connected group, larger ones by region
-    growing. The centres and walks of the whole sets, then of every candidate group of every
-    exactly solved set, are found in one array operation per group size (:meth:`Caps.prime`)
-    instead of one per group.
+    growing. The walks of the whole sets (:func:`_whole_fits`), then of every candidate group of
+    every exactly solved set (:func:`_group_costs`), are found in one array operation per group
+    size (:meth:`Caps.centres`) instead of one per group; candidate groups are bit masks
+    (:func:`_grown_masks`) and the exact partition a dynamic programme over them
+    (:func:`_dp_masks`). The result is the same as one :func:`partition` per set.
     """
     wholes = [sorted(c) for c in components]
     out: list[tuple[list[list[str]], str] | None] = [None] * len(wholes)
@@ -304,283 +331,3 @@ def partition_all(
         if out[k] is None:
             out[k] = (_grow_best(whole, graph, caps), "region growing")
     return out  # type: ignore[return-value]
-
-
-def _whole_fits(wholes: list[list[str]], caps: Caps) -> list[bool]:
-    """Whether each sorted member list is a district as it is (:meth:`Caps.fits`, at least the minimum).
-
-    The walk cap of all lists of one length in one array operation (:meth:`Caps.centres`).
-    """
-    households = caps.households
-    ok = [
-        caps.min_estates <= len(w) <= caps.max_estates
-        and sum(households[m] for m in w) <= caps.max_households
-        for w in wholes
-    ]
-    if caps.max_walk_m <= 0:
-        return ok
-    by_size: dict[int, list[int]] = {}
-    for k, w in enumerate(wholes):
-        if ok[k] and len(w) > 1:
-            by_size.setdefault(len(w), []).append(k)
-    row = caps.rows()
-    for size, ks in by_size.items():
-        at = np.fromiter((row[m] for k in ks for m in wholes[k]), np.intp, len(ks) * size)
-        far = caps.centres(at.reshape(len(ks), size))[2]
-        for k, within in zip(ks, (far <= caps.max_walk_m + 1e-9).tolist(), strict=True):
-            ok[k] = within
-    return ok
-
-
-#: Candidate groups of one set of estates, by size: (size, member positions, bit masks), the
-#: sizes ascending and the groups of one size by their positions (:func:`_grown_masks`).
-Buckets = list[tuple[int, list[tuple[int, ...]], list[int]]]
-
-
-def _group_costs(
-    sets: list[tuple[list[str], Buckets]], caps: Caps
-) -> list[list[list[float | None]]]:
-    """The objective's cost of every candidate group, None where the walk cap fails.
-
-    ``sets`` holds (sorted ids, candidate groups by size); the result follows its shape. The
-    walks of all groups of one size, over all sets, in one array operation
-    (:meth:`Caps.centres`): the values of :meth:`Caps.cost` and :meth:`Caps.within_walk`.
-    """
-    out: list[list[list[float | None]]] = [
-        [[None] * len(masks) for _, _, masks in grown] for _, grown in sets
-    ]
-    row = caps.rows()
-    flat = np.fromiter((row[n] for whole, _ in sets for n in whole), np.intp)
-    offset = np.cumsum([0] + [len(whole) for whole, _ in sets])
-    by_size: dict[int, list[tuple[int, int]]] = {}
-    for s, (_, grown) in enumerate(sets):
-        for b, (size, _, _) in enumerate(grown):
-            by_size.setdefault(size, []).append((s, b))
-    walk = caps.max_walk_m or _DEFAULT_WALK_M
-    for size, where in by_size.items():
-        if size < 2 or size < caps.min_estates:
-            for s, b in where:
-                whole, grown = sets[s]
-                for j, members in enumerate(grown[b][1]):
-                    ids = [whole[i] for i in members]
-                    out[s][b][j] = caps.cost(ids) if caps.within_walk(ids) else None
-            continue
-        positions = [members for s, b in where for members in sets[s][1][b][1]]
-        counts = [len(sets[s][1][b][1]) for s, b in where]
-        base = np.repeat(offset[[s for s, _ in where]], counts)
-        at = flat[base[:, None] + np.array(positions, dtype=np.intp).reshape(-1, size)]
-        _, _, far, mean = caps.centres(at)
-        cost = (1.0 + mean / walk).tolist()
-        if caps.max_walk_m > 0:
-            cost = [
-                c if w else None
-                for c, w in zip(cost, (far <= caps.max_walk_m + 1e-9).tolist(), strict=True)
-            ]
-        start = 0
-        for (s, b), count in zip(where, counts, strict=True):
-            out[s][b] = cost[start : start + count]
-            start += count
-    return out
-
-
-def connected_subsets(nodes: set[str], graph: nx.Graph, caps: Caps) -> list[frozenset[str]]:
-    """Every connected subset of ``nodes`` (size >= min_estates) that fits the caps, plus singletons.
-
-    Singletons first (by id), then the groups by size and ids.
-    """
-    return [frozenset(members) for _, members in _feasible_groups(sorted(nodes), graph, caps)]
-
-
-def _feasible_groups(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[int, list[str]]]:
-    """:func:`connected_subsets` as ``(bit mask over order, sorted members)``."""
-    grown = _grown_subsets(order, graph, caps)
-    caps.prime(members for _, members in grown)
-    return [(1 << i, [n]) for i, n in enumerate(order)] + [
-        (mask, members) for mask, members in grown if caps.within_walk(members)
-    ]
-
-
-def _near_masks(wholes: list[list[str]], caps: Caps) -> list[list[int] | None]:
-    """For each set of estates, the estates within the walk of each (bit masks over the set).
-
-    ``near[i]`` has bit ``j`` when the walk between estates ``i`` and ``j`` (the distances of
-    :meth:`Caps.centres`, element by element) is within ``max_walk_m``: every member of a group
-    is within the walk of its centre exactly when the group shares a member with the ``near``
-    of all its members. None where there is no walk cap or the set exceeds 64 estates; the sets
-    of one size in one array operation.
-    """
-    out: list[list[int] | None] = [None] * len(wholes)
-    if caps.max_walk_m <= 0:
-        return out
-    by_size: dict[int, list[int]] = {}
-    for k, whole in enumerate(wholes):
-        if 1 < len(whole) <= 64:
-            by_size.setdefault(len(whole), []).append(k)
-    row = caps.rows()
-    assert caps._points is not None
-    for size, ks in by_size.items():
-        at = np.fromiter((row[m] for k in ks for m in wholes[k]), np.intp, len(ks) * size)
-        x, y = caps._points[1][at.reshape(len(ks), size)].transpose(2, 0, 1)
-        dx = x[:, :, None] - x[:, None, :]
-        dy = y[:, :, None] - y[:, None, :]
-        dist = np.sqrt(dx * dx + dy * dy)
-        dist *= caps.detour
-        weights = np.left_shift(np.uint64(1), np.arange(size, dtype=np.uint64))
-        masks = ((dist <= caps.max_walk_m + 1e-9) * weights).sum(axis=2, dtype=np.uint64)
-        for k, near in zip(ks, masks.tolist(), strict=True):
-            out[k] = near
-    return out
-
-
-def _grown_masks(
-    order: list[str], graph: nx.Graph, caps: Caps, near: list[int] | None = None
-) -> Buckets:
-    """Connected subsets of ``order`` (sorted ids) within the household and estate caps.
-
-    Those of at least ``min_estates``, by size (:data:`Buckets`), of one size by member positions.
-    Each subset grows by one adjacent estate at a time while those caps hold (they are monotone;
-    the walk is not, so a subset beyond the walk may still grow into one within it through a new
-    centre). With ``near`` (:func:`_near_masks`) only the subsets within the walk are returned,
-    and a subset no estate of the set is within the walk of all members of (none of its
-    supersets can have a centre) does not grow; else the walk is checked afterwards, for all
-    subsets at once.
-    """
-    index = {n: i for i, n in enumerate(order)}
-    adjacent = [sum(1 << index[m] for m in graph.neighbors(n) if m in index) for n in order]
-    households = [caps.households[n] for n in order]
-    nears = near if near is not None else [-1] * len(order)
-    # mask -> (households: whole counts, any order of addition gives the same sum; reachable;
-    # the estates within the walk of every member)
-    found: dict[int, tuple[float, int, int]] = {
-        1 << i: (households[i], adjacent[i], nears[i]) for i in range(len(order))
-    }
-    levels = [list(found)]  # the subsets of 1, 2, ... estates
-    for _ in range(1, caps.max_estates):
-        grown = []
-        for mask in levels[-1]:
-            base, reach, common = found[mask]
-            step = reach & ~mask
-            while step:
-                low = step & -step
-                step ^= low
-                bigger = mask | low
-                if bigger in found:
-                    continue
-                i = low.bit_length() - 1
-                if base + households[i] > caps.max_households:
-                    continue
-                shared = common & nears[i]
-                if not shared:
-                    continue
-                found[bigger] = (base + households[i], reach | adjacent[i], shared)
-                grown.append(bigger)
-        if not grown:
-            break
-        levels.append(grown)
-    # in a fixed order: the order of the groups decides between equal-cost partitions
-    out: Buckets = []
-    for size, masks in enumerate(levels, start=1):
-        if near is not None and size > 1:
-            masks = [mask for mask in masks if mask & found[mask][2]]
-        if size >= caps.min_estates:
-            ranked = sorted((_bits(mask), mask) for mask in masks)
-            out.append((size, [b for b, _ in ranked], [m for _, m in ranked]))
-    return out
-
-
-def _grown_subsets(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[int, list[str]]]:
-    """Candidate groups of :func:`_grown_masks` as ``(bit mask, sorted ids)``, by size then ids."""
-    return [
-        (mask, [order[i] for i in members])
-        for _, positions, masks in _grown_masks(order, graph, caps)
-        for members, mask in zip(positions, masks, strict=True)
-    ]
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _bits(mask: int) -> tuple[int, ...]:
-    """The set bits of ``mask``, lowest first (the same masks recur in every component)."""
-    return tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
-
-
-def _exact_dp(nodes: set[str], subsets: list[frozenset[str]], caps: Caps) -> list[list[str]]:
-    """The same optimum as :func:`_exact` by dynamic programming over the remaining estates."""
-    bit = {n: 1 << i for i, n in enumerate(sorted(nodes))}
-    groups = [(sum(bit[m] for m in s), sorted(s)) for s in subsets]
-    return _dp(len(bit), groups, caps)
-
-
-def _dp(
-    n: int, groups: list[tuple[int, list[str]]], caps: Caps, costs: list[float] | None = None
-) -> list[list[str]]:
-    """Exact partition of ``n`` estates (bits) into ``groups`` (mask, members) by dynamic programming.
-
-    :func:`_dp_masks` on the groups' masks; ``costs`` (one per group, :meth:`Caps.cost`) when
-    known. Returns the chosen groups' members, ordered by their first member.
-    """
-    if costs is None:
-        costs = [caps.cost(members) for _, members in groups]
-    members = {}
-    for mask, group in groups:
-        members.setdefault(mask, group)
-    chosen = _dp_masks(n, [mask for mask, _ in groups], costs)
-    return sorted((members[mask] for mask in chosen), key=lambda g: g[0])
-
-
-def _dp_masks(n: int, masks: list[int], costs: list[float]) -> list[int]:
-    """Exact partition of ``n`` estates (bits) into groups (``masks`` with ``costs``).
-
-    ``best(remaining)`` = min over feasible groups S holding the first remaining estate of
-    cost(S) + best(remaining - S); exact, and faster than a solver call for few groups. Ties go
-    to the group listed first.
-    """
-    by_first: dict[int, list[tuple[int, float]]] = {}
-    for mask, cost in zip(masks, costs, strict=True):
-        by_first.setdefault((mask & -mask).bit_length() - 1, []).append((mask, cost))
-    # remaining -> (cost, (group, rest)): the chosen groups as a linked list
-    memo: dict[int, tuple[float, tuple | None]] = {0: (0.0, None)}
-
-    def best(remaining: int) -> tuple[float, tuple | None]:
-        found = memo.get(remaining)
-        if found is not None:
-            return found
-        first = (remaining & -remaining).bit_length() - 1
-        found = (np.inf, None)
-        for mask, cost in by_first[first]:
-            if mask & ~remaining:
-                continue
-            rest = best(remaining & ~mask)
-            if cost + rest[0] < found[0] - 1e-12:
-                found = (cost + rest[0], (mask, rest[1]))
-        memo[remaining] = found
-        return found
-
-    chosen, link = [], best((1 << n) - 1)[1]
-    while link is not None:
-        chosen.append(link[0])
-        link = link[1]
-    return chosen
-
-
-def _exact(
-    nodes: set[str], graph: nx.Graph, caps: Caps, subsets: list[frozenset[str]] | None = None
-) -> list[list[str]] | None:
-    if subsets is None:
-        subsets = connected_subsets(nodes, graph, caps)
-    order = sorted(nodes)
-    row = {n: i for i, n in enumerate(order)}
-    matrix = np.zeros((len(order), len(subsets)))
-    for j, s in enumerate(subsets):
-        matrix[[row[n] for n in s], j] = 1.0
-    costs = np.array([caps.cost(sorted(s)) for s in subsets])
-    res = milp(
-        costs,
-        constraints=LinearConstraint(matrix, lb=1, ub=1),
-        integrality=np.ones(len(subsets)),
-        bounds=(0, 1),
-        options={"time_limit": 30.0, "mip_rel_gap": 0.0},
-    )
-    if res.x is None or res.status != 0:
-        return None
-    chosen = [sorted(subsets[j]) for j in np.flatnonzero(res.x > 0.5)]
-    return sorted(chosen, key=lambda g: g[0])

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
+from geo.planning.exact import _exact, _exact_dp, connected_subsets
 from geo.planning.lots import mobilisation_list
-from geo.planning.partition import Caps, _exact, _exact_dp, _grow_regions, connected_subsets
+from geo.planning.partition import Caps, _grow_regions
 from tests.conftest import squares_in_a_row
 
 

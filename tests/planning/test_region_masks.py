@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.core.policy import default_policy
+from geo.planning.exact import _exact_dp, connected_subsets
 from geo.planning.growing import MULTI_START_MAX, _grow_best_ids, _grow_regions_ids
-from geo.planning.partition import Caps, _exact_dp, connected_subsets, partition_all
+from geo.planning.partition import Caps, partition_all
 from geo.planning.region_masks import (
     MASK_MAX_ESTATES,
     MaskGrower,
