@@ -251,7 +251,8 @@ class MaskGrower:
                 rx, ry = sx / count, sy / count
             else:
                 rx, ry = mean_x.mean(), mean_y.mean()
-            best, best_key = -1, None
+            # candidates in id order: the strictly nearest wins, ties stay with the lower id
+            best, best_distance = -1, float("inf")
             step = reach
             while step:
                 low = step & -step
@@ -262,8 +263,8 @@ class MaskGrower:
                 if near is not None and not (inside | low) & common & near[m]:
                     continue
                 distance = (xs[m] - rx) ** 2 + (ys[m] - ry) ** 2
-                if best_key is None or (distance, m) < best_key:
-                    best, best_key = m, (distance, m)
+                if distance < best_distance or best < 0:
+                    best, best_distance = m, distance
             if best < 0:
                 break
             region.append(best)

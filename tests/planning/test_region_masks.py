@@ -148,3 +148,23 @@ def test_equal_partitions_go_to_the_first_listed_group(policy):
     assert (groups, method) == ([["A", "B"], ["C", "D"]], "exact (dynamic programming)")
     plain = Caps(dict.fromkeys(xy, 3000.0), xy, policy)
     assert groups == _exact_dp(set(xy), connected_subsets(set(xy), graph, plain), plain)
+
+
+@settings(max_examples=200, deadline=None)
+@given(layouts(), CAPS)
+def test_the_candidate_groups_are_every_connected_group_within_the_caps(case, options):
+    """Against brute force: every subset of the estates, kept when connected and within the caps."""
+    from itertools import combinations
+
+    xy, graph, households = case
+    order = sorted(graph)
+    if len(order) > 10:
+        return
+    caps = _caps(xy, households, **options)
+    expected = {frozenset([n]) for n in order}
+    for size in range(max(caps.min_estates, 1), len(order) + 1):
+        for members in combinations(order, size):
+            if nx.is_connected(graph.subgraph(members)) and caps.fits(list(members)):
+                expected.add(frozenset(members))
+    found = connected_subsets(set(order), graph, _caps(xy, households, **options))
+    assert set(found) == expected
