@@ -158,51 +158,49 @@ def _grown_masks(
     """Connected subsets of ``order`` (sorted ids) within the household and estate caps.
 
     Those of at least ``min_estates``, by size (:data:`Buckets`), of one size by member positions.
-    Each subset grows by one adjacent estate at a time while those caps hold (they are monotone;
-    the walk is not, so a subset beyond the walk may still grow into one within it through a new
-    centre). With ``near`` (:func:`_near_masks`) only the subsets within the walk are returned,
-    and a subset no estate of the set is within the walk of all members of (none of its
-    supersets can have a centre) does not grow; else the walk is checked afterwards, for all
-    subsets at once.
+    Each connected subset is grown once, by one adjacent estate at a time while those caps hold
+    (they are monotone). The walk cap is not (a subset beyond the walk may grow into one within
+    it through a new centre): with ``near`` (:func:`_near_masks`) only the subsets within the
+    walk are returned, and a subset whose members have no estate of the set within the walk of
+    all of them (none of its supersets can have a centre) does not grow; without it the walk is
+    checked afterwards (:func:`_group_costs`).
     """
     index = {n: i for i, n in enumerate(order)}
     adjacent = [sum(1 << index[m] for m in graph.neighbors(n) if m in index) for n in order]
     households = [caps.households[n] for n in order]
     nears = near if near is not None else [-1] * len(order)
-    # mask -> (households: whole counts, any order of addition gives the same sum; reachable;
-    # the estates within the walk of every member)
-    found: dict[int, tuple[float, int, int]] = {
-        1 << i: (households[i], adjacent[i], nears[i]) for i in range(len(order))
-    }
-    levels = [list(found)]  # the subsets of 1, 2, ... estates
-    for _ in range(1, caps.max_estates):
-        grown = []
-        for mask in levels[-1]:
-            base, reach, common = found[mask]
-            step = reach & ~mask
-            while step:
-                low = step & -step
-                step ^= low
-                bigger = mask | low
-                if bigger in found:
-                    continue
+    ceiling, largest = caps.max_households, min(caps.max_estates, len(order))
+    levels: list[list[int]] = [[] for _ in range(largest)]  # the subsets of 1, 2, ... estates
+    # each connected subset once (ESU, Wernicke 2006): grown from its lowest estate v by estates
+    # above v, the extension gaining the new estate's neighbours not yet next to the subset;
+    # households and the estates within the walk of every member go along, and a subset over
+    # the households or with no such estate does not grow (no larger one can be within the caps)
+    for v in range(len(order)):
+        above = -1 << (v + 1)
+        stack = [(1 << v, adjacent[v] & above, adjacent[v] | 1 << v, households[v], nears[v], 1)]
+        while stack:
+            sub, ext, seen, total, common, size = stack.pop()
+            if size == 1 or sub & common:
+                levels[size - 1].append(sub)
+            if size >= largest:
+                continue
+            while ext:
+                low = ext & -ext
+                ext ^= low
                 i = low.bit_length() - 1
-                if base + households[i] > caps.max_households:
+                if total + households[i] > ceiling:
                     continue
                 shared = common & nears[i]
                 if not shared:
                     continue
-                found[bigger] = (base + households[i], reach | adjacent[i], shared)
-                grown.append(bigger)
-        if not grown:
-            break
-        levels.append(grown)
+                grown = ext | (adjacent[i] & ~seen & above)
+                stack.append(
+                    (sub | low, grown, seen | adjacent[i], total + households[i], shared, size + 1)
+                )
     # in a fixed order: the order of the groups decides between equal-cost partitions
     out: Buckets = []
     for size, masks in enumerate(levels, start=1):
-        if near is not None and size > 1:
-            masks = [mask for mask in masks if mask & found[mask][2]]
-        if size >= caps.min_estates:
+        if size >= caps.min_estates and masks:
             ranked = sorted((_bits(mask), mask) for mask in masks)
             out.append((size, [b for b, _ in ranked], [m for _, m in ranked]))
     return out
