@@ -1,8 +1,8 @@
 """Region growing of :mod:`geo.planning.partition` on bit masks, for groups of up to 64 estates.
 
 The same heuristic, step for step and tie for tie, as the id-based functions of
-:mod:`geo.planning.partition` (``_grow_from``, ``_grow_regions``, ``_absorb_singletons``,
-``_borrow``, ``_grow_best``): a seed grows by the adjacent estate nearest to the region's mean
+:mod:`geo.planning.growing` (``_grow_from``, ``_grow_regions_ids``, ``_absorb_singletons``,
+``_borrow``, ``_grow_best_ids``): a seed grows by the adjacent estate nearest to the region's mean
 point while the caps hold, regions below the minimum are merged into a neighbour or borrow an
 estate, and a small group is grown from every estate as the first seed. Only the bookkeeping
 differs, so the result is the same partition (``tests/planning/test_region_masks.py`` compares
@@ -13,6 +13,9 @@ both on random layouts):
   whose farthest member is nearest) holds exactly when some member ``c`` has every member among
   the estates within the walk of ``c`` (``near[c]``: the same distances, element by element, as
   :class:`geo.planning.partition.Caps` computes);
+- where households are whole numbers, a growing region carries its count, households and the
+  estates within the walk of all its members, so adding an estate is checked in constant time and
+  the nearest estate that fits is found without sorting the frontier;
 - what recurs across the first seeds is computed once: a region grown from a seed among a set of
   estates, the regions grown in what remains after a region, the caps of a set;
 - means of coordinates are numpy's pairwise sums (:func:`mean_as_numpy`), to the last bit.
@@ -127,7 +130,7 @@ class MaskGrower:
     ----------
     nodes
         The estate ids to split (any set; adjacency outside it is ignored, as in
-        :func:`geo.planning.partition._grow_regions`).
+        :func:`geo.planning.growing._grow_regions_ids`).
     graph
         Adjacency graph over the ids.
     caps
@@ -153,7 +156,7 @@ class MaskGrower:
         self.near: list[int] | None = None
         if caps.max_walk_m > 0 and len(order) > 1:
             pts = np.array(points, dtype=float).reshape(-1, 2)
-            # the arithmetic of Caps._centre and Caps.prime, element by element
+            # the arithmetic of Caps._centre and Caps.distances, element by element
             dist = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)) * caps.detour
             within = dist <= caps.max_walk_m + 1e-9
             weights = np.left_shift(np.uint64(1), np.arange(len(order), dtype=np.uint64))
