@@ -30,7 +30,7 @@ from geo.planning.funding import FUNDING_COLUMNS, fund_estates
 from geo.planning.investment import CLASS_COLUMNS
 from geo.planning.investment import estimate_investment as estimate_investment_by_content
 from geo.planning.lots import district_readiness, split_lots
-from geo.planning.partition import Caps, objective_terms, partition_all
+from geo.planning.partition import Caps, objective_table, partition_all
 
 DISTRICT_COLUMNS = (
     "district_id",
@@ -132,9 +132,10 @@ def form_districts(
     unit_of = dict(zip(ids, units, strict=True))
     sub = nx.Graph()
     sub.add_nodes_from(groupable)
+    # no edge attributes: the partition, the lots and the outlines read the adjacency only
     sub.add_edges_from(
-        (a, b, d)
-        for a, b, d in graph.edges(data=True)
+        (a, b)
+        for a, b in graph.edges()
         if a in groupable and b in groupable and unit_of[a] == unit_of[b]
     )
     known_households = np.nan_to_num(_floats(estates["households"]), nan=0.0)
@@ -172,7 +173,7 @@ def form_districts(
     )
     table = _district_table(estates, members, sub, unit_column)
     if len(table):
-        terms = pd.DataFrame([objective_terms(g, caps) for g in groups], index=table.index)
+        terms = pd.DataFrame(objective_table(groups, caps), index=table.index)
         terms["partition_method"] = method
         terms["lots"] = [len(group) for group in lots]
         ready = district_readiness(

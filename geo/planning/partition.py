@@ -21,21 +21,40 @@ estate nearest to the region's mean point while the caps hold, and regions below
 merged into a neighbour or borrow an estate; a group of up to ``MULTI_START_MAX`` (20) estates
 is grown from every estate as the first seed and the cheapest partition kept. The terms are
 reported per district
-(:func:`objective_terms`).
+(:func:`objective_terms`, :func:`objective_table`).
 
-May import: numpy, networkx, scipy, ``geo.core.policy``.
+Speed (issue 17, against spopt Skater): most groups fit one district whole, checked for all
+groups of one size in one array operation; the exact solution enumerates connected groups as bit
+masks, prunes those whose members have no estate within the walk of all of them (no centre can
+serve them or any larger group holding them), and gets the
+walks of all candidate groups of all components in one array operation per size; region growing
+runs on bit masks up to 64 estates (:mod:`geo.planning.region_masks`, the same partition as the
+id-based :mod:`geo.planning.growing`).
+
+May import: numpy, networkx, ``geo.core.policy``, :mod:`geo.planning.exact` and
+:mod:`geo.planning.growing`.
 """
 
 from __future__ import annotations
 
-import functools
+import itertools
 from collections.abc import Iterable
 
 import networkx as nx
 import numpy as np
-from scipy.optimize import LinearConstraint, milp
 
 from geo.core.policy import Policy
+from geo.planning.exact import (
+    _bits,
+    _dp_masks,
+    _exact,
+    _group_costs,
+    _grown_masks,
+    _near_masks,
+    _whole_fits,
+    connected_subsets,
+)
+from geo.planning.growing import MULTI_START_MAX, SINGLE_PASS_MIN, _grow_best, _grow_regions
 
 #: Cost of an estate left standalone, against at most ~1 + 1 per member for a district.
 STANDALONE_COST = 100.0
@@ -44,6 +63,21 @@ STANDALONE_COST = 100.0
 #: tiled Hangzhou data with 1,507 feasible groups: 9-12 ms by dynamic programming, 580-770 ms by
 #: HiGHS (the memo holds at most 2^exact_max_estates states).
 DP_MAX_SUBSETS = 5000
+# the region growing lives in geo.planning.growing (geo.planning.lots takes it from here), the
+# exact solvers in geo.planning.exact
+__all__ = [
+    "DP_MAX_SUBSETS",
+    "MULTI_START_MAX",
+    "SINGLE_PASS_MIN",
+    "STANDALONE_COST",
+    "Caps",
+    "_grow_regions",
+    "connected_subsets",
+    "objective_table",
+    "objective_terms",
+    "partition",
+    "partition_all",
+]
 #: Walk used to normalise the spread when ``districts.max_walk_m`` is 0 (no limit): 10-minute circle.
 _DEFAULT_WALK_M = 500.0
 
@@ -102,27 +136,62 @@ class Caps:
                 by_size.setdefault(len(key), []).append(key)
         if not by_size:
             return
-        if self._points is None or len(self._points[0]) != len(self.xy):
-            self._points = (
-                {n: i for i, n in enumerate(self.xy)},
-                np.array(list(self.xy.values()), dtype=float).reshape(-1, 2),
-            )
-        row, xy = self._points
+        row = self.rows()
         for keys in by_size.values():
             keys = list(dict.fromkeys(keys))
             at = np.fromiter(
                 (row[m] for key in keys for m in key), np.intp, len(keys) * len(keys[0])
             )
-            pts = xy[at].reshape(len(keys), len(keys[0]), 2)
-            dist = np.sqrt(((pts[:, :, None, :] - pts[:, None, :, :]) ** 2).sum(axis=3))
-            dist *= self.detour
-            far = dist.max(axis=2)
-            best = np.lexsort((dist.sum(axis=2), far))[:, 0]
-            rows = dist[np.arange(len(keys)), best]
-            means = rows.mean(axis=1).tolist()
-            fars = far[np.arange(len(keys)), best].tolist()
+            best, rows, fars, means = self.centres(at.reshape(len(keys), len(keys[0])))
+            means, fars = means.tolist(), fars.tolist()
             for i, (key, b) in enumerate(zip(keys, best.tolist(), strict=True)):
                 self._walks[key] = (key[b], rows[i], fars[i], means[i])
+
+    def rows(self) -> dict[str, int]:
+        """The row of each estate id in the points of :meth:`centres`."""
+        if self._points is None or len(self._points[0]) != len(self.xy):
+            values = itertools.chain.from_iterable(self.xy.values())
+            self._points = (
+                dict(zip(self.xy, range(len(self.xy)), strict=True)),
+                np.fromiter(values, float, 2 * len(self.xy)).reshape(-1, 2),
+            )
+        return self._points[0]
+
+    def distances(self, groups: np.ndarray) -> np.ndarray:
+        """The estimated walks (m) between the members of ``k`` groups of ``s`` estates: (k, s, s).
+
+        ``groups`` as in :meth:`centres`; element by element the values of :meth:`walks`.
+        """
+        self.rows()
+        assert self._points is not None
+        x, y = self._points[1][groups].transpose(2, 0, 1)
+        dx = x[:, :, None] - x[:, None, :]
+        dy = y[:, :, None] - y[:, None, :]
+        # the same sum of two squares as ((a - b) ** 2).sum(axis=-1): (0 + dx²) + dy²
+        dist = np.sqrt(dx * dx + dy * dy)
+        dist *= self.detour
+        return dist
+
+    def centres(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Centre and walks of ``k`` groups of ``s`` estates at once (the arithmetic of :meth:`walks`).
+
+        Parameters
+        ----------
+        groups
+            (k, s) integer array: each row the :meth:`rows` of a group's members, in its order.
+
+        Returns
+        -------
+        centre, walks, farthest, mean
+            The centre's position in each row (k,), each member's walk to it (k, s) and the
+            farthest and mean of those walks (k,), in metres.
+        """
+        k = len(groups)
+        dist = self.distances(groups)
+        far = dist.max(axis=2)
+        best = np.lexsort((dist.sum(axis=2), far))[:, 0]
+        walks = dist[np.arange(k), best]
+        return best, walks, far[np.arange(k), best], walks.mean(axis=1)
 
     def _centre(self, members: list[str]) -> tuple[str, np.ndarray]:
         pts = np.array([self.xy[m] for m in members], dtype=float)
@@ -145,6 +214,11 @@ class Caps:
             return bool(self._summary(members)[2] <= self.max_walk_m + 1e-9)
         return True
 
+    @property
+    def walk_scale(self) -> float:
+        """The walk (m) the objective divides the mean walk by: ``max_walk_m``, else 500 m."""
+        return self.max_walk_m or _DEFAULT_WALK_M
+
     def cost(self, members: list[str]) -> float:
         """The objective's cost of ``members`` as one group (district or standalone)."""
         if len(members) < self.min_estates:
@@ -162,6 +236,40 @@ def objective_terms(members: list[str], caps: Caps) -> dict[str, object]:
         "walk_mean_m": round(float(walks.mean()), 1),
         "objective_cost": round(caps.cost(members), 3),
     }
+
+
+def objective_table(groups: list[list[str]], caps: Caps) -> dict[str, list]:
+    """:func:`objective_terms` of many districts at once, as columns (one value per group).
+
+    The walks of all groups of one size in one array operation (:meth:`Caps.centres`, the
+    arithmetic of :meth:`Caps.walks`); groups below ``min_estates`` or of one estate go through
+    :func:`objective_terms`. Returns ``centre_estate_id``, ``walk_max_m``, ``walk_mean_m`` (m)
+    and ``objective_cost``, each a list in the order of ``groups``.
+    """
+    columns: dict[str, list] = {
+        "centre_estate_id": [None] * len(groups),
+        "walk_max_m": [None] * len(groups),
+        "walk_mean_m": [None] * len(groups),
+        "objective_cost": [None] * len(groups),
+    }
+    by_size: dict[int, list[int]] = {}
+    for k, group in enumerate(groups):
+        if len(group) > 1 and len(group) >= caps.min_estates:
+            by_size.setdefault(len(group), []).append(k)
+        else:
+            for name, value in objective_terms(group, caps).items():
+                columns[name][k] = value
+    row = caps.rows()
+    walk = caps.max_walk_m or _DEFAULT_WALK_M
+    for size, ks in by_size.items():
+        at = np.fromiter((row[m] for k in ks for m in groups[k]), np.intp, len(ks) * size)
+        best, _, far, mean = caps.centres(at.reshape(len(ks), size))
+        for k, b, f, m in zip(ks, best.tolist(), far.tolist(), mean.tolist(), strict=True):
+            columns["centre_estate_id"][k] = groups[k][b]
+            columns["walk_max_m"][k] = round(f, 1)
+            columns["walk_mean_m"][k] = round(m, 1)
+            columns["objective_cost"][k] = round(1.0 + m / walk, 3)
+    return columns
 
 
 def partition(
@@ -183,354 +291,43 @@ def partition_all(
     Most connected groups of estates are small and fit one district whole (cost < 2, less than
     any split: >= 1 per district, 100 per standalone); the others of at most ``exact_max``
     estates are solved exactly over every feasible connected group, larger ones by region
-    growing. The centres and walks of the whole sets, then of every candidate group of every
-    exactly solved set, are found in one array operation per group size (:meth:`Caps.prime`)
-    instead of one per group.
+    growing. The walks of the whole sets (:func:`_whole_fits`), then of every candidate group of
+    every exactly solved set (:func:`_group_costs`), are found in one array operation per group
+    size (:meth:`Caps.centres`) instead of one per group; candidate groups are bit masks
+    (:func:`_grown_masks`) and the exact partition a dynamic programme over them
+    (:func:`_dp_masks`). The result is the same as one :func:`partition` per set.
     """
     wholes = [sorted(c) for c in components]
-    caps.prime(w for w in wholes if caps.min_estates <= len(w) <= caps.max_estates)
     out: list[tuple[list[list[str]], str] | None] = [None] * len(wholes)
-    exact: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
+    fitting = _whole_fits(wholes, caps)
+    exact: list[tuple[int, list[str], list[tuple[int, list[tuple[int, ...]], list[int]]]]] = []
     for k, whole in enumerate(wholes):
-        if len(whole) >= caps.min_estates and caps.fits(whole):
+        if fitting[k]:
             out[k] = ([whole], "exact (whole group fits)")
         elif len(whole) <= exact_max:
-            exact.append((k, whole, _grown_subsets(whole, graph, caps)))
-    caps.prime(members for _, _, grown in exact for _, members in grown)
-    for k, whole, grown in exact:
-        groups = [(1 << i, [n]) for i, n in enumerate(whole)]
-        groups += [(mask, members) for mask, members in grown if caps.within_walk(members)]
-        if len(groups) <= DP_MAX_SUBSETS:
-            out[k] = (_dp(len(whole), groups, caps), "exact (dynamic programming)")
+            exact.append((k, whole, []))
+    nears = _near_masks([whole for _, whole, _ in exact], caps)
+    for (_, whole, grown), near in zip(exact, nears, strict=True):
+        grown.extend(_grown_masks(whole, graph, caps, near))
+    costs = _group_costs([(whole, grown) for _, whole, grown in exact], caps)
+    for (k, whole, grown), cost in zip(exact, costs, strict=True):
+        masks = [1 << i for i in range(len(whole))]
+        weights = [caps.cost([n]) for n in whole]
+        for (_, _, bucket), bucket_cost in zip(grown, cost, strict=True):
+            for mask, c in zip(bucket, bucket_cost, strict=True):
+                if c is not None:
+                    masks.append(mask)
+                    weights.append(c)
+        if len(masks) <= DP_MAX_SUBSETS:
+            chosen = _dp_masks(len(whole), masks, weights)
+            groups = [[whole[i] for i in _bits(mask)] for mask in chosen]
+            out[k] = (sorted(groups, key=lambda g: g[0]), "exact (dynamic programming)")
             continue
-        found = _exact(set(whole), graph, caps, [frozenset(m) for _, m in groups])
+        subsets = [frozenset(whole[i] for i in _bits(mask)) for mask in masks]
+        found = _exact(set(whole), graph, caps, subsets)
         if found is not None:
             out[k] = (found, "exact (HiGHS MILP)")
     for k, whole in enumerate(wholes):
         if out[k] is None:
             out[k] = (_grow_best(whole, graph, caps), "region growing")
     return out  # type: ignore[return-value]
-
-
-def connected_subsets(nodes: set[str], graph: nx.Graph, caps: Caps) -> list[frozenset[str]]:
-    """Every connected subset of ``nodes`` (size >= min_estates) that fits the caps, plus singletons.
-
-    Singletons first (by id), then the groups by size and ids.
-    """
-    return [frozenset(members) for _, members in _feasible_groups(sorted(nodes), graph, caps)]
-
-
-def _feasible_groups(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[int, list[str]]]:
-    """:func:`connected_subsets` as ``(bit mask over order, sorted members)``."""
-    grown = _grown_subsets(order, graph, caps)
-    caps.prime(members for _, members in grown)
-    return [(1 << i, [n]) for i, n in enumerate(order)] + [
-        (mask, members) for mask, members in grown if caps.within_walk(members)
-    ]
-
-
-def _grown_subsets(order: list[str], graph: nx.Graph, caps: Caps) -> list[tuple[int, list[str]]]:
-    """Connected subsets of ``order`` (sorted ids) within the household and estate caps.
-
-    Those of at least ``min_estates``, as ``(bit mask over order, sorted members)``, by size then
-    ids. Each subset grows by one adjacent estate at a time while those caps hold (they are
-    monotone; the walk is not, so a subset beyond the walk may still grow into one within it
-    through a new centre): the walk is checked afterwards, for all subsets at once.
-    """
-    index = {n: i for i, n in enumerate(order)}
-    adjacent = [sum(1 << index[m] for m in graph.neighbors(n) if m in index) for n in order]
-    households = [caps.households[n] for n in order]
-    # mask -> (households: whole counts, any order of addition gives the same sum; reachable)
-    found: dict[int, tuple[float, int]] = {
-        1 << i: (households[i], adjacent[i]) for i in range(len(order))
-    }
-    frontier = list(found)
-    for _ in range(1, caps.max_estates):
-        grown = []
-        for mask in frontier:
-            base, reach = found[mask]
-            step = reach & ~mask
-            while step:
-                low = step & -step
-                step ^= low
-                bigger = mask | low
-                if bigger in found:
-                    continue
-                i = low.bit_length() - 1
-                if base + households[i] > caps.max_households:
-                    continue
-                found[bigger] = (base + households[i], reach | adjacent[i])
-                grown.append(bigger)
-        if not grown:
-            break
-        frontier = grown
-    # in a fixed order: the order of the groups decides between equal-cost partitions
-    candidates = []
-    for mask in found:
-        bits = _bits(mask)
-        if len(bits) >= caps.min_estates:
-            candidates.append((len(bits), bits, mask))
-    candidates.sort()
-    return [(mask, [order[i] for i in bits]) for _, bits, mask in candidates]
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _bits(mask: int) -> tuple[int, ...]:
-    """The set bits of ``mask``, lowest first (the same masks recur in every component)."""
-    return tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
-
-
-def _exact_dp(nodes: set[str], subsets: list[frozenset[str]], caps: Caps) -> list[list[str]]:
-    """The same optimum as :func:`_exact` by dynamic programming over the remaining estates."""
-    bit = {n: 1 << i for i, n in enumerate(sorted(nodes))}
-    groups = [(sum(bit[m] for m in s), sorted(s)) for s in subsets]
-    return _dp(len(bit), groups, caps)
-
-
-def _dp(n: int, groups: list[tuple[int, list[str]]], caps: Caps) -> list[list[str]]:
-    """Exact partition of ``n`` estates (bits) into ``groups`` (mask, members) by dynamic programming.
-
-    ``best(remaining)`` = min over feasible groups S holding the first remaining estate of
-    cost(S) + best(remaining - S); exact, and faster than a solver call for few groups. Ties go
-    to the group listed first.
-    """
-    by_first: dict[int, list[tuple[int, float, list[str]]]] = {}
-    for mask, members in groups:
-        first = (mask & -mask).bit_length() - 1
-        by_first.setdefault(first, []).append((mask, caps.cost(members), members))
-    memo: dict[int, tuple[float, list[list[str]]]] = {0: (0.0, [])}
-
-    def best(remaining: int) -> tuple[float, list[list[str]]]:
-        if remaining in memo:
-            return memo[remaining]
-        first = (remaining & -remaining).bit_length() - 1
-        found: tuple[float, list[list[str]]] = (np.inf, [])
-        for mask, cost, members in by_first[first]:
-            if mask & ~remaining:
-                continue
-            rest_cost, rest = best(remaining & ~mask)
-            if cost + rest_cost < found[0] - 1e-12:
-                found = (cost + rest_cost, [members, *rest])
-        memo[remaining] = found
-        return found
-
-    return sorted(best((1 << n) - 1)[1], key=lambda g: g[0])
-
-
-def _exact(
-    nodes: set[str], graph: nx.Graph, caps: Caps, subsets: list[frozenset[str]] | None = None
-) -> list[list[str]] | None:
-    if subsets is None:
-        subsets = connected_subsets(nodes, graph, caps)
-    order = sorted(nodes)
-    row = {n: i for i, n in enumerate(order)}
-    matrix = np.zeros((len(order), len(subsets)))
-    for j, s in enumerate(subsets):
-        matrix[[row[n] for n in s], j] = 1.0
-    costs = np.array([caps.cost(sorted(s)) for s in subsets])
-    res = milp(
-        costs,
-        constraints=LinearConstraint(matrix, lb=1, ub=1),
-        integrality=np.ones(len(subsets)),
-        bounds=(0, 1),
-        options={"time_limit": 30.0, "mip_rel_gap": 0.0},
-    )
-    if res.x is None or res.status != 0:
-        return None
-    chosen = [sorted(subsets[j]) for j in np.flatnonzero(res.x > 0.5)]
-    return sorted(chosen, key=lambda g: g[0])
-
-
-def _grow_regions(
-    nodes: set[str], graph: nx.Graph, caps: Caps, first_region: list[str] | None = None
-) -> list[list[str]]:
-    """Split a connected set of nodes into connected regions within the caps (region growing).
-
-    Seeds are the estates farthest from the mean point of what remains; ``first_region`` (grown
-    from another seed, see :func:`_grow_best`) replaces the first region.
-    """
-    xy = caps.xy
-    regions: list[list[str]] = []
-    remaining = set(nodes)
-    while remaining:
-        parts = sorted((sorted(c) for c in _components(graph, remaining)), key=lambda c: c[0])
-        part = parts[0]
-        if caps.fits(part):
-            regions.append(part)
-            remaining -= set(part)
-            continue
-        cx = np.mean([xy[n][0] for n in part])
-        cy = np.mean([xy[n][1] for n in part])
-        if len(part) > SINGLE_PASS_MIN:
-            # one pass over a very large group: recomputing its components after every region
-            # would cost O(estates) per region, O(estates^2) in all (100,000 touching estates ran
-            # for hours); seeds from the rim inwards, regions grown among unassigned estates
-            regions += _grow_in_one_pass(part, graph, caps, (cx, cy))
-            remaining -= set(part)
-            continue
-        seed = max(part, key=lambda n: ((xy[n][0] - cx) ** 2 + (xy[n][1] - cy) ** 2, n))
-        if first_region is not None:
-            region, first_region = first_region, None
-        else:
-            region = _grow_from(seed, set(part), graph, caps)
-        regions.append(sorted(region))
-        remaining -= set(region)
-    return _absorb_singletons(regions, graph, caps)
-
-
-#: Components up to this many estates are grown from every estate as the first seed and the
-#: cheapest partition kept (:func:`_grow_best`); larger ones from the rim only. A bound of the
-#: implementation, not a planning rule: the time grows with the square of the size (measured on
-#: a grid of touching estates: 20 estates 10 ms, 30 estates 32 ms, 60 estates 65 ms against 6 ms
-#: from the rim only).
-MULTI_START_MAX = 20
-
-
-def _grow_best(whole: list[str], graph: nx.Graph, caps: Caps) -> list[list[str]]:
-    """Region growing from each estate as the first seed (components up to MULTI_START_MAX).
-
-    Returns the partition of least objective cost; the default seeding (the rim estate farthest
-    from the mean point) is tried first and kept on ties.
-    """
-    nodes = set(whole)
-    best = _grow_regions(nodes, graph, caps)
-    if len(whole) > MULTI_START_MAX or len(best) == 1:  # one district: nothing is cheaper
-        return best
-    best_cost = sum(caps.cost(r) for r in best)
-    tried: set[frozenset[str]] = set()
-    for seed in whole:
-        first = _grow_from(seed, nodes, graph, caps)
-        if frozenset(first) in tried:  # the same first region: the same partition
-            continue
-        tried.add(frozenset(first))
-        regions = _grow_regions(nodes, graph, caps, first_region=first)
-        cost = sum(caps.cost(r) for r in regions)
-        if cost < best_cost - 1e-9:
-            best, best_cost = regions, cost
-    return best
-
-
-#: Connected groups above this many estates are split in one pass of region growing
-#: (:func:`_grow_in_one_pass`), which keeps the time linear in the group's size. Smaller groups
-#: keep the cut-and-recompute order above. A bound of the implementation, not a planning rule.
-SINGLE_PASS_MIN = 2000
-
-
-def _components(graph: nx.Graph, nodes: set[str]) -> list[list[str]]:
-    """The connected components of ``graph`` restricted to ``nodes`` (no subgraph view built)."""
-    adjacency = graph.adj
-    seen: set[str] = set()
-    out = []
-    for start in nodes:
-        if start in seen:
-            continue
-        seen.add(start)
-        component, stack = [start], [start]
-        while stack:
-            for m in adjacency[stack.pop()]:
-                if m in nodes and m not in seen:
-                    seen.add(m)
-                    component.append(m)
-                    stack.append(m)
-        out.append(component)
-    return out
-
-
-def _mean(values: list[float]) -> float:
-    """``np.mean`` of a short list, to the last bit (a sequential sum below 8 values, as numpy's)."""
-    return sum(values) / len(values) if len(values) < 8 else float(np.mean(values))
-
-
-def _grow_from(seed: str, members: set[str], graph: nx.Graph, caps: Caps) -> list[str]:
-    """Grow a region from ``seed`` among ``members`` while the caps hold.
-
-    The adjacent estate nearest to the region's mean point joins first.
-    """
-    xy = caps.xy
-    adjacency = graph.adj
-    region = [seed]
-    inside = {seed}
-    # the estates adjacent to the region, kept as it grows
-    reach = {m for m in adjacency[seed] if m in members and m != seed}
-    while True:
-        rx = _mean([xy[n][0] for n in region])
-        ry = _mean([xy[n][1] for n in region])
-        frontier = sorted(reach, key=lambda m: ((xy[m][0] - rx) ** 2 + (xy[m][1] - ry) ** 2, m))
-        # sorted: the caps do not depend on the order (the farthest walk from the best centre),
-        # and one order lets the walks of a group be computed once
-        best = next((m for m in frontier if caps.fits(sorted([*region, m]))), None)
-        if best is None:
-            return region
-        region.append(best)
-        inside.add(best)
-        reach.discard(best)
-        reach.update(m for m in adjacency[best] if m in members and m not in inside)
-
-
-def _grow_in_one_pass(
-    part: list[str], graph: nx.Graph, caps: Caps, centre: tuple[float, float]
-) -> list[list[str]]:
-    """Split one large connected group in one pass (connected regions by construction).
-
-    Seeds go from the rim inwards; each unassigned seed grows a region among the estates not yet
-    assigned.
-    """
-    xy = caps.xy
-    cx, cy = centre
-    order = sorted(part, key=lambda n: (-((xy[n][0] - cx) ** 2 + (xy[n][1] - cy) ** 2), n))
-    unassigned = set(part)
-    regions = []
-    for seed in order:
-        if seed not in unassigned:
-            continue
-        region = _grow_from(seed, unassigned, graph, caps)
-        unassigned -= set(region)
-        regions.append(sorted(region))
-    return regions
-
-
-def _absorb_singletons(regions: list[list[str]], graph: nx.Graph, caps: Caps) -> list[list[str]]:
-    """Merge regions below the minimum size into an adjacent region when the caps allow."""
-    owner = {n: i for i, r in enumerate(regions) for n in r}
-    order = sorted(range(len(regions)), key=lambda i: (len(regions[i]), regions[i][0]))
-    for i in order:
-        region = regions[i]
-        if not region or len(region) >= caps.min_estates:
-            continue
-        neighbours = {
-            owner[m]
-            for n in region
-            for m in graph.neighbors(n)
-            if m in owner and owner[m] != i and regions[owner[m]]
-        }
-        options = sorted(neighbours, key=lambda j: (len(regions[j]), regions[j][0]))
-        for j in options:
-            if caps.fits(regions[j] + region):
-                regions[j] = sorted(regions[j] + region)
-                for n in region:
-                    owner[n] = j
-                regions[i] = []
-                break
-        if regions[i] and len(regions[i]) < caps.min_estates:
-            _borrow(i, regions, owner, graph, caps)
-    return [r for r in regions if r]
-
-
-def _borrow(
-    i: int, regions: list[list[str]], owner: dict[str, int], graph: nx.Graph, caps: Caps
-) -> None:
-    """Give a too-small region one estate of a larger neighbour region, keeping both connected."""
-    region = regions[i]
-    for n in region:
-        for m in sorted(graph.neighbors(n)):
-            j = owner.get(m)
-            if j is None or j == i or len(regions[j]) <= caps.min_estates:
-                continue
-            rest = [x for x in regions[j] if x != m]
-            if not nx.is_connected(graph.subgraph(rest)) or not caps.fits(rest):
-                continue
-            grown = [*region, m]
-            if caps.fits(grown):
-                regions[i], regions[j] = sorted(grown), rest
-                owner[m] = i
-                return

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from geo.planning.adjacency import build_adjacency
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
+from geo.planning.exact import _exact, _exact_dp, connected_subsets
 from geo.planning.lots import mobilisation_list
-from geo.planning.partition import Caps, _exact, _exact_dp, _grow_regions, connected_subsets
+from geo.planning.partition import Caps, _grow_regions
 from tests.conftest import squares_in_a_row
 
 
@@ -150,14 +151,14 @@ def test_one_pass_region_growing_of_a_large_group_keeps_the_rules(case):
     """Above SINGLE_PASS_MIN estates a group is split in one pass: every estate once, every
     region connected and within the caps (the threshold lowered so small graphs take that path)."""
     from geo.core.policy import default_policy
-    from geo.planning import partition
+    from geo.planning import growing as partition
 
     xy, graph, households = case
     caps = Caps(households, xy, default_policy())
     saved = partition.SINGLE_PASS_MIN
     partition.SINGLE_PASS_MIN = 1
     try:
-        groups = _grow_regions(set(graph), graph, caps)
+        groups = partition._grow_regions_ids(set(graph), graph, caps)
     finally:
         partition.SINGLE_PASS_MIN = saved
     assert sorted(m for g in groups for m in g) == sorted(graph)
@@ -171,7 +172,7 @@ def test_a_large_grid_of_touching_estates_is_split_within_the_rules():
     import numpy as np
 
     from geo.core.policy import default_policy
-    from geo.planning import partition
+    from geo.planning import growing as partition
 
     side = 60
     graph = nx.grid_2d_graph(side, side)
