@@ -208,7 +208,7 @@ def _network_figures(
 def _account(
     district_id: str,
     members: list[str],
-    outline: shapely.Geometry,
+    inside: shapely.Geometry,
     estate_nodes: dict[str, tuple[float, float]],
     groups: list[_Group],
     solved: dict[tuple[str, ...], _Solution],
@@ -243,7 +243,7 @@ def _account(
     for tree in trees.values():
         for key, n in _served(tree, estate_nodes).items():
             served[key] = max(served[key], n)
-    segments = _segments(district_id, edges, served, outline, ctx)
+    segments = _segments(district_id, edges, served, inside, ctx)
     conflicts = (
         int((~segments.clearance_ok).sum())
         if segments is not None and segments.clearance_ok is not None
@@ -297,14 +297,9 @@ def _segments(
     district_id: str,
     edges: dict[tuple[object, object], dict[str, object]],
     served: dict[tuple[object, object], int],
-    outline: shapely.Geometry,
+    inside: shapely.Geometry,
     ctx: _Context,
 ) -> _Segments | None:
-    # the district: its outline closed over the gaps between members (at most the adjacency
-    # tolerance wide), plus 0.5 m so lines along the outline count as inside
-    close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
-    inside = shapely.buffer(shapely.buffer(outline, close), _INSIDE_M - close)
-    shapely.prepare(inside)
     parts: dict[tuple[str, str], list[shapely.Geometry]] = defaultdict(list)
     # the straight edges as lines, all at once (in edge order)
     ends = [key for key in edges if len(key) != 3]
@@ -352,6 +347,18 @@ def _segments(
         return None
     clearances = np.array([r["clearance_m"] for r in rows], dtype=float)
     return _Segments(rows, geoms, _clearance_ok(np.array(geoms, dtype=object), clearances, ctx))
+
+
+def _inside(outlines: np.ndarray, ctx: _Context) -> np.ndarray:
+    """Each district as its segments see it, prepared: lines inside are trunks and branches.
+
+    The outline closed over the gaps between members (at most the adjacency tolerance wide),
+    plus 0.5 m so lines along the outline count as inside; the rest is the connection.
+    """
+    close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
+    inside = shapely.buffer(shapely.buffer(outlines, close), _INSIDE_M - close)
+    shapely.prepare(inside)
+    return inside
 
 
 def _clearance_ok(geoms: np.ndarray, clearances: np.ndarray, ctx: _Context) -> np.ndarray | None:

@@ -100,6 +100,7 @@ class _Context:
     road_connects: np.ndarray | None = None
     road_tree: shapely.STRtree | None = None
     mains: dict[str, np.ndarray] = field(default_factory=dict)
+    mains_trees: dict[str, shapely.STRtree] = field(default_factory=dict)
     buildings: shapely.STRtree | None = None
     building_geoms: np.ndarray | None = None
     fingerprint: bytes = b""  # of the layers and settings above, for the district memo
@@ -167,6 +168,7 @@ def _prepare(
             lines = geoms[picked & ~shapely.is_empty(geoms)]
             if len(lines):
                 ctx.mains[utility] = lines
+                ctx.mains_trees[utility] = shapely.STRtree(lines)
     if buildings is not None and len(buildings):
         geoms = buildings.to_crs(crs).geometry.to_numpy()
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]

@@ -66,6 +66,7 @@ from __future__ import annotations
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import geopandas as gpd
 import networkx as nx
@@ -87,6 +88,7 @@ from geo.facilities.corridor_costs import (
     _account,
     _assemble,
     _DistrictResult,
+    _inside,
     _key,
     _per_metre,
     _Solution,
@@ -271,6 +273,8 @@ def corridor_reach_m(policy: Policy) -> float:
 #: Fewest districts per process worth the start of a worker process.
 MIN_DISTRICTS_PER_WORKER = 200
 _CHUNK_DISTRICTS = 25
+#: Districts whose layers are clipped together in one process (bounds the memory of the clips).
+_BATCH_DISTRICTS = 512
 _FORK_CONTEXT: _Context | None = None  # the context, inherited by forked worker processes
 
 
@@ -280,8 +284,8 @@ def _plan_districts(
     """Plan each district (in order), in this process or in ``workers`` forked processes."""
     workers = min(workers, len(tasks) // MIN_DISTRICTS_PER_WORKER)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for task in tasks:
-            yield _plan_district(*task, ctx)
+        for i in range(0, len(tasks), _BATCH_DISTRICTS):
+            yield from _plan_batch(tasks[i : i + _BATCH_DISTRICTS], ctx)
         return
     global _FORK_CONTEXT
     _FORK_CONTEXT = ctx  # forked workers inherit it: the roads and their index are not pickled
@@ -298,7 +302,64 @@ def _plan_chunk(
     tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
 ) -> list[_DistrictResult]:
     assert _FORK_CONTEXT is not None
-    return [_plan_district(*task, _FORK_CONTEXT) for task in tasks]
+    return _plan_batch(tasks, _FORK_CONTEXT)
+
+
+def _plan_batch(
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context
+) -> list[_DistrictResult]:
+    """Plan districts in order; the layers near each are clipped for all of them at once."""
+    near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx)
+    return [_plan_district(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
+
+
+@dataclass
+class _Near:
+    """What a district's corridors see of the run's layers (the run's CRS)."""
+
+    roads: np.ndarray  # road lines clipped to the search region, non-empty, in layer order
+    connects: np.ndarray  # which of them are connection roads
+    mains: dict[str, np.ndarray]  # per utility, mains clipped to the region, in layer order
+    inside: shapely.Geometry  # the district closed over its gaps (prepared, see _inside)
+
+
+def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
+    """The roads and mains within each outline's search region, clipped to it (one pass each).
+
+    The search region is the outline buffered by ``search_radius_m`` (4 segments a quarter
+    circle). A line is clipped when it intersects the region (the layer's STRtree), so the clips
+    are those of every line of the layer, in the same order.
+    """
+    settings = ctx.policy.corridors
+    regions = shapely.buffer(outlines, settings.search_radius_m, quad_segs=4)
+    n = len(outlines)
+    empty = np.empty(0, dtype=object)
+    roads, connects = [empty] * n, [np.zeros(0, dtype=bool)] * n
+    if ctx.road_tree is not None and ctx.roads is not None and ctx.road_connects is not None:
+        for i, hit, local in _clipped(ctx.road_tree, ctx.roads, regions):
+            roads[i], connects[i] = local, ctx.road_connects[hit]
+    mains: list[dict[str, np.ndarray]] = [{} for _ in range(n)]
+    for utility, lines in ctx.mains.items():
+        for i, _, local in _clipped(ctx.mains_trees[utility], lines, regions):
+            mains[i][utility] = local
+    inside = _inside(outlines, ctx)
+    return [_Near(roads[i], connects[i], mains[i], inside[i]) for i in range(n)]
+
+
+def _clipped(
+    tree: shapely.STRtree, lines: np.ndarray, regions: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Per region with any: its index, the lines' indices (ascending) and their non-empty clips."""
+    which, hit = tree.query(regions, predicate="intersects")
+    order = np.lexsort((hit, which))
+    which, hit = which[order], hit[order]
+    local = shapely.intersection(lines[hit], regions[which])
+    keep = ~shapely.is_empty(local)
+    which, hit, local = which[keep], hit[keep], local[keep]
+    starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]]) if len(which) else []
+    ends = [*starts[1:], len(which)]
+    for a, b in zip(starts, ends, strict=True):
+        yield int(which[a]), hit[a:b], local[a:b]
 
 
 #: Placeholder district id of memoised plans (see ``_MEMO``).
@@ -329,29 +390,19 @@ def _plan_district(
     outline: shapely.Geometry,
     anchors: list[shapely.Geometry],
     paths: list[shapely.Geometry],
+    near: _Near,
     ctx: _Context,
 ) -> _DistrictResult:
     settings = ctx.policy.corridors
-    region = shapely.buffer(outline, settings.search_radius_m, quad_segs=4)
     lines: list[shapely.Geometry] = list(paths)
     connect_roads = None
-    if ctx.road_tree is not None:
-        hit = np.sort(ctx.road_tree.query(region, predicate="intersects"))  # input order
-        if len(hit):
-            local = shapely.intersection(ctx.roads[hit], region)
-            keep = ~shapely.is_empty(local)
-            local, connects = local[keep], ctx.road_connects[hit][keep]
-            if len(local):
-                lines.extend(shapely.segmentize(local, settings.node_spacing_m))
-                lines.extend(_connectors(anchors, shapely.union_all(local), _EXTEND_M))
-                if connects.any():
-                    connect_roads = local[connects]
-    local_mains: dict[str, np.ndarray] = {}
-    for utility, mains in ctx.mains.items():
-        clipped = shapely.intersection(mains, region)
-        clipped = clipped[~shapely.is_empty(clipped)]
-        if len(clipped):
-            local_mains[utility] = clipped
+    local = near.roads
+    if len(local):
+        lines.extend(shapely.segmentize(local, settings.node_spacing_m))
+        lines.extend(_connectors(anchors, shapely.union_all(local), _EXTEND_M))
+        if near.connects.any():
+            connect_roads = local[near.connects]
+    local_mains = near.mains
     if local_mains:
         every = shapely.union_all(np.concatenate(list(local_mains.values())))
         lines.extend(_connectors(anchors, every, 0.0))
@@ -383,7 +434,7 @@ def _plan_district(
         g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
     }
     at = {estate_id: graph.node(i) for estate_id, i in estate_nodes.items()}
-    return _account(district_id, members, outline, at, groups, solved, ctx)
+    return _account(district_id, members, near.inside, at, groups, solved, ctx)
 
 
 def _connectors(
