@@ -5,7 +5,7 @@ and utility (:func:`_account`), the segments as trunk / branch / connection line
 GB 50289-2016 clearance check (:func:`_segments`), and the run's :class:`CorridorPlan`
 (:func:`_assemble`) with its column lists.
 
-May import: numpy, pandas, geopandas, shapely, networkx, geo.core and
+May import: numpy, pandas, geopandas, shapely, geo.core and
 :mod:`geo.facilities.corridor_layers`.
 """
 
@@ -16,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -129,10 +128,27 @@ class _Segments:
 
 
 @dataclass
+class _Tree:
+    """A utility group's corridor tree on the district's graph, edge by edge.
+
+    Edges are listed in the order a ``networkx.Graph`` built from them in edge order would list
+    them (the segments and the sums follow it). ``keys``: the edge's key, its index in the graph
+    for a line, ``("main", node, utilities)`` for a link to the municipal network; ``ends``: its
+    node indices (the municipal network is the node after the graph's last); ``length`` (m);
+    ``links``: for a link, its line to the main (None: on it, or no main).
+    """
+
+    keys: list[object]
+    ends: list[tuple[int, int]]
+    length: list[float]
+    links: list[shapely.Geometry | None]
+
+
+@dataclass
 class _Solution:
-    tree: nx.Graph  # includes MAIN; MAIN edges carry length and link geometry
-    paths: dict[str, dict[tuple[object, ...], float]]  # baseline edge key -> length, per estate
-    union: nx.Graph
+    tree: _Tree
+    paths: dict[str, dict[object, float]]  # baseline edge key -> length, per estate (route order)
+    union: _Tree
     method: str
 
 
@@ -143,7 +159,7 @@ def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _node_text(node: object) -> str:
-    """``str(node)``, remembered: a node's text orders every edge key it is in."""
+    """``str(node)``, remembered: a node's text orders the ends of every line it is in."""
     return str(node)
 
 
@@ -151,47 +167,48 @@ def _edge_key(u: object, v: object) -> tuple[object, object]:
     return (u, v) if _node_text(u) <= _node_text(v) else (v, u)
 
 
-def _key(u: object, v: object, utilities: tuple[str, ...]) -> tuple[object, ...]:
-    """Key of a corridor edge: the node pair, or for a link to the mains (node, utilities)."""
-    if MAIN in (u, v):
-        return ("main", u if v == MAIN else v, utilities)
-    return _edge_key(u, v)
-
-
-def _served(tree: nx.Graph, estate_nodes: dict[str, tuple[float, float]]) -> dict:
-    """Estates downstream of each edge of a tree rooted at the municipal network."""
-    count_at: dict[object, int] = defaultdict(int)
+def _served(tree: _Tree, estate_nodes: dict[str, int], main: int) -> dict[object, int]:
+    """Estates downstream of each edge (by key) of a tree rooted at the municipal network."""
+    count_at: dict[int, int] = defaultdict(int)
     for node in estate_nodes.values():
         count_at[node] += 1
-    parent = dict(nx.bfs_predecessors(tree, MAIN))
-    order = [MAIN, *parent]  # BFS order
+    near: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for i, (a, b) in enumerate(tree.ends):
+        near[a].append((b, i))
+        near[b].append((a, i))
+    up: dict[int, tuple[int, int]] = {main: (-1, -1)}
+    order = [main]  # breadth first from the network
+    for node in order:
+        for other, i in near[node]:
+            if other not in up:
+                up[other] = (node, i)
+                order.append(other)
     below = dict(count_at)
     served = {}
     for node in reversed(order[1:]):
-        up = parent[node]
-        served[_edge_key(node, up)] = below.get(node, 0)
-        below[up] = below.get(up, 0) + below.get(node, 0)
+        parent, i = up[node]
+        served[tree.keys[i]] = below.get(node, 0)
+        below[parent] = below.get(parent, 0) + below.get(node, 0)
     return served
 
 
 def _network_figures(
-    trees: dict[tuple[str, ...], nx.Graph], ctx: _Context
+    trees: dict[tuple[str, ...], _Tree], ctx: _Context
 ) -> tuple[dict, float, float, dict[str, float], dict[str, int]]:
     """Edges with their utilities, trench length (m), cost (yuan), per-utility length and taps."""
-    edges: dict[tuple[object, object], dict[str, object]] = {}
+    edges: dict[object, dict[str, object]] = {}
     by_utility: dict[str, float] = {}
     taps: dict[str, int] = {}
     for utilities, tree in trees.items():
         length = 0.0
         connections = 0
-        for u, v, data in tree.edges(data=True):
-            key = _key(u, v, utilities)
-            entry = edges.setdefault(
-                key, {"utilities": set(), "length": data["length"], "link": data.get("link")}
-            )
+        for key, ends, m, link in zip(tree.keys, tree.ends, tree.length, tree.links, strict=True):
+            entry = edges.get(key)
+            if entry is None:
+                entry = edges[key] = {"utilities": set(), "length": m, "link": link, "ends": ends}
             entry["utilities"] |= set(utilities)
-            length += data["length"]
-            connections += MAIN in (u, v)
+            length += m
+            connections += type(key) is tuple
         for utility in utilities:
             by_utility[utility] = length
             taps[utility] = connections
@@ -209,11 +226,17 @@ def _account(
     district_id: str,
     members: list[str],
     inside: shapely.Geometry,
-    estate_nodes: dict[str, tuple[float, float]],
+    points: list[tuple[float, float]],
+    estate_nodes: dict[str, int],
     groups: list[_Group],
     solved: dict[tuple[str, ...], _Solution],
     ctx: _Context,
 ) -> _DistrictResult:
+    """A district's row, segments and per-utility rows from its groups' solutions.
+
+    ``points``: the graph's nodes (m); ``estate_nodes``: each member's node; ``inside``: see
+    :func:`_inside`.
+    """
     c = ctx.policy.corridors
     # the separate baseline: per estate, its own trench (union of its paths) and connections
     separate_length = 0.0
@@ -239,11 +262,11 @@ def _account(
         trees = {k: s.union for k, s in solved.items()}
         edges, length, cost, by_utility, taps = _network_figures(trees, ctx)
         method = "shortest-path union"
-    served: dict[tuple[object, object], int] = defaultdict(int)
+    served: dict[object, int] = defaultdict(int)
     for tree in trees.values():
-        for key, n in _served(tree, estate_nodes).items():
+        for key, n in _served(tree, estate_nodes, len(points)).items():
             served[key] = max(served[key], n)
-    segments = _segments(district_id, edges, served, inside, ctx)
+    segments = _segments(district_id, edges, served, points, inside, ctx)
     conflicts = (
         int((~segments.clearance_ok).sum())
         if segments is not None and segments.clearance_ok is not None
@@ -295,18 +318,23 @@ def _account(
 
 def _segments(
     district_id: str,
-    edges: dict[tuple[object, object], dict[str, object]],
-    served: dict[tuple[object, object], int],
+    edges: dict[object, dict[str, object]],
+    served: dict[object, int],
+    points: list[tuple[float, float]],
     inside: shapely.Geometry,
     ctx: _Context,
 ) -> _Segments | None:
     parts: dict[tuple[str, str], list[shapely.Geometry]] = defaultdict(list)
     # the straight edges as lines, all at once (in edge order)
-    ends = [key for key in edges if len(key) != 3]
+    ends = [
+        _edge_key(points[e["ends"][0]], points[e["ends"][1]])
+        for key, e in edges.items()
+        if type(key) is not tuple
+    ]
     lines = iter(shapely.linestrings(np.array(ends, dtype=float)) if ends else ())
     for key, entry in edges.items():
         utilities = ",".join(u for u in UTILITIES if u in entry["utilities"])
-        if len(key) == 3:
+        if type(key) is tuple:
             if entry["link"] is not None:  # the link from a node to a main
                 parts[(utilities, "connection")].append(entry["link"])
             continue

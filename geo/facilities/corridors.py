@@ -69,7 +69,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 from pyproj import CRS
@@ -89,9 +88,9 @@ from geo.facilities.corridor_costs import (
     _assemble,
     _DistrictResult,
     _inside,
-    _key,
     _per_metre,
     _Solution,
+    _Tree,
 )
 from geo.facilities.corridor_layers import (  # noqa: F401  (_CONTEXTS: re-exported for callers)
     _CONTEXTS,
@@ -433,8 +432,9 @@ def _plan_district(
     solved = {
         g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
     }
-    at = {estate_id: graph.node(i) for estate_id, i in estate_nodes.items()}
-    return _account(district_id, members, near.inside, at, groups, solved, ctx)
+    return _account(
+        district_id, members, near.inside, graph.points(), estate_nodes, groups, solved, ctx
+    )
 
 
 def _connectors(
@@ -554,18 +554,18 @@ def _solve(
     matrix = _csr(main + 1, u, v, weight)
     edge_of = _edge_index(u, v)
 
-    label = [*net.points(), MAIN].__getitem__  # node index -> node of the trees
+    n_lines = len(net.u)  # edges from here on are the links to the municipal network
 
     # the separate baseline: each estate's shortest path to the network
     _, pred = dijkstra(matrix, directed=False, indices=main, return_predecessors=True)
-    paths: dict[str, dict[tuple[object, ...], float]] = {}
-    u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
+    paths: dict[str, dict[object, float]] = {}
+    u_list, length_list = u.tolist(), length.tolist()
+    keys: list[object] = list(range(n_lines))
+    keys.extend(("main", a, group.utilities) for a in u_list[n_lines:])
     in_union: set[int] = set()
     for estate_id, node in estate_nodes.items():
         ks = _route_edges(pred, node, edge_of)
-        paths[estate_id] = {
-            _key(label(u_list[k]), label(v_list[k]), group.utilities): length_list[k] for k in ks
-        }
+        paths[estate_id] = {keys[k]: length_list[k] for k in ks}
         in_union.update(ks)
     terminals = np.array(sorted({*estate_nodes.values(), main}))
     union = np.array(sorted(in_union), dtype=np.int64)
@@ -573,27 +573,31 @@ def _solve(
     union = union[_prune_edges(u[union], v[union], terminals)]
     tree = _mehlhorn(matrix, u, v, weight, terminals, edge_of)
 
-    def graph(ks: np.ndarray) -> nx.Graph:
-        out = nx.Graph()
-        out.add_edges_from(  # in edge order (the trees' traversals depend on it)
-            (
-                label(a),
-                label(b),
-                {"weight": w, "length": m, "link": candidates[a][1]}
-                if b == main
-                else {"weight": w, "length": m},
-            )
-            for a, b, w, m in zip(
-                u[ks].tolist(),
-                v[ks].tolist(),
-                weight[ks].tolist(),
-                length[ks].tolist(),
-                strict=True,
-            )
+    def listed(ks: np.ndarray) -> _Tree:
+        order = ks[_listing_order(u[ks], v[ks])].tolist()
+        return _Tree(
+            [keys[k] for k in order],
+            [(u_list[k], int(v[k])) for k in order],
+            [length_list[k] for k in order],
+            [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
         )
-        return out
 
-    union_tree = graph(union)
+    union_tree = listed(union)
     if weight[tree].sum() <= weight[union].sum() + 1e-9:
-        return _Solution(graph(tree), paths, union_tree, f"steiner-{STEINER_METHOD}")
+        return _Solution(listed(tree), paths, union_tree, f"steiner-{STEINER_METHOD}")
     return _Solution(union_tree, paths, union_tree, "shortest-path union")
+
+
+def _listing_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The order in which ``networkx.Graph`` lists edges ``(a, b)`` added in the given order.
+
+    A graph lists each node's edges to nodes not listed yet, nodes in the order they were first
+    added (``a`` before ``b``), each node's edges in the order they were added. So an edge comes
+    at its earlier end, ordered by when that end first appeared, then by position.
+    """
+    if not len(a):
+        return np.zeros(0, dtype=np.intp)
+    ends = np.stack([a, b], axis=1).ravel()
+    nodes, first = np.unique(ends, return_index=True)
+    at = np.minimum(first[np.searchsorted(nodes, a)], first[np.searchsorted(nodes, b)])
+    return np.lexsort((np.arange(len(a)), at))
