@@ -332,8 +332,12 @@ def _segments(
         if type(key) is not tuple
     ]
     lines = iter(shapely.linestrings(np.array(ends, dtype=float)) if ends else ())
+    names: dict[frozenset[str], str] = {}
     for key, entry in edges.items():
-        utilities = ",".join(u for u in UTILITIES if u in entry["utilities"])
+        served_by = frozenset(entry["utilities"])
+        utilities = names.get(served_by)
+        if utilities is None:
+            utilities = names[served_by] = ",".join(u for u in UTILITIES if u in served_by)
         if type(key) is tuple:
             if entry["link"] is not None:  # the link from a node to a main
                 parts[(utilities, "connection")].append(entry["link"])
@@ -341,40 +345,59 @@ def _segments(
         kind = "trunk" if served.get(key, 0) >= 2 else "branch"
         parts[(utilities, kind)].append(next(lines))
     # the parts outside the outline (beyond the estates' red lines) are the connection
-    for (utilities, kind), lines in list(parts.items()):
-        if kind == "connection":
-            continue
-        both = shapely.multilinestrings(lines)
+    inner = [key for key in parts if key[1] != "connection"]
+    if inner:
+        both = _per_part(parts, inner)
         outside = shapely.difference(both, inside)
-        if not outside.is_empty:
-            parts[(utilities, kind)] = list(shapely.get_parts(shapely.intersection(both, inside)))
-            parts[(utilities, "connection")].extend(shapely.get_parts(outside))
-    rows, geoms = [], []
-    c = ctx.policy.corridors
-    for (utilities, kind), lines in sorted(parts.items()):
-        lines = [g for g in lines if shapely.get_type_id(g) == 1 and g.length > 0]
-        if not lines:
-            continue
-        merged = shapely.line_merge(shapely.multilinestrings(lines))
-        names = utilities.split(",")
-        per_metre = _per_metre(tuple(names), ctx)
-        clearance = max(getattr(c, f"clearance_{u}_m") for u in names)
-        for piece in shapely.get_parts(merged):
-            rows.append(
-                {
-                    "district_id": district_id,
-                    "utilities": utilities,
-                    "kind": kind,
-                    "length_m": round(piece.length, 1),
-                    "cost_yuan": round(piece.length * per_metre),
-                    "clearance_m": clearance,
-                }
-            )
-            geoms.append(piece)
-    if not rows:
+        beyond = np.flatnonzero(~shapely.is_empty(outside))
+        within = shapely.intersection(both[beyond], inside) if len(beyond) else []
+        for i, kept in zip(beyond.tolist(), within, strict=True):
+            utilities, kind = inner[i]
+            parts[(utilities, kind)] = list(shapely.get_parts(kept))
+            parts[(utilities, "connection")].extend(shapely.get_parts(outside[i]))
+    keys = []
+    for key in sorted(parts):
+        line_parts = np.array(parts[key], dtype=object)
+        keep = (shapely.get_type_id(line_parts) == 1) & (shapely.length(line_parts) > 0)
+        parts[key] = list(line_parts[keep])
+        if keep.any():
+            keys.append(key)
+    if not keys:
         return None
+    pieces, which = shapely.get_parts(shapely.line_merge(_per_part(parts, keys)), return_index=True)
+    lengths = shapely.length(pieces).tolist()
+    rows = []
+    c = ctx.policy.corridors
+    costs = {}
+    for (utilities, kind), length in zip((keys[i] for i in which.tolist()), lengths, strict=True):
+        if utilities not in costs:
+            split = utilities.split(",")
+            costs[utilities] = (
+                _per_metre(tuple(split), ctx),
+                max(getattr(c, f"clearance_{u}_m") for u in split),
+            )
+        per_metre, clearance = costs[utilities]
+        rows.append(
+            {
+                "district_id": district_id,
+                "utilities": utilities,
+                "kind": kind,
+                "length_m": round(length, 1),
+                "cost_yuan": round(length * per_metre),
+                "clearance_m": clearance,
+            }
+        )
     clearances = np.array([r["clearance_m"] for r in rows], dtype=float)
-    return _Segments(rows, geoms, _clearance_ok(np.array(geoms, dtype=object), clearances, ctx))
+    return _Segments(rows, list(pieces), _clearance_ok(pieces, clearances, ctx))
+
+
+def _per_part(
+    parts: dict[tuple[str, str], list[shapely.Geometry]], keys: list[tuple[str, str]]
+) -> np.ndarray:
+    """One MultiLineString of the lines of each key, in the order of ``keys``."""
+    lines = [g for key in keys for g in parts[key]]
+    index = np.repeat(np.arange(len(keys)), [len(parts[key]) for key in keys])
+    return shapely.multilinestrings(np.array(lines, dtype=object), indices=index)
 
 
 def _inside(outlines: np.ndarray, ctx: _Context) -> np.ndarray:

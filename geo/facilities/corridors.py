@@ -406,11 +406,16 @@ def _plan_district(
         every = shapely.union_all(np.concatenate(list(local_mains.values())))
         lines.extend(_connectors(anchors, every, 0.0))
     groups = _groups(settings.utilities, local_mains, connect_roads is not None)
-    graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
-    candidates = {
-        g.utilities: _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
-        for g in groups
+    candidates: dict[tuple[str, ...], dict[int, tuple[float, shapely.Geometry | None]]] = {
+        g.utilities: {} for g in groups
     }
+    if not groups or any(g.basis != "outline" for g in groups):
+        # (only outline groups: no connection point but on the outline, whose lines come next)
+        graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
+        candidates = {
+            g.utilities: _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
+            for g in groups
+        }
     for g in groups:
         if not candidates[g.utilities] and g.basis == "mains" and connect_roads is not None:
             g.basis = "roads"  # no main within reach: the streets instead
