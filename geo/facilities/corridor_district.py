@@ -1,0 +1,331 @@
+"""One district's corridors: its candidate lines, connection points, Steiner tree and baseline.
+
+Holds the planning of a batch of districts (:func:`_plan_batch`): the roads and mains near every
+district of the batch are clipped to its search region at once (:func:`_near_layers`), each
+district's candidate graph is noded, the connected components of all of them are labelled in
+one pass, then each district gets its connection points (:func:`_candidates`, or the outline's
+1-median :func:`_median_frontage`), its Steiner tree and separate baseline per utility group
+(:func:`_solve`) and its accounting (:func:`geo.facilities.corridor_costs._account`). The method
+is described in :mod:`geo.facilities.corridors`; each district's result depends on that district
+only, whatever the batch.
+
+May import: numpy, shapely, scipy, geo.core and :mod:`~geo.facilities.corridor_layers`,
+:mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_costs`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from geo.facilities.corridor_costs import (
+    _account,
+    _DistrictResult,
+    _inside,
+    _per_metre,
+    _Solution,
+    _Tree,
+)
+from geo.facilities.corridor_layers import _Context, _Group
+from geo.facilities.corridor_network import (
+    _csr,
+    _edge_index,
+    _graph,
+    _kruskal,
+    _mehlhorn,
+    _Network,
+    _prune_edges,
+    _route_edges,
+)
+
+STEINER_METHOD = "mehlhorn"
+_EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
+_ON_LINE_M = 0.05
+
+
+def _plan_batch(
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context
+) -> list[_DistrictResult]:
+    """Plan districts in order; the layers near each are clipped for all of them at once."""
+    near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx)
+    return [_plan_district(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
+
+
+@dataclass
+class _Near:
+    """What a district's corridors see of the run's layers (the run's CRS)."""
+
+    roads: np.ndarray  # road lines clipped to the search region, non-empty, in layer order
+    connects: np.ndarray  # which of them are connection roads
+    mains: dict[str, np.ndarray]  # per utility, mains clipped to the region, in layer order
+    inside: shapely.Geometry  # the district closed over its gaps (prepared, see _inside)
+
+
+def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
+    """The roads and mains within each outline's search region, clipped to it (one pass each).
+
+    The search region is the outline buffered by ``search_radius_m`` (4 segments a quarter
+    circle). A line is clipped when it intersects the region (the layer's STRtree), so the clips
+    are those of every line of the layer, in the same order.
+    """
+    settings = ctx.policy.corridors
+    regions = shapely.buffer(outlines, settings.search_radius_m, quad_segs=4)
+    n = len(outlines)
+    empty = np.empty(0, dtype=object)
+    roads, connects = [empty] * n, [np.zeros(0, dtype=bool)] * n
+    if ctx.road_tree is not None and ctx.roads is not None and ctx.road_connects is not None:
+        for i, hit, local in _clipped(ctx.road_tree, ctx.roads, regions):
+            roads[i], connects[i] = local, ctx.road_connects[hit]
+    mains: list[dict[str, np.ndarray]] = [{} for _ in range(n)]
+    for utility, lines in ctx.mains.items():
+        for i, _, local in _clipped(ctx.mains_trees[utility], lines, regions):
+            mains[i][utility] = local
+    inside = _inside(outlines, ctx)
+    return [_Near(roads[i], connects[i], mains[i], inside[i]) for i in range(n)]
+
+
+def _clipped(
+    tree: shapely.STRtree, lines: np.ndarray, regions: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Per region with any: its index, the lines' indices (ascending) and their non-empty clips."""
+    which, hit = tree.query(regions, predicate="intersects")
+    order = np.lexsort((hit, which))
+    which, hit = which[order], hit[order]
+    local = shapely.intersection(lines[hit], regions[which])
+    keep = ~shapely.is_empty(local)
+    which, hit, local = which[keep], hit[keep], local[keep]
+    if not len(which):
+        return
+    starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]]).tolist()
+    for a, b in zip(starts, [*starts[1:], len(which)], strict=True):
+        yield int(which[a]), hit[a:b], local[a:b]
+
+
+def _plan_district(
+    district_id: str,
+    members: list[str],
+    outline: shapely.Geometry,
+    anchors: list[shapely.Geometry],
+    paths: list[shapely.Geometry],
+    near: _Near,
+    ctx: _Context,
+) -> _DistrictResult:
+    settings = ctx.policy.corridors
+    lines: list[shapely.Geometry] = list(paths)
+    connect_roads = None
+    local = near.roads
+    if len(local):
+        lines.extend(shapely.segmentize(local, settings.node_spacing_m))
+        lines.extend(_connectors(anchors, shapely.union_all(local), _EXTEND_M))
+        if near.connects.any():
+            connect_roads = local[near.connects]
+    local_mains = near.mains
+    if local_mains:
+        every = shapely.union_all(np.concatenate(list(local_mains.values())))
+        lines.extend(_connectors(anchors, every, 0.0))
+    groups = _groups(settings.utilities, local_mains, connect_roads is not None)
+    candidates: dict[tuple[str, ...], dict[int, tuple[float, shapely.Geometry | None]]] = {
+        g.utilities: {} for g in groups
+    }
+    if not groups or any(g.basis != "outline" for g in groups):
+        # (only outline groups: no connection point but on the outline, whose lines come next)
+        graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
+        candidates = {
+            g.utilities: _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
+            for g in groups
+        }
+    for g in groups:
+        if not candidates[g.utilities] and g.basis == "mains" and connect_roads is not None:
+            g.basis = "roads"  # no main within reach: the streets instead
+            candidates[g.utilities] = _candidates(
+                graph, estate_nodes, g, connect_roads, outline, ctx
+            )
+    if any(not c for c in candidates.values()):
+        # no reachable main or connection road for some utilities: assume the outline
+        frontage = _frontage_points(anchors, outline)
+        lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
+        graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
+        for g in groups:
+            candidates[g.utilities] = _candidates(
+                graph, estate_nodes, g, connect_roads, outline, ctx
+            )
+            if not candidates[g.utilities]:
+                g.basis = "outline"
+                candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
+    solved = {
+        g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
+    }
+    return _account(
+        district_id, members, near.inside, graph.points(), estate_nodes, groups, solved, ctx
+    )
+
+
+def _connectors(
+    anchors: list[shapely.Geometry], target: shapely.Geometry, overshoot: float
+) -> list[shapely.Geometry]:
+    """Straight lines from each anchor to the nearest point of ``target`` (overshooting it)."""
+    out = []
+    for line in shapely.shortest_line(np.array(anchors, dtype=object), target):
+        (x0, y0), (x1, y1) = line.coords
+        length = float(np.hypot(x1 - x0, y1 - y0))
+        if length <= _ON_LINE_M:
+            continue
+        k = (length + overshoot) / length
+        out.append(shapely.LineString([(x0, y0), (x0 + k * (x1 - x0), y0 + k * (y1 - y0))]))
+    return out
+
+
+def _frontage_points(
+    anchors: list[shapely.Geometry], outline: shapely.Geometry
+) -> list[shapely.Geometry]:
+    """The point of the outline's exterior nearest to each anchor."""
+    polygons = shapely.get_parts(outline)
+    exterior = shapely.union_all([shapely.get_exterior_ring(p) for p in polygons])
+    return [shapely.get_point(shapely.shortest_line(a, exterior), 1) for a in anchors]
+
+
+def _groups(
+    utilities: tuple[str, ...], local_mains: dict[str, np.ndarray], has_roads: bool
+) -> list[_Group]:
+    """Utilities sharing connection points share one tree: all without mains, one per main set."""
+    default = [u for u in utilities if u not in local_mains]
+    groups = []
+    if default:
+        groups.append(_Group(tuple(default), "roads" if has_roads else "outline"))
+    by_lines: dict[int, list[str]] = defaultdict(list)
+    keyed: dict[int, np.ndarray] = {}
+    for u in utilities:
+        if u in local_mains:
+            key = hash(tuple(g.wkb for g in local_mains[u]))
+            by_lines[key].append(u)
+            keyed[key] = local_mains[u]
+    for key, us in by_lines.items():
+        groups.append(_Group(tuple(us), "mains", keyed[key]))
+    return groups
+
+
+def _candidates(
+    net: _Network,
+    estate_nodes: dict[str, int],
+    group: _Group,
+    connect_roads: np.ndarray | None,
+    outline: shapely.Geometry,
+    ctx: _Context,
+) -> dict[int, tuple[float, shapely.Geometry | None]]:
+    """Connection nodes of a group reachable from the estates: node -> (link length, line)."""
+    labels = net.labels()
+    nodes = np.flatnonzero(labels == labels[next(iter(estate_nodes.values()))])
+    points = shapely.points(net.xy[nodes])
+    out: dict[int, tuple[float, shapely.Geometry | None]] = {}
+    if group.basis == "mains" and group.main_lines is not None:
+        tree = shapely.STRtree(group.main_lines)
+        idx, dist = tree.query_nearest(
+            points, max_distance=ctx.policy.corridors.mains_reach_m, return_distance=True
+        )
+        best: dict[int, tuple[float, int]] = {}
+        for (p, m), d in zip(idx.T, dist, strict=True):
+            if p not in best or d < best[p][0]:
+                best[p] = (float(d), int(m))
+        for p, (d, m) in best.items():
+            link = shapely.shortest_line(points[p], group.main_lines[m]) if d > _ON_LINE_M else None
+            out[int(nodes[p])] = (d if link is not None else 0.0, link)
+    elif group.basis == "roads" and connect_roads is not None:
+        tree = shapely.STRtree(connect_roads)
+        on = np.unique(tree.query(points, predicate="dwithin", distance=_ON_LINE_M)[0])
+        if len(on):
+            xy = net.xy[nodes[on]]
+            outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
+            out = {int(n): (0.0, None) for n in nodes[on][outside]}
+    return out
+
+
+def _median_frontage(
+    net: _Network, estate_nodes: dict[str, int], frontage: list[shapely.Geometry]
+) -> dict[int, tuple[float, shapely.Geometry | None]]:
+    """The frontage point with the least total path length to all member estates."""
+    options = sorted({net.nearest(f.x, f.y)[0] for f in frontage}, key=lambda i: tuple(net.xy[i]))
+    reach = dijkstra(net.matrix(), directed=False, indices=sorted(set(estate_nodes.values())))
+    total = reach[:, options].sum(axis=0)
+    return {options[int(np.argmin(total))]: (0.0, None)}
+
+
+def _solve(
+    net: _Network,
+    estate_nodes: dict[str, int],
+    candidates: dict[int, tuple[float, shapely.Geometry | None]],
+    group: _Group,
+    ctx: _Context,
+) -> _Solution:
+    """Steiner tree and separate baseline of one utility group.
+
+    The graph gets one more node, the municipal network (index ``len(net.xy)``), linked to each
+    connection node by an edge weighted link length + the connection's cost in metres of corridor.
+    """
+    per_metre = _per_metre(group.utilities, ctx)
+    connection_m = (
+        ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
+        if per_metre > 0
+        else 0.0
+    )
+    main = len(net.xy)
+    linked = np.array(sorted(candidates), dtype=np.int64)
+    link_m = np.array([candidates[int(n)][0] for n in linked], dtype=float)
+    u = np.concatenate([net.u, linked])
+    v = np.concatenate([net.v, np.full(len(linked), main)])
+    length = np.concatenate([net.w, link_m])
+    weight = np.concatenate([net.w, link_m + connection_m])
+    matrix = _csr(main + 1, u, v, weight)
+    edge_of = _edge_index(u, v)
+
+    n_lines = len(net.u)  # edges from here on are the links to the municipal network
+
+    # the separate baseline: each estate's shortest path to the network
+    _, pred = dijkstra(matrix, directed=False, indices=main, return_predecessors=True)
+    paths: dict[str, dict[object, float]] = {}
+    u_list, length_list = u.tolist(), length.tolist()
+    keys: list[object] = list(range(n_lines))
+    keys.extend(("main", a, group.utilities) for a in u_list[n_lines:])
+    in_union: set[int] = set()
+    for estate_id, node in estate_nodes.items():
+        ks = _route_edges(pred, node, edge_of)
+        paths[estate_id] = {keys[k]: length_list[k] for k in ks}
+        in_union.update(ks)
+    terminals = np.array(sorted({*estate_nodes.values(), main}))
+    union = np.array(sorted(in_union), dtype=np.int64)
+    union = union[_kruskal(u[union], v[union], weight[union])]
+    union = union[_prune_edges(u[union], v[union], terminals)]
+    tree = _mehlhorn(matrix, u, v, weight, terminals, edge_of)
+
+    def listed(ks: np.ndarray) -> _Tree:
+        order = ks[_listing_order(u[ks], v[ks])].tolist()
+        return _Tree(
+            [keys[k] for k in order],
+            [(u_list[k], int(v[k])) for k in order],
+            [length_list[k] for k in order],
+            [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
+        )
+
+    union_tree = listed(union)
+    if weight[tree].sum() <= weight[union].sum() + 1e-9:
+        return _Solution(listed(tree), paths, union_tree, f"steiner-{STEINER_METHOD}")
+    return _Solution(union_tree, paths, union_tree, "shortest-path union")
+
+
+def _listing_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The order in which ``networkx.Graph`` lists edges ``(a, b)`` added in the given order.
+
+    A graph lists each node's edges to nodes not listed yet, nodes in the order they were first
+    added (``a`` before ``b``), each node's edges in the order they were added. So an edge comes
+    at its earlier end, ordered by when that end first appeared, then by position.
+    """
+    if not len(a):
+        return np.zeros(0, dtype=np.intp)
+    ends = np.stack([a, b], axis=1).ravel()
+    nodes, first = np.unique(ends, return_index=True)
+    at = np.minimum(first[np.searchsorted(nodes, a)], first[np.searchsorted(nodes, b)])
+    return np.lexsort((np.arange(len(a)), at))
