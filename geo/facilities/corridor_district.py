@@ -36,7 +36,9 @@ from geo.facilities.corridor_network import (
     _csr,
     _edge_index,
     _graph,
+    _join_components,
     _kruskal,
+    _label_components,
     _mehlhorn,
     _Network,
     _prune_edges,
@@ -51,9 +53,15 @@ _ON_LINE_M = 0.05
 def _plan_batch(
     tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context
 ) -> list[_DistrictResult]:
-    """Plan districts in order; the layers near each are clipped for all of them at once."""
+    """Plan districts in order; the steps that gain from it are done for all of them at once.
+
+    ``tasks``: per district its id, member estate ids, outline, the members' anchor points and
+    the open adjacency paths between members (see :func:`geo.facilities.corridors.plan_corridors`).
+    """
     near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx)
-    return [_plan_district(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
+    drafts = [_draft(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
+    _label_components([d.graph for d in drafts])
+    return [_finish(d, ctx) for d in drafts]
 
 
 @dataclass
@@ -106,7 +114,24 @@ def _clipped(
         yield int(which[a]), hit[a:b], local[a:b]
 
 
-def _plan_district(
+@dataclass
+class _Draft:
+    """A district's candidate lines and first graph, before its components are labelled."""
+
+    district_id: str
+    members: list[str]
+    outline: shapely.Geometry
+    anchors: list[shapely.Geometry]
+    near: _Near
+    lines: list[shapely.Geometry]
+    connect_roads: np.ndarray | None
+    groups: list[_Group]
+    graph: _Network
+    estate_nodes: dict[str, int]
+    frontage: list[shapely.Geometry] | None  # the outline points, when among the lines
+
+
+def _draft(
     district_id: str,
     members: list[str],
     outline: shapely.Geometry,
@@ -114,7 +139,8 @@ def _plan_district(
     paths: list[shapely.Geometry],
     near: _Near,
     ctx: _Context,
-) -> _DistrictResult:
+) -> _Draft:
+    """The candidate lines (method step 1), the utility groups and the graph of the lines."""
     settings = ctx.policy.corridors
     lines: list[shapely.Geometry] = list(paths)
     connect_roads = None
@@ -124,36 +150,66 @@ def _plan_district(
         lines.extend(_connectors(anchors, shapely.union_all(local), _EXTEND_M))
         if near.connects.any():
             connect_roads = local[near.connects]
-    local_mains = near.mains
-    if local_mains:
-        every = shapely.union_all(np.concatenate(list(local_mains.values())))
+    if near.mains:
+        every = shapely.union_all(np.concatenate(list(near.mains.values())))
         lines.extend(_connectors(anchors, every, 0.0))
-    groups = _groups(settings.utilities, local_mains, connect_roads is not None)
-    candidates: dict[tuple[str, ...], dict[int, tuple[float, shapely.Geometry | None]]] = {
-        g.utilities: {} for g in groups
+    groups = _groups(settings.utilities, near.mains, connect_roads is not None)
+    frontage = None
+    if groups and all(g.basis == "outline" for g in groups):
+        # no connection point but on the outline: its lines now, not after a first search
+        frontage = _with_frontage(lines, anchors, outline)
+    graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m, join=False)
+    return _Draft(
+        district_id,
+        members,
+        outline,
+        anchors,
+        near,
+        lines,
+        connect_roads,
+        groups,
+        graph,
+        estate_nodes,
+        frontage,
+    )
+
+
+def _with_frontage(
+    lines: list[shapely.Geometry], anchors: list[shapely.Geometry], outline: shapely.Geometry
+) -> list[shapely.Geometry]:
+    """Add a line from each anchor to its nearest outline point; return those points."""
+    frontage = _frontage_points(anchors, outline)
+    lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
+    return frontage
+
+
+def _finish(draft: _Draft, ctx: _Context) -> _DistrictResult:
+    """Connection points, trees and accounting of a drafted district (method steps 2 to 5)."""
+    d = draft
+    spacing = ctx.policy.corridors.node_spacing_m
+    graph, estate_nodes, groups = d.graph, d.estate_nodes, d.groups
+    _join_components(graph, list(estate_nodes.values()))
+    candidates = {
+        g.utilities: _candidates(graph, estate_nodes, g, d.connect_roads, d.outline, ctx)
+        for g in groups
     }
-    if not groups or any(g.basis != "outline" for g in groups):
-        # (only outline groups: no connection point but on the outline, whose lines come next)
-        graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
-        candidates = {
-            g.utilities: _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
-            for g in groups
-        }
     for g in groups:
-        if not candidates[g.utilities] and g.basis == "mains" and connect_roads is not None:
+        if not candidates[g.utilities] and g.basis == "mains" and d.connect_roads is not None:
             g.basis = "roads"  # no main within reach: the streets instead
             candidates[g.utilities] = _candidates(
-                graph, estate_nodes, g, connect_roads, outline, ctx
+                graph, estate_nodes, g, d.connect_roads, d.outline, ctx
             )
     if any(not c for c in candidates.values()):
         # no reachable main or connection road for some utilities: assume the outline
-        frontage = _frontage_points(anchors, outline)
-        lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
-        graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
+        frontage = d.frontage
+        if frontage is None:
+            frontage = _with_frontage(d.lines, d.anchors, d.outline)
+            graph, estate_nodes = _graph(d.lines, d.anchors, d.members, spacing)
+            for g in groups:
+                candidates[g.utilities] = _candidates(
+                    graph, estate_nodes, g, d.connect_roads, d.outline, ctx
+                )
         for g in groups:
-            candidates[g.utilities] = _candidates(
-                graph, estate_nodes, g, connect_roads, outline, ctx
-            )
             if not candidates[g.utilities]:
                 g.basis = "outline"
                 candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
@@ -161,7 +217,7 @@ def _plan_district(
         g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
     }
     return _account(
-        district_id, members, near.inside, graph.points(), estate_nodes, groups, solved, ctx
+        d.district_id, d.members, d.near.inside, graph.points(), estate_nodes, groups, solved, ctx
     )
 
 

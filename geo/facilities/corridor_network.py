@@ -76,8 +76,14 @@ def _graph(
     anchors: list[shapely.Geometry],
     members: list[str],
     spacing: float,
+    join: bool = True,
 ) -> tuple[_Network, dict[str, int]]:
-    """Node the lines and return the graph of straight edges (length in m) and each estate's node."""
+    """Node the lines and return the graph of straight edges (length in m) and each estate's node.
+
+    ``join``: estates that the lines leave apart are joined by a straight edge
+    (:func:`_join_components`); False leaves that to the caller (who may label the components of
+    many graphs at once, :func:`_label_components`).
+    """
     noded = shapely.get_parts(
         shapely.union_all(shapely.segmentize(np.array(lines, dtype=object), spacing))
     )
@@ -101,8 +107,27 @@ def _graph(
         np.hypot(xy[None, :, 0] - at[:, :1], xy[None, :, 1] - at[:, 1:]), axis=1
     ).tolist()
     estate_nodes = dict(zip(members, nearest, strict=True))
-    _join_components(net, list(estate_nodes.values()))
+    if join:
+        _join_components(net, list(estate_nodes.values()))
     return net, estate_nodes
+
+
+def _label_components(nets: list[_Network]) -> None:
+    """Label the connected components of each graph, all graphs in one pass (as one graph).
+
+    Each graph's labels tell its nodes apart exactly as its own labelling would (the numbers
+    differ; only their equality is used).
+    """
+    if not nets:
+        return
+    sizes = np.array([len(net.xy) for net in nets])
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    u = np.concatenate([net.u + off for net, off in zip(nets, offsets.tolist(), strict=False)])
+    v = np.concatenate([net.v + off for net, off in zip(nets, offsets.tolist(), strict=False)])
+    whole = _csr(int(offsets[-1]), u, v, np.ones(len(u)))
+    labels = connected_components(whole, directed=False)[1]
+    for net, a, b in zip(nets, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        net._labels = labels[a:b]
 
 
 def _unique_rows(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
