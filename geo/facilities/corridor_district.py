@@ -79,20 +79,30 @@ def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
 
     The search region is the outline buffered by ``search_radius_m`` (4 segments a quarter
     circle). A line is clipped when it intersects the region (the layer's STRtree), so the clips
-    are those of every line of the layer, in the same order.
+    are those of every line of the layer, in the same order. The region lies within the
+    outline's box grown by the radius, so a district with no line in that box has no region.
     """
-    settings = ctx.policy.corridors
-    regions = shapely.buffer(outlines, settings.search_radius_m, quad_segs=4)
+    radius = ctx.policy.corridors.search_radius_m
     n = len(outlines)
+    trees = [ctx.mains_trees[u] for u in ctx.mains]
+    if ctx.road_tree is not None:
+        trees.append(ctx.road_tree)
+    # the region is only drawn where a line comes near: within its box grown by the radius + 1 m
+    box = shapely.bounds(outlines) + np.array([-1.0, -1.0, 1.0, 1.0]) * (radius + 1.0)
+    near = np.zeros(n, dtype=bool)
+    for tree in trees:
+        near[tree.query(shapely.box(*box.T))[0]] = True
+    drawn = np.flatnonzero(near)
+    regions = shapely.buffer(outlines[drawn], radius, quad_segs=4)
     empty = np.empty(0, dtype=object)
     roads, connects = [empty] * n, [np.zeros(0, dtype=bool)] * n
     if ctx.road_tree is not None and ctx.roads is not None and ctx.road_connects is not None:
         for i, hit, local in _clipped(ctx.road_tree, ctx.roads, regions):
-            roads[i], connects[i] = local, ctx.road_connects[hit]
+            roads[drawn[i]], connects[drawn[i]] = local, ctx.road_connects[hit]
     mains: list[dict[str, np.ndarray]] = [{} for _ in range(n)]
     for utility, lines in ctx.mains.items():
         for i, _, local in _clipped(ctx.mains_trees[utility], lines, regions):
-            mains[i][utility] = local
+            mains[drawn[i]][utility] = local
     inside = _inside(outlines, ctx)
     return [_Near(roads[i], connects[i], mains[i], inside[i]) for i in range(n)]
 
