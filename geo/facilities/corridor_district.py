@@ -34,7 +34,7 @@ from geo.facilities.corridor_costs import (
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
     _csr,
-    _edge_index,
+    _Edges,
     _graph,
     _join_components,
     _kruskal,
@@ -42,7 +42,7 @@ from geo.facilities.corridor_network import (
     _mehlhorn,
     _Network,
     _prune_edges,
-    _route_edges,
+    _route,
 )
 
 STEINER_METHOD = "mehlhorn"
@@ -346,7 +346,7 @@ def _solve(
     length = np.concatenate([net.w, link_m])
     weight = np.concatenate([net.w, link_m + connection_m])
     matrix = _csr(main + 1, u, v, weight)
-    edge_of = _edge_index(u, v)
+    edges = _Edges.of(u, v, main + 1)
 
     n_lines = len(net.u)  # edges from here on are the links to the municipal network
 
@@ -357,15 +357,16 @@ def _solve(
     keys: list[object] = list(range(n_lines))
     keys.extend(("main", a, group.utilities) for a in u_list[n_lines:])
     in_union: set[int] = set()
+    toward, pred_list = edges.toward(pred), pred.tolist()
     for estate_id, node in estate_nodes.items():
-        ks = _route_edges(pred, node, edge_of)
+        ks = _route(pred_list, toward, node)
         paths[estate_id] = {keys[k]: length_list[k] for k in ks}
         in_union.update(ks)
     terminals = np.array(sorted({*estate_nodes.values(), main}))
     union = np.array(sorted(in_union), dtype=np.int64)
     union = union[_kruskal(u[union], v[union], weight[union])]
     union = union[_prune_edges(u[union], v[union], terminals)]
-    tree = _mehlhorn(matrix, u, v, weight, terminals, edge_of)
+    tree = _mehlhorn(matrix, u, v, weight, terminals, edges)
 
     def listed(ks: np.ndarray) -> _Tree:
         order = ks[_listing_order(u[ks], v[ks])].tolist()

@@ -10,7 +10,6 @@ May import: numpy, scipy, shapely. Knows nothing of policies, utilities or costs
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,17 +172,40 @@ def _join_components(net: _Network, terminals: list[int]) -> None:
         labels = net.labels()
 
 
-def _edge_index(u: np.ndarray, v: np.ndarray) -> dict[tuple[int, int], int]:
-    """Position of each edge by its node pair ``(u, v)``, ``u < v``."""
-    return dict(zip(zip(u.tolist(), v.tolist(), strict=True), range(len(u)), strict=True))
+@dataclass
+class _Edges:
+    """Finds edges by their end nodes: ``u < v`` pairs, distinct, among ``n`` nodes."""
+
+    n: int
+    keys: np.ndarray  # u * n + v, ascending
+    order: np.ndarray  # the edge at each key
+
+    @classmethod
+    def of(cls, u: np.ndarray, v: np.ndarray, n: int) -> _Edges:
+        keys = u.astype(np.int64) * n + v
+        order = np.argsort(keys, kind="stable")
+        return cls(n, keys[order], order)
+
+    def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The edge joining each ``a[i]``, ``b[i]`` (either way round; the pair must be an edge)."""
+        lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b)
+        return self.order[np.searchsorted(self.keys, lo * self.n + hi)]
+
+    def toward(self, pred: np.ndarray) -> list[int]:
+        """Per node, the edge to its predecessor in a scipy predecessor array (-1: none)."""
+        out = np.full(len(pred), -1, dtype=np.int64)
+        nodes = np.flatnonzero(pred >= 0)
+        out[nodes] = self.find(nodes, pred[nodes])
+        return out.tolist()
 
 
-def _route_edges(pred: np.ndarray, node: int, edge_of: dict[tuple[int, int], int]) -> list[int]:
-    """The edges from ``node`` back to the source of a scipy predecessor array."""
-    route = [node]
-    while pred[route[-1]] >= 0:
-        route.append(int(pred[route[-1]]))
-    return [edge_of[(min(a, b), max(a, b))] for a, b in itertools.pairwise(route)]
+def _route(pred: list[int], toward: list[int], node: int) -> list[int]:
+    """The edges from ``node`` back to the source (``pred`` and ``toward`` as lists, per node)."""
+    out = []
+    while pred[node] >= 0:
+        out.append(toward[node])
+        node = pred[node]
+    return out
 
 
 def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -197,8 +219,9 @@ def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
         return x
 
     keep = np.zeros(len(u), dtype=bool)
-    for k in np.lexsort((v, u, weight)):
-        ra, rb = root(int(u[k])), root(int(v[k]))
+    ul, vl = u.tolist(), v.tolist()
+    for k in np.lexsort((v, u, weight)).tolist():
+        ra, rb = root(ul[k]), root(vl[k])
         if ra != rb:
             parent[ra] = rb
             keep[k] = True
@@ -226,11 +249,11 @@ def _mehlhorn(
     v: np.ndarray,
     weight: np.ndarray,
     terminals: np.ndarray,
-    edge_of: dict[tuple[int, int], int] | None = None,
+    edges: _Edges | None = None,
 ) -> np.ndarray:
     """Approximate minimum Steiner tree (Mehlhorn 1988): the indices of its edges.
 
-    ``edge_of`` is :func:`_edge_index` of ``u, v`` when the caller has it already.
+    ``edges`` is ``_Edges.of(u, v, len(matrix))`` when the caller has it already.
 
     1. Each node's nearest terminal (one multi-source Dijkstra); 2. every edge joining two such
     regions gives a terminal-to-terminal distance ``d(s, x) + w(x, y) + d(y, t)``; 3. a minimum
@@ -254,12 +277,13 @@ def _mehlhorn(
     first = np.ones(len(bridge), dtype=bool)
     first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
     bridge, a, b, through = bridge[first], a[first], b[first], through[first]
-    edge_of = _edge_index(u, v) if edge_of is None else edge_of
+    edges = _Edges.of(u, v, matrix.shape[0]) if edges is None else edges
+    toward, pred_list = edges.toward(pred), pred.tolist()
     chosen: set[int] = set()
-    for k in bridge[_kruskal(a, b, through)]:
-        chosen.add(int(k))
+    for k in bridge[_kruskal(a, b, through)].tolist():
+        chosen.add(k)
         for end in (int(u[k]), int(v[k])):
-            chosen.update(_route_edges(pred, end, edge_of))
+            chosen.update(_route(pred_list, toward, end))
     # the paths run in the nearest-terminal forest and the bridges form a tree of its regions,
     # so the expansion is already a tree whose leaves are terminals (Mehlhorn's step 5 is moot)
     return np.array(sorted(chosen), dtype=np.int64)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from geo.core.policy import load_policy
-from geo.facilities.corridor_network import _csr, _edge_index, _unique_rows
+from geo.facilities.corridor_network import _csr, _Edges, _unique_rows
 from geo.facilities.corridors import corridor_reach_m
 
 # coordinates on a millimetre grid, as _graph rounds them, with many repeats
@@ -45,9 +45,10 @@ def test_csr_is_scipys_matrix_with_the_same_arrays(n, data):
     assert np.array_equal(got.indptr, expected.indptr)
     assert np.array_equal(got.indices, expected.indices)
     assert np.array_equal(got.data, expected.data)
-    assert _edge_index(u, v) == {
-        (int(a), int(b)): k for k, (a, b) in enumerate(zip(u, v, strict=True))
-    }
+    # each edge is found by its ends, either way round
+    edges = _Edges.of(u, v, n)
+    assert edges.find(u, v).tolist() == list(range(len(u)))
+    assert edges.find(v, u).tolist() == list(range(len(u)))
 
 
 def test_corridor_reach_covers_search_radius_gap_and_clearance():
