@@ -33,7 +33,6 @@ from geo.facilities.corridor_costs import (
 )
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
-    _csr,
     _Edges,
     _graph,
     _join_components,
@@ -43,6 +42,7 @@ from geo.facilities.corridor_network import (
     _Network,
     _prune_edges,
     _route,
+    _scan_csr,
 )
 
 STEINER_METHOD = "mehlhorn"
@@ -315,7 +315,8 @@ def _median_frontage(
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
     """The frontage point with the least total path length to all member estates."""
     options = sorted({net.nearest(f.x, f.y)[0] for f in frontage}, key=lambda i: tuple(net.xy[i]))
-    reach = dijkstra(net.matrix(), directed=False, indices=sorted(set(estate_nodes.values())))
+    matrix = _scan_csr(len(net.xy), net.u, net.v, net.w)
+    reach = dijkstra(matrix, directed=True, indices=sorted(set(estate_nodes.values())))
     total = reach[:, options].sum(axis=0)
     return {options[int(np.argmin(total))]: (0.0, None)}
 
@@ -345,13 +346,13 @@ def _solve(
     v = np.concatenate([net.v, np.full(len(linked), main)])
     length = np.concatenate([net.w, link_m])
     weight = np.concatenate([net.w, link_m + connection_m])
-    matrix = _csr(main + 1, u, v, weight)
+    matrix = _scan_csr(main + 1, u, v, weight)
     edges = _Edges.of(u, v, main + 1)
 
     n_lines = len(net.u)  # edges from here on are the links to the municipal network
 
     # the separate baseline: each estate's shortest path to the network
-    _, pred = dijkstra(matrix, directed=False, indices=main, return_predecessors=True)
+    _, pred = dijkstra(matrix, directed=True, indices=main, return_predecessors=True)
     paths: dict[str, dict[object, float]] = {}
     u_list, length_list = u.tolist(), length.tolist()
     keys: list[object] = list(range(n_lines))

@@ -160,6 +160,27 @@ def _csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr_matr
     )
 
 
+def _scan_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr_matrix:
+    """The graph of distinct edges ``u < v`` in both directions, rows in scipy's undirected scan.
+
+    Row ``x`` lists the edges to nodes above ``x`` (ascending), then those to nodes below it
+    (ascending): the order in which scipy's undirected search visits a node's edges (the matrix,
+    then its transpose). So ``dijkstra(directed=True)`` on it finds the same distances,
+    predecessors and sources, ties included, as ``dijkstra(directed=False)`` on
+    :func:`_csr`, without building the transpose at every search.
+    """
+    rows, cols = np.concatenate([u, v]), np.concatenate([v, u])
+    below = np.repeat(np.array([False, True]), len(u))
+    order = np.lexsort((cols, below, rows))
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    weights = np.asarray(w, dtype=float)
+    return sparse.csr_matrix(
+        (np.concatenate([weights, weights])[order], cols[order].astype(np.int32), indptr),
+        shape=(n, n),
+    )
+
+
 def _join_components(net: _Network, terminals: list[int]) -> None:
     """Join estates that the lines leave apart with a straight edge (should not happen)."""
     labels = net.labels()
@@ -253,7 +274,8 @@ def _mehlhorn(
 ) -> np.ndarray:
     """Approximate minimum Steiner tree (Mehlhorn 1988): the indices of its edges.
 
-    ``edges`` is ``_Edges.of(u, v, len(matrix))`` when the caller has it already.
+    ``matrix`` is :func:`_scan_csr` of ``u, v, weight``; ``edges`` is
+    ``_Edges.of(u, v, len(matrix))`` when the caller has it already.
 
     1. Each node's nearest terminal (one multi-source Dijkstra); 2. every edge joining two such
     regions gives a terminal-to-terminal distance ``d(s, x) + w(x, y) + d(y, t)``; 3. a minimum
@@ -265,7 +287,7 @@ def _mehlhorn(
     faster than with networkx (``benchmarks/plan_steps.py``), with the same corridors.
     """
     dist, pred, source = dijkstra(
-        matrix, directed=False, indices=terminals, min_only=True, return_predecessors=True
+        matrix, directed=True, indices=terminals, min_only=True, return_predecessors=True
     )
     reach = np.isfinite(dist)
     bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))

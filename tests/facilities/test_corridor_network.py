@@ -6,9 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
 
 from geo.core.policy import load_policy
-from geo.facilities.corridor_network import _csr, _Edges, _unique_rows
+from geo.facilities.corridor_network import _csr, _Edges, _scan_csr, _unique_rows
 from geo.facilities.corridors import corridor_reach_m
 
 # coordinates on a millimetre grid, as _graph rounds them, with many repeats
@@ -49,6 +50,42 @@ def test_csr_is_scipys_matrix_with_the_same_arrays(n, data):
     edges = _Edges.of(u, v, n)
     assert edges.find(u, v).tolist() == list(range(len(u)))
     assert edges.find(v, u).tolist() == list(range(len(u)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 30), st.data())
+def test_directed_search_on_the_scan_matrix_is_scipys_undirected_search(n, data):
+    """Distances, predecessors and nearest sources alike, ties included (weights 1-3: many)."""
+    pairs = sorted(
+        data.draw(
+            st.sets(
+                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(
+                    lambda p: p[0] < p[1]
+                ),
+                min_size=1,
+                max_size=4 * n,
+            )
+        )
+    )
+    pairs = data.draw(st.permutations(pairs))
+    u = np.array([p[0] for p in pairs], dtype=np.int64)
+    v = np.array([p[1] for p in pairs], dtype=np.int64)
+    w = np.array(data.draw(st.lists(st.integers(1, 3), min_size=len(u), max_size=len(u))), float)
+    sources = sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=4)))
+    upper, scan = _csr(n, u, v, w), _scan_csr(n, u, v, w)
+    for kwargs in (
+        {"indices": sources[0], "return_predecessors": True},
+        {"indices": sources, "min_only": True, "return_predecessors": True},
+        {"indices": sources},
+    ):
+        expected = dijkstra(upper, directed=False, **kwargs)
+        got = dijkstra(scan, directed=True, **kwargs)
+        for a, b in zip(
+            expected if isinstance(expected, tuple) else (expected,),
+            got if isinstance(got, tuple) else (got,),
+            strict=True,
+        ):
+            assert np.array_equal(a, b)
 
 
 def test_corridor_reach_covers_search_radius_gap_and_clearance():

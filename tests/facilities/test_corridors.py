@@ -303,8 +303,8 @@ def test_steiner_tree_spans_the_terminals_within_the_mehlhorn_bound(rows, cols, 
     longest terminal-to-terminal shortest path."""
     import networkx as nx
     import numpy as np
-    from scipy import sparse
 
+    from geo.facilities.corridor_network import _scan_csr
     from geo.facilities.corridors import _mehlhorn
 
     n = rows * cols
@@ -316,8 +316,7 @@ def test_steiner_tree_spans_the_terminals_within_the_mehlhorn_bound(rows, cols, 
     terminals = np.array(sorted({p % n for p in picks}))
     if len(terminals) < 2:
         return
-    matrix = sparse.csr_matrix((w, (u, v)), shape=(n, n))
-    edges = _mehlhorn(matrix, u, v, w, terminals)
+    edges = _mehlhorn(_scan_csr(n, u, v, w), u, v, w, terminals)
     tree = nx.Graph()
     tree.add_edges_from((int(u[k]), int(v[k])) for k in edges)
     assert set(terminals.tolist()) <= set(tree)
