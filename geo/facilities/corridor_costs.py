@@ -11,7 +11,6 @@ May import: numpy, pandas, geopandas, shapely, geo.core and
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -20,11 +19,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.core.policy import UTILITIES
 from geo.facilities.corridor_layers import _Context, _Group
+from geo.facilities.corridor_segments import (
+    _cut_segments,
+    _Pending,
+    _pending,
+    _Segments,
+)
 
 MAIN = "municipal network"
-_INSIDE_M = 0.5
 
 SEGMENT_COLUMNS = (
     "district_id",
@@ -104,6 +107,7 @@ class _DistrictResult:
     row: dict[str, object]
     segments: _Segments | None
     table: list[dict[str, object]]
+    pending: _Pending | None = None  # the segments before they are cut (see _complete)
 
     def for_district(self, district_id: str) -> _DistrictResult:
         """A copy labelled with ``district_id`` (plans are memoised under a placeholder id)."""
@@ -116,15 +120,6 @@ class _DistrictResult:
             )
         table = [{**row, "district_id": district_id} for row in self.table]
         return _DistrictResult(dict(self.row), segments, table)
-
-
-@dataclass
-class _Segments:
-    """A district's segments as plain rows (one GeoDataFrame is made for the run, not for each)."""
-
-    rows: list[dict[str, object]]
-    geoms: list[shapely.Geometry]
-    clearance_ok: np.ndarray | None  # None without buildings
 
 
 @dataclass
@@ -150,21 +145,6 @@ class _Solution:
     paths: dict[str, dict[object, float]]  # baseline edge key -> length, per estate (route order)
     union: _Tree
     method: str
-
-
-def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
-    c = ctx.policy.corridors
-    return c.trench_yuan_per_m + sum(getattr(c, f"{u}_yuan_per_m") for u in utilities)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _node_text(node: object) -> str:
-    """``str(node)``, remembered: a node's text orders the ends of every line it is in."""
-    return str(node)
-
-
-def _edge_key(u: object, v: object) -> tuple[object, object]:
-    return (u, v) if _node_text(u) <= _node_text(v) else (v, u)
 
 
 def _served(tree: _Tree, estate_nodes: dict[str, int], main: int) -> dict[object, int]:
@@ -232,10 +212,10 @@ def _account(
     solved: dict[tuple[str, ...], _Solution],
     ctx: _Context,
 ) -> _DistrictResult:
-    """A district's row, segments and per-utility rows from its groups' solutions.
+    """A district's row and per-utility rows from its groups' solutions, its segments pending.
 
     ``points``: the graph's nodes (m); ``estate_nodes``: each member's node; ``inside``: see
-    :func:`_inside`.
+    :func:`geo.facilities.corridor_segments._inside`. The segments are cut by :func:`_complete`.
     """
     c = ctx.policy.corridors
     # the separate baseline: per estate, its own trench (union of its paths) and connections
@@ -266,12 +246,6 @@ def _account(
     for tree in trees.values():
         for key, n in _served(tree, estate_nodes, len(points)).items():
             served[key] = max(served[key], n)
-    segments = _segments(district_id, edges, served, points, inside, ctx)
-    conflicts = (
-        int((~segments.clearance_ok).sum())
-        if segments is not None and segments.clearance_ok is not None
-        else pd.NA
-    )
     row = {
         "corridor_basis": "+".join(sorted({g.basis for g in groups})),
         "corridor_method": method,
@@ -283,7 +257,7 @@ def _account(
         "cost_saving_pct": _pct(cost, separate_cost),
         "connections": int(sum(taps.values())),
         "separate_connections": int(separate_connections),
-        "clearance_conflicts": conflicts,
+        "clearance_conflicts": pd.NA,  # set with the segments (_complete)
     }
     table = [
         {
@@ -313,117 +287,18 @@ def _account(
                 ),
             }
         )
-    return _DistrictResult(row, segments, table)
+    pending = _pending(district_id, edges, served, points, inside)
+    return _DistrictResult(row, None, table, pending)
 
 
-def _segments(
-    district_id: str,
-    edges: dict[object, dict[str, object]],
-    served: dict[object, int],
-    points: list[tuple[float, float]],
-    inside: shapely.Geometry,
-    ctx: _Context,
-) -> _Segments | None:
-    parts: dict[tuple[str, str], list[shapely.Geometry]] = defaultdict(list)
-    # the straight edges as lines, all at once (in edge order)
-    ends = [
-        _edge_key(points[e["ends"][0]], points[e["ends"][1]])
-        for key, e in edges.items()
-        if type(key) is not tuple
-    ]
-    lines = iter(shapely.linestrings(np.array(ends, dtype=float)) if ends else ())
-    names: dict[frozenset[str], str] = {}
-    for key, entry in edges.items():
-        served_by = frozenset(entry["utilities"])
-        utilities = names.get(served_by)
-        if utilities is None:
-            utilities = names[served_by] = ",".join(u for u in UTILITIES if u in served_by)
-        if type(key) is tuple:
-            if entry["link"] is not None:  # the link from a node to a main
-                parts[(utilities, "connection")].append(entry["link"])
-            continue
-        kind = "trunk" if served.get(key, 0) >= 2 else "branch"
-        parts[(utilities, kind)].append(next(lines))
-    # the parts outside the outline (beyond the estates' red lines) are the connection
-    inner = [key for key in parts if key[1] != "connection"]
-    if inner:
-        both = _per_part(parts, inner)
-        # (lines the district covers have nothing outside: the prepared test is much cheaper)
-        check = np.flatnonzero(~shapely.covers(inside, both))
-        outside = shapely.difference(both[check], inside)
-        beyond = np.flatnonzero(~shapely.is_empty(outside))
-        within = shapely.intersection(both[check[beyond]], inside) if len(beyond) else []
-        for i, kept in zip(beyond.tolist(), within, strict=True):
-            utilities, kind = inner[int(check[i])]
-            parts[(utilities, kind)] = list(shapely.get_parts(kept))
-            parts[(utilities, "connection")].extend(shapely.get_parts(outside[i]))
-    keys = []
-    for key in sorted(parts):
-        line_parts = np.array(parts[key], dtype=object)
-        keep = (shapely.get_type_id(line_parts) == 1) & (shapely.length(line_parts) > 0)
-        parts[key] = list(line_parts[keep])
-        if keep.any():
-            keys.append(key)
-    if not keys:
-        return None
-    pieces, which = shapely.get_parts(shapely.line_merge(_per_part(parts, keys)), return_index=True)
-    lengths = shapely.length(pieces).tolist()
-    rows = []
-    c = ctx.policy.corridors
-    costs = {}
-    for (utilities, kind), length in zip((keys[i] for i in which.tolist()), lengths, strict=True):
-        if utilities not in costs:
-            split = utilities.split(",")
-            costs[utilities] = (
-                _per_metre(tuple(split), ctx),
-                max(getattr(c, f"clearance_{u}_m") for u in split),
-            )
-        per_metre, clearance = costs[utilities]
-        rows.append(
-            {
-                "district_id": district_id,
-                "utilities": utilities,
-                "kind": kind,
-                "length_m": round(length, 1),
-                "cost_yuan": round(length * per_metre),
-                "clearance_m": clearance,
-            }
-        )
-    clearances = np.array([r["clearance_m"] for r in rows], dtype=float)
-    return _Segments(rows, list(pieces), _clearance_ok(pieces, clearances, ctx))
-
-
-def _per_part(
-    parts: dict[tuple[str, str], list[shapely.Geometry]], keys: list[tuple[str, str]]
-) -> np.ndarray:
-    """One MultiLineString of the lines of each key, in the order of ``keys``."""
-    lines = [g for key in keys for g in parts[key]]
-    index = np.repeat(np.arange(len(keys)), [len(parts[key]) for key in keys])
-    return shapely.multilinestrings(np.array(lines, dtype=object), indices=index)
-
-
-def _inside(outlines: np.ndarray, ctx: _Context) -> np.ndarray:
-    """Each district as its segments see it, prepared: lines inside are trunks and branches.
-
-    The outline closed over the gaps between members (at most the adjacency tolerance wide),
-    plus 0.5 m so lines along the outline count as inside; the rest is the connection.
-    """
-    close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
-    inside = shapely.buffer(shapely.buffer(outlines, close), _INSIDE_M - close)
-    shapely.prepare(inside)
-    return inside
-
-
-def _clearance_ok(geoms: np.ndarray, clearances: np.ndarray, ctx: _Context) -> np.ndarray | None:
-    """False where a segment comes closer to a building than its clearance; None without them."""
-    if ctx.buildings is None:
-        return None
-    ok = np.ones(len(geoms), dtype=bool)
-    for clearance in pd.unique(clearances):
-        rows = np.flatnonzero(clearances == clearance)
-        near = ctx.buildings.query(geoms[rows], predicate="dwithin", distance=float(clearance))[0]
-        ok[rows[np.unique(near)]] = False
-    return ok
+def _complete(results: list[_DistrictResult], ctx: _Context) -> list[_DistrictResult]:
+    """Cut the pending segments of all ``results`` at once and count their clearance conflicts."""
+    todo = [r for r in results if r.pending is not None]
+    for result, segments in zip(todo, _cut_segments([r.pending for r in todo], ctx), strict=True):
+        result.segments, result.pending = segments, None
+        if segments is not None and segments.clearance_ok is not None:
+            result.row["clearance_conflicts"] = int((~segments.clearance_ok).sum())
+    return results
 
 
 def _assemble(

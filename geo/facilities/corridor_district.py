@@ -23,14 +23,7 @@ import numpy as np
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from geo.facilities.corridor_costs import (
-    _account,
-    _DistrictResult,
-    _inside,
-    _per_metre,
-    _Solution,
-    _Tree,
-)
+from geo.facilities.corridor_costs import _account, _complete, _DistrictResult, _Solution, _Tree
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
     _Edges,
@@ -44,6 +37,7 @@ from geo.facilities.corridor_network import (
     _route,
     _scan_csr,
 )
+from geo.facilities.corridor_segments import _inside, _per_metre
 
 STEINER_METHOD = "mehlhorn"
 _EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
@@ -61,7 +55,7 @@ def _plan_batch(
     near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx)
     drafts = [_draft(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
     _label_components([d.graph for d in drafts])
-    return [_finish(d, ctx) for d in drafts]
+    return _complete([_finish(d, ctx) for d in drafts], ctx)
 
 
 @dataclass
