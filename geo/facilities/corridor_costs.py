@@ -206,7 +206,7 @@ def _account(
     district_id: str,
     members: list[str],
     inside: shapely.Geometry,
-    points: list[tuple[float, float]],
+    xy: np.ndarray,
     estate_nodes: dict[str, int],
     groups: list[_Group],
     solved: dict[tuple[str, ...], _Solution],
@@ -214,7 +214,7 @@ def _account(
 ) -> _DistrictResult:
     """A district's row and per-utility rows from its groups' solutions, its segments pending.
 
-    ``points``: the graph's nodes (m); ``estate_nodes``: each member's node; ``inside``: see
+    ``xy``: the graph's nodes (m), ``(n, 2)``; ``estate_nodes``: each member's node; ``inside``: see
     :func:`geo.facilities.corridor_segments._inside`. The segments are cut by :func:`_complete`.
     """
     c = ctx.policy.corridors
@@ -244,7 +244,7 @@ def _account(
         method = "shortest-path union"
     served: dict[object, int] = defaultdict(int)
     for tree in trees.values():
-        for key, n in _served(tree, estate_nodes, len(points)).items():
+        for key, n in _served(tree, estate_nodes, len(xy)).items():
             served[key] = max(served[key], n)
     row = {
         "corridor_basis": "+".join(sorted({g.basis for g in groups})),
@@ -287,7 +287,7 @@ def _account(
                 ),
             }
         )
-    pending = _pending(district_id, edges, served, points, inside)
+    pending = _pending(district_id, edges, served, xy, inside)
     return _DistrictResult(row, None, table, pending)
 
 

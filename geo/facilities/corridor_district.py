@@ -221,7 +221,7 @@ def _finish(draft: _Draft, ctx: _Context) -> _DistrictResult:
         g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
     }
     return _account(
-        d.district_id, d.members, d.near.inside, graph.points(), estate_nodes, groups, solved, ctx
+        d.district_id, d.members, d.near.inside, graph.xy, estate_nodes, groups, solved, ctx
     )
 
 

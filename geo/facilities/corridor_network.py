@@ -32,16 +32,6 @@ class _Network:
     w: np.ndarray
     _labels: np.ndarray | None = None
     _matrix: sparse.csr_matrix | None = None
-    _points: list[tuple[float, float]] | None = None
-
-    def node(self, i: int) -> tuple[float, float]:
-        return self.points()[i]
-
-    def points(self) -> list[tuple[float, float]]:
-        """Every node as an ``(x, y)`` tuple of floats (m), the node labels of the trees."""
-        if self._points is None:
-            self._points = list(map(tuple, self.xy.tolist()))
-        return self._points
 
     def labels(self) -> np.ndarray:
         """Connected component of each node."""

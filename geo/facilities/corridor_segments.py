@@ -12,7 +12,6 @@ May import: numpy, pandas, shapely, geo.core and :mod:`~geo.facilities.corridor_
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -55,31 +54,22 @@ def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
     return c.trench_yuan_per_m + sum(getattr(c, f"{u}_yuan_per_m") for u in utilities)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _node_text(node: object) -> str:
-    """``str(node)``, remembered: a node's text orders the ends of every line it is in."""
-    return str(node)
-
-
-def _edge_key(u: object, v: object) -> tuple[object, object]:
-    return (u, v) if _node_text(u) <= _node_text(v) else (v, u)
-
-
 def _pending(
     district_id: str,
     edges: dict[object, dict[str, object]],
     served: dict[object, int],
-    points: list[tuple[float, float]],
+    xy: np.ndarray,
     inside: shapely.Geometry,
 ) -> _Pending:
     """A district's edges (keys as in :class:`geo.facilities.corridor_costs._Tree`) to be cut.
 
     An edge serving two or more estates is a trunk, else a branch; links to a main are the
-    connection.
+    connection. ``xy``: the graph's nodes (m). A straight edge runs from the end whose
+    coordinates read first as text (``str((x, y))``) to the other.
     """
     names: dict[frozenset[str], str] = {}
     items: list[tuple[str, str, shapely.Geometry | None]] = []
-    ends = []
+    pairs = []
     for key, entry in edges.items():
         served_by = frozenset(entry["utilities"])
         utilities = names.get(served_by)
@@ -90,8 +80,14 @@ def _pending(
                 items.append((utilities, "connection", entry["link"]))
             continue
         items.append((utilities, "trunk" if served.get(key, 0) >= 2 else "branch", None))
-        a, b = entry["ends"]
-        ends.append(_edge_key(points[a], points[b]))
+        pairs.append(entry["ends"])
+    ends = []
+    if pairs:
+        nodes = sorted({n for pair in pairs for n in pair})
+        at = dict(zip(nodes, map(tuple, xy[nodes].tolist()), strict=True))
+        text = {n: str(p) for n, p in at.items()}
+        for a, b in pairs:
+            ends.append((at[a], at[b]) if text[a] <= text[b] else (at[b], at[a]))
     return _Pending(district_id, items, ends, inside)
 
 
