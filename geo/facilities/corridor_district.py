@@ -348,7 +348,7 @@ def _solve(
     # the separate baseline: each estate's shortest path to the network
     _, pred = dijkstra(matrix, directed=True, indices=main, return_predecessors=True)
     paths: dict[str, dict[object, float]] = {}
-    u_list, length_list = u.tolist(), length.tolist()
+    u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
     keys: list[object] = list(range(n_lines))
     keys.extend(("main", a, group.utilities) for a in u_list[n_lines:])
     in_union: set[int] = set()
@@ -364,10 +364,11 @@ def _solve(
     tree = _mehlhorn(matrix, u, v, weight, terminals, edges)
 
     def listed(ks: np.ndarray) -> _Tree:
-        order = ks[_listing_order(u[ks], v[ks])].tolist()
+        edges = ks.tolist()
+        order = [edges[i] for i in _listing_order(u[ks].tolist(), v[ks].tolist())]
         return _Tree(
             [keys[k] for k in order],
-            [(u_list[k], int(v[k])) for k in order],
+            [(u_list[k], v_list[k]) for k in order],
             [length_list[k] for k in order],
             [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
         )
@@ -378,16 +379,15 @@ def _solve(
     return _Solution(union_tree, paths, union_tree, "shortest-path union")
 
 
-def _listing_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _listing_order(a: list[int], b: list[int]) -> list[int]:
     """The order in which ``networkx.Graph`` lists edges ``(a, b)`` added in the given order.
 
     A graph lists each node's edges to nodes not listed yet, nodes in the order they were first
     added (``a`` before ``b``), each node's edges in the order they were added. So an edge comes
     at its earlier end, ordered by when that end first appeared, then by position.
     """
-    if not len(a):
-        return np.zeros(0, dtype=np.intp)
-    ends = np.stack([a, b], axis=1).ravel()
-    nodes, first = np.unique(ends, return_index=True)
-    at = np.minimum(first[np.searchsorted(nodes, a)], first[np.searchsorted(nodes, b)])
-    return np.lexsort((np.arange(len(a)), at))
+    first: dict[int, int] = {}
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        first.setdefault(x, 2 * i)
+        first.setdefault(y, 2 * i + 1)
+    return sorted(range(len(a)), key=lambda i: (min(first[a[i]], first[b[i]]), i))

@@ -160,8 +160,8 @@ def _scan_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr
     :func:`_csr`, without building the transpose at every search.
     """
     rows, cols = np.concatenate([u, v]), np.concatenate([v, u])
-    below = np.repeat(np.array([False, True]), len(u))
-    order = np.lexsort((cols, below, rows))
+    below = np.repeat(np.array([0, n], dtype=np.int64), len(u))
+    order = np.argsort((rows.astype(np.int64) * 2 * n + below) + cols)  # distinct keys
     indptr = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     weights = np.asarray(w, dtype=float)

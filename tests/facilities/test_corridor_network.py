@@ -88,6 +88,35 @@ def test_directed_search_on_the_scan_matrix_is_scipys_undirected_search(n, data)
             assert np.array_equal(a, b)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 25), st.data())
+def test_listing_order_is_networkx_edge_order(n, data):
+    """Trees are listed as a networkx graph built from their edges in order lists them."""
+    import networkx as nx
+
+    from geo.facilities.corridor_district import _listing_order
+
+    pairs = data.draw(
+        st.permutations(
+            sorted(
+                data.draw(
+                    st.sets(
+                        st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(
+                            lambda p: p[0] < p[1]
+                        ),
+                        max_size=3 * n,
+                    )
+                )
+            )
+        )
+    )
+    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+    graph = nx.Graph()
+    graph.add_edges_from(pairs)
+    listed = [pairs[i] for i in _listing_order(a, b)]
+    assert [tuple(sorted(e)) for e in graph.edges()] == listed
+
+
 def test_corridor_reach_covers_search_radius_gap_and_clearance():
     policy = load_policy()
     c = policy.corridors
