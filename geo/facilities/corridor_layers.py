@@ -185,8 +185,11 @@ _CONTEXTS: Memo[_Context] = Memo(4)
 
 def _lines(geoms: np.ndarray) -> np.ndarray:
     """Lines of a layer: polygons as their boundaries, points dropped (empty)."""
-    geoms = shapely.force_2d(geoms)
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
     dims = shapely.get_dimensions(geoms)
-    out = np.where(dims == 2, shapely.boundary(geoms), geoms)
-    out = np.where(dims == 0, shapely.from_wkt("LINESTRING EMPTY"), out)
+    out = geoms.copy()
+    areas = np.flatnonzero(dims == 2)
+    out[areas] = shapely.boundary(geoms[areas])
+    out[dims == 0] = shapely.from_wkt("LINESTRING EMPTY")
     return np.where(shapely.is_missing(out), shapely.from_wkt("LINESTRING EMPTY"), out)
