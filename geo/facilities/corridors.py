@@ -64,6 +64,8 @@ geopandas, shapely, pyproj, geo.core and those four modules.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterator
@@ -200,9 +202,10 @@ def plan_corridors(
     found: list[_DistrictResult | None] = [_MEMO.get(key) for key in keys]
     missing = [i for i, result in enumerate(found) if result is None]
     todo = [(_ANY_DISTRICT, *tasks[i][1:]) if memo_on else tasks[i] for i in missing]
-    for i, result in zip(missing, _plan_districts(todo, ctx, workers), strict=True):
-        _MEMO.put(keys[i], result)
-        found[i] = result
+    with _collector_paused():
+        for i, result in zip(missing, _plan_districts(todo, ctx, workers), strict=True):
+            _MEMO.put(keys[i], result)
+            found[i] = result
     for task, result in zip(tasks, found, strict=True):
         assert result is not None
         if memo_on:
@@ -282,7 +285,26 @@ def _plan_chunk(
     tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
 ) -> list[_DistrictResult]:
     assert _FORK_CONTEXT is not None
-    return _plan_batch(tasks, _FORK_CONTEXT)
+    with _collector_paused():
+        return _plan_batch(tasks, _FORK_CONTEXT)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while districts are planned (then as it was).
+
+    Planning makes many small short-lived containers (tuples, lists, dicts) and no reference
+    cycles; every few hundred of them the collector walks the young objects and, often, all the
+    others: about 7 % of the corridors' CPU at 50,000 estates. Reference counting still frees
+    every object as soon as it is unused; a cycle would wait for the collector's return.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 #: Placeholder district id of memoised plans (see ``_MEMO``).

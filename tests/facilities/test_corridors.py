@@ -263,6 +263,26 @@ def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy, memos_on
     assert not other.districts["cost_yuan"].equals(fresh.districts["cost_yuan"])
 
 
+def test_planning_leaves_the_garbage_collector_as_it_was(policy):
+    """The collector is paused while districts are planned and then back as it was."""
+    import gc
+
+    rows = make_estates(
+        [{"estate_id": f"E{i}", "geometry": box(110 * i, 0, 110 * i + 100, 100)} for i in range(3)]
+    )
+    estates, districts, edges = _district_run(rows, policy)
+    roads = _street(-20, -100, -20, 200)
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            plan = plan_corridors(estates, districts, edges, policy, roads=roads)
+            assert gc.isenabled() is enabled
+            assert len(plan.segments)
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 def test_districts_planned_in_worker_processes_give_the_same_result(policy, monkeypatch):
     """Eight districts (rows of three estates, 1 km apart) planned in 2 processes as in one."""
     import geo.facilities.corridors as corridors
