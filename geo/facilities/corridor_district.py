@@ -29,11 +29,9 @@ from geo.facilities.corridor_network import (
     _Edges,
     _graph,
     _join_components,
-    _kruskal,
     _label_components,
     _mehlhorn,
     _Network,
-    _prune_edges,
     _route,
     _scan_csr,
 )
@@ -358,9 +356,9 @@ def _solve(
         paths[estate_id] = {keys[k]: length_list[k] for k in ks}
         in_union.update(ks)
     terminals = np.array(sorted({*estate_nodes.values(), main}))
+    # the paths run in one shortest-path tree from the network: their union is a tree whose
+    # leaves are estates (a minimum spanning tree of it is itself, pruning leaves nothing)
     union = np.array(sorted(in_union), dtype=np.int64)
-    union = union[_kruskal(u[union], v[union], weight[union])]
-    union = union[_prune_edges(u[union], v[union], terminals)]
     tree = _mehlhorn(matrix, u, v, weight, terminals, edges)
 
     def listed(ks: np.ndarray) -> _Tree:

@@ -3,7 +3,7 @@
 Holds :class:`_Network` (a district's noded candidate lines as arrays of straight edges, metres),
 :func:`_graph` (noding with shapely into that network, each estate at its nearest node) and the
 graph algorithms on scipy's sparse matrices: shortest-path routes, Kruskal's minimum spanning
-forest, leaf pruning and Mehlhorn's approximate minimum Steiner tree (:func:`_mehlhorn`).
+forest and Mehlhorn's approximate minimum Steiner tree (:func:`_mehlhorn`).
 
 May import: numpy, scipy, shapely. Knows nothing of policies, utilities or costs.
 """
@@ -237,21 +237,6 @@ def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
             parent[ra] = rb
             keep[k] = True
     return keep
-
-
-def _prune_edges(u: np.ndarray, v: np.ndarray, terminals: np.ndarray) -> np.ndarray:
-    """Mask of the edges of a forest left after removing non-terminal leaves until none is left."""
-    keep = np.ones(len(u), dtype=bool)
-    size = int(max(u.max(initial=0), v.max(initial=0), terminals.max(initial=0))) + 1
-    is_terminal = np.zeros(size, dtype=bool)
-    is_terminal[terminals] = True
-    while True:
-        degree = np.bincount(u[keep], minlength=size) + np.bincount(v[keep], minlength=size)
-        leaf = (degree == 1) & ~is_terminal
-        drop = keep & (leaf[u] | leaf[v])
-        if not drop.any():
-            return keep
-        keep &= ~drop
 
 
 def _mehlhorn(
