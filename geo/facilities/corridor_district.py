@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -28,6 +28,7 @@ from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
     _Edges,
     _graph,
+    _graphs,
     _join_components,
     _label_components,
     _mehlhorn,
@@ -52,6 +53,11 @@ def _plan_batch(
     """
     near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx)
     drafts = [_draft(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
+    spacing = ctx.policy.corridors.node_spacing_m
+    for d, (graph, estate_nodes) in zip(
+        drafts, _graphs([(d.lines, d.anchors, d.members) for d in drafts], spacing), strict=True
+    ):
+        d.graph, d.estate_nodes = graph, estate_nodes
     _label_components([d.graph for d in drafts])
     return _complete([_finish(d, ctx) for d in drafts], ctx)
 
@@ -128,9 +134,9 @@ class _Draft:
     lines: list[shapely.Geometry]
     connect_roads: np.ndarray | None
     groups: list[_Group]
-    graph: _Network
-    estate_nodes: dict[str, int]
     frontage: list[shapely.Geometry] | None  # the outline points, when among the lines
+    graph: _Network = field(init=False)  # the graph of the lines (made for the batch)
+    estate_nodes: dict[str, int] = field(init=False)  # each member's node in it
 
 
 def _draft(
@@ -160,19 +166,8 @@ def _draft(
     if groups and all(g.basis == "outline" for g in groups):
         # no connection point but on the outline: its lines now, not after a first search
         frontage = _with_frontage(lines, anchors, outline)
-    graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m, join=False)
     return _Draft(
-        district_id,
-        members,
-        outline,
-        anchors,
-        near,
-        lines,
-        connect_roads,
-        groups,
-        graph,
-        estate_nodes,
-        frontage,
+        district_id, members, outline, anchors, near, lines, connect_roads, groups, frontage
     )
 
 

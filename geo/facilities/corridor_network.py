@@ -71,34 +71,88 @@ def _graph(
 
     ``join``: estates that the lines leave apart are joined by a straight edge
     (:func:`_join_components`); False leaves that to the caller (who may label the components of
-    many graphs at once, :func:`_label_components`).
+    many graphs at once, :func:`_label_components`). See :func:`_graphs`.
     """
-    noded = shapely.get_parts(
-        shapely.union_all(shapely.segmentize(np.array(lines, dtype=object), spacing))
+    net, estate_nodes = _graphs([(lines, anchors, members)], spacing)[0]
+    if join:
+        _join_components(net, list(estate_nodes.values()))
+    return net, estate_nodes
+
+
+def _graphs(
+    districts: list[tuple[list[shapely.Geometry], list[shapely.Geometry], list[str]]],
+    spacing: float,
+) -> list[tuple[_Network, dict[str, int]]]:
+    """Per (lines, anchors, member ids): the graph of the noded lines and each estate's node.
+
+    Each district's lines are split every ``spacing`` m at most and noded on their own
+    (``union_all``); the arrays of all districts are then made at once, each district's the same
+    as alone: nodes are the distinct vertices (rounded to the mm) in (x, y) order, an edge per
+    node pair (the shortest), each estate at its nearest node (the first on a tie). Estates the
+    lines leave apart are not joined here (see :func:`_graph`).
+    """
+    noded = np.array(
+        [
+            shapely.union_all(shapely.segmentize(np.array(lines, dtype=object), spacing))
+            for lines, _, _ in districts
+        ],
+        dtype=object,
     )
-    coords, which = shapely.get_coordinates(noded, return_index=True)
+    parts, part_of = shapely.get_parts(noded, return_index=True)
+    coords, which = shapely.get_coordinates(parts, return_index=True)
     coords = np.round(coords, 3)
     same = which[:-1] == which[1:]
     a, b = coords[:-1][same], coords[1:][same]
+    of = part_of[which[:-1][same]]  # the district of each segment
     length = np.hypot(*(b - a).T)
-    a, b, length = a[length > 0], b[length > 0], length[length > 0]
-    xy, inverse = _unique_rows(np.concatenate([a, b]))
+    keep = length > 0
+    a, b, length, of = a[keep], b[keep], length[keep], of[keep]
+    xy, node_of, inverse = _unique_rows_by(np.concatenate([a, b]), np.concatenate([of, of]))
     i, j = inverse[: len(a)], inverse[len(a) :]
     lo, hi = np.minimum(i, j), np.maximum(i, j)
     order = np.lexsort((length, hi, lo))  # per node pair, the shortest edge first
     lo, hi, length = lo[order], hi[order], length[order]
     first = np.ones(len(lo), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    net = _Network(xy, lo[first], hi[first], length[first])
-    at = shapely.get_coordinates(np.array(anchors, dtype=object))
-    # each estate's nearest node (first in node order on a tie), all estates at once
-    nearest = np.argmin(
-        np.hypot(xy[None, :, 0] - at[:, :1], xy[None, :, 1] - at[:, 1:]), axis=1
-    ).tolist()
-    estate_nodes = dict(zip(members, nearest, strict=True))
-    if join:
-        _join_components(net, list(estate_nodes.values()))
-    return net, estate_nodes
+    lo, hi, length = lo[first], hi[first], length[first]
+    # nodes and edges come district by district
+    node_at = np.searchsorted(node_of, np.arange(len(districts) + 1))
+    edge_at = np.searchsorted(lo, node_at)
+    out = []
+    for k, (_, anchors, members) in enumerate(districts):
+        n0, n1, e0, e1 = node_at[k], node_at[k + 1], edge_at[k], edge_at[k + 1]
+        here = xy[n0:n1]
+        net = _Network(here, lo[e0:e1] - n0, hi[e0:e1] - n0, length[e0:e1])
+        at = shapely.get_coordinates(np.array(anchors, dtype=object))
+        # each estate's nearest node (first in node order on a tie), all estates at once
+        nearest = np.argmin(
+            np.hypot(here[None, :, 0] - at[:, :1], here[None, :, 1] - at[:, 1:]), axis=1
+        ).tolist()
+        out.append((net, dict(zip(members, nearest, strict=True))))
+    return out
+
+
+def _unique_rows_by(
+    points: np.ndarray, group: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_unique_rows` of each group's points, groups in ascending order, all at once.
+
+    Returns the distinct rows (group by group, each in (x, y) order), the group of each and the
+    inverse (row of each point).
+    """
+    if not len(points):
+        return points.reshape(0, 2), group[:0], np.zeros(0, dtype=np.intp)
+    order = np.lexsort((points[:, 1], points[:, 0], group))
+    ordered, groups = points[order], group[order]
+    new = np.ones(len(points), dtype=bool)
+    new[1:] = (
+        (ordered[1:, 0] != ordered[:-1, 0])
+        | (ordered[1:, 1] != ordered[:-1, 1])
+        | (groups[1:] != groups[:-1])
+    )
+    inverse = np.empty(len(points), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], groups[new], inverse
 
 
 def _label_components(nets: list[_Network]) -> None:

@@ -9,7 +9,13 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from geo.core.policy import load_policy
-from geo.facilities.corridor_network import _csr, _Edges, _scan_csr, _unique_rows
+from geo.facilities.corridor_network import (
+    _csr,
+    _Edges,
+    _scan_csr,
+    _unique_rows,
+    _unique_rows_by,
+)
 from geo.facilities.corridors import corridor_reach_m
 
 # coordinates on a millimetre grid, as _graph rounds them, with many repeats
@@ -26,6 +32,23 @@ def test_unique_rows_is_numpys_unique_by_row(points):
     assert np.array_equal(rows, expected.reshape(-1, 2))
     assert np.array_equal(got, inverse.reshape(-1))
     assert np.array_equal(rows[got], points)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_points, st.data())
+def test_unique_rows_by_group_is_unique_rows_of_each_group(points, data):
+    group = np.array(
+        data.draw(st.lists(st.integers(0, 3), min_size=len(points), max_size=len(points))),
+        dtype=np.int64,
+    )
+    rows, row_group, inverse = _unique_rows_by(points, group)
+    assert np.array_equal(rows[inverse], points)
+    assert np.all(np.diff(row_group) >= 0)
+    for g in range(4):
+        alone, alone_inverse = _unique_rows(points[group == g])
+        start = int(np.searchsorted(row_group, g))
+        assert np.array_equal(rows[row_group == g], alone)
+        assert np.array_equal(inverse[group == g] - start, alone_inverse)
 
 
 @settings(max_examples=200, deadline=None)
