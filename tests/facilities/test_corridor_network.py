@@ -145,3 +145,29 @@ def test_corridor_reach_covers_search_radius_gap_and_clearance():
     c = policy.corridors
     largest = max(getattr(c, f"clearance_{u}_m") for u in c.utilities)
     assert corridor_reach_m(policy) >= c.search_radius_m + policy.adjacency.tolerance_m + largest
+
+
+_segments = st.lists(
+    st.tuples(*[st.integers(0, 60)] * 4).filter(lambda t: t[:2] != t[2:]), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_segments, min_size=1, max_size=4))
+def test_graphs_made_together_are_each_districts_graph_alone(districts):
+    """Overlapping districts' graphs made in one pass equal those made one by one."""
+    import shapely
+
+    from geo.facilities.corridor_network import _graph, _graphs
+
+    items = []
+    for segments in districts:
+        lines = [shapely.LineString([(x0, y0), (x1, y1)]) for x0, y0, x1, y1 in segments]
+        x, y = segments[0][:2]
+        items.append((lines, [shapely.Point(x, y), shapely.Point(y, x)], ["A", "B"]))
+    together = _graphs(items, 20.0)
+    for item, (net, nodes) in zip(items, together, strict=True):
+        alone, alone_nodes = _graph(*item, 20.0, join=False)
+        assert nodes == alone_nodes
+        for name in ("xy", "u", "v", "w"):
+            assert np.array_equal(getattr(net, name), getattr(alone, name))
