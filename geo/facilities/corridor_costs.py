@@ -1,12 +1,12 @@
-"""The accounting of the corridors: lengths, costs, segments and the run's tables.
+"""The accounting of the corridors: lengths, costs and the run's tables.
 
 Holds what a planned district becomes: the corridor and separate-baseline figures per district
-and utility (:func:`_account`), the segments as trunk / branch / connection lines with their
-GB 50289-2016 clearance check (:func:`_segments`), and the run's :class:`CorridorPlan`
-(:func:`_assemble`) with its column lists.
+and utility (:func:`_account`), its segments cut for a batch of districts at once
+(:func:`_complete`, by :mod:`geo.facilities.corridor_segments`), and the run's
+:class:`CorridorPlan` (:func:`_assemble`) with its column lists.
 
 May import: numpy, pandas, geopandas, shapely, geo.core and
-:mod:`geo.facilities.corridor_layers`.
+:mod:`geo.facilities.corridor_layers`, :mod:`geo.facilities.corridor_segments`.
 """
 
 from __future__ import annotations

@@ -56,10 +56,12 @@ Modules
 -------
 This module plans the run's districts (in order or in worker processes, memoised by content);
 :mod:`~geo.facilities.corridor_district` plans a batch of districts (connection points, the
-search); :mod:`~geo.facilities.corridor_layers` prepares the input layers;
+search; the steps that gain from it for the whole batch at once, each district's result the same
+as alone); :mod:`~geo.facilities.corridor_layers` prepares the input layers;
 :mod:`~geo.facilities.corridor_network` holds the candidate graph and the Steiner tree;
-:mod:`~geo.facilities.corridor_costs` the accounting, segments and tables. May import: numpy,
-geopandas, shapely, pyproj, geo.core and those four modules.
+:mod:`~geo.facilities.corridor_costs` the accounting and tables;
+:mod:`~geo.facilities.corridor_segments` the segments. May import: numpy, geopandas, shapely,
+pyproj, geo.core and those modules.
 """
 
 from __future__ import annotations
