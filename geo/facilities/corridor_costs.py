@@ -12,6 +12,7 @@ May import: numpy, pandas, geopandas, shapely, geo.core and
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -143,8 +144,13 @@ class _Tree:
 class _Solution:
     tree: _Tree
     paths: dict[str, dict[object, float]]  # baseline edge key -> length, per estate (route order)
-    union: _Tree
+    union_of: Callable[[], _Tree]  # the union of the baseline paths (listed when asked for)
     method: str
+
+    @property
+    def union(self) -> _Tree:
+        """The union of the separate baseline's paths, as a tree (rarely needed: listed then)."""
+        return self.union_of()
 
 
 def _served(tree: _Tree, estate_nodes: dict[str, int], main: int) -> dict[object, int]:

@@ -327,8 +327,9 @@ def _solve(
         else 0.0
     )
     main = len(net.xy)
-    linked = np.array(sorted(candidates), dtype=np.int64)
-    link_m = np.array([candidates[int(n)][0] for n in linked], dtype=float)
+    linked_nodes = sorted(candidates)
+    linked = np.array(linked_nodes, dtype=np.int64)
+    link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
     u = np.concatenate([net.u, linked])
     v = np.concatenate([net.v, np.full(len(linked), main)])
     length = np.concatenate([net.w, link_m])
@@ -366,10 +367,10 @@ def _solve(
             [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
         )
 
-    union_tree = listed(union)
     if weight[tree].sum() <= weight[union].sum() + 1e-9:
-        return _Solution(listed(tree), paths, union_tree, f"steiner-{STEINER_METHOD}")
-    return _Solution(union_tree, paths, union_tree, "shortest-path union")
+        return _Solution(listed(tree), paths, lambda: listed(union), f"steiner-{STEINER_METHOD}")
+    union_tree = listed(union)
+    return _Solution(union_tree, paths, lambda: union_tree, "shortest-path union")
 
 
 def _listing_order(a: list[int], b: list[int]) -> list[int]:
