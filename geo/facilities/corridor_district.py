@@ -1,16 +1,19 @@
-"""One district's corridors: its candidate lines, connection points, Steiner tree and baseline.
+"""One batch of districts' corridors: candidate lines, connection points, trees and baseline.
 
-Holds the planning of a batch of districts (:func:`_plan_batch`): the roads and mains near every
-district of the batch are clipped to its search region at once (:func:`_near_layers`), each
-district's candidate graph is noded, the connected components of all of them are labelled in
-one pass, then each district gets its connection points (:func:`_candidates`, or the outline's
-1-median :func:`_median_frontage`), its Steiner tree and separate baseline per utility group
-(:func:`_solve`) and its accounting (:func:`geo.facilities.corridor_costs._account`). The method
-is described in :mod:`geo.facilities.corridors`; each district's result depends on that district
-only, whatever the batch.
+Holds the planning of a batch of districts (:func:`_plan_batch`). What gains from it is done for
+the whole batch at once: the roads and mains near every district clipped to its search region
+(:func:`_near_layers`), the graphs made from each district's noded lines
+(:func:`~geo.facilities.corridor_network._graphs`), their connected components, and at the end
+the segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each district on its
+own gets its connection points (:func:`_candidates`, or the outline's 1-median
+:func:`_median_frontage`), its Steiner tree and separate baseline per utility group
+(:func:`_solve`) and its accounting (:func:`~geo.facilities.corridor_costs._account`). The
+method is described in :mod:`geo.facilities.corridors`; a district's result depends on that
+district only, whatever the batch.
 
 May import: numpy, shapely, scipy, geo.core and :mod:`~geo.facilities.corridor_layers`,
-:mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_costs`.
+:mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_segments`,
+:mod:`~geo.facilities.corridor_costs`.
 """
 
 from __future__ import annotations
