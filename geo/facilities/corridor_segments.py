@@ -12,7 +12,6 @@ May import: numpy, pandas, shapely, geo.core and :mod:`~geo.facilities.corridor_
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,18 +97,26 @@ def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | No
     district (:func:`_inside`) becomes the connection of those utilities; then per (utilities,
     kind), in sorted order, the lines merged (``line_merge``) into segments.
     """
-    ends = [e for p in pending for e in p.ends]
-    straight = iter(shapely.linestrings(np.array(ends, dtype=float)) if ends else ())
-    every: list[dict[tuple[str, str], list[shapely.Geometry]]] = []
-    for p in pending:
-        parts: dict[tuple[str, str], list[shapely.Geometry]] = defaultdict(list)
+    # per district, (utilities, kind) -> its links (a list), or for straight edges the number of
+    # their MultiLineString in ``both`` (made from the coordinates at once, in edge order)
+    every: list[dict[tuple[str, str], list[shapely.Geometry] | int]] = []
+    inner: list[tuple[int, tuple[str, str]]] = []
+    edge_group: list[int] = []
+    for d, p in enumerate(pending):
+        parts: dict[tuple[str, str], list[shapely.Geometry] | int] = {}
         for utilities, kind, link in p.items:
-            parts[(utilities, kind)].append(next(straight) if link is None else link)
+            key = (utilities, kind)
+            if link is None:
+                if key not in parts:
+                    parts[key] = len(inner)
+                    inner.append((d, key))
+                edge_group.append(parts[key])  # type: ignore[arg-type]
+            else:
+                parts.setdefault(key, []).append(link)  # type: ignore[union-attr]
         every.append(parts)
+    both = _straight_lines(pending, np.array(edge_group, dtype=np.int64), len(inner))
     # the parts outside the district (beyond the estates' red lines) are the connection
-    inner = [(d, key) for d, parts in enumerate(every) for key in parts if key[1] != "connection"]
     if inner:
-        both = _per_part(every, inner)
         inside = np.array([pending[d].inside for d, _ in inner], dtype=object)
         # (lines the district covers have nothing outside: the prepared test is much cheaper)
         check = np.flatnonzero(~shapely.covers(inside, both))
@@ -122,16 +129,31 @@ def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | No
         for j, i in enumerate(beyond.tolist()):
             d, (utilities, kind) = inner[i]
             every[d][(utilities, kind)] = kept[kept_at[j] : kept_at[j + 1]].tolist()
-            every[d][(utilities, "connection")].extend(cut[cut_at[j] : cut_at[j + 1]])
+            connection = every[d].setdefault((utilities, "connection"), [])
+            connection.extend(cut[cut_at[j] : cut_at[j + 1]])  # type: ignore[union-attr]
+    # per key in sorted order, its lines merged: straight edges as they are, other lists of lines
+    # without points and empty lines
     keys = [(d, key) for d, parts in enumerate(every) for key in sorted(parts)]
-    lines = np.array([g for d, key in keys for g in every[d][key]], dtype=object)
-    group = np.repeat(np.arange(len(keys)), [len(every[d][key]) for d, key in keys])
+    listed = [k for k, (d, key) in enumerate(keys) if not isinstance(every[d][key], int)]
+    lines = np.array([g for k in listed for g in every[keys[k][0]][keys[k][1]]], dtype=object)
+    group = np.repeat(
+        np.array(listed, dtype=np.int64),
+        [len(every[keys[k][0]][keys[k][1]]) for k in listed],  # type: ignore[arg-type]
+    )
     keep = (shapely.get_type_id(lines) == 1) & (shapely.length(lines) > 0)
     lines, group = lines[keep], group[keep]
-    if not len(lines):
+    to_merge = np.empty(len(keys), dtype=object)
+    for k, (d, key) in enumerate(keys):
+        value = every[d][key]
+        if isinstance(value, int):
+            to_merge[k] = both[value]
+    used = np.unique(group)
+    if len(used):
+        to_merge[used] = shapely.multilinestrings(lines, indices=np.searchsorted(used, group))
+    used = np.flatnonzero(~shapely.is_missing(to_merge))
+    if not len(used):
         return [None] * len(pending)
-    used, group = np.unique(group, return_inverse=True)
-    merged = shapely.line_merge(shapely.multilinestrings(lines, indices=group))
+    merged = shapely.line_merge(to_merge[used])
     pieces, which = shapely.get_parts(merged, return_index=True)
     lengths = shapely.length(pieces).tolist()
     c = ctx.policy.corridors
@@ -172,14 +194,24 @@ def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | No
     return out
 
 
-def _per_part(
-    every: list[dict[tuple[str, str], list[shapely.Geometry]]],
-    keys: list[tuple[int, tuple[str, str]]],
-) -> np.ndarray:
-    """One MultiLineString of the lines of each (district, key), in the order of ``keys``."""
-    lines = [g for d, key in keys for g in every[d][key]]
-    index = np.repeat(np.arange(len(keys)), [len(every[d][key]) for d, key in keys])
-    return shapely.multilinestrings(np.array(lines, dtype=object), indices=index)
+def _straight_lines(pending: list[_Pending], group: np.ndarray, n: int) -> np.ndarray:
+    """Per group (``n`` of them), the MultiLineString of its straight edges, in edge order.
+
+    ``group``: the group of each straight edge of the ``pending`` districts (their ``ends`` in
+    order). Made from the coordinates at once: the same geometries as ``shapely.multilinestrings``
+    of each group's lines.
+    """
+    ends = [e for p in pending for e in p.ends]
+    order = np.argsort(group, kind="stable")
+    coords = np.array(ends, dtype=float).reshape(-1, 2, 2)[order].reshape(-1, 2)
+    return shapely.from_ragged_array(
+        shapely.GeometryType.MULTILINESTRING,
+        coords,
+        (
+            np.arange(0, len(coords) + 1, 2, dtype=np.int64),
+            np.concatenate([[0], np.cumsum(np.bincount(group, minlength=n))]).astype(np.int64),
+        ),
+    )
 
 
 def _parts_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
