@@ -188,11 +188,12 @@ def _network_figures(
     for utilities, tree in trees.items():
         length = 0.0
         connections = 0
+        carried = set(utilities)
         for key, ends, m, link in zip(tree.keys, tree.ends, tree.length, tree.links, strict=True):
             entry = edges.get(key)
             if entry is None:
                 entry = edges[key] = {"utilities": set(), "length": m, "link": link, "ends": ends}
-            entry["utilities"] |= set(utilities)
+            entry["utilities"] |= carried
             length += m
             connections += type(key) is tuple
         for utility in utilities:
@@ -231,8 +232,9 @@ def _account(
         own: dict[tuple[object, ...], float] = {}
         for utilities, sol in solved.items():
             own.update(sol.paths[estate_id])
+            path_length = sum(sol.paths[estate_id].values())
             for utility in utilities:
-                separate_by_utility[utility] += sum(sol.paths[estate_id].values())
+                separate_by_utility[utility] += path_length
         separate_length += sum(own.values())
     n_util = sum(len(g.utilities) for g in groups)
     separate_connections = len(members) * n_util
