@@ -182,15 +182,18 @@ def plan_corridors(
     open_edges = adjacency.loc[~adjacency["blocked"].astype(bool)]
     paths_of: dict[str, list[tuple[str, shapely.Geometry]]] = defaultdict(list)
     for s, t, g in zip(
-        open_edges["source_id"].astype(str),
-        open_edges["target_id"].astype(str),
-        open_edges.geometry,
+        open_edges["source_id"].astype(str).tolist(),
+        open_edges["target_id"].astype(str).tolist(),
+        open_edges.geometry.to_numpy(),
         strict=True,
     ):
         paths_of[s].append((t, g))
     tasks = []
     for district_id, member_list, outline in zip(
-        districts["district_id"], districts["members"], districts.geometry, strict=True
+        districts["district_id"].tolist(),
+        districts["members"].tolist(),
+        districts.geometry.to_numpy(),
+        strict=True,
     ):
         members = [m for m in str(member_list).split(",") if m]
         in_district = set(members)
