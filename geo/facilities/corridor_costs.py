@@ -1,31 +1,34 @@
-"""The accounting of the corridors: lengths, costs, segments and the run's tables.
+"""The accounting of the corridors: lengths, costs and the run's tables.
 
 Holds what a planned district becomes: the corridor and separate-baseline figures per district
-and utility (:func:`_account`), the segments as trunk / branch / connection lines with their
-GB 50289-2016 clearance check (:func:`_segments`), and the run's :class:`CorridorPlan`
-(:func:`_assemble`) with its column lists.
+and utility (:func:`_account`), its segments cut for a batch of districts at once
+(:func:`_complete`, by :mod:`geo.facilities.corridor_segments`), and the run's
+:class:`CorridorPlan` (:func:`_assemble`) with its column lists.
 
-May import: numpy, pandas, geopandas, shapely, networkx, geo.core and
-:mod:`geo.facilities.corridor_layers`.
+May import: numpy, pandas, geopandas, shapely, geo.core and
+:mod:`geo.facilities.corridor_layers`, :mod:`geo.facilities.corridor_segments`.
 """
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo.core.policy import UTILITIES
 from geo.facilities.corridor_layers import _Context, _Group
+from geo.facilities.corridor_segments import (
+    _cut_segments,
+    _Pending,
+    _pending,
+    _Segments,
+)
 
 MAIN = "municipal network"
-_INSIDE_M = 0.5
 
 SEGMENT_COLUMNS = (
     "district_id",
@@ -105,6 +108,7 @@ class _DistrictResult:
     row: dict[str, object]
     segments: _Segments | None
     table: list[dict[str, object]]
+    pending: _Pending | None = None  # the segments before they are cut (see _complete)
 
     def for_district(self, district_id: str) -> _DistrictResult:
         """A copy labelled with ``district_id`` (plans are memoised under a placeholder id)."""
@@ -120,78 +124,78 @@ class _DistrictResult:
 
 
 @dataclass
-class _Segments:
-    """A district's segments as plain rows (one GeoDataFrame is made for the run, not for each)."""
+class _Tree:
+    """A utility group's corridor tree on the district's graph, edge by edge.
 
-    rows: list[dict[str, object]]
-    geoms: list[shapely.Geometry]
-    clearance_ok: np.ndarray | None  # None without buildings
+    Edges are listed in the order a ``networkx.Graph`` built from them in edge order would list
+    them (the segments and the sums follow it). ``keys``: the edge's key, its index in the graph
+    for a line, ``("main", node, utilities)`` for a link to the municipal network; ``ends``: its
+    node indices (the municipal network is the node after the graph's last); ``length`` (m);
+    ``links``: for a link, its line to the main (None: on it, or no main).
+    """
+
+    keys: list[object]
+    ends: list[tuple[int, int]]
+    length: list[float]
+    links: list[shapely.Geometry | None]
 
 
 @dataclass
 class _Solution:
-    tree: nx.Graph  # includes MAIN; MAIN edges carry length and link geometry
-    paths: dict[str, dict[tuple[object, ...], float]]  # baseline edge key -> length, per estate
-    union: nx.Graph
+    tree: _Tree
+    paths: dict[str, dict[object, float]]  # baseline edge key -> length, per estate (route order)
+    union_of: Callable[[], _Tree]  # the union of the baseline paths (listed when asked for)
     method: str
 
-
-def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
-    c = ctx.policy.corridors
-    return c.trench_yuan_per_m + sum(getattr(c, f"{u}_yuan_per_m") for u in utilities)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _node_text(node: object) -> str:
-    """``str(node)``, remembered: a node's text orders every edge key it is in."""
-    return str(node)
+    @property
+    def union(self) -> _Tree:
+        """The union of the separate baseline's paths, as a tree (rarely needed: listed then)."""
+        return self.union_of()
 
 
-def _edge_key(u: object, v: object) -> tuple[object, object]:
-    return (u, v) if _node_text(u) <= _node_text(v) else (v, u)
-
-
-def _key(u: object, v: object, utilities: tuple[str, ...]) -> tuple[object, ...]:
-    """Key of a corridor edge: the node pair, or for a link to the mains (node, utilities)."""
-    if MAIN in (u, v):
-        return ("main", u if v == MAIN else v, utilities)
-    return _edge_key(u, v)
-
-
-def _served(tree: nx.Graph, estate_nodes: dict[str, tuple[float, float]]) -> dict:
-    """Estates downstream of each edge of a tree rooted at the municipal network."""
-    count_at: dict[object, int] = defaultdict(int)
+def _served(tree: _Tree, estate_nodes: dict[str, int], main: int) -> dict[object, int]:
+    """Estates downstream of each edge (by key) of a tree rooted at the municipal network."""
+    count_at: dict[int, int] = defaultdict(int)
     for node in estate_nodes.values():
         count_at[node] += 1
-    parent = dict(nx.bfs_predecessors(tree, MAIN))
-    order = [MAIN, *parent]  # BFS order
+    near: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for i, (a, b) in enumerate(tree.ends):
+        near[a].append((b, i))
+        near[b].append((a, i))
+    up: dict[int, tuple[int, int]] = {main: (-1, -1)}
+    order = [main]  # breadth first from the network
+    for node in order:
+        for other, i in near[node]:
+            if other not in up:
+                up[other] = (node, i)
+                order.append(other)
     below = dict(count_at)
     served = {}
     for node in reversed(order[1:]):
-        up = parent[node]
-        served[_edge_key(node, up)] = below.get(node, 0)
-        below[up] = below.get(up, 0) + below.get(node, 0)
+        parent, i = up[node]
+        served[tree.keys[i]] = below.get(node, 0)
+        below[parent] = below.get(parent, 0) + below.get(node, 0)
     return served
 
 
 def _network_figures(
-    trees: dict[tuple[str, ...], nx.Graph], ctx: _Context
+    trees: dict[tuple[str, ...], _Tree], ctx: _Context
 ) -> tuple[dict, float, float, dict[str, float], dict[str, int]]:
     """Edges with their utilities, trench length (m), cost (yuan), per-utility length and taps."""
-    edges: dict[tuple[object, object], dict[str, object]] = {}
+    edges: dict[object, dict[str, object]] = {}
     by_utility: dict[str, float] = {}
     taps: dict[str, int] = {}
     for utilities, tree in trees.items():
         length = 0.0
         connections = 0
-        for u, v, data in tree.edges(data=True):
-            key = _key(u, v, utilities)
-            entry = edges.setdefault(
-                key, {"utilities": set(), "length": data["length"], "link": data.get("link")}
-            )
-            entry["utilities"] |= set(utilities)
-            length += data["length"]
-            connections += MAIN in (u, v)
+        carried = set(utilities)
+        for key, ends, m, link in zip(tree.keys, tree.ends, tree.length, tree.links, strict=True):
+            entry = edges.get(key)
+            if entry is None:
+                entry = edges[key] = {"utilities": set(), "length": m, "link": link, "ends": ends}
+            entry["utilities"] |= carried
+            length += m
+            connections += type(key) is tuple
         for utility in utilities:
             by_utility[utility] = length
             taps[utility] = connections
@@ -208,12 +212,18 @@ def _network_figures(
 def _account(
     district_id: str,
     members: list[str],
-    outline: shapely.Geometry,
-    estate_nodes: dict[str, tuple[float, float]],
+    inside: shapely.Geometry,
+    xy: np.ndarray,
+    estate_nodes: dict[str, int],
     groups: list[_Group],
     solved: dict[tuple[str, ...], _Solution],
     ctx: _Context,
 ) -> _DistrictResult:
+    """A district's row and per-utility rows from its groups' solutions, its segments pending.
+
+    ``xy``: the graph's nodes (m), ``(n, 2)``; ``estate_nodes``: each member's node; ``inside``: see
+    :func:`geo.facilities.corridor_segments._inside`. The segments are cut by :func:`_complete`.
+    """
     c = ctx.policy.corridors
     # the separate baseline: per estate, its own trench (union of its paths) and connections
     separate_length = 0.0
@@ -222,8 +232,9 @@ def _account(
         own: dict[tuple[object, ...], float] = {}
         for utilities, sol in solved.items():
             own.update(sol.paths[estate_id])
+            path_length = sum(sol.paths[estate_id].values())
             for utility in utilities:
-                separate_by_utility[utility] += sum(sol.paths[estate_id].values())
+                separate_by_utility[utility] += path_length
         separate_length += sum(own.values())
     n_util = sum(len(g.utilities) for g in groups)
     separate_connections = len(members) * n_util
@@ -239,16 +250,10 @@ def _account(
         trees = {k: s.union for k, s in solved.items()}
         edges, length, cost, by_utility, taps = _network_figures(trees, ctx)
         method = "shortest-path union"
-    served: dict[tuple[object, object], int] = defaultdict(int)
+    served: dict[object, int] = defaultdict(int)
     for tree in trees.values():
-        for key, n in _served(tree, estate_nodes).items():
+        for key, n in _served(tree, estate_nodes, len(xy)).items():
             served[key] = max(served[key], n)
-    segments = _segments(district_id, edges, served, outline, ctx)
-    conflicts = (
-        int((~segments.clearance_ok).sum())
-        if segments is not None and segments.clearance_ok is not None
-        else pd.NA
-    )
     row = {
         "corridor_basis": "+".join(sorted({g.basis for g in groups})),
         "corridor_method": method,
@@ -260,7 +265,7 @@ def _account(
         "cost_saving_pct": _pct(cost, separate_cost),
         "connections": int(sum(taps.values())),
         "separate_connections": int(separate_connections),
-        "clearance_conflicts": conflicts,
+        "clearance_conflicts": pd.NA,  # set with the segments (_complete)
     }
     table = [
         {
@@ -290,80 +295,18 @@ def _account(
                 ),
             }
         )
-    return _DistrictResult(row, segments, table)
+    pending = _pending(district_id, edges, served, xy, inside)
+    return _DistrictResult(row, None, table, pending)
 
 
-def _segments(
-    district_id: str,
-    edges: dict[tuple[object, object], dict[str, object]],
-    served: dict[tuple[object, object], int],
-    outline: shapely.Geometry,
-    ctx: _Context,
-) -> _Segments | None:
-    # the district: its outline closed over the gaps between members (at most the adjacency
-    # tolerance wide), plus 0.5 m so lines along the outline count as inside
-    close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
-    inside = shapely.buffer(shapely.buffer(outline, close), _INSIDE_M - close)
-    shapely.prepare(inside)
-    parts: dict[tuple[str, str], list[shapely.Geometry]] = defaultdict(list)
-    # the straight edges as lines, all at once (in edge order)
-    ends = [key for key in edges if len(key) != 3]
-    lines = iter(shapely.linestrings(np.array(ends, dtype=float)) if ends else ())
-    for key, entry in edges.items():
-        utilities = ",".join(u for u in UTILITIES if u in entry["utilities"])
-        if len(key) == 3:
-            if entry["link"] is not None:  # the link from a node to a main
-                parts[(utilities, "connection")].append(entry["link"])
-            continue
-        kind = "trunk" if served.get(key, 0) >= 2 else "branch"
-        parts[(utilities, kind)].append(next(lines))
-    # the parts outside the outline (beyond the estates' red lines) are the connection
-    for (utilities, kind), lines in list(parts.items()):
-        if kind == "connection":
-            continue
-        both = shapely.multilinestrings(lines)
-        outside = shapely.difference(both, inside)
-        if not outside.is_empty:
-            parts[(utilities, kind)] = list(shapely.get_parts(shapely.intersection(both, inside)))
-            parts[(utilities, "connection")].extend(shapely.get_parts(outside))
-    rows, geoms = [], []
-    c = ctx.policy.corridors
-    for (utilities, kind), lines in sorted(parts.items()):
-        lines = [g for g in lines if shapely.get_type_id(g) == 1 and g.length > 0]
-        if not lines:
-            continue
-        merged = shapely.line_merge(shapely.multilinestrings(lines))
-        names = utilities.split(",")
-        per_metre = _per_metre(tuple(names), ctx)
-        clearance = max(getattr(c, f"clearance_{u}_m") for u in names)
-        for piece in shapely.get_parts(merged):
-            rows.append(
-                {
-                    "district_id": district_id,
-                    "utilities": utilities,
-                    "kind": kind,
-                    "length_m": round(piece.length, 1),
-                    "cost_yuan": round(piece.length * per_metre),
-                    "clearance_m": clearance,
-                }
-            )
-            geoms.append(piece)
-    if not rows:
-        return None
-    clearances = np.array([r["clearance_m"] for r in rows], dtype=float)
-    return _Segments(rows, geoms, _clearance_ok(np.array(geoms, dtype=object), clearances, ctx))
-
-
-def _clearance_ok(geoms: np.ndarray, clearances: np.ndarray, ctx: _Context) -> np.ndarray | None:
-    """False where a segment comes closer to a building than its clearance; None without them."""
-    if ctx.buildings is None:
-        return None
-    ok = np.ones(len(geoms), dtype=bool)
-    for clearance in pd.unique(clearances):
-        rows = np.flatnonzero(clearances == clearance)
-        near = ctx.buildings.query(geoms[rows], predicate="dwithin", distance=float(clearance))[0]
-        ok[rows[np.unique(near)]] = False
-    return ok
+def _complete(results: list[_DistrictResult], ctx: _Context) -> list[_DistrictResult]:
+    """Cut the pending segments of all ``results`` at once and count their clearance conflicts."""
+    todo = [r for r in results if r.pending is not None]
+    for result, segments in zip(todo, _cut_segments([r.pending for r in todo], ctx), strict=True):
+        result.segments, result.pending = segments, None
+        if segments is not None and segments.clearance_ok is not None:
+            result.row["clearance_conflicts"] = int((~segments.clearance_ok).sum())
+    return results
 
 
 def _assemble(

@@ -100,6 +100,7 @@ class _Context:
     road_connects: np.ndarray | None = None
     road_tree: shapely.STRtree | None = None
     mains: dict[str, np.ndarray] = field(default_factory=dict)
+    mains_trees: dict[str, shapely.STRtree] = field(default_factory=dict)
     buildings: shapely.STRtree | None = None
     building_geoms: np.ndarray | None = None
     fingerprint: bytes = b""  # of the layers and settings above, for the district memo
@@ -167,6 +168,7 @@ def _prepare(
             lines = geoms[picked & ~shapely.is_empty(geoms)]
             if len(lines):
                 ctx.mains[utility] = lines
+                ctx.mains_trees[utility] = shapely.STRtree(lines)
     if buildings is not None and len(buildings):
         geoms = buildings.to_crs(crs).geometry.to_numpy()
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
@@ -183,8 +185,11 @@ _CONTEXTS: Memo[_Context] = Memo(4)
 
 def _lines(geoms: np.ndarray) -> np.ndarray:
     """Lines of a layer: polygons as their boundaries, points dropped (empty)."""
-    geoms = shapely.force_2d(geoms)
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
     dims = shapely.get_dimensions(geoms)
-    out = np.where(dims == 2, shapely.boundary(geoms), geoms)
-    out = np.where(dims == 0, shapely.from_wkt("LINESTRING EMPTY"), out)
+    out = geoms.copy()
+    areas = np.flatnonzero(dims == 2)
+    out[areas] = shapely.boundary(geoms[areas])
+    out[dims == 0] = shapely.from_wkt("LINESTRING EMPTY")
     return np.where(shapely.is_missing(out), shapely.from_wkt("LINESTRING EMPTY"), out)

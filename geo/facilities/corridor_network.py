@@ -3,14 +3,13 @@
 Holds :class:`_Network` (a district's noded candidate lines as arrays of straight edges, metres),
 :func:`_graph` (noding with shapely into that network, each estate at its nearest node) and the
 graph algorithms on scipy's sparse matrices: shortest-path routes, Kruskal's minimum spanning
-forest, leaf pruning and Mehlhorn's approximate minimum Steiner tree (:func:`_mehlhorn`).
+forest and Mehlhorn's approximate minimum Steiner tree (:func:`_mehlhorn`).
 
 May import: numpy, scipy, shapely. Knows nothing of policies, utilities or costs.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,16 +32,6 @@ class _Network:
     w: np.ndarray
     _labels: np.ndarray | None = None
     _matrix: sparse.csr_matrix | None = None
-    _points: list[tuple[float, float]] | None = None
-
-    def node(self, i: int) -> tuple[float, float]:
-        return self.points()[i]
-
-    def points(self) -> list[tuple[float, float]]:
-        """Every node as an ``(x, y)`` tuple of floats (m), the node labels of the trees."""
-        if self._points is None:
-            self._points = list(map(tuple, self.xy.tolist()))
-        return self._points
 
     def labels(self) -> np.ndarray:
         """Connected component of each node."""
@@ -76,33 +65,112 @@ def _graph(
     anchors: list[shapely.Geometry],
     members: list[str],
     spacing: float,
+    join: bool = True,
 ) -> tuple[_Network, dict[str, int]]:
-    """Node the lines and return the graph of straight edges (length in m) and each estate's node."""
-    noded = shapely.get_parts(
-        shapely.union_all(shapely.segmentize(np.array(lines, dtype=object), spacing))
+    """Node the lines and return the graph of straight edges (length in m) and each estate's node.
+
+    ``join``: estates that the lines leave apart are joined by a straight edge
+    (:func:`_join_components`); False leaves that to the caller (who may label the components of
+    many graphs at once, :func:`_label_components`). See :func:`_graphs`.
+    """
+    net, estate_nodes = _graphs([(lines, anchors, members)], spacing)[0]
+    if join:
+        _join_components(net, list(estate_nodes.values()))
+    return net, estate_nodes
+
+
+def _graphs(
+    districts: list[tuple[list[shapely.Geometry], list[shapely.Geometry], list[str]]],
+    spacing: float,
+) -> list[tuple[_Network, dict[str, int]]]:
+    """Per (lines, anchors, member ids): the graph of the noded lines and each estate's node.
+
+    Each district's lines are split every ``spacing`` m at most and noded on their own
+    (``union_all``); the arrays of all districts are then made at once, each district's the same
+    as alone: nodes are the distinct vertices (rounded to the mm) in (x, y) order, an edge per
+    node pair (the shortest), each estate at its nearest node (the first on a tie). Estates the
+    lines leave apart are not joined here (see :func:`_graph`).
+    """
+    noded = np.array(
+        [
+            shapely.union_all(shapely.segmentize(np.array(lines, dtype=object), spacing))
+            for lines, _, _ in districts
+        ],
+        dtype=object,
     )
-    coords, which = shapely.get_coordinates(noded, return_index=True)
+    parts, part_of = shapely.get_parts(noded, return_index=True)
+    coords, which = shapely.get_coordinates(parts, return_index=True)
     coords = np.round(coords, 3)
     same = which[:-1] == which[1:]
     a, b = coords[:-1][same], coords[1:][same]
+    of = part_of[which[:-1][same]]  # the district of each segment
     length = np.hypot(*(b - a).T)
-    a, b, length = a[length > 0], b[length > 0], length[length > 0]
-    xy, inverse = _unique_rows(np.concatenate([a, b]))
+    keep = length > 0
+    a, b, length, of = a[keep], b[keep], length[keep], of[keep]
+    xy, node_of, inverse = _unique_rows_by(np.concatenate([a, b]), np.concatenate([of, of]))
     i, j = inverse[: len(a)], inverse[len(a) :]
     lo, hi = np.minimum(i, j), np.maximum(i, j)
     order = np.lexsort((length, hi, lo))  # per node pair, the shortest edge first
     lo, hi, length = lo[order], hi[order], length[order]
     first = np.ones(len(lo), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    net = _Network(xy, lo[first], hi[first], length[first])
-    at = shapely.get_coordinates(np.array(anchors, dtype=object))
-    # each estate's nearest node (first in node order on a tie), all estates at once
-    nearest = np.argmin(
-        np.hypot(xy[None, :, 0] - at[:, :1], xy[None, :, 1] - at[:, 1:]), axis=1
-    ).tolist()
-    estate_nodes = dict(zip(members, nearest, strict=True))
-    _join_components(net, list(estate_nodes.values()))
-    return net, estate_nodes
+    lo, hi, length = lo[first], hi[first], length[first]
+    # nodes and edges come district by district
+    node_at = np.searchsorted(node_of, np.arange(len(districts) + 1))
+    edge_at = np.searchsorted(lo, node_at)
+    out = []
+    for k, (_, anchors, members) in enumerate(districts):
+        n0, n1, e0, e1 = node_at[k], node_at[k + 1], edge_at[k], edge_at[k + 1]
+        here = xy[n0:n1]
+        net = _Network(here, lo[e0:e1] - n0, hi[e0:e1] - n0, length[e0:e1])
+        at = shapely.get_coordinates(np.array(anchors, dtype=object))
+        # each estate's nearest node (first in node order on a tie), all estates at once
+        nearest = np.argmin(
+            np.hypot(here[None, :, 0] - at[:, :1], here[None, :, 1] - at[:, 1:]), axis=1
+        ).tolist()
+        out.append((net, dict(zip(members, nearest, strict=True))))
+    return out
+
+
+def _unique_rows_by(
+    points: np.ndarray, group: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_unique_rows` of each group's points, groups in ascending order, all at once.
+
+    Returns the distinct rows (group by group, each in (x, y) order), the group of each and the
+    inverse (row of each point).
+    """
+    if not len(points):
+        return points.reshape(0, 2), group[:0], np.zeros(0, dtype=np.intp)
+    order = np.lexsort((points[:, 1], points[:, 0], group))
+    ordered, groups = points[order], group[order]
+    new = np.ones(len(points), dtype=bool)
+    new[1:] = (
+        (ordered[1:, 0] != ordered[:-1, 0])
+        | (ordered[1:, 1] != ordered[:-1, 1])
+        | (groups[1:] != groups[:-1])
+    )
+    inverse = np.empty(len(points), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], groups[new], inverse
+
+
+def _label_components(nets: list[_Network]) -> None:
+    """Label the connected components of each graph, all graphs in one pass (as one graph).
+
+    Each graph's labels tell its nodes apart exactly as its own labelling would (the numbers
+    differ; only their equality is used).
+    """
+    if not nets:
+        return
+    sizes = np.array([len(net.xy) for net in nets])
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    u = np.concatenate([net.u + off for net, off in zip(nets, offsets.tolist(), strict=False)])
+    v = np.concatenate([net.v + off for net, off in zip(nets, offsets.tolist(), strict=False)])
+    whole = _csr(int(offsets[-1]), u, v, np.ones(len(u)))
+    labels = connected_components(whole, directed=False)[1]
+    for net, a, b in zip(nets, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        net._labels = labels[a:b]
 
 
 def _unique_rows(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,6 +204,27 @@ def _csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr_matr
     )
 
 
+def _scan_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr_matrix:
+    """The graph of distinct edges ``u < v`` in both directions, rows in scipy's undirected scan.
+
+    Row ``x`` lists the edges to nodes above ``x`` (ascending), then those to nodes below it
+    (ascending): the order in which scipy's undirected search visits a node's edges (the matrix,
+    then its transpose). So ``dijkstra(directed=True)`` on it finds the same distances,
+    predecessors and sources, ties included, as ``dijkstra(directed=False)`` on
+    :func:`_csr`, without building the transpose at every search.
+    """
+    rows, cols = np.concatenate([u, v]), np.concatenate([v, u])
+    below = np.repeat(np.array([0, n], dtype=np.int64), len(u))
+    order = np.argsort((rows.astype(np.int64) * 2 * n + below) + cols)  # distinct keys
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    weights = np.asarray(w, dtype=float)
+    return sparse.csr_matrix(
+        (np.concatenate([weights, weights])[order], cols[order].astype(np.int32), indptr),
+        shape=(n, n),
+    )
+
+
 def _join_components(net: _Network, terminals: list[int]) -> None:
     """Join estates that the lines leave apart with a straight edge (should not happen)."""
     labels = net.labels()
@@ -148,17 +237,40 @@ def _join_components(net: _Network, terminals: list[int]) -> None:
         labels = net.labels()
 
 
-def _edge_index(u: np.ndarray, v: np.ndarray) -> dict[tuple[int, int], int]:
-    """Position of each edge by its node pair ``(u, v)``, ``u < v``."""
-    return dict(zip(zip(u.tolist(), v.tolist(), strict=True), range(len(u)), strict=True))
+@dataclass
+class _Edges:
+    """Finds edges by their end nodes: ``u < v`` pairs, distinct, among ``n`` nodes."""
+
+    n: int
+    keys: np.ndarray  # u * n + v, ascending
+    order: np.ndarray  # the edge at each key
+
+    @classmethod
+    def of(cls, u: np.ndarray, v: np.ndarray, n: int) -> _Edges:
+        keys = u.astype(np.int64) * n + v
+        order = np.argsort(keys, kind="stable")
+        return cls(n, keys[order], order)
+
+    def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The edge joining each ``a[i]``, ``b[i]`` (either way round; the pair must be an edge)."""
+        lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b)
+        return self.order[np.searchsorted(self.keys, lo * self.n + hi)]
+
+    def toward(self, pred: np.ndarray) -> list[int]:
+        """Per node, the edge to its predecessor in a scipy predecessor array (-1: none)."""
+        out = np.full(len(pred), -1, dtype=np.int64)
+        nodes = np.flatnonzero(pred >= 0)
+        out[nodes] = self.find(nodes, pred[nodes])
+        return out.tolist()
 
 
-def _route_edges(pred: np.ndarray, node: int, edge_of: dict[tuple[int, int], int]) -> list[int]:
-    """The edges from ``node`` back to the source of a scipy predecessor array."""
-    route = [node]
-    while pred[route[-1]] >= 0:
-        route.append(int(pred[route[-1]]))
-    return [edge_of[(min(a, b), max(a, b))] for a, b in itertools.pairwise(route)]
+def _route(pred: list[int], toward: list[int], node: int) -> list[int]:
+    """The edges from ``node`` back to the source (``pred`` and ``toward`` as lists, per node)."""
+    out = []
+    while pred[node] >= 0:
+        out.append(toward[node])
+        node = pred[node]
+    return out
 
 
 def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -172,27 +284,13 @@ def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
         return x
 
     keep = np.zeros(len(u), dtype=bool)
-    for k in np.lexsort((v, u, weight)):
-        ra, rb = root(int(u[k])), root(int(v[k]))
+    ul, vl = u.tolist(), v.tolist()
+    for k in np.lexsort((v, u, weight)).tolist():
+        ra, rb = root(ul[k]), root(vl[k])
         if ra != rb:
             parent[ra] = rb
             keep[k] = True
     return keep
-
-
-def _prune_edges(u: np.ndarray, v: np.ndarray, terminals: np.ndarray) -> np.ndarray:
-    """Mask of the edges of a forest left after removing non-terminal leaves until none is left."""
-    keep = np.ones(len(u), dtype=bool)
-    size = int(max(u.max(initial=0), v.max(initial=0), terminals.max(initial=0))) + 1
-    is_terminal = np.zeros(size, dtype=bool)
-    is_terminal[terminals] = True
-    while True:
-        degree = np.bincount(u[keep], minlength=size) + np.bincount(v[keep], minlength=size)
-        leaf = (degree == 1) & ~is_terminal
-        drop = keep & (leaf[u] | leaf[v])
-        if not drop.any():
-            return keep
-        keep &= ~drop
 
 
 def _mehlhorn(
@@ -201,11 +299,12 @@ def _mehlhorn(
     v: np.ndarray,
     weight: np.ndarray,
     terminals: np.ndarray,
-    edge_of: dict[tuple[int, int], int] | None = None,
+    edges: _Edges | None = None,
 ) -> np.ndarray:
     """Approximate minimum Steiner tree (Mehlhorn 1988): the indices of its edges.
 
-    ``edge_of`` is :func:`_edge_index` of ``u, v`` when the caller has it already.
+    ``matrix`` is :func:`_scan_csr` of ``u, v, weight``; ``edges`` is
+    ``_Edges.of(u, v, len(matrix))`` when the caller has it already.
 
     1. Each node's nearest terminal (one multi-source Dijkstra); 2. every edge joining two such
     regions gives a terminal-to-terminal distance ``d(s, x) + w(x, y) + d(y, t)``; 3. a minimum
@@ -217,7 +316,7 @@ def _mehlhorn(
     faster than with networkx (``benchmarks/plan_steps.py``), with the same corridors.
     """
     dist, pred, source = dijkstra(
-        matrix, directed=False, indices=terminals, min_only=True, return_predecessors=True
+        matrix, directed=True, indices=terminals, min_only=True, return_predecessors=True
     )
     reach = np.isfinite(dist)
     bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
@@ -229,12 +328,13 @@ def _mehlhorn(
     first = np.ones(len(bridge), dtype=bool)
     first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
     bridge, a, b, through = bridge[first], a[first], b[first], through[first]
-    edge_of = _edge_index(u, v) if edge_of is None else edge_of
+    edges = _Edges.of(u, v, matrix.shape[0]) if edges is None else edges
+    toward, pred_list = edges.toward(pred), pred.tolist()
     chosen: set[int] = set()
-    for k in bridge[_kruskal(a, b, through)]:
-        chosen.add(int(k))
+    for k in bridge[_kruskal(a, b, through)].tolist():
+        chosen.add(k)
         for end in (int(u[k]), int(v[k])):
-            chosen.update(_route_edges(pred, end, edge_of))
+            chosen.update(_route(pred_list, toward, end))
     # the paths run in the nearest-terminal forest and the bridges form a tree of its regions,
     # so the expansion is already a tree whose leaves are terminals (Mehlhorn's step 5 is moot)
     return np.array(sorted(chosen), dtype=np.int64)

@@ -54,25 +54,28 @@ flagged, not rerouted.
 
 Modules
 -------
-This module plans each district (connection points, the search, in order or in worker
-processes, memoised by content); :mod:`~geo.facilities.corridor_layers` prepares the input
-layers; :mod:`~geo.facilities.corridor_network` holds the candidate graph and the Steiner tree;
-:mod:`~geo.facilities.corridor_costs` the accounting, segments and tables. May import: numpy,
-pandas, geopandas, shapely, scipy, networkx, pyproj, geo.core and those three modules.
+This module plans the run's districts (in order or in worker processes, memoised by content);
+:mod:`~geo.facilities.corridor_district` plans a batch of districts (connection points, the
+search; the steps that gain from it for the whole batch at once, each district's result the same
+as alone); :mod:`~geo.facilities.corridor_layers` prepares the input layers;
+:mod:`~geo.facilities.corridor_network` holds the candidate graph and the Steiner tree;
+:mod:`~geo.facilities.corridor_costs` the accounting and tables;
+:mod:`~geo.facilities.corridor_segments` the segments. May import: numpy, geopandas, shapely,
+pyproj, geo.core and those modules.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterator
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 from pyproj import CRS
-from scipy.sparse.csgraph import dijkstra
 
 from geo.core import _memo
 from geo.core._memo import Memo, digest
@@ -84,31 +87,18 @@ from geo.facilities.corridor_costs import (
     MAIN,
     SEGMENT_COLUMNS,
     CorridorPlan,
-    _account,
     _assemble,
     _DistrictResult,
-    _key,
-    _per_metre,
-    _Solution,
 )
+from geo.facilities.corridor_district import STEINER_METHOD, _plan_batch
 from geo.facilities.corridor_layers import (  # noqa: F401  (_CONTEXTS: re-exported for callers)
     _CONTEXTS,
     UTILITY_ALIASES,
     _Context,
-    _Group,
     _prepare,
     utilities_of,
 )
-from geo.facilities.corridor_network import (
-    _csr,
-    _edge_index,
-    _graph,
-    _kruskal,
-    _mehlhorn,
-    _Network,
-    _prune_edges,
-    _route_edges,
-)
+from geo.facilities.corridor_network import _mehlhorn  # noqa: F401  (re-exported for tests)
 
 __all__ = [
     "DISTRICT_CORRIDOR_COLUMNS",
@@ -122,10 +112,6 @@ __all__ = [
     "plan_corridors",
     "utilities_of",
 ]
-
-STEINER_METHOD = "mehlhorn"
-_EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
-_ON_LINE_M = 0.05
 
 
 def plan_corridors(
@@ -196,15 +182,18 @@ def plan_corridors(
     open_edges = adjacency.loc[~adjacency["blocked"].astype(bool)]
     paths_of: dict[str, list[tuple[str, shapely.Geometry]]] = defaultdict(list)
     for s, t, g in zip(
-        open_edges["source_id"].astype(str),
-        open_edges["target_id"].astype(str),
-        open_edges.geometry,
+        open_edges["source_id"].astype(str).tolist(),
+        open_edges["target_id"].astype(str).tolist(),
+        open_edges.geometry.to_numpy(),
         strict=True,
     ):
         paths_of[s].append((t, g))
     tasks = []
     for district_id, member_list, outline in zip(
-        districts["district_id"], districts["members"], districts.geometry, strict=True
+        districts["district_id"].tolist(),
+        districts["members"].tolist(),
+        districts.geometry.to_numpy(),
+        strict=True,
     ):
         members = [m for m in str(member_list).split(",") if m]
         in_district = set(members)
@@ -218,9 +207,10 @@ def plan_corridors(
     found: list[_DistrictResult | None] = [_MEMO.get(key) for key in keys]
     missing = [i for i, result in enumerate(found) if result is None]
     todo = [(_ANY_DISTRICT, *tasks[i][1:]) if memo_on else tasks[i] for i in missing]
-    for i, result in zip(missing, _plan_districts(todo, ctx, workers), strict=True):
-        _MEMO.put(keys[i], result)
-        found[i] = result
+    with _collector_paused():
+        for i, result in zip(missing, _plan_districts(todo, ctx, workers), strict=True):
+            _MEMO.put(keys[i], result)
+            found[i] = result
     for task, result in zip(tasks, found, strict=True):
         assert result is not None
         if memo_on:
@@ -271,6 +261,8 @@ def corridor_reach_m(policy: Policy) -> float:
 #: Fewest districts per process worth the start of a worker process.
 MIN_DISTRICTS_PER_WORKER = 200
 _CHUNK_DISTRICTS = 25
+#: Districts whose layers are clipped together in one process (bounds the memory of the clips).
+_BATCH_DISTRICTS = 512
 _FORK_CONTEXT: _Context | None = None  # the context, inherited by forked worker processes
 
 
@@ -280,8 +272,8 @@ def _plan_districts(
     """Plan each district (in order), in this process or in ``workers`` forked processes."""
     workers = min(workers, len(tasks) // MIN_DISTRICTS_PER_WORKER)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for task in tasks:
-            yield _plan_district(*task, ctx)
+        for i in range(0, len(tasks), _BATCH_DISTRICTS):
+            yield from _plan_batch(tasks[i : i + _BATCH_DISTRICTS], ctx)
         return
     global _FORK_CONTEXT
     _FORK_CONTEXT = ctx  # forked workers inherit it: the roads and their index are not pickled
@@ -298,7 +290,26 @@ def _plan_chunk(
     tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
 ) -> list[_DistrictResult]:
     assert _FORK_CONTEXT is not None
-    return [_plan_district(*task, _FORK_CONTEXT) for task in tasks]
+    with _collector_paused():
+        return _plan_batch(tasks, _FORK_CONTEXT)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while districts are planned (then as it was).
+
+    Planning makes many small short-lived containers (tuples, lists, dicts) and no reference
+    cycles; every few hundred of them the collector walks the young objects and, often, all the
+    others: about 7 % of the corridors' CPU at 50,000 estates. Reference counting still frees
+    every object as soon as it is unused; a cycle would wait for the collector's return.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 #: Placeholder district id of memoised plans (see ``_MEMO``).
@@ -321,228 +332,3 @@ def _district_key(
 ) -> bytes:
     shapes = b"".join(shapely.to_wkb(np.array([outline, *anchors, *paths], dtype=object)))
     return digest(ctx.fingerprint, members, shapes)
-
-
-def _plan_district(
-    district_id: str,
-    members: list[str],
-    outline: shapely.Geometry,
-    anchors: list[shapely.Geometry],
-    paths: list[shapely.Geometry],
-    ctx: _Context,
-) -> _DistrictResult:
-    settings = ctx.policy.corridors
-    region = shapely.buffer(outline, settings.search_radius_m, quad_segs=4)
-    lines: list[shapely.Geometry] = list(paths)
-    connect_roads = None
-    if ctx.road_tree is not None:
-        hit = np.sort(ctx.road_tree.query(region, predicate="intersects"))  # input order
-        if len(hit):
-            local = shapely.intersection(ctx.roads[hit], region)
-            keep = ~shapely.is_empty(local)
-            local, connects = local[keep], ctx.road_connects[hit][keep]
-            if len(local):
-                lines.extend(shapely.segmentize(local, settings.node_spacing_m))
-                lines.extend(_connectors(anchors, shapely.union_all(local), _EXTEND_M))
-                if connects.any():
-                    connect_roads = local[connects]
-    local_mains: dict[str, np.ndarray] = {}
-    for utility, mains in ctx.mains.items():
-        clipped = shapely.intersection(mains, region)
-        clipped = clipped[~shapely.is_empty(clipped)]
-        if len(clipped):
-            local_mains[utility] = clipped
-    if local_mains:
-        every = shapely.union_all(np.concatenate(list(local_mains.values())))
-        lines.extend(_connectors(anchors, every, 0.0))
-    groups = _groups(settings.utilities, local_mains, connect_roads is not None)
-    graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
-    candidates = {
-        g.utilities: _candidates(graph, estate_nodes, g, connect_roads, outline, ctx)
-        for g in groups
-    }
-    for g in groups:
-        if not candidates[g.utilities] and g.basis == "mains" and connect_roads is not None:
-            g.basis = "roads"  # no main within reach: the streets instead
-            candidates[g.utilities] = _candidates(
-                graph, estate_nodes, g, connect_roads, outline, ctx
-            )
-    if any(not c for c in candidates.values()):
-        # no reachable main or connection road for some utilities: assume the outline
-        frontage = _frontage_points(anchors, outline)
-        lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
-        graph, estate_nodes = _graph(lines, anchors, members, settings.node_spacing_m)
-        for g in groups:
-            candidates[g.utilities] = _candidates(
-                graph, estate_nodes, g, connect_roads, outline, ctx
-            )
-            if not candidates[g.utilities]:
-                g.basis = "outline"
-                candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
-    solved = {
-        g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
-    }
-    at = {estate_id: graph.node(i) for estate_id, i in estate_nodes.items()}
-    return _account(district_id, members, outline, at, groups, solved, ctx)
-
-
-def _connectors(
-    anchors: list[shapely.Geometry], target: shapely.Geometry, overshoot: float
-) -> list[shapely.Geometry]:
-    """Straight lines from each anchor to the nearest point of ``target`` (overshooting it)."""
-    out = []
-    for line in shapely.shortest_line(np.array(anchors, dtype=object), target):
-        (x0, y0), (x1, y1) = line.coords
-        length = float(np.hypot(x1 - x0, y1 - y0))
-        if length <= _ON_LINE_M:
-            continue
-        k = (length + overshoot) / length
-        out.append(shapely.LineString([(x0, y0), (x0 + k * (x1 - x0), y0 + k * (y1 - y0))]))
-    return out
-
-
-def _frontage_points(
-    anchors: list[shapely.Geometry], outline: shapely.Geometry
-) -> list[shapely.Geometry]:
-    """The point of the outline's exterior nearest to each anchor."""
-    polygons = shapely.get_parts(outline)
-    exterior = shapely.union_all([shapely.get_exterior_ring(p) for p in polygons])
-    return [shapely.get_point(shapely.shortest_line(a, exterior), 1) for a in anchors]
-
-
-def _groups(
-    utilities: tuple[str, ...], local_mains: dict[str, np.ndarray], has_roads: bool
-) -> list[_Group]:
-    """Utilities sharing connection points share one tree: all without mains, one per main set."""
-    default = [u for u in utilities if u not in local_mains]
-    groups = []
-    if default:
-        groups.append(_Group(tuple(default), "roads" if has_roads else "outline"))
-    by_lines: dict[int, list[str]] = defaultdict(list)
-    keyed: dict[int, np.ndarray] = {}
-    for u in utilities:
-        if u in local_mains:
-            key = hash(tuple(g.wkb for g in local_mains[u]))
-            by_lines[key].append(u)
-            keyed[key] = local_mains[u]
-    for key, us in by_lines.items():
-        groups.append(_Group(tuple(us), "mains", keyed[key]))
-    return groups
-
-
-def _candidates(
-    net: _Network,
-    estate_nodes: dict[str, int],
-    group: _Group,
-    connect_roads: np.ndarray | None,
-    outline: shapely.Geometry,
-    ctx: _Context,
-) -> dict[int, tuple[float, shapely.Geometry | None]]:
-    """Connection nodes of a group reachable from the estates: node -> (link length, line)."""
-    labels = net.labels()
-    nodes = np.flatnonzero(labels == labels[next(iter(estate_nodes.values()))])
-    points = shapely.points(net.xy[nodes])
-    out: dict[int, tuple[float, shapely.Geometry | None]] = {}
-    if group.basis == "mains" and group.main_lines is not None:
-        tree = shapely.STRtree(group.main_lines)
-        idx, dist = tree.query_nearest(
-            points, max_distance=ctx.policy.corridors.mains_reach_m, return_distance=True
-        )
-        best: dict[int, tuple[float, int]] = {}
-        for (p, m), d in zip(idx.T, dist, strict=True):
-            if p not in best or d < best[p][0]:
-                best[p] = (float(d), int(m))
-        for p, (d, m) in best.items():
-            link = shapely.shortest_line(points[p], group.main_lines[m]) if d > _ON_LINE_M else None
-            out[int(nodes[p])] = (d if link is not None else 0.0, link)
-    elif group.basis == "roads" and connect_roads is not None:
-        tree = shapely.STRtree(connect_roads)
-        on = np.unique(tree.query(points, predicate="dwithin", distance=_ON_LINE_M)[0])
-        if len(on):
-            xy = net.xy[nodes[on]]
-            outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
-            out = {int(n): (0.0, None) for n in nodes[on][outside]}
-    return out
-
-
-def _median_frontage(
-    net: _Network, estate_nodes: dict[str, int], frontage: list[shapely.Geometry]
-) -> dict[int, tuple[float, shapely.Geometry | None]]:
-    """The frontage point with the least total path length to all member estates."""
-    options = sorted({net.nearest(f.x, f.y)[0] for f in frontage}, key=lambda i: tuple(net.xy[i]))
-    reach = dijkstra(net.matrix(), directed=False, indices=sorted(set(estate_nodes.values())))
-    total = reach[:, options].sum(axis=0)
-    return {options[int(np.argmin(total))]: (0.0, None)}
-
-
-def _solve(
-    net: _Network,
-    estate_nodes: dict[str, int],
-    candidates: dict[int, tuple[float, shapely.Geometry | None]],
-    group: _Group,
-    ctx: _Context,
-) -> _Solution:
-    """Steiner tree and separate baseline of one utility group.
-
-    The graph gets one more node, the municipal network (index ``len(net.xy)``), linked to each
-    connection node by an edge weighted link length + the connection's cost in metres of corridor.
-    """
-    per_metre = _per_metre(group.utilities, ctx)
-    connection_m = (
-        ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
-        if per_metre > 0
-        else 0.0
-    )
-    main = len(net.xy)
-    linked = np.array(sorted(candidates), dtype=np.int64)
-    link_m = np.array([candidates[int(n)][0] for n in linked], dtype=float)
-    u = np.concatenate([net.u, linked])
-    v = np.concatenate([net.v, np.full(len(linked), main)])
-    length = np.concatenate([net.w, link_m])
-    weight = np.concatenate([net.w, link_m + connection_m])
-    matrix = _csr(main + 1, u, v, weight)
-    edge_of = _edge_index(u, v)
-
-    label = [*net.points(), MAIN].__getitem__  # node index -> node of the trees
-
-    # the separate baseline: each estate's shortest path to the network
-    _, pred = dijkstra(matrix, directed=False, indices=main, return_predecessors=True)
-    paths: dict[str, dict[tuple[object, ...], float]] = {}
-    u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
-    in_union: set[int] = set()
-    for estate_id, node in estate_nodes.items():
-        ks = _route_edges(pred, node, edge_of)
-        paths[estate_id] = {
-            _key(label(u_list[k]), label(v_list[k]), group.utilities): length_list[k] for k in ks
-        }
-        in_union.update(ks)
-    terminals = np.array(sorted({*estate_nodes.values(), main}))
-    union = np.array(sorted(in_union), dtype=np.int64)
-    union = union[_kruskal(u[union], v[union], weight[union])]
-    union = union[_prune_edges(u[union], v[union], terminals)]
-    tree = _mehlhorn(matrix, u, v, weight, terminals, edge_of)
-
-    def graph(ks: np.ndarray) -> nx.Graph:
-        out = nx.Graph()
-        out.add_edges_from(  # in edge order (the trees' traversals depend on it)
-            (
-                label(a),
-                label(b),
-                {"weight": w, "length": m, "link": candidates[a][1]}
-                if b == main
-                else {"weight": w, "length": m},
-            )
-            for a, b, w, m in zip(
-                u[ks].tolist(),
-                v[ks].tolist(),
-                weight[ks].tolist(),
-                length[ks].tolist(),
-                strict=True,
-            )
-        )
-        return out
-
-    union_tree = graph(union)
-    if weight[tree].sum() <= weight[union].sum() + 1e-9:
-        return _Solution(graph(tree), paths, union_tree, f"steiner-{STEINER_METHOD}")
-    return _Solution(union_tree, paths, union_tree, "shortest-path union")

@@ -6,9 +6,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
 
 from geo.core.policy import load_policy
-from geo.facilities.corridor_network import _csr, _edge_index, _unique_rows
+from geo.facilities.corridor_network import (
+    _csr,
+    _Edges,
+    _scan_csr,
+    _unique_rows,
+    _unique_rows_by,
+)
 from geo.facilities.corridors import corridor_reach_m
 
 # coordinates on a millimetre grid, as _graph rounds them, with many repeats
@@ -25,6 +32,23 @@ def test_unique_rows_is_numpys_unique_by_row(points):
     assert np.array_equal(rows, expected.reshape(-1, 2))
     assert np.array_equal(got, inverse.reshape(-1))
     assert np.array_equal(rows[got], points)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_points, st.data())
+def test_unique_rows_by_group_is_unique_rows_of_each_group(points, data):
+    group = np.array(
+        data.draw(st.lists(st.integers(0, 3), min_size=len(points), max_size=len(points))),
+        dtype=np.int64,
+    )
+    rows, row_group, inverse = _unique_rows_by(points, group)
+    assert np.array_equal(rows[inverse], points)
+    assert np.all(np.diff(row_group) >= 0)
+    for g in range(4):
+        alone, alone_inverse = _unique_rows(points[group == g])
+        start = int(np.searchsorted(row_group, g))
+        assert np.array_equal(rows[row_group == g], alone)
+        assert np.array_equal(inverse[group == g] - start, alone_inverse)
 
 
 @settings(max_examples=200, deadline=None)
@@ -45,9 +69,75 @@ def test_csr_is_scipys_matrix_with_the_same_arrays(n, data):
     assert np.array_equal(got.indptr, expected.indptr)
     assert np.array_equal(got.indices, expected.indices)
     assert np.array_equal(got.data, expected.data)
-    assert _edge_index(u, v) == {
-        (int(a), int(b)): k for k, (a, b) in enumerate(zip(u, v, strict=True))
-    }
+    # each edge is found by its ends, either way round
+    edges = _Edges.of(u, v, n)
+    assert edges.find(u, v).tolist() == list(range(len(u)))
+    assert edges.find(v, u).tolist() == list(range(len(u)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 30), st.data())
+def test_directed_search_on_the_scan_matrix_is_scipys_undirected_search(n, data):
+    """Distances, predecessors and nearest sources alike, ties included (weights 1-3: many)."""
+    pairs = sorted(
+        data.draw(
+            st.sets(
+                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(
+                    lambda p: p[0] < p[1]
+                ),
+                min_size=1,
+                max_size=4 * n,
+            )
+        )
+    )
+    pairs = data.draw(st.permutations(pairs))
+    u = np.array([p[0] for p in pairs], dtype=np.int64)
+    v = np.array([p[1] for p in pairs], dtype=np.int64)
+    w = np.array(data.draw(st.lists(st.integers(1, 3), min_size=len(u), max_size=len(u))), float)
+    sources = sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=4)))
+    upper, scan = _csr(n, u, v, w), _scan_csr(n, u, v, w)
+    for kwargs in (
+        {"indices": sources[0], "return_predecessors": True},
+        {"indices": sources, "min_only": True, "return_predecessors": True},
+        {"indices": sources},
+    ):
+        expected = dijkstra(upper, directed=False, **kwargs)
+        got = dijkstra(scan, directed=True, **kwargs)
+        for a, b in zip(
+            expected if isinstance(expected, tuple) else (expected,),
+            got if isinstance(got, tuple) else (got,),
+            strict=True,
+        ):
+            assert np.array_equal(a, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 25), st.data())
+def test_listing_order_is_networkx_edge_order(n, data):
+    """Trees are listed as a networkx graph built from their edges in order lists them."""
+    import networkx as nx
+
+    from geo.facilities.corridor_district import _listing_order
+
+    pairs = data.draw(
+        st.permutations(
+            sorted(
+                data.draw(
+                    st.sets(
+                        st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(
+                            lambda p: p[0] < p[1]
+                        ),
+                        max_size=3 * n,
+                    )
+                )
+            )
+        )
+    )
+    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+    graph = nx.Graph()
+    graph.add_edges_from(pairs)
+    listed = [pairs[i] for i in _listing_order(a, b)]
+    assert [tuple(sorted(e)) for e in graph.edges()] == listed
 
 
 def test_corridor_reach_covers_search_radius_gap_and_clearance():
@@ -55,3 +145,47 @@ def test_corridor_reach_covers_search_radius_gap_and_clearance():
     c = policy.corridors
     largest = max(getattr(c, f"clearance_{u}_m") for u in c.utilities)
     assert corridor_reach_m(policy) >= c.search_radius_m + policy.adjacency.tolerance_m + largest
+
+
+_segments = st.lists(
+    st.tuples(*[st.integers(0, 60)] * 4).filter(lambda t: t[:2] != t[2:]), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_segments, min_size=1, max_size=4))
+def test_graphs_made_together_are_each_districts_graph_alone(districts):
+    """Overlapping districts' graphs made in one pass equal those made one by one."""
+    import shapely
+
+    from geo.facilities.corridor_network import _graph, _graphs
+
+    items = []
+    for segments in districts:
+        lines = [shapely.LineString([(x0, y0), (x1, y1)]) for x0, y0, x1, y1 in segments]
+        x, y = segments[0][:2]
+        items.append((lines, [shapely.Point(x, y), shapely.Point(y, x)], ["A", "B"]))
+    together = _graphs(items, 20.0)
+    for item, (net, nodes) in zip(items, together, strict=True):
+        alone, alone_nodes = _graph(*item, 20.0, join=False)
+        assert nodes == alone_nodes
+        for name in ("xy", "u", "v", "w"):
+            assert np.array_equal(getattr(net, name), getattr(alone, name))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(*[st.integers(0, 50)] * 4, st.integers(0, 3)), min_size=1, max_size=30))
+def test_straight_lines_are_shapelys_multilinestrings_of_each_group(edges):
+    """The segments' straight edges made from coordinates are the lines made one by one."""
+    import shapely
+
+    from geo.facilities.corridor_segments import _Pending, _straight_lines
+
+    ends = [((x0 + 0.5, y0), (x1, y1 + 0.25)) for x0, y0, x1, y1, _ in edges]
+    group = np.array([g for *_, g in edges], dtype=np.int64)
+    pending = [_Pending("D1", [], ends[:5], None), _Pending("D2", [], ends[5:], None)]
+    got = _straight_lines(pending, group, 4)
+    lines = shapely.linestrings(np.array(ends, dtype=float))
+    for g in range(4):
+        expected = shapely.multilinestrings(lines[group == g])
+        assert shapely.to_wkb(got[g]) == shapely.to_wkb(expected)

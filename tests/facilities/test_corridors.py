@@ -263,6 +263,26 @@ def test_memoised_district_plans_equal_fresh_ones_under_new_ids(policy, memos_on
     assert not other.districts["cost_yuan"].equals(fresh.districts["cost_yuan"])
 
 
+def test_planning_leaves_the_garbage_collector_as_it_was(policy):
+    """The collector is paused while districts are planned and then back as it was."""
+    import gc
+
+    rows = make_estates(
+        [{"estate_id": f"E{i}", "geometry": box(110 * i, 0, 110 * i + 100, 100)} for i in range(3)]
+    )
+    estates, districts, edges = _district_run(rows, policy)
+    roads = _street(-20, -100, -20, 200)
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            plan = plan_corridors(estates, districts, edges, policy, roads=roads)
+            assert gc.isenabled() is enabled
+            assert len(plan.segments)
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 def test_districts_planned_in_worker_processes_give_the_same_result(policy, monkeypatch):
     """Eight districts (rows of three estates, 1 km apart) planned in 2 processes as in one."""
     import geo.facilities.corridors as corridors
@@ -303,8 +323,8 @@ def test_steiner_tree_spans_the_terminals_within_the_mehlhorn_bound(rows, cols, 
     longest terminal-to-terminal shortest path."""
     import networkx as nx
     import numpy as np
-    from scipy import sparse
 
+    from geo.facilities.corridor_network import _scan_csr
     from geo.facilities.corridors import _mehlhorn
 
     n = rows * cols
@@ -316,8 +336,7 @@ def test_steiner_tree_spans_the_terminals_within_the_mehlhorn_bound(rows, cols, 
     terminals = np.array(sorted({p % n for p in picks}))
     if len(terminals) < 2:
         return
-    matrix = sparse.csr_matrix((w, (u, v)), shape=(n, n))
-    edges = _mehlhorn(matrix, u, v, w, terminals)
+    edges = _mehlhorn(_scan_csr(n, u, v, w), u, v, w, terminals)
     tree = nx.Graph()
     tree.add_edges_from((int(u[k]), int(v[k])) for k in edges)
     assert set(terminals.tolist()) <= set(tree)

@@ -1,0 +1,390 @@
+"""One batch of districts' corridors: candidate lines, connection points, trees and baseline.
+
+Holds the planning of a batch of districts (:func:`_plan_batch`). What gains from it is done for
+the whole batch at once: the roads and mains near every district clipped to its search region
+(:func:`_near_layers`), the graphs made from each district's noded lines
+(:func:`~geo.facilities.corridor_network._graphs`), their connected components, and at the end
+the segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each district on its
+own gets its connection points (:func:`_candidates`, or the outline's 1-median
+:func:`_median_frontage`), its Steiner tree and separate baseline per utility group
+(:func:`_solve`) and its accounting (:func:`~geo.facilities.corridor_costs._account`). The
+method is described in :mod:`geo.facilities.corridors`; a district's result depends on that
+district only, whatever the batch.
+
+May import: numpy, shapely, scipy, geo.core and :mod:`~geo.facilities.corridor_layers`,
+:mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_segments`,
+:mod:`~geo.facilities.corridor_costs`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from geo.facilities.corridor_costs import _account, _complete, _DistrictResult, _Solution, _Tree
+from geo.facilities.corridor_layers import _Context, _Group
+from geo.facilities.corridor_network import (
+    _Edges,
+    _graph,
+    _graphs,
+    _join_components,
+    _label_components,
+    _mehlhorn,
+    _Network,
+    _route,
+    _scan_csr,
+)
+from geo.facilities.corridor_segments import _inside, _per_metre
+
+STEINER_METHOD = "mehlhorn"
+_EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
+_ON_LINE_M = 0.05
+
+
+def _plan_batch(
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context
+) -> list[_DistrictResult]:
+    """Plan districts in order; the steps that gain from it are done for all of them at once.
+
+    ``tasks``: per district its id, member estate ids, outline, the members' anchor points and
+    the open adjacency paths between members (see :func:`geo.facilities.corridors.plan_corridors`).
+    """
+    near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx)
+    drafts = [_draft(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
+    spacing = ctx.policy.corridors.node_spacing_m
+    for d, (graph, estate_nodes) in zip(
+        drafts, _graphs([(d.lines, d.anchors, d.members) for d in drafts], spacing), strict=True
+    ):
+        d.graph, d.estate_nodes = graph, estate_nodes
+    _label_components([d.graph for d in drafts])
+    return _complete([_finish(d, ctx) for d in drafts], ctx)
+
+
+@dataclass
+class _Near:
+    """What a district's corridors see of the run's layers (the run's CRS)."""
+
+    roads: np.ndarray  # road lines clipped to the search region, non-empty, in layer order
+    connects: np.ndarray  # which of them are connection roads
+    mains: dict[str, np.ndarray]  # per utility, mains clipped to the region, in layer order
+    inside: shapely.Geometry  # the district closed over its gaps (prepared, see _inside)
+
+
+def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
+    """The roads and mains within each outline's search region, clipped to it (one pass each).
+
+    The search region is the outline buffered by ``search_radius_m`` (4 segments a quarter
+    circle). A line is clipped when it intersects the region (the layer's STRtree), so the clips
+    are those of every line of the layer, in the same order. The region lies within the
+    outline's box grown by the radius, so a district with no line in that box has no region.
+    """
+    radius = ctx.policy.corridors.search_radius_m
+    n = len(outlines)
+    trees = [ctx.mains_trees[u] for u in ctx.mains]
+    if ctx.road_tree is not None:
+        trees.append(ctx.road_tree)
+    # the region is only drawn where a line comes near: within its box grown by the radius + 1 m
+    box = shapely.bounds(outlines) + np.array([-1.0, -1.0, 1.0, 1.0]) * (radius + 1.0)
+    near = np.zeros(n, dtype=bool)
+    for tree in trees:
+        near[tree.query(shapely.box(*box.T))[0]] = True
+    drawn = np.flatnonzero(near)
+    regions = shapely.buffer(outlines[drawn], radius, quad_segs=4)
+    empty = np.empty(0, dtype=object)
+    roads, connects = [empty] * n, [np.zeros(0, dtype=bool)] * n
+    if ctx.road_tree is not None and ctx.roads is not None and ctx.road_connects is not None:
+        for i, hit, local in _clipped(ctx.road_tree, ctx.roads, regions):
+            roads[drawn[i]], connects[drawn[i]] = local, ctx.road_connects[hit]
+    mains: list[dict[str, np.ndarray]] = [{} for _ in range(n)]
+    for utility, lines in ctx.mains.items():
+        for i, _, local in _clipped(ctx.mains_trees[utility], lines, regions):
+            mains[drawn[i]][utility] = local
+    inside = _inside(outlines, ctx)
+    return [_Near(roads[i], connects[i], mains[i], inside[i]) for i in range(n)]
+
+
+def _clipped(
+    tree: shapely.STRtree, lines: np.ndarray, regions: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Per region with any: its index, the lines' indices (ascending) and their non-empty clips."""
+    which, hit = tree.query(regions, predicate="intersects")
+    order = np.lexsort((hit, which))
+    which, hit = which[order], hit[order]
+    local = shapely.intersection(lines[hit], regions[which])
+    keep = ~shapely.is_empty(local)
+    which, hit, local = which[keep], hit[keep], local[keep]
+    if not len(which):
+        return
+    starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]]).tolist()
+    for a, b in zip(starts, [*starts[1:], len(which)], strict=True):
+        yield int(which[a]), hit[a:b], local[a:b]
+
+
+@dataclass
+class _Draft:
+    """A district's candidate lines and first graph, before its components are labelled."""
+
+    district_id: str
+    members: list[str]
+    outline: shapely.Geometry
+    anchors: list[shapely.Geometry]
+    near: _Near
+    lines: list[shapely.Geometry]
+    connect_roads: np.ndarray | None
+    groups: list[_Group]
+    frontage: list[shapely.Geometry] | None  # the outline points, when among the lines
+    graph: _Network = field(init=False)  # the graph of the lines (made for the batch)
+    estate_nodes: dict[str, int] = field(init=False)  # each member's node in it
+
+
+def _draft(
+    district_id: str,
+    members: list[str],
+    outline: shapely.Geometry,
+    anchors: list[shapely.Geometry],
+    paths: list[shapely.Geometry],
+    near: _Near,
+    ctx: _Context,
+) -> _Draft:
+    """The candidate lines (method step 1), the utility groups and the graph of the lines."""
+    settings = ctx.policy.corridors
+    lines: list[shapely.Geometry] = list(paths)
+    connect_roads = None
+    local = near.roads
+    if len(local):
+        lines.extend(shapely.segmentize(local, settings.node_spacing_m))
+        lines.extend(_connectors(anchors, shapely.union_all(local), _EXTEND_M))
+        if near.connects.any():
+            connect_roads = local[near.connects]
+    if near.mains:
+        every = shapely.union_all(np.concatenate(list(near.mains.values())))
+        lines.extend(_connectors(anchors, every, 0.0))
+    groups = _groups(settings.utilities, near.mains, connect_roads is not None)
+    frontage = None
+    if groups and all(g.basis == "outline" for g in groups):
+        # no connection point but on the outline: its lines now, not after a first search
+        frontage = _with_frontage(lines, anchors, outline)
+    return _Draft(
+        district_id, members, outline, anchors, near, lines, connect_roads, groups, frontage
+    )
+
+
+def _with_frontage(
+    lines: list[shapely.Geometry], anchors: list[shapely.Geometry], outline: shapely.Geometry
+) -> list[shapely.Geometry]:
+    """Add a line from each anchor to its nearest outline point; return those points."""
+    frontage = _frontage_points(anchors, outline)
+    lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
+    return frontage
+
+
+def _finish(draft: _Draft, ctx: _Context) -> _DistrictResult:
+    """Connection points, trees and accounting of a drafted district (method steps 2 to 5)."""
+    d = draft
+    spacing = ctx.policy.corridors.node_spacing_m
+    graph, estate_nodes, groups = d.graph, d.estate_nodes, d.groups
+    _join_components(graph, list(estate_nodes.values()))
+    candidates = {
+        g.utilities: _candidates(graph, estate_nodes, g, d.connect_roads, d.outline, ctx)
+        for g in groups
+    }
+    for g in groups:
+        if not candidates[g.utilities] and g.basis == "mains" and d.connect_roads is not None:
+            g.basis = "roads"  # no main within reach: the streets instead
+            candidates[g.utilities] = _candidates(
+                graph, estate_nodes, g, d.connect_roads, d.outline, ctx
+            )
+    if any(not c for c in candidates.values()):
+        # no reachable main or connection road for some utilities: assume the outline
+        frontage = d.frontage
+        if frontage is None:
+            frontage = _with_frontage(d.lines, d.anchors, d.outline)
+            graph, estate_nodes = _graph(d.lines, d.anchors, d.members, spacing)
+            for g in groups:
+                candidates[g.utilities] = _candidates(
+                    graph, estate_nodes, g, d.connect_roads, d.outline, ctx
+                )
+        for g in groups:
+            if not candidates[g.utilities]:
+                g.basis = "outline"
+                candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
+    solved = {
+        g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
+    }
+    return _account(
+        d.district_id, d.members, d.near.inside, graph.xy, estate_nodes, groups, solved, ctx
+    )
+
+
+def _connectors(
+    anchors: list[shapely.Geometry], target: shapely.Geometry, overshoot: float
+) -> list[shapely.Geometry]:
+    """Straight lines from each anchor to the nearest point of ``target`` (overshooting it)."""
+    out = []
+    for line in shapely.shortest_line(np.array(anchors, dtype=object), target):
+        (x0, y0), (x1, y1) = line.coords
+        length = float(np.hypot(x1 - x0, y1 - y0))
+        if length <= _ON_LINE_M:
+            continue
+        k = (length + overshoot) / length
+        out.append(shapely.LineString([(x0, y0), (x0 + k * (x1 - x0), y0 + k * (y1 - y0))]))
+    return out
+
+
+def _frontage_points(
+    anchors: list[shapely.Geometry], outline: shapely.Geometry
+) -> list[shapely.Geometry]:
+    """The point of the outline's exterior nearest to each anchor."""
+    polygons = shapely.get_parts(outline)
+    exterior = shapely.union_all([shapely.get_exterior_ring(p) for p in polygons])
+    return [shapely.get_point(shapely.shortest_line(a, exterior), 1) for a in anchors]
+
+
+def _groups(
+    utilities: tuple[str, ...], local_mains: dict[str, np.ndarray], has_roads: bool
+) -> list[_Group]:
+    """Utilities sharing connection points share one tree: all without mains, one per main set."""
+    default = [u for u in utilities if u not in local_mains]
+    groups = []
+    if default:
+        groups.append(_Group(tuple(default), "roads" if has_roads else "outline"))
+    by_lines: dict[int, list[str]] = defaultdict(list)
+    keyed: dict[int, np.ndarray] = {}
+    for u in utilities:
+        if u in local_mains:
+            key = hash(tuple(g.wkb for g in local_mains[u]))
+            by_lines[key].append(u)
+            keyed[key] = local_mains[u]
+    for key, us in by_lines.items():
+        groups.append(_Group(tuple(us), "mains", keyed[key]))
+    return groups
+
+
+def _candidates(
+    net: _Network,
+    estate_nodes: dict[str, int],
+    group: _Group,
+    connect_roads: np.ndarray | None,
+    outline: shapely.Geometry,
+    ctx: _Context,
+) -> dict[int, tuple[float, shapely.Geometry | None]]:
+    """Connection nodes of a group reachable from the estates: node -> (link length, line)."""
+    labels = net.labels()
+    nodes = np.flatnonzero(labels == labels[next(iter(estate_nodes.values()))])
+    points = shapely.points(net.xy[nodes])
+    out: dict[int, tuple[float, shapely.Geometry | None]] = {}
+    if group.basis == "mains" and group.main_lines is not None:
+        tree = shapely.STRtree(group.main_lines)
+        idx, dist = tree.query_nearest(
+            points, max_distance=ctx.policy.corridors.mains_reach_m, return_distance=True
+        )
+        best: dict[int, tuple[float, int]] = {}
+        for (p, m), d in zip(idx.T, dist, strict=True):
+            if p not in best or d < best[p][0]:
+                best[p] = (float(d), int(m))
+        for p, (d, m) in best.items():
+            link = shapely.shortest_line(points[p], group.main_lines[m]) if d > _ON_LINE_M else None
+            out[int(nodes[p])] = (d if link is not None else 0.0, link)
+    elif group.basis == "roads" and connect_roads is not None:
+        tree = shapely.STRtree(connect_roads)
+        on = np.unique(tree.query(points, predicate="dwithin", distance=_ON_LINE_M)[0])
+        if len(on):
+            xy = net.xy[nodes[on]]
+            outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
+            out = {int(n): (0.0, None) for n in nodes[on][outside]}
+    return out
+
+
+def _median_frontage(
+    net: _Network, estate_nodes: dict[str, int], frontage: list[shapely.Geometry]
+) -> dict[int, tuple[float, shapely.Geometry | None]]:
+    """The frontage point with the least total path length to all member estates."""
+    options = sorted({net.nearest(f.x, f.y)[0] for f in frontage}, key=lambda i: tuple(net.xy[i]))
+    matrix = _scan_csr(len(net.xy), net.u, net.v, net.w)
+    reach = dijkstra(matrix, directed=True, indices=sorted(set(estate_nodes.values())))
+    total = reach[:, options].sum(axis=0)
+    return {options[int(np.argmin(total))]: (0.0, None)}
+
+
+def _solve(
+    net: _Network,
+    estate_nodes: dict[str, int],
+    candidates: dict[int, tuple[float, shapely.Geometry | None]],
+    group: _Group,
+    ctx: _Context,
+) -> _Solution:
+    """Steiner tree and separate baseline of one utility group.
+
+    The graph gets one more node, the municipal network (index ``len(net.xy)``), linked to each
+    connection node by an edge weighted link length + the connection's cost in metres of corridor.
+    """
+    per_metre = _per_metre(group.utilities, ctx)
+    connection_m = (
+        ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
+        if per_metre > 0
+        else 0.0
+    )
+    main = len(net.xy)
+    linked_nodes = sorted(candidates)
+    linked = np.array(linked_nodes, dtype=np.int64)
+    link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
+    u = np.concatenate([net.u, linked])
+    v = np.concatenate([net.v, np.full(len(linked), main)])
+    length = np.concatenate([net.w, link_m])
+    weight = np.concatenate([net.w, link_m + connection_m])
+    matrix = _scan_csr(main + 1, u, v, weight)
+    edges = _Edges.of(u, v, main + 1)
+
+    n_lines = len(net.u)  # edges from here on are the links to the municipal network
+
+    # the separate baseline: each estate's shortest path to the network
+    _, pred = dijkstra(matrix, directed=True, indices=main, return_predecessors=True)
+    paths: dict[str, dict[object, float]] = {}
+    u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
+    keys: list[object] = list(range(n_lines))
+    keys.extend(("main", a, group.utilities) for a in u_list[n_lines:])
+    in_union: set[int] = set()
+    toward, pred_list = edges.toward(pred), pred.tolist()
+    for estate_id, node in estate_nodes.items():
+        ks = _route(pred_list, toward, node)
+        paths[estate_id] = {keys[k]: length_list[k] for k in ks}
+        in_union.update(ks)
+    terminals = np.array(sorted({*estate_nodes.values(), main}))
+    # the paths run in one shortest-path tree from the network: their union is a tree whose
+    # leaves are estates (a minimum spanning tree of it is itself, pruning leaves nothing)
+    union = np.array(sorted(in_union), dtype=np.int64)
+    tree = _mehlhorn(matrix, u, v, weight, terminals, edges)
+
+    def listed(ks: np.ndarray) -> _Tree:
+        edges = ks.tolist()
+        order = [edges[i] for i in _listing_order(u[ks].tolist(), v[ks].tolist())]
+        return _Tree(
+            [keys[k] for k in order],
+            [(u_list[k], v_list[k]) for k in order],
+            [length_list[k] for k in order],
+            [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
+        )
+
+    if weight[tree].sum() <= weight[union].sum() + 1e-9:
+        return _Solution(listed(tree), paths, lambda: listed(union), f"steiner-{STEINER_METHOD}")
+    union_tree = listed(union)
+    return _Solution(union_tree, paths, lambda: union_tree, "shortest-path union")
+
+
+def _listing_order(a: list[int], b: list[int]) -> list[int]:
+    """The order in which ``networkx.Graph`` lists edges ``(a, b)`` added in the given order.
+
+    A graph lists each node's edges to nodes not listed yet, nodes in the order they were first
+    added (``a`` before ``b``), each node's edges in the order they were added. So an edge comes
+    at its earlier end, ordered by when that end first appeared, then by position.
+    """
+    first: dict[int, int] = {}
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        first.setdefault(x, 2 * i)
+        first.setdefault(y, 2 * i + 1)
+    return sorted(range(len(a)), key=lambda i: (min(first[a[i]], first[b[i]]), i))

@@ -1,0 +1,244 @@
+"""The corridor segments: a district's tree edges as trunk, branch and connection lines.
+
+Holds what becomes of a planned district's network on the map: its straight edges and links
+to the mains, grouped by the utilities they carry, cut at the district (:func:`_inside`: the
+part beyond it is the connection), merged into lines and checked against the GB 50289-2016
+building clearances (:func:`_clearance_ok`). Districts are drafted one by one
+(:func:`_pending`) and cut for a whole batch at once (:func:`_cut_segments`), each with the
+same operations as on its own, so a district's segments do not depend on the batch.
+
+May import: numpy, pandas, shapely, geo.core and :mod:`~geo.facilities.corridor_layers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.core.policy import UTILITIES
+from geo.facilities.corridor_layers import _Context
+
+_INSIDE_M = 0.5
+
+
+@dataclass
+class _Segments:
+    """A district's segments as plain rows (one GeoDataFrame is made for the run, not for each)."""
+
+    rows: list[dict[str, object]]
+    geoms: list[shapely.Geometry]
+    clearance_ok: np.ndarray | None  # None without buildings
+
+
+@dataclass
+class _Pending:
+    """A district's network before it is cut: what each edge carries, in edge order.
+
+    ``items``: per edge, its utilities (comma-joined in :data:`UTILITIES` order), its kind
+    (``trunk``, ``branch`` or ``connection``) and, for a link to a main, its line (None for a
+    straight edge, whose ends are the next of ``ends``).
+    """
+
+    district_id: str
+    items: list[tuple[str, str, shapely.Geometry | None]]
+    ends: list[tuple[tuple[float, float], tuple[float, float]]]
+    inside: shapely.Geometry
+
+
+def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
+    c = ctx.policy.corridors
+    return c.trench_yuan_per_m + sum(getattr(c, f"{u}_yuan_per_m") for u in utilities)
+
+
+def _pending(
+    district_id: str,
+    edges: dict[object, dict[str, object]],
+    served: dict[object, int],
+    xy: np.ndarray,
+    inside: shapely.Geometry,
+) -> _Pending:
+    """A district's edges (keys as in :class:`geo.facilities.corridor_costs._Tree`) to be cut.
+
+    An edge serving two or more estates is a trunk, else a branch; links to a main are the
+    connection. ``xy``: the graph's nodes (m). A straight edge runs from the end whose
+    coordinates read first as text (``str((x, y))``) to the other.
+    """
+    names: dict[frozenset[str], str] = {}
+    items: list[tuple[str, str, shapely.Geometry | None]] = []
+    pairs = []
+    for key, entry in edges.items():
+        served_by = frozenset(entry["utilities"])
+        utilities = names.get(served_by)
+        if utilities is None:
+            utilities = names[served_by] = ",".join(u for u in UTILITIES if u in served_by)
+        if type(key) is tuple:
+            if entry["link"] is not None:  # the link from a node to a main
+                items.append((utilities, "connection", entry["link"]))
+            continue
+        items.append((utilities, "trunk" if served.get(key, 0) >= 2 else "branch", None))
+        pairs.append(entry["ends"])
+    ends = []
+    if pairs:
+        nodes = sorted({n for pair in pairs for n in pair})
+        at = dict(zip(nodes, map(tuple, xy[nodes].tolist()), strict=True))
+        text = {n: str(p) for n, p in at.items()}
+        for a, b in pairs:
+            ends.append((at[a], at[b]) if text[a] <= text[b] else (at[b], at[a]))
+    return _Pending(district_id, items, ends, inside)
+
+
+def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | None]:
+    """Each district's segments (None: it has none), the districts' geometry done together.
+
+    Per district and (utilities, kind): the lines as one MultiLineString; its part beyond the
+    district (:func:`_inside`) becomes the connection of those utilities; then per (utilities,
+    kind), in sorted order, the lines merged (``line_merge``) into segments.
+    """
+    # per district, (utilities, kind) -> its links (a list), or for straight edges the number of
+    # their MultiLineString in ``both`` (made from the coordinates at once, in edge order)
+    every: list[dict[tuple[str, str], list[shapely.Geometry] | int]] = []
+    inner: list[tuple[int, tuple[str, str]]] = []
+    edge_group: list[int] = []
+    for d, p in enumerate(pending):
+        parts: dict[tuple[str, str], list[shapely.Geometry] | int] = {}
+        for utilities, kind, link in p.items:
+            key = (utilities, kind)
+            if link is None:
+                if key not in parts:
+                    parts[key] = len(inner)
+                    inner.append((d, key))
+                edge_group.append(parts[key])  # type: ignore[arg-type]
+            else:
+                parts.setdefault(key, []).append(link)  # type: ignore[union-attr]
+        every.append(parts)
+    both = _straight_lines(pending, np.array(edge_group, dtype=np.int64), len(inner))
+    # the parts outside the district (beyond the estates' red lines) are the connection
+    if inner:
+        inside = np.array([pending[d].inside for d, _ in inner], dtype=object)
+        # (lines the district covers have nothing outside: the prepared test is much cheaper)
+        check = np.flatnonzero(~shapely.covers(inside, both))
+        outside = shapely.difference(both[check], inside[check])
+        beyond = check[~shapely.is_empty(outside)]
+        outside = outside[~shapely.is_empty(outside)]
+        within = shapely.intersection(both[beyond], inside[beyond])
+        kept, kept_at = _parts_of(within)
+        cut, cut_at = _parts_of(outside)
+        for j, i in enumerate(beyond.tolist()):
+            d, (utilities, kind) = inner[i]
+            every[d][(utilities, kind)] = kept[kept_at[j] : kept_at[j + 1]].tolist()
+            connection = every[d].setdefault((utilities, "connection"), [])
+            connection.extend(cut[cut_at[j] : cut_at[j + 1]])  # type: ignore[union-attr]
+    # per key in sorted order, its lines merged: straight edges as they are, other lists of lines
+    # without points and empty lines
+    keys = [(d, key) for d, parts in enumerate(every) for key in sorted(parts)]
+    listed = [k for k, (d, key) in enumerate(keys) if not isinstance(every[d][key], int)]
+    lines = np.array([g for k in listed for g in every[keys[k][0]][keys[k][1]]], dtype=object)
+    group = np.repeat(
+        np.array(listed, dtype=np.int64),
+        [len(every[keys[k][0]][keys[k][1]]) for k in listed],  # type: ignore[arg-type]
+    )
+    keep = (shapely.get_type_id(lines) == 1) & (shapely.length(lines) > 0)
+    lines, group = lines[keep], group[keep]
+    to_merge = np.empty(len(keys), dtype=object)
+    for k, (d, key) in enumerate(keys):
+        value = every[d][key]
+        if isinstance(value, int):
+            to_merge[k] = both[value]
+    used = np.unique(group)
+    if len(used):
+        to_merge[used] = shapely.multilinestrings(lines, indices=np.searchsorted(used, group))
+    used = np.flatnonzero(~shapely.is_missing(to_merge))
+    if not len(used):
+        return [None] * len(pending)
+    merged = shapely.line_merge(to_merge[used])
+    pieces, which = shapely.get_parts(merged, return_index=True)
+    lengths = shapely.length(pieces).tolist()
+    c = ctx.policy.corridors
+    costs: dict[str, tuple[float, float]] = {}
+    rows: list[list[dict[str, object]]] = [[] for _ in pending]
+    district = []
+    for k, length in zip(used[which].tolist(), lengths, strict=True):
+        d, (utilities, kind) = keys[k]
+        if utilities not in costs:
+            split = utilities.split(",")
+            costs[utilities] = (
+                _per_metre(tuple(split), ctx),
+                max(getattr(c, f"clearance_{u}_m") for u in split),
+            )
+        per_metre, clearance = costs[utilities]
+        rows[d].append(
+            {
+                "district_id": pending[d].district_id,
+                "utilities": utilities,
+                "kind": kind,
+                "length_m": round(length, 1),
+                "cost_yuan": round(length * per_metre),
+                "clearance_m": clearance,
+            }
+        )
+        district.append(d)
+    clearances = np.array([r["clearance_m"] for d_rows in rows for r in d_rows], dtype=float)
+    ok = _clearance_ok(pieces, clearances, ctx)
+    starts = np.searchsorted(np.array(district, dtype=np.int64), np.arange(len(pending) + 1))
+    out: list[_Segments | None] = []
+    for d, d_rows in enumerate(rows):
+        a, b = int(starts[d]), int(starts[d + 1])
+        out.append(
+            _Segments(d_rows, list(pieces[a:b]), None if ok is None else ok[a:b])
+            if d_rows
+            else None
+        )
+    return out
+
+
+def _straight_lines(pending: list[_Pending], group: np.ndarray, n: int) -> np.ndarray:
+    """Per group (``n`` of them), the MultiLineString of its straight edges, in edge order.
+
+    ``group``: the group of each straight edge of the ``pending`` districts (their ``ends`` in
+    order). Made from the coordinates at once: the same geometries as ``shapely.multilinestrings``
+    of each group's lines.
+    """
+    ends = [e for p in pending for e in p.ends]
+    order = np.argsort(group, kind="stable")
+    coords = np.array(ends, dtype=float).reshape(-1, 2, 2)[order].reshape(-1, 2)
+    return shapely.from_ragged_array(
+        shapely.GeometryType.MULTILINESTRING,
+        coords,
+        (
+            np.arange(0, len(coords) + 1, 2, dtype=np.int64),
+            np.concatenate([[0], np.cumsum(np.bincount(group, minlength=n))]).astype(np.int64),
+        ),
+    )
+
+
+def _parts_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of all ``geoms`` and where each geometry's parts start (one more: the end)."""
+    parts, at = shapely.get_parts(geoms, return_index=True)
+    return parts, np.searchsorted(at, np.arange(len(geoms) + 1))
+
+
+def _inside(outlines: np.ndarray, ctx: _Context) -> np.ndarray:
+    """Each district as its segments see it, prepared: lines inside are trunks and branches.
+
+    The outline closed over the gaps between members (at most the adjacency tolerance wide),
+    plus 0.5 m so lines along the outline count as inside; the rest is the connection.
+    """
+    close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
+    inside = shapely.buffer(shapely.buffer(outlines, close), _INSIDE_M - close)
+    shapely.prepare(inside)
+    return inside
+
+
+def _clearance_ok(geoms: np.ndarray, clearances: np.ndarray, ctx: _Context) -> np.ndarray | None:
+    """False where a segment comes closer to a building than its clearance; None without them."""
+    if ctx.buildings is None:
+        return None
+    ok = np.ones(len(geoms), dtype=bool)
+    for clearance in pd.unique(clearances):
+        rows = np.flatnonzero(clearances == clearance)
+        near = ctx.buildings.query(geoms[rows], predicate="dwithin", distance=float(clearance))[0]
+        ok[rows[np.unique(near)]] = False
+    return ok
