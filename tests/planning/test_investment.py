@@ -150,3 +150,72 @@ def test_rates_per_metre_of_boundary_and_per_estate(policy):
     out = by_content(squares_in_a_row(1, needs="绿化美化；服务设施"), custom).iloc[0]
     assert out["investment_improvement_yuan"] == 400 * 10
     assert out["investment_enhancement_yuan"] == 5000
+
+
+def _funding_table_by_rows(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:
+    """The row-by-row funding table that ``funding_table`` replaced (issue 20), kept as its reference."""
+    from geo.planning.funding import SOURCES
+
+    rows = []
+    in_programme = estates["status"].isin(("eligible", "extension"))
+    standalone = estates.loc[in_programme & estates["district_id"].isna()]
+
+    def add(level, ident, values):
+        whole = sum(values.values())
+        for name, (zh, _en) in SOURCES.items():
+            amount = values[name]
+            share = round(amount / whole, 4) if whole else 0.0
+            rows.append([level, ident, name, zh, round(amount / 1e4, 2), share])
+
+    for frame, level, key in (
+        (districts, "district", "district_id"),
+        (standalone, "estate", "estate_id"),
+    ):
+        if not len(frame) or "fund_residents_yuan" not in frame:
+            continue
+        for _, row in frame.iterrows():
+            values = {
+                s: float(np.nan_to_num(pd.to_numeric(row[f"fund_{s}_yuan"], errors="coerce")))
+                for s in SOURCES
+            }
+            add(level, str(row[key]), values)
+    programme = estates.loc[in_programme]
+    if len(programme):
+        add(
+            "total",
+            "合计",
+            {s: float(programme[f"fund_{s}_yuan"].astype("Float64").sum()) for s in SOURCES},
+        )
+    return pd.DataFrame(rows, columns=["level", "id", "source", "source_zh", "wan_yuan", "share"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["eligible", "extension", "ineligible"]),
+            st.sampled_from([None, "D1", "D2"]),
+            st.lists(
+                st.one_of(st.none(), st.floats(0, 1e7), st.sampled_from([0.0, 12345.675, 5.0])),
+                min_size=5,
+                max_size=5,
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_funding_table_equals_the_row_by_row_table(rows):
+    cols = list(FUNDING_COLUMNS)
+    estates = pd.DataFrame(
+        {
+            "estate_id": pd.array([f"E{i}" for i in range(len(rows))], dtype="string"),
+            "status": [r[0] for r in rows],
+            "district_id": pd.array([r[1] for r in rows], dtype="string"),
+            **{c: pd.array([r[2][k] for r in rows], dtype="Float64") for k, c in enumerate(cols)},
+        }
+    )
+    districts = estates.dropna(subset=["district_id"]).groupby("district_id")[cols].sum()
+    districts = districts.reset_index().assign(geometry=None)
+    got = funding_table(estates, districts)
+    want = _funding_table_by_rows(estates, districts)
+    pd.testing.assert_frame_equal(got, want, check_dtype=True)
