@@ -62,7 +62,7 @@ STEPS = (
 def _rss_mb() -> float:
     """This process's resident memory now (MB; Linux /proc, else the peak so far)."""
     try:
-        with open("/proc/self/statm") as handle:
+        with Path("/proc/self/statm").open() as handle:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
