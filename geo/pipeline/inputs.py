@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-from pyproj import CRS
+import shapely
+from pyproj import CRS, Transformer
 
 from geo import io
 from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
@@ -340,14 +342,48 @@ def _split_layer(item: str | Path) -> tuple[str, str | None]:
     return text, None
 
 
-def barrier_layer(inputs: PlanInputs, policy: Policy, crs: CRS) -> gpd.GeoDataFrame | None:
-    """Return the barriers of a run in ``crs``: the barrier layers plus the policy's road classes."""
+def barrier_layer(
+    inputs: PlanInputs,
+    policy: Policy,
+    crs: CRS,
+    *,
+    near: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame | None:
+    """Return the barriers of a run in ``crs``: the barrier layers plus the policy's road classes.
+
+    ``near``: the run's estates (in ``crs``). When given, only the barriers that can block a pair
+    of them are kept, in their order, before they are projected: a pair is blocked by a barrier
+    crossing its gap line (which lies within ``adjacency.tolerance_m`` of an estate) or running
+    along the edge two touching estates share (within 1 m of it), so a barrier whose extent comes
+    nowhere near an estate's extent grown by that much changes no pair
+    (:func:`geo.planning.adjacency.build_adjacency` gives the same graph and edges). Issue 20:
+    at 220,000 tiled estates a quarter of the barrier vertices are kept, and their projection
+    to a zone of the run's own is that much cheaper.
+    """
     frames = []
+    margin = max(policy.adjacency.tolerance_m, 1.0) + _NEAR_MARGIN_M
+    boxes: dict[str, np.ndarray | None] = {}  # the estates' boxes in a layer's CRS, by CRS
+
+    def nearby(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        if near is None or not len(frame) or not len(near):
+            return frame
+        if CRS.from_user_input(frame.crs) == CRS.from_user_input(near.crs):
+            return frame  # nothing to project: the adjacency's own index skips far barriers
+        key = CRS.from_user_input(frame.crs).to_wkt()
+        if key not in boxes:
+            boxes[key] = _boxes_in(near, frame.crs, margin)
+        if boxes[key] is None:
+            return frame
+        hit = shapely.STRtree(frame.geometry.to_numpy()).query(boxes[key])[1]
+        keep = np.zeros(len(frame), dtype=bool)
+        keep[hit] = True
+        return frame if keep.all() else frame.loc[keep]
+
     if inputs.barriers is not None and len(inputs.barriers):
-        frames.append(inputs.barriers.to_crs(crs))
+        frames.append(nearby(inputs.barriers).to_crs(crs))
     if inputs.roads is not None and "fclass" in inputs.roads:
         classes = set(policy.adjacency.barrier_road_classes)
-        major = inputs.roads.loc[inputs.roads["fclass"].isin(classes)]
+        major = nearby(inputs.roads.loc[inputs.roads["fclass"].isin(classes)])
         if len(major):
             frames.append(
                 gpd.GeoDataFrame(
@@ -359,6 +395,43 @@ def barrier_layer(inputs: PlanInputs, policy: Policy, crs: CRS) -> gpd.GeoDataFr
     if not frames:
         return None
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
+
+
+#: Added to the reach of a barrier (metres) when selecting those near estates: covers the
+#: bending of an estate's box when it is carried into a barrier layer's own CRS.
+_NEAR_MARGIN_M = 10.0
+#: Longest piece of the side of an estate's box carried into another CRS as a straight line (m).
+_NEAR_SEGMENT_M = 1000.0
+
+
+def _boxes_in(estates: gpd.GeoDataFrame, crs: object, margin_m: float) -> np.ndarray | None:
+    """The estates' boxes grown by ``margin_m`` (in their metric CRS), as boxes in ``crs``.
+
+    Each box in ``crs`` holds its corners carried over, and a point every
+    :data:`_NEAR_SEGMENT_M` along a longer side. None when a point does not carry over
+    (outside the area of ``crs``).
+    """
+    x0, y0, x1, y1 = shapely.bounds(estates.geometry.to_numpy()).T
+    x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
+    grown = shapely.box(x0, y0, x1, y1)
+    long = np.flatnonzero(np.maximum(x1 - x0, y1 - y0) > _NEAR_SEGMENT_M)
+    corners = np.stack([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])  # (4, 2, n)
+    transform = Transformer.from_crs(estates.crs, crs, always_xy=True).transform
+    with np.errstate(invalid="ignore"):
+        fx, fy = transform(corners[:, 0], corners[:, 1])
+        found = np.array([fx.min(axis=0), fy.min(axis=0), fx.max(axis=0), fy.max(axis=0)])
+        if len(long):
+            points, which = shapely.get_coordinates(
+                shapely.segmentize(grown[long], _NEAR_SEGMENT_M), return_index=True
+            )
+            px, py = transform(points[:, 0], points[:, 1])
+            for row, values, reduce in ((0, px, np.minimum), (1, py, np.minimum)):
+                reduce.at(found[row], long[which], values)
+            for row, values, reduce in ((2, px, np.maximum), (3, py, np.maximum)):
+                reduce.at(found[row], long[which], values)
+    if not np.isfinite(found).all():
+        return None
+    return shapely.box(*found)
 
 
 def read_plan_table(

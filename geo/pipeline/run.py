@@ -66,7 +66,7 @@ def run_plan(
     quality.extend(inputs.quality)
     estates, crs, survey_report = prepare_estates(inputs, policy, quality, progress)
     note_progress(progress, 0.45, "building the adjacency graph")
-    barriers = barrier_layer(inputs, policy, crs)
+    barriers = barrier_layer(inputs, policy, crs, near=estates)
     graph, edges = _adjacency(estates, barriers, policy)
     note_progress(progress, 0.65, "grouping districts")
     membership, districts = form_districts(
