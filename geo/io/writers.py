@@ -148,8 +148,38 @@ def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path
     target = Path(target)
     with atomic_path(target) as tmp:
         for name, frame in layers.items():
-            pyogrio.write_dataframe(_plain(frame), tmp, layer=name, driver="GPKG")
+            _write_layer(_plain(frame), tmp, name)
     return target
+
+
+def _write_layer(plain: pd.DataFrame, path: Path, name: str) -> None:
+    """Write one plain frame (:func:`_plain`) as a GeoPackage layer, through Arrow when it can.
+
+    GDAL's Arrow writer takes the columns whole (issue 20: 1.34 -> 0.95 s CPU for the layers of
+    50,000 tiled estates). The layer is the one pyogrio's feature-by-feature writer makes: text
+    columns stay text (an object column's other values, e.g. True/False, are written as their
+    ``str()``, as that writer does), numbers and booleans keep their types; the table contents,
+    schema and spatial index are the same. Frames with other column types (dates, categories)
+    are written feature by feature.
+    """
+    columns = {}
+    for column in plain.columns:
+        values = plain[column]
+        if isinstance(values.dtype, gpd.array.GeometryDtype) or values.dtype.kind in "fib":
+            continue
+        if values.dtype != object:
+            pyogrio.write_dataframe(plain, path, layer=name, driver="GPKG")
+            return
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            columns[column] = [
+                None if v is None or (isinstance(v, float) and v != v) else str(v)
+                for v in values.tolist()
+            ]
+    if columns:
+        plain = plain.copy(deep=False)
+        for column, values in columns.items():
+            plain[column] = values
+    pyogrio.write_dataframe(plain, path, layer=name, driver="GPKG", use_arrow=True)
 
 
 def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
