@@ -146,10 +146,28 @@ def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path
     types are written as their plain equivalents. Returns the target path.
     """
     target = Path(target)
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp, _sqlite_unsynced():
         for name, frame in layers.items():
             _write_layer(_plain(frame), tmp, name)
     return target
+
+
+@contextlib.contextmanager
+def _sqlite_unsynced() -> Iterator[None]:
+    """GDAL's SQLite writers do not wait for the disk after each layer (``PRAGMA synchronous=OFF``).
+
+    For temporary files of :func:`atomic_path` only: the whole file is flushed to disk once
+    before it replaces the target, so a crash leaves the previous file, as before. Each layer
+    of a plan waited for the disk on its own otherwise (issue 20: 2.4 -> 1.1 s wall for the
+    layers of 50,000 tiled estates, the same CPU time).
+    """
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    before = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: before})
 
 
 def _write_layer(plain: pd.DataFrame, path: Path, name: str) -> None:

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pytest
 from shapely.geometry import MultiPolygon, box
 
 from geo.io.writers import _plain, write_layers
@@ -83,3 +84,14 @@ def test_arrow_writes_the_layers_the_feature_writer_writes(tmp_path):
     cells = {c: [None if pd.isna(v) else v for v in back[c]] for c in ("flags", "mixed")}
     assert cells == {"flags": ["True", None, "False", None], "mixed": ["1", "x", None, "2.5"]}
     assert back.geometry.geom_type.tolist()[:2] == ["MultiPolygon", "MultiPolygon"]
+
+
+def test_the_sqlite_setting_is_restored_after_writing(tmp_path):
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    assert pyogrio.get_gdal_config_option(option) is None
+    write_layers(tmp_path / "plan.gpkg", {"funding": _layers()["funding"]})
+    assert pyogrio.get_gdal_config_option(option) is None
+    with pytest.raises(Exception):  # noqa: B017 - what fails is not the point here
+        write_layers(tmp_path / "bad.gpkg", {"x": "not a frame"})  # type: ignore[dict-item]
+    assert pyogrio.get_gdal_config_option(option) is None
+    assert not (tmp_path / "bad.gpkg").exists()
