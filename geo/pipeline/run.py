@@ -68,6 +68,7 @@ def run_plan(
     note_progress(progress, 0.45, "building the adjacency graph")
     barriers = barrier_layer(inputs, policy, crs, near=estates)
     graph, edges = _adjacency(estates, barriers, policy)
+    del barriers  # only the adjacency needs them: freed before the districts and corridors
     note_progress(progress, 0.65, "grouping districts")
     membership, districts = form_districts(
         estates, graph, policy, unit_column=district_unit_column(estates, policy)

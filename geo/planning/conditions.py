@@ -159,7 +159,7 @@ def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         with effect ``weight`` that failed, and unknown values to survey). ``status`` becomes
         ``excluded`` (reason prefixed) where an ``exclude`` condition fails.
     """
-    out = estates.copy()
+    out = estates.copy(deep=False)  # copy on write: columns are replaced, never edited
     n = len(out)
     status = out["status"].astype(str).to_numpy(dtype=object)
     in_programme = np.isin(status, _IN_PROGRAMME)

@@ -65,7 +65,7 @@ def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         ``ready_reason_zh/en``, ``condition_flags``).
     """
     rules = policy.eligibility
-    out = estates.copy()
+    out = estates.copy(deep=False)  # copy on write: columns are replaced, never edited
     year = out["build_year_latest"]
     status = np.full(len(out), "", dtype=object)
     zh = np.full(len(out), "", dtype=object)

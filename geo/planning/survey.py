@@ -139,7 +139,7 @@ def join_survey(
         columns of :data:`ESTATE_SURVEY_COLUMNS`; and the :class:`SurveyJoin`.
     """
     settings = settings or Survey()
-    out = estates.copy()
+    out = estates.copy(deep=False)  # copy on write: columns are replaced, never edited
     report = SurveyJoin()
     trust_location = not survey.attrs.get("point_crs_suspect")
     survey = survey.reset_index(drop=True)
@@ -452,7 +452,7 @@ def _write_rows(
     An estate with one row takes that row's known values (vectorised); one with several rows
     takes :func:`aggregate_rows` of them.
     """
-    out = estates.copy()
+    out = estates.copy(deep=False)
     by_estate: dict[int, list[int]] = {}
     for i in sorted(matches):
         if matches[i].estate is not None:
