@@ -155,7 +155,7 @@ def join_survey(
     matches: dict[int, RowMatch] = {}
     index_of = dict(zip(out["estate_id"].astype(str), range(len(out)), strict=True))
     taken: set[int] = set()
-    survey_ids = survey["estate_id"] if "estate_id" in survey else [None] * len(survey)
+    survey_ids = survey["estate_id"].tolist() if "estate_id" in survey else [None] * len(survey)
     for i, sid in enumerate(survey_ids):
         if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
             matches[i] = RowMatch("matched_id", index_of[sid])
@@ -199,7 +199,7 @@ def join_survey(
     out = _write_rows(out, survey, matches, row_counties)
     joined = {m.estate for m in matches.values() if m.estate is not None}
     report.estates_without_survey = [
-        str(e) for p, e in enumerate(out["estate_id"]) if p not in joined
+        str(e) for p, e in enumerate(out["estate_id"].tolist()) if p not in joined
     ]
     report.table = _join_table(out, survey, matches, row_counties, points)
     return out, report
@@ -291,7 +291,7 @@ def _row_counties(
     successors = successors or {}
     if "county" not in survey:
         return [""] * len(survey), [frozenset()] * len(survey)
-    known = sorted({c for c in estate_counties if c})
+    known = sorted({c for c in estate_counties.tolist() if c})
     by_stem: dict[str, set[str]] = {}  # official_county's lookup, each known name stemmed once
     for name in known:
         if isinstance(name, str):
@@ -304,7 +304,7 @@ def _row_counties(
     settled: dict[str, tuple[str, frozenset[str], bool]] = {}  # text -> county, scope, unknown
     counties: list[str] = []
     scopes: list[frozenset[str]] = []
-    for value in survey["county"]:
+    for value in survey["county"].tolist():
         text = "" if value is None or pd.isna(value) else str(value).strip()
         if text not in settled:
             settled[text] = _row_county(text, known, official, successors, stem)
@@ -461,42 +461,36 @@ def _write_rows(
     rank = {kind: n for n, kind in enumerate(MATCH_KINDS)}
     row_names = survey["name"].tolist() if "name" in survey else None
     row_numbers = [int(r) for r in survey["survey_row"].tolist()]
-    labels, fields = [], {name: [] for name in ESTATE_SURVEY_COLUMNS}
-    fills: dict[str, dict[object, object]] = {"name": {}, "county": {}}
-    fill_at: dict[str, list[int]] = {"name": [], "county": []}  # the fills' positions
+    fields: dict[str, list[object]] = {name: [pd.NA] * len(out) for name in ESTATE_SURVEY_COLUMNS}
+    fills: dict[str, dict[int, str]] = {"name": {}, "county": {}}  # position -> value
     for position, rows in by_estate.items():
-        label = out.index[position]
-        labels.append(label)
-        best = matches[min(rows, key=lambda i: rank[matches[i].status])]
+        best = matches[
+            rows[0] if len(rows) == 1 else min(rows, key=lambda i: rank[matches[i].status])
+        ]
         names = [_text(row_names[i]) for i in rows] if row_names is not None else []
         names = [n for n in names if n]
-        fields["survey_row"].append(row_numbers[rows[0]])
-        fields["survey_rows"].append("、".join(str(row_numbers[i]) for i in rows))
-        fields["survey_name"].append("、".join(dict.fromkeys(names)) or pd.NA)
-        fields["survey_match"].append(best.status)
-        fields["survey_distance_m"].append(
-            pd.NA if best.distance_m is None else round(best.distance_m, 1)
-        )
-        fields["survey_name_score"].append(pd.NA if best.name_score is None else best.name_score)
+        fields["survey_row"][position] = row_numbers[rows[0]]
+        fields["survey_rows"][position] = "、".join(str(row_numbers[i]) for i in rows)
+        fields["survey_name"][position] = "、".join(dict.fromkeys(names)) or pd.NA
+        fields["survey_match"][position] = best.status
+        if best.distance_m is not None:
+            fields["survey_distance_m"][position] = round(best.distance_m, 1)
+        if best.name_score is not None:
+            fields["survey_name_score"][position] = best.name_score
         if names:
-            fills["name"][label] = names[0]
-            fill_at["name"].append(position)
+            fills["name"][position] = names[0]
         county = next((row_counties[i] for i in rows if row_counties[i]), "")
         if county:
-            fills["county"][label] = county
-            fill_at["county"].append(position)
+            fills["county"][position] = county
     for name, dtype in ESTATE_SURVEY_COLUMNS.items():
-        column = pd.Series(pd.NA, index=out.index, dtype=dtype)
-        if labels:
-            column.loc[labels] = pd.array(fields[name], dtype=dtype)
-        out[name] = column
+        out[name] = pd.Series(pd.array(fields[name], dtype=dtype), index=out.index)
     for column, fill in fills.items():
         current = out[column] if column in out else pd.Series(pd.NA, index=out.index)
-        cells = current.to_numpy(dtype=object)[fill_at[column]]
-        targets = [label for label, v in zip(fill, cells, strict=True) if not _text(v)]
+        cells = current.to_numpy(dtype=object)
+        targets = [p for p in fill if not _text(cells[p])]
         if targets:
             merged = current.astype("object")
-            merged.loc[targets] = [fill[label] for label in targets]
+            merged.iloc[targets] = [fill[p] for p in targets]
             out[column] = merged.astype(ESTATE_COLUMNS[column][0])
     return out
 
@@ -538,6 +532,8 @@ def _is_known(value: object) -> bool:
 
 
 def _text(value: object) -> str:
+    if type(value) is str:  # the common case, without pandas' missing-value test
+        return value.strip()
     return str(value).strip() if _is_known(value) else ""
 
 
@@ -553,7 +549,7 @@ def _join_table(
     names = estates["name"].tolist() if "name" in estates else [None] * len(ids)
 
     def column(name: str) -> list[object]:
-        return list(survey[name]) if name in survey else [pd.NA] * len(survey)
+        return survey[name].tolist() if name in survey else [pd.NA] * len(survey)
 
     ordered = [matches[i] for i in range(len(survey))]
     table = pd.DataFrame(
