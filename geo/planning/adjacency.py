@@ -48,6 +48,35 @@ def _query_intersecting(tree: shapely.STRtree, geoms: np.ndarray) -> tuple[np.nd
     return found[0][keep].astype(np.intp), found[1][keep].astype(np.intp)
 
 
+def _lines_near(
+    tree: shapely.STRtree, dims: np.ndarray, edges: np.ndarray, distance_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (edge, line geometry of ``tree``) where the line meets ``buffer(edge, distance_m)``.
+
+    The pairs of querying the tree with every edge's buffer and keeping the lines (``dims`` 1),
+    without buffering every edge: a buffer lies in its edge's box grown by ``distance_m``, so
+    only the edges whose grown box meets a line's box are buffered and tested (issue 20: of
+    7,607 touching pairs at 50,000 tiled estates, a few hundred).
+    """
+    x0, y0, x1, y1 = shapely.bounds(edges).T
+    reach = distance_m * (1 + 1e-9) + 1e-9
+    found = tree.query(shapely.box(x0 - reach, y0 - reach, x1 + reach, y1 + reach))
+    found = found[:, dims[found[1]] == 1]
+    if not found.shape[1]:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    needed, at = np.unique(found[0], return_inverse=True)
+    near = shapely.buffer(edges[needed], distance_m)
+    targets = tree.geometries
+    hit = targets[np.unique(found[1])]
+    shapely.prepare(hit)  # as _query_intersecting: prepared in this thread, released after
+    try:
+        keep = shapely.intersects(targets[found[1]], near[at])
+    finally:
+        shapely.destroy_prepared(hit)
+    return found[0][keep].astype(np.intp), found[1][keep].astype(np.intp)
+
+
 def _in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
     """Return ``func(*arrays)`` computed in chunks on all cores.
 
@@ -245,12 +274,9 @@ def _blocking_barriers(
             shapely.boundary(geoms[left[touching]]), shapely.boundary(geoms[right[touching]])
         )
         lengths = shapely.length(shared_edges)
-        near = shapely.buffer(shared_edges, 1.0)
-        t_idx, b_idx = _query_intersecting(tree, near)
+        t_idx, b_idx = _lines_near(tree, dims, shared_edges, 1.0)
         order = np.lexsort((b_idx, t_idx))
         t_idx, b_idx = t_idx[order], b_idx[order]
-        line_bar = dims[b_idx] == 1
-        t_idx, b_idx = t_idx[line_bar], b_idx[line_bar]
         if len(t_idx):
             along = shapely.length(
                 shapely.intersection(shapely.buffer(bgeoms[b_idx], 1.0), shared_edges[t_idx])
