@@ -248,9 +248,9 @@ def _blocking_barriers(
     tree = shapely.STRtree(bgeoms)
     apart = gap > _TOUCH_EPS_M
     # pairs with a gap: the straight gap line must not cross the barrier
-    pair_idx, bar_idx = _query_intersecting(tree, gap_lines)
-    sel = apart[pair_idx]
-    pair_idx, bar_idx = pair_idx[sel], bar_idx[sel]
+    apart_idx = np.flatnonzero(apart)
+    found, bar_idx = _query_intersecting(tree, gap_lines[apart_idx])
+    pair_idx = apart_idx[found]
     # the first blocking barrier in input order names the pair (independent of the tree's order,
     # so a subset of the barriers in the same order names it alike: see geo.distributed)
     order = np.lexsort((bar_idx, pair_idx))
