@@ -202,6 +202,25 @@ def read_survey(
     InputError
         If the table cannot be read or has neither an id nor a name column.
     """
+    return read_survey_and_table(path, quality=quality, column_mapping=column_mapping)[0]
+
+
+def read_survey_and_table(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    column_mapping: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`read_survey`'s rows, and the table as :func:`read_table` read it (rows in order).
+
+    For a caller that needs the cells as written too (the survey's point columns, which the
+    canonical rows do not keep), so the file is read once.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_survey`.
+    """
     source = split_sheet(path)[0].name
     table = read_table(path, quality=quality, column_mapping=column_mapping)
     mapping = map_headers(list(table.columns), column_mapping)
@@ -224,7 +243,7 @@ def read_survey(
         survey["estate_id"] = pd.Series(pd.NA, index=survey.index, dtype="string")
     survey["survey_row"] = rows.values
     _report_duplicate_rows(renamed, survey, source, quality)
-    return survey.reset_index(drop=True)
+    return survey.reset_index(drop=True), table
 
 
 def _report_duplicate_rows(

@@ -108,11 +108,14 @@ def load_inputs(
     sources["estates"] = str(estates)
     survey_df = None
     if survey is not None:
-        survey_df = io.read_survey(survey, quality=quality, column_mapping=column_mapping)
+        survey_df, table = io.read_survey_and_table(
+            survey, quality=quality, column_mapping=column_mapping
+        )
         sources["survey"] = str(survey)
         survey_df = _survey_points(
-            survey, survey_df, survey_crs, estates_gdf, column_mapping, quality
+            survey, survey_df, table, survey_crs, estates_gdf, column_mapping, quality
         )
+        del table
     barrier_frames = []
     for item in barriers:
         path, layer = _split_layer(item)
@@ -173,6 +176,7 @@ def load_inputs(
 def _survey_points(
     path: str | Path,
     survey: pd.DataFrame,
+    table: pd.DataFrame,
     survey_crs: str | None,
     estates: gpd.GeoDataFrame,
     column_mapping: dict[str, str] | None,
@@ -180,10 +184,9 @@ def _survey_points(
 ) -> pd.DataFrame:
     """The survey with its rows' points (WGS-84), the declared system checked against the estates.
 
-    The raw table is read again (cells as written) for its point columns, which the canonical
-    survey does not keep; rows are in the same order.
+    ``table`` is the survey file as read (cells as written), for its point columns, which the
+    canonical survey does not keep; rows are in the same order.
     """
-    table = io.read_table(path, column_mapping=column_mapping)
     if len(table) != len(survey):
         return survey
     source = Path(path).name
