@@ -37,7 +37,7 @@ STEPS = (
     ("geo.pipeline.inputs", "load_inputs"),
     ("geo.io", "read_vector"),
     ("geo.io", "read_estates"),
-    ("geo.io", "read_survey"),
+    ("geo.io", "read_survey_and_table"),
     ("geo.io", "read_lines_or_polygons"),
     ("geo.core.schema", "coerce_attributes"),
     ("geo.pipeline.inputs", "check_reference_offset"),
