@@ -350,31 +350,30 @@ def barrier_layer(
     policy: Policy,
     crs: CRS,
     *,
-    near: gpd.GeoDataFrame | None = None,
+    areas: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame | None:
     """Return the barriers of a run in ``crs``: the barrier layers plus the policy's road classes.
 
-    ``near``: the run's estates (in ``crs``). When given, only the barriers that can block a pair
-    of them are kept, in their order, before they are projected: a pair is blocked by a barrier
-    crossing its gap line (which lies within ``adjacency.tolerance_m`` of an estate) or running
-    along the edge two touching estates share (within 1 m of it), so a barrier whose extent comes
-    nowhere near an estate's extent grown by that much changes no pair
-    (:func:`geo.planning.adjacency.build_adjacency` gives the same graph and edges). Issue 20:
-    at 220,000 tiled estates a quarter of the barrier vertices are kept, and their projection
-    to a zone of the run's own is that much cheaper.
+    ``areas``: boxes (shapely polygons in ``crs``) outside which no barrier changes the
+    adjacency, as :func:`geo.planning.adjacency.build_adjacency` gives them to a barrier
+    function (the gap lines of estates apart, the edges touching estates share). When given,
+    a layer in another CRS than ``crs`` keeps only the features whose extent meets one of them
+    (grown by :data:`_NEAR_MARGIN_M`), in their order, before it is projected: the same graph
+    and edges, for less projecting (issue 20: at 220,000 tiled estates, whose tiles span two
+    Gauss-Krüger zones, 3.7 of the 20.6 million barrier vertices). A layer already in ``crs``
+    is kept whole (the adjacency's own index passes over far barriers).
     """
     frames = []
-    margin = max(policy.adjacency.tolerance_m, 1.0) + _NEAR_MARGIN_M
-    boxes: dict[str, np.ndarray | None] = {}  # the estates' boxes in a layer's CRS, by CRS
+    boxes: dict[str, np.ndarray | None] = {}  # the areas as boxes in a layer's CRS, by CRS
 
     def nearby(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        if near is None or not len(frame) or not len(near):
+        if areas is None or not len(frame):
             return frame
-        if CRS.from_user_input(frame.crs) == CRS.from_user_input(near.crs):
-            return frame  # nothing to project: the adjacency's own index skips far barriers
+        if CRS.from_user_input(frame.crs) == CRS.from_user_input(crs):
+            return frame  # nothing to project
         key = CRS.from_user_input(frame.crs).to_wkt()
         if key not in boxes:
-            boxes[key] = _boxes_in(near, frame.crs, margin)
+            boxes[key] = _boxes_in(areas, crs, frame.crs, _NEAR_MARGIN_M)
         if boxes[key] is None:
             return frame
         hit = shapely.STRtree(frame.geometry.to_numpy()).query(boxes[key])[1]
@@ -400,26 +399,26 @@ def barrier_layer(
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
 
 
-#: Added to the reach of a barrier (metres) when selecting those near estates: covers the
-#: bending of an estate's box when it is carried into a barrier layer's own CRS.
+#: Added around an area (metres) when selecting the barriers that meet it in their own CRS:
+#: covers the bending of a box's sides when it is carried into that CRS.
 _NEAR_MARGIN_M = 10.0
-#: Longest piece of the side of an estate's box carried into another CRS as a straight line (m).
+#: Longest piece of the side of a box carried into another CRS as a straight line (m).
 _NEAR_SEGMENT_M = 1000.0
 
 
-def _boxes_in(estates: gpd.GeoDataFrame, crs: object, margin_m: float) -> np.ndarray | None:
-    """The estates' boxes grown by ``margin_m`` (in their metric CRS), as boxes in ``crs``.
+def _boxes_in(areas: np.ndarray, crs: object, target: object, margin_m: float) -> np.ndarray | None:
+    """The boxes of ``areas`` (in the metric ``crs``) grown by ``margin_m``, as boxes in ``target``.
 
-    Each box in ``crs`` holds its corners carried over, and a point every
+    Each box in ``target`` holds its corners carried over, and a point every
     :data:`_NEAR_SEGMENT_M` along a longer side. None when a point does not carry over
-    (outside the area of ``crs``).
+    (outside the area of ``target``).
     """
-    x0, y0, x1, y1 = shapely.bounds(estates.geometry.to_numpy()).T
+    x0, y0, x1, y1 = shapely.bounds(areas).T
     x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
     grown = shapely.box(x0, y0, x1, y1)
     long = np.flatnonzero(np.maximum(x1 - x0, y1 - y0) > _NEAR_SEGMENT_M)
     corners = np.stack([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])  # (4, 2, n)
-    transform = Transformer.from_crs(estates.crs, crs, always_xy=True).transform
+    transform = Transformer.from_crs(crs, target, always_xy=True).transform
     with np.errstate(invalid="ignore"):
         fx, fy = transform(corners[:, 0], corners[:, 1])
         found = np.array([fx.min(axis=0), fy.min(axis=0), fx.max(axis=0), fy.max(axis=0)])

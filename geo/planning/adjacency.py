@@ -107,7 +107,7 @@ def build_adjacency(
     estates: gpd.GeoDataFrame,
     *,
     tolerance_m: float,
-    barriers: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | Callable[[np.ndarray], gpd.GeoDataFrame | None] | None = None,
     min_barrier_crossing_m: float = 1.0,
 ) -> tuple[nx.Graph, gpd.GeoDataFrame]:
     """Build the adjacency graph of estates.
@@ -122,6 +122,9 @@ def build_adjacency(
     barriers
         Optional lines and polygons in the same CRS, with a ``barrier`` column naming each
         (e.g. ``"water"``, ``"road:primary"``); without the column each is called ``"barrier"``.
+        Or a function that returns them given the areas where a barrier can block a pair
+        (:func:`blocking_areas`: boxes in the estates' CRS), called once, when there are pairs:
+        a caller that must project its barriers projects only those (same graph and edges).
     min_barrier_crossing_m
         A gap running at least this far (metres) through a barrier polygon is blocked.
 
@@ -151,6 +154,10 @@ def build_adjacency(
     gap_lines = _in_threads(shapely.shortest_line, geoms[left], geoms[right])
     shared = _shared_boundary(geoms, left, right, tolerance_m)
     blocked_by = np.full(len(left), "", dtype=object)
+    if callable(barriers):
+        barriers = (
+            barriers(blocking_areas(geoms, left, right, gap, gap_lines)) if len(left) else None
+        )
     if barriers is not None and len(barriers) and len(left):
         _require_metric(barriers, "barriers")
         blocked_by = _blocking_barriers(
@@ -225,6 +232,30 @@ def _paths(
     ends = shapely.get_coordinates(gap_lines).reshape(len(left), 2, 2)
     coords = np.stack([anchors[left], ends[:, 0], ends[:, 1], anchors[right]], axis=1)
     return shapely.linestrings(coords)
+
+
+def blocking_areas(
+    geoms: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    gap: np.ndarray,
+    gap_lines: np.ndarray,
+) -> np.ndarray:
+    """Boxes (one per pair) outside which no barrier changes whether the pair is blocked.
+
+    Estates apart: the box of their gap line (a barrier blocks them by crossing it). Estates
+    touching: the overlap of their boxes grown by 1 m, which holds the edge they share and the
+    1 m around it where a barrier line running along that edge separates them (see
+    :func:`_blocking_barriers`). Metres, the estates' CRS.
+    """
+    boxes = shapely.bounds(gap_lines)
+    touching = gap <= _TOUCH_EPS_M
+    if touching.any():
+        a, b = shapely.bounds(geoms[left[touching]]), shapely.bounds(geoms[right[touching]])
+        low = np.maximum(a[:, :2], b[:, :2]) - 1.0
+        high = np.minimum(a[:, 2:], b[:, 2:]) + 1.0
+        boxes[touching] = np.hstack([np.minimum(low, high), np.maximum(low, high)])
+    return shapely.box(*boxes.T)
 
 
 def _blocking_barriers(

@@ -3,9 +3,9 @@
 Four 100 m squares in a row, 10 m apart (A-D), and a 3 km wide estate E 500 m north of them, in
 the run's CRS (EPSG:4549). The barriers come in WGS-84 (another CRS: they are projected for the
 run): a canal polygon through the gap A|B, a motorway through the gap B|C, a primary road crossing
-E's northern edge 1.5 km from its corners (a long side, carried over point by point), a lake and a
-motorway 20 km away. The far ones are left out before the projection; the graph and the edges are
-those of all barriers.
+E's northern edge 1.5 km from its corners, a lake and a motorway 20 km away. Only the barriers
+that meet the areas where a pair can be blocked (the gap lines) are projected; the graph and the
+edges are those of all barriers.
 """
 
 from __future__ import annotations
@@ -56,10 +56,14 @@ def test_far_barriers_are_left_out_and_the_adjacency_is_the_same(policy):
     estates = _estates()
     inputs = _inputs(estates)
     everything = barrier_layer(inputs, policy, estates.crs)
-    near = barrier_layer(inputs, policy, estates.crs, near=estates)
-    assert everything is not None and near is not None
+    assert everything is not None
     assert len(everything) == 5  # 2 water + 3 barrier roads
-    assert list(near["barrier"]) == ["water", "road:motorway", "road:primary"]
+    asked = []
+
+    def near(areas):
+        asked.append(areas)
+        return barrier_layer(inputs, policy, estates.crs, areas=areas)
+
     settings = {"tolerance_m": 25.0, "min_barrier_crossing_m": 1.0}
     _, all_edges = build_adjacency(estates, barriers=everything, **settings)
     graph, near_edges = build_adjacency(estates, barriers=near, **settings)
@@ -71,12 +75,34 @@ def test_far_barriers_are_left_out_and_the_adjacency_is_the_same(policy):
     blocked = dict(zip(pairs, near_edges["blocked_by"], strict=True))
     assert blocked == {"AB": "water", "BC": "road:motorway", "CD": ""}
     assert graph.has_edge("C", "D") and not graph.has_edge("A", "B")
+    (areas,) = asked  # called once, with one area per pair
+    assert len(areas) == 3
+    kept = barrier_layer(inputs, policy, estates.crs, areas=areas)
+    assert list(kept["barrier"]) == ["water", "road:motorway"]  # far ones and E's road left out
+
+
+def test_touching_estates_keep_the_line_along_their_edge(policy):
+    # A and B share the edge x = 100; a motorway runs along it 0.5 m to the east
+    estates = squares_in_a_row(2, gap=0.0)
+    estates = gpd.GeoDataFrame(estates.set_geometry(estates.translate(X0, Y0)), crs=GK)
+    inputs = PlanInputs(
+        estates=estates,
+        roads=_wgs84([LineString([(100.5, -20), (100.5, 120)])], fclass=["motorway"]),
+    )
+    settings = {"tolerance_m": 25.0, "min_barrier_crossing_m": 1.0}
+    _, edges = build_adjacency(
+        estates,
+        barriers=lambda areas: barrier_layer(inputs, policy, estates.crs, areas=areas),
+        **settings,
+    )
+    assert list(edges["blocked_by"]) == ["road:motorway"]
 
 
 def test_barriers_in_the_run_crs_are_kept_as_they_are(policy):
     estates = _estates()
     inputs = _inputs(estates)
     inputs.barriers = inputs.barriers.to_crs(GK)
-    near = barrier_layer(inputs, policy, estates.crs, near=estates)
+    areas = gpd.GeoSeries([box(X0, Y0, X0 + 10, Y0 + 10)]).to_numpy()
+    near = barrier_layer(inputs, policy, estates.crs, areas=areas)
     # the water is in the run's CRS (nothing to project): kept whole; the roads are projected
-    assert list(near["barrier"]) == ["water", "water", "road:motorway", "road:primary"]
+    assert list(near["barrier"]) == ["water", "water"]
