@@ -481,7 +481,7 @@ def read_lines_or_polygons(
             source=source,
             fix="give rivers, railways or roads as lines or polygons",
         )
-    gdf = gdf.loc[ok].copy()
+    gdf = gdf if ok.all() else gdf.loc[ok]  # no copy: a new frame is made below
     kept = geoms[ok]
     invalid = ~shapely.is_valid(kept)  # make_valid returns valid geometries unchanged
     if invalid.any():
