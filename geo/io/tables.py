@@ -233,7 +233,10 @@ def read_survey_and_table(
     renamed = table.rename(columns=mapping)[list(mapping.values())]
     rows = pd.Series(np.arange(2, len(renamed) + 2), index=renamed.index)  # header is row 1
     survey = coerce_attributes(renamed, source=source, quality=quality, row_labels=rows)
-    if "estate_id" in survey:
+    if "estate_id" in survey and isinstance(survey["estate_id"].dtype, pd.StringDtype):
+        ids = survey["estate_id"].astype("string").str.strip()  # text cells (read_table's)
+        survey["estate_id"] = ids.mask(ids == "")
+    elif "estate_id" in survey:
         survey["estate_id"] = (
             survey["estate_id"]
             .map(lambda v: pd.NA if pd.isna(v) or not str(v).strip() else _id_text(v))
