@@ -2,9 +2,10 @@
 
 Runs ``lianpian plan`` (through ``geo.cli.main``, same inputs as ``bench_plan.py``) in this process
 with the main steps wrapped by timers, then prints the total, the peak resident memory of this
-process and the seconds spent in each step (nested steps are inside their callers: ``read_vector``
-is inside the ``read_*`` steps, ``join_survey`` and ``assess_eligibility`` inside
-``prepare_estates``). CPU time is this process's (``time.process_time``): with ``--workers 1``
+process and, per step, the seconds spent in it, the resident memory when it ended and the peak so
+far (the step where the peak jumps is where it was reached). Nested steps are inside their
+callers: ``read_vector`` is inside the ``read_*`` steps, ``join_survey`` and
+``assess_eligibility`` inside ``prepare_estates``. CPU time is this process's (``time.process_time``): with ``--workers 1``
 the corridors run here too, so on a shared machine the CPU column is the steady one. Not part of
 ``./dev bench``: a tool to see what to speed up next.
 
@@ -36,7 +37,7 @@ STEPS = (
     ("geo.pipeline.inputs", "load_inputs"),
     ("geo.io", "read_vector"),
     ("geo.io", "read_estates"),
-    ("geo.io", "read_survey"),
+    ("geo.io", "read_survey_and_table"),
     ("geo.io", "read_lines_or_polygons"),
     ("geo.core.schema", "coerce_attributes"),
     ("geo.pipeline.inputs", "check_reference_offset"),
@@ -58,7 +59,22 @@ STEPS = (
 )
 
 
-def _timed(module_name: str, name: str, seconds: dict[str, float], cpu: dict[str, float]) -> None:
+def _rss_mb() -> float:
+    """This process's resident memory now (MB; Linux /proc, else the peak so far)."""
+    try:
+        with Path("/proc/self/statm").open() as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(
+    module_name: str,
+    name: str,
+    seconds: dict[str, float],
+    cpu: dict[str, float],
+    memory: dict[str, tuple[float, float]],
+) -> None:
     """Wrap ``module.name`` with a timer wherever a loaded geo module holds it (imported by name)."""
     func = getattr(importlib.import_module(module_name), name, None)
     if func is None:  # moved: look for it in the package
@@ -76,6 +92,9 @@ def _timed(module_name: str, name: str, seconds: dict[str, float], cpu: dict[str
         finally:
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
             cpu[name] = cpu.get(name, 0.0) + time.process_time() - cpu_started
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            before = memory.get(name, (0.0, 0.0))
+            memory[name] = (max(before[0], _rss_mb()), max(before[1], peak))
 
     for key, module in list(sys.modules.items()):
         if key.startswith("geo") and getattr(module, name, None) is func:
@@ -89,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     require_data()
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    memory: dict[str, tuple[float, float]] = {}
     for module_name, name in STEPS:
-        _timed(module_name, name, seconds, cpu)
+        _timed(module_name, name, seconds, cpu, memory)
     t = tiled_inputs(args.estates)
     with tempfile.TemporaryDirectory() as tmp:
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -104,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{args.estates:,} estates: {total:.1f} s wall, {total_cpu:.1f} s CPU, "
         f"peak {peak:,.0f} MB (this process); load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"  {'step':<24} {'wall':>8} {'CPU':>8}")
+    print(f"  {'step':<24} {'wall':>8} {'CPU':>8} {'RSS after':>10} {'peak so far':>12}")
     for name, value in seconds.items():
-        print(f"  {name:<24} {value:7.1f}s {cpu[name]:7.2f}s")
+        rss, peak_after = memory[name]
+        print(f"  {name:<24} {value:7.1f}s {cpu[name]:7.2f}s {rss:8,.0f}MB {peak_after:10,.0f}MB")
     return code
 
 

@@ -15,7 +15,7 @@ the code lives in one module per concept:
 - :mod:`geo.io.vector`: read_vector, CRS settling, clean_polygons, lines/polygons, boundaries
 - :mod:`geo.io.estates`: read_estates, canonical_estates
 - :mod:`geo.io.facility_layers`: elderly-care facilities and candidate sites
-- :mod:`geo.io.tables`, :mod:`geo.io.xlsx`: read_table (CSV/TSV/XLSX), read_survey
+- :mod:`geo.io.tables`, :mod:`geo.io.xlsx`: read_table (CSV/TSV/XLSX), read_survey, read_survey_and_table
 - :mod:`geo.io.output_guard`: no output overwrites an input (guarded_run, check_output)
 - :mod:`geo.io.writers`: atomic_path, write_layers, write_xlsx, write_csv, stale temporaries
 - :mod:`geo.io.uploads`: stage_upload(s), layer_names, unzipping
@@ -43,7 +43,7 @@ from geo.io.files import (
 )
 from geo.io.output_guard import check_output, guarded_run
 from geo.io.results import read_results
-from geo.io.tables import read_survey, read_table
+from geo.io.tables import read_survey, read_survey_and_table, read_table
 from geo.io.uploads import (
     SHAPEFILE_SIDECARS,
     UNZIP_MAX_BYTES,
@@ -98,6 +98,7 @@ __all__ = [
     "read_lines_or_polygons",
     "read_results",
     "read_survey",
+    "read_survey_and_table",
     "read_table",
     "read_vector",
     "remove_stale_temporaries",

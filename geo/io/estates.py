@@ -95,11 +95,14 @@ def canonical_estates(
     headers = [c for c in raw.columns if c != raw.geometry.name]
     mapping = map_headers(headers, column_mapping)
     id_col = next((h for h, c in mapping.items() if c == "estate_id"), None)
-    if id_col is not None:
+    id_type = raw[id_col].dtype if id_col is not None else None
+    if isinstance(id_type, np.dtype) and id_type.kind in "iu":  # numpy integers: no gaps
+        ids = pd.Series([str(v) for v in raw[id_col].tolist()], index=raw.index)
+    elif id_col is not None:
         ids = raw[id_col].map(lambda v: "" if pd.isna(v) else _id_text(v))
     else:
         ids = pd.Series([""] * len(raw), index=raw.index)
-    ids = pd.Series([i or f"E{n + 1:05d}" for n, i in enumerate(ids)], index=raw.index)
+    ids = pd.Series([i or f"E{n + 1:05d}" for n, i in enumerate(ids.tolist())], index=raw.index)
     ids = _unique_ids(ids, source, quality)
     cleaned = clean_polygons(
         raw.assign(_lp_id=ids.values), source=source, quality=quality, id_column="_lp_id"
@@ -125,7 +128,7 @@ def canonical_estates(
 def _unique_ids(ids: pd.Series, source: str, quality: QualityReport) -> pd.Series:
     seen: dict[str, int] = {}
     out = []
-    for value in ids:
+    for value in ids.tolist():
         count = seen.get(value, 0) + 1
         seen[value] = count
         if count > 1:

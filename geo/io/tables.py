@@ -207,6 +207,25 @@ def read_survey(
     InputError
         If the table cannot be read or has neither an id nor a name column.
     """
+    return read_survey_and_table(path, quality=quality, column_mapping=column_mapping)[0]
+
+
+def read_survey_and_table(
+    path: str | Path,
+    *,
+    quality: QualityReport,
+    column_mapping: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`read_survey`'s rows, and the table as :func:`read_table` read it (rows in order).
+
+    For a caller that needs the cells as written too (the survey's point columns, which the
+    canonical rows do not keep), so the file is read once.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_survey`.
+    """
     source = split_sheet(path)[0].name
     table = read_table(path, quality=quality, column_mapping=column_mapping)
     mapping = map_headers(list(table.columns), column_mapping)
@@ -221,7 +240,10 @@ def read_survey(
     )
     rows = pd.Series(file_rows(renamed), index=renamed.index)  # as the planner's spreadsheet
     survey = coerce_attributes(renamed, source=source, quality=quality, row_labels=rows)
-    if "estate_id" in survey:
+    if "estate_id" in survey and isinstance(survey["estate_id"].dtype, pd.StringDtype):
+        ids = survey["estate_id"].astype("string").str.strip()  # text cells (read_table's)
+        survey["estate_id"] = ids.mask(ids == "")
+    elif "estate_id" in survey:
         survey["estate_id"] = (
             survey["estate_id"]
             .map(lambda v: pd.NA if pd.isna(v) or not str(v).strip() else _id_text(v))
@@ -231,7 +253,7 @@ def read_survey(
         survey["estate_id"] = pd.Series(pd.NA, index=survey.index, dtype="string")
     survey["survey_row"] = rows.values
     _report_duplicate_rows(renamed, survey, source, quality)
-    return survey.reset_index(drop=True)
+    return survey.reset_index(drop=True), table
 
 
 #: Labels of a total row (合计, 总计, 小计), spaces removed: a sum, not an estate.

@@ -383,12 +383,9 @@ def clean_polygons(
     for label in labels[missing]:
         quality.add("dropped", source, str(label), "empty geometry", "draw its outline")
     keep &= ~missing
-    finite = np.array(
-        [
-            np.isfinite(shapely.get_coordinates(g)).all() if ok else True
-            for g, ok in zip(geoms, keep, strict=True)
-        ]
-    )
+    finite = np.ones(len(geoms), dtype=bool)
+    coords, owner = shapely.get_coordinates(geoms[keep], return_index=True)
+    finite[np.flatnonzero(keep)[owner[~np.isfinite(coords).all(axis=1)]]] = False
     for label in labels[keep & ~finite]:
         quality.add(
             "dropped", source, str(label), "NaN or infinite coordinates", "fix the vertices"
@@ -484,7 +481,7 @@ def read_lines_or_polygons(
             source=source,
             fix="give rivers, railways or roads as lines or polygons",
         )
-    gdf = gdf.loc[ok].copy()
+    gdf = gdf if ok.all() else gdf.loc[ok]  # no copy: a new frame is made below
     kept = geoms[ok]
     invalid = ~shapely.is_valid(kept)  # make_valid returns valid geometries unchanged
     if invalid.any():

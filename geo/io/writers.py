@@ -146,10 +146,68 @@ def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path
     types are written as their plain equivalents. Returns the target path.
     """
     target = Path(target)
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp, _sqlite_unsynced():
         for name, frame in layers.items():
-            pyogrio.write_dataframe(_plain(frame), tmp, layer=name, driver="GPKG")
+            _write_layer(frame, tmp, name)
     return target
+
+
+@contextlib.contextmanager
+def _sqlite_unsynced() -> Iterator[None]:
+    """GDAL's SQLite writers do not wait for the disk after each layer (``PRAGMA synchronous=OFF``).
+
+    For temporary files of :func:`atomic_path` only: the whole file is flushed to disk once
+    before it replaces the target, so a crash leaves the previous file, as before. Each layer
+    of a plan waited for the disk on its own otherwise (issue 20: 2.4 -> 1.1 s wall for the
+    layers of 50,000 tiled estates, the same CPU time).
+    """
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    before = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: before})
+
+
+def _write_layer(frame: pd.DataFrame, path: Path, name: str) -> None:
+    """Write one layer or table into a GeoPackage, through GDAL's Arrow writer when it can.
+
+    The Arrow writer takes the columns whole (issue 20: 1.34 -> 0.95 s CPU for the layers of
+    50,000 tiled estates, text columns handed over as they are held). The layer is the one
+    pyogrio's feature-by-feature writer makes of :func:`_plain`'s frame: text stays text, a
+    boolean column with gaps and an object column's other values are written as their ``str()``
+    (``True``/``False``), numbers and booleans keep their types; the table contents, schema and
+    spatial index are the same. Frames with other column types (dates, categories) are written
+    feature by feature.
+    """
+    columns: dict[object, object] = {}
+    for column in frame.columns:
+        values = frame[column]
+        dtype = values.dtype
+        if isinstance(dtype, pd.Int64Dtype | pd.Float64Dtype):
+            columns[column] = _plain(frame[[column]])[column]
+        elif isinstance(dtype, pd.BooleanDtype):
+            text = np.where(values.to_numpy(dtype=bool, na_value=False), "True", "False")
+            columns[column] = pd.Series(text, index=frame.index, dtype="string").mask(values.isna())
+        elif isinstance(dtype, gpd.array.GeometryDtype | pd.StringDtype) or (
+            isinstance(dtype, np.dtype) and dtype.kind in "fib"
+        ):
+            continue
+        elif dtype is np.dtype(object):
+            if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+                columns[column] = [
+                    None if missing else str(v)
+                    for v, missing in zip(values.tolist(), values.isna().tolist(), strict=True)
+                ]
+        else:
+            pyogrio.write_dataframe(_plain(frame), path, layer=name, driver="GPKG")
+            return
+    if columns:
+        frame = frame.copy(deep=False)
+        for column, values in columns.items():
+            frame[column] = values
+    pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", use_arrow=True)
 
 
 def write_xlsx(target: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:

@@ -6,11 +6,14 @@ May import: geo.core, geo.io, geo.planning, geo.facilities, :mod:`geo.pipeline.r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
 from pyproj import CRS
 
@@ -66,7 +69,8 @@ def run_plan(
     quality.extend(inputs.quality)
     estates, crs, survey_report = prepare_estates(inputs, policy, quality, progress)
     note_progress(progress, 0.45, "building the adjacency graph")
-    barriers = barrier_layer(inputs, policy, crs)
+    # the barriers are projected for the areas where they can block a pair only (issue 20)
+    barriers = partial(_barriers_in, inputs, policy, crs)
     graph, edges = _adjacency(estates, barriers, policy)
     note_progress(progress, 0.65, "grouping districts")
     membership, districts = form_districts(
@@ -126,20 +130,39 @@ def rescore(result: PlanResult, policy: Policy) -> PlanResult:
 _ADJACENCY: Memo[tuple[nx.Graph, gpd.GeoDataFrame]] = Memo(2)
 
 
+def _barriers_in(
+    inputs: PlanInputs, policy: Policy, crs: CRS, areas: np.ndarray | None
+) -> gpd.GeoDataFrame | None:
+    """:func:`geo.pipeline.inputs.barrier_layer` for ``areas`` (None: everywhere)."""
+    return barrier_layer(inputs, policy, crs, areas=areas)
+
+
 def _adjacency(
-    estates: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame | None, policy: Policy
+    estates: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | Callable[[np.ndarray | None], gpd.GeoDataFrame | None] | None,
+    policy: Policy,
 ) -> tuple[nx.Graph, gpd.GeoDataFrame]:
-    """:func:`geo.planning.adjacency.build_adjacency` with the run's settings, memoised by content."""
+    """:func:`geo.planning.adjacency.build_adjacency` with the run's settings, memoised by content.
+
+    ``barriers``: a layer, or a function giving them for the areas where they can block a pair
+    (see :func:`geo.planning.adjacency.build_adjacency`; called with None, everywhere: with the
+    memos on, as in the app, the whole layer keys the memo).
+    """
     settings = (policy.adjacency.tolerance_m, policy.adjacency.min_barrier_crossing_m)
-    key = (
-        digest(
-            settings,
-            estates["estate_id"].astype(str).str.cat(sep="\x1f"),
-            layers=[estates, barriers],
-            columns=("barrier",),
+    if not _memo.enabled():
+        return build_adjacency(
+            estates,
+            tolerance_m=settings[0],
+            barriers=barriers,
+            min_barrier_crossing_m=settings[1],
         )
-        if _memo.enabled()
-        else b""
+    if callable(barriers):
+        barriers = barriers(None)
+    key = digest(
+        settings,
+        estates["estate_id"].astype(str).str.cat(sep="\x1f"),
+        layers=[estates, barriers],
+        columns=("barrier",),
     )
     found = _ADJACENCY.get(key)
     if found is None:

@@ -36,6 +36,8 @@ May import: numpy, pandas, ``geo.core.policy``.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import numpy as np
 import pandas as pd
 
@@ -159,14 +161,15 @@ def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         with effect ``weight`` that failed, and unknown values to survey). ``status`` becomes
         ``excluded`` (reason prefixed) where an ``exclude`` condition fails.
     """
-    out = estates.copy()
+    out = estates.copy(deep=False)  # copy on write: columns are replaced, never edited
     n = len(out)
     status = out["status"].astype(str).to_numpy(dtype=object)
     in_programme = np.isin(status, _IN_PROGRAMME)
     values = condition_values(out, policy)
-    reasons_zh = [[] for _ in range(n)]
-    reasons_en = [[] for _ in range(n)]
-    flags = [[] for _ in range(n)]
+    # per estate with any (most have none): position -> texts
+    reasons_zh: defaultdict[int, list[str]] = defaultdict(list)
+    reasons_en: defaultdict[int, list[str]] = defaultdict(list)
+    flags: defaultdict[int, list[str]] = defaultdict(list)
     not_ready = np.zeros(n, dtype=bool)
     excluded = np.zeros(n, dtype=bool)
     zh_reason = out["reason_zh"].astype(str).to_numpy(dtype=object)
@@ -209,9 +212,15 @@ def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     out["ready"] = pd.array(
         [bool(r) if p else pd.NA for r, p in zip(ready, in_programme, strict=True)], dtype="boolean"
     )
-    out["ready_reason_zh"] = pd.array(["；".join(r) for r in reasons_zh], dtype="string")
-    out["ready_reason_en"] = pd.array(["; ".join(r) for r in reasons_en], dtype="string")
-    out["condition_flags"] = pd.array(["; ".join(f) for f in flags], dtype="string")
+    for column, texts, sep in (
+        ("ready_reason_zh", reasons_zh, "；"),
+        ("ready_reason_en", reasons_en, "; "),
+        ("condition_flags", flags, "; "),
+    ):
+        joined = [""] * n
+        for i, parts in texts.items():
+            joined[i] = sep.join(parts)
+        out[column] = pd.array(joined, dtype="string")
     return out
 
 

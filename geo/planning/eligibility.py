@@ -65,7 +65,7 @@ def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         ``ready_reason_zh/en``, ``condition_flags``).
     """
     rules = policy.eligibility
-    out = estates.copy()
+    out = estates.copy(deep=False)  # copy on write: columns are replaced, never edited
     year = out["build_year_latest"]
     status = np.full(len(out), "", dtype=object)
     zh = np.full(len(out), "", dtype=object)
@@ -105,15 +105,12 @@ def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         status[ext] = "ineligible"
         zh[ext] = f"{rules.cutoff_year}年后建成，本政策不纳入延伸范围"
         en[ext] = f"built after {rules.cutoff_year}: extension disabled by the policy"
-    with_year = np.array([str(v) if v else "" for v in out["build_year_raw"].fillna("")])
+    with_year = np.array([str(v) if v else "" for v in out["build_year_raw"].fillna("").tolist()])
     show = known & (with_year != "")
     zh[show] = [f"{r}（建成{w}）" for r, w in zip(zh[show], with_year[show], strict=True)]
     en[show] = [f"{r} (built {w})" for r, w in zip(en[show], with_year[show], strict=True)]
-    consent = out["consent_rate"]
-    ok = pd.array(
-        [pd.NA if pd.isna(c) else bool(c >= rules.consent_threshold) for c in consent],
-        dtype="boolean",
-    )
+    consent = out["consent_rate"].astype("Float64")  # NaN and <NA>: unknown
+    ok = pd.array(consent >= rules.consent_threshold, dtype="boolean")
     out["status"] = pd.array(status, dtype="string")
     out["reason_zh"] = pd.array(zh, dtype="string")
     out["reason_en"] = pd.array(en, dtype="string")

@@ -87,46 +87,66 @@ def funding_table(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFram
     (estate or district id, ``合计`` for the total), ``source``, ``source_zh``, ``wan_yuan`` (万元,
     2 decimals), ``share`` (of the row's investment). Districts take the sums of their members;
     the total is over every estate with a known investment in the programme (``status`` eligible or
-    extension).
+    extension). An unknown amount counts 0. Rows: the districts in their order, then the
+    standalone estates, then the total, each with its five sources in :data:`SOURCES` order.
     """
-    rows = []
     in_programme = estates["status"].isin(("eligible", "extension"))
     standalone = estates.loc[
         in_programme & estates.get("district_id", pd.Series(pd.NA, index=estates.index)).isna()
     ]
-
-    def add(level: str, ident: str, values: dict[str, float]) -> None:
-        whole = sum(values.values())
-        for name, (zh, _en) in SOURCES.items():
-            amount = values[name]
-            rows.append(
-                {
-                    "level": level,
-                    "id": ident,
-                    "source": name,
-                    "source_zh": zh,
-                    "wan_yuan": round(amount / 1e4, 2),
-                    "share": round(amount / whole, 4) if whole else 0.0,
-                }
-            )
-
+    levels: list[str] = []
+    ids: list[str] = []
+    blocks: list[np.ndarray] = []  # (rows, sources) yuan
     for frame, level, key in (
         (districts, "district", "district_id"),
         (standalone, "estate", "estate_id"),
     ):
         if not len(frame) or f"fund_{next(iter(SOURCES))}_yuan" not in frame:
             continue
-        for _, row in frame.iterrows():
-            values = {
-                s: float(np.nan_to_num(pd.to_numeric(row[f"fund_{s}_yuan"], errors="coerce")))
-                for s in SOURCES
-            }
-            add(level, str(row[key]), values)
+        blocks.append(
+            np.column_stack(
+                [
+                    np.nan_to_num(
+                        pd.to_numeric(frame[f"fund_{s}_yuan"], errors="coerce")
+                        .astype("Float64")
+                        .to_numpy(dtype=float, na_value=np.nan)
+                    )
+                    for s in SOURCES
+                ]
+            )
+        )
+        levels += [level] * len(frame)
+        ids += [str(v) for v in frame[key].to_numpy(dtype=object)]
     programme = estates.loc[in_programme]
     if len(programme) and "fund_residents_yuan" in programme:
-        add(
-            "total",
-            "合计",
-            {s: float(programme[f"fund_{s}_yuan"].astype("Float64").sum()) for s in SOURCES},
+        blocks.append(
+            np.array(
+                [[float(programme[f"fund_{s}_yuan"].astype("Float64").sum()) for s in SOURCES]]
+            )
         )
-    return pd.DataFrame(rows, columns=["level", "id", "source", "source_zh", "wan_yuan", "share"])
+        levels.append("total")
+        ids.append("合计")
+    columns = ["level", "id", "source", "source_zh", "wan_yuan", "share"]
+    if not blocks:
+        return pd.DataFrame([], columns=columns)
+    amounts = np.concatenate(blocks)
+    whole = amounts[:, 0].copy()  # summed source by source, as a planner adds them up
+    for k in range(1, amounts.shape[1]):
+        whole += amounts[:, k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = amounts / whole[:, None]
+    n = len(SOURCES)
+    share = [round(x, 4) for x in shares.ravel().tolist()]
+    for i in np.flatnonzero(whole == 0):
+        share[i * n : (i + 1) * n] = [0.0] * n
+    return pd.DataFrame(
+        {
+            "level": np.repeat(np.array(levels, dtype=object), n),
+            "id": np.repeat(np.array(ids, dtype=object), n),
+            "source": list(SOURCES) * len(levels),
+            "source_zh": [zh for zh, _en in SOURCES.values()] * len(levels),
+            "wan_yuan": [round(x, 2) for x in (amounts / 1e4).ravel().tolist()],
+            "share": share,
+        },
+        columns=columns,
+    )

@@ -114,6 +114,18 @@ def _quantities(estates: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _same_cells(cells: np.ndarray) -> list[tuple[object, np.ndarray]]:
+    """``(cell, positions)`` of each distinct value of ``cells``, in order of first appearance."""
+    groups: dict[tuple[type, object], list[int]] = {}  # by type too: 1 and 1.0 are two cells
+    alone: list[tuple[object, np.ndarray]] = []  # unhashable cells, one by one
+    for i, cell in enumerate(cells.tolist()):
+        try:
+            groups.setdefault((type(cell), cell), []).append(i)
+        except TypeError:
+            alone.append((cell, np.array([i])))
+    return [(key[1], np.array(rows)) for key, rows in groups.items()] + alone
+
+
 def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Return the investment of each estate from its needs, by content class (yuan).
 
@@ -152,25 +164,32 @@ def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     method = np.full(n, "needs", dtype=object)
     unpriced: list[str] = [""] * n
     needs = estates["needs"] if "needs" in estates else pd.Series([None] * n, index=estates.index)
-    for i, cell in enumerate(needs.to_numpy(dtype=object, na_value=None)):
+    # estates with the same needs cell are priced together, item by item in the cell's order
+    # (the same sums, in the same order, as estate by estate)
+    for cell, rows in _same_cells(needs.to_numpy(dtype=object, na_value=None)):
         items = split_needs(cell)
         if not items:
             continue
-        missing: list[str] = []
+        missing = []  # (item as written, estates of ``rows`` it is not priced for)
         for raw in dict.fromkeys(items):
             item = classify_need(raw)
             rate = rates.get(item.name) if item else None
-            amount = rate[0] * quantity[rate[1]][i] if rate else np.nan
-            if item is None or not np.isfinite(amount):
-                missing.append(raw)
+            if item is None or rate is None:
+                missing.append((raw, np.ones(len(rows), dtype=bool)))
                 continue
-            by_class[classes[item.name]][i] += amount
+            amount = rate[0] * quantity[rate[1]][rows]
+            priced = np.isfinite(amount)
+            missing.append((raw, ~priced))
+            by_class[classes[item.name]][rows[priced]] += amount[priced]
             if item.name in utility:
-                utility_cost[i] += amount
-        total[i] = sum(by_class[c][i] for c in CONTENT_CLASSES)
-        if missing:
-            estimated[i] = True
-            unpriced[i] = "；".join(missing)
+                utility_cost[rows[priced]] += amount[priced]
+        total[rows] = sum(by_class[c][rows] for c in CONTENT_CLASSES)
+        unknown = np.column_stack([mask for _raw, mask in missing])
+        for k in np.flatnonzero(unknown.any(axis=1)):
+            estimated[rows[k]] = True
+            unpriced[rows[k]] = "；".join(
+                raw for (raw, _mask), miss in zip(missing, unknown[k], strict=True) if miss
+            )
     # whole yuan per class; the total is their sum, so the classes add up to it exactly
     for content_class in CONTENT_CLASSES:
         by_class[content_class] = np.round(by_class[content_class], 0)

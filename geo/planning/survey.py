@@ -22,6 +22,7 @@ May import: geo.core and :mod:`geo.planning.survey_points`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.names import normalise_name
-from geo.core.places import county_stem, official_county
+from geo.core.places import county_stem
 from geo.core.policy import Survey
 from geo.core.schema import ESTATE_COLUMNS
 from geo.planning.survey_points import MATCH_KINDS, RowMatch, match_points
@@ -138,18 +139,23 @@ def join_survey(
         columns of :data:`ESTATE_SURVEY_COLUMNS`; and the :class:`SurveyJoin`.
     """
     settings = settings or Survey()
-    out = estates.copy()
+    out = estates.copy(deep=False)  # copy on write: columns are replaced, never edited
     report = SurveyJoin()
     trust_location = not survey.attrs.get("point_crs_suspect")
     survey = survey.reset_index(drop=True)
     estate_counties = out["county"].fillna("").astype(str) if "county" in out else None
     if estate_counties is None:
         estate_counties = pd.Series("", index=out.index)
-    row_counties, row_scopes = _row_counties(survey, estate_counties, report, settings.successors())
+    stem = _memoised(county_stem)  # a run has few distinct counties: each stemmed once
+    row_counties, row_scopes = _row_counties(
+        survey, estate_counties, report, settings.successors(), stem
+    )
+    estate_stems = [stem(c) for c in estate_counties.tolist()]
+    estate_keys = _estate_name_keys(out)
     matches: dict[int, RowMatch] = {}
     index_of = dict(zip(out["estate_id"].astype(str), range(len(out)), strict=True))
     taken: set[int] = set()
-    survey_ids = survey["estate_id"] if "estate_id" in survey else [None] * len(survey)
+    survey_ids = survey["estate_id"].tolist() if "estate_id" in survey else [None] * len(survey)
     for i, sid in enumerate(survey_ids):
         if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
             matches[i] = RowMatch("matched_id", index_of[sid])
@@ -157,7 +163,7 @@ def join_survey(
     # plain lists: a cell read with ``.at`` costs a Series (and a copy of the frame's attrs)
     row_names = survey["name"].tolist() if "name" in survey else [None] * len(survey)
     row_numbers = [int(r) for r in survey["survey_row"].tolist()]
-    report.id_name_conflicts = _id_name_conflicts(out, survey, matches)
+    report.id_name_conflicts = _id_name_conflicts(out, survey, matches, estate_keys)
     points = _points_in(survey, out)
     located = [i for i in range(len(survey)) if i not in matches and points[i] is not None]
     if located:
@@ -166,7 +172,7 @@ def join_survey(
             [points[i] for i in located],
             [row_names[i] for i in located],
             [row_scopes[i] for i in located],
-            [county_stem(c) for c in estate_counties],
+            estate_stems,
             tolerance_m=settings.tolerance_m,
             name_agree=settings.name_agree,
             name_search_m=settings.name_search_m,
@@ -175,7 +181,7 @@ def join_survey(
         matches.update(zip(located, found, strict=True))
         taken.update(m.estate for m in found if m.estate is not None)
     pending = [i for i in range(len(survey)) if i not in matches]
-    matches.update(_match_names(out, survey, pending, row_scopes, estate_counties, taken))
+    matches.update(_match_names(survey, pending, row_scopes, estate_stems, taken, estate_keys))
     estate_ids = out["estate_id"].astype(str).tolist()
     for i, match in matches.items():
         row = row_numbers[i]
@@ -193,14 +199,40 @@ def join_survey(
     out = _write_rows(out, survey, matches, row_counties)
     joined = {m.estate for m in matches.values() if m.estate is not None}
     report.estates_without_survey = [
-        str(e) for p, e in enumerate(out["estate_id"]) if p not in joined
+        str(e) for p, e in enumerate(out["estate_id"].tolist()) if p not in joined
     ]
     report.table = _join_table(out, survey, matches, row_counties, points)
     return out, report
 
 
+def _memoised(function: Callable[[object], str]) -> Callable[[object], str]:
+    """``function`` of one hashable argument, computed once per distinct value (NA: not cached)."""
+    cache: dict[object, str] = {}
+
+    def cached(value: object) -> str:
+        try:
+            return cache[value]
+        except KeyError:
+            found = cache[value] = function(value)
+            return found
+        except TypeError:  # unhashable
+            return function(value)
+
+    return cached
+
+
+def _estate_name_keys(estates: pd.DataFrame) -> list[str] | None:
+    """:func:`geo.core.names.normalise_name` of each estate's name (``""`` when missing), or None."""
+    if "name" not in estates:
+        return None
+    return [normalise_name(v) for v in estates["name"].fillna("").tolist()]
+
+
 def _id_name_conflicts(
-    estates: pd.DataFrame, survey: pd.DataFrame, matches: dict[int, RowMatch]
+    estates: pd.DataFrame,
+    survey: pd.DataFrame,
+    matches: dict[int, RowMatch],
+    estate_keys: list[str] | None = None,
 ) -> dict[int, tuple[str, str, list[str]]]:
     """Rows joined by id whose name names another estate, not the id's (a mistyped id?).
 
@@ -210,7 +242,10 @@ def _id_name_conflicts(
     """
     if "name" not in survey or "name" not in estates:
         return {}
-    keys = [normalise_name(v) if isinstance(v, str) else "" for v in estates["name"].tolist()]
+    raw = estates["name"].tolist()
+    if estate_keys is None:
+        estate_keys = _estate_name_keys(estates)
+    keys = [k if isinstance(v, str) else "" for k, v in zip(estate_keys, raw, strict=True)]
     ids = estates["estate_id"].astype(str).tolist()
     row_names = survey["name"].tolist()
     by_name: dict[str, list[str]] = {}
@@ -220,6 +255,9 @@ def _id_name_conflicts(
     out = {}
     for i, match in matches.items():
         name = row_names[i]
+        own_name = raw[match.estate]
+        if isinstance(name, str) and isinstance(own_name, str) and name == own_name:
+            continue  # the estate's own name: the same key
         key = normalise_name(name) if isinstance(name, str) else ""
         own = keys[match.estate]
         if not key or key == own or key not in by_name:
@@ -236,6 +274,7 @@ def _row_counties(
     estate_counties: pd.Series,
     report: SurveyJoin,
     successors: dict[str, tuple[str, ...]] | None = None,
+    stem: Callable[[object], str] = county_stem,
 ) -> tuple[list[str], list[frozenset[str]]]:
     """The rows' counties as official names of the estates (``西湖`` -> ``西湖区``), and scopes.
 
@@ -247,32 +286,54 @@ def _row_counties(
     row join an estate of any of them. A county neither known nor a former one is kept as
     written, so the row joins no estate of a known county; it is counted in
     ``report.counties_not_known``. Without estate counties, the row's county is kept as written.
+    ``stem`` is :func:`geo.core.places.county_stem` (or a memoised copy of it).
     """
     successors = successors or {}
     if "county" not in survey:
         return [""] * len(survey), [frozenset()] * len(survey)
-    known = sorted({c for c in estate_counties if c})
+    known = sorted({c for c in estate_counties.tolist() if c})
+    by_stem: dict[str, set[str]] = {}  # official_county's lookup, each known name stemmed once
+    for name in known:
+        if isinstance(name, str):
+            by_stem.setdefault(stem(name), set()).add(name)
+
+    def official(name: str) -> str | None:  # geo.core.places.official_county over ``known``
+        found = by_stem.get(stem(name), ()) if stem(name) else ()
+        return next(iter(found)) if len(found) == 1 else None
+
+    settled: dict[str, tuple[str, frozenset[str], bool]] = {}  # text -> county, scope, unknown
     counties: list[str] = []
     scopes: list[frozenset[str]] = []
-    for value in survey["county"]:
+    for value in survey["county"].tolist():
         text = "" if value is None or pd.isna(value) else str(value).strip()
-        official = official_county(text, known) if text and known else None
-        if official is None and text and known and county_stem(text) in successors:
-            current = sorted(
-                {o for n in successors[county_stem(text)] if (o := official_county(n, known))}
-            )
-            if len(current) == 1:
-                official = current[0]
-            elif current:
-                counties.append(text)
-                scopes.append(frozenset(county_stem(c) for c in current))
-                continue
-        if official is None and text and known:
+        if text not in settled:
+            settled[text] = _row_county(text, known, official, successors, stem)
+        county, scope, unknown = settled[text]
+        if unknown:
             report.counties_not_known[text] = report.counties_not_known.get(text, 0) + 1
-        county = official or text
         counties.append(county)
-        scopes.append(frozenset({county_stem(county)}) if county_stem(county) else frozenset())
+        scopes.append(scope)
     return counties, scopes
+
+
+def _row_county(
+    text: str,
+    known: list[str],
+    official_county: Callable[[str], str | None],
+    successors: dict[str, tuple[str, ...]],
+    stem: Callable[[object], str],
+) -> tuple[str, frozenset[str], bool]:
+    """One county cell as :func:`_row_counties` settles it: county, scope, not known."""
+    official = official_county(text) if text and known else None
+    if official is None and text and known and stem(text) in successors:
+        current = sorted({o for n in successors[stem(text)] if (o := official_county(n))})
+        if len(current) == 1:
+            official = current[0]
+        elif current:
+            return text, frozenset(stem(c) for c in current), False
+    unknown = official is None and bool(text) and bool(known)
+    county = official or text
+    return county, (frozenset({stem(county)}) if stem(county) else frozenset()), unknown
 
 
 def _points_in(survey: pd.DataFrame, estates: gpd.GeoDataFrame) -> list[object]:
@@ -290,20 +351,22 @@ def _points_in(survey: pd.DataFrame, estates: gpd.GeoDataFrame) -> list[object]:
 
 
 def _match_names(
-    estates: gpd.GeoDataFrame,
     survey: pd.DataFrame,
     pending: list[int],
     row_scopes: list[frozenset[str]],
-    estate_counties: pd.Series,
+    stems: list[str],
     taken: set[int],
+    estate_keys: list[str] | None,
 ) -> dict[int, RowMatch]:
-    """Join rows without a point by normalised name among estates not yet joined, in county."""
+    """Join rows without a point by normalised name among estates not yet joined, in county.
+
+    ``stems``: each estate's county stem; ``estate_keys``: each estate's normalised name
+    (:func:`_estate_name_keys`; None when the estates have no names).
+    """
     by_key: dict[str, list[int]] = {}
-    for position, name in enumerate(estates["name"].fillna("")):
-        key = normalise_name(name)
+    for position, key in enumerate(estate_keys or ()):
         if key:
             by_key.setdefault(key, []).append(position)
-    stems = [county_stem(c) for c in estate_counties]
     row_names = survey["name"].tolist() if "name" in survey else None
     out: dict[int, RowMatch] = {}
     for i in pending:
@@ -389,7 +452,7 @@ def _write_rows(
     An estate with one row takes that row's known values (vectorised); one with several rows
     takes :func:`aggregate_rows` of them.
     """
-    out = estates.copy()
+    out = estates.copy(deep=False)
     by_estate: dict[int, list[int]] = {}
     for i in sorted(matches):
         if matches[i].estate is not None:
@@ -398,39 +461,36 @@ def _write_rows(
     rank = {kind: n for n, kind in enumerate(MATCH_KINDS)}
     row_names = survey["name"].tolist() if "name" in survey else None
     row_numbers = [int(r) for r in survey["survey_row"].tolist()]
-    labels, fields = [], {name: [] for name in ESTATE_SURVEY_COLUMNS}
-    fills: dict[str, dict[object, object]] = {"name": {}, "county": {}}
+    fields: dict[str, list[object]] = {name: [pd.NA] * len(out) for name in ESTATE_SURVEY_COLUMNS}
+    fills: dict[str, dict[int, str]] = {"name": {}, "county": {}}  # position -> value
     for position, rows in by_estate.items():
-        label = out.index[position]
-        labels.append(label)
-        best = matches[min(rows, key=lambda i: rank[matches[i].status])]
+        best = matches[
+            rows[0] if len(rows) == 1 else min(rows, key=lambda i: rank[matches[i].status])
+        ]
         names = [_text(row_names[i]) for i in rows] if row_names is not None else []
         names = [n for n in names if n]
-        fields["survey_row"].append(row_numbers[rows[0]])
-        fields["survey_rows"].append("、".join(str(row_numbers[i]) for i in rows))
-        fields["survey_name"].append("、".join(dict.fromkeys(names)) or pd.NA)
-        fields["survey_match"].append(best.status)
-        fields["survey_distance_m"].append(
-            pd.NA if best.distance_m is None else round(best.distance_m, 1)
-        )
-        fields["survey_name_score"].append(pd.NA if best.name_score is None else best.name_score)
+        fields["survey_row"][position] = row_numbers[rows[0]]
+        fields["survey_rows"][position] = "、".join(str(row_numbers[i]) for i in rows)
+        fields["survey_name"][position] = "、".join(dict.fromkeys(names)) or pd.NA
+        fields["survey_match"][position] = best.status
+        if best.distance_m is not None:
+            fields["survey_distance_m"][position] = round(best.distance_m, 1)
+        if best.name_score is not None:
+            fields["survey_name_score"][position] = best.name_score
         if names:
-            fills["name"][label] = names[0]
+            fills["name"][position] = names[0]
         county = next((row_counties[i] for i in rows if row_counties[i]), "")
         if county:
-            fills["county"][label] = county
+            fills["county"][position] = county
     for name, dtype in ESTATE_SURVEY_COLUMNS.items():
-        column = pd.Series(pd.NA, index=out.index, dtype=dtype)
-        if labels:
-            column.loc[labels] = pd.array(fields[name], dtype=dtype)
-        out[name] = column
+        out[name] = pd.Series(pd.array(fields[name], dtype=dtype), index=out.index)
     for column, fill in fills.items():
         current = out[column] if column in out else pd.Series(pd.NA, index=out.index)
-        empty = current.map(lambda v: not _text(v)).to_dict()
-        targets = [label for label in fill if empty[label]]
+        cells = current.to_numpy(dtype=object)
+        targets = [p for p in fill if not _text(cells[p])]
         if targets:
             merged = current.astype("object")
-            merged.loc[targets] = [fill[label] for label in targets]
+            merged.iloc[targets] = [fill[p] for p in targets]
             out[column] = merged.astype(ESTATE_COLUMNS[column][0])
     return out
 
@@ -453,7 +513,7 @@ def _write_values(
         for column in columns:
             dtype = ESTATE_COLUMNS[column][0]
             values = pd.Series(part[column].tolist(), index=part.index, dtype="object")
-            known = values.map(_is_known)
+            known = values.notna()  # _is_known of each cell: None, NA, NaN and NaT are not
             if column not in out:
                 out[column] = pd.Series(pd.NA, index=out.index, dtype=dtype)
             if known.any():
@@ -472,6 +532,8 @@ def _is_known(value: object) -> bool:
 
 
 def _text(value: object) -> str:
+    if type(value) is str:  # the common case, without pandas' missing-value test
+        return value.strip()
     return str(value).strip() if _is_known(value) else ""
 
 
@@ -487,7 +549,7 @@ def _join_table(
     names = estates["name"].tolist() if "name" in estates else [None] * len(ids)
 
     def column(name: str) -> list[object]:
-        return list(survey[name]) if name in survey else [pd.NA] * len(survey)
+        return survey[name].tolist() if name in survey else [pd.NA] * len(survey)
 
     ordered = [matches[i] for i in range(len(survey))]
     table = pd.DataFrame(

@@ -180,3 +180,26 @@ def test_barrier_layer_lines(tmp_path):
     gdf = gpd.GeoDataFrame({"fclass": ["rail"]}, geometry=[LineString([(0, 0), (1, 1)])], crs=GK)
     out = io.read_lines_or_polygons(_write(gdf, tmp_path / "rail.gpkg"), quality=QualityReport())
     assert len(out) == 1
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_polygons_with_nan_or_infinite_vertices_are_dropped_and_reported():
+    from shapely.geometry import Polygon
+
+    from geo.io.vector import clean_polygons
+
+    good = Polygon([(0, 0), (10, 0), (10, 10)])
+    nan = Polygon([(0, 0), (float("nan"), 0), (10, 10)])
+    inf = Polygon([(20, 0), (30, 0), (30, float("inf"))])
+    gdf = gpd.GeoDataFrame(
+        {"estate_id": ["a", "b", "c", "d", "e"]},
+        geometry=[good, nan, None, inf, good],
+        crs=GK,
+    )
+    quality = QualityReport()
+    out = clean_polygons(gdf, source="x.gpkg", quality=quality, id_column="estate_id")
+    assert list(out["estate_id"]) == ["a", "e"]
+    dropped = {(i.where, i.message) for i in quality.issues}
+    assert ("b", "NaN or infinite coordinates") in dropped
+    assert ("d", "NaN or infinite coordinates") in dropped
+    assert ("c", "empty geometry") in dropped

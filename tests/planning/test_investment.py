@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.core.errors import PolicyError
+from geo.core.policy import load_policy
 from geo.planning.districts import estimate_investment
 from geo.planning.funding import FUNDING_COLUMNS, funding_table
 from geo.planning.investment import estimate_investment as by_content
@@ -150,3 +151,147 @@ def test_rates_per_metre_of_boundary_and_per_estate(policy):
     out = by_content(squares_in_a_row(1, needs="绿化美化；服务设施"), custom).iloc[0]
     assert out["investment_improvement_yuan"] == 400 * 10
     assert out["investment_enhancement_yuan"] == 5000
+
+
+def _funding_table_by_rows(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:
+    """The row-by-row funding table that ``funding_table`` replaced (issue 20), kept as its reference."""
+    from geo.planning.funding import SOURCES
+
+    rows = []
+    in_programme = estates["status"].isin(("eligible", "extension"))
+    standalone = estates.loc[in_programme & estates["district_id"].isna()]
+
+    def add(level, ident, values):
+        whole = sum(values.values())
+        for name, (zh, _en) in SOURCES.items():
+            amount = values[name]
+            share = round(amount / whole, 4) if whole else 0.0
+            rows.append([level, ident, name, zh, round(amount / 1e4, 2), share])
+
+    for frame, level, key in (
+        (districts, "district", "district_id"),
+        (standalone, "estate", "estate_id"),
+    ):
+        if not len(frame) or "fund_residents_yuan" not in frame:
+            continue
+        for _, row in frame.iterrows():
+            values = {
+                s: float(np.nan_to_num(pd.to_numeric(row[f"fund_{s}_yuan"], errors="coerce")))
+                for s in SOURCES
+            }
+            add(level, str(row[key]), values)
+    programme = estates.loc[in_programme]
+    if len(programme):
+        add(
+            "total",
+            "合计",
+            {s: float(programme[f"fund_{s}_yuan"].astype("Float64").sum()) for s in SOURCES},
+        )
+    return pd.DataFrame(rows, columns=["level", "id", "source", "source_zh", "wan_yuan", "share"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["eligible", "extension", "ineligible"]),
+            st.sampled_from([None, "D1", "D2"]),
+            st.lists(
+                st.one_of(st.none(), st.floats(0, 1e7), st.sampled_from([0.0, 12345.675, 5.0])),
+                min_size=5,
+                max_size=5,
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_funding_table_equals_the_row_by_row_table(rows):
+    cols = list(FUNDING_COLUMNS)
+    estates = pd.DataFrame(
+        {
+            "estate_id": pd.array([f"E{i}" for i in range(len(rows))], dtype="string"),
+            "status": [r[0] for r in rows],
+            "district_id": pd.array([r[1] for r in rows], dtype="string"),
+            **{c: pd.array([r[2][k] for r in rows], dtype="Float64") for k, c in enumerate(cols)},
+        }
+    )
+    districts = estates.dropna(subset=["district_id"]).groupby("district_id")[cols].sum()
+    districts = districts.reset_index().assign(geometry=None)
+    got = funding_table(estates, districts)
+    want = _funding_table_by_rows(estates, districts)
+    pd.testing.assert_frame_equal(got, want, check_dtype=True)
+
+
+def _priced_one_by_one(estates: pd.DataFrame, policy) -> pd.DataFrame:
+    """The estate-by-estate pricing loop that grouping by needs cell replaced (issue 20)."""
+    from geo.core.cells import split_needs
+    from geo.planning.content import CONTENT_CLASSES, classify_need
+    from geo.planning.investment import _quantities, item_rates
+
+    classes, rates, quantity = item_classes(policy), item_rates(policy), _quantities(estates)
+    utility = {item.name for raw in policy.funding.utility_items if (item := classify_need(raw))}
+    n = len(estates)
+    by_class = {c: np.zeros(n) for c in CONTENT_CLASSES}
+    utility_cost, total = np.zeros(n), np.full(n, np.nan)
+    unpriced = [""] * n
+    for i, cell in enumerate(estates["needs"].to_numpy(dtype=object, na_value=None)):
+        items = split_needs(cell)
+        if not items:
+            continue
+        missing = []
+        for raw in dict.fromkeys(items):
+            item = classify_need(raw)
+            rate = rates.get(item.name) if item else None
+            amount = rate[0] * quantity[rate[1]][i] if rate else np.nan
+            if item is None or not np.isfinite(amount):
+                missing.append(raw)
+                continue
+            by_class[classes[item.name]][i] += amount
+            if item.name in utility:
+                utility_cost[i] += amount
+        total[i] = sum(by_class[c][i] for c in CONTENT_CLASSES)
+        unpriced[i] = "；".join(missing)
+    out = {f"investment_{c}_yuan": np.round(by_class[c], 0) for c in CONTENT_CLASSES}
+    out["investment_utility_items_yuan"] = np.round(utility_cost, 0)
+    out["priced"] = ~np.isnan(total)
+    out["investment_unpriced"] = unpriced
+    return pd.DataFrame(out, index=estates.index)
+
+
+_NEEDS = [
+    "供水",
+    "屋面防水",
+    "加装电梯",
+    "绿化美化",
+    "服务设施",
+    "停车设施",
+    "not an item",
+    "序号 3",
+]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.lists(st.sampled_from(_NEEDS), max_size=4).map("；".join)),
+            st.one_of(st.none(), st.floats(0, 1e5)),
+            st.one_of(st.none(), st.integers(0, 3000)),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_pricing_by_needs_cell_equals_estate_by_estate(rows):
+    policy = load_policy()
+    estates = squares_in_a_row(len(rows))
+    estates["needs"] = pd.array([r[0] for r in rows], dtype="string")
+    estates["floor_area_m2"] = pd.array([r[1] for r in rows], dtype="Float64")
+    estates["households"] = pd.array([r[2] for r in rows], dtype="Int64")
+    got = by_content(estates, policy)
+    want = _priced_one_by_one(estates, policy)
+    for column in want.columns.drop(["priced", "investment_unpriced"]):
+        np.testing.assert_array_equal(got[column].to_numpy(), want[column].to_numpy())
+    surveyed = want["priced"].to_numpy()  # the others take the flat rate
+    assert (got["investment_method"].to_numpy(dtype=object)[surveyed] == "needs").all()
+    assert list(got["investment_unpriced"]) == list(want["investment_unpriced"])

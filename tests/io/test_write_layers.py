@@ -1,0 +1,97 @@
+"""write_layers writes through Arrow the GeoPackage pyogrio's feature-by-feature writer makes (issue 20).
+
+Every column type a plan's layers carry (nullable integers, floats, booleans and text with gaps,
+object columns of text or of other values, numpy booleans, a date), Polygons mixed with
+MultiPolygons, a missing geometry, a table without geometry and an empty one: the SQLite tables,
+their schema and the GeoPackage's own tables are the same, write time aside.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import MultiPolygon, box
+
+from geo.io.writers import _plain, write_layers
+from tests.conftest import GK
+
+
+def _layers() -> dict[str, pd.DataFrame]:
+    n = 4
+    estates = gpd.GeoDataFrame(
+        {
+            "estate_id": pd.array(["a", "b", None, "d"], dtype="string"),
+            "households": pd.array([10, None, 30, 40], dtype="Int64"),
+            "buildings": pd.array([1, 2, 3, 4], dtype="Int64"),
+            "consent_rate": pd.array([0.5, None, 1.0, 0.25], dtype="Float64"),
+            "ready": pd.array([True, False, None, True], dtype="boolean"),
+            "blocked": np.array([True, False, False, True]),
+            "gap_m": [1.5, np.nan, 0.1, 1e9],
+            "rank": np.arange(n, dtype=np.int64),
+            "small": np.arange(n, dtype=np.int32),
+            "mixed": pd.Series([1, "x", None, 2.5], dtype=object),
+            "flags": pd.Series([True, None, False, np.nan], dtype=object),
+            "text": pd.Series(["甲", None, "", "丁"], dtype=object),
+        },
+        geometry=[
+            box(0, 0, 1, 1),
+            MultiPolygon([box(2, 0, 3, 1), box(4, 0, 5, 1)]),
+            None,
+            box(6, 0, 7, 1),
+        ],
+        crs=GK,
+    )
+    table = pd.DataFrame({"level": ["total"], "wan_yuan": [12.34], "share": [1.0]})
+    empty = pd.DataFrame([], columns=["level", "id", "wan_yuan"])
+    dated = pd.DataFrame({"when": pd.to_datetime(["2026-01-02 03:04:05"]), "n": [1]})
+    return {"estates": estates, "funding": table, "mobilisation": empty, "run_info": dated}
+
+
+def _contents(path) -> dict[str, object]:
+    connection = sqlite3.connect(path)
+    try:
+        out: dict[str, object] = {
+            "schema": sorted(
+                r for r in connection.execute("SELECT type, name, sql FROM sqlite_master")
+            ),
+            "contents": [
+                r[:4] + r[5:] for r in connection.execute("SELECT * FROM gpkg_contents")
+            ],  # without last_change, the time of writing
+            "geometry_columns": connection.execute(
+                "SELECT * FROM gpkg_geometry_columns"
+            ).fetchall(),
+        }
+        for (table,) in connection.execute("SELECT table_name FROM gpkg_contents"):
+            out[table] = connection.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
+        return out
+    finally:
+        connection.close()
+
+
+def test_arrow_writes_the_layers_the_feature_writer_writes(tmp_path):
+    layers = _layers()
+    reference = tmp_path / "features.gpkg"
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(_plain(frame), reference, layer=name, driver="GPKG")
+    written = write_layers(tmp_path / "plan.gpkg", layers)
+    assert _contents(written) == _contents(reference)
+    back = gpd.read_file(written, layer="estates")
+    cells = {c: [None if pd.isna(v) else v for v in back[c]] for c in ("flags", "mixed")}
+    assert cells == {"flags": ["True", None, "False", None], "mixed": ["1", "x", None, "2.5"]}
+    assert back.geometry.geom_type.tolist()[:2] == ["MultiPolygon", "MultiPolygon"]
+
+
+def test_the_sqlite_setting_is_restored_after_writing(tmp_path):
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    assert pyogrio.get_gdal_config_option(option) is None
+    write_layers(tmp_path / "plan.gpkg", {"funding": _layers()["funding"]})
+    assert pyogrio.get_gdal_config_option(option) is None
+    with pytest.raises(Exception):  # noqa: B017 - what fails is not the point here
+        write_layers(tmp_path / "bad.gpkg", {"x": "not a frame"})  # type: ignore[dict-item]
+    assert pyogrio.get_gdal_config_option(option) is None
+    assert not (tmp_path / "bad.gpkg").exists()
