@@ -216,7 +216,9 @@ def read_survey_and_table(
     quality: QualityReport,
     column_mapping: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`read_survey`'s rows, and the table as :func:`read_table` read it (rows in order).
+    """:func:`read_survey`'s rows, and the table as :func:`read_table` read it, row for row.
+
+    The table keeps the rows the survey keeps (a total row, 合计, is left out of both), in order.
 
     For a caller that needs the cells as written too (the survey's point columns, which the
     canonical rows do not keep), so the file is read once.
@@ -253,7 +255,8 @@ def read_survey_and_table(
         survey["estate_id"] = pd.Series(pd.NA, index=survey.index, dtype="string")
     survey["survey_row"] = rows.values
     _report_duplicate_rows(renamed, survey, source, quality)
-    return survey.reset_index(drop=True), table
+    # the same rows as the survey (total rows left out), in the same order
+    return survey.reset_index(drop=True), table.loc[renamed.index]
 
 
 #: Labels of a total row (合计, 总计, 小计), spaces removed: a sum, not an estate.

@@ -83,3 +83,19 @@ def test_a_table_read_by_geo_io_carries_its_file_rows(tmp_path):
 @pytest.mark.parametrize("rows", [0, 3])
 def test_a_table_built_in_code_counts_from_row_two(rows):
     assert list(file_rows(pd.DataFrame({"a": range(rows)}))) == list(range(2, rows + 2))
+
+
+def test_the_table_beside_the_survey_keeps_the_same_rows(tmp_path):
+    # the point columns are read from the table row for row: a total row must leave both
+    path = tmp_path / "survey.csv"
+    path.write_text(
+        "小区名称,建成年代,户数,经度,纬度\n"
+        "甲小区,1990,120,120.15,30.28\n"
+        "合计,,120,,\n"
+        "乙小区,1992,80,120.16,30.29\n",
+        encoding="utf-8",
+    )
+    survey, table = io.read_survey_and_table(path, quality=QualityReport())
+    assert len(survey) == len(table) == 2
+    assert list(table["经度"]) == ["120.15", "120.16"]
+    assert list(survey["survey_row"]) == list(file_rows(table)) == [2, 4]
