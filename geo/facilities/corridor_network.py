@@ -135,8 +135,9 @@ def _graphs(
 def _unique_rows_by(
     points: np.ndarray, group: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_unique_rows` of each group's points, groups in ascending order, all at once.
+    """``np.unique(axis=0, return_inverse=True)`` of each group's points, all groups at once.
 
+    By lexsort, without the structured view ``np.unique`` sorts by; groups in ascending order.
     Returns the distinct rows (group by group, each in (x, y) order), the group of each and the
     inverse (row of each point).
     """
@@ -171,23 +172,6 @@ def _label_components(nets: list[_Network]) -> None:
     labels = connected_components(whole, directed=False)[1]
     for net, a, b in zip(nets, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
         net._labels = labels[a:b]
-
-
-def _unique_rows(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(points, axis=0, return_inverse=True)`` for finite (n, 2) floats, by lexsort.
-
-    The same rows in the same (x, then y) order and the same inverse, without the structured view
-    ``np.unique`` sorts by (about 5x slower on a district's few thousand points).
-    """
-    if not len(points):
-        return points.reshape(0, 2), np.zeros(0, dtype=np.intp)
-    order = np.lexsort((points[:, 1], points[:, 0]))
-    ordered = points[order]
-    new = np.ones(len(points), dtype=bool)
-    new[1:] = (ordered[1:, 0] != ordered[:-1, 0]) | (ordered[1:, 1] != ordered[:-1, 1])
-    inverse = np.empty(len(points), dtype=np.intp)
-    inverse[order] = np.cumsum(new) - 1
-    return ordered[new], inverse
 
 
 def _csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr_matrix:

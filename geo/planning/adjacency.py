@@ -319,24 +319,6 @@ def _blocking_barriers(
     return blocked
 
 
-def edges_frame_empty(crs: object) -> gpd.GeoDataFrame:
-    """Return an empty edges GeoDataFrame with the columns of :func:`build_adjacency`."""
-    return gpd.GeoDataFrame(
-        {
-            c: pd.Series(dtype=t)
-            for c, t in (
-                ("source_id", str),
-                ("target_id", str),
-                ("gap_m", float),
-                ("shared_boundary_m", float),
-                ("blocked", bool),
-                ("blocked_by", str),
-            )
-        },
-        geometry=gpd.GeoSeries([], crs=crs),
-    )
-
-
 def graph_from_edges(ids: Iterable[str], edges: pd.DataFrame) -> nx.Graph:
     """Return the adjacency graph: a node per estate id, an edge per unblocked row of ``edges``.
 

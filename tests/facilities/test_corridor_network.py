@@ -13,7 +13,6 @@ from geo.facilities.corridor_network import (
     _csr,
     _Edges,
     _scan_csr,
-    _unique_rows,
     _unique_rows_by,
 )
 from geo.facilities.corridors import corridor_reach_m
@@ -25,18 +24,8 @@ _points = st.lists(
 
 
 @settings(max_examples=200, deadline=None)
-@given(_points)
-def test_unique_rows_is_numpys_unique_by_row(points):
-    expected, inverse = np.unique(points, axis=0, return_inverse=True)
-    rows, got = _unique_rows(points)
-    assert np.array_equal(rows, expected.reshape(-1, 2))
-    assert np.array_equal(got, inverse.reshape(-1))
-    assert np.array_equal(rows[got], points)
-
-
-@settings(max_examples=200, deadline=None)
 @given(_points, st.data())
-def test_unique_rows_by_group_is_unique_rows_of_each_group(points, data):
+def test_unique_rows_by_group_is_numpys_unique_of_each_group(points, data):
     group = np.array(
         data.draw(st.lists(st.integers(0, 3), min_size=len(points), max_size=len(points))),
         dtype=np.int64,
@@ -45,7 +34,8 @@ def test_unique_rows_by_group_is_unique_rows_of_each_group(points, data):
     assert np.array_equal(rows[inverse], points)
     assert np.all(np.diff(row_group) >= 0)
     for g in range(4):
-        alone, alone_inverse = _unique_rows(points[group == g])
+        alone, alone_inverse = np.unique(points[group == g], axis=0, return_inverse=True)
+        alone, alone_inverse = alone.reshape(-1, 2), alone_inverse.reshape(-1)
         start = int(np.searchsorted(row_group, g))
         assert np.array_equal(rows[row_group == g], alone)
         assert np.array_equal(inverse[group == g] - start, alone_inverse)
