@@ -8,6 +8,7 @@ May import: geo.core, geo.io.files, geopandas, pyogrio, shapely, pyproj.
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from pathlib import Path
 
@@ -25,6 +26,12 @@ from geo.core.messages import msg
 from geo.io.files import _check_input_file, _shapefile_encoding, _short, library_warnings
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
+#: Whether pyogrio can read through Arrow (pyarrow installed): the same frame, 25-40 % less CPU.
+_ARROW = importlib.util.find_spec("pyarrow") is not None
+#: Formats read through Arrow: typed binary formats whose frames were checked equal to the
+#: feature-by-feature read (column types, nulls, dates; issue 20). Shapefiles keep the other path
+#: (their .dbf encoding is detected and passed to GDAL), as do text formats with inferred types.
+_ARROW_SUFFIXES = (".gpkg", ".fgb")
 
 
 def _pick_layer(
@@ -123,9 +130,14 @@ def read_vector(
             # NaN coordinates and odd fields warn; they are reported in the quality layer instead
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.simplefilter("ignore", UserWarning)
+            arrow = _ARROW and encoding is None and path.suffix.lower() in _ARROW_SUFFIXES
             gdf = pyogrio.read_dataframe(
-                gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
+                gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore", use_arrow=arrow
             )
+            if arrow and gdf.empty:  # an empty layer: the same (object) column types as before
+                gdf = pyogrio.read_dataframe(
+                    gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
+                )
     except Exception as exc:  # pyogrio/GDAL raise many types for broken files
         raise InputError(
             msg("cannot read the layer ({detail})", detail=_short(exc)),
@@ -377,7 +389,14 @@ def clean_polygons(
         if id_column
         else pd.Series([f"feature {i + 1}" for i in range(len(gdf))], index=gdf.index)
     )
-    geoms = shapely.force_2d(gdf.geometry.values)
+    values = gdf.geometry.values
+    # a copy (repairs are written into it); force_2d only when there is a Z to drop: it rebuilds
+    # every geometry, and read_vector has already dropped Z
+    geoms = (
+        shapely.force_2d(values)
+        if shapely.has_z(values).any()
+        else np.array(values, dtype=object, copy=True)
+    )
     keep = np.ones(len(gdf), dtype=bool)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for label in labels[missing]:
