@@ -268,8 +268,14 @@ def _without_total_rows(survey: pd.DataFrame, source: str, quality: QualityRepor
     is_total = pd.Series(False, index=survey.index)
     for column in ("estate_id", "name"):
         if column in survey:
-            text = survey[column].astype("string").str.replace(r"\s+", "", regex=True)
-            is_total |= text.isin(_TOTAL_LABELS).fillna(False).astype(bool)
+            text = survey[column].astype("string")
+            # every label holds 计: only those cells are stripped of spaces and looked up
+            maybe = text.str.contains("计", regex=False).fillna(False).astype(bool)
+            if maybe.any():
+                stripped = text[maybe].str.replace(r"\s+", "", regex=True)
+                found = np.zeros(len(survey), dtype=bool)
+                found[maybe.to_numpy()] = stripped.isin(_TOTAL_LABELS).fillna(False).to_numpy(bool)
+                is_total |= found
     if not is_total.any():
         return survey
     for row in file_rows(survey)[is_total.to_numpy()]:
