@@ -308,7 +308,7 @@ def detect_gcj02_offset(
         return None
     step = max(1, int(usable.sum()) // max_estates)
     # sample first, then convert: only the sampled estates are projected to WGS-84
-    sampled = estates.loc[usable].iloc[::step]
+    sampled = estates.iloc[np.flatnonzero(usable)[::step]]  # no copy of the whole layer
     sample = sampled.to_crs(WGS84)
     # only reference lines near a sampled estate can cross it, as given or shifted by the
     # offsets tested (under 1 km): the others are left out before the (costly) outlines and
@@ -372,12 +372,11 @@ def _reference_lines(reference: gpd.GeoDataFrame, around: np.ndarray) -> np.ndar
 
     Lines as they are, polygon outlines; main roads only when the layer has an OSM ``fclass``.
     """
-    layer = reference
-    if "fclass" in layer:
-        main = layer.loc[layer["fclass"].isin(MAIN_ROAD_CLASSES)]
-        if len(main) >= 3:
-            layer = main
-    geoms = layer.geometry.values
+    geoms = reference.geometry.values
+    if "fclass" in reference:  # the geometries only: no copy of the layer's other columns
+        main = reference["fclass"].isin(MAIN_ROAD_CLASSES).to_numpy(dtype=bool)
+        if main.sum() >= 3:
+            geoms = geoms[main]
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if len(geoms):
         geoms = geoms[np.unique(shapely.STRtree(geoms).query(around)[1])]
