@@ -234,3 +234,25 @@ def test_arrow_read_gives_the_same_frame(tmp_path, suffix, monkeypatch):
     slow = io.read_vector(path)
     assert vector._ARROW_SUFFIXES and suffix in vector._ARROW_SUFFIXES
     pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_identical_footprints_reported_not_same_extent():
+    """Only outlines identical vertex for vertex are reported; one with the same extent is not."""
+    from geo.io.estates import canonical_estates
+
+    square = box(0, 0, 100, 100)
+    raw = gpd.GeoDataFrame(
+        {"osm_id": ["a", "b", "c", "d", "e"]},
+        geometry=[
+            square,
+            Polygon([(0, 0), (100, 0), (100, 100), (0, 100)]),  # same extent, other outline
+            box(300, 0, 400, 100),
+            square,
+            box(300, 0, 400, 100),
+        ],
+        crs=GK,
+    )
+    quality = QualityReport()
+    canonical_estates(raw, source="e.gpkg", quality=quality)
+    found = [i.where for i in quality.issues if "identical footprint" in i.message]
+    assert found == ["estates a, d", "estates c, e"]
