@@ -205,37 +205,6 @@ def test_polygons_with_nan_or_infinite_vertices_are_dropped_and_reported():
     assert ("c", "empty geometry") in dropped
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", ".fgb"])
-def test_arrow_read_gives_the_same_frame(tmp_path, suffix, monkeypatch):
-    """read_vector reads GeoPackage/FlatGeobuf through Arrow: the frame is the one read feature by feature."""
-    import numpy as np
-
-    from geo.io import vector
-
-    gdf = gpd.GeoDataFrame(
-        {
-            "名称": ["朝晖六小区", None, "体委住宅楼"],
-            "hh": pd.array([120, None, 30], dtype="Int64"),
-            "area": [1.5, np.nan, 3.0],
-            "ok": [True, False, True],
-            "built": pd.to_datetime(["1995-01-01 00:00", "2001-05-03 12:00", "1988-07-01 00:00"]),
-        },
-        # a bow-tie (invalid) and, where the format allows one, a feature without geometry
-        geometry=[
-            box(0, 0, 10, 10),
-            Polygon([(0, 0), (10, 10), (10, 0), (0, 10)]),
-            None if suffix == ".gpkg" else box(20, 0, 30, 10),
-        ],
-        crs=GK,
-    )
-    path = _write(gdf, tmp_path / f"estates{suffix}")
-    fast = io.read_vector(path)
-    monkeypatch.setattr(vector, "_ARROW", False)
-    slow = io.read_vector(path)
-    assert vector._ARROW_SUFFIXES and suffix in vector._ARROW_SUFFIXES
-    pd.testing.assert_frame_equal(fast, slow)
-
-
 def test_identical_footprints_reported_not_same_extent():
     """Only outlines identical vertex for vertex are reported; one with the same extent is not."""
     from geo.io.estates import canonical_estates
