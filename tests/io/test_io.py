@@ -225,3 +225,25 @@ def test_identical_footprints_reported_not_same_extent():
     canonical_estates(raw, source="e.gpkg", quality=quality)
     found = [i.where for i in quality.issues if "identical footprint" in i.message]
     assert found == ["estates a, d", "estates c, e"]
+
+
+def test_survey_identical_rows_and_repeated_ids_reported(tmp_path):
+    """Rows repeating another whole are one note; rows sharing only an id another; a shared name alone none."""
+    path = tmp_path / "survey.csv"
+    path.write_text(
+        "编号,小区名称,户数\n"
+        "1,甲小区,100\n"
+        "2,乙小区,50\n"
+        "1,甲小区,100\n"  # the first row again
+        "3,乙小区,60\n"  # same name as row 3 only
+        "4,丙小区,70\n"
+        "4,丁小区,80\n",  # id 4 again, other cells
+        encoding="utf-8",
+    )
+    quality = QualityReport()
+    io.read_survey(path, quality=quality)
+    notes = sorted((i.where, i.message) for i in quality.issues if "in the survey" in i.message)
+    assert notes == [
+        ("rows 2, 4", "2 identical rows in the survey: check which one is right"),
+        ("rows 6, 7", "2 rows with the same estate id in the survey: check which one is right"),
+    ]
