@@ -91,12 +91,14 @@ def is_local_metric(crs: CRS, longitude: float) -> bool:
     return abs((longitude - meridian + 180) % 360 - 180) <= LOCAL_TM_MAX_DEGREES
 
 
-def _centre_lonlat(gdf: gpd.GeoDataFrame) -> tuple[float, float]:
+def _centre_lonlat(gdf: gpd.GeoDataFrame, bounds: np.ndarray | None = None) -> tuple[float, float]:
+    """The centre of ``gdf``'s extent in WGS-84 degrees (``bounds``: its ``total_bounds``, if known)."""
     crs = CRS.from_user_input(gdf.crs)
     if crs.is_geographic:
         minx, miny, maxx, maxy = gdf.to_crs(WGS84).total_bounds
     else:  # four corners are enough to find the centre, and cost nothing on large layers
-        outline = gpd.GeoSeries([shapely.box(*gdf.total_bounds)], crs=crs).to_crs(WGS84)
+        bounds = gdf.total_bounds if bounds is None else bounds
+        outline = gpd.GeoSeries([shapely.box(*bounds)], crs=crs).to_crs(WGS84)
         minx, miny, maxx, maxy = outline.total_bounds
     return (minx + maxx) / 2, (miny + maxy) / 2
 
@@ -157,12 +159,13 @@ def likely_gk_zone(
     epsg = CRS.from_user_input(gdf.crs).to_epsg()
     if epsg not in _GK_ZONES:
         return None
-    ref_lon, _ = _centre_lonlat(reference)
+    ref_bounds = reference.total_bounds  # once: both uses below need it
+    ref_lon, _ = _centre_lonlat(reference, ref_bounds)
     try:
         near = CRS.from_epsg(gk_zone_epsg(ref_lon))
     except ValueError:
         return None
-    area = shapely.box(*_bounds_in(reference, near))
+    area = shapely.box(*_bounds_in(reference, near, ref_bounds))
     minx, miny, maxx, maxy = gdf.total_bounds
     centre = gpd.GeoSeries([shapely.Point((minx + maxx) / 2, (miny + maxy) / 2)])
 
@@ -177,15 +180,18 @@ def likely_gk_zone(
     return (best[1], as_given) if best[0] <= 5.0 else None
 
 
-def _bounds_in(gdf: gpd.GeoDataFrame, crs: CRS) -> tuple[float, float, float, float]:
+def _bounds_in(
+    gdf: gpd.GeoDataFrame, crs: CRS, bounds: np.ndarray | None = None
+) -> tuple[float, float, float, float]:
     """Return the extent of ``gdf`` in ``crs`` (its own when already there).
 
     Otherwise its extent's outline, densified to 21 points a side, is reprojected: not every
-    vertex of a large layer.
+    vertex of a large layer. ``bounds``: ``gdf.total_bounds``, if known.
     """
+    bounds = gdf.total_bounds if bounds is None else bounds
     if CRS.from_user_input(gdf.crs) == crs:
-        return tuple(gdf.total_bounds)
-    minx, miny, maxx, maxy = gdf.total_bounds
+        return tuple(bounds)
+    minx, miny, maxx, maxy = bounds
     step = max(maxx - minx, maxy - miny) / 20 or 1.0
     box = shapely.segmentize(shapely.box(minx, miny, maxx, maxy), step)
     return tuple(gpd.GeoSeries([box], crs=gdf.crs).to_crs(crs).total_bounds)
@@ -308,7 +314,7 @@ def detect_gcj02_offset(
         return None
     step = max(1, int(usable.sum()) // max_estates)
     # sample first, then convert: only the sampled estates are projected to WGS-84
-    sampled = estates.loc[usable].iloc[::step]
+    sampled = estates.iloc[np.flatnonzero(usable)[::step]]  # no copy of the whole layer
     sample = sampled.to_crs(WGS84)
     # only reference lines near a sampled estate can cross it, as given or shifted by the
     # offsets tested (under 1 km): the others are left out before the (costly) outlines and
@@ -372,15 +378,16 @@ def _reference_lines(reference: gpd.GeoDataFrame, around: np.ndarray) -> np.ndar
 
     Lines as they are, polygon outlines; main roads only when the layer has an OSM ``fclass``.
     """
-    layer = reference
-    if "fclass" in layer:
-        main = layer.loc[layer["fclass"].isin(MAIN_ROAD_CLASSES)]
-        if len(main) >= 3:
-            layer = main
-    geoms = layer.geometry.values
+    geoms = reference.geometry.values
+    if "fclass" in reference:  # the geometries only: no copy of the layer's other columns
+        main = reference["fclass"].isin(MAIN_ROAD_CLASSES).to_numpy(dtype=bool)
+        if main.sum() >= 3:
+            geoms = geoms[main]
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if len(geoms):
-        geoms = geoms[np.unique(shapely.STRtree(geoms).query(around)[1])]
+        # the tree over the few areas, queried with every feature: the same pairs (extents
+        # that meet) as a tree over the whole layer, without building that tree
+        geoms = geoms[np.unique(shapely.STRtree(around).query(geoms)[0])]
     if not len(geoms):
         return None
     polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])

@@ -411,7 +411,10 @@ def _split_regions(out: pd.DataFrame) -> None:
     """Split county cells written as "西湖 北山" into county and ``business_circle`` (in place)."""
     if "county" not in out:
         return
-    regions = out["county"].map(_once_per_value(split_region))
+    codes, cells = _distinct(out["county"])  # each distinct cell split once, not each row
+    split = _once_per_value(split_region)
+    distinct = [split(cell) for cell in cells]
+    regions = [distinct[k] for k in codes]
     if any(circle for _, circle in regions):
         out["county"] = [county or pd.NA for county, _ in regions]
         out["business_circle"] = pd.Series(

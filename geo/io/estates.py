@@ -154,11 +154,19 @@ def _report_duplicate_footprints(
     Both are kept (they may be two estates sharing a drawn parcel), but households and
     investment would count twice: the planner decides. Outlines are compared exactly (WKB).
     """
-    wkb = pd.Series(shapely.to_wkb(cleaned.geometry.values, hex=False), index=cleaned.index)
-    repeated = wkb.duplicated(keep=False)
+    # identical outlines have identical extents: only estates sharing their extent with another
+    # are written out as WKB and compared (in table order, as all of them would be)
+    geoms = cleaned.geometry.values
+    extents = pd.DataFrame(shapely.bounds(np.asarray(geoms)))
+    candidates = np.flatnonzero(extents.duplicated(keep=False).to_numpy())
+    if not len(candidates):
+        return
+    ids = cleaned["_lp_id"].iloc[candidates]
+    wkb = pd.Series(shapely.to_wkb(np.asarray(geoms)[candidates], hex=False), index=ids.index)
+    repeated = wkb.duplicated(keep=False).to_numpy()
     if not repeated.any():
         return
-    for _, group in cleaned.loc[repeated, "_lp_id"].groupby(wkb[repeated], sort=False):
+    for _, group in ids[repeated].groupby(wkb[repeated].to_numpy(), sort=False):
         ids = [str(i) for i in group]
         quality.add(
             "warning",

@@ -268,8 +268,14 @@ def _without_total_rows(survey: pd.DataFrame, source: str, quality: QualityRepor
     is_total = pd.Series(False, index=survey.index)
     for column in ("estate_id", "name"):
         if column in survey:
-            text = survey[column].astype("string").str.replace(r"\s+", "", regex=True)
-            is_total |= text.isin(_TOTAL_LABELS).fillna(False).astype(bool)
+            text = survey[column].astype("string")
+            # every label holds 计: only those cells are stripped of spaces and looked up
+            maybe = text.str.contains("计", regex=False).fillna(False).astype(bool)
+            if maybe.any():
+                stripped = text[maybe].str.replace(r"\s+", "", regex=True)
+                found = np.zeros(len(survey), dtype=bool)
+                found[maybe.to_numpy()] = stripped.isin(_TOTAL_LABELS).fillna(False).to_numpy(bool)
+                is_total |= found
     if not is_total.any():
         return survey
     for row in file_rows(survey)[is_total.to_numpy()]:
@@ -287,8 +293,13 @@ def _report_duplicate_rows(
     renamed: pd.DataFrame, survey: pd.DataFrame, source: str, quality: QualityReport
 ) -> None:
     """Warn about survey rows that repeat another row (all cells) or its estate id."""
-    cells = renamed.astype("string").fillna("")
-    same_row = cells.duplicated(keep=False)
+    # identical rows share their first column's cell: only rows whose first cell repeats are
+    # compared whole (the rest cannot repeat a row)
+    first = renamed.iloc[:, 0].astype("string").fillna("").duplicated(keep=False).to_numpy()
+    cells = renamed.loc[first].astype("string").fillna("")
+    same = np.zeros(len(renamed), dtype=bool)
+    same[first] = cells.duplicated(keep=False).to_numpy()
+    same_row = pd.Series(same, index=renamed.index)
     ids = survey["estate_id"]
     same_id = ids.notna() & ids.duplicated(keep=False) & ~same_row
     for mask, what, fix in (
@@ -301,7 +312,7 @@ def _report_duplicate_rows(
     ):
         if not mask.any():
             continue
-        keys = cells.loc[mask].apply(tuple, axis=1) if mask is same_row else ids[mask]
+        keys = cells.loc[same[first]].apply(tuple, axis=1) if mask is same_row else ids[mask]
         for _, group in survey.loc[mask, "survey_row"].groupby(keys.values, sort=False):
             rows = [str(r) for r in group]
             quality.add(

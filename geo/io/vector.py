@@ -123,6 +123,8 @@ def read_vector(
             # NaN coordinates and odd fields warn; they are reported in the quality layer instead
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.simplefilter("ignore", UserWarning)
+            # not through Arrow (use_arrow): the same frame for 20-25 % less CPU, but its columns
+            # keep GDAL's record batches alive: +170 MB resident at 50,000 tiled estates (issue 20)
             gdf = pyogrio.read_dataframe(
                 gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
             )
@@ -377,7 +379,14 @@ def clean_polygons(
         if id_column
         else pd.Series([f"feature {i + 1}" for i in range(len(gdf))], index=gdf.index)
     )
-    geoms = shapely.force_2d(gdf.geometry.values)
+    values = gdf.geometry.values
+    # a copy (repairs are written into it); force_2d only when there is a Z to drop: it rebuilds
+    # every geometry, and read_vector has already dropped Z
+    geoms = (
+        shapely.force_2d(values)
+        if shapely.has_z(values).any()
+        else np.array(values, dtype=object, copy=True)
+    )
     keep = np.ones(len(gdf), dtype=bool)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for label in labels[missing]:

@@ -203,3 +203,47 @@ def test_polygons_with_nan_or_infinite_vertices_are_dropped_and_reported():
     assert ("b", "NaN or infinite coordinates") in dropped
     assert ("d", "NaN or infinite coordinates") in dropped
     assert ("c", "empty geometry") in dropped
+
+
+def test_identical_footprints_reported_not_same_extent():
+    """Only outlines identical vertex for vertex are reported; one with the same extent is not."""
+    from geo.io.estates import canonical_estates
+
+    square = box(0, 0, 100, 100)
+    raw = gpd.GeoDataFrame(
+        {"osm_id": ["a", "b", "c", "d", "e"]},
+        geometry=[
+            square,
+            Polygon([(0, 0), (100, 0), (100, 100), (0, 100)]),  # same extent, other outline
+            box(300, 0, 400, 100),
+            square,
+            box(300, 0, 400, 100),
+        ],
+        crs=GK,
+    )
+    quality = QualityReport()
+    canonical_estates(raw, source="e.gpkg", quality=quality)
+    found = [i.where for i in quality.issues if "identical footprint" in i.message]
+    assert found == ["estates a, d", "estates c, e"]
+
+
+def test_survey_identical_rows_and_repeated_ids_reported(tmp_path):
+    """Rows repeating another whole are one note; rows sharing only an id another; a shared name alone none."""
+    path = tmp_path / "survey.csv"
+    path.write_text(
+        "编号,小区名称,户数\n"
+        "1,甲小区,100\n"
+        "2,乙小区,50\n"
+        "1,甲小区,100\n"  # the first row again
+        "3,乙小区,60\n"  # same name as row 3 only
+        "4,丙小区,70\n"
+        "4,丁小区,80\n",  # id 4 again, other cells
+        encoding="utf-8",
+    )
+    quality = QualityReport()
+    io.read_survey(path, quality=quality)
+    notes = sorted((i.where, i.message) for i in quality.issues if "in the survey" in i.message)
+    assert notes == [
+        ("rows 2, 4", "2 identical rows in the survey: check which one is right"),
+        ("rows 6, 7", "2 rows with the same estate id in the survey: check which one is right"),
+    ]
