@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -25,6 +26,24 @@ from scipy.optimize import LinearConstraint, milp
 
 if TYPE_CHECKING:
     from geo.planning.partition import Caps
+
+
+def _walks_by_size(
+    wholes: list[list[str]], sets: list[int], caps: Caps
+) -> Iterator[tuple[int, list[int], np.ndarray]]:
+    """The walks member to member of the sets ``wholes[k]`` (``k`` in ``sets``), one size at a time.
+
+    Yields the size, the ``k`` of that size and their walks (:meth:`Caps.distances`, shape
+    (sets, size, size)).
+    """
+    by_size: dict[int, list[int]] = {}
+    for k in sets:
+        by_size.setdefault(len(wholes[k]), []).append(k)
+    row = caps.rows().__getitem__
+    for size, ks in by_size.items():
+        members = itertools.chain.from_iterable(map(wholes.__getitem__, ks))
+        at = np.fromiter(map(row, members), np.intp, len(ks) * size)
+        yield size, ks, caps.distances(at.reshape(len(ks), size))
 
 
 def _whole_fits(wholes: list[list[str]], caps: Caps) -> list[bool]:
@@ -40,16 +59,9 @@ def _whole_fits(wholes: list[list[str]], caps: Caps) -> list[bool]:
     ]
     if caps.max_walk_m <= 0:
         return ok
-    by_size: dict[int, list[int]] = {}
-    for k, w in enumerate(wholes):
-        if ok[k] and len(w) > 1:
-            by_size.setdefault(len(w), []).append(k)
-    row = caps.rows().__getitem__
-    for size, ks in by_size.items():
-        members = itertools.chain.from_iterable(map(wholes.__getitem__, ks))
-        at = np.fromiter(map(row, members), np.intp, len(ks) * size)
-        # some member has every member within the walk: the farthest walk from the centre is
-        walks = caps.distances(at.reshape(len(ks), size))
+    sets = [k for k, w in enumerate(wholes) if ok[k] and len(w) > 1]
+    for _, ks, walks in _walks_by_size(wholes, sets, caps):
+        # some member has every member within the walk of it (the centre)
         within = (walks <= caps.max_walk_m + 1e-9).all(axis=2).any(axis=1)
         for k, fits in zip(ks, within.tolist(), strict=True):
             ok[k] = fits
@@ -136,15 +148,8 @@ def _near_masks(wholes: list[list[str]], caps: Caps) -> list[list[int] | None]:
     out: list[list[int] | None] = [None] * len(wholes)
     if caps.max_walk_m <= 0:
         return out
-    by_size: dict[int, list[int]] = {}
-    for k, whole in enumerate(wholes):
-        if 1 < len(whole) <= 64:
-            by_size.setdefault(len(whole), []).append(k)
-    row = caps.rows().__getitem__
-    for size, ks in by_size.items():
-        members = itertools.chain.from_iterable(map(wholes.__getitem__, ks))
-        at = np.fromiter(map(row, members), np.intp, len(ks) * size)
-        dist = caps.distances(at.reshape(len(ks), size))
+    sets = [k for k, whole in enumerate(wholes) if 1 < len(whole) <= 64]
+    for size, ks, dist in _walks_by_size(wholes, sets, caps):
         weights = np.left_shift(np.uint64(1), np.arange(size, dtype=np.uint64))
         masks = ((dist <= caps.max_walk_m + 1e-9) * weights).sum(axis=2, dtype=np.uint64)
         for k, near in zip(ks, masks.tolist(), strict=True):
