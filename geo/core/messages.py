@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 
@@ -156,6 +156,16 @@ def column_word(column: str) -> str:
 def fields(template: str) -> set[str]:
     """The field names of a template (``{name!r:>5}`` -> ``name``); empty for plain text."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def first_few(items: Sequence[object], most: int = 6) -> str:
+    """The first ``most`` items joined by ", ", with " …" when there are more (a message's list).
+
+    >>> first_few(["S1", "S2", "S3"], most=2)
+    'S1, S2 …'
+    """
+    shown = ", ".join(str(item) for item in items[:most])
+    return shown + (" …" if len(items) > most else "")
 
 
 def clip(library_text: str, limit: int = 200) -> str:

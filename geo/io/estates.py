@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from geo.core.errors import InputError, QualityReport
-from geo.core.messages import msg
+from geo.core.messages import first_few, msg
 from geo.core.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
 from geo.io.files import _id_text, max_estates
 from geo.io.vector import _polygonal_part, clean_polygons, read_vector
@@ -171,11 +171,7 @@ def _report_duplicate_footprints(
         quality.add(
             "warning",
             source,
-            msg(
-                "estates {ids}{ids_else}",
-                ids=", ".join(ids[:6]),
-                ids_else=" …" if len(ids) > 6 else "",
-            ),
+            msg("estates {ids}", ids=first_few(ids)),
             msg(
                 "{n_ids} estates have the identical footprint: counted {n_ids} times",
                 n_ids=len(ids),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
-from geo.core.messages import msg
+from geo.core.messages import first_few, msg
 from geo.core.schema import FILE_ROW, coerce_attributes, file_rows, map_headers
 from geo.io.files import _check_input_file, _id_text, _short, split_sheet
 from geo.io.xlsx import _header_row, _read_xlsx
@@ -318,11 +318,7 @@ def _report_duplicate_rows(
             quality.add(
                 "warning",
                 source,
-                msg(
-                    "rows {rows}{rows_else}",
-                    rows=", ".join(rows[:6]),
-                    rows_else=" …" if len(rows) > 6 else "",
-                ),
+                msg("rows {rows}", rows=first_few(rows)),
                 msg(
                     "{n_rows} {what} in the survey: check which one is right",
                     n_rows=len(rows),

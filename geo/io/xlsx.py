@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
-from geo.core.messages import msg
+from geo.core.messages import first_few, msg
 from geo.core.names import normalise_header
 from geo.core.schema import FILE_ROW, map_headers
 from geo.io.files import positive_int_env
@@ -190,11 +190,7 @@ def _read_xlsx(
         quality.add(
             "warning",
             source,
-            msg(
-                "cells {uncached}{uncached_else}",
-                uncached=", ".join(uncached[:6]),
-                uncached_else=" …" if len(uncached) > 6 else "",
-            ),
+            msg("cells {uncached}", uncached=first_few(uncached)),
             msg(
                 "{n_uncached} formula cell(s) have no saved value (the workbook was written by a "
                 "program that does not calculate): read as empty",

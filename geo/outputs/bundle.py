@@ -26,7 +26,7 @@ from pyproj import CRS
 from geo import io as geo_io
 from geo.core.crs import WGS84, gk_zone_epsg
 from geo.core.errors import InputError
-from geo.core.messages import msg
+from geo.core.messages import first_few, msg
 from geo.io.safe_text import safe_filename
 from geo.outputs import context, sheet
 from geo.planning.content import CONTENT_CLASSES, needs_by_class
@@ -260,15 +260,11 @@ def _bundle(layers: PlanLayers, district_id: str) -> DistrictBundle:
     districts = layers.districts
     match = districts.loc[districts["district_id"].astype(str) == str(district_id)]
     if match.empty:
-        known = ", ".join(districts["district_id"].astype(str).head(8))
+        known = first_few(districts["district_id"].astype(str).tolist(), most=8)
         raise InputError(
             msg("no district {district_id!r}", district_id=district_id),
             source=layers.source,
-            fix=msg(
-                "choose one of: {known}{districts_else}",
-                known=known,
-                districts_else=" …" if len(districts) > 8 else "",
-            ),
+            fix=msg("choose one of: {known}", known=known),
         )
     outline = match.iloc[[0]]
     row = outline.iloc[0]
