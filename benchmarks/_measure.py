@@ -133,3 +133,34 @@ def fmt_loads(loads: list[float]) -> str:
     """Format the load averages of a row: ``1.9-3.4``."""
     finite = [x for x in loads if x == x]
     return f"{min(finite):.1f}-{max(finite):.1f}" if finite else "-"
+
+
+def timed_app(repo: Path, hz: Path, **extra_env: str) -> tuple[Any, Callable[..., None]]:
+    """The app (``app.py``) in Streamlit's AppTest on the Hangzhou data, caches cleared.
+
+    Returns the ``AppTest`` and ``timed(label, change=None)``: applies ``change`` (widget changes),
+    runs the page once and prints the seconds it took (and whether it raised). ``extra_env``
+    adds ``LIANPIAN_APP_*`` variables (roads, facilities).
+    """
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    os.environ.update(
+        LIANPIAN_APP_ESTATES=str(hz / "osm_landuse_residential.gpkg"),
+        LIANPIAN_APP_SURVEY=str(hz / "survey_illustrative.csv"),
+        LIANPIAN_APP_BARRIERS=str(hz / "osm_water.gpkg"),
+        **extra_env,
+    )
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(repo / "app.py"), default_timeout=300)
+
+    def timed(label: str, change: Callable[[], Any] | None = None) -> None:
+        if change is not None:
+            change()
+        started = time.perf_counter()
+        at.run()
+        flag = "  EXCEPTION" if at.exception else ""
+        print(f"app {label}: {time.perf_counter() - started:.2f} s{flag}")
+
+    return at, timed

@@ -55,8 +55,6 @@ def main() -> int:
     if not (DATA / "hangzhou").exists():
         print(f"skipped: {DATA} absent")
         return 0
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
 
     from geo.pipeline import load_inputs, run_plan
 
@@ -77,30 +75,17 @@ def main() -> int:
         big = load_inputs(path, estates_layer=layer, survey=tiled.survey, barriers=[tiled.water])
         _compare_maps(run_plan(big), "tiled Hangzhou")
 
-    import os
-
-    os.environ.update(
-        LIANPIAN_APP_ESTATES=str(hz / "osm_landuse_residential.gpkg"),
-        LIANPIAN_APP_SURVEY=str(hz / "survey_illustrative.csv"),
-        LIANPIAN_APP_BARRIERS=str(hz / "osm_water.gpkg"),
-    )
+    extra: dict[str, str] = {}
     if "--with-facilities" in sys.argv:  # walking network, elderly care, corridors on roads
-        os.environ.update(
-            LIANPIAN_APP_ROADS=str(hz / "osm_roads.gpkg"),
-            LIANPIAN_APP_FACILITIES=str(hz / "elderly_facilities_illustrative.gpkg"),
-        )
+        extra = {
+            "LIANPIAN_APP_ROADS": str(hz / "osm_roads.gpkg"),
+            "LIANPIAN_APP_FACILITIES": str(hz / "elderly_facilities_illustrative.gpkg"),
+        }
         print("app with roads and elderly-care facilities")
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _measure import timed_app
 
-    def timed(label: str, change=None) -> None:
-        if change is not None:
-            change()
-        started = time.perf_counter()
-        at.run()
-        flag = "  EXCEPTION" if at.exception else ""
-        print(f"app {label}: {time.perf_counter() - started:.2f} s{flag}")
+    at, timed = timed_app(REPO, hz, **extra)
 
     timed("first run (load + plan + map)")
     timed("rerun, nothing changed")

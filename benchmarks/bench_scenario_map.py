@@ -28,6 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import timed_app  # noqa: E402
 
 
 def _times(fn, runs: int) -> tuple[float, float, object]:
@@ -115,27 +118,10 @@ def main() -> int:
 def _in_the_app(hz: Path) -> int:
     """The page's runs (AppTest, st_folium's component recorded, not sent) on Hangzhou."""
     import pandas as pd
-    import streamlit as st
     import streamlit_folium
-    from streamlit.testing.v1 import AppTest
 
     streamlit_folium._component_func = lambda **kwargs: None  # no browser here
-    os.environ.update(
-        LIANPIAN_APP_ESTATES=str(hz / "osm_landuse_residential.gpkg"),
-        LIANPIAN_APP_SURVEY=str(hz / "survey_illustrative.csv"),
-        LIANPIAN_APP_BARRIERS=str(hz / "osm_water.gpkg"),
-    )
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
-
-    def timed(label: str, change=None) -> None:
-        if change is not None:
-            change()
-        started = time.perf_counter()
-        at.run()
-        flag = "  EXCEPTION" if at.exception else ""
-        print(f"app {label}: {time.perf_counter() - started:.2f} s{flag}")
+    at, timed = timed_app(REPO, hz)
 
     timed("first run (load + plan + map)")
     at.text_input(key="scenario_name").input("2000")
