@@ -86,6 +86,17 @@ def _external_requests(page) -> list[str]:
     return external
 
 
+def _opened_with_map(browser, port: int) -> tuple[object, list[str]]:
+    """A page of the app at ``port`` (1440 x 1300) once its map is drawn and the page settled,
+    and the list its requests beyond the loopback are collected in (:func:`_external_requests`)."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1300})
+    external = _external_requests(page)
+    page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+    assert _wait_drawn(page, 60_000) > 0
+    _settled(page)
+    return page, external
+
+
 #: Headless Chromium's switches here: no sandbox in the container, no GPU, no network of its own.
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -485,11 +496,7 @@ def test_every_page_of_the_workspace_in_chromium(tmp_path):
         encoding="utf-8",
     )
     with _running_app() as port, _chromium() as browser:
-        page = browser.new_page(viewport={"width": 1440, "height": 1300})
-        external = _external_requests(page)
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-        assert _wait_drawn(page, 60_000) > 0
-        _settled(page)
+        page, external = _opened_with_map(browser, port)
         # the view is kept across a display change (client-side: no rerun on pan/zoom)
         _map(page).locator(".leaflet-control-zoom-in").click()
         page.wait_for_timeout(600)
@@ -622,11 +629,7 @@ def test_scenario_change_map_and_milestone_colours_in_chromium(tmp_path):
     progress = tmp_path / "进度表.csv"
     progress.write_text("\n".join(rows) + "\n", encoding="utf-8")
     with _running_app() as port, _chromium() as browser:
-        page = browser.new_page(viewport={"width": 1440, "height": 1300})
-        external = _external_requests(page)
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-        assert _wait_drawn(page, 60_000) > 0
-        _settled(page)
+        page, external = _opened_with_map(browser, port)
         # scenario "2000" saved at the defaults, then the cutoff moved to 1995 without extension:
         # on the demo 31 estates leave the programme and 4 change district
         page.get_by_role("tab", name="方案对比").click()
