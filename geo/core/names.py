@@ -92,6 +92,20 @@ def normalise_text(text: object) -> str:
     return unicodedata.normalize("NFKC", str(text)).strip()
 
 
+#: Labels of a total row in a planner's table (合计, 总计, 小计, 共计, total, sum): a sum of the
+#: rows above, never an estate or a plan row.
+TOTAL_LABELS = frozenset({"合计", "总计", "小计", "共计", "total", "sum"})
+
+
+def is_total_label(text: object) -> bool:
+    """Whether a cell labels a total row: :data:`TOTAL_LABELS`, spaces, colons and case aside.
+
+    >>> is_total_label("合 计："), is_total_label("Total"), is_total_label("合计小区")
+    (True, True, False)
+    """
+    return re.sub(r"[\s:：]+", "", normalise_text(text)).lower() in TOTAL_LABELS
+
+
 def normalise_name(name: object) -> str:
     """Return the comparison key of an estate name.
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
 from geo.core.messages import column_word, msg
-from geo.core.names import normalise_header, normalise_text
+from geo.core.names import is_total_label, normalise_header, normalise_text
 from geo.core.schema import (
     FILE_ROW,
     file_rows,
@@ -87,7 +87,6 @@ PLAN_COLUMNS: dict[str, tuple[str, str, str]] = {
     "investment_yuan": ("Float64", "yuan", "planned investment, if the table gives one"),
 }
 
-_TOTAL_NAMES = {"合计", "总计", "小计", "共计", "total", "sum"}
 _FIRST_PLAN_YEAR = 1990
 _LAST_PLAN_YEAR = 2100
 
@@ -198,7 +197,7 @@ def parse_plan_table(
         name = normalise_text(cells[header_of["name"]])
         year_cell = normalise_text(cells[header_of["plan_year"]])
         seq = normalise_text(cells[header_of["seq"]]) if "seq" in header_of else ""
-        if _is_total(name) or _is_total(year_cell) or _is_total(seq):
+        if is_total_label(name) or is_total_label(year_cell) or is_total_label(seq):
             quality.add(
                 "repair",
                 source,
@@ -241,10 +240,6 @@ def parse_plan_table(
     if out.empty:
         raise InputError("the plan table has no estate rows", source=source, fix="check the file")
     return out
-
-
-def _is_total(text: str) -> bool:
-    return re.sub(r"\s+", "", text).lower() in _TOTAL_NAMES
 
 
 def _plan_row(

@@ -16,6 +16,7 @@ import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
 from geo.core.messages import first_few, msg
+from geo.core.names import is_total_label
 from geo.core.schema import FILE_ROW, coerce_attributes, file_rows, map_headers
 from geo.io.files import _check_input_file, _id_text, _short, split_sheet
 from geo.io.xlsx import _header_row, _read_xlsx
@@ -259,22 +260,20 @@ def read_survey_and_table(
     return survey.reset_index(drop=True), table.loc[renamed.index]
 
 
-#: Labels of a total row (合计, 总计, 小计), spaces removed: a sum, not an estate.
-_TOTAL_LABELS = frozenset({"合计", "总计", "小计", "共计", "合计:", "总计:"})
-
-
 def _without_total_rows(survey: pd.DataFrame, source: str, quality: QualityReport) -> pd.DataFrame:
-    """``survey`` without its total rows (合计/总计/小计 as the id or name), each reported."""
+    """``survey`` without its total rows (a total label as the id or name), each reported.
+
+    The labels are :func:`geo.core.names.is_total_label`'s, shared with the plan tables.
+    """
     is_total = pd.Series(False, index=survey.index)
     for column in ("estate_id", "name"):
         if column in survey:
             text = survey[column].astype("string")
-            # every label holds 计: only those cells are stripped of spaces and looked up
-            maybe = text.str.contains("计", regex=False).fillna(False).astype(bool)
+            # every label holds 计, total or sum: only those cells are looked at one by one
+            maybe = text.str.contains("计|total|sum", case=False).fillna(False).to_numpy(bool)
             if maybe.any():
-                stripped = text[maybe].str.replace(r"\s+", "", regex=True)
                 found = np.zeros(len(survey), dtype=bool)
-                found[maybe.to_numpy()] = stripped.isin(_TOTAL_LABELS).fillna(False).to_numpy(bool)
+                found[maybe] = [is_total_label(cell) for cell in text[maybe]]
                 is_total |= found
     if not is_total.any():
         return survey
