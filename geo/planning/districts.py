@@ -12,7 +12,7 @@ partition, is a standalone project, not a district (``standalone_reason``).
 Sources: Xinyang 2022 (plan and design by district, 以小区为主、片区互动); Huaibei 2021 (一区一规划);
 Ruicheng 2021 (拆墙并院、整片改造); Yangjiang draft (成片捆绑 for one design tender).
 
-May import: numpy, pandas, networkx, shapely, geopandas, ``geo.core.policy`` and the planning
+May import: numpy, pandas, networkx, shapely, geopandas, ``geo.core.policy``, ``geo.core._machine`` and the planning
 modules eligibility, investment, funding, partition and lots.
 """
 
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.core._machine import without_collector
 from geo.core.policy import Policy
 from geo.planning.eligibility import is_groupable
 from geo.planning.funding import FUNDING_COLUMNS, fund_estates
@@ -77,6 +78,7 @@ def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return out
 
 
+@without_collector
 def form_districts(
     estates: gpd.GeoDataFrame,
     graph: nx.Graph,
