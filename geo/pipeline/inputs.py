@@ -27,6 +27,7 @@ from geo.pipeline.result import (
     DEMO_ESTATES,
     PlanInputs,
 )
+from geo.planning.adjacency import BlockingAreas, meets_any
 from geo.planning.survey_points import attach_points, check_point_system
 
 
@@ -350,21 +351,28 @@ def barrier_layer(
     policy: Policy,
     crs: CRS,
     *,
-    areas: np.ndarray | None = None,
+    areas: BlockingAreas | np.ndarray | None = None,
 ) -> gpd.GeoDataFrame | None:
     """Return the barriers of a run in ``crs``: the barrier layers plus the policy's road classes.
 
-    ``areas``: boxes (shapely polygons in ``crs``) outside which no barrier changes the
-    adjacency, as :func:`geo.planning.adjacency.build_adjacency` gives them to a barrier
-    function (the gap lines of estates apart, the edges touching estates share). When given,
-    a layer in another CRS than ``crs`` keeps only the features whose extent meets one of them
-    (grown by :data:`_NEAR_MARGIN_M`), in their order, before it is projected: the same graph
-    and edges, for less projecting (issue 20: at 220,000 tiled estates, whose tiles span two
-    Gauss-Krüger zones, 3.7 of the 20.6 million barrier vertices). A layer already in ``crs``
-    is kept whole (the adjacency's own index passes over far barriers).
+    ``areas``: where a barrier can change the adjacency, as
+    :func:`geo.planning.adjacency.build_adjacency` gives them to a barrier function
+    (:class:`~geo.planning.adjacency.BlockingAreas`: boxes about the gap lines of estates apart,
+    where any barrier can block, and about the edges touching estates share, where only a line
+    can), or an array of boxes where any barrier can block (shapely polygons in ``crs``). When
+    given, a layer in another CRS than ``crs`` keeps only the features that meet such an area
+    (grown by :data:`_NEAR_MARGIN_M`) in their own CRS, in their order, before it is projected:
+    the same graph and edges, for less projecting (issue 20: at 220,000 tiled estates, whose
+    tiles span two Gauss-Krüger zones, 1.3 of the 20.6 million barrier vertices). A layer
+    already in ``crs`` is kept whole (the adjacency's own index passes over far barriers).
     """
     frames = []
     boxes: dict[str, np.ndarray | None] = {}  # the areas as boxes in a layer's CRS, by CRS
+    if isinstance(areas, BlockingAreas):
+        crossing = len(areas.crossing)
+        areas = np.concatenate([areas.crossing, areas.along])
+    elif areas is not None:
+        crossing = len(areas)
 
     def nearby(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if areas is None or not len(frame):
@@ -376,9 +384,7 @@ def barrier_layer(
             boxes[key] = _boxes_in(areas, crs, frame.crs, _NEAR_MARGIN_M)
         if boxes[key] is None:
             return frame
-        hit = shapely.STRtree(frame.geometry.to_numpy()).query(boxes[key])[1]
-        keep = np.zeros(len(frame), dtype=bool)
-        keep[hit] = True
+        keep = _meeting(frame.geometry.to_numpy(), boxes[key], crossing, frame.crs)
         return frame if keep.all() else frame.loc[keep]
 
     if inputs.barriers is not None and len(inputs.barriers):
@@ -400,10 +406,72 @@ def barrier_layer(
 
 
 #: Added around an area (metres) when selecting the barriers that meet it in their own CRS:
-#: covers the bending of a box's sides when it is carried into that CRS.
+#: covers the bending of a box's sides, and of a feature's edges, when they are carried into
+#: the other CRS (see :data:`_NEAR_EDGE_M`).
 _NEAR_MARGIN_M = 10.0
 #: Longest piece of the side of a box carried into another CRS as a straight line (m).
 _NEAR_SEGMENT_M = 1000.0
+#: Longest edge (m) of a feature selected by its shape; one with a longer edge is selected by
+#: its extent. Between two conformal projections at China's latitudes a straight edge of L m
+#: strays from the straight line between its carried ends by about L² tan(latitude) / 8R: at
+#: most 0.7 m at 5 km, well inside :data:`_NEAR_MARGIN_M`.
+_NEAR_EDGE_M = 5000.0
+#: At least the metres in a unit of angle of a geographic CRS (per radian) in any direction.
+_EARTH_RADIUS_MAX_M = 6_400_000.0
+#: A feature's shape is tested against the areas near its extent when it has more than this
+#: many vertices per such area: projecting a vertex costs about an eighth of a test (measured
+#: at 220,000 tiled estates), so a feature with fewer is projected untested.
+_VERTICES_PER_TEST = 8
+
+
+def _meeting(geoms: np.ndarray, boxes: np.ndarray, crossing: int, layer_crs: object) -> np.ndarray:
+    """Which features of a barrier layer can block a pair: a bool per feature, in its own CRS.
+
+    ``boxes`` in the layer's CRS, one per area: the first ``crossing`` where any barrier can
+    block, the others where only a line can (see :func:`barrier_layer`). A feature is kept when
+    its extent meets an area a barrier of its kind blocks in (polygons: the first ``crossing``;
+    lines and points: any) and, where testing costs less than projecting it
+    (:data:`_VERTICES_PER_TEST`), its shape meets one too
+    (:func:`geo.planning.adjacency.meets_any`). Carried into the run's CRS, a straight edge
+    becomes a slightly bent one, which the margin of the boxes covers for edges up to
+    :data:`_NEAR_EDGE_M`: a feature with a longer edge is kept by its extent.
+    """
+    box_idx, geom_idx = shapely.STRtree(geoms).query(boxes)
+    polygonal = shapely.get_dimensions(geoms) == 2
+    usable = ~(polygonal[geom_idx] & (box_idx >= crossing))
+    box_idx, geom_idx = box_idx[usable], geom_idx[usable]
+    near = np.bincount(geom_idx, minlength=len(geoms))
+    tested = shapely.get_num_coordinates(geoms) > _VERTICES_PER_TEST * near
+    keep = (near > 0) & ~tested
+    chosen = tested[geom_idx]
+    keep |= meets_any(geoms, boxes, geom_idx[chosen], box_idx[chosen])
+    doubt = np.flatnonzero((near > 0) & ~keep)
+    if len(doubt):
+        layer_crs = CRS.from_user_input(layer_crs)
+        unit_m = layer_crs.axis_info[0].unit_conversion_factor
+        if layer_crs.is_geographic:
+            unit_m *= _EARTH_RADIUS_MAX_M  # radians per unit -> at most these metres per unit
+        keep[doubt[_has_edge_over(geoms[doubt], _NEAR_EDGE_M / unit_m)]] = True
+    return keep
+
+
+def _has_edge_over(geoms: np.ndarray, limit: float) -> np.ndarray:
+    """Whether each geometry has two consecutive vertices more than ``limit`` apart (its units).
+
+    Within a geometry, the last vertex of a part and the first of the next count as
+    consecutive too (a longer answer errs on keeping the feature).
+    """
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    wide = np.flatnonzero(np.hypot(x1 - x0, y1 - y0) > limit)
+    over = np.zeros(len(geoms), dtype=bool)
+    if len(wide):
+        xy, index = shapely.get_coordinates(geoms[wide], return_index=True)
+        step = np.hypot(*np.diff(xy, axis=0).T)
+        same = index[1:] == index[:-1]
+        longest = np.zeros(len(wide))
+        np.maximum.at(longest, index[1:][same], step[same])
+        over[wide] = longest > limit
+    return over
 
 
 def _boxes_in(areas: np.ndarray, crs: object, target: object, margin_m: float) -> np.ndarray | None:

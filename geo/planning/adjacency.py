@@ -11,9 +11,11 @@ All geometry must be in one projected CRS in metres (see :func:`geo.core.crs.met
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import geopandas as gpd
 import networkx as nx
@@ -28,23 +30,33 @@ _TOUCH_EPS_M = 0.01
 _MIN_PAIRS_PER_THREAD = 2000
 
 
+@contextlib.contextmanager
+def _prepared(geoms: np.ndarray) -> Iterator[None]:
+    """``geoms`` prepared (indexed by GEOS) inside the block, then released again.
+
+    In this thread only: GEOS prepared geometries must not be prepared or first used by two
+    threads at once. Only those not already prepared are prepared and released (the barrier
+    layer is the caller's, and stays as it came).
+    """
+    fresh = geoms[~shapely.is_prepared(geoms)]
+    shapely.prepare(fresh)
+    try:
+        yield
+    finally:
+        shapely.destroy_prepared(fresh)
+
+
 def _query_intersecting(tree: shapely.STRtree, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``tree.query(geoms, predicate="intersects")``: the same pairs in the same order.
 
     The predicate is tested with the tree's geometries prepared, not the queries: a barrier (a
     river polygon of thousands of vertices) is indexed once instead of walked for every short
-    gap line near it (1.54 -> 0.66 s CPU for the barriers of 50,000 tiled estates). In this
-    thread only: GEOS prepared geometries must not be prepared or first used by two threads at
-    once, and they are released again (the barrier layer is the caller's).
+    gap line near it (1.54 -> 0.66 s CPU for the barriers of 50,000 tiled estates).
     """
     found = tree.query(geoms)
     targets = tree.geometries
-    hit = targets[np.unique(found[1])]
-    shapely.prepare(hit)
-    try:
+    with _prepared(targets[np.unique(found[1])]):
         keep = shapely.intersects(targets[found[1]], geoms[found[0]])
-    finally:
-        shapely.destroy_prepared(hit)
     return found[0][keep].astype(np.intp), found[1][keep].astype(np.intp)
 
 
@@ -73,12 +85,8 @@ def _lines_near(
         return empty, empty
     needed, at = np.unique(found[0], return_inverse=True)
     near = shapely.buffer(edges[needed], distance_m)
-    hit = targets[np.unique(found[1])]
-    shapely.prepare(hit)  # as _query_intersecting: prepared in this thread, released after
-    try:
+    with _prepared(targets[np.unique(found[1])]):
         keep = shapely.intersects(targets[found[1]], near[at])
-    finally:
-        shapely.destroy_prepared(hit)
     return found[0][keep].astype(np.intp), found[1][keep].astype(np.intp)
 
 
@@ -135,8 +143,9 @@ def build_adjacency(
         Optional lines and polygons in the same CRS, with a ``barrier`` column naming each
         (e.g. ``"water"``, ``"road:primary"``); without the column each is called ``"barrier"``.
         Or a function that returns them given the areas where a barrier can block a pair
-        (:func:`blocking_areas`: boxes in the estates' CRS), called once, when there are pairs:
-        a caller that must project its barriers projects only those (same graph and edges).
+        (:func:`blocking_areas`: :class:`BlockingAreas`, boxes in the estates' CRS), called once,
+        when there are pairs: a caller that must project its barriers projects only those (same
+        graph and edges).
     min_barrier_crossing_m
         A gap running at least this far (metres) through a barrier polygon is blocked.
 
@@ -247,19 +256,38 @@ def _paths(
     return shapely.linestrings(coords)
 
 
+@dataclass(frozen=True)
+class BlockingAreas:
+    """Where a barrier can change whether a pair of estates is blocked: one box per pair.
+
+    Boxes (shapely polygons) in the estates' CRS, metres. ``crossing``: for the estates apart,
+    the box of their gap line, which a barrier of any kind blocks by crossing it. ``along``:
+    for the estates touching, the overlap of their boxes grown by 1 m, which holds the edge they
+    share and the 1 m around it, where only a barrier line running along the edge separates
+    them (:func:`_blocking_barriers`): a barrier polygon there changes nothing. ``len`` is the
+    number of pairs.
+    """
+
+    crossing: np.ndarray
+    along: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.crossing) + len(self.along)
+
+
 def blocking_areas(
     geoms: np.ndarray,
     left: np.ndarray,
     right: np.ndarray,
     gap: np.ndarray,
     gap_lines: np.ndarray,
-) -> np.ndarray:
-    """Boxes (one per pair) outside which no barrier changes whether the pair is blocked.
+) -> BlockingAreas:
+    """The areas outside which no barrier changes whether a pair is blocked (see :class:`BlockingAreas`).
 
     Estates apart: the box of their gap line (a barrier blocks them by crossing it). Estates
     touching: the overlap of their boxes grown by 1 m, which holds the edge they share and the
     1 m around it where a barrier line running along that edge separates them (see
-    :func:`_blocking_barriers`). Metres, the estates' CRS.
+    :func:`_blocking_barriers`). Metres, the estates' CRS; pairs in their order within each kind.
     """
     boxes = shapely.bounds(gap_lines)
     touching = gap <= _TOUCH_EPS_M
@@ -268,7 +296,38 @@ def blocking_areas(
         low = np.maximum(a[:, :2], b[:, :2]) - 1.0
         high = np.minimum(a[:, 2:], b[:, 2:]) + 1.0
         boxes[touching] = np.hstack([np.minimum(low, high), np.maximum(low, high)])
-    return shapely.box(*boxes.T)
+    return BlockingAreas(shapely.box(*boxes[~touching].T), shapely.box(*boxes[touching].T))
+
+
+def meets_any(
+    geoms: np.ndarray, boxes: np.ndarray, geom_idx: np.ndarray, box_idx: np.ndarray
+) -> np.ndarray:
+    """Whether each of ``geoms`` intersects at least one of its candidate ``boxes``.
+
+    ``(geom_idx, box_idx)``: the candidate pairs (an ``STRtree`` query's, for instance). The
+    same answer as ``shapely.intersects`` on every pair, without testing every pair: each
+    geometry's candidates are tested in rounds of 1, 2, 4, ... (the geometries prepared: see
+    :func:`_prepared`), and a geometry that met a box is not tested again (issue 20: a river polygon of thousands
+    of vertices has thousands of gap lines in its extent, and meets one of the first few).
+    Returns a bool array of ``len(geoms)``.
+    """
+    met = np.zeros(len(geoms), dtype=bool)
+    if not len(geom_idx):
+        return met
+    order = np.lexsort((box_idx, geom_idx))
+    geom_idx, box_idx = geom_idx[order], box_idx[order]
+    first = np.flatnonzero(np.r_[True, geom_idx[1:] != geom_idx[:-1]])
+    rank = np.arange(len(geom_idx)) - np.repeat(first, np.diff(np.r_[first, len(geom_idx)]))
+    with _prepared(geoms[np.unique(geom_idx)]):
+        low, size, last = 0, 1, int(rank.max())
+        while low <= last:
+            now = np.flatnonzero((rank >= low) & (rank < low + size))
+            now = now[~met[geom_idx[now]]]
+            if len(now):
+                hit = shapely.intersects(geoms[geom_idx[now]], boxes[box_idx[now]])
+                met[geom_idx[now[hit]]] = True
+            low, size = low + size, 2 * size
+    return met
 
 
 def _blocking_barriers(
@@ -342,22 +401,27 @@ def _touching_near_lines(
 ) -> np.ndarray:
     """The touching pairs (positions of ``touching``, in order) that a barrier line may run along.
 
-    A pair's shared edge lies in the overlap of the two estates' boxes, so a line within 1 m of
-    it (:func:`_lines_near`) has its box within that overlap grown by 1 m: the pairs whose
-    grown overlap meets no line's box need no shared edge (issue 20: at 50,000 tiled estates,
-    a few hundred of 7,607 touching pairs have a barrier line there).
+    A line that meets the 1 m buffer of a pair's shared edge (:func:`_lines_near`) has its box
+    within the overlap of the two estates' boxes grown by 1 m, and comes within 1 m (plus
+    :data:`_BUFFER_SLACK_M`) of both estates, which hold the edge: the other pairs need no
+    shared edge (issue 20: at 220,000 tiled estates, under a thousand of 33,501 touching pairs).
     """
     if not len(touching) or not (dims == 1).any():
         return touching[:0]
-    a, b = shapely.bounds(geoms[left[touching]]), shapely.bounds(geoms[right[touching]])
+    a, b = geoms[left[touching]], geoms[right[touching]]
+    box_a, box_b = shapely.bounds(a), shapely.bounds(b)
     reach = 1.0 * (1 + 1e-9) + 1e-9 + _TOUCH_EPS_M
-    low = np.maximum(a[:, :2], b[:, :2]) - reach
-    high = np.minimum(a[:, 2:], b[:, 2:]) + reach
+    low = np.maximum(box_a[:, :2], box_b[:, :2]) - reach
+    high = np.minimum(box_a[:, 2:], box_b[:, 2:]) + reach
     low, high = np.minimum(low, high), np.maximum(low, high)
-    found = tree.query(shapely.box(low[:, 0], low[:, 1], high[:, 0], high[:, 1]))
-    near = np.zeros(len(touching), dtype=bool)
-    near[found[0][dims[found[1]] == 1]] = True
-    return touching[near]
+    pair, line = tree.query(shapely.box(low[:, 0], low[:, 1], high[:, 0], high[:, 1]))
+    pair, line = pair[dims[line] == 1], line[dims[line] == 1]
+    lines = tree.geometries
+    with _prepared(lines[np.unique(line)]):
+        for side in (a, b):
+            near = shapely.dwithin(lines[line], side[pair], 1.0 + _BUFFER_SLACK_M)
+            pair, line = pair[near], line[near]
+    return touching[np.unique(pair)]
 
 
 def graph_from_edges(ids: Iterable[str], edges: pd.DataFrame) -> nx.Graph:
