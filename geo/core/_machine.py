@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
+
+import numpy as np
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -19,6 +23,28 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def in_threads(
+    func: Callable[..., np.ndarray], *arrays: np.ndarray, min_per_thread: int
+) -> np.ndarray:
+    """Return ``func(*arrays)`` computed in chunks (along the first axis) on all cores.
+
+    ``func`` is an element-wise (or row-wise) vectorised function of equal-length arrays that
+    releases the GIL (shapely's GEOS functions do), so threads run in parallel and the result
+    is the same array as one call gives. At least ``min_per_thread`` rows go to a thread
+    (fewer: one call, no thread).
+    """
+    n = len(arrays[0])
+    workers = min(cores(), n // min_per_thread)
+    if workers <= 1:
+        return func(*arrays)
+    cuts = np.linspace(0, n, 4 * workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(
+            pool.map(lambda c: func(*(a[c[0] : c[1]] for a in arrays)), itertools.pairwise(cuts))
+        )
+    return np.concatenate(parts)
 
 
 @contextlib.contextmanager

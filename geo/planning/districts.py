@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.core._machine import without_collector
+from geo.core._machine import in_threads, without_collector
 from geo.core.policy import Policy
 from geo.planning.eligibility import is_groupable
 from geo.planning.funding import FUNDING_COLUMNS, fund_estates
@@ -131,23 +131,10 @@ def form_districts(
         if unit_column
         else np.full(len(estates), "", dtype=object)
     )
-    unit_of = dict(zip(ids, units, strict=True))
     sub = nx.Graph()
     sub.add_nodes_from(groupable)
     # no edge attributes: the partition, the lots and the outlines read the adjacency only
-    sub.add_edges_from(
-        (a, b)
-        for a, b in graph.edges()
-        if a in groupable and b in groupable and unit_of[a] == unit_of[b]
-    )
-    known_households = np.nan_to_num(_floats(estates["households"]), nan=0.0)
-    caps = Caps(
-        dict(zip(ids, known_households.tolist(), strict=True)),
-        _points(estates.geometry.to_numpy(), ids),
-        policy,
-    )
-    groups: list[list[str]] = []
-    method: list[str] = []
+    sub.add_edges_from(_edges_within(graph, groupable, dict(zip(ids, units, strict=True))))
     why_alone: dict[str, str] = {}
     components = []
     for component in nx.connected_components(sub):
@@ -156,6 +143,14 @@ def form_districts(
                 why_alone[n] = "no groupable neighbour"
         else:
             components.append(component)
+    known_households = np.nan_to_num(_floats(estates["households"]), nan=0.0)
+    caps = Caps(
+        dict(zip(ids, known_households.tolist(), strict=True)),
+        _points(estates.geometry.to_numpy(), ids, set().union(*components)),
+        policy,
+    )
+    groups: list[list[str]] = []
+    method: list[str] = []
     for parts, how in partition_all(components, sub, caps, policy.districts.exact_max_estates):
         for part in parts:
             if len(part) >= policy.districts.min_estates:
@@ -220,11 +215,34 @@ class _Members:
         return np.add.reduceat(np.nan_to_num(values[self.at], nan=0.0), self.starts)
 
 
-def _points(geoms: np.ndarray, ids: np.ndarray) -> dict[str, tuple[float, float]]:
-    """Each estate's representative point (inside its footprint), by id."""
-    points = shapely.point_on_surface(geoms)
+def _edges_within(
+    graph: nx.Graph, groupable: set[str], unit_of: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The edges of ``graph`` between groupable estates of one unit, in ``graph.edges()`` order.
+
+    As ``graph.edges()`` lists them (each node's neighbours not listed before, node by node),
+    without listing the others: only the groupable nodes' neighbours are read.
+    """
+    edges = []
+    seen: set[str] = set()
+    for a, neighbours in graph.adj.items():
+        if a in groupable:
+            unit = unit_of[a]
+            edges.extend(
+                (a, b)
+                for b in neighbours
+                if b in groupable and b not in seen and unit_of[b] == unit
+            )
+            seen.add(a)
+    return edges
+
+
+def _points(geoms: np.ndarray, ids: np.ndarray, wanted: set[str]) -> dict[str, tuple[float, float]]:
+    """The representative point (inside its footprint) of each estate of ``wanted``, by id."""
+    rows = np.flatnonzero([i in wanted for i in ids])
+    points = shapely.point_on_surface(geoms[rows])
     return dict(
-        zip(ids, zip(shapely.get_x(points), shapely.get_y(points), strict=True), strict=True)
+        zip(ids[rows], zip(shapely.get_x(points), shapely.get_y(points), strict=True), strict=True)
     )
 
 
@@ -417,4 +435,11 @@ def _outlines(geoms: np.ndarray, members: _Members, graph: nx.Graph) -> np.ndarr
         members.at
     ]
     parts[district, column] = strips
-    return shapely.union_all(parts, axis=1)
+    return in_threads(
+        lambda rows: shapely.union_all(rows, axis=1), parts, min_per_thread=_MIN_ROWS_PER_THREAD
+    )
+
+
+#: Fewest districts whose outlines are joined in a thread of their own (see
+#: :func:`geo.core._machine.in_threads`).
+_MIN_ROWS_PER_THREAD = 200
