@@ -225,7 +225,7 @@ def _edges_within(
     """
     edges = []
     seen: set[str] = set()
-    for a, neighbours in graph.adj.items():
+    for a, neighbours in graph.adjacency():
         if a in groupable:
             unit = unit_of[a]
             edges.extend(

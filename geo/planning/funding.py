@@ -20,7 +20,7 @@ Sources, in the order they are taken from an estate's investment (``investment_y
 Each part is whole yuan and the five add up to ``investment_yuan`` exactly (the district part
 takes the rounding). An estate of unknown investment has unknown funding.
 
-May import: numpy, pandas, ``geo.core.policy``.
+May import: numpy, pandas, ``geo.core.policy``, ``geo.core._machine``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geo.core._machine import without_collector
 from geo.core.policy import Policy
 
 #: Funding sources: column suffix -> (Chinese, English).
@@ -80,6 +81,7 @@ def _floats(values: pd.Series) -> np.ndarray:
     return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
+@without_collector
 def funding_table(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:
     """Return the funding table in long form: one row per (level, id, source), in 万元.
 
@@ -91,7 +93,9 @@ def funding_table(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFram
     standalone estates, then the total, each with its five sources in :data:`SOURCES` order.
     """
     in_programme = estates["status"].isin(("eligible", "extension"))
-    standalone = estates.loc[
+    # only the columns read below are taken (not every column of every estate)
+    funds = [c for c in (f"fund_{s}_yuan" for s in SOURCES) if c in estates]
+    standalone = estates[["estate_id", *funds]].loc[
         in_programme & estates.get("district_id", pd.Series(pd.NA, index=estates.index)).isna()
     ]
     levels: list[str] = []
@@ -117,7 +121,7 @@ def funding_table(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFram
         )
         levels += [level] * len(frame)
         ids += [str(v) for v in frame[key].to_numpy(dtype=object)]
-    programme = estates.loc[in_programme]
+    programme = estates[funds].loc[in_programme]
     if len(programme) and "fund_residents_yuan" in programme:
         blocks.append(
             np.array(
@@ -136,17 +140,38 @@ def funding_table(estates: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFram
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = amounts / whole[:, None]
     n = len(SOURCES)
-    share = [round(x, 4) for x in shares.ravel().tolist()]
-    for i in np.flatnonzero(whole == 0):
-        share[i * n : (i + 1) * n] = [0.0] * n
+    share = rounded(shares.ravel(), 4)
+    share[np.repeat(whole == 0, n)] = 0.0
     return pd.DataFrame(
         {
             "level": np.repeat(np.array(levels, dtype=object), n),
             "id": np.repeat(np.array(ids, dtype=object), n),
             "source": list(SOURCES) * len(levels),
             "source_zh": [zh for zh, _en in SOURCES.values()] * len(levels),
-            "wan_yuan": [round(x, 2) for x in (amounts / 1e4).ravel().tolist()],
+            "wan_yuan": rounded((amounts / 1e4).ravel(), 2),
             "share": share,
         },
         columns=columns,
     )
+
+
+def rounded(values: np.ndarray, digits: int) -> np.ndarray:
+    """``[round(x, digits) for x in values]`` (Python's rounding) as a float array, in bulk.
+
+    Python rounds the exact binary value to the nearest decimal (ties to even) and returns the
+    float nearest that decimal; ``np.round`` divides ``rint(x * 10**digits)`` by ``10**digits``.
+    Where ``x * 10**digits`` (one rounding) is not within a few ulps of a tie and below 2**52,
+    both find the same integer, and the division by a power of ten (correctly rounded) gives the
+    float nearest the same decimal: the same value. The others, and NaN and infinities, are
+    rounded by Python one by one.
+    """
+    values = np.asarray(values, dtype=float)
+    scale = 10.0**digits
+    scaled = values * scale
+    out = np.round(values, digits)
+    with np.errstate(invalid="ignore"):
+        near_tie = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) <= 8 * np.spacing(scaled)
+        doubt = ~np.isfinite(scaled) | (np.abs(scaled) >= 2.0**52) | near_tie
+    for i in np.flatnonzero(doubt):
+        out[i] = round(float(values[i]), digits)
+    return out

@@ -10,7 +10,7 @@ Huaibei 2021: 224), or ``cost.yuan_per_household`` without a floor area, flagged
 ``investment_estimated``. Items the rates cannot price (an item not in the annex, a quantity
 unknown) are listed in ``investment_unpriced`` and flag the estate as estimated.
 
-May import: numpy, pandas, shapely, geopandas, ``geo.core`` (policy, schema, errors) and
+May import: numpy, pandas, shapely, geopandas, ``geo.core`` (policy, schema, errors, _machine) and
 :mod:`geo.planning.content`.
 """
 
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.core._machine import without_collector
 from geo.core.cost_rates import parse_rate
 from geo.core.errors import PolicyError
 from geo.core.messages import msg
@@ -102,7 +103,7 @@ def _quantities(estates: pd.DataFrame) -> dict[str, np.ndarray]:
         and estates.crs is not None
         and estates.crs.is_projected
     ):
-        perimeter = shapely.length(shapely.boundary(estates.geometry.to_numpy()))
+        perimeter = _perimeters(estates.geometry.to_numpy())
     else:
         perimeter = np.full(len(estates), np.nan)
     return {
@@ -112,6 +113,19 @@ def _quantities(estates: pd.DataFrame) -> dict[str, np.ndarray]:
         "m": np.asarray(perimeter, dtype=float),
         "estate": np.ones(len(estates)),
     }
+
+
+def _perimeters(geoms: np.ndarray) -> np.ndarray:
+    """``shapely.length(shapely.boundary(geoms))``: each footprint's boundary length (m).
+
+    A polygon's length, or a multipolygon's of one part, is its rings' lengths added in the
+    order of its boundary's: the same value without building the boundary. The others (a
+    multipolygon of several parts adds each part's rings first) go through the boundary.
+    """
+    single = np.isin(shapely.get_type_id(geoms), (3, 6)) & (shapely.get_num_geometries(geoms) <= 1)
+    perimeter = shapely.length(geoms)
+    perimeter[~single] = shapely.length(shapely.boundary(geoms[~single]))
+    return perimeter
 
 
 def _same_cells(cells: np.ndarray) -> list[tuple[object, np.ndarray]]:
@@ -126,6 +140,7 @@ def _same_cells(cells: np.ndarray) -> list[tuple[object, np.ndarray]]:
     return [(key[1], np.array(rows)) for key, rows in groups.items()] + alone
 
 
+@without_collector
 def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Return the investment of each estate from its needs, by content class (yuan).
 

@@ -21,17 +21,20 @@ why an estate ranks where it does; the score is their weighted mean times 100 wi
 
 Unknown values score 0 for their component (they never raise a priority).
 
-May import: numpy, pandas, networkx, geopandas, ``geo.core.policy``,
+May import: numpy, pandas, networkx, geopandas, ``geo.core.policy``, ``geo.core._machine``,
 :mod:`geo.planning.eligibility`.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 
+from geo.core._machine import without_collector
 from geo.core.policy import Policy
 from geo.planning.eligibility import is_groupable
 
@@ -42,6 +45,7 @@ def _clip(values: pd.Series) -> np.ndarray:
     return np.clip(values.astype("Float64").fillna(0).to_numpy(dtype=float), 0.0, 1.0)
 
 
+@without_collector
 def score_estates(estates: gpd.GeoDataFrame, graph: nx.Graph, policy: Policy) -> pd.DataFrame:
     """Return the priority components and ``priority_score`` (0-100) per estate.
 
@@ -65,15 +69,13 @@ def score_estates(estates: gpd.GeoDataFrame, graph: nx.Graph, policy: Policy) ->
     """
     p = policy.priority
     ids = estates["estate_id"].astype(str)
-    groupable = set(ids[is_groupable(estates, policy)])
+    groupable = set(ids[is_groupable(estates, policy)].tolist())
     year = estates["build_year_latest"].astype("Float64")
-    needs_count = estates["needs"].fillna("").map(lambda s: len([x for x in s.split("；") if x]))
+    needs_count = _item_counts(estates["needs"].fillna(""))
     no_management = (estates["has_property_management"].astype("boolean") == False).fillna(False)  # noqa: E712
     needs_count = needs_count + no_management.astype(int)
     households = estates["households"].astype("Float64").fillna(0)
-    neighbours = [
-        sum(1 for m in graph.neighbors(i) if m in groupable) if i in graph else 0 for i in ids
-    ]
+    neighbours = _groupable_neighbours(graph, ids.tolist(), groupable)
     # illegal structures removed, and an agreed management model where the survey records one
     # (management_model_agreed); existing property management is not the criterion
     ready_parts = [estates["illegal_structures_removed"].astype("Float64").fillna(0)]
@@ -98,6 +100,36 @@ def score_estates(estates: gpd.GeoDataFrame, graph: nx.Graph, policy: Policy) ->
     return out
 
 
+def _item_counts(needs: pd.Series) -> pd.Series:
+    """The number of items (non-empty, separated by ``；``) of each cell of ``needs`` (int).
+
+    Counted once per distinct cell (estates of a survey share few distinct needs cells).
+    """
+    codes, cells = pd.factorize(needs)
+    counts = np.array([len([x for x in s.split("；") if x]) for s in cells], dtype=np.int64)
+    return pd.Series(counts[codes], index=needs.index)
+
+
+def _groupable_neighbours(graph: nx.Graph, ids: list[str], groupable: set[str]) -> np.ndarray:
+    """For each id, its neighbours in ``graph`` that are in ``groupable`` (0 if not a node).
+
+    The neighbour lists are read once, flat, and counted per node in one array operation.
+    """
+    nodes = list(graph.adjacency())
+    neighbour_lists = [neighbours for _node, neighbours in nodes]
+    nodes = [node for node, _neighbours in nodes]
+    sizes = np.fromiter(map(len, neighbour_lists), dtype=np.intp, count=len(nodes))
+    flat = pd.Index(list(itertools.chain.from_iterable(neighbour_lists)), dtype=object)
+    counts = np.bincount(
+        np.repeat(np.arange(len(nodes)), sizes),
+        weights=flat.isin(groupable),
+        minlength=len(nodes),
+    ).astype(np.int64)
+    at = pd.Index(nodes, dtype=object).get_indexer(ids)
+    return np.where(at >= 0, np.append(counts, 0)[at], 0)  # -1 (not a node) reads the 0
+
+
+@without_collector
 def score_districts(districts: pd.DataFrame, estates: pd.DataFrame) -> pd.DataFrame:
     """Return ``priority_score`` and ``priority_rank`` per district.
 
@@ -105,21 +137,76 @@ def score_districts(districts: pd.DataFrame, estates: pd.DataFrame) -> pd.DataFr
     (members with unknown households weigh as much as the smallest known member, at least 1);
     rank 1 is the highest score.
     """
-    # estates indexed once by id; members taken in the estate table's order, as before
-    position = {e: i for i, e in enumerate(estates["estate_id"].astype(str))}
+    # estates indexed once by id (the last row of an id); each district's members found there,
+    # once each, in the estate table's order
+    position = {e: i for i, e in enumerate(estates["estate_id"].astype(str).tolist())}
     households = estates["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     priority = estates["priority_score"].to_numpy(dtype=float)
-    scores, index = [], []
-    for i, members in districts["members"].items():
-        at = np.unique(
-            np.array([position[m] for m in members.split(",") if m in position], dtype=np.intp)
-        )
-        hh = households[at]
-        known = ~np.isnan(hh)
-        floor = max(float(hh[known].min()) if known.any() else 1.0, 1.0)
-        weights = np.clip(np.where(known, hh, floor), 1.0, None)
-        scores.append(round(float(np.average(priority[at], weights=weights)), 1))
-        index.append(i)
+    found = [[position[m] for m in ms.split(",") if m in position] for ms in districts["members"]]
+    label = np.repeat(np.arange(len(found)), [len(rows) for rows in found])
+    at = np.fromiter(itertools.chain.from_iterable(found), dtype=np.intp, count=len(label))
+    order = np.lexsort((at, label))
+    label, at = label[order], at[order]
+    first = np.r_[True, (label[1:] != label[:-1]) | (at[1:] != at[:-1])]
+    label, at = label[first], at[first]
+    sizes = np.bincount(label, minlength=len(found))
+    if (sizes == 0).any():
+        empty = districts.index[np.flatnonzero(sizes == 0)[0]]
+        raise ValueError(f"district {empty!r} has no member among the estates")
+    starts = np.cumsum(sizes) - sizes
+    hh = households[at]
+    known = ~np.isnan(hh)
+    floor = np.ones(len(found))
+    if len(at):
+        floor = np.fmax(np.fmin.reduceat(hh, starts), 1.0)  # smallest known, NaN where none
+        floor[np.isnan(floor)] = 1.0
+    weights = np.clip(np.where(known, hh, floor[label]), 1.0, None)
+    # np.average's sums (numpy's pairwise order), every district at once
+    mean = _segment_sums(priority[at] * weights, starts, sizes) / _segment_sums(
+        weights, starts, sizes
+    )
+    scores, index = [round(m, 1) for m in mean.tolist()], list(districts.index)
     out = pd.DataFrame({"priority_score": scores}, index=index, dtype=float)
     out["priority_rank"] = out["priority_score"].rank(ascending=False, method="min").astype(int)
     return out
+
+
+def _segment_sums(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``[values[s : s + n].sum() for s, n in zip(starts, sizes)]``, the same floats, in bulk.
+
+    ``ndarray.sum`` adds a float64 array in numpy's pairwise order (:func:`_pairwise_rows`);
+    segments of one length are stacked and added row by row in that order.
+    """
+    out = np.zeros(len(sizes))
+    for n in np.unique(sizes):
+        which = np.flatnonzero(sizes == n)
+        out[which] = 0.0 + _pairwise_rows(values[starts[which, None] + np.arange(n)])
+    return out
+
+
+def _pairwise_rows(rows: np.ndarray) -> np.ndarray:
+    """Each row's sum in numpy's pairwise order (``ndarray.sum`` adds it to 0.0).
+
+    Under 8 values, one after the other from 0.0; up to 128, eight running sums (every eighth value)
+    added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the rest one by one;
+    more, the two halves (the first a multiple of 8 long) each so, then added.
+    """
+    n = rows.shape[1]
+    if n < 8:
+        total = np.zeros(len(rows))
+        for j in range(n):
+            total = total + rows[:, j]
+        return total
+    if n > 128:
+        half = n // 2 - (n // 2) % 8
+        return _pairwise_rows(rows[:, :half]) + _pairwise_rows(rows[:, half:])
+    r = rows[:, :8].copy()
+    end = n - n % 8
+    for i in range(8, end, 8):
+        r += rows[:, i : i + 8]
+    total = ((r[:, 0] + r[:, 1]) + (r[:, 2] + r[:, 3])) + (
+        (r[:, 4] + r[:, 5]) + (r[:, 6] + r[:, 7])
+    )
+    for j in range(end, n):
+        total = total + rows[:, j]
+    return total
