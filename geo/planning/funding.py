@@ -163,13 +163,15 @@ def rounded(values: np.ndarray, digits: int) -> np.ndarray:
     Where ``x * 10**digits`` (one rounding) is not within a few ulps of a tie and below 2**52,
     both find the same integer, and the division by a power of ten (correctly rounded) gives the
     float nearest the same decimal: the same value. The others, and NaN and infinities, are
-    rounded by Python one by one.
+    rounded by Python one by one. ``digits`` from 0 to 15 (powers of ten exact in floats).
     """
+    if not 0 <= digits <= 15:
+        raise ValueError(f"digits must be 0 to 15, not {digits}")
     values = np.asarray(values, dtype=float)
     scale = 10.0**digits
-    scaled = values * scale
-    out = np.round(values, digits)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond 2**52: by Python below
+        scaled = values * scale
+        out = np.round(values, digits)
         near_tie = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) <= 8 * np.spacing(scaled)
         doubt = ~np.isfinite(scaled) | (np.abs(scaled) >= 2.0**52) | near_tie
     for i in np.flatnonzero(doubt):

@@ -147,7 +147,8 @@ def score_districts(districts: pd.DataFrame, estates: pd.DataFrame) -> pd.DataFr
     at = np.fromiter(itertools.chain.from_iterable(found), dtype=np.intp, count=len(label))
     order = np.lexsort((at, label))
     label, at = label[order], at[order]
-    first = np.r_[True, (label[1:] != label[:-1]) | (at[1:] != at[:-1])]
+    first = np.ones(len(at), dtype=bool)
+    first[1:] = (label[1:] != label[:-1]) | (at[1:] != at[:-1])
     label, at = label[first], at[first]
     sizes = np.bincount(label, minlength=len(found))
     if (sizes == 0).any():

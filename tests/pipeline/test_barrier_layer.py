@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import LineString, box
+import shapely
+from shapely.geometry import LineString, Polygon, box
 
 from geo.pipeline import PlanInputs
 from geo.pipeline.inputs import barrier_layer
@@ -106,3 +107,52 @@ def test_barriers_in_the_run_crs_are_kept_as_they_are(policy):
     near = barrier_layer(inputs, policy, estates.crs, areas=areas)
     # the water is in the run's CRS (nothing to project): kept whole; the roads are projected
     assert list(near["barrier"]) == ["water", "water"]
+
+
+def test_a_pond_on_a_shared_edge_is_left_out_and_the_road_along_it_kept(policy):
+    # A and B touch along x = 100: a pond there changes nothing (only a line separates touching
+    # estates), the motorway along the edge does; A|C are apart (C 10 m east of B)
+    estates = squares_in_a_row(2, gap=0.0)
+    c = make_estates([{"estate_id": "C", "geometry": box(210, 0, 310, 100)}])
+    estates = pd.concat([estates, c], ignore_index=True)
+    estates = gpd.GeoDataFrame(estates.set_geometry(estates.translate(X0, Y0)), crs=GK)
+    inputs = PlanInputs(
+        estates=estates,
+        barriers=_wgs84([box(95, 40, 105, 60)], barrier=["water"]),
+        roads=_wgs84([LineString([(100.5, -20), (100.5, 120)])], fclass=["motorway"]),
+    )
+    asked = []
+
+    def near(areas):
+        asked.append(areas)
+        return barrier_layer(inputs, policy, estates.crs, areas=areas)
+
+    _, edges = build_adjacency(estates, barriers=near, tolerance_m=25.0)
+    assert dict(zip(edges["source_id"] + edges["target_id"], edges["blocked_by"], strict=True)) == {
+        "AB": "road:motorway",
+        "BC": "",
+    }
+    kept = barrier_layer(inputs, policy, estates.crs, areas=asked[0])
+    assert list(kept["barrier"]) == ["road:motorway"]
+
+
+def test_a_feature_with_long_edges_is_kept_by_its_extent(policy):
+    # two lakes around the gap A|B with an island over it: their extents hold the gap, their
+    # shapes pass beside it. One has edges under 5 km (its shape decides: left out), one a
+    # 20 km shore (a long edge bends when projected: kept by its extent)
+    estates = squares_in_a_row(2, gap=10.0)
+    estates = gpd.GeoDataFrame(estates.set_geometry(estates.translate(X0, Y0)), crs=GK)
+    island = shapely.segmentize(box(-300, -300, 410, 400), 50).exterior
+    short = Polygon(shapely.segmentize(box(-600, -600, 710, 700), 50).exterior, [island])
+    long = Polygon([(-20_000, -600), (710, -600), (710, 700), (-20_000, 700)], [island])
+    inputs = PlanInputs(estates=estates, barriers=_wgs84([short, long], barrier=["short", "long"]))
+    asked = []
+
+    def near(areas):
+        asked.append(areas)
+        return barrier_layer(inputs, policy, estates.crs, areas=areas)
+
+    _, edges = build_adjacency(estates, barriers=near, tolerance_m=25.0)
+    assert edges["blocked_by"].tolist() == [""]
+    kept = barrier_layer(inputs, policy, estates.crs, areas=asked[0])
+    assert list(kept["barrier"]) == ["long"]
