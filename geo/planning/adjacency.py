@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -112,7 +113,7 @@ def build_adjacency(
     estates: gpd.GeoDataFrame,
     *,
     tolerance_m: float,
-    barriers: gpd.GeoDataFrame | Callable[[np.ndarray], gpd.GeoDataFrame | None] | None = None,
+    barriers: gpd.GeoDataFrame | Callable[[BlockingAreas], gpd.GeoDataFrame | None] | None = None,
     min_barrier_crossing_m: float = 1.0,
 ) -> tuple[nx.Graph, gpd.GeoDataFrame]:
     """Build the adjacency graph of estates.
@@ -158,17 +159,14 @@ def build_adjacency(
     left, right = neighbour_pairs(geoms, tolerance_m)
     gap = _in_threads(shapely.distance, geoms[left], geoms[right])
     gap_lines = _in_threads(shapely.shortest_line, geoms[left], geoms[right])
-    shared = _shared_boundary(geoms, left, right, tolerance_m)
-    blocked_by = np.full(len(left), "", dtype=object)
-    if callable(barriers):
-        barriers = (
-            barriers(blocking_areas(geoms, left, right, gap, gap_lines)) if len(left) else None
+    # the barriers in a thread of their own meanwhile (GEOS and PROJ release the GIL): the
+    # shared boundaries keep the cores busy in chunks, the barriers fill the gaps
+    with ThreadPoolExecutor(1) as pool:
+        blocking = pool.submit(
+            _blocked_by, geoms, left, right, gap, gap_lines, barriers, min_barrier_crossing_m
         )
-    if barriers is not None and len(barriers) and len(left):
-        _require_metric(barriers, "barriers")
-        blocked_by = _blocking_barriers(
-            geoms, left, right, gap, gap_lines, barriers, min_barrier_crossing_m
-        )
+        shared = _shared_boundary(geoms, left, right, tolerance_m)
+        blocked_by = blocking.result()
     paths = _paths(geoms, left, right, gap_lines)
     edges = gpd.GeoDataFrame(
         {
@@ -315,6 +313,30 @@ def meets_any(
     return met
 
 
+def _blocked_by(
+    geoms: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    gap: np.ndarray,
+    gap_lines: np.ndarray,
+    barriers: gpd.GeoDataFrame | Callable[[BlockingAreas], gpd.GeoDataFrame | None] | None,
+    min_crossing_m: float,
+) -> np.ndarray:
+    """Per pair, the name of the barrier that blocks it ("" when none does).
+
+    ``barriers`` as :func:`build_adjacency` takes them: a layer, or a function asked once,
+    when there are pairs, for those in the :func:`blocking_areas`.
+    """
+    if callable(barriers):
+        barriers = (
+            barriers(blocking_areas(geoms, left, right, gap, gap_lines)) if len(left) else None
+        )
+    if barriers is None or not len(barriers) or not len(left):
+        return np.full(len(left), "", dtype=object)
+    _require_metric(barriers, "barriers")
+    return _blocking_barriers(geoms, left, right, gap, gap_lines, barriers, min_crossing_m)
+
+
 def _blocking_barriers(
     geoms: np.ndarray,
     left: np.ndarray,
@@ -365,8 +387,9 @@ def _blocking_barriers(
         order = np.lexsort((b_idx, t_idx))
         t_idx, b_idx = t_idx[order], b_idx[order]
         if len(t_idx):
+            near, at = np.unique(b_idx, return_inverse=True)  # each line buffered once
             along = shapely.length(
-                shapely.intersection(shapely.buffer(bgeoms[b_idx], 1.0), shared_edges[t_idx])
+                shapely.intersection(shapely.buffer(bgeoms[near], 1.0)[at], shared_edges[t_idx])
             )
             lengths = shapely.length(shared_edges[t_idx])
             runs = along >= np.maximum(min_crossing_m, 0.5 * lengths)
