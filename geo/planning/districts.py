@@ -381,7 +381,10 @@ def _shape_measures(outlines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     geoms = np.asarray(outlines, dtype=object)
     area, perimeter = shapely.area(geoms), shapely.length(geoms)
     pp = np.divide(4 * np.pi * area, perimeter**2, out=np.zeros(len(geoms)), where=perimeter > 0)
-    xy, index = shapely.get_coordinates(shapely.minimum_rotated_rectangle(geoms), return_index=True)
+    rectangles = in_threads(
+        shapely.minimum_rotated_rectangle, geoms, min_per_thread=_MIN_ROWS_PER_THREAD
+    )
+    xy, index = shapely.get_coordinates(rectangles, return_index=True)
     sides = np.sqrt((np.diff(xy, axis=0) ** 2).sum(axis=1))
     same = index[1:] == index[:-1]
     width = np.zeros(len(geoms))
