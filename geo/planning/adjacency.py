@@ -285,8 +285,9 @@ def meets_any(
     ``(geom_idx, box_idx)``: the candidate pairs (an ``STRtree`` query's, for instance). The
     same answer as ``shapely.intersects`` on every pair, without testing every pair: each
     geometry's candidates are tested in rounds of 1, 2, 4, ... (the geometries prepared: see
-    :func:`_prepared`), and a geometry that met a box is not tested again (issue 20: a river polygon of thousands
-    of vertices has thousands of gap lines in its extent, and meets one of the first few).
+    :func:`_prepared`), and a geometry that met a box is not tested again (issue 20: a river
+    polygon of thousands of vertices has thousands of gap lines in its extent, and meets one
+    of the first few).
     Returns a bool array of ``len(geoms)``.
     """
     met = np.zeros(len(geoms), dtype=bool)
