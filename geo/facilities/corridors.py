@@ -176,7 +176,8 @@ def plan_corridors(
             "use geo.core.crs.metric_crs_for() first"
         )
     quality = quality if quality is not None else QualityReport()
-    ctx = _prepare(estates.crs, policy, roads, mains, buildings)
+    outlines = districts.geometry.to_numpy()
+    ctx = _prepare(estates.crs, policy, roads, mains, buildings, outlines, corridor_reach_m(policy))
     ids = estates["estate_id"].astype(str).to_numpy()
     anchors = dict(zip(ids, shapely.point_on_surface(estates.geometry.to_numpy()), strict=True))
     open_edges = adjacency.loc[~adjacency["blocked"].astype(bool)]
