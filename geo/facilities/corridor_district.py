@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from geo.facilities.corridor_costs import _account, _complete, _DistrictResult, _Solution, _Tree
+from geo.facilities.corridor_costs import _account, _complete, _Planned, _Solution, _Tree
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
     _Edges,
@@ -39,7 +39,7 @@ from geo.facilities.corridor_network import (
     _route,
     _scan_csr,
 )
-from geo.facilities.corridor_segments import _inside, _per_metre
+from geo.facilities.corridor_segments import _inside, _Pending, _per_metre
 
 STEINER_METHOD = "mehlhorn"
 _EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
@@ -48,7 +48,7 @@ _ON_LINE_M = 0.05
 
 def _plan_batch(
     tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context
-) -> list[_DistrictResult]:
+) -> _Planned:
     """Plan districts in order; the steps that gain from it are done for all of them at once.
 
     ``tasks``: per district its id, member estate ids, outline, the members' anchor points and
@@ -183,7 +183,9 @@ def _with_frontage(
     return frontage
 
 
-def _finish(draft: _Draft, ctx: _Context) -> _DistrictResult:
+def _finish(
+    draft: _Draft, ctx: _Context
+) -> tuple[list[object], list[tuple[object, ...]], _Pending]:
     """Connection points, trees and accounting of a drafted district (method steps 2 to 5)."""
     d = draft
     spacing = ctx.policy.corridors.node_spacing_m
@@ -216,9 +218,7 @@ def _finish(draft: _Draft, ctx: _Context) -> _DistrictResult:
     solved = {
         g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
     }
-    return _account(
-        d.district_id, d.members, d.near.inside, graph.xy, estate_nodes, groups, solved, ctx
-    )
+    return _account(d.members, d.near.inside, graph.xy, estate_nodes, groups, solved, ctx)
 
 
 def _connectors(

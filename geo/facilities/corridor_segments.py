@@ -25,15 +25,6 @@ _INSIDE_M = 0.5
 
 
 @dataclass
-class _Segments:
-    """A district's segments as plain rows (one GeoDataFrame is made for the run, not for each)."""
-
-    rows: list[dict[str, object]]
-    geoms: list[shapely.Geometry]
-    clearance_ok: np.ndarray | None  # None without buildings
-
-
-@dataclass
 class _Pending:
     """A district's network before it is cut: what each edge carries, in edge order.
 
@@ -42,7 +33,6 @@ class _Pending:
     straight edge, whose ends are the next of ``ends``).
     """
 
-    district_id: str
     items: list[tuple[str, str, shapely.Geometry | None]]
     ends: list[tuple[tuple[float, float], tuple[float, float]]]
     inside: shapely.Geometry
@@ -54,7 +44,6 @@ def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
 
 
 def _pending(
-    district_id: str,
     edges: dict[object, dict[str, object]],
     served: dict[object, int],
     xy: np.ndarray,
@@ -87,15 +76,20 @@ def _pending(
         text = {n: str(p) for n, p in at.items()}
         for a, b in pairs:
             ends.append((at[a], at[b]) if text[a] <= text[b] else (at[b], at[a]))
-    return _Pending(district_id, items, ends, inside)
+    return _Pending(items, ends, inside)
 
 
-def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | None]:
-    """Each district's segments (None: it has none), the districts' geometry done together.
+def _cut_segments(
+    pending: list[_Pending], ctx: _Context
+) -> tuple[list[tuple[object, ...]], list[int], np.ndarray, np.ndarray | None]:
+    """The districts' segments, the districts' geometry done together.
 
     Per district and (utilities, kind): the lines as one MultiLineString; its part beyond the
     district (:func:`_inside`) becomes the connection of those utilities; then per (utilities,
-    kind), in sorted order, the lines merged (``line_merge``) into segments.
+    kind), in sorted order, the lines merged (``line_merge``) into segments. Returns per segment,
+    district by district, its ``(utilities, kind, length_m, cost_yuan, clearance_m)``, where each
+    district's segments start (one more: the end), the lines and whether each keeps its
+    clearance to the buildings (None without buildings).
     """
     # per district, (utilities, kind) -> its links (a list), or for straight edges the number of
     # their MultiLineString in ``both`` (made from the coordinates at once, in edge order)
@@ -151,15 +145,13 @@ def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | No
     if len(used):
         to_merge[used] = shapely.multilinestrings(lines, indices=np.searchsorted(used, group))
     used = np.flatnonzero(~shapely.is_missing(to_merge))
-    if not len(used):
-        return [None] * len(pending)
     merged = shapely.line_merge(to_merge[used])
     pieces, which = shapely.get_parts(merged, return_index=True)
     lengths = shapely.length(pieces).tolist()
     c = ctx.policy.corridors
     costs: dict[str, tuple[float, float]] = {}
-    rows: list[list[dict[str, object]]] = [[] for _ in pending]
-    district = []
+    rows: list[tuple[object, ...]] = []
+    district, clearances = [], []
     for k, length in zip(used[which].tolist(), lengths, strict=True):
         d, (utilities, kind) = keys[k]
         if utilities not in costs:
@@ -169,29 +161,12 @@ def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | No
                 max(getattr(c, f"clearance_{u}_m") for u in split),
             )
         per_metre, clearance = costs[utilities]
-        rows[d].append(
-            {
-                "district_id": pending[d].district_id,
-                "utilities": utilities,
-                "kind": kind,
-                "length_m": round(length, 1),
-                "cost_yuan": round(length * per_metre),
-                "clearance_m": clearance,
-            }
-        )
+        rows.append((utilities, kind, round(length, 1), round(length * per_metre), clearance))
         district.append(d)
-    clearances = np.array([r["clearance_m"] for d_rows in rows for r in d_rows], dtype=float)
-    ok = _clearance_ok(pieces, clearances, ctx)
-    starts = np.searchsorted(np.array(district, dtype=np.int64), np.arange(len(pending) + 1))
-    out: list[_Segments | None] = []
-    for d, d_rows in enumerate(rows):
-        a, b = int(starts[d]), int(starts[d + 1])
-        out.append(
-            _Segments(d_rows, list(pieces[a:b]), None if ok is None else ok[a:b])
-            if d_rows
-            else None
-        )
-    return out
+        clearances.append(clearance)
+    ok = _clearance_ok(pieces, np.array(clearances, dtype=float), ctx)
+    at = np.searchsorted(np.array(district, dtype=np.int64), np.arange(len(pending) + 1))
+    return rows, at.tolist(), pieces, ok
 
 
 def _straight_lines(pending: list[_Pending], group: np.ndarray, n: int) -> np.ndarray:

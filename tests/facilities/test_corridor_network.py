@@ -173,7 +173,7 @@ def test_straight_lines_are_shapelys_multilinestrings_of_each_group(edges):
 
     ends = [((x0 + 0.5, y0), (x1, y1 + 0.25)) for x0, y0, x1, y1, _ in edges]
     group = np.array([g for *_, g in edges], dtype=np.int64)
-    pending = [_Pending("D1", [], ends[:5], None), _Pending("D2", [], ends[5:], None)]
+    pending = [_Pending([], ends[:5], None), _Pending([], ends[5:], None)]
     got = _straight_lines(pending, group, 4)
     lines = shapely.linestrings(np.array(ends, dtype=float))
     for g in range(4):
