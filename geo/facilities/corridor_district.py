@@ -179,7 +179,8 @@ def _with_frontage(
 ) -> list[shapely.Geometry]:
     """Add a line from each anchor to its nearest outline point; return those points."""
     frontage = _frontage_points(anchors, outline)
-    lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
+    ends = np.stack([shapely.get_coordinates(anchors), shapely.get_coordinates(frontage)], axis=1)
+    lines.extend(shapely.linestrings(ends))
     return frontage
 
 
@@ -224,25 +225,28 @@ def _finish(
 def _connectors(
     anchors: list[shapely.Geometry], target: shapely.Geometry, overshoot: float
 ) -> list[shapely.Geometry]:
-    """Straight lines from each anchor to the nearest point of ``target`` (overshooting it)."""
-    out = []
-    for line in shapely.shortest_line(np.array(anchors, dtype=object), target):
-        (x0, y0), (x1, y1) = line.coords
-        length = float(np.hypot(x1 - x0, y1 - y0))
-        if length <= _ON_LINE_M:
-            continue
-        k = (length + overshoot) / length
-        out.append(shapely.LineString([(x0, y0), (x0 + k * (x1 - x0), y0 + k * (y1 - y0))]))
-    return out
+    """Straight lines from each anchor to the nearest point of ``target`` (overshooting it).
+
+    None from an anchor within :data:`_ON_LINE_M` of ``target``.
+    """
+    lines = shapely.shortest_line(np.array(anchors, dtype=object), target)
+    (x0, y0), (x1, y1) = shapely.get_coordinates(lines).reshape(-1, 2, 2).transpose(1, 2, 0)
+    length = np.hypot(x1 - x0, y1 - y0)
+    far = length > _ON_LINE_M
+    x0, y0, x1, y1, length = x0[far], y0[far], x1[far], y1[far], length[far]
+    k = (length + overshoot) / length
+    ends = np.stack([x0, y0, x0 + k * (x1 - x0), y0 + k * (y1 - y0)], axis=1)
+    return list(shapely.linestrings(ends.reshape(-1, 2, 2)))
 
 
 def _frontage_points(
     anchors: list[shapely.Geometry], outline: shapely.Geometry
 ) -> list[shapely.Geometry]:
     """The point of the outline's exterior nearest to each anchor."""
-    polygons = shapely.get_parts(outline)
-    exterior = shapely.union_all([shapely.get_exterior_ring(p) for p in polygons])
-    return [shapely.get_point(shapely.shortest_line(a, exterior), 1) for a in anchors]
+    exterior = shapely.union_all(shapely.get_exterior_ring(shapely.get_parts(outline)))
+    return list(
+        shapely.get_point(shapely.shortest_line(np.array(anchors, dtype=object), exterior), 1)
+    )
 
 
 def _groups(
@@ -291,8 +295,10 @@ def _candidates(
             link = shapely.shortest_line(points[p], group.main_lines[m]) if d > _ON_LINE_M else None
             out[int(nodes[p])] = (d if link is not None else 0.0, link)
     elif group.basis == "roads" and connect_roads is not None:
-        tree = shapely.STRtree(connect_roads)
-        on = np.unique(tree.query(points, predicate="dwithin", distance=_ON_LINE_M)[0])
+        # the nodes on a connection road: within _ON_LINE_M of one (of their collection, prepared)
+        roads = shapely.geometrycollections(connect_roads)
+        shapely.prepare(roads)
+        on = np.flatnonzero(shapely.dwithin(roads, points, _ON_LINE_M))
         if len(on):
             xy = net.xy[nodes[on]]
             outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
@@ -304,7 +310,12 @@ def _median_frontage(
     net: _Network, estate_nodes: dict[str, int], frontage: list[shapely.Geometry]
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
     """The frontage point with the least total path length to all member estates."""
-    options = sorted({net.nearest(f.x, f.y)[0] for f in frontage}, key=lambda i: tuple(net.xy[i]))
+    at = shapely.get_coordinates(frontage)
+    # each frontage point's nearest node (first in node order on a tie), all at once
+    nearest = np.argmin(
+        np.hypot(net.xy[None, :, 0] - at[:, :1], net.xy[None, :, 1] - at[:, 1:]), axis=1
+    )
+    options = sorted(set(nearest.tolist()), key=lambda i: tuple(net.xy[i]))
     matrix = _scan_csr(len(net.xy), net.u, net.v, net.w)
     reach = dijkstra(matrix, directed=True, indices=sorted(set(estate_nodes.values())))
     total = reach[:, options].sum(axis=0)
