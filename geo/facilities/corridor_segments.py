@@ -34,7 +34,7 @@ class _Pending:
     """
 
     items: list[tuple[str, str, shapely.Geometry | None]]
-    ends: list[tuple[tuple[float, float], tuple[float, float]]]
+    ends: np.ndarray  # (straight edges, 2 ends, x and y), m
     inside: shapely.Geometry
 
 
@@ -69,14 +69,42 @@ def _pending(
             continue
         items.append((utilities, "trunk" if served.get(key, 0) >= 2 else "branch", None))
         pairs.append(entry["ends"])
-    ends = []
-    if pairs:
-        nodes = sorted({n for pair in pairs for n in pair})
-        at = dict(zip(nodes, map(tuple, xy[nodes].tolist()), strict=True))
-        text = {n: str(p) for n, p in at.items()}
-        for a, b in pairs:
-            ends.append((at[a], at[b]) if text[a] <= text[b] else (at[b], at[a]))
+    ab = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    a, b = xy[ab[:, 0]], xy[ab[:, 1]]
+    first = _reads_first(a, b)[:, None]
+    ends = np.stack([np.where(first, a, b), np.where(first, b, a)], axis=1)
     return _Pending(items, ends, inside)
+
+
+#: 10, 100, ... 1e16: a float below 1e16 is written with as many digits before its point as
+#: these it is not below, plus one.
+_TENS = 10.0 ** np.arange(1, 17)
+
+
+def _reads_first(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Whether each ``str((x, y))`` of ``p``'s rows reads before or as that of ``q``'s (``<=``).
+
+    ``p``, ``q``: ``(n, 2)`` floats. Compared as numbers where the text orders as the numbers
+    do, else as text. Python writes a float from 1e-4 to 1e16 (or a positive zero) as its digits,
+    a point and the shortest fraction; two such with as many digits before the point read in
+    the order of their values (the ``,`` or ``)`` after a shorter fraction reads before any
+    digit), and equal ones read the same, so the y decide where the x are equal.
+    """
+    same_x = p[:, 0] == q[:, 0]
+    a = np.where(same_x, p[:, 1], p[:, 0])  # the deciding coordinates
+    b = np.where(same_x, q[:, 1], q[:, 0])
+    out = a <= b
+    digits = [_plain_digits(c) for c in (p[:, 0], q[:, 0], a, b)]
+    fast = (digits[0] >= 0) & (digits[1] >= 0) & (digits[2] >= 0) & (digits[2] == digits[3])
+    for i in np.flatnonzero(~fast).tolist():
+        out[i] = str(tuple(p[i].tolist())) <= str(tuple(q[i].tolist()))
+    return out
+
+
+def _plain_digits(values: np.ndarray) -> np.ndarray:
+    """Digits before the point of floats Python writes plainly (see :func:`_reads_first`), else -1."""
+    plain = ~np.signbit(values) & (values < 1e16) & ((values == 0) | (values >= 1e-4))
+    return np.where(plain, np.searchsorted(_TENS, values, side="right"), -1)
 
 
 def _cut_segments(
@@ -176,9 +204,11 @@ def _straight_lines(pending: list[_Pending], group: np.ndarray, n: int) -> np.nd
     order). Made from the coordinates at once: the same geometries as ``shapely.multilinestrings``
     of each group's lines.
     """
-    ends = [e for p in pending for e in p.ends]
+    ends = np.concatenate(
+        [np.empty((0, 2, 2)), *(np.asarray(p.ends, dtype=float).reshape(-1, 2, 2) for p in pending)]
+    )
     order = np.argsort(group, kind="stable")
-    coords = np.array(ends, dtype=float).reshape(-1, 2, 2)[order].reshape(-1, 2)
+    coords = ends[order].reshape(-1, 2)
     return shapely.from_ragged_array(
         shapely.GeometryType.MULTILINESTRING,
         coords,

@@ -179,3 +179,30 @@ def test_straight_lines_are_shapelys_multilinestrings_of_each_group(edges):
     for g in range(4):
         expected = shapely.multilinestrings(lines[group == g])
         assert shapely.to_wkb(got[g]) == shapely.to_wkb(expected)
+
+
+_COORDINATES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(0, 1e-3),
+    st.floats(-1e7, 1e7),
+    st.sampled_from([0.0, -0.0, 1e-4, 9.99e-5, 10.0, 9.999999, 1e16, 9999999999999998.0, 0.5]),
+    st.integers(-1000, 10**7).map(lambda i: i / 1000),  # millimetres, as the graph rounds them
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(*[_COORDINATES] * 4), min_size=1, max_size=20), st.data())
+def test_ends_read_first_as_python_writes_them(rows, data):
+    """A straight edge starts at the end whose ``str((x, y))`` reads first: arrays, same order."""
+    from geo.facilities.corridor_segments import _reads_first
+
+    # some rows with equal x, or equal points, so that the y (or nothing) decide
+    rows = [
+        (x0, y0, x0, y1) if data.draw(st.booleans()) else (x0, y0, x1, y1)
+        for x0, y0, x1, y1 in rows
+    ]
+    rows += [(x0, y0, x0, y0) for x0, y0, _, _ in rows[:2]]
+    p = np.array([(x0, y0) for x0, y0, _, _ in rows], dtype=float)
+    q = np.array([(x1, y1) for _, _, x1, y1 in rows], dtype=float)
+    expected = [str((x0, y0)) <= str((x1, y1)) for x0, y0, x1, y1 in rows]
+    assert _reads_first(p, q).tolist() == expected
