@@ -357,13 +357,19 @@ def _solve(
     _, pred = dijkstra(matrix, directed=True, indices=main, return_predecessors=True)
     paths: dict[str, dict[object, float]] = {}
     u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
-    keys: list[object] = list(range(n_lines))
-    keys.extend(("main", a, group.utilities) for a in u_list[n_lines:])
+    utilities = group.utilities
+
+    def key(k: int) -> object:
+        """An edge's key: its index for a line, ("main", node, utilities) for a link."""
+        return k if k < n_lines else ("main", u_list[k], utilities)
+
     in_union: set[int] = set()
     toward, pred_list = edges.toward(pred), pred.tolist()
     for estate_id, node in estate_nodes.items():
         ks = _route(pred_list, toward, node)
-        paths[estate_id] = {keys[k]: length_list[k] for k in ks}
+        paths[estate_id] = {
+            (k if k < n_lines else ("main", u_list[k], utilities)): length_list[k] for k in ks
+        }
         in_union.update(ks)
     terminals = np.array(sorted({*estate_nodes.values(), main}))
     # the paths run in one shortest-path tree from the network: their union is a tree whose
@@ -375,7 +381,7 @@ def _solve(
         edges = ks.tolist()
         order = [edges[i] for i in _listing_order(u[ks].tolist(), v[ks].tolist())]
         return _Tree(
-            [keys[k] for k in order],
+            [key(k) for k in order],
             [(u_list[k], v_list[k]) for k in order],
             [length_list[k] for k in order],
             [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
@@ -398,4 +404,8 @@ def _listing_order(a: list[int], b: list[int]) -> list[int]:
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
         first.setdefault(x, 2 * i)
         first.setdefault(y, 2 * i + 1)
-    return sorted(range(len(a)), key=lambda i: (min(first[a[i]], first[b[i]]), i))
+    n = len(a)  # (earlier end's first appearance, position) as one number
+    order = sorted(
+        min(first[x], first[y]) * n + i for i, (x, y) in enumerate(zip(a, b, strict=True))
+    )
+    return [k % n for k in order]
