@@ -34,7 +34,7 @@ class _Pending:
     """
 
     items: list[tuple[str, str, shapely.Geometry | None]]
-    ends: np.ndarray  # (straight edges, 2 ends, x and y), m
+    ends: np.ndarray  # (straight edges, 2 ends, x and y), m; either way round
     inside: shapely.Geometry
 
 
@@ -52,8 +52,7 @@ def _pending(
     """A district's edges (keys as in :class:`geo.facilities.corridor_costs._Tree`) to be cut.
 
     An edge serving two or more estates is a trunk, else a branch; links to a main are the
-    connection. ``xy``: the graph's nodes (m). A straight edge runs from the end whose
-    coordinates read first as text (``str((x, y))``) to the other.
+    connection. ``xy``: the graph's nodes (m).
     """
     names: dict[frozenset[str], str] = {}
     items: list[tuple[str, str, shapely.Geometry | None]] = []
@@ -69,10 +68,7 @@ def _pending(
             continue
         items.append((utilities, "trunk" if served.get(key, 0) >= 2 else "branch", None))
         pairs.append(entry["ends"])
-    ab = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    a, b = xy[ab[:, 0]], xy[ab[:, 1]]
-    first = _reads_first(a, b)[:, None]
-    ends = np.stack([np.where(first, a, b), np.where(first, b, a)], axis=1)
+    ends = xy[np.array(pairs, dtype=np.int64).reshape(-1, 2)]  # turned in _straight_lines
     return _Pending(items, ends, inside)
 
 
@@ -201,12 +197,15 @@ def _straight_lines(pending: list[_Pending], group: np.ndarray, n: int) -> np.nd
     """Per group (``n`` of them), the MultiLineString of its straight edges, in edge order.
 
     ``group``: the group of each straight edge of the ``pending`` districts (their ``ends`` in
-    order). Made from the coordinates at once: the same geometries as ``shapely.multilinestrings``
-    of each group's lines.
+    order). Each edge runs from the end whose coordinates read first as text (``str((x, y))``,
+    :func:`_reads_first`) to the other. Made from the coordinates at once: the same geometries
+    as ``shapely.multilinestrings`` of each group's lines.
     """
     ends = np.concatenate(
         [np.empty((0, 2, 2)), *(np.asarray(p.ends, dtype=float).reshape(-1, 2, 2) for p in pending)]
     )
+    turned = ~_reads_first(ends[:, 0], ends[:, 1])  # from the end that reads first
+    ends[turned] = ends[turned, ::-1]
     order = np.argsort(group, kind="stable")
     coords = ends[order].reshape(-1, 2)
     return shapely.from_ragged_array(

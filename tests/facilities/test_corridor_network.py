@@ -166,16 +166,18 @@ def test_graphs_made_together_are_each_districts_graph_alone(districts):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(*[st.integers(0, 50)] * 4, st.integers(0, 3)), min_size=1, max_size=30))
 def test_straight_lines_are_shapelys_multilinestrings_of_each_group(edges):
-    """The segments' straight edges made from coordinates are the lines made one by one."""
+    """The segments' straight edges made from coordinates are the lines made one by one, each
+    from the end whose coordinates read first as text."""
     import shapely
 
     from geo.facilities.corridor_segments import _Pending, _straight_lines
 
-    ends = [((x0 + 0.5, y0), (x1, y1 + 0.25)) for x0, y0, x1, y1, _ in edges]
+    ends = [((x0 + 0.5, float(y0)), (float(x1), y1 + 0.25)) for x0, y0, x1, y1, _ in edges]
     group = np.array([g for *_, g in edges], dtype=np.int64)
     pending = [_Pending([], ends[:5], None), _Pending([], ends[5:], None)]
     got = _straight_lines(pending, group, 4)
-    lines = shapely.linestrings(np.array(ends, dtype=float))
+    turned = [(a, b) if str(a) <= str(b) else (b, a) for a, b in ends]  # from the first in text
+    lines = shapely.linestrings(np.array(turned, dtype=float))
     for g in range(4):
         expected = shapely.multilinestrings(lines[group == g])
         assert shapely.to_wkb(got[g]) == shapely.to_wkb(expected)
