@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from geo.facilities.corridor_costs import _account, _complete, _Planned, _Solution, _Tree
@@ -38,8 +39,9 @@ from geo.facilities.corridor_network import (
     _Network,
     _route,
     _scan_csr,
+    _scan_csrs,
 )
-from geo.facilities.corridor_segments import _inside, _Pending, _per_metre
+from geo.facilities.corridor_segments import _inside, _per_metre
 
 STEINER_METHOD = "mehlhorn"
 _EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
@@ -62,7 +64,25 @@ def _plan_batch(
     ):
         d.graph, d.estate_nodes = graph, estate_nodes
     _label_components([d.graph for d in drafts])
-    return _complete([_finish(d, ctx) for d in drafts], ctx)
+    connected = [_connect(d, ctx) for d in drafts]
+    searches = [
+        _search_graph(graph, candidates[g.utilities], g, ctx)
+        for d, (graph, _, candidates) in zip(drafts, connected, strict=True)
+        for g in d.groups
+    ]
+    matrices = iter(_scan_csrs([(s.n, s.u, s.v, s.weight) for s in searches]))
+    found = iter(searches)
+    accounted = []
+    for d, (graph, estate_nodes, candidates) in zip(drafts, connected, strict=True):
+        solved = {}
+        for g in d.groups:
+            search = next(found)
+            search.matrix, search.edges = next(matrices)
+            solved[g.utilities] = _solve(estate_nodes, candidates[g.utilities], search)
+        accounted.append(
+            _account(d.members, d.near.inside, graph.xy, estate_nodes, d.groups, solved, ctx)
+        )
+    return _complete(accounted, ctx)
 
 
 @dataclass
@@ -184,10 +204,14 @@ def _with_frontage(
     return frontage
 
 
-def _finish(
+def _connect(
     draft: _Draft, ctx: _Context
-) -> tuple[list[object], list[tuple[object, ...]], _Pending]:
-    """Connection points, trees and accounting of a drafted district (method steps 2 to 5)."""
+) -> tuple[_Network, dict[str, int], dict[tuple[str, ...], dict[int, tuple[float, object]]]]:
+    """The connection points of a drafted district's utility groups (method step 2).
+
+    Returns the graph (a new one when the outline's lines had to be added), each member's node
+    in it and, per group's utilities, its connection nodes (see :func:`_candidates`).
+    """
     d = draft
     spacing = ctx.policy.corridors.node_spacing_m
     graph, estate_nodes, groups = d.graph, d.estate_nodes, d.groups
@@ -216,10 +240,7 @@ def _finish(
             if not candidates[g.utilities]:
                 g.basis = "outline"
                 candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
-    solved = {
-        g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
-    }
-    return _account(d.members, d.near.inside, graph.xy, estate_nodes, groups, solved, ctx)
+    return graph, estate_nodes, candidates
 
 
 def _connectors(
@@ -322,18 +343,34 @@ def _median_frontage(
     return {options[int(np.argmin(total))]: (0.0, None)}
 
 
-def _solve(
+@dataclass
+class _Search:
+    """A utility group's graph for the search, its matrix and edge finder once made.
+
+    The district's lines, then the links to the municipal network (node ``n - 1``), each
+    weighted by its length plus, for a link, the connection's cost in metres of corridor. The
+    matrix and the edge finder are made for a batch of districts at once
+    (:func:`~geo.facilities.corridor_network._scan_csrs`).
+    """
+
+    n: int
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    weight: np.ndarray
+    n_lines: int
+    utilities: tuple[str, ...]
+    matrix: sparse.csr_matrix | None = None
+    edges: _Edges | None = None
+
+
+def _search_graph(
     net: _Network,
-    estate_nodes: dict[str, int],
     candidates: dict[int, tuple[float, shapely.Geometry | None]],
     group: _Group,
     ctx: _Context,
-) -> _Solution:
-    """Steiner tree and separate baseline of one utility group.
-
-    The graph gets one more node, the municipal network (index ``len(net.xy)``), linked to each
-    connection node by an edge weighted link length + the connection's cost in metres of corridor.
-    """
+) -> _Search:
+    """The graph of a utility group's search (see :class:`_Search`)."""
     per_metre = _per_metre(group.utilities, ctx)
     connection_m = (
         ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
@@ -344,20 +381,34 @@ def _solve(
     linked_nodes = sorted(candidates)
     linked = np.array(linked_nodes, dtype=np.int64)
     link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
-    u = np.concatenate([net.u, linked])
-    v = np.concatenate([net.v, np.full(len(linked), main)])
-    length = np.concatenate([net.w, link_m])
-    weight = np.concatenate([net.w, link_m + connection_m])
-    matrix = _scan_csr(main + 1, u, v, weight)
-    edges = _Edges.of(u, v, main + 1)
+    return _Search(
+        main + 1,
+        np.concatenate([net.u, linked]),
+        np.concatenate([net.v, np.full(len(linked), main)]),
+        np.concatenate([net.w, link_m]),
+        np.concatenate([net.w, link_m + connection_m]),
+        len(net.u),
+        group.utilities,
+    )
 
-    n_lines = len(net.u)  # edges from here on are the links to the municipal network
+
+def _solve(
+    estate_nodes: dict[str, int],
+    candidates: dict[int, tuple[float, shapely.Geometry | None]],
+    search: _Search,
+) -> _Solution:
+    """Steiner tree and separate baseline of one utility group, on its search graph."""
+    assert search.matrix is not None and search.edges is not None
+    main = search.n - 1
+    u, v, length, weight = search.u, search.v, search.length, search.weight
+    matrix, edges = search.matrix, search.edges
+    n_lines = search.n_lines  # edges from here on are the links to the municipal network
 
     # the separate baseline: each estate's shortest path to the network
     _, pred = dijkstra(matrix, directed=True, indices=main, return_predecessors=True)
     paths: dict[str, dict[object, float]] = {}
     u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
-    utilities = group.utilities
+    utilities = search.utilities
 
     def key(k: int) -> object:
         """An edge's key: its index for a line, ("main", node, utilities) for a link."""

@@ -209,6 +209,47 @@ def _scan_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr
     )
 
 
+def _scan_csrs(
+    graphs: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
+) -> list[tuple[sparse.csr_matrix, _Edges]]:
+    """Per graph ``(n, u, v, w)``: ``_scan_csr(n, u, v, w)`` and ``_Edges.of(u, v, n)``.
+
+    The same matrices and edge finders as made one graph at a time, all sorted at once (the
+    graphs side by side, each node numbered after the previous graphs' nodes).
+    """
+    if not graphs:
+        return []
+    sizes = np.array([n for n, _, _, _ in graphs], dtype=np.int64)
+    counts = np.array([len(u) for _, u, _, _ in graphs], dtype=np.int64)
+    node_at = np.concatenate([[0], np.cumsum(sizes)])
+    edge_at = np.concatenate([[0], np.cumsum(counts)])
+    total = int(node_at[-1])
+    graph_of = np.repeat(np.arange(len(graphs)), counts)
+    u = np.concatenate([np.asarray(u, dtype=np.int64) for _, u, _, _ in graphs])
+    v = np.concatenate([np.asarray(v, dtype=np.int64) for _, _, v, _ in graphs])
+    w = np.concatenate([np.asarray(w, dtype=float) for _, _, _, w in graphs])
+    offset = node_at[:-1][graph_of]
+    rows, cols = np.concatenate([u + offset, v + offset]), np.concatenate([v + offset, u + offset])
+    below = np.repeat(np.array([0, total], dtype=np.int64), len(u))
+    order = np.argsort(rows * 2 * total + below + cols)  # as _scan_csr, graph after graph
+    data = np.concatenate([w, w])[order]
+    indices = (cols[order] - np.concatenate([offset, offset])[order]).astype(np.int32)
+    indptr = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=total), out=indptr[1:])
+    keys = u * sizes[graph_of] + v  # as _Edges.of, graph after graph
+    by_key = np.lexsort((keys, graph_of))
+    keys, local = keys[by_key], by_key - edge_at[:-1][graph_of[by_key]]
+    out = []
+    for k, (n, _, _, _) in enumerate(graphs):
+        n0, n1, e0, e1 = (int(x) for x in (node_at[k], node_at[k + 1], edge_at[k], edge_at[k + 1]))
+        a, b = 2 * e0, 2 * e1
+        matrix = sparse.csr_matrix(
+            (data[a:b], indices[a:b], (indptr[n0 : n1 + 1] - a).astype(np.int32)), shape=(n, n)
+        )
+        out.append((matrix, _Edges(n, keys[e0:e1], local[e0:e1])))
+    return out
+
+
 def _join_components(net: _Network, terminals: list[int]) -> None:
     """Join estates that the lines leave apart with a straight edge (should not happen)."""
     labels = net.labels()

@@ -208,3 +208,39 @@ def test_ends_read_first_as_python_writes_them(rows, data):
     q = np.array([(x1, y1) for _, _, x1, y1 in rows], dtype=float)
     expected = [str((x0, y0)) <= str((x1, y1)) for x0, y0, x1, y1 in rows]
     assert _reads_first(p, q).tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 12),
+            st.lists(
+                st.tuples(st.integers(0, 11), st.integers(0, 11), st.integers(1, 5)), max_size=30
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_matrices_made_together_are_those_made_one_by_one(specs):
+    """Each graph's search matrix and edge finder, all sorted at once, as made alone."""
+    from geo.facilities.corridor_network import _Edges, _scan_csr, _scan_csrs
+
+    graphs = []
+    for n, pairs in specs:
+        distinct = sorted(
+            {(min(a, b) % n, max(a, b) % n): w for a, b, w in pairs if a % n != b % n}.items()
+        )
+        u = np.array([a for (a, _), _ in distinct], dtype=np.int64)
+        v = np.array([b for (_, b), _ in distinct], dtype=np.int64)
+        graphs.append((n, u, v, np.array([w / 3 for _, w in distinct], dtype=float)))
+    for (n, u, v, w), (matrix, edges) in zip(graphs, _scan_csrs(graphs), strict=True):
+        alone = _scan_csr(n, u, v, w)
+        for name in ("data", "indices", "indptr"):
+            got, expected = getattr(matrix, name), getattr(alone, name)
+            assert got.dtype == expected.dtype and np.array_equal(got, expected), name
+        assert matrix.shape == alone.shape
+        one = _Edges.of(u, v, n)
+        assert edges.n == one.n and np.array_equal(edges.keys, one.keys)
+        assert np.array_equal(edges.order, one.order)
