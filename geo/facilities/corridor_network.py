@@ -234,17 +234,25 @@ def _scan_csrs(
     order = np.argsort(rows * 2 * total + below + cols)  # as _scan_csr, graph after graph
     data = np.concatenate([w, w])[order]
     indices = (cols[order] - np.concatenate([offset, offset])[order]).astype(np.int32)
+    # each graph's row starts and its end, graph after graph (n + 1 of them for n nodes)
     indptr = np.zeros(total + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=total), out=indptr[1:])
+    per_graph = np.repeat(np.arange(len(graphs)), sizes + 1)
+    at = np.arange(len(per_graph)) - np.arange(len(graphs)).repeat(sizes + 1)  # node_at + row
+    starts = (indptr[at] - 2 * edge_at[:-1][per_graph]).astype(np.int32)
     keys = u * sizes[graph_of] + v  # as _Edges.of, graph after graph
-    by_key = np.lexsort((keys, graph_of))
+    squares = np.concatenate([[0], np.cumsum(sizes * sizes)])  # keys below n * n per graph
+    by_key = np.argsort(squares[:-1][graph_of] + keys)  # by graph, then key (all distinct)
     keys, local = keys[by_key], by_key - edge_at[:-1][graph_of[by_key]]
     out = []
-    for k, (n, _, _, _) in enumerate(graphs):
-        n0, n1, e0, e1 = (int(x) for x in (node_at[k], node_at[k + 1], edge_at[k], edge_at[k + 1]))
-        a, b = 2 * e0, 2 * e1
+    first = node_at[:-1] + np.arange(len(graphs))  # where each graph's starts begin in them
+    bounds = zip(
+        sizes.tolist(), first.tolist(), edge_at[:-1].tolist(), (first + sizes + 1).tolist(),
+        edge_at[1:].tolist(), strict=True,
+    )  # fmt: skip
+    for n, s0, e0, s1, e1 in bounds:
         matrix = sparse.csr_matrix(
-            (data[a:b], indices[a:b], (indptr[n0 : n1 + 1] - a).astype(np.int32)), shape=(n, n)
+            (data[2 * e0 : 2 * e1], indices[2 * e0 : 2 * e1], starts[s0:s1]), shape=(n, n)
         )
         out.append((matrix, _Edges(n, keys[e0:e1], local[e0:e1])))
     return out
