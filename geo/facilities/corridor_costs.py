@@ -167,7 +167,12 @@ class _Planned:
             [row for p in parts for row in p.segments],
             starts([p.segments_at for p in parts]),
             np.concatenate(geoms) if geoms else np.empty(0, dtype=object),
-            np.concatenate([p.clearance_ok for p in parts if p.clearance_ok is not None])
+            np.concatenate(
+                [
+                    np.zeros(0, dtype=bool),
+                    *(p.clearance_ok for p in parts if p.clearance_ok is not None),
+                ]
+            )
             if buildings
             else None,
         )

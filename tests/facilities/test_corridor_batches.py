@@ -190,3 +190,45 @@ def test_layers_in_another_crs_give_the_same_plan_when_projected_only_near(polic
         pd.testing.assert_frame_equal(
             pd.DataFrame(getattr(near, name)), pd.DataFrame(getattr(whole, name)), check_exact=True
         )
+
+
+def test_memoised_plans_with_buildings_equal_fresh_ones(policy):
+    """With memos on: a re-plan wholly from the memo, and one partly from it, with clearance flags."""
+    from geo.core import _memo
+    from geo.facilities import corridors
+    from tests.facilities.test_corridors import _district_run
+
+    rows = [
+        {"estate_id": f"E{i}{y}", "geometry": box(110 * i, y, 110 * i + 100, y + 100)}
+        for i in range(3)
+        for y in (0, 400, 800)
+    ]
+    estates, districts, edges = _district_run(make_estates(rows), policy)
+    assert len(districts) == 3
+    roads = gpd.GeoDataFrame(
+        {"fclass": ["tertiary"]}, geometry=[LineString([(-20, -100), (-20, 1000)])], crs=GK
+    )
+    buildings = gpd.GeoDataFrame(geometry=[box(-15, 40, -5, 60), box(-15, 840, -5, 860)], crs=GK)
+    fresh = plan_corridors(estates, districts, edges, policy, roads=roads, buildings=buildings)
+    was = _memo.enabled()
+    _memo.enable()
+    try:
+        corridors._MEMO.clear()
+        first = plan_corridors(
+            estates, districts.iloc[:2], edges, policy, roads=roads, buildings=buildings
+        )
+        assert len(corridors._MEMO) == 2
+        partly = plan_corridors(estates, districts, edges, policy, roads=roads, buildings=buildings)
+        wholly = plan_corridors(estates, districts, edges, policy, roads=roads, buildings=buildings)
+    finally:
+        _memo.enable(was)
+        corridors._MEMO.clear()
+    assert fresh.segments["clearance_ok"].eq(False).any()
+    for plan in (partly, wholly):
+        for name in ("segments", "districts", "utilities"):
+            pd.testing.assert_frame_equal(
+                pd.DataFrame(getattr(plan, name)),
+                pd.DataFrame(getattr(fresh, name)),
+                check_exact=True,
+            )
+    pd.testing.assert_frame_equal(first.districts, fresh.districts.iloc[:2])
