@@ -143,7 +143,7 @@ def _unique_rows_by(
     """
     if not len(points):
         return points.reshape(0, 2), group[:0], np.zeros(0, dtype=np.intp)
-    order = np.lexsort((points[:, 1], points[:, 0], group))
+    order = _lexsort_mm(points, group)
     ordered, groups = points[order], group[order]
     new = np.ones(len(points), dtype=bool)
     new[1:] = (
@@ -154,6 +154,30 @@ def _unique_rows_by(
     inverse = np.empty(len(points), dtype=np.intp)
     inverse[order] = np.cumsum(new) - 1
     return ordered[new], groups[new], inverse
+
+
+def _lexsort_mm(points: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``np.lexsort((y, x, group))``: by group, then x, then y (ties in input order).
+
+    Points in whole millimetres (as :func:`_graphs` rounds them) are sorted once, on one integer
+    per point packing the group and the millimetres from the least x and y (when that fits in 62
+    bits), which is several times quicker; other points as ``np.lexsort``.
+    """
+    x, y = points[:, 0], points[:, 1]
+    with np.errstate(invalid="ignore", over="ignore"):
+        kx, ky = np.rint(x * 1000.0), np.rint(y * 1000.0)
+        whole = np.array_equal(kx / 1000.0, x) and np.array_equal(ky / 1000.0, y)
+    if whole and len(group) and group.min() >= 0:
+        kx, ky = kx - kx.min(), ky - ky.min()
+        bits_x, bits_y = int(kx.max()).bit_length(), int(ky.max()).bit_length()
+        if int(group.max()).bit_length() + bits_x + bits_y <= 62:
+            packed = (
+                (group.astype(np.int64) << (bits_x + bits_y))
+                | (kx.astype(np.int64) << bits_y)
+                | ky.astype(np.int64)
+            )
+            return np.argsort(packed, kind="stable")
+    return np.lexsort((y, x, group))
 
 
 def _label_components(nets: list[_Network]) -> None:

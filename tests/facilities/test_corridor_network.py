@@ -244,3 +244,27 @@ def test_matrices_made_together_are_those_made_one_by_one(specs):
         one = _Edges.of(u, v, n)
         assert edges.n == one.n and np.array_equal(edges.keys, one.keys)
         assert np.array_equal(edges.order, one.order)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(-(10**6), 10**6), st.integers(-(10**6), 10**6)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([1000.0, 1.0, 0.1]),
+    st.data(),
+)
+def test_points_sort_as_lexsort(rows, scale, data):
+    """Whole millimetres (packed into one integer), or other floats, with repeats and -0.0."""
+    from geo.facilities.corridor_network import _lexsort_mm
+
+    rows = rows + [data.draw(st.sampled_from(rows)) for _ in range(len(rows) // 2)]
+    group = np.array([g for g, _, _ in rows], dtype=np.int64)
+    points = np.array([(x / scale, y / scale) for _, x, y in rows], dtype=float)
+    points[points == 0] = data.draw(st.sampled_from([0.0, -0.0]))
+    expected = np.lexsort((points[:, 1], points[:, 0], group))
+    assert np.array_equal(_lexsort_mm(points, group), expected)
+    wide = points * np.array([1e6, 1.0])  # beyond 62 bits of millimetres: lexsort
+    assert np.array_equal(_lexsort_mm(wide, group), np.lexsort((wide[:, 1], wide[:, 0], group)))
