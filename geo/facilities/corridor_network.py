@@ -160,15 +160,19 @@ def _lexsort_mm(points: np.ndarray, group: np.ndarray) -> np.ndarray:
     """``np.lexsort((y, x, group))``: by group, then x, then y (ties in input order).
 
     Points in whole millimetres (as :func:`_graphs` rounds them) are sorted once, on one integer
-    per point packing the group and the millimetres from the least x and y (when that fits in 62
-    bits), which is several times quicker; other points as ``np.lexsort``.
+    per point packing the group and the millimetres from the least x and y of that group (when
+    that fits in 62 bits), which is several times quicker; other points as ``np.lexsort``.
     """
     x, y = points[:, 0], points[:, 1]
     with np.errstate(invalid="ignore", over="ignore"):
         kx, ky = np.rint(x * 1000.0), np.rint(y * 1000.0)
         whole = np.array_equal(kx / 1000.0, x) and np.array_equal(ky / 1000.0, y)
     if whole and len(group) and group.min() >= 0:
-        kx, ky = kx - kx.min(), ky - ky.min()
+        # millimetres from the least x and y of the point's group
+        for k in (kx, ky):
+            least = np.full(int(group.max()) + 1, np.inf)
+            np.minimum.at(least, group, k)
+            k -= least[group]
         bits_x, bits_y = int(kx.max()).bit_length(), int(ky.max()).bit_length()
         if int(group.max()).bit_length() + bits_x + bits_y <= 62:
             packed = (
