@@ -3,11 +3,12 @@
 Holds the planning of a batch of districts (:func:`_plan_batch`). What gains from it is done for
 the whole batch at once: the roads and mains near every district clipped to its search region
 (:func:`_near_layers`), the graphs made from each district's noded lines
-(:func:`~geo.facilities.corridor_network._graphs`), their connected components, and at the end
-the segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each district on its
-own gets its connection points (:func:`_candidates`, or the outline's 1-median
-:func:`_median_frontage`), its Steiner tree and separate baseline per utility group
-(:func:`_solve`) and its accounting (:func:`~geo.facilities.corridor_costs._account`). The
+(:func:`~geo.facilities.corridor_network._graphs`), their connected components, the search
+matrices of every utility group (:func:`~geo.facilities.corridor_network._scan_csrs`), and at
+the end the segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each
+district on its own gets its connection points (:func:`_connect`: :func:`_candidates`, or the
+outline's 1-median :func:`_median_frontage`), its Steiner tree and separate baseline per utility
+group (:func:`_solve`) and its accounting (:func:`~geo.facilities.corridor_costs._account`). The
 method is described in :mod:`geo.facilities.corridors`; a district's result depends on that
 district only, whatever the batch.
 
