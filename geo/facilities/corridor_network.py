@@ -334,8 +334,11 @@ def _route(pred: list[int], toward: list[int], node: int) -> list[int]:
     return out
 
 
-def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Minimum spanning forest (Kruskal; ties by node order): a mask of the edges kept."""
+def _kruskal(pairs: list[tuple[float, int, int]]) -> list[int]:
+    """Minimum spanning forest (Kruskal): the positions of the ``(weight, a, b)`` edges kept.
+
+    Edges are taken by weight, then ``a``, then ``b``, then position.
+    """
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -344,13 +347,13 @@ def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
             x = parent[x]
         return x
 
-    keep = np.zeros(len(u), dtype=bool)
-    ul, vl = u.tolist(), v.tolist()
-    for k in np.lexsort((v, u, weight)).tolist():
-        ra, rb = root(ul[k]), root(vl[k])
+    keep = []
+    for k in sorted(range(len(pairs)), key=pairs.__getitem__):
+        _, a, b = pairs[k]
+        ra, rb = root(a), root(b)
         if ra != rb:
             parent[ra] = rb
-            keep[k] = True
+            keep.append(k)
     return keep
 
 
@@ -381,18 +384,23 @@ def _mehlhorn(
     )
     reach = np.isfinite(dist)
     bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
-    su, sv = source[u[bridge]], source[v[bridge]]
-    a, b = np.minimum(su, sv), np.maximum(su, sv)
-    through = dist[u[bridge]] + weight[bridge] + dist[v[bridge]]
-    order = np.lexsort((through, b, a))  # per pair of terminals, the shortest bridge
-    bridge, a, b, through = bridge[order], a[order], b[order], through[order]
-    first = np.ones(len(bridge), dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    bridge, a, b, through = bridge[first], a[first], b[first], through[first]
+    bu, bv = u[bridge], v[bridge]
+    through = (dist[bu] + weight[bridge] + dist[bv]).tolist()
+    # per pair of terminals, the shortest bridge (of equal ones, the first)
+    best: dict[tuple[int, int], tuple[float, int]] = {}
+    for k, s, t, d in zip(
+        bridge.tolist(), source[bu].tolist(), source[bv].tolist(), through, strict=True
+    ):
+        pair = (s, t) if s < t else (t, s)
+        found = best.get(pair)
+        if found is None or d < found[0]:
+            best[pair] = (d, k)
+    bridges = [k for _, k in best.values()]
     edges = _Edges.of(u, v, matrix.shape[0]) if edges is None else edges
     toward, pred_list = edges.toward(pred), pred.tolist()
     chosen: set[int] = set()
-    for k in bridge[_kruskal(a, b, through)].tolist():
+    for i in _kruskal([(d, a, b) for (a, b), (d, _) in best.items()]):
+        k = bridges[i]
         chosen.add(k)
         for end in (int(u[k]), int(v[k])):
             chosen.update(_route(pred_list, toward, end))

@@ -268,3 +268,69 @@ def test_points_sort_as_lexsort(rows, scale, data):
     assert np.array_equal(_lexsort_mm(points, group), expected)
     wide = points * np.array([1e6, 1.0])  # beyond 62 bits of millimetres: lexsort
     assert np.array_equal(_lexsort_mm(wide, group), np.lexsort((wide[:, 1], wide[:, 0], group)))
+
+
+def _plain_mehlhorn(matrix, u, v, weight, terminals):
+    """Mehlhorn's tree as first written, in arrays (lexsort per terminal pair, Kruskal's mask)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from geo.facilities.corridor_network import _Edges, _route
+
+    dist, pred, source = dijkstra(
+        matrix, directed=True, indices=terminals, min_only=True, return_predecessors=True
+    )
+    reach = np.isfinite(dist)
+    bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
+    su, sv = source[u[bridge]], source[v[bridge]]
+    a, b = np.minimum(su, sv), np.maximum(su, sv)
+    through = dist[u[bridge]] + weight[bridge] + dist[v[bridge]]
+    order = np.lexsort((through, b, a))
+    bridge, a, b, through = bridge[order], a[order], b[order], through[order]
+    first = np.ones(len(bridge), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    bridge, a, b, through = bridge[first], a[first], b[first], through[first]
+    parent = {}
+
+    def root(x):
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    keep = np.zeros(len(a), dtype=bool)
+    for k in np.lexsort((b, a, through)).tolist():
+        ra, rb = root(int(a[k])), root(int(b[k]))
+        if ra != rb:
+            parent[ra] = rb
+            keep[k] = True
+    edges = _Edges.of(u, v, matrix.shape[0])
+    toward, pred_list = edges.toward(pred), pred.tolist()
+    chosen = set()
+    for k in bridge[keep].tolist():
+        chosen.add(k)
+        for end in (int(u[k]), int(v[k])):
+            chosen.update(_route(pred_list, toward, end))
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(2, 30),
+    st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29), st.integers(1, 4)), max_size=80),
+    st.sets(st.integers(0, 29), min_size=1, max_size=8),
+)
+def test_mehlhorn_is_the_tree_first_written(n, pairs, picks):
+    """Same edges as the array version, on graphs with many equal lengths and unreached parts."""
+    from geo.facilities.corridor_network import _mehlhorn, _scan_csr
+
+    distinct = sorted(
+        {(min(a, b) % n, max(a, b) % n): w for a, b, w in pairs if a % n != b % n}.items()
+    )
+    u = np.array([a for (a, _), _ in distinct], dtype=np.int64)
+    v = np.array([b for (_, b), _ in distinct], dtype=np.int64)
+    w = np.array([float(w) for _, w in distinct])
+    terminals = np.array(sorted({p % n for p in picks}))
+    matrix = _scan_csr(n, u, v, w)
+    assert np.array_equal(
+        _mehlhorn(matrix, u, v, w, terminals), _plain_mehlhorn(matrix, u, v, w, terminals)
+    )
