@@ -19,8 +19,9 @@ May import: numpy, shapely, scipy, geo.core and :mod:`~geo.facilities.corridor_l
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
+from geo.core.policy import Policy
 from geo.facilities.corridor_costs import _account, _complete, _Planned, _Solution, _Tree
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
@@ -42,7 +44,7 @@ from geo.facilities.corridor_network import (
     _scan_csr,
     _scan_csrs,
 )
-from geo.facilities.corridor_segments import _inside, _per_metre
+from geo.facilities.corridor_segments import _inside, _inside_of, _per_metre
 
 STEINER_METHOD = "mehlhorn"
 _EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
@@ -50,14 +52,17 @@ _ON_LINE_M = 0.05
 
 
 def _plan_batch(
-    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
+    ctx: _Context,
+    ahead: _Buffered | None = None,
 ) -> _Planned:
     """Plan districts in order; the steps that gain from it are done for all of them at once.
 
     ``tasks``: per district its id, member estate ids, outline, the members' anchor points and
     the open adjacency paths between members (see :func:`geo.facilities.corridors.plan_corridors`).
+    ``ahead``: the districts' buffers computed before, where they were (see :class:`_Buffered`).
     """
-    near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx)
+    near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx, ahead)
     drafts = [_draft(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
     spacing = ctx.policy.corridors.node_spacing_m
     for d, (graph, estate_nodes) in zip(
@@ -96,13 +101,58 @@ class _Near:
     inside: shapely.Geometry  # the district closed over its gaps (prepared, see _inside)
 
 
-def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
+@dataclass
+class _Buffered:
+    """Districts' search regions and insides (:func:`_inside`) computed ahead; None where not.
+
+    The buffers are the same whenever they are computed; they are the costliest geometry of a
+    district, and the run computes some while it prepares the layers (in a thread; see
+    :func:`buffer_ahead`).
+    """
+
+    regions: np.ndarray
+    inside: np.ndarray
+
+    def part(self, start: int, stop: int) -> _Buffered:
+        return _Buffered(self.regions[start:stop], self.inside[start:stop])
+
+
+def _search_regions(outlines: np.ndarray, radius_m: float) -> np.ndarray:
+    """Each outline buffered by ``radius_m`` (4 segments a quarter circle)."""
+    return shapely.buffer(outlines, radius_m, quad_segs=4)
+
+
+def buffer_ahead(outlines: np.ndarray, policy: Policy, stop: threading.Event) -> _Buffered:
+    """The districts' buffers in order, a few at a time, until ``stop`` is set (or all are done).
+
+    Meant for a thread while the run prepares its layers: shapely's array functions release
+    Python's lock, so the buffers take the other core.
+    """
+    n = len(outlines)
+    out = _Buffered(np.full(n, None, dtype=object), np.full(n, None, dtype=object))
+    for a in range(0, n, _AHEAD_DISTRICTS):
+        if stop.is_set():
+            break
+        b = min(a + _AHEAD_DISTRICTS, n)
+        out.regions[a:b] = _search_regions(outlines[a:b], policy.corridors.search_radius_m)
+        out.inside[a:b] = _inside_of(outlines[a:b], policy.adjacency.tolerance_m)
+    return out
+
+
+#: Districts buffered ahead at a time (a stop waits for at most these).
+_AHEAD_DISTRICTS = 64
+
+
+def _near_layers(
+    outlines: np.ndarray, ctx: _Context, ahead: _Buffered | None = None
+) -> list[_Near]:
     """The roads and mains within each outline's search region, clipped to it (one pass each).
 
     The search region is the outline buffered by ``search_radius_m`` (4 segments a quarter
     circle). A line is clipped when it intersects the region (the layer's STRtree), so the clips
     are those of every line of the layer, in the same order. The region lies within the
     outline's box grown by the radius, so a district with no line in that box has no region.
+    ``ahead``: the buffers already computed (the same), by district.
     """
     radius = ctx.policy.corridors.search_radius_m
     n = len(outlines)
@@ -115,7 +165,10 @@ def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
     for tree in trees:
         near[tree.query(shapely.box(*box.T))[0]] = True
     drawn = np.flatnonzero(near)
-    regions = shapely.buffer(outlines[drawn], radius, quad_segs=4)
+    regions = _computed(
+        outlines[drawn], None if ahead is None else ahead.regions[drawn],
+        lambda o: _search_regions(o, radius),
+    )  # fmt: skip
     empty = np.empty(0, dtype=object)
     roads, connects = [empty] * n, [np.zeros(0, dtype=bool)] * n
     if ctx.road_tree is not None and ctx.roads is not None and ctx.road_connects is not None:
@@ -125,8 +178,21 @@ def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
     for utility, lines in ctx.mains.items():
         for i, _, local in _clipped(ctx.mains_trees[utility], lines, regions):
             mains[drawn[i]][utility] = local
-    inside = _inside(outlines, ctx)
+    inside = _computed(outlines, None if ahead is None else ahead.inside, lambda o: _inside(o, ctx))
     return [_Near(roads[i], connects[i], mains[i], inside[i]) for i in range(n)]
+
+
+def _computed(
+    outlines: np.ndarray, found: np.ndarray | None, compute: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``compute(outlines)``, taking those already in ``found`` (None: not yet)."""
+    if found is None:
+        return compute(outlines)
+    out = found.copy()
+    todo = np.flatnonzero(shapely.is_missing(found))
+    if len(todo):
+        out[todo] = compute(outlines[todo])
+    return out
 
 
 def _clipped(

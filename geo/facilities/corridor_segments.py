@@ -230,7 +230,12 @@ def _inside(outlines: np.ndarray, ctx: _Context) -> np.ndarray:
     The outline closed over the gaps between members (at most the adjacency tolerance wide),
     plus 0.5 m so lines along the outline count as inside; the rest is the connection.
     """
-    close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
+    return _inside_of(outlines, ctx.policy.adjacency.tolerance_m)
+
+
+def _inside_of(outlines: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """:func:`_inside` for the adjacency tolerance ``tolerance_m`` (m)."""
+    close = tolerance_m / 2 + _INSIDE_M
     inside = shapely.buffer(shapely.buffer(outlines, close), _INSIDE_M - close)
     shapely.prepare(inside)
     return inside

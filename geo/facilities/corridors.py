@@ -69,6 +69,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
+import threading
 from collections.abc import Iterator
 
 import geopandas as gpd
@@ -90,7 +91,7 @@ from geo.facilities.corridor_costs import (
     _assemble,
     _Planned,
 )
-from geo.facilities.corridor_district import STEINER_METHOD, _plan_batch
+from geo.facilities.corridor_district import STEINER_METHOD, _Buffered, _plan_batch, buffer_ahead
 from geo.facilities.corridor_layers import (  # noqa: F401  (_CONTEXTS: re-exported for callers)
     _CONTEXTS,
     UTILITY_ALIASES,
@@ -177,16 +178,20 @@ def plan_corridors(
         )
     quality = quality if quality is not None else QualityReport()
     outlines = districts.geometry.to_numpy()
-    ctx = _prepare(estates.crs, policy, roads, mains, buildings, outlines, corridor_reach_m(policy))
-    tasks = _district_tasks(estates, districts, adjacency)
-    # districts planned before with the same content come from the memo (when on, see _MEMO)
     memo_on = _memo.enabled()
+    # the costliest geometry (the districts' buffers) starts on the other core meanwhile
+    with _buffering_ahead(None if memo_on else outlines, policy) as ahead:
+        ctx = _prepare(
+            estates.crs, policy, roads, mains, buildings, outlines, corridor_reach_m(policy)
+        )
+        tasks = _district_tasks(estates, districts, adjacency)
+    # districts planned before with the same content come from the memo (when on, see _MEMO)
     keys = [_district_key(ctx, *task[1:]) if memo_on else b"" for task in tasks]
     found: list[_Planned | None] = [_MEMO.get(key) for key in keys]
     missing = [i for i, result in enumerate(found) if result is None]
     with _collector_paused():
         planned = _Planned.joined(
-            list(_plan_districts([tasks[i] for i in missing], ctx, workers)),
+            list(_plan_districts([tasks[i] for i in missing], ctx, workers, ahead.get(0))),
             ctx.buildings is not None,
         )
     if memo_on:
@@ -306,12 +311,39 @@ _CHUNK_DISTRICTS = 16
 #: Districts whose layers are clipped together in one process (bounds the memory of the clips);
 #: also the most a worker process is given at a time.
 _BATCH_DISTRICTS = 512
-#: The districts and the context, inherited by forked worker processes (not pickled).
-_FORK_STATE: tuple[list, _Context] | None = None
+#: The districts, the context and the buffers done ahead, inherited by forked worker processes
+#: (not pickled).
+_FORK_STATE: tuple[list, _Context, _Buffered | None] | None = None
+
+
+@contextlib.contextmanager
+def _buffering_ahead(outlines: np.ndarray | None, policy: Policy) -> Iterator[dict[int, _Buffered]]:
+    """Buffer the districts in a thread while the block runs; then ``{0: what was done}``.
+
+    Nothing is buffered ahead without ``outlines`` (empty dict). The thread stops when the block
+    ends (after at most a few more districts), before any process is forked.
+    """
+    done: dict[int, _Buffered] = {}
+    if outlines is None or not len(outlines):
+        yield done
+        return
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=lambda: done.setdefault(0, buffer_ahead(outlines, policy, stop)), daemon=True
+    )
+    thread.start()
+    try:
+        yield done
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _plan_districts(
-    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context, workers: int
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
+    ctx: _Context,
+    workers: int,
+    ahead: _Buffered | None = None,
 ) -> Iterator[_Planned]:
     """Plan the districts (in order), in this process or in ``workers`` forked processes.
 
@@ -323,10 +355,11 @@ def _plan_districts(
     workers = min(workers, len(tasks) // MIN_DISTRICTS_PER_WORKER)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for i in range(0, len(tasks), _BATCH_DISTRICTS):
-            yield _plan_batch(tasks[i : i + _BATCH_DISTRICTS], ctx)
+            j = i + _BATCH_DISTRICTS
+            yield _plan_batch(tasks[i:j], ctx, None if ahead is None else ahead.part(i, j))
         return
     global _FORK_STATE
-    _FORK_STATE = (tasks, ctx)
+    _FORK_STATE = (tasks, ctx, ahead)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             done = dict(pool.imap_unordered(_plan_span, _spans(len(tasks), workers)))
@@ -352,9 +385,10 @@ def _spans(n: int, workers: int) -> list[tuple[int, int]]:
 
 def _plan_span(span: tuple[int, int]) -> tuple[int, _Planned]:
     assert _FORK_STATE is not None
-    tasks, ctx = _FORK_STATE
+    tasks, ctx, ahead = _FORK_STATE
+    part = None if ahead is None else ahead.part(*span)
     with _collector_paused():
-        return span[0], _plan_batch(tasks[span[0] : span[1]], ctx)
+        return span[0], _plan_batch(tasks[span[0] : span[1]], ctx, part)
 
 
 @contextlib.contextmanager

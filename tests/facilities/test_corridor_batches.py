@@ -232,3 +232,42 @@ def test_memoised_plans_with_buildings_equal_fresh_ones(policy):
                 check_exact=True,
             )
     pd.testing.assert_frame_equal(first.districts, fresh.districts.iloc[:2])
+
+
+def test_buffers_done_ahead_in_part_give_the_same_plan(policy):
+    """Buffered ahead for none, some or all districts: the same rows and lines."""
+    import threading
+
+    from geo.facilities.corridor_district import _Buffered, _plan_batch, buffer_ahead
+    from geo.facilities.corridor_layers import _prepare
+    from tests.facilities.test_corridors import _district_run
+
+    rows = [
+        {
+            "estate_id": f"R{row}-{i}",
+            "geometry": box(i * 110, row * 900, i * 110 + 100, row * 900 + 100),
+        }
+        for row in range(4)
+        for i in range(3)
+    ]
+    estates, districts, edges = _district_run(make_estates(rows), policy)
+    roads = gpd.GeoDataFrame(
+        {"fclass": ["tertiary"]}, geometry=[LineString([(-20, -100), (-20, 4000)])], crs=GK
+    )
+    ctx = _prepare(estates.crs, policy, roads, None, None)
+    tasks = _district_tasks(estates, districts, edges)
+    outlines = districts.geometry.to_numpy()
+    stopped = threading.Event()
+    stopped.set()
+    none = buffer_ahead(outlines, policy, stopped)
+    assert shapely.is_missing(none.regions).all() and shapely.is_missing(none.inside).all()
+    every = buffer_ahead(outlines, policy, threading.Event())
+    assert not shapely.is_missing(every.inside).any()
+    some = _Buffered(every.regions.copy(), every.inside.copy())
+    some.regions[1::2] = None
+    some.inside[::2] = None
+    plain = _plan_batch(tasks, ctx)
+    for ahead in (none, every, some):
+        planned = _plan_batch(tasks, ctx, ahead)
+        assert planned.rows == plain.rows and planned.segments == plain.segments
+        assert shapely.to_wkb(planned.geoms).tolist() == shapely.to_wkb(plain.geoms).tolist()
