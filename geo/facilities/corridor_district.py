@@ -366,11 +366,14 @@ def _candidates(
     ctx: _Context,
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
     """Connection nodes of a group reachable from the estates: node -> (link length, line)."""
+    out: dict[int, tuple[float, shapely.Geometry | None]] = {}
+    mains = group.basis == "mains" and group.main_lines is not None
+    if not (mains or (group.basis == "roads" and connect_roads is not None)):
+        return out  # none (the outline's are chosen apart)
     labels = net.labels()
     nodes = np.flatnonzero(labels == labels[next(iter(estate_nodes.values()))])
     points = shapely.points(net.xy[nodes])
-    out: dict[int, tuple[float, shapely.Geometry | None]] = {}
-    if group.basis == "mains" and group.main_lines is not None:
+    if mains:
         tree = shapely.STRtree(group.main_lines)
         idx, dist = tree.query_nearest(
             points, max_distance=ctx.policy.corridors.mains_reach_m, return_distance=True
@@ -382,7 +385,7 @@ def _candidates(
         for p, (d, m) in best.items():
             link = shapely.shortest_line(points[p], group.main_lines[m]) if d > _ON_LINE_M else None
             out[int(nodes[p])] = (d if link is not None else 0.0, link)
-    elif group.basis == "roads" and connect_roads is not None:
+    elif connect_roads is not None:
         # the nodes on a connection road: within _ON_LINE_M of one (of their collection, prepared)
         roads = shapely.geometrycollections(connect_roads)
         shapely.prepare(roads)
