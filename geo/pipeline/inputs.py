@@ -12,11 +12,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from geo import io
 from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
 from geo.core.errors import QualityReport
+from geo.core.extent import NEAR_MARGIN_M, boxes_in
 from geo.core.messages import msg
 from geo.core.policy import Policy
 from geo.core.schema import ESTATE_COLUMNS
@@ -361,10 +362,11 @@ def barrier_layer(
     where any barrier can block, and about the edges touching estates share, where only a line
     can), or an array of boxes where any barrier can block (shapely polygons in ``crs``). When
     given, a layer in another CRS than ``crs`` keeps only the features that meet such an area
-    (grown by :data:`_NEAR_MARGIN_M`) in their own CRS, in their order, before it is projected:
-    the same graph and edges, for less projecting (issue 20: at 220,000 tiled estates, whose
-    tiles span two Gauss-Krüger zones, 1.3 of the 20.6 million barrier vertices). A layer
-    already in ``crs`` is kept whole (the adjacency's own index passes over far barriers).
+    (grown by :data:`geo.core.extent.NEAR_MARGIN_M`) in their own CRS, in their order, before
+    it is projected: the same graph and edges, for less projecting (issue 20: at 220,000 tiled
+    estates, whose tiles span two Gauss-Krüger zones, 1.3 of the 20.6 million barrier
+    vertices). A layer already in ``crs`` is kept whole (the adjacency's own index passes over
+    far barriers).
     """
     frames = []
     boxes: dict[str, np.ndarray | None] = {}  # the areas as boxes in a layer's CRS, by CRS
@@ -381,7 +383,7 @@ def barrier_layer(
             return frame  # nothing to project
         key = CRS.from_user_input(frame.crs).to_wkt()
         if key not in boxes:
-            boxes[key] = _boxes_in(areas, crs, frame.crs, _NEAR_MARGIN_M)
+            boxes[key] = boxes_in(areas, crs, frame.crs, NEAR_MARGIN_M)
         if boxes[key] is None:
             return frame
         keep = _meeting(frame.geometry.to_numpy(), boxes[key], crossing, frame.crs)
@@ -405,16 +407,10 @@ def barrier_layer(
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
 
 
-#: Added around an area (metres) when selecting the barriers that meet it in their own CRS:
-#: covers the bending of a box's sides, and of a feature's edges, when they are carried into
-#: the other CRS (see :data:`_NEAR_EDGE_M`).
-_NEAR_MARGIN_M = 10.0
-#: Longest piece of the side of a box carried into another CRS as a straight line (m).
-_NEAR_SEGMENT_M = 1000.0
 #: Longest edge (m) of a feature selected by its shape; one with a longer edge is selected by
 #: its extent. Between two conformal projections at China's latitudes a straight edge of L m
 #: strays from the straight line between its carried ends by about L² tan(latitude) / 8R: at
-#: most 0.7 m at 5 km, well inside :data:`_NEAR_MARGIN_M`.
+#: most 0.7 m at 5 km, well inside :data:`geo.core.extent.NEAR_MARGIN_M`.
 _NEAR_EDGE_M = 5000.0
 #: At least the metres in a unit of angle of a geographic CRS (per radian) in any direction.
 _EARTH_RADIUS_MAX_M = 6_400_000.0
@@ -472,36 +468,6 @@ def _has_edge_over(geoms: np.ndarray, limit: float) -> np.ndarray:
         np.maximum.at(longest, index[1:][same], step[same])
         over[wide] = longest > limit
     return over
-
-
-def _boxes_in(areas: np.ndarray, crs: object, target: object, margin_m: float) -> np.ndarray | None:
-    """The boxes of ``areas`` (in the metric ``crs``) grown by ``margin_m``, as boxes in ``target``.
-
-    Each box in ``target`` holds its corners carried over, and a point every
-    :data:`_NEAR_SEGMENT_M` along a longer side. None when a point does not carry over
-    (outside the area of ``target``).
-    """
-    x0, y0, x1, y1 = shapely.bounds(areas).T
-    x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
-    grown = shapely.box(x0, y0, x1, y1)
-    long = np.flatnonzero(np.maximum(x1 - x0, y1 - y0) > _NEAR_SEGMENT_M)
-    corners = np.stack([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])  # (4, 2, n)
-    transform = Transformer.from_crs(crs, target, always_xy=True).transform
-    with np.errstate(invalid="ignore"):
-        fx, fy = transform(corners[:, 0], corners[:, 1])
-        found = np.array([fx.min(axis=0), fy.min(axis=0), fx.max(axis=0), fy.max(axis=0)])
-        if len(long):
-            points, which = shapely.get_coordinates(
-                shapely.segmentize(grown[long], _NEAR_SEGMENT_M), return_index=True
-            )
-            px, py = transform(points[:, 0], points[:, 1])
-            for row, values, reduce in ((0, px, np.minimum), (1, py, np.minimum)):
-                reduce.at(found[row], long[which], values)
-            for row, values, reduce in ((2, px, np.maximum), (3, py, np.maximum)):
-                reduce.at(found[row], long[which], values)
-    if not np.isfinite(found).all():
-        return None
-    return shapely.box(*found)
 
 
 def read_plan_table(
