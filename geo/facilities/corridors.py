@@ -67,7 +67,6 @@ pyproj, geo.core and those modules.
 from __future__ import annotations
 
 import contextlib
-import gc
 import multiprocessing
 import threading
 from collections.abc import Iterator
@@ -79,6 +78,7 @@ import shapely
 from pyproj import CRS
 
 from geo.core import _memo
+from geo.core._machine import collector_paused
 from geo.core._memo import Memo, digest
 from geo.core.errors import QualityReport
 from geo.core.messages import msg
@@ -189,7 +189,7 @@ def plan_corridors(
     keys = [_district_key(ctx, *task[1:]) if memo_on else b"" for task in tasks]
     found: list[_Planned | None] = [_MEMO.get(key) for key in keys]
     missing = [i for i, result in enumerate(found) if result is None]
-    with _collector_paused():
+    with collector_paused():
         planned = _Planned.joined(
             list(_plan_districts([tasks[i] for i in missing], ctx, workers, ahead.get(0))),
             ctx.buildings is not None,
@@ -387,26 +387,8 @@ def _plan_span(span: tuple[int, int]) -> tuple[int, _Planned]:
     assert _FORK_STATE is not None
     tasks, ctx, ahead = _FORK_STATE
     part = None if ahead is None else ahead.part(*span)
-    with _collector_paused():
+    with collector_paused():
         return span[0], _plan_batch(tasks[span[0] : span[1]], ctx, part)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while districts are planned (then as it was).
-
-    Planning makes many small short-lived containers (tuples, lists, dicts) and no reference
-    cycles; every few hundred of them the collector walks the young objects and, often, all the
-    others: about 7 % of the corridors' CPU at 50,000 estates. Reference counting still frees
-    every object as soon as it is unused; a cycle would wait for the collector's return.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 #: District plans by content: a district's corridors depend only on its members, their shapes

@@ -32,7 +32,7 @@ from geo.pipeline.result import (
     Progress,
     note_progress,
 )
-from geo.planning.adjacency import build_adjacency
+from geo.planning.adjacency import BlockingAreas, build_adjacency
 from geo.planning.conditions import management_model_note
 from geo.planning.districts import estimate_investment, form_districts
 from geo.planning.eligibility import assess_eligibility
@@ -131,7 +131,7 @@ _ADJACENCY: Memo[tuple[nx.Graph, gpd.GeoDataFrame]] = Memo(2)
 
 
 def _barriers_in(
-    inputs: PlanInputs, policy: Policy, crs: CRS, areas: np.ndarray | None
+    inputs: PlanInputs, policy: Policy, crs: CRS, areas: BlockingAreas | np.ndarray | None
 ) -> gpd.GeoDataFrame | None:
     """:func:`geo.pipeline.inputs.barrier_layer` for ``areas`` (None: everywhere)."""
     return barrier_layer(inputs, policy, crs, areas=areas)
