@@ -12,7 +12,8 @@ This module only re-exports the public API, so ``from geo import io; io.read_est
 the code lives in one module per concept:
 
 - :mod:`geo.io.files`: input checks (size, suffixes, Shapefile parts and encodings)
-- :mod:`geo.io.vector`: read_vector, CRS settling, clean_polygons, lines/polygons, boundaries
+- :mod:`geo.io.vector`: read_vector (Arrow or plain read), CRS settling
+- :mod:`geo.io.shapes`: clean_polygons, lines/polygons, boundaries (geometry checked by kind)
 - :mod:`geo.io.estates`: read_estates, canonical_estates
 - :mod:`geo.io.facility_layers`: elderly-care facilities and candidate sites
 - :mod:`geo.io.tables`, :mod:`geo.io.xlsx`: read_table (CSV/TSV/XLSX), read_survey, read_survey_and_table
@@ -43,6 +44,12 @@ from geo.io.files import (
 )
 from geo.io.output_guard import check_output, guarded_run
 from geo.io.results import read_results
+from geo.io.shapes import (
+    _polygonal_part,
+    clean_polygons,
+    read_boundaries,
+    read_lines_or_polygons,
+)
 from geo.io.tables import read_survey, read_survey_and_table, read_table
 from geo.io.uploads import (
     SHAPEFILE_SIDECARS,
@@ -54,13 +61,7 @@ from geo.io.uploads import (
     stage_upload,
     stage_uploads,
 )
-from geo.io.vector import (
-    _polygonal_part,
-    clean_polygons,
-    read_boundaries,
-    read_lines_or_polygons,
-    read_vector,
-)
+from geo.io.vector import read_vector
 from geo.io.writers import (
     _plain,
     atomic_path,
