@@ -147,14 +147,8 @@ def join_survey(
     estate_keys: _NameKeys | None = _NameKeys(out)
     if estate_keys.names is None:
         estate_keys = None
-    matches: dict[int, RowMatch] = {}
-    index_of = dict(zip(out["estate_id"].astype(str).tolist(), range(len(out)), strict=True))
-    taken: set[int] = set()
-    survey_ids = survey["estate_id"].tolist() if "estate_id" in survey else [None] * len(survey)
-    for i, sid in enumerate(survey_ids):
-        if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
-            matches[i] = RowMatch("matched_id", index_of[sid])
-            taken.add(index_of[sid])
+    matches = _match_ids(out, survey)
+    taken: set[int] = {m.estate for m in matches.values()}
     # plain lists: a cell read with ``.at`` costs a Series (and a copy of the frame's attrs)
     row_names = survey["name"].tolist() if "name" in survey else [None] * len(survey)
     row_numbers = [int(r) for r in survey["survey_row"].tolist()]
@@ -198,6 +192,37 @@ def join_survey(
     ]
     report.table = join_table(out, survey, matches, row_counties, points)
     return out, report
+
+
+def _match_ids(estates: pd.DataFrame, survey: pd.DataFrame) -> dict[int, RowMatch]:
+    """Rows whose ``estate_id`` names an estate: the first such row of each estate, in row order.
+
+    An id carried by several estates names the last of them. A text id column is looked up in
+    one array operation when the estates' ids are unique (the canonical estates'), else row by
+    row.
+    """
+    if "estate_id" not in survey:
+        return {}
+    ids = estates["estate_id"].astype(str).tolist()
+    column = survey["estate_id"]
+    lookup = pd.Index(ids)
+    if isinstance(column.dtype, pd.StringDtype) and lookup.is_unique:
+        found = lookup.get_indexer(column.to_numpy(dtype=object, na_value=None))
+        found[column.isna().to_numpy()] = -1  # a missing id names no estate
+        rows = np.flatnonzero(found >= 0)
+        first = ~pd.Series(found[rows]).duplicated().to_numpy()
+        return {
+            int(i): RowMatch("matched_id", int(e))
+            for i, e in zip(rows[first], found[rows][first], strict=True)
+        }
+    index_of = dict(zip(ids, range(len(ids)), strict=True))
+    matches: dict[int, RowMatch] = {}
+    taken: set[int] = set()
+    for i, sid in enumerate(column.tolist()):
+        if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
+            matches[i] = RowMatch("matched_id", index_of[sid])
+            taken.add(index_of[sid])
+    return matches
 
 
 def _memoised(function: Callable[[object], str]) -> Callable[[object], str]:

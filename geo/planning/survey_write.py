@@ -91,19 +91,31 @@ def _weighted_share(rows: pd.DataFrame, column: str) -> object:
     return float(known[column].astype(float).mean())
 
 
-def rows_by_estate(matches: dict[int, RowMatch]) -> dict[int, list[int]]:
-    """The survey rows (positions, ascending) joined to each estate (position), by first row."""
-    by_estate: dict[int, list[int]] = {}
-    for i in sorted(matches):
-        estate = matches[i].estate
-        if estate is None:
-            continue
-        rows = by_estate.get(estate)
-        if rows is None:
-            by_estate[estate] = [i]
-        else:
-            rows.append(i)
-    return by_estate
+def rows_by_estate(
+    matches: dict[int, RowMatch],
+) -> tuple[np.ndarray, np.ndarray, dict[int, list[int]]]:
+    """The survey rows (positions) joined to each estate (position), grouped in arrays.
+
+    Returns the estates joined by one row and that row (two aligned arrays), and the survey
+    rows (ascending) of each estate joined by several.
+    """
+    rows = np.fromiter(matches.keys(), dtype=np.int64, count=len(matches))
+    estates = np.fromiter(
+        (-1 if m.estate is None else m.estate for m in matches.values()),
+        dtype=np.int64,
+        count=len(matches),
+    )
+    rows, estates = rows[estates >= 0], estates[estates >= 0]
+    order = np.lexsort((rows, estates))  # by estate, then row
+    rows, estates = rows[order], estates[order]
+    starts = np.flatnonzero(np.r_[True, estates[1:] != estates[:-1]]) if len(rows) else rows
+    counts = np.diff(np.r_[starts, len(rows)])
+    one = counts == 1
+    several = {
+        int(estates[start]): rows[start : start + count].tolist()
+        for start, count in zip(starts[~one], counts[~one], strict=True)
+    }
+    return estates[starts[one]], rows[starts[one]], several
 
 
 def write_rows(
@@ -122,8 +134,8 @@ def write_rows(
     """
     out = estates.copy(deep=False)
     n = len(out)
-    by_estate = rows_by_estate(matches)
-    _write_values(out, survey, by_estate)
+    single_at, single_rows, several = rows_by_estate(matches)
+    _write_values(out, survey, single_at, single_rows, several)
     rank = {kind: k for k, kind in enumerate(MATCH_KINDS)}
     row_names = survey["name"].tolist() if "name" in survey else None
     row_numbers = [int(r) for r in survey["survey_row"].tolist()]
@@ -135,10 +147,9 @@ def write_rows(
     score = np.full(n, np.nan)
     name_fill: dict[int, str] = {}  # position -> value
     county_fill: dict[int, str] = {}
-    single = [(e, rows[0]) for e, rows in by_estate.items() if len(rows) == 1]
-    if single:  # the common case, column by column
-        at = np.fromiter((e for e, _ in single), dtype=np.int64, count=len(single))
-        rows = [i for _, i in single]
+    if len(single_at):  # the common case, column by column
+        at = single_at
+        rows = single_rows.tolist()
         numbers = [row_numbers[i] for i in rows]
         best = [matches[i] for i in rows]
         texts = [_text(row_names[i]) for i in rows] if row_names is not None else []
@@ -150,10 +161,10 @@ def write_rows(
         status[at] = [m.status for m in best]
         distance[at] = [np.nan if m.distance_m is None else round(m.distance_m, 1) for m in best]
         score[at] = [np.nan if m.name_score is None else m.name_score for m in best]
-        county_fill.update((e, row_counties[i]) for e, i in single if row_counties[i])
-    for position, rows in by_estate.items():
-        if len(rows) == 1:
-            continue
+        county_fill.update(
+            (e, row_counties[i]) for e, i in zip(at.tolist(), rows, strict=True) if row_counties[i]
+        )
+    for position, rows in several.items():
         best_match = matches[min(rows, key=lambda i: rank[matches[i].status])]
         names = [_text(row_names[i]) for i in rows] if row_names is not None else []
         names = [t for t in names if t]
@@ -171,7 +182,8 @@ def write_rows(
         if county:
             county_fill[position] = county
     joined = np.zeros(n, dtype=bool)
-    joined[list(by_estate)] = True
+    joined[single_at] = True
+    joined[list(several)] = True
     columns = {
         "survey_row": pd.arrays.IntegerArray(first_row, ~joined),
         "survey_rows": pd.array(rows_text, dtype="string"),
@@ -195,20 +207,21 @@ def write_rows(
 
 
 def _write_values(
-    out: gpd.GeoDataFrame, survey: pd.DataFrame, by_estate: dict[int, list[int]]
+    out: gpd.GeoDataFrame,
+    survey: pd.DataFrame,
+    at: np.ndarray,
+    rows: np.ndarray,
+    several: dict[int, list[int]],
 ) -> None:
     """Write the survey's known attribute values into ``out`` (in place).
 
-    A column already of its canonical dtype on both sides (as :func:`geo.io.read_survey` and
+    ``at`` and ``rows``: the estates joined by one row and that row; ``several``: the rows of
+    each estate joined by several (aggregated, :func:`aggregate_rows`). A column already of its canonical dtype on both sides (as :func:`geo.io.read_survey` and
     :func:`geo.io.read_estates` give them) is written as an array; any other through objects,
     as the rows of several-row estates are.
     """
-    single = {e: rows[0] for e, rows in by_estate.items() if len(rows) == 1}
-    several = {e: rows for e, rows in by_estate.items() if len(rows) > 1}
     columns = [c for c in _ATTRIBUTES if c in survey]
-    if single:
-        at = np.fromiter(single, dtype=np.int64, count=len(single))
-        rows = np.fromiter(single.values(), dtype=np.int64, count=len(single))
+    if len(at):
         slow = []
         for column in columns:
             dtype = pd.api.types.pandas_dtype(ESTATE_COLUMNS[column][0])
@@ -217,18 +230,20 @@ def _write_values(
                 slow.append(column)
                 continue
             values = source.array.take(rows)
-            known = ~np.asarray(values.isna(), dtype=bool)
+            known = np.flatnonzero(~np.asarray(values.isna(), dtype=bool))
             if column not in out:
                 out[column] = pd.Series(pd.NA, index=out.index, dtype=dtype)
-            if known.any():
-                merged = out[column].array.copy()
-                merged[at[known]] = values[known]
-                out[column] = pd.Series(merged, index=out.index)
+            if len(known):  # each estate's own value, or its row's known one
+                current = out[column].array
+                picked = np.arange(len(out))
+                picked[at[known]] = len(out) + known
+                both = type(current)._concat_same_type([current, values])
+                out[column] = pd.Series(both.take(picked), index=out.index)
         if slow:
             part = survey.iloc[rows][slow].set_axis(out.index[at], axis=0)
             _write_part(out, part, slow)
     if several:
-        rows_values = [aggregate_rows(survey.loc[rows]) for rows in several.values()]
+        rows_values = [aggregate_rows(survey.loc[r]) for r in several.values()]
         part = pd.DataFrame(rows_values, index=out.index[list(several)], columns=columns)
         _write_part(out, part, columns)
 
