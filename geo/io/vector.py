@@ -14,6 +14,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -121,13 +123,10 @@ def read_vector(
             # NaN coordinates and odd fields warn; they are reported in the quality layer instead
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.simplefilter("ignore", UserWarning)
-            arrow = encoding is None and _arrow_gives_the_same(gdal_path, chosen)
-            gdf = pyogrio.read_dataframe(
-                gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore", use_arrow=arrow
-            )
-            if arrow:
-                gdf = _own_columns(gdf)
-            if arrow and gdf is None:  # a text field without a value: read as the plain read
+            gdf = None
+            if encoding is None and _arrow_gives_the_same(gdal_path, chosen):
+                gdf = _read_batches(gdal_path, chosen)
+            if gdf is None:  # feature by feature
                 gdf = pyogrio.read_dataframe(
                     gdal_path, layer=chosen, encoding=encoding, on_invalid="ignore"
                 )
@@ -175,27 +174,38 @@ def _arrow_gives_the_same(gdal_path: str, layer: str | None) -> bool:
     )
 
 
-def _own_columns(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
-    """The attribute columns of an Arrow read copied into memory of their own.
+def _read_batches(gdal_path: str, layer: str | None) -> gpd.GeoDataFrame | None:
+    """The layer read through Arrow, batch by batch: the frame ``pyogrio.read_dataframe`` gives.
 
-    As read, a column may be a view into GDAL's record batches, which hold the features' WKB
-    too: one column kept alive keeps all of it (+200 MB resident for 285,705 water polygons).
-    None when a text column has no value at all (the plain read makes it an object column).
+    Each batch of GDAL's (65,536 features) has its WKB turned into geometries and its
+    attributes copied out before the next is read: whole-layer Arrow reads keep every batch
+    alive at once, which leaves the memory they held in holes between the geometries (+200 MB
+    resident at 220,000 tiled estates, issue 20). None when a text field has no value at all
+    (the plain read makes it an object column, Arrow a text one).
     """
-    columns = {}
-    for name in gdf.columns:
-        if name == gdf.geometry.name:
-            continue
-        values = gdf[name]
-        if isinstance(values.dtype, pd.StringDtype):
-            if values.isna().all():
-                return None
-            columns[name] = pd.array(values.to_numpy(dtype=object), dtype=values.dtype)
-        elif isinstance(values.dtype, np.dtype):
-            columns[name] = np.array(values.to_numpy(), copy=True)
-    for name, column in columns.items():
-        gdf[name] = column
-    return gdf
+    geometries, parts, count = [], [], 0
+    with pyogrio.open_arrow(gdal_path, layer=layer, use_pyarrow=True) as (meta, reader):
+        name = meta["geometry_name"] or "wkb_geometry"
+        for batch in reader:
+            wkb = batch.column(batch.schema.get_field_index(name))
+            geometries.append(
+                shapely.from_wkb(wkb.to_numpy(zero_copy_only=False), on_invalid="ignore")
+            )
+            attributes = batch.drop_columns([name])
+            rows = pa.array(np.arange(batch.num_rows))  # take: columns of their own
+            owned = [pc.take(column, rows) for column in attributes.columns]
+            parts.append(pa.Table.from_arrays(owned, schema=attributes.schema).to_pandas())
+            count += batch.num_rows
+            del batch, wkb, attributes, owned
+        crs = meta["crs"]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if not len(frame.columns):  # geometry only
+        frame = pd.DataFrame(index=pd.RangeIndex(count))
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.StringDtype) and frame[column].isna().all():
+            return None
+    frame["geometry"] = np.concatenate(geometries)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
 
 
 def _refuse_view(path: Path, layer: str, source: str) -> None:

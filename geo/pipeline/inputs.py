@@ -107,24 +107,24 @@ def load_inputs(
     )
     estates_gdf = drop_derived_columns(estates_gdf, str(estates), quality)
     sources["estates"] = str(estates)
+    survey_df = None
+    if survey is not None:
+        survey_df, table = io.read_survey_and_table(
+            survey, quality=quality, column_mapping=column_mapping
+        )
+        sources["survey"] = str(survey)
+        survey_df = _survey_points(
+            survey, survey_df, table, survey_crs, estates_gdf, column_mapping, quality
+        )
+        del table
     with ThreadPoolExecutor(1) as background:
-        # the barrier and road layers are read before the survey, their validity checked in the
-        # background while the survey is read; their notes and errors keep their place (issue 20)
+        # each barrier or road layer's validity is checked in the background while the next
+        # layer is read (issue 20); they are read, and report, in order
         layers = [*barriers, *([roads] if roads is not None else [])]
-        started = _start_layers(layers, background)
-        survey_df = None
-        if survey is not None:
-            survey_df, table = io.read_survey_and_table(
-                survey, quality=quality, column_mapping=column_mapping
-            )
-            sources["survey"] = str(survey)
-            survey_df = _survey_points(
-                survey, survey_df, table, survey_crs, estates_gdf, column_mapping, quality
-            )
-            del table
+        started = _start_layers(layers, background, quality)
         barrier_frames = []
-        for item, pending in zip(barriers, started, strict=False):
-            frame = _finish_layer(pending, quality)
+        for item, pending in zip(barriers, started[: len(barriers)], strict=True):
+            frame = _finish_layer(pending)
             path, _ = _split_layer(item)
             label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
             # in the estates' CRS (one frame for all layers): the run projects them to its
@@ -137,7 +137,7 @@ def load_inputs(
             sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
         roads_gdf = None
         if roads is not None:
-            roads_gdf = _finish_layer(started[len(barriers)], quality)
+            roads_gdf = _finish_layer(started[len(barriers)])
             sources["roads"] = str(roads)
     boundaries_gdf = None
     if boundaries is not None:
@@ -179,40 +179,28 @@ def load_inputs(
     )
 
 
-#: A barrier or road layer read before the survey: its :class:`geo.io.shapes.LinesOrPolygons`
-#: (None when reading it failed), the notes of its reading, and the error it raised.
-_Started = tuple["io.LinesOrPolygons | None", QualityReport, Exception | None]
-
-
-def _start_layers(items: Sequence[str | Path], background: Executor) -> list[_Started]:
+def _start_layers(
+    items: Sequence[str | Path], background: Executor, quality: QualityReport
+) -> list[io.LinesOrPolygons]:
     """Read the barrier and road layers in order, their validity left to ``background``.
 
-    Each layer's notes go to a report of its own and its error is kept, so both come out where
-    the layer's reading stood before (:func:`_finish_layer`); reading stops at the first error,
-    as it did.
+    Raises
+    ------
+    InputError
+        As :func:`geo.io.read_lines_or_polygons`, for the first layer that cannot be used.
     """
-    started: list[_Started] = []
+    started = []
     for item in items:
         path, layer = _split_layer(item)
-        notes = QualityReport()
-        try:
-            layer_read = io.start_lines_or_polygons(
-                path, quality=notes, layer=layer, background=background
-            )
-        except Exception as exc:  # raised by _finish_layer, after the survey's own errors
-            started.append((None, notes, exc))
-            break
-        started.append((layer_read, notes, None))
+        started.append(
+            io.start_lines_or_polygons(path, quality=quality, layer=layer, background=background)
+        )
     return started
 
 
-def _finish_layer(started: _Started, quality: QualityReport) -> gpd.GeoDataFrame:
-    """The layer of :func:`_start_layers`, its notes added to ``quality`` (or its error raised)."""
-    layer_read, notes, error = started
-    quality.extend(notes)
-    if error is not None:
-        raise error
-    return layer_read.result()
+def _finish_layer(started: io.LinesOrPolygons) -> gpd.GeoDataFrame:
+    """The layer of :func:`_start_layers`, its invalid geometries repaired."""
+    return started.result()
 
 
 def _survey_points(

@@ -1,5 +1,5 @@
-"""load_inputs reads barriers and roads before the survey (their validity checked meanwhile):
-notes and errors still come in the order of the inputs (estates, survey, barriers, roads)."""
+"""load_inputs checks a barrier or road layer's validity in the background while it reads the next
+one: notes and errors still come in the order of the inputs (estates, survey, barriers, roads)."""
 
 from __future__ import annotations
 
