@@ -184,6 +184,9 @@ def _read_batches(gdal_path: str, layer: str | None) -> gpd.GeoDataFrame | None:
     (the plain read makes it an object column, Arrow a text one).
     """
     geometries, parts, count = [], [], 0
+    # the system's allocator: Arrow's own pool (mimalloc) keeps what it freed (+50 MB resident
+    # at 50,000 tiled estates)
+    pool = pa.system_memory_pool()
     with pyogrio.open_arrow(gdal_path, layer=layer, use_pyarrow=True) as (meta, reader):
         name = meta["geometry_name"] or "wkb_geometry"
         for batch in reader:
@@ -192,11 +195,13 @@ def _read_batches(gdal_path: str, layer: str | None) -> gpd.GeoDataFrame | None:
                 shapely.from_wkb(wkb.to_numpy(zero_copy_only=False), on_invalid="ignore")
             )
             attributes = batch.drop_columns([name])
-            rows = pa.array(np.arange(batch.num_rows))  # take: columns of their own
-            owned = [pc.take(column, rows) for column in attributes.columns]
-            parts.append(pa.Table.from_arrays(owned, schema=attributes.schema).to_pandas())
+            # taken: columns of their own, not views into the batch
+            rows = pa.array(np.arange(batch.num_rows), memory_pool=pool)
+            owned = [pc.take(column, rows, memory_pool=pool) for column in attributes.columns]
+            table = pa.Table.from_arrays(owned, schema=attributes.schema)
+            parts.append(table.to_pandas(memory_pool=pool))
             count += batch.num_rows
-            del batch, wkb, attributes, owned
+            del batch, wkb, attributes, owned, table
         crs = meta["crs"]
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if not len(frame.columns):  # geometry only

@@ -87,3 +87,14 @@ def test_other_formats_and_field_types_are_read_feature_by_feature(tmp_path: Pat
     )
     frame.to_file(tmp_path / "dates.gpkg", layer="estates", driver="GPKG")
     assert not vector._arrow_gives_the_same(str(tmp_path / "dates.gpkg"), "estates")
+
+
+def test_a_layer_of_geometry_only_reads_the_same(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)], crs=4549)
+    path = tmp_path / "bare.gpkg"
+    frame.to_file(path, layer="estates", driver="GPKG")
+    arrow, plain = _both(monkeypatch, path, "estates")
+    assert arrow is not None
+    _assert_same(arrow, plain)
