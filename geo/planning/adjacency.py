@@ -11,9 +11,7 @@ All geometry must be in one projected CRS in metres (see :func:`geo.core.crs.met
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import networkx as nx
@@ -22,7 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geo.core._machine import cores
+from geo.core._machine import in_threads
 
 _TOUCH_EPS_M = 0.01
 _MIN_PAIRS_PER_THREAD = 2000
@@ -78,21 +76,12 @@ def _lines_near(
 
 
 def _in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
-    """Return ``func(*arrays)`` computed in chunks on all cores.
+    """Return ``func(*arrays)`` computed in chunks on all cores (:func:`geo.core._machine.in_threads`).
 
     ``func`` is an element-wise vectorised shapely function of equal-length arrays; GEOS releases
     the GIL, so threads run in parallel and the result is the same array as one call gives.
     """
-    n = len(arrays[0])
-    workers = min(cores(), n // _MIN_PAIRS_PER_THREAD)
-    if workers <= 1:
-        return func(*arrays)
-    cuts = np.linspace(0, n, 4 * workers + 1).astype(int)
-    with ThreadPoolExecutor(workers) as pool:
-        parts = list(
-            pool.map(lambda c: func(*(a[c[0] : c[1]] for a in arrays)), itertools.pairwise(cuts))
-        )
-    return np.concatenate(parts)
+    return in_threads(func, *arrays, min_per_thread=_MIN_PAIRS_PER_THREAD)
 
 
 def _require_metric(gdf: gpd.GeoDataFrame, what: str) -> None:
