@@ -21,12 +21,7 @@ import pandas as pd
 import shapely
 
 from geo.facilities.corridor_layers import _Context, _Group
-from geo.facilities.corridor_segments import (
-    _cut_segments,
-    _Pending,
-    _pending,
-    _Segments,
-)
+from geo.facilities.corridor_segments import _cut_segments, _Pending, _pending
 
 MAIN = "municipal network"
 
@@ -103,24 +98,108 @@ def _pct(value: float, base: float) -> float:
     return round(100.0 * (1.0 - value / base), 1) if base > 0 else 0.0
 
 
-@dataclass
-class _DistrictResult:
-    row: dict[str, object]
-    segments: _Segments | None
-    table: list[dict[str, object]]
-    pending: _Pending | None = None  # the segments before they are cut (see _complete)
+#: The columns of the per-utility table (one row per district and utility, plus ``trench``).
+UTILITY_TABLE_COLUMNS = (
+    "district_id",
+    "utility",
+    "length_m",
+    "separate_length_m",
+    "connections",
+    "separate_connections",
+    "cost_yuan",
+    "separate_cost_yuan",
+)
 
-    def for_district(self, district_id: str) -> _DistrictResult:
-        """A copy labelled with ``district_id`` (plans are memoised under a placeholder id)."""
-        segments = None
-        if self.segments is not None:
-            segments = _Segments(
-                [{**row, "district_id": district_id} for row in self.segments.rows],
-                list(self.segments.geoms),
-                self.segments.clearance_ok,
+
+@dataclass
+class _Planned:
+    """Consecutive districts' corridors as plain rows, without district ids (added at the end).
+
+    ``rows``: per district, its values of :data:`DISTRICT_CORRIDOR_COLUMNS`; ``table``: the rows
+    of :data:`UTILITY_TABLE_COLUMNS` but the first, district by district, ``table_at`` where each
+    district's start (one more: the end); ``segments``: per segment its values of
+    :data:`SEGMENT_COLUMNS` from ``utilities`` to ``clearance_m``, district by district, with
+    ``segments_at``, ``geoms`` (their lines) and ``clearance_ok`` (None without buildings).
+    Small to send back from a worker process: the lines travel as coordinate arrays.
+    """
+
+    rows: list[list[object]]
+    table: list[tuple[object, ...]]
+    table_at: list[int]
+    segments: list[tuple[object, ...]]
+    segments_at: list[int]
+    geoms: np.ndarray
+    clearance_ok: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def district(self, i: int) -> _Planned:
+        """The ``i``-th district's part (for the memo of district plans)."""
+        t0, t1 = self.table_at[i], self.table_at[i + 1]
+        s0, s1 = self.segments_at[i], self.segments_at[i + 1]
+        return _Planned(
+            [list(self.rows[i])],
+            self.table[t0:t1],
+            [0, t1 - t0],
+            self.segments[s0:s1],
+            [0, s1 - s0],
+            self.geoms[s0:s1],
+            None if self.clearance_ok is None else self.clearance_ok[s0:s1],
+        )
+
+    @classmethod
+    def joined(cls, parts: list[_Planned], buildings: bool) -> _Planned:
+        """The parts one after the other (``buildings``: whether segments have a clearance flag)."""
+
+        def starts(ats: list[list[int]]) -> list[int]:
+            out = [0]
+            for at in ats:
+                base = out[-1]
+                out.extend(base + x for x in at[1:])
+            return out
+
+        geoms = [p.geoms for p in parts]
+        return cls(
+            [row for p in parts for row in p.rows],
+            [row for p in parts for row in p.table],
+            starts([p.table_at for p in parts]),
+            [row for p in parts for row in p.segments],
+            starts([p.segments_at for p in parts]),
+            np.concatenate(geoms) if geoms else np.empty(0, dtype=object),
+            np.concatenate(
+                [
+                    np.zeros(0, dtype=bool),
+                    *(p.clearance_ok for p in parts if p.clearance_ok is not None),
+                ]
             )
-        table = [{**row, "district_id": district_id} for row in self.table]
-        return _DistrictResult(dict(self.row), segments, table)
+            if buildings
+            else None,
+        )
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["geoms"] = _packed(self.geoms)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        state["geoms"] = _unpacked(state["geoms"])
+        self.__dict__.update(state)
+
+
+def _packed(geoms: np.ndarray) -> tuple[object, ...]:
+    """Lines as coordinate arrays (WKB when not all are LineStrings): exact, and quick to pickle."""
+    if len(geoms) and (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING).all():
+        _, coords, offsets = shapely.to_ragged_array(geoms)
+        return ("ragged", coords, offsets)
+    return ("wkb", shapely.to_wkb(geoms))
+
+
+def _unpacked(packed: tuple[object, ...]) -> np.ndarray:
+    if packed[0] == "ragged":
+        _, coords, offsets = packed
+        return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, offsets)
+    return shapely.from_wkb(packed[1])
 
 
 @dataclass
@@ -210,7 +289,6 @@ def _network_figures(
 
 
 def _account(
-    district_id: str,
     members: list[str],
     inside: shapely.Geometry,
     xy: np.ndarray,
@@ -218,7 +296,7 @@ def _account(
     groups: list[_Group],
     solved: dict[tuple[str, ...], _Solution],
     ctx: _Context,
-) -> _DistrictResult:
+) -> tuple[list[object], list[tuple[object, ...]], _Pending]:
     """A district's row and per-utility rows from its groups' solutions, its segments pending.
 
     ``xy``: the graph's nodes (m), ``(n, 2)``; ``estate_nodes``: each member's node; ``inside``: see
@@ -254,104 +332,103 @@ def _account(
     for tree in trees.values():
         for key, n in _served(tree, estate_nodes, len(xy)).items():
             served[key] = max(served[key], n)
-    row = {
-        "corridor_basis": "+".join(sorted({g.basis for g in groups})),
-        "corridor_method": method,
-        "corridor_length_m": round(length, 1),
-        "separate_length_m": round(separate_length, 1),
-        "saving_pct": _pct(length, separate_length),
-        "cost_yuan": round(cost),
-        "separate_cost_yuan": round(separate_cost),
-        "cost_saving_pct": _pct(cost, separate_cost),
-        "connections": int(sum(taps.values())),
-        "separate_connections": int(separate_connections),
-        "clearance_conflicts": pd.NA,  # set with the segments (_complete)
-    }
-    table = [
-        {
-            "district_id": district_id,
-            "utility": "trench",
-            "length_m": round(length, 1),
-            "separate_length_m": round(separate_length, 1),
-            "connections": pd.NA,
-            "separate_connections": pd.NA,
-            "cost_yuan": round(c.trench_yuan_per_m * length),
-            "separate_cost_yuan": round(c.trench_yuan_per_m * separate_length),
-        }
+    row: list[object] = [  # DISTRICT_CORRIDOR_COLUMNS
+        "+".join(sorted({g.basis for g in groups})),
+        method,
+        round(length, 1),
+        round(separate_length, 1),
+        _pct(length, separate_length),
+        round(cost),
+        round(separate_cost),
+        _pct(cost, separate_cost),
+        int(sum(taps.values())),
+        int(separate_connections),
+        pd.NA,  # clearance conflicts: set with the segments (_complete)
+    ]
+    table: list[tuple[object, ...]] = [  # UTILITY_TABLE_COLUMNS but the district
+        (
+            "trench",
+            round(length, 1),
+            round(separate_length, 1),
+            pd.NA,
+            pd.NA,
+            round(c.trench_yuan_per_m * length),
+            round(c.trench_yuan_per_m * separate_length),
+        )
     ]
     for utility in by_utility:
         pipe = getattr(c, f"{utility}_yuan_per_m")
         table.append(
-            {
-                "district_id": district_id,
-                "utility": utility,
-                "length_m": round(by_utility[utility], 1),
-                "separate_length_m": round(separate_by_utility[utility], 1),
-                "connections": taps[utility],
-                "separate_connections": len(members),
-                "cost_yuan": round(pipe * by_utility[utility] + c.connection_yuan * taps[utility]),
-                "separate_cost_yuan": round(
-                    pipe * separate_by_utility[utility] + c.connection_yuan * len(members)
-                ),
-            }
+            (
+                utility,
+                round(by_utility[utility], 1),
+                round(separate_by_utility[utility], 1),
+                taps[utility],
+                len(members),
+                round(pipe * by_utility[utility] + c.connection_yuan * taps[utility]),
+                round(pipe * separate_by_utility[utility] + c.connection_yuan * len(members)),
+            )
         )
-    pending = _pending(district_id, edges, served, xy, inside)
-    return _DistrictResult(row, None, table, pending)
+    return row, table, _pending(edges, served, xy, inside)
 
 
-def _complete(results: list[_DistrictResult], ctx: _Context) -> list[_DistrictResult]:
-    """Cut the pending segments of all ``results`` at once and count their clearance conflicts."""
-    todo = [r for r in results if r.pending is not None]
-    for result, segments in zip(todo, _cut_segments([r.pending for r in todo], ctx), strict=True):
-        result.segments, result.pending = segments, None
-        if segments is not None and segments.clearance_ok is not None:
-            result.row["clearance_conflicts"] = int((~segments.clearance_ok).sum())
-    return results
+def _complete(
+    accounted: list[tuple[list[object], list[tuple[object, ...]], _Pending]], ctx: _Context
+) -> _Planned:
+    """The districts' rows (from :func:`_account`, in order) with their segments, cut at once.
+
+    A district's clearance conflicts are counted when it has segments and there are buildings.
+    """
+    rows = [row for row, _, _ in accounted]
+    table_at = [0]
+    for _, table, _ in accounted:
+        table_at.append(table_at[-1] + len(table))
+    segments, segments_at, geoms, ok = _cut_segments([p for _, _, p in accounted], ctx)
+    if ok is not None:
+        for row, a, b in zip(rows, segments_at[:-1], segments_at[1:], strict=True):
+            if b > a:
+                row[-1] = int((~ok[a:b]).sum())
+    return _Planned(
+        rows, [t for _, table, _ in accounted for t in table], table_at, segments, segments_at,
+        geoms, ok,
+    )  # fmt: skip
 
 
 def _assemble(
-    rows: list[dict[str, object]],
-    segments: list[_Segments | None],
-    table: list[dict[str, object]],
-    districts: gpd.GeoDataFrame,
-    ctx: _Context,
+    planned: _Planned, district_ids: list[str], districts: gpd.GeoDataFrame, ctx: _Context
 ) -> CorridorPlan:
-    frame = pd.DataFrame(rows, index=districts.index, columns=list(DISTRICT_CORRIDOR_COLUMNS))
+    """The run's :class:`CorridorPlan` from its districts' rows (``district_ids``: in order)."""
+    frame = pd.DataFrame(
+        planned.rows, index=districts.index, columns=list(DISTRICT_CORRIDOR_COLUMNS)
+    )
     for col in ("connections", "separate_connections"):
         frame[col] = frame[col].astype("Int64")
     frame["clearance_conflicts"] = frame["clearance_conflicts"].astype("Int64")
     for col in ("corridor_basis", "corridor_method"):
         frame[col] = frame[col].astype("string")
-    kept = [s for s in segments if s is not None]
-    if kept:
+    if planned.segments:
+        counts = np.diff(np.asarray(planned.segments_at, dtype=np.int64))
         seg = gpd.GeoDataFrame(
-            [r for s in kept for r in s.rows],
-            geometry=gpd.GeoSeries([g for s in kept for g in s.geoms], crs=ctx.crs),
+            pd.DataFrame(planned.segments, columns=list(SEGMENT_COLUMNS[1:-1])).assign(
+                district_id=np.repeat(np.array(district_ids, dtype=object), counts).tolist()
+            ),
+            geometry=gpd.GeoSeries(planned.geoms, crs=ctx.crs),
             crs=ctx.crs,
         )
-        if ctx.buildings is None:
+        if planned.clearance_ok is None:
             seg["clearance_ok"] = pd.Series(pd.NA, index=seg.index, dtype="boolean")
         else:
-            flags = np.concatenate([s.clearance_ok for s in kept])
-            seg["clearance_ok"] = pd.Series(flags, index=seg.index, dtype="boolean")
+            seg["clearance_ok"] = pd.Series(planned.clearance_ok, index=seg.index, dtype="boolean")
     else:
         seg = gpd.GeoDataFrame(
             {c: pd.Series(dtype=object) for c in SEGMENT_COLUMNS},
             geometry=gpd.GeoSeries([], crs=ctx.crs),
         )
     seg = seg[[*SEGMENT_COLUMNS, "geometry"]]
-    utilities = pd.DataFrame(
-        table,
-        columns=[
-            "district_id",
-            "utility",
-            "length_m",
-            "separate_length_m",
-            "connections",
-            "separate_connections",
-            "cost_yuan",
-            "separate_cost_yuan",
-        ],
+    counts = np.diff(np.asarray(planned.table_at, dtype=np.int64))
+    utilities = pd.DataFrame(planned.table, columns=list(UTILITY_TABLE_COLUMNS[1:]))
+    utilities.insert(
+        0, "district_id", np.repeat(np.array(district_ids, dtype=object), counts).tolist()
     )
     for col in ("connections", "separate_connections"):
         utilities[col] = utilities[col].astype("Int64")

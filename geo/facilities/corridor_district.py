@@ -3,11 +3,12 @@
 Holds the planning of a batch of districts (:func:`_plan_batch`). What gains from it is done for
 the whole batch at once: the roads and mains near every district clipped to its search region
 (:func:`_near_layers`), the graphs made from each district's noded lines
-(:func:`~geo.facilities.corridor_network._graphs`), their connected components, and at the end
-the segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each district on its
-own gets its connection points (:func:`_candidates`, or the outline's 1-median
-:func:`_median_frontage`), its Steiner tree and separate baseline per utility group
-(:func:`_solve`) and its accounting (:func:`~geo.facilities.corridor_costs._account`). The
+(:func:`~geo.facilities.corridor_network._graphs`), their connected components, the search
+matrices of every utility group (:func:`~geo.facilities.corridor_network._scan_csrs`), and at
+the end the segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each
+district on its own gets its connection points (:func:`_connect`: :func:`_candidates`, or the
+outline's 1-median :func:`_median_frontage`), its Steiner tree and separate baseline per utility
+group (:func:`_solve`) and its accounting (:func:`~geo.facilities.corridor_costs._account`). The
 method is described in :mod:`geo.facilities.corridors`; a district's result depends on that
 district only, whatever the batch.
 
@@ -18,15 +19,18 @@ May import: numpy, shapely, scipy, geo.core and :mod:`~geo.facilities.corridor_l
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
-from geo.facilities.corridor_costs import _account, _complete, _DistrictResult, _Solution, _Tree
+from geo.core.policy import Policy
+from geo.facilities.corridor_costs import _account, _complete, _Planned, _Solution, _Tree
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
     _Edges,
@@ -38,8 +42,9 @@ from geo.facilities.corridor_network import (
     _Network,
     _route,
     _scan_csr,
+    _scan_csrs,
 )
-from geo.facilities.corridor_segments import _inside, _per_metre
+from geo.facilities.corridor_segments import _inside, _inside_of, _per_metre
 
 STEINER_METHOD = "mehlhorn"
 _EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
@@ -47,14 +52,17 @@ _ON_LINE_M = 0.05
 
 
 def _plan_batch(
-    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context
-) -> list[_DistrictResult]:
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
+    ctx: _Context,
+    ahead: _Buffered | None = None,
+) -> _Planned:
     """Plan districts in order; the steps that gain from it are done for all of them at once.
 
     ``tasks``: per district its id, member estate ids, outline, the members' anchor points and
     the open adjacency paths between members (see :func:`geo.facilities.corridors.plan_corridors`).
+    ``ahead``: the districts' buffers computed before, where they were (see :class:`_Buffered`).
     """
-    near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx)
+    near = _near_layers(np.array([task[2] for task in tasks], dtype=object), ctx, ahead)
     drafts = [_draft(*task, n, ctx) for task, n in zip(tasks, near, strict=True)]
     spacing = ctx.policy.corridors.node_spacing_m
     for d, (graph, estate_nodes) in zip(
@@ -62,7 +70,25 @@ def _plan_batch(
     ):
         d.graph, d.estate_nodes = graph, estate_nodes
     _label_components([d.graph for d in drafts])
-    return _complete([_finish(d, ctx) for d in drafts], ctx)
+    connected = [_connect(d, ctx) for d in drafts]
+    searches = [
+        _search_graph(graph, candidates[g.utilities], g, ctx)
+        for d, (graph, _, candidates) in zip(drafts, connected, strict=True)
+        for g in d.groups
+    ]
+    matrices = iter(_scan_csrs([(s.n, s.u, s.v, s.weight) for s in searches]))
+    found = iter(searches)
+    accounted = []
+    for d, (graph, estate_nodes, candidates) in zip(drafts, connected, strict=True):
+        solved = {}
+        for g in d.groups:
+            search = next(found)
+            search.matrix, search.edges = next(matrices)
+            solved[g.utilities] = _solve(estate_nodes, candidates[g.utilities], search)
+        accounted.append(
+            _account(d.members, d.near.inside, graph.xy, estate_nodes, d.groups, solved, ctx)
+        )
+    return _complete(accounted, ctx)
 
 
 @dataclass
@@ -75,13 +101,58 @@ class _Near:
     inside: shapely.Geometry  # the district closed over its gaps (prepared, see _inside)
 
 
-def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
+@dataclass
+class _Buffered:
+    """Districts' search regions and insides (:func:`_inside`) computed ahead; None where not.
+
+    The buffers are the same whenever they are computed; they are the costliest geometry of a
+    district, and the run computes some while it prepares the layers (in a thread; see
+    :func:`buffer_ahead`).
+    """
+
+    regions: np.ndarray
+    inside: np.ndarray
+
+    def part(self, start: int, stop: int) -> _Buffered:
+        return _Buffered(self.regions[start:stop], self.inside[start:stop])
+
+
+def _search_regions(outlines: np.ndarray, radius_m: float) -> np.ndarray:
+    """Each outline buffered by ``radius_m`` (4 segments a quarter circle)."""
+    return shapely.buffer(outlines, radius_m, quad_segs=4)
+
+
+def buffer_ahead(outlines: np.ndarray, policy: Policy, stop: threading.Event) -> _Buffered:
+    """The districts' buffers in order, a few at a time, until ``stop`` is set (or all are done).
+
+    Meant for a thread while the run prepares its layers: shapely's array functions release
+    Python's lock, so the buffers take the other core.
+    """
+    n = len(outlines)
+    out = _Buffered(np.full(n, None, dtype=object), np.full(n, None, dtype=object))
+    for a in range(0, n, _AHEAD_DISTRICTS):
+        if stop.is_set():
+            break
+        b = min(a + _AHEAD_DISTRICTS, n)
+        out.regions[a:b] = _search_regions(outlines[a:b], policy.corridors.search_radius_m)
+        out.inside[a:b] = _inside_of(outlines[a:b], policy.adjacency.tolerance_m)
+    return out
+
+
+#: Districts buffered ahead at a time (a stop waits for at most these).
+_AHEAD_DISTRICTS = 64
+
+
+def _near_layers(
+    outlines: np.ndarray, ctx: _Context, ahead: _Buffered | None = None
+) -> list[_Near]:
     """The roads and mains within each outline's search region, clipped to it (one pass each).
 
     The search region is the outline buffered by ``search_radius_m`` (4 segments a quarter
     circle). A line is clipped when it intersects the region (the layer's STRtree), so the clips
     are those of every line of the layer, in the same order. The region lies within the
     outline's box grown by the radius, so a district with no line in that box has no region.
+    ``ahead``: the buffers already computed (the same), by district.
     """
     radius = ctx.policy.corridors.search_radius_m
     n = len(outlines)
@@ -94,7 +165,10 @@ def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
     for tree in trees:
         near[tree.query(shapely.box(*box.T))[0]] = True
     drawn = np.flatnonzero(near)
-    regions = shapely.buffer(outlines[drawn], radius, quad_segs=4)
+    regions = _computed(
+        outlines[drawn], None if ahead is None else ahead.regions[drawn],
+        lambda o: _search_regions(o, radius),
+    )  # fmt: skip
     empty = np.empty(0, dtype=object)
     roads, connects = [empty] * n, [np.zeros(0, dtype=bool)] * n
     if ctx.road_tree is not None and ctx.roads is not None and ctx.road_connects is not None:
@@ -104,8 +178,21 @@ def _near_layers(outlines: np.ndarray, ctx: _Context) -> list[_Near]:
     for utility, lines in ctx.mains.items():
         for i, _, local in _clipped(ctx.mains_trees[utility], lines, regions):
             mains[drawn[i]][utility] = local
-    inside = _inside(outlines, ctx)
+    inside = _computed(outlines, None if ahead is None else ahead.inside, lambda o: _inside(o, ctx))
     return [_Near(roads[i], connects[i], mains[i], inside[i]) for i in range(n)]
+
+
+def _computed(
+    outlines: np.ndarray, found: np.ndarray | None, compute: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``compute(outlines)``, taking those already in ``found`` (None: not yet)."""
+    if found is None:
+        return compute(outlines)
+    out = found.copy()
+    todo = np.flatnonzero(shapely.is_missing(found))
+    if len(todo):
+        out[todo] = compute(outlines[todo])
+    return out
 
 
 def _clipped(
@@ -179,12 +266,19 @@ def _with_frontage(
 ) -> list[shapely.Geometry]:
     """Add a line from each anchor to its nearest outline point; return those points."""
     frontage = _frontage_points(anchors, outline)
-    lines.extend(shapely.LineString([a, f]) for a, f in zip(anchors, frontage, strict=True))
+    ends = np.stack([shapely.get_coordinates(anchors), shapely.get_coordinates(frontage)], axis=1)
+    lines.extend(shapely.linestrings(ends))
     return frontage
 
 
-def _finish(draft: _Draft, ctx: _Context) -> _DistrictResult:
-    """Connection points, trees and accounting of a drafted district (method steps 2 to 5)."""
+def _connect(
+    draft: _Draft, ctx: _Context
+) -> tuple[_Network, dict[str, int], dict[tuple[str, ...], dict[int, tuple[float, object]]]]:
+    """The connection points of a drafted district's utility groups (method step 2).
+
+    Returns the graph (a new one when the outline's lines had to be added), each member's node
+    in it and, per group's utilities, its connection nodes (see :func:`_candidates`).
+    """
     d = draft
     spacing = ctx.policy.corridors.node_spacing_m
     graph, estate_nodes, groups = d.graph, d.estate_nodes, d.groups
@@ -213,36 +307,34 @@ def _finish(draft: _Draft, ctx: _Context) -> _DistrictResult:
             if not candidates[g.utilities]:
                 g.basis = "outline"
                 candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
-    solved = {
-        g.utilities: _solve(graph, estate_nodes, candidates[g.utilities], g, ctx) for g in groups
-    }
-    return _account(
-        d.district_id, d.members, d.near.inside, graph.xy, estate_nodes, groups, solved, ctx
-    )
+    return graph, estate_nodes, candidates
 
 
 def _connectors(
     anchors: list[shapely.Geometry], target: shapely.Geometry, overshoot: float
 ) -> list[shapely.Geometry]:
-    """Straight lines from each anchor to the nearest point of ``target`` (overshooting it)."""
-    out = []
-    for line in shapely.shortest_line(np.array(anchors, dtype=object), target):
-        (x0, y0), (x1, y1) = line.coords
-        length = float(np.hypot(x1 - x0, y1 - y0))
-        if length <= _ON_LINE_M:
-            continue
-        k = (length + overshoot) / length
-        out.append(shapely.LineString([(x0, y0), (x0 + k * (x1 - x0), y0 + k * (y1 - y0))]))
-    return out
+    """Straight lines from each anchor to the nearest point of ``target`` (overshooting it).
+
+    None from an anchor within :data:`_ON_LINE_M` of ``target``.
+    """
+    lines = shapely.shortest_line(np.array(anchors, dtype=object), target)
+    (x0, y0), (x1, y1) = shapely.get_coordinates(lines).reshape(-1, 2, 2).transpose(1, 2, 0)
+    length = np.hypot(x1 - x0, y1 - y0)
+    far = length > _ON_LINE_M
+    x0, y0, x1, y1, length = x0[far], y0[far], x1[far], y1[far], length[far]
+    k = (length + overshoot) / length
+    ends = np.stack([x0, y0, x0 + k * (x1 - x0), y0 + k * (y1 - y0)], axis=1)
+    return list(shapely.linestrings(ends.reshape(-1, 2, 2)))
 
 
 def _frontage_points(
     anchors: list[shapely.Geometry], outline: shapely.Geometry
 ) -> list[shapely.Geometry]:
     """The point of the outline's exterior nearest to each anchor."""
-    polygons = shapely.get_parts(outline)
-    exterior = shapely.union_all([shapely.get_exterior_ring(p) for p in polygons])
-    return [shapely.get_point(shapely.shortest_line(a, exterior), 1) for a in anchors]
+    exterior = shapely.union_all(shapely.get_exterior_ring(shapely.get_parts(outline)))
+    return list(
+        shapely.get_point(shapely.shortest_line(np.array(anchors, dtype=object), exterior), 1)
+    )
 
 
 def _groups(
@@ -274,11 +366,14 @@ def _candidates(
     ctx: _Context,
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
     """Connection nodes of a group reachable from the estates: node -> (link length, line)."""
+    out: dict[int, tuple[float, shapely.Geometry | None]] = {}
+    mains = group.basis == "mains" and group.main_lines is not None
+    if not (mains or (group.basis == "roads" and connect_roads is not None)):
+        return out  # none (the outline's are chosen apart)
     labels = net.labels()
     nodes = np.flatnonzero(labels == labels[next(iter(estate_nodes.values()))])
     points = shapely.points(net.xy[nodes])
-    out: dict[int, tuple[float, shapely.Geometry | None]] = {}
-    if group.basis == "mains" and group.main_lines is not None:
+    if mains:
         tree = shapely.STRtree(group.main_lines)
         idx, dist = tree.query_nearest(
             points, max_distance=ctx.policy.corridors.mains_reach_m, return_distance=True
@@ -290,9 +385,11 @@ def _candidates(
         for p, (d, m) in best.items():
             link = shapely.shortest_line(points[p], group.main_lines[m]) if d > _ON_LINE_M else None
             out[int(nodes[p])] = (d if link is not None else 0.0, link)
-    elif group.basis == "roads" and connect_roads is not None:
-        tree = shapely.STRtree(connect_roads)
-        on = np.unique(tree.query(points, predicate="dwithin", distance=_ON_LINE_M)[0])
+    elif connect_roads is not None:
+        # the nodes on a connection road: within _ON_LINE_M of one (of their collection, prepared)
+        roads = shapely.geometrycollections(connect_roads)
+        shapely.prepare(roads)
+        on = np.flatnonzero(shapely.dwithin(roads, points, _ON_LINE_M))
         if len(on):
             xy = net.xy[nodes[on]]
             outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
@@ -304,25 +401,46 @@ def _median_frontage(
     net: _Network, estate_nodes: dict[str, int], frontage: list[shapely.Geometry]
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
     """The frontage point with the least total path length to all member estates."""
-    options = sorted({net.nearest(f.x, f.y)[0] for f in frontage}, key=lambda i: tuple(net.xy[i]))
+    at = shapely.get_coordinates(frontage)
+    # each frontage point's nearest node (first in node order on a tie), all at once
+    nearest = np.argmin(
+        np.hypot(net.xy[None, :, 0] - at[:, :1], net.xy[None, :, 1] - at[:, 1:]), axis=1
+    )
+    options = sorted(set(nearest.tolist()), key=lambda i: tuple(net.xy[i]))
     matrix = _scan_csr(len(net.xy), net.u, net.v, net.w)
     reach = dijkstra(matrix, directed=True, indices=sorted(set(estate_nodes.values())))
     total = reach[:, options].sum(axis=0)
     return {options[int(np.argmin(total))]: (0.0, None)}
 
 
-def _solve(
+@dataclass
+class _Search:
+    """A utility group's graph for the search, its matrix and edge finder once made.
+
+    The district's lines, then the links to the municipal network (node ``n - 1``), each
+    weighted by its length plus, for a link, the connection's cost in metres of corridor. The
+    matrix and the edge finder are made for a batch of districts at once
+    (:func:`~geo.facilities.corridor_network._scan_csrs`).
+    """
+
+    n: int
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    weight: np.ndarray
+    n_lines: int
+    utilities: tuple[str, ...]
+    matrix: sparse.csr_matrix | None = None
+    edges: _Edges | None = None
+
+
+def _search_graph(
     net: _Network,
-    estate_nodes: dict[str, int],
     candidates: dict[int, tuple[float, shapely.Geometry | None]],
     group: _Group,
     ctx: _Context,
-) -> _Solution:
-    """Steiner tree and separate baseline of one utility group.
-
-    The graph gets one more node, the municipal network (index ``len(net.xy)``), linked to each
-    connection node by an edge weighted link length + the connection's cost in metres of corridor.
-    """
+) -> _Search:
+    """The graph of a utility group's search (see :class:`_Search`)."""
     per_metre = _per_metre(group.utilities, ctx)
     connection_m = (
         ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
@@ -333,26 +451,46 @@ def _solve(
     linked_nodes = sorted(candidates)
     linked = np.array(linked_nodes, dtype=np.int64)
     link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
-    u = np.concatenate([net.u, linked])
-    v = np.concatenate([net.v, np.full(len(linked), main)])
-    length = np.concatenate([net.w, link_m])
-    weight = np.concatenate([net.w, link_m + connection_m])
-    matrix = _scan_csr(main + 1, u, v, weight)
-    edges = _Edges.of(u, v, main + 1)
+    return _Search(
+        main + 1,
+        np.concatenate([net.u, linked]),
+        np.concatenate([net.v, np.full(len(linked), main)]),
+        np.concatenate([net.w, link_m]),
+        np.concatenate([net.w, link_m + connection_m]),
+        len(net.u),
+        group.utilities,
+    )
 
-    n_lines = len(net.u)  # edges from here on are the links to the municipal network
+
+def _solve(
+    estate_nodes: dict[str, int],
+    candidates: dict[int, tuple[float, shapely.Geometry | None]],
+    search: _Search,
+) -> _Solution:
+    """Steiner tree and separate baseline of one utility group, on its search graph."""
+    assert search.matrix is not None and search.edges is not None
+    main = search.n - 1
+    u, v, length, weight = search.u, search.v, search.length, search.weight
+    matrix, edges = search.matrix, search.edges
+    n_lines = search.n_lines  # edges from here on are the links to the municipal network
 
     # the separate baseline: each estate's shortest path to the network
     _, pred = dijkstra(matrix, directed=True, indices=main, return_predecessors=True)
     paths: dict[str, dict[object, float]] = {}
     u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
-    keys: list[object] = list(range(n_lines))
-    keys.extend(("main", a, group.utilities) for a in u_list[n_lines:])
+    utilities = search.utilities
+
+    def key(k: int) -> object:
+        """An edge's key: its index for a line, ("main", node, utilities) for a link."""
+        return k if k < n_lines else ("main", u_list[k], utilities)
+
     in_union: set[int] = set()
     toward, pred_list = edges.toward(pred), pred.tolist()
     for estate_id, node in estate_nodes.items():
         ks = _route(pred_list, toward, node)
-        paths[estate_id] = {keys[k]: length_list[k] for k in ks}
+        paths[estate_id] = {
+            (k if k < n_lines else ("main", u_list[k], utilities)): length_list[k] for k in ks
+        }
         in_union.update(ks)
     terminals = np.array(sorted({*estate_nodes.values(), main}))
     # the paths run in one shortest-path tree from the network: their union is a tree whose
@@ -364,7 +502,7 @@ def _solve(
         edges = ks.tolist()
         order = [edges[i] for i in _listing_order(u[ks].tolist(), v[ks].tolist())]
         return _Tree(
-            [keys[k] for k in order],
+            [key(k) for k in order],
             [(u_list[k], v_list[k]) for k in order],
             [length_list[k] for k in order],
             [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
@@ -387,4 +525,8 @@ def _listing_order(a: list[int], b: list[int]) -> list[int]:
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
         first.setdefault(x, 2 * i)
         first.setdefault(y, 2 * i + 1)
-    return sorted(range(len(a)), key=lambda i: (min(first[a[i]], first[b[i]]), i))
+    n = len(a)  # (earlier end's first appearance, position) as one number
+    order = sorted(
+        min(first[x], first[y]) * n + i for i, (x, y) in enumerate(zip(a, b, strict=True))
+    )
+    return [k % n for k in order]

@@ -21,6 +21,7 @@ from pyproj import CRS
 from geo.core import _memo
 from geo.core._memo import Memo, digest
 from geo.core.errors import InputError
+from geo.core.extent import near_rows
 from geo.core.messages import msg
 from geo.core.names import normalise_text
 from geo.core.policy import UTILITIES, Policy
@@ -119,10 +120,20 @@ def _prepare(
     roads: gpd.GeoDataFrame | None,
     mains: gpd.GeoDataFrame | None,
     buildings: gpd.GeoDataFrame | None,
+    areas: np.ndarray | None = None,
+    reach_m: float = 0.0,
 ) -> _Context:
+    """The run's layers projected to ``crs``, filtered and indexed (memoised when memos are on).
+
+    ``areas``: when given (polygons in ``crs``: the districts), a layer in another CRS keeps only
+    its features that can come within ``reach_m`` of one of them, in their order, before it is
+    projected (:func:`geo.core.extent.near_rows`): the corridors see the same lines, for less
+    projecting. Not with memos on: the prepared layers are then reused for other districts.
+    """
     ctx = _Context(crs=crs, policy=policy)
     settings = policy.corridors
     if _memo.enabled():
+        areas = None
         ctx.fingerprint = digest(
             CRS.from_user_input(crs).to_wkt(),
             settings,
@@ -133,10 +144,19 @@ def _prepare(
         found = _CONTEXTS.get(ctx.fingerprint)
         if found is not None:  # same layers and settings: only the rest of the policy differs
             return replace(found, policy=policy)
+
+    def near(frame: gpd.GeoDataFrame) -> np.ndarray | None:
+        if areas is None or not len(areas) or frame.crs is None:
+            return None
+        return near_rows(frame.geometry.to_numpy(), frame.crs, areas, crs, reach_m)
+
     if roads is not None and len(roads):
         frame = roads
         if "fclass" in frame:
             frame = frame.loc[~frame["fclass"].isin(settings.excluded_road_classes)]
+        keep = near(frame)
+        if keep is not None:
+            frame = frame.loc[keep]
         geoms = _lines(frame.to_crs(crs).geometry.to_numpy())
         keep = ~shapely.is_empty(geoms)
         ctx.roads = geoms[keep]
@@ -148,21 +168,12 @@ def _prepare(
         ctx.road_connects = connects[keep]
         ctx.road_tree = shapely.STRtree(ctx.roads)
     if mains is not None and len(mains):
-        column = next((c for c in _UTILITY_COLUMNS if c in mains.columns), None)
+        served = _served_utilities(mains)  # every row's utilities checked, even far ones
+        keep = near(mains)
+        if keep is not None:
+            mains = mains.loc[keep]
+            served = [s for s, k in zip(served, keep.tolist(), strict=True) if k]
         geoms = _lines(mains.to_crs(crs).geometry.to_numpy())
-        served: list[tuple[str, ...]] = []
-        for row, value in enumerate(mains[column] if column else [None] * len(mains)):
-            if value is None or pd.isna(value) or not str(value).strip():
-                served.append(UTILITIES)
-                continue
-            try:
-                served.append(utilities_of(value))
-            except ValueError as exc:
-                raise InputError(
-                    exc.args[0] if exc.args else str(exc),
-                    source=msg("mains"),
-                    where=msg("feature {row}, column {column}", row=row + 1, column=column),
-                ) from exc
         for utility in settings.utilities:
             picked = np.array([utility in s for s in served], dtype=bool)
             lines = geoms[picked & ~shapely.is_empty(geoms)]
@@ -170,12 +181,40 @@ def _prepare(
                 ctx.mains[utility] = lines
                 ctx.mains_trees[utility] = shapely.STRtree(lines)
     if buildings is not None and len(buildings):
+        keep = near(buildings)
+        if keep is not None:
+            buildings = buildings.loc[keep]
         geoms = buildings.to_crs(crs).geometry.to_numpy()
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
         ctx.building_geoms = geoms
         ctx.buildings = shapely.STRtree(geoms)
     _CONTEXTS.put(ctx.fingerprint, ctx)
     return ctx
+
+
+def _served_utilities(mains: gpd.GeoDataFrame) -> list[tuple[str, ...]]:
+    """The utilities of each main (a blank cell: every utility).
+
+    Raises
+    ------
+    InputError
+        For a name that is not a utility, with its feature number and column.
+    """
+    column = next((c for c in _UTILITY_COLUMNS if c in mains.columns), None)
+    served: list[tuple[str, ...]] = []
+    for row, value in enumerate(mains[column] if column else [None] * len(mains)):
+        if value is None or pd.isna(value) or not str(value).strip():
+            served.append(UTILITIES)
+            continue
+        try:
+            served.append(utilities_of(value))
+        except ValueError as exc:
+            raise InputError(
+                exc.args[0] if exc.args else str(exc),
+                source=msg("mains"),
+                where=msg("feature {row}, column {column}", row=row + 1, column=column),
+            ) from exc
+    return served
 
 
 #: Prepared layers (roads, mains and buildings projected, filtered, indexed) by content: the app

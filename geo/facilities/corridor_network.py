@@ -143,7 +143,7 @@ def _unique_rows_by(
     """
     if not len(points):
         return points.reshape(0, 2), group[:0], np.zeros(0, dtype=np.intp)
-    order = np.lexsort((points[:, 1], points[:, 0], group))
+    order = _lexsort_mm(points, group)
     ordered, groups = points[order], group[order]
     new = np.ones(len(points), dtype=bool)
     new[1:] = (
@@ -154,6 +154,34 @@ def _unique_rows_by(
     inverse = np.empty(len(points), dtype=np.intp)
     inverse[order] = np.cumsum(new) - 1
     return ordered[new], groups[new], inverse
+
+
+def _lexsort_mm(points: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``np.lexsort((y, x, group))``: by group, then x, then y (ties in input order).
+
+    Points in whole millimetres (as :func:`_graphs` rounds them) are sorted once, on one integer
+    per point packing the group and the millimetres from the least x and y of that group (when
+    that fits in 62 bits), which is several times quicker; other points as ``np.lexsort``.
+    """
+    x, y = points[:, 0], points[:, 1]
+    with np.errstate(invalid="ignore", over="ignore"):
+        kx, ky = np.rint(x * 1000.0), np.rint(y * 1000.0)
+        whole = np.array_equal(kx / 1000.0, x) and np.array_equal(ky / 1000.0, y)
+    if whole and len(group) and group.min() >= 0:
+        # millimetres from the least x and y of the point's group
+        for k in (kx, ky):
+            least = np.full(int(group.max()) + 1, np.inf)
+            np.minimum.at(least, group, k)
+            k -= least[group]
+        bits_x, bits_y = int(kx.max()).bit_length(), int(ky.max()).bit_length()
+        if int(group.max()).bit_length() + bits_x + bits_y <= 62:
+            packed = (
+                (group.astype(np.int64) << (bits_x + bits_y))
+                | (kx.astype(np.int64) << bits_y)
+                | ky.astype(np.int64)
+            )
+            return np.argsort(packed, kind="stable")
+    return np.lexsort((y, x, group))
 
 
 def _label_components(nets: list[_Network]) -> None:
@@ -209,6 +237,55 @@ def _scan_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sparse.csr
     )
 
 
+def _scan_csrs(
+    graphs: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]],
+) -> list[tuple[sparse.csr_matrix, _Edges]]:
+    """Per graph ``(n, u, v, w)``: ``_scan_csr(n, u, v, w)`` and ``_Edges.of(u, v, n)``.
+
+    The same matrices and edge finders as made one graph at a time, all sorted at once (the
+    graphs side by side, each node numbered after the previous graphs' nodes).
+    """
+    if not graphs:
+        return []
+    sizes = np.array([n for n, _, _, _ in graphs], dtype=np.int64)
+    counts = np.array([len(u) for _, u, _, _ in graphs], dtype=np.int64)
+    node_at = np.concatenate([[0], np.cumsum(sizes)])
+    edge_at = np.concatenate([[0], np.cumsum(counts)])
+    total = int(node_at[-1])
+    graph_of = np.repeat(np.arange(len(graphs)), counts)
+    u = np.concatenate([np.asarray(u, dtype=np.int64) for _, u, _, _ in graphs])
+    v = np.concatenate([np.asarray(v, dtype=np.int64) for _, _, v, _ in graphs])
+    w = np.concatenate([np.asarray(w, dtype=float) for _, _, _, w in graphs])
+    offset = node_at[:-1][graph_of]
+    rows, cols = np.concatenate([u + offset, v + offset]), np.concatenate([v + offset, u + offset])
+    below = np.repeat(np.array([0, total], dtype=np.int64), len(u))
+    order = np.argsort(rows * 2 * total + below + cols)  # as _scan_csr, graph after graph
+    data = np.concatenate([w, w])[order]
+    indices = (cols[order] - np.concatenate([offset, offset])[order]).astype(np.int32)
+    # each graph's row starts and its end, graph after graph (n + 1 of them for n nodes)
+    indptr = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=total), out=indptr[1:])
+    per_graph = np.repeat(np.arange(len(graphs)), sizes + 1)
+    at = np.arange(len(per_graph)) - np.arange(len(graphs)).repeat(sizes + 1)  # node_at + row
+    starts = (indptr[at] - 2 * edge_at[:-1][per_graph]).astype(np.int32)
+    keys = u * sizes[graph_of] + v  # as _Edges.of, graph after graph
+    squares = np.concatenate([[0], np.cumsum(sizes * sizes)])  # keys below n * n per graph
+    by_key = np.argsort(squares[:-1][graph_of] + keys)  # by graph, then key (all distinct)
+    keys, local = keys[by_key], by_key - edge_at[:-1][graph_of[by_key]]
+    out = []
+    first = node_at[:-1] + np.arange(len(graphs))  # where each graph's starts begin in them
+    bounds = zip(
+        sizes.tolist(), first.tolist(), edge_at[:-1].tolist(), (first + sizes + 1).tolist(),
+        edge_at[1:].tolist(), strict=True,
+    )  # fmt: skip
+    for n, s0, e0, s1, e1 in bounds:
+        matrix = sparse.csr_matrix(
+            (data[2 * e0 : 2 * e1], indices[2 * e0 : 2 * e1], starts[s0:s1]), shape=(n, n)
+        )
+        out.append((matrix, _Edges(n, keys[e0:e1], local[e0:e1])))
+    return out
+
+
 def _join_components(net: _Network, terminals: list[int]) -> None:
     """Join estates that the lines leave apart with a straight edge (should not happen)."""
     labels = net.labels()
@@ -257,8 +334,11 @@ def _route(pred: list[int], toward: list[int], node: int) -> list[int]:
     return out
 
 
-def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Minimum spanning forest (Kruskal; ties by node order): a mask of the edges kept."""
+def _kruskal(pairs: list[tuple[float, int, int]]) -> list[int]:
+    """Minimum spanning forest (Kruskal): the positions of the ``(weight, a, b)`` edges kept.
+
+    Edges are taken by weight, then ``a``, then ``b``, then position.
+    """
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -267,13 +347,13 @@ def _kruskal(u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
             x = parent[x]
         return x
 
-    keep = np.zeros(len(u), dtype=bool)
-    ul, vl = u.tolist(), v.tolist()
-    for k in np.lexsort((v, u, weight)).tolist():
-        ra, rb = root(ul[k]), root(vl[k])
+    keep = []
+    for k in sorted(range(len(pairs)), key=pairs.__getitem__):
+        _, a, b = pairs[k]
+        ra, rb = root(a), root(b)
         if ra != rb:
             parent[ra] = rb
-            keep[k] = True
+            keep.append(k)
     return keep
 
 
@@ -304,18 +384,23 @@ def _mehlhorn(
     )
     reach = np.isfinite(dist)
     bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
-    su, sv = source[u[bridge]], source[v[bridge]]
-    a, b = np.minimum(su, sv), np.maximum(su, sv)
-    through = dist[u[bridge]] + weight[bridge] + dist[v[bridge]]
-    order = np.lexsort((through, b, a))  # per pair of terminals, the shortest bridge
-    bridge, a, b, through = bridge[order], a[order], b[order], through[order]
-    first = np.ones(len(bridge), dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    bridge, a, b, through = bridge[first], a[first], b[first], through[first]
+    bu, bv = u[bridge], v[bridge]
+    through = (dist[bu] + weight[bridge] + dist[bv]).tolist()
+    # per pair of terminals, the shortest bridge (of equal ones, the first)
+    best: dict[tuple[int, int], tuple[float, int]] = {}
+    for k, s, t, d in zip(
+        bridge.tolist(), source[bu].tolist(), source[bv].tolist(), through, strict=True
+    ):
+        pair = (s, t) if s < t else (t, s)
+        found = best.get(pair)
+        if found is None or d < found[0]:
+            best[pair] = (d, k)
+    bridges = [k for _, k in best.values()]
     edges = _Edges.of(u, v, matrix.shape[0]) if edges is None else edges
     toward, pred_list = edges.toward(pred), pred.tolist()
     chosen: set[int] = set()
-    for k in bridge[_kruskal(a, b, through)].tolist():
+    for i in _kruskal([(d, a, b) for (a, b), (d, _) in best.items()]):
+        k = bridges[i]
         chosen.add(k)
         for end in (int(u[k]), int(v[k])):
             chosen.update(_route(pred_list, toward, end))

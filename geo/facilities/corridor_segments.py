@@ -25,15 +25,6 @@ _INSIDE_M = 0.5
 
 
 @dataclass
-class _Segments:
-    """A district's segments as plain rows (one GeoDataFrame is made for the run, not for each)."""
-
-    rows: list[dict[str, object]]
-    geoms: list[shapely.Geometry]
-    clearance_ok: np.ndarray | None  # None without buildings
-
-
-@dataclass
 class _Pending:
     """A district's network before it is cut: what each edge carries, in edge order.
 
@@ -42,9 +33,8 @@ class _Pending:
     straight edge, whose ends are the next of ``ends``).
     """
 
-    district_id: str
     items: list[tuple[str, str, shapely.Geometry | None]]
-    ends: list[tuple[tuple[float, float], tuple[float, float]]]
+    ends: np.ndarray  # (straight edges, 2 ends, x and y), m; either way round
     inside: shapely.Geometry
 
 
@@ -54,7 +44,6 @@ def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
 
 
 def _pending(
-    district_id: str,
     edges: dict[object, dict[str, object]],
     served: dict[object, int],
     xy: np.ndarray,
@@ -63,8 +52,7 @@ def _pending(
     """A district's edges (keys as in :class:`geo.facilities.corridor_costs._Tree`) to be cut.
 
     An edge serving two or more estates is a trunk, else a branch; links to a main are the
-    connection. ``xy``: the graph's nodes (m). A straight edge runs from the end whose
-    coordinates read first as text (``str((x, y))``) to the other.
+    connection. ``xy``: the graph's nodes (m).
     """
     names: dict[frozenset[str], str] = {}
     items: list[tuple[str, str, shapely.Geometry | None]] = []
@@ -80,22 +68,52 @@ def _pending(
             continue
         items.append((utilities, "trunk" if served.get(key, 0) >= 2 else "branch", None))
         pairs.append(entry["ends"])
-    ends = []
-    if pairs:
-        nodes = sorted({n for pair in pairs for n in pair})
-        at = dict(zip(nodes, map(tuple, xy[nodes].tolist()), strict=True))
-        text = {n: str(p) for n, p in at.items()}
-        for a, b in pairs:
-            ends.append((at[a], at[b]) if text[a] <= text[b] else (at[b], at[a]))
-    return _Pending(district_id, items, ends, inside)
+    ends = xy[np.array(pairs, dtype=np.int64).reshape(-1, 2)]  # turned in _straight_lines
+    return _Pending(items, ends, inside)
 
 
-def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | None]:
-    """Each district's segments (None: it has none), the districts' geometry done together.
+#: 10, 100, ... 1e16: a float below 1e16 is written with as many digits before its point as
+#: these it is not below, plus one.
+_TENS = 10.0 ** np.arange(1, 17)
+
+
+def _reads_first(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Whether each ``str((x, y))`` of ``p``'s rows reads before or as that of ``q``'s (``<=``).
+
+    ``p``, ``q``: ``(n, 2)`` floats. Compared as numbers where the text orders as the numbers
+    do, else as text. Python writes a float from 1e-4 to 1e16 (or a positive zero) as its digits,
+    a point and the shortest fraction; two such with as many digits before the point read in
+    the order of their values (the ``,`` or ``)`` after a shorter fraction reads before any
+    digit), and equal ones read the same, so the y decide where the x are equal.
+    """
+    same_x = p[:, 0] == q[:, 0]
+    a = np.where(same_x, p[:, 1], p[:, 0])  # the deciding coordinates
+    b = np.where(same_x, q[:, 1], q[:, 0])
+    out = a <= b
+    digits = [_plain_digits(c) for c in (p[:, 0], q[:, 0], a, b)]
+    fast = (digits[0] >= 0) & (digits[1] >= 0) & (digits[2] >= 0) & (digits[2] == digits[3])
+    for i in np.flatnonzero(~fast).tolist():
+        out[i] = str(tuple(p[i].tolist())) <= str(tuple(q[i].tolist()))
+    return out
+
+
+def _plain_digits(values: np.ndarray) -> np.ndarray:
+    """Digits before the point of floats Python writes plainly (see :func:`_reads_first`), else -1."""
+    plain = ~np.signbit(values) & (values < 1e16) & ((values == 0) | (values >= 1e-4))
+    return np.where(plain, np.searchsorted(_TENS, values, side="right"), -1)
+
+
+def _cut_segments(
+    pending: list[_Pending], ctx: _Context
+) -> tuple[list[tuple[object, ...]], list[int], np.ndarray, np.ndarray | None]:
+    """The districts' segments, the districts' geometry done together.
 
     Per district and (utilities, kind): the lines as one MultiLineString; its part beyond the
     district (:func:`_inside`) becomes the connection of those utilities; then per (utilities,
-    kind), in sorted order, the lines merged (``line_merge``) into segments.
+    kind), in sorted order, the lines merged (``line_merge``) into segments. Returns per segment,
+    district by district, its ``(utilities, kind, length_m, cost_yuan, clearance_m)``, where each
+    district's segments start (one more: the end), the lines and whether each keeps its
+    clearance to the buildings (None without buildings).
     """
     # per district, (utilities, kind) -> its links (a list), or for straight edges the number of
     # their MultiLineString in ``both`` (made from the coordinates at once, in edge order)
@@ -151,15 +169,13 @@ def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | No
     if len(used):
         to_merge[used] = shapely.multilinestrings(lines, indices=np.searchsorted(used, group))
     used = np.flatnonzero(~shapely.is_missing(to_merge))
-    if not len(used):
-        return [None] * len(pending)
     merged = shapely.line_merge(to_merge[used])
     pieces, which = shapely.get_parts(merged, return_index=True)
     lengths = shapely.length(pieces).tolist()
     c = ctx.policy.corridors
     costs: dict[str, tuple[float, float]] = {}
-    rows: list[list[dict[str, object]]] = [[] for _ in pending]
-    district = []
+    rows: list[tuple[object, ...]] = []
+    district, clearances = [], []
     for k, length in zip(used[which].tolist(), lengths, strict=True):
         d, (utilities, kind) = keys[k]
         if utilities not in costs:
@@ -169,41 +185,29 @@ def _cut_segments(pending: list[_Pending], ctx: _Context) -> list[_Segments | No
                 max(getattr(c, f"clearance_{u}_m") for u in split),
             )
         per_metre, clearance = costs[utilities]
-        rows[d].append(
-            {
-                "district_id": pending[d].district_id,
-                "utilities": utilities,
-                "kind": kind,
-                "length_m": round(length, 1),
-                "cost_yuan": round(length * per_metre),
-                "clearance_m": clearance,
-            }
-        )
+        rows.append((utilities, kind, round(length, 1), round(length * per_metre), clearance))
         district.append(d)
-    clearances = np.array([r["clearance_m"] for d_rows in rows for r in d_rows], dtype=float)
-    ok = _clearance_ok(pieces, clearances, ctx)
-    starts = np.searchsorted(np.array(district, dtype=np.int64), np.arange(len(pending) + 1))
-    out: list[_Segments | None] = []
-    for d, d_rows in enumerate(rows):
-        a, b = int(starts[d]), int(starts[d + 1])
-        out.append(
-            _Segments(d_rows, list(pieces[a:b]), None if ok is None else ok[a:b])
-            if d_rows
-            else None
-        )
-    return out
+        clearances.append(clearance)
+    ok = _clearance_ok(pieces, np.array(clearances, dtype=float), ctx)
+    at = np.searchsorted(np.array(district, dtype=np.int64), np.arange(len(pending) + 1))
+    return rows, at.tolist(), pieces, ok
 
 
 def _straight_lines(pending: list[_Pending], group: np.ndarray, n: int) -> np.ndarray:
     """Per group (``n`` of them), the MultiLineString of its straight edges, in edge order.
 
     ``group``: the group of each straight edge of the ``pending`` districts (their ``ends`` in
-    order). Made from the coordinates at once: the same geometries as ``shapely.multilinestrings``
-    of each group's lines.
+    order). Each edge runs from the end whose coordinates read first as text (``str((x, y))``,
+    :func:`_reads_first`) to the other. Made from the coordinates at once: the same geometries
+    as ``shapely.multilinestrings`` of each group's lines.
     """
-    ends = [e for p in pending for e in p.ends]
+    ends = np.concatenate(
+        [np.empty((0, 2, 2)), *(np.asarray(p.ends, dtype=float).reshape(-1, 2, 2) for p in pending)]
+    )
+    turned = ~_reads_first(ends[:, 0], ends[:, 1])  # from the end that reads first
+    ends[turned] = ends[turned, ::-1]
     order = np.argsort(group, kind="stable")
-    coords = np.array(ends, dtype=float).reshape(-1, 2, 2)[order].reshape(-1, 2)
+    coords = ends[order].reshape(-1, 2)
     return shapely.from_ragged_array(
         shapely.GeometryType.MULTILINESTRING,
         coords,
@@ -226,7 +230,12 @@ def _inside(outlines: np.ndarray, ctx: _Context) -> np.ndarray:
     The outline closed over the gaps between members (at most the adjacency tolerance wide),
     plus 0.5 m so lines along the outline count as inside; the rest is the connection.
     """
-    close = ctx.policy.adjacency.tolerance_m / 2 + _INSIDE_M
+    return _inside_of(outlines, ctx.policy.adjacency.tolerance_m)
+
+
+def _inside_of(outlines: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """:func:`_inside` for the adjacency tolerance ``tolerance_m`` (m)."""
+    close = tolerance_m / 2 + _INSIDE_M
     inside = shapely.buffer(shapely.buffer(outlines, close), _INSIDE_M - close)
     shapely.prepare(inside)
     return inside

@@ -69,11 +69,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
-from collections import defaultdict
+import threading
 from collections.abc import Iterator
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -88,9 +89,9 @@ from geo.facilities.corridor_costs import (
     SEGMENT_COLUMNS,
     CorridorPlan,
     _assemble,
-    _DistrictResult,
+    _Planned,
 )
-from geo.facilities.corridor_district import STEINER_METHOD, _plan_batch
+from geo.facilities.corridor_district import STEINER_METHOD, _Buffered, _plan_batch, buffer_ahead
 from geo.facilities.corridor_layers import (  # noqa: F401  (_CONTEXTS: re-exported for callers)
     _CONTEXTS,
     UTILITY_ALIASES,
@@ -176,52 +177,97 @@ def plan_corridors(
             "use geo.core.crs.metric_crs_for() first"
         )
     quality = quality if quality is not None else QualityReport()
-    ctx = _prepare(estates.crs, policy, roads, mains, buildings)
-    ids = estates["estate_id"].astype(str).to_numpy()
-    anchors = dict(zip(ids, shapely.point_on_surface(estates.geometry.to_numpy()), strict=True))
-    open_edges = adjacency.loc[~adjacency["blocked"].astype(bool)]
-    paths_of: dict[str, list[tuple[str, shapely.Geometry]]] = defaultdict(list)
-    for s, t, g in zip(
-        open_edges["source_id"].astype(str).tolist(),
-        open_edges["target_id"].astype(str).tolist(),
-        open_edges.geometry.to_numpy(),
-        strict=True,
-    ):
-        paths_of[s].append((t, g))
-    tasks = []
-    for district_id, member_list, outline in zip(
-        districts["district_id"].tolist(),
-        districts["members"].tolist(),
-        districts.geometry.to_numpy(),
-        strict=True,
-    ):
-        members = [m for m in str(member_list).split(",") if m]
-        in_district = set(members)
-        paths = [g for m in members for t, g in paths_of[m] if t in in_district]
-        tasks.append((str(district_id), members, outline, [anchors[m] for m in members], paths))
-    rows, segments, table = [], [], []
-    assumed: list[str] = []
-    # districts planned before with the same content come from the memo (when on, see _MEMO)
+    outlines = districts.geometry.to_numpy()
     memo_on = _memo.enabled()
+    # the costliest geometry (the districts' buffers) starts on the other core meanwhile
+    with _buffering_ahead(None if memo_on else outlines, policy) as ahead:
+        ctx = _prepare(
+            estates.crs, policy, roads, mains, buildings, outlines, corridor_reach_m(policy)
+        )
+        tasks = _district_tasks(estates, districts, adjacency)
+    # districts planned before with the same content come from the memo (when on, see _MEMO)
     keys = [_district_key(ctx, *task[1:]) if memo_on else b"" for task in tasks]
-    found: list[_DistrictResult | None] = [_MEMO.get(key) for key in keys]
+    found: list[_Planned | None] = [_MEMO.get(key) for key in keys]
     missing = [i for i, result in enumerate(found) if result is None]
-    todo = [(_ANY_DISTRICT, *tasks[i][1:]) if memo_on else tasks[i] for i in missing]
     with _collector_paused():
-        for i, result in zip(missing, _plan_districts(todo, ctx, workers), strict=True):
-            _MEMO.put(keys[i], result)
-            found[i] = result
-    for task, result in zip(tasks, found, strict=True):
-        assert result is not None
-        if memo_on:
-            result = result.for_district(task[0])
-        rows.append(result.row)
-        segments.append(result.segments)
-        table.extend(result.table)
-        if "outline" in result.row["corridor_basis"]:
-            assumed.append(str(task[0]))
-    note_assumed_connections(quality, assumed)
-    return _assemble(rows, segments, table, districts, ctx)
+        planned = _Planned.joined(
+            list(_plan_districts([tasks[i] for i in missing], ctx, workers, ahead.get(0))),
+            ctx.buildings is not None,
+        )
+    if memo_on:
+        for k, i in enumerate(missing):
+            found[i] = planned.district(k)
+            _MEMO.put(keys[i], found[i])
+        planned = _Planned.joined(found, ctx.buildings is not None)  # type: ignore[arg-type]
+    district_ids = [task[0] for task in tasks]
+    note_assumed_connections(
+        quality,
+        [d for d, row in zip(district_ids, planned.rows, strict=True) if "outline" in row[0]],
+    )
+    return _assemble(planned, district_ids, districts, ctx)
+
+
+def _district_tasks(
+    estates: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, adjacency: gpd.GeoDataFrame
+) -> list[tuple[str, list[str], shapely.Geometry, list, list]]:
+    """Per district: its id, member ids, outline, members' anchors and the open paths between them.
+
+    An anchor is the estate's representative point (``point_on_surface``); the paths are the
+    unblocked adjacency lines from a member to another member of the district, member by member
+    (in the order of ``members``), each member's in the order of ``adjacency``. All districts at
+    once, with array operations.
+
+    Raises
+    ------
+    KeyError
+        If a district lists an estate id that ``estates`` lacks.
+    """
+    ids = estates["estate_id"].astype(str).tolist()
+    row_of = {e: i for i, e in enumerate(ids)}  # a repeated id: its last estate
+    member_lists = [[m for m in str(x).split(",") if m] for x in districts["members"].tolist()]
+    flat = [m for ms in member_lists for m in ms]
+    sizes = np.array([len(ms) for ms in member_lists], dtype=np.int64)
+    member_at = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    rows = np.array([row_of[m] for m in flat], dtype=np.int64)
+    anchors = shapely.point_on_surface(estates.geometry.to_numpy()[rows])
+    # the open paths whose ends are both members of one district (a member listed twice: twice)
+    opened = ~adjacency["blocked"].astype(bool).to_numpy()
+    source = adjacency["source_id"].astype(str).to_numpy()[opened]
+    target = adjacency["target_id"].astype(str).to_numpy()[opened]
+    codes = pd.factorize(np.concatenate([np.array(flat, dtype=object), source, target]))[0]
+    n_flat, n_open = len(flat), len(source)
+    district_of = np.repeat(np.arange(len(member_lists)), sizes)
+    members = pd.DataFrame(
+        {"m": codes[:n_flat], "d": district_of, "p": np.arange(n_flat) - member_at[district_of]}
+    )
+    edges = pd.DataFrame(
+        {
+            "s": codes[n_flat : n_flat + n_open],
+            "t": codes[n_flat + n_open :],
+            "e": np.arange(n_open),
+        }
+    )
+    found = edges.merge(members, left_on="s", right_on="m")
+    found = found.merge(
+        members[["m", "d"]].drop_duplicates().rename(columns={"m": "t"}), on=["t", "d"]
+    )
+    d, p, e = (found[c].to_numpy() for c in ("d", "p", "e"))
+    order = np.lexsort((e, p, d))
+    paths = adjacency.geometry.to_numpy()[opened][e[order]]
+    path_at = np.searchsorted(d[order], np.arange(len(member_lists) + 1)).tolist()
+    member_at_list = member_at.tolist()
+    return [
+        (
+            str(district_id),
+            member_lists[k],
+            outline,
+            anchors[member_at_list[k] : member_at_list[k + 1]].tolist(),
+            paths[path_at[k] : path_at[k + 1]].tolist(),
+        )
+        for k, (district_id, outline) in enumerate(
+            zip(districts["district_id"].tolist(), districts.geometry.to_numpy(), strict=True)
+        )
+    ]
 
 
 def note_assumed_connections(quality: QualityReport, district_ids: list[str]) -> None:
@@ -260,38 +306,89 @@ def corridor_reach_m(policy: Policy) -> float:
 
 #: Fewest districts per process worth the start of a worker process.
 MIN_DISTRICTS_PER_WORKER = 200
-_CHUNK_DISTRICTS = 25
-#: Districts whose layers are clipped together in one process (bounds the memory of the clips).
+#: Fewest districts a worker process is given at a time (the last ones: they even out the end).
+_CHUNK_DISTRICTS = 16
+#: Districts whose layers are clipped together in one process (bounds the memory of the clips);
+#: also the most a worker process is given at a time.
 _BATCH_DISTRICTS = 512
-_FORK_CONTEXT: _Context | None = None  # the context, inherited by forked worker processes
+#: The districts, the context and the buffers done ahead, inherited by forked worker processes
+#: (not pickled).
+_FORK_STATE: tuple[list, _Context, _Buffered | None] | None = None
+
+
+@contextlib.contextmanager
+def _buffering_ahead(outlines: np.ndarray | None, policy: Policy) -> Iterator[dict[int, _Buffered]]:
+    """Buffer the districts in a thread while the block runs; then ``{0: what was done}``.
+
+    Nothing is buffered ahead without ``outlines`` (empty dict). The thread stops when the block
+    ends (after at most a few more districts), before any process is forked.
+    """
+    done: dict[int, _Buffered] = {}
+    if outlines is None or not len(outlines):
+        yield done
+        return
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=lambda: done.setdefault(0, buffer_ahead(outlines, policy, stop)), daemon=True
+    )
+    thread.start()
+    try:
+        yield done
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _plan_districts(
-    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]], ctx: _Context, workers: int
-) -> Iterator[_DistrictResult]:
-    """Plan each district (in order), in this process or in ``workers`` forked processes."""
+    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
+    ctx: _Context,
+    workers: int,
+    ahead: _Buffered | None = None,
+) -> Iterator[_Planned]:
+    """Plan the districts (in order), in this process or in ``workers`` forked processes.
+
+    The workers are given spans of consecutive districts, the longest first and the shortest
+    last (each a quarter of what is left per worker, from :data:`_CHUNK_DISTRICTS` to
+    :data:`_BATCH_DISTRICTS`), so that both finish at about the same time; they send back
+    plain rows and coordinate arrays (:class:`~geo.facilities.corridor_costs._Planned`).
+    """
     workers = min(workers, len(tasks) // MIN_DISTRICTS_PER_WORKER)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for i in range(0, len(tasks), _BATCH_DISTRICTS):
-            yield from _plan_batch(tasks[i : i + _BATCH_DISTRICTS], ctx)
+            j = i + _BATCH_DISTRICTS
+            yield _plan_batch(tasks[i:j], ctx, None if ahead is None else ahead.part(i, j))
         return
-    global _FORK_CONTEXT
-    _FORK_CONTEXT = ctx  # forked workers inherit it: the roads and their index are not pickled
+    global _FORK_STATE
+    _FORK_STATE = (tasks, ctx, ahead)
     try:
-        chunks = [tasks[i : i + _CHUNK_DISTRICTS] for i in range(0, len(tasks), _CHUNK_DISTRICTS)]
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for results in pool.imap(_plan_chunk, chunks):
-                yield from results
+            done = dict(pool.imap_unordered(_plan_span, _spans(len(tasks), workers)))
+        for start in sorted(done):
+            yield done[start]
     finally:
-        _FORK_CONTEXT = None
+        _FORK_STATE = None
 
 
-def _plan_chunk(
-    tasks: list[tuple[str, list[str], shapely.Geometry, list, list]],
-) -> list[_DistrictResult]:
-    assert _FORK_CONTEXT is not None
+def _spans(n: int, workers: int) -> list[tuple[int, int]]:
+    """Spans ``(start, stop)`` covering ``range(n)``, the longest first.
+
+    Each is a quarter of what is left per worker, within :data:`_CHUNK_DISTRICTS` and
+    :data:`_BATCH_DISTRICTS` (the last one may be shorter).
+    """
+    spans, start = [], 0
+    while start < n:
+        size = min(max(-(-(n - start) // (4 * workers)), _CHUNK_DISTRICTS), _BATCH_DISTRICTS)
+        spans.append((start, min(start + size, n)))
+        start += size
+    return spans
+
+
+def _plan_span(span: tuple[int, int]) -> tuple[int, _Planned]:
+    assert _FORK_STATE is not None
+    tasks, ctx, ahead = _FORK_STATE
+    part = None if ahead is None else ahead.part(*span)
     with _collector_paused():
-        return _plan_batch(tasks, _FORK_CONTEXT)
+        return span[0], _plan_batch(tasks[span[0] : span[1]], ctx, part)
 
 
 @contextlib.contextmanager
@@ -312,15 +409,11 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-#: Placeholder district id of memoised plans (see ``_MEMO``).
-_ANY_DISTRICT = "\x00district"
-
-
 #: District plans by content: a district's corridors depend only on its members, their shapes
 #: and paths, the road/mains/building layers and the settings (all in the key, by value), not on
 #: its id or other districts. The app re-plans after every policy change and most districts come
 #: back unchanged; their plans are reused. Results are identical with or without the memo.
-_MEMO: Memo[_DistrictResult] = Memo(4096)
+_MEMO: Memo[_Planned] = Memo(4096)
 
 
 def _district_key(

@@ -13,11 +13,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from geo import io
 from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
 from geo.core.errors import QualityReport
+from geo.core.extent import NEAR_MARGIN_M, boxes_in
 from geo.core.messages import msg
 from geo.core.policy import Policy
 from geo.core.schema import ESTATE_COLUMNS
@@ -388,7 +389,7 @@ def barrier_layer(
     adjacency, as :func:`geo.planning.adjacency.build_adjacency` gives them to a barrier
     function (the gap lines of estates apart, the edges touching estates share). When given,
     a layer in another CRS than ``crs`` keeps only the features whose extent meets one of them
-    (grown by :data:`_NEAR_MARGIN_M`), in their order, before it is projected: the same graph
+    (grown by :data:`NEAR_MARGIN_M`), in their order, before it is projected: the same graph
     and edges, for less projecting (issue 20: at 220,000 tiled estates, whose tiles span two
     Gauss-Krüger zones, 3.7 of the 20.6 million barrier vertices). A layer already in ``crs``
     is kept whole (the adjacency's own index passes over far barriers).
@@ -403,7 +404,7 @@ def barrier_layer(
             return frame  # nothing to project
         key = CRS.from_user_input(frame.crs).to_wkt()
         if key not in boxes:
-            boxes[key] = _boxes_in(areas, crs, frame.crs, _NEAR_MARGIN_M)
+            boxes[key] = boxes_in(areas, crs, frame.crs, NEAR_MARGIN_M)
         if boxes[key] is None:
             return frame
         hit = shapely.STRtree(frame.geometry.to_numpy()).query(boxes[key])[1]
@@ -427,43 +428,6 @@ def barrier_layer(
     if not frames:
         return None
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
-
-
-#: Added around an area (metres) when selecting the barriers that meet it in their own CRS:
-#: covers the bending of a box's sides when it is carried into that CRS.
-_NEAR_MARGIN_M = 10.0
-#: Longest piece of the side of a box carried into another CRS as a straight line (m).
-_NEAR_SEGMENT_M = 1000.0
-
-
-def _boxes_in(areas: np.ndarray, crs: object, target: object, margin_m: float) -> np.ndarray | None:
-    """The boxes of ``areas`` (in the metric ``crs``) grown by ``margin_m``, as boxes in ``target``.
-
-    Each box in ``target`` holds its corners carried over, and a point every
-    :data:`_NEAR_SEGMENT_M` along a longer side. None when a point does not carry over
-    (outside the area of ``target``).
-    """
-    x0, y0, x1, y1 = shapely.bounds(areas).T
-    x0, y0, x1, y1 = x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m
-    grown = shapely.box(x0, y0, x1, y1)
-    long = np.flatnonzero(np.maximum(x1 - x0, y1 - y0) > _NEAR_SEGMENT_M)
-    corners = np.stack([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])  # (4, 2, n)
-    transform = Transformer.from_crs(crs, target, always_xy=True).transform
-    with np.errstate(invalid="ignore"):
-        fx, fy = transform(corners[:, 0], corners[:, 1])
-        found = np.array([fx.min(axis=0), fy.min(axis=0), fx.max(axis=0), fy.max(axis=0)])
-        if len(long):
-            points, which = shapely.get_coordinates(
-                shapely.segmentize(grown[long], _NEAR_SEGMENT_M), return_index=True
-            )
-            px, py = transform(points[:, 0], points[:, 1])
-            for row, values, reduce in ((0, px, np.minimum), (1, py, np.minimum)):
-                reduce.at(found[row], long[which], values)
-            for row, values, reduce in ((2, px, np.maximum), (3, py, np.maximum)):
-                reduce.at(found[row], long[which], values)
-    if not np.isfinite(found).all():
-        return None
-    return shapely.box(*found)
 
 
 def read_plan_table(

@@ -166,16 +166,171 @@ def test_graphs_made_together_are_each_districts_graph_alone(districts):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(*[st.integers(0, 50)] * 4, st.integers(0, 3)), min_size=1, max_size=30))
 def test_straight_lines_are_shapelys_multilinestrings_of_each_group(edges):
-    """The segments' straight edges made from coordinates are the lines made one by one."""
+    """The segments' straight edges made from coordinates are the lines made one by one, each
+    from the end whose coordinates read first as text."""
     import shapely
 
     from geo.facilities.corridor_segments import _Pending, _straight_lines
 
-    ends = [((x0 + 0.5, y0), (x1, y1 + 0.25)) for x0, y0, x1, y1, _ in edges]
+    ends = [((x0 + 0.5, float(y0)), (float(x1), y1 + 0.25)) for x0, y0, x1, y1, _ in edges]
     group = np.array([g for *_, g in edges], dtype=np.int64)
-    pending = [_Pending("D1", [], ends[:5], None), _Pending("D2", [], ends[5:], None)]
+    pending = [_Pending([], ends[:5], None), _Pending([], ends[5:], None)]
     got = _straight_lines(pending, group, 4)
-    lines = shapely.linestrings(np.array(ends, dtype=float))
+    turned = [(a, b) if str(a) <= str(b) else (b, a) for a, b in ends]  # from the first in text
+    lines = shapely.linestrings(np.array(turned, dtype=float))
     for g in range(4):
         expected = shapely.multilinestrings(lines[group == g])
         assert shapely.to_wkb(got[g]) == shapely.to_wkb(expected)
+
+
+_COORDINATES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(0, 1e-3),
+    st.floats(-1e7, 1e7),
+    st.sampled_from([0.0, -0.0, 1e-4, 9.99e-5, 10.0, 9.999999, 1e16, 9999999999999998.0, 0.5]),
+    st.integers(-1000, 10**7).map(lambda i: i / 1000),  # millimetres, as the graph rounds them
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(*[_COORDINATES] * 4), min_size=1, max_size=20), st.data())
+def test_ends_read_first_as_python_writes_them(rows, data):
+    """A straight edge starts at the end whose ``str((x, y))`` reads first: arrays, same order."""
+    from geo.facilities.corridor_segments import _reads_first
+
+    # some rows with equal x, or equal points, so that the y (or nothing) decide
+    rows = [
+        (x0, y0, x0, y1) if data.draw(st.booleans()) else (x0, y0, x1, y1)
+        for x0, y0, x1, y1 in rows
+    ]
+    rows += [(x0, y0, x0, y0) for x0, y0, _, _ in rows[:2]]
+    p = np.array([(x0, y0) for x0, y0, _, _ in rows], dtype=float)
+    q = np.array([(x1, y1) for _, _, x1, y1 in rows], dtype=float)
+    expected = [str((x0, y0)) <= str((x1, y1)) for x0, y0, x1, y1 in rows]
+    assert _reads_first(p, q).tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 12),
+            st.lists(
+                st.tuples(st.integers(0, 11), st.integers(0, 11), st.integers(1, 5)), max_size=30
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_matrices_made_together_are_those_made_one_by_one(specs):
+    """Each graph's search matrix and edge finder, all sorted at once, as made alone."""
+    from geo.facilities.corridor_network import _Edges, _scan_csr, _scan_csrs
+
+    graphs = []
+    for n, pairs in specs:
+        distinct = sorted(
+            {(min(a, b) % n, max(a, b) % n): w for a, b, w in pairs if a % n != b % n}.items()
+        )
+        u = np.array([a for (a, _), _ in distinct], dtype=np.int64)
+        v = np.array([b for (_, b), _ in distinct], dtype=np.int64)
+        graphs.append((n, u, v, np.array([w / 3 for _, w in distinct], dtype=float)))
+    for (n, u, v, w), (matrix, edges) in zip(graphs, _scan_csrs(graphs), strict=True):
+        alone = _scan_csr(n, u, v, w)
+        for name in ("data", "indices", "indptr"):
+            got, expected = getattr(matrix, name), getattr(alone, name)
+            assert got.dtype == expected.dtype and np.array_equal(got, expected), name
+        assert matrix.shape == alone.shape
+        one = _Edges.of(u, v, n)
+        assert edges.n == one.n and np.array_equal(edges.keys, one.keys)
+        assert np.array_equal(edges.order, one.order)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(-(10**6), 10**6), st.integers(-(10**6), 10**6)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([1000.0, 1.0, 0.1]),
+    st.data(),
+)
+def test_points_sort_as_lexsort(rows, scale, data):
+    """Whole millimetres (packed into one integer), or other floats, with repeats and -0.0."""
+    from geo.facilities.corridor_network import _lexsort_mm
+
+    rows = rows + [data.draw(st.sampled_from(rows)) for _ in range(len(rows) // 2)]
+    group = np.array([g for g, _, _ in rows], dtype=np.int64)
+    points = np.array([(x / scale, y / scale) for _, x, y in rows], dtype=float)
+    points[points == 0] = data.draw(st.sampled_from([0.0, -0.0]))
+    expected = np.lexsort((points[:, 1], points[:, 0], group))
+    assert np.array_equal(_lexsort_mm(points, group), expected)
+    wide = points * np.array([1e6, 1.0])  # beyond 62 bits of millimetres: lexsort
+    assert np.array_equal(_lexsort_mm(wide, group), np.lexsort((wide[:, 1], wide[:, 0], group)))
+
+
+def _plain_mehlhorn(matrix, u, v, weight, terminals):
+    """Mehlhorn's tree as first written, in arrays (lexsort per terminal pair, Kruskal's mask)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from geo.facilities.corridor_network import _Edges, _route
+
+    dist, pred, source = dijkstra(
+        matrix, directed=True, indices=terminals, min_only=True, return_predecessors=True
+    )
+    reach = np.isfinite(dist)
+    bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
+    su, sv = source[u[bridge]], source[v[bridge]]
+    a, b = np.minimum(su, sv), np.maximum(su, sv)
+    through = dist[u[bridge]] + weight[bridge] + dist[v[bridge]]
+    order = np.lexsort((through, b, a))
+    bridge, a, b, through = bridge[order], a[order], b[order], through[order]
+    first = np.ones(len(bridge), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    bridge, a, b, through = bridge[first], a[first], b[first], through[first]
+    parent = {}
+
+    def root(x):
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    keep = np.zeros(len(a), dtype=bool)
+    for k in np.lexsort((b, a, through)).tolist():
+        ra, rb = root(int(a[k])), root(int(b[k]))
+        if ra != rb:
+            parent[ra] = rb
+            keep[k] = True
+    edges = _Edges.of(u, v, matrix.shape[0])
+    toward, pred_list = edges.toward(pred), pred.tolist()
+    chosen = set()
+    for k in bridge[keep].tolist():
+        chosen.add(k)
+        for end in (int(u[k]), int(v[k])):
+            chosen.update(_route(pred_list, toward, end))
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(2, 30),
+    st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29), st.integers(1, 4)), max_size=80),
+    st.sets(st.integers(0, 29), min_size=1, max_size=8),
+)
+def test_mehlhorn_is_the_tree_first_written(n, pairs, picks):
+    """Same edges as the array version, on graphs with many equal lengths and unreached parts."""
+    from geo.facilities.corridor_network import _mehlhorn, _scan_csr
+
+    distinct = sorted(
+        {(min(a, b) % n, max(a, b) % n): w for a, b, w in pairs if a % n != b % n}.items()
+    )
+    u = np.array([a for (a, _), _ in distinct], dtype=np.int64)
+    v = np.array([b for (_, b), _ in distinct], dtype=np.int64)
+    w = np.array([float(w) for _, w in distinct])
+    terminals = np.array(sorted({p % n for p in picks}))
+    matrix = _scan_csr(n, u, v, w)
+    assert np.array_equal(
+        _mehlhorn(matrix, u, v, w, terminals), _plain_mehlhorn(matrix, u, v, w, terminals)
+    )

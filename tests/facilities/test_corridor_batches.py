@@ -1,0 +1,273 @@
+"""How the corridors' districts are prepared, shared between processes and sent back.
+
+The district tasks made with array operations against the plain loop they replace, the spans given
+to worker processes, the plain rows a worker sends back, and the layers projected only near the
+districts: each gives the same plans as the plain way.
+"""
+
+import pickle
+from collections import defaultdict
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, box
+
+from geo.facilities import corridor_layers
+from geo.facilities.corridor_costs import _Planned
+from geo.facilities.corridors import _district_tasks, _spans, plan_corridors
+from tests.conftest import GK, make_estates
+
+
+def _plain_tasks(estates, districts, adjacency):
+    """The tasks as plan_corridors made them one district at a time (before issue 20's rework)."""
+    ids = estates["estate_id"].astype(str).to_numpy()
+    anchors = dict(zip(ids, shapely.point_on_surface(estates.geometry.to_numpy()), strict=True))
+    open_edges = adjacency.loc[~adjacency["blocked"].astype(bool)]
+    paths_of = defaultdict(list)
+    for s, t, g in zip(
+        open_edges["source_id"].astype(str).tolist(),
+        open_edges["target_id"].astype(str).tolist(),
+        open_edges.geometry.to_numpy(),
+        strict=True,
+    ):
+        paths_of[s].append((t, g))
+    tasks = []
+    for district_id, member_list, outline in zip(
+        districts["district_id"].tolist(),
+        districts["members"].tolist(),
+        districts.geometry.to_numpy(),
+        strict=True,
+    ):
+        members = [m for m in str(member_list).split(",") if m]
+        in_district = set(members)
+        paths = [g for m in members for t, g in paths_of[m] if t in in_district]
+        tasks.append((str(district_id), members, outline, [anchors[m] for m in members], paths))
+    return tasks
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.lists(st.lists(st.integers(0, 11), max_size=6), min_size=1, max_size=6),
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11), st.booleans()), max_size=40),
+)
+def test_district_tasks_are_the_plain_loops(n, member_rows, pairs):
+    """Members in any order, repeated or in two districts; paths blocked or open, both ways."""
+    estates = gpd.GeoDataFrame(
+        {"estate_id": [f"E{i}" for i in range(n)]},
+        geometry=[box(i * 30, (i % 3) * 7, i * 30 + 20, (i % 3) * 7 + 15 + i) for i in range(n)],
+        crs=GK,
+    )
+    members = [[m % n for m in row] for row in member_rows]
+    districts = gpd.GeoDataFrame(
+        {
+            "district_id": [f"D{k}" for k in range(len(members))],
+            "members": [",".join(f"E{m}" for m in row) for row in members],
+        },
+        geometry=[box(k, 0, k + 1, 1) for k in range(len(members))],
+        crs=GK,
+    )
+    pairs = [(a % n, b % n, blocked) for a, b, blocked in pairs]
+    adjacency = gpd.GeoDataFrame(
+        {
+            "source_id": [f"E{a}" for a, _, _ in pairs],
+            "target_id": [f"E{b}" for _, b, _ in pairs],
+            "blocked": [blocked for _, _, blocked in pairs],
+        },
+        geometry=[LineString([(a, k), (b, k + 1)]) for k, (a, b, _) in enumerate(pairs)],
+        crs=GK,
+    )
+    got = _district_tasks(estates, districts, adjacency)
+    expected = _plain_tasks(estates, districts, adjacency)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g[0] == e[0] and g[1] == e[1] and shapely.equals_exact(g[2], e[2], 0)
+        for name, a, b in (("anchors", g[3], e[3]), ("paths", g[4], e[4])):
+            assert [x.wkb for x in a] == [x.wkb for x in b], name
+
+
+@given(st.integers(1, 20_000), st.integers(2, 8))
+def test_spans_cover_the_districts_longest_first(n, workers):
+    from geo.facilities import corridors
+
+    spans = _spans(n, workers)
+    assert [a for a, _ in spans] == [0, *[b for _, b in spans[:-1]]]
+    assert spans[-1][1] == n
+    sizes = [b - a for a, b in spans]
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(s <= corridors._BATCH_DISTRICTS for s in sizes)
+    assert all(s >= corridors._CHUNK_DISTRICTS for s in sizes[:-1])
+
+
+def _planned(geoms, ok):
+    n = 3
+    return _Planned(
+        rows=[["roads", "m", float(k), 1.0, 2.0, 3, 4, 5.0, 6, 7, pd.NA] for k in range(n)],
+        table=[("trench", 1.0, 2.0, pd.NA, pd.NA, 3, 4), ("water", 1.0, 2.0, 1, 3, 3, 4)],
+        table_at=[0, 1, 1, 2],
+        segments=[("water", "trunk", 1.0, 2, 0.5)] * len(geoms),
+        segments_at=[0, 0, len(geoms) - 1, len(geoms)],
+        geoms=np.array(geoms, dtype=object),
+        clearance_ok=ok,
+    )
+
+
+def test_planned_rows_travel_exactly_and_split_and_join_back():
+    lines = [
+        LineString([(0.1, 0.2), (1 / 3, 2 / 3)]),
+        LineString([(5e5 + 1 / 7, 3e6 + 1 / 9), (5e5, 3e6), (5e5 - 1e-9, 3e6)]),
+        LineString([(1, 1), (2, 2)]),
+    ]
+    others = [*lines[:2], shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 1 / 3)]])]
+    for geoms, ok in ((lines, np.array([True, False, True])), (others, None)):
+        planned = _planned(geoms, ok)
+        back = pickle.loads(pickle.dumps(planned))
+        assert shapely.to_wkb(back.geoms).tolist() == shapely.to_wkb(planned.geoms).tolist()
+        assert back.rows == planned.rows and back.segments == planned.segments
+        joined = _Planned.joined([back.district(i) for i in range(len(back))], ok is not None)
+        for name in ("rows", "table", "table_at", "segments", "segments_at"):
+            assert getattr(joined, name) == getattr(planned, name), name
+        assert shapely.to_wkb(joined.geoms).tolist() == shapely.to_wkb(planned.geoms).tolist()
+        assert (joined.clearance_ok is None) == (ok is None)
+        if ok is not None:
+            assert joined.clearance_ok.tolist() == ok.tolist()
+
+
+def test_layers_in_another_crs_give_the_same_plan_when_projected_only_near(policy, monkeypatch):
+    """Roads, mains and buildings in WGS84: the plan is the same with every feature projected."""
+    from tests.facilities.test_corridors import _district_run
+
+    rows = [
+        {
+            "estate_id": f"R{row}-{i}",
+            "geometry": box(i * 110, row * 900, i * 110 + 100, row * 900 + 100),
+        }
+        for row in range(4)
+        for i in range(3)
+    ]
+    estates, districts, edges = _district_run(make_estates(rows), policy)
+    streets = [LineString([(-20, -100), (-20, 4000)]), LineString([(-500, 290), (400, 300)])]
+    far = [LineString([(9e3 + k, 0), (9e3 + k, 4000)]) for k in range(50)]  # beyond reach
+    roads = gpd.GeoDataFrame(
+        {"fclass": ["tertiary", "primary"] + ["primary"] * len(far)},
+        geometry=streets + far,
+        crs=GK,
+    ).to_crs(4326)
+    mains = gpd.GeoDataFrame(
+        {"utility": ["给水", "燃气"] + ["电力"] * len(far)},
+        geometry=[
+            LineString([(350, -50), (350, 3000)]),
+            LineString([(-60, 920), (400, 920)]),
+            *far,
+        ],
+        crs=GK,
+    ).to_crs(4326)
+    buildings = gpd.GeoDataFrame(
+        geometry=[box(-15, 40, -5, 60), box(150, 1000, 170, 1030), box(9e3, 0, 9e3 + 10, 10)],
+        crs=GK,
+    ).to_crs(4326)
+    layers = {"roads": roads, "mains": mains, "buildings": buildings}
+    seen = []
+    near_rows = corridor_layers.near_rows
+
+    def counted(*args, **kwargs):
+        keep = near_rows(*args, **kwargs)
+        seen.append(keep)
+        return keep
+
+    monkeypatch.setattr(corridor_layers, "near_rows", counted)
+    near = plan_corridors(estates, districts, edges, policy, **layers)
+    assert len(seen) == 3 and all(k is not None and 0 < k.sum() < len(k) for k in seen)
+    monkeypatch.setattr(corridor_layers, "near_rows", lambda *args, **kwargs: None)
+    whole = plan_corridors(estates, districts, edges, policy, **layers)
+    assert "mains" in "".join(near.districts["corridor_basis"])
+    assert near.districts["clearance_conflicts"].sum() > 0
+    for name in ("segments", "districts", "utilities"):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(getattr(near, name)), pd.DataFrame(getattr(whole, name)), check_exact=True
+        )
+
+
+def test_memoised_plans_with_buildings_equal_fresh_ones(policy):
+    """With memos on: a re-plan wholly from the memo, and one partly from it, with clearance flags."""
+    from geo.core import _memo
+    from geo.facilities import corridors
+    from tests.facilities.test_corridors import _district_run
+
+    rows = [
+        {"estate_id": f"E{i}{y}", "geometry": box(110 * i, y, 110 * i + 100, y + 100)}
+        for i in range(3)
+        for y in (0, 400, 800)
+    ]
+    estates, districts, edges = _district_run(make_estates(rows), policy)
+    assert len(districts) == 3
+    roads = gpd.GeoDataFrame(
+        {"fclass": ["tertiary"]}, geometry=[LineString([(-20, -100), (-20, 1000)])], crs=GK
+    )
+    buildings = gpd.GeoDataFrame(geometry=[box(-15, 40, -5, 60), box(-15, 840, -5, 860)], crs=GK)
+    fresh = plan_corridors(estates, districts, edges, policy, roads=roads, buildings=buildings)
+    was = _memo.enabled()
+    _memo.enable()
+    try:
+        corridors._MEMO.clear()
+        first = plan_corridors(
+            estates, districts.iloc[:2], edges, policy, roads=roads, buildings=buildings
+        )
+        assert len(corridors._MEMO) == 2
+        partly = plan_corridors(estates, districts, edges, policy, roads=roads, buildings=buildings)
+        wholly = plan_corridors(estates, districts, edges, policy, roads=roads, buildings=buildings)
+    finally:
+        _memo.enable(was)
+        corridors._MEMO.clear()
+    assert fresh.segments["clearance_ok"].eq(False).any()
+    for plan in (partly, wholly):
+        for name in ("segments", "districts", "utilities"):
+            pd.testing.assert_frame_equal(
+                pd.DataFrame(getattr(plan, name)),
+                pd.DataFrame(getattr(fresh, name)),
+                check_exact=True,
+            )
+    pd.testing.assert_frame_equal(first.districts, fresh.districts.iloc[:2])
+
+
+def test_buffers_done_ahead_in_part_give_the_same_plan(policy):
+    """Buffered ahead for none, some or all districts: the same rows and lines."""
+    import threading
+
+    from geo.facilities.corridor_district import _Buffered, _plan_batch, buffer_ahead
+    from geo.facilities.corridor_layers import _prepare
+    from tests.facilities.test_corridors import _district_run
+
+    rows = [
+        {
+            "estate_id": f"R{row}-{i}",
+            "geometry": box(i * 110, row * 900, i * 110 + 100, row * 900 + 100),
+        }
+        for row in range(4)
+        for i in range(3)
+    ]
+    estates, districts, edges = _district_run(make_estates(rows), policy)
+    roads = gpd.GeoDataFrame(
+        {"fclass": ["tertiary"]}, geometry=[LineString([(-20, -100), (-20, 4000)])], crs=GK
+    )
+    ctx = _prepare(estates.crs, policy, roads, None, None)
+    tasks = _district_tasks(estates, districts, edges)
+    outlines = districts.geometry.to_numpy()
+    stopped = threading.Event()
+    stopped.set()
+    none = buffer_ahead(outlines, policy, stopped)
+    assert shapely.is_missing(none.regions).all() and shapely.is_missing(none.inside).all()
+    every = buffer_ahead(outlines, policy, threading.Event())
+    assert not shapely.is_missing(every.inside).any()
+    some = _Buffered(every.regions.copy(), every.inside.copy())
+    some.regions[1::2] = None
+    some.inside[::2] = None
+    plain = _plan_batch(tasks, ctx)
+    for ahead in (none, every, some):
+        planned = _plan_batch(tasks, ctx, ahead)
+        assert planned.rows == plain.rows and planned.segments == plain.segments
+        assert shapely.to_wkb(planned.geoms).tolist() == shapely.to_wkb(plain.geoms).tolist()
