@@ -1,4 +1,4 @@
-"""Facts about the machine a run uses (one place for them), and how a step uses the interpreter."""
+"""Facts about the machine a run uses, array work spread over its cores, and the collector."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -255,13 +256,53 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, list[object]]:
     return np.arange(len(values)), list(values)
 
 
-def _map_distinct(values: pd.Series, func: Callable[[object], object]) -> pd.Series:
-    """``values.map(func)`` with ``func`` called once per distinct cell (see :func:`_distinct`)."""
+def _map_distinct(
+    values: pd.Series, func: Callable[[object], object], dtype: str | None = None
+) -> pd.Series:
+    """``values.map(func)`` with ``func`` called once per distinct cell (see :func:`_distinct`).
+
+    :func:`geo.core.names.normalise_text` is applied to all the text cells at once
+    (:func:`_normalised_texts`). With ``dtype``: ``.astype(dtype)`` of that, each distinct
+    value converted once.
+    """
     codes, cells = _distinct(values)
-    func = _once_per_value(func)
     mapped = np.empty(len(cells), dtype=object)
-    mapped[:] = [func(cell) for cell in cells]
+    if func is normalise_text:
+        mapped[:] = _normalised_texts(cells)
+    else:
+        func = _once_per_value(func)
+        mapped[:] = [func(cell) for cell in cells]
+    if dtype is not None:
+        return pd.Series(pd.array(mapped, dtype=dtype).take(codes), index=values.index)
     return pd.Series(mapped[codes], index=values.index)
+
+
+#: Joins text cells into one text for :func:`_normalised_texts` and :func:`_report_markup`: a
+#: character no cell holds (checked), which no normalisation produces and which starts a
+#: normalisation segment of its own (it never composes with its neighbours).
+_JOIN = "\x00"
+
+
+def _normalised_texts(cells: list[object]) -> list[str]:
+    """:func:`geo.core.names.normalise_text` of each cell, the text cells normalised in one call.
+
+    NFKC works segment by segment, and :data:`_JOIN` is a segment of its own, so normalising
+    the joined text and splitting it gives each cell's normal form (a cell holding the joiner
+    is normalised alone). 200,000 estate names: one call instead of 200,000 (issue 20).
+    """
+    out: list[str | None] = [None] * len(cells)
+    at = [k for k, cell in enumerate(cells) if type(cell) is str]
+    texts = [cells[k] for k in at]
+    joined = _JOIN.join(texts)
+    if len(texts) > 1 and joined.count(_JOIN) == len(texts) - 1:
+        parts = unicodedata.normalize("NFKC", joined).split(_JOIN)
+        if len(parts) == len(texts):
+            for k, part in zip(at, parts, strict=True):
+                out[k] = part.strip()
+    return [
+        normalise_text(cell) if text is None else text
+        for cell, text in zip(cells, out, strict=True)
+    ]
 
 
 #: Name of the index of a table read by geo.io: the 1-based row (XLSX) or record (CSV) in the file,
@@ -367,7 +408,8 @@ def coerce_attributes(
                 msg("{column}: {note}", column=column_word(column), note=notes[k]),
                 "correct the cell in the survey table",
             )
-        out[column] = pd.Series(parsed[codes], index=out.index, dtype=ESTATE_COLUMNS[column][0])
+        typed = pd.array(parsed, dtype=ESTATE_COLUMNS[column][0])  # each distinct cell once
+        out[column] = pd.Series(typed.take(codes), index=out.index)
     raw = out["build_year_raw"] if "build_year_raw" in out else pd.Series("", index=out.index)
     codes, cells = _distinct(raw)
     parse_year = _once_per_value(parse_build_year)
@@ -392,18 +434,17 @@ def coerce_attributes(
             )
     first = np.array([pd.NA if y.first is None else y.first for y in years], dtype=object)
     latest = np.array([pd.NA if y.latest is None else y.latest for y in years], dtype=object)
-    out["build_year_raw"] = _map_distinct(raw, normalise_text).astype("string")
-    out["build_year"] = pd.array(first[codes], dtype="Int64")
-    out["build_year_latest"] = pd.array(latest[codes], dtype="Int64")
+    out["build_year_raw"] = _map_distinct(raw, normalise_text, "string")
+    out["build_year"] = pd.array(first, dtype="Int64").take(codes)
+    out["build_year_latest"] = pd.array(latest, dtype="Int64").take(codes)
     _split_regions(out)
     for column in ("name", "county", "needs"):
         if column in out:
-            out[column] = _map_distinct(out[column], normalise_text).astype("string")
+            out[column] = _map_distinct(out[column], normalise_text, "string")
             _report_markup(out[column], labels, column, source, quality)
         else:
             out[column] = pd.Series("", index=out.index, dtype="string")
-    joined_needs = _map_distinct(out["needs"], lambda c: "；".join(split_needs(c)))
-    out["needs"] = joined_needs.astype("string")
+    out["needs"] = _map_distinct(out["needs"], lambda c: "；".join(split_needs(c)), "string")
     return out
 
 
@@ -427,6 +468,11 @@ def _report_markup(
 ) -> None:
     """Warn about HTML or script in a text cell: it is kept as text and escaped wherever shown."""
     codes, cells = _distinct(values)
+    texts = [t for t in cells if isinstance(t, str)]
+    joined = _JOIN.join(texts)
+    # no match in the joined text: none in any cell (a match never spans the joiner)
+    if joined.count(_JOIN) == len(texts) - 1 and not _MARKUP.search(joined):
+        return
     marked = np.array([isinstance(t, str) and bool(_MARKUP.search(t)) for t in cells], dtype=bool)
     rows = np.flatnonzero(marked[codes])
     label_of = labels.to_numpy(dtype=object)

@@ -12,7 +12,8 @@ This module only re-exports the public API, so ``from geo import io; io.read_est
 the code lives in one module per concept:
 
 - :mod:`geo.io.files`: input checks (size, suffixes, Shapefile parts and encodings)
-- :mod:`geo.io.vector`: read_vector, CRS settling, clean_polygons, lines/polygons, boundaries
+- :mod:`geo.io.vector`: read_vector (Arrow or plain read), CRS settling
+- :mod:`geo.io.shapes`: clean_polygons, lines/polygons (read, validity left running), boundaries
 - :mod:`geo.io.estates`: read_estates, canonical_estates
 - :mod:`geo.io.facility_layers`: elderly-care facilities and candidate sites
 - :mod:`geo.io.tables`, :mod:`geo.io.xlsx`: read_table (CSV/TSV/XLSX), read_survey, read_survey_and_table
@@ -43,6 +44,14 @@ from geo.io.files import (
 )
 from geo.io.output_guard import check_output, guarded_run
 from geo.io.results import read_results
+from geo.io.shapes import (
+    LinesOrPolygons,
+    _polygonal_part,
+    clean_polygons,
+    read_boundaries,
+    read_lines_or_polygons,
+    start_lines_or_polygons,
+)
 from geo.io.tables import read_survey, read_survey_and_table, read_table
 from geo.io.uploads import (
     SHAPEFILE_SIDECARS,
@@ -54,13 +63,7 @@ from geo.io.uploads import (
     stage_upload,
     stage_uploads,
 )
-from geo.io.vector import (
-    _polygonal_part,
-    clean_polygons,
-    read_boundaries,
-    read_lines_or_polygons,
-    read_vector,
-)
+from geo.io.vector import read_vector
 from geo.io.writers import (
     _plain,
     atomic_path,
@@ -80,6 +83,7 @@ __all__ = [
     "UNZIP_MAX_RATIO",
     "UPLOAD_MAX_BYTES",
     "VECTOR_SUFFIXES",
+    "LinesOrPolygons",
     "_plain",
     "_polygonal_part",
     "atomic_path",
@@ -104,6 +108,7 @@ __all__ = [
     "remove_stale_temporaries",
     "stage_upload",
     "stage_uploads",
+    "start_lines_or_polygons",
     "write_csv",
     "write_layers",
     "write_xlsx",

@@ -2,7 +2,7 @@
 
 Holds :func:`read_estates` (file -> canonical) and :func:`canonical_estates` (pure), with the id
 repair shared by facility layers (:func:`_unique_ids`).
-May import: geo.core, geo.io.files, geo.io.vector, geopandas, pandas.
+May import: geo.core, geo.io.files, geo.io.vector, geo.io.shapes, geopandas, pandas.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from geo.core.errors import InputError, QualityReport
 from geo.core.messages import first_few, msg
 from geo.core.schema import ESTATE_COLUMNS, coerce_attributes, map_headers
 from geo.io.files import _id_text, max_estates
-from geo.io.vector import _polygonal_part, clean_polygons, read_vector
+from geo.io.shapes import _polygonal_part, clean_polygons
+from geo.io.vector import read_vector
 
 
 def read_estates(

@@ -7,7 +7,6 @@ May import: geo.core, geo.io.files, geo.io.xlsx, pandas, numpy.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -109,7 +108,7 @@ def _parse_text_table(text: str, sep: str | None) -> pd.DataFrame:
         except csv.Error:
             delimiter = None
     # a carriage return outside a line ending is an error for the Python parser: keep it there
-    plain = re.search(r"\r(?!\n)", text) is None
+    plain = text.count("\r") == text.count("\r\n")  # as re.search(r"\r(?!\n)"), in C
     if plain and delimiter is not None and len(delimiter) == 1:
         with contextlib.suppress(Exception):
             table = pd.read_csv(_io.StringIO(text), sep=delimiter, engine="c", **options)
@@ -118,11 +117,26 @@ def _parse_text_table(text: str, sep: str | None) -> pd.DataFrame:
     return pd.read_csv(_io.StringIO(text), sep=sep, engine="python", **options)
 
 
+def _first_lines(text: str, count: int) -> list[str]:
+    """``text.splitlines()[:count]`` without splitting all of a large file's text.
+
+    Lines are split from a growing head of the text: once it holds more than ``count`` lines,
+    its first ``count`` are the text's (each is ended before the next one starts).
+    """
+    size = 4096
+    while size < len(text):
+        lines = text[:size].splitlines()
+        if len(lines) > count:
+            return lines[:count]
+        size *= 4
+    return text.splitlines()[:count]
+
+
 def _title_lines(text: str, sep: str | None, column_mapping: Mapping[str, str] | None) -> int:
     """How many title lines stand above the header of a CSV/TSV (see :func:`_header_row`)."""
     import csv
 
-    head = text.splitlines()[:10]
+    head = _first_lines(text, 10)
     delimiter = sep
     if delimiter is None:
         try:

@@ -6,6 +6,7 @@ May import: geo.core, geo.io, geo.fiveyear (to parse plan tables), :mod:`geo.pip
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -118,23 +119,28 @@ def load_inputs(
             survey, survey_df, table, survey_crs, estates_gdf, column_mapping, quality
         )
         del table
-    barrier_frames = []
-    for item in barriers:
-        path, layer = _split_layer(item)
-        frame = io.read_lines_or_polygons(path, quality=quality, layer=layer)
-        label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
-        # in the estates' CRS (one frame for all layers): the run projects them to its metric CRS,
-        # which is the estates' own when projected, so most runs transform barriers once or never
-        barrier_frames.append(
-            frame[[frame.geometry.name]].assign(barrier=label).to_crs(estates_gdf.crs)
-        )
-        sources.setdefault("barriers", "")
-        sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
-    roads_gdf = None
-    if roads is not None:
-        path, layer = _split_layer(roads)
-        roads_gdf = io.read_lines_or_polygons(path, quality=quality, layer=layer)
-        sources["roads"] = str(roads)
+    with ThreadPoolExecutor(1) as background:
+        # each barrier or road layer's validity is checked in the background while the next
+        # layer is read (issue 20); they are read, and report, in order
+        layers = [*barriers, *([roads] if roads is not None else [])]
+        started = _start_layers(layers, background, quality)
+        barrier_frames = []
+        for item, pending in zip(barriers, started[: len(barriers)], strict=True):
+            frame = _finish_layer(pending)
+            path, _ = _split_layer(item)
+            label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
+            # in the estates' CRS (one frame for all layers): the run projects them to its
+            # metric CRS, which is the estates' own when projected, so most runs transform
+            # barriers once or never
+            barrier_frames.append(
+                frame[[frame.geometry.name]].assign(barrier=label).to_crs(estates_gdf.crs)
+            )
+            sources.setdefault("barriers", "")
+            sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
+        roads_gdf = None
+        if roads is not None:
+            roads_gdf = _finish_layer(started[len(barriers)])
+            sources["roads"] = str(roads)
     boundaries_gdf = None
     if boundaries is not None:
         path, layer = _split_layer(boundaries)
@@ -173,6 +179,30 @@ def load_inputs(
         synthetic=synthetic,
         quality=quality,
     )
+
+
+def _start_layers(
+    items: Sequence[str | Path], background: Executor, quality: QualityReport
+) -> list[io.LinesOrPolygons]:
+    """Read the barrier and road layers in order, their validity left to ``background``.
+
+    Raises
+    ------
+    InputError
+        As :func:`geo.io.read_lines_or_polygons`, for the first layer that cannot be used.
+    """
+    started = []
+    for item in items:
+        path, layer = _split_layer(item)
+        started.append(
+            io.start_lines_or_polygons(path, quality=quality, layer=layer, background=background)
+        )
+    return started
+
+
+def _finish_layer(started: io.LinesOrPolygons) -> gpd.GeoDataFrame:
+    """The layer of :func:`_start_layers`, its invalid geometries repaired."""
+    return started.result()
 
 
 def _survey_points(

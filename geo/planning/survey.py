@@ -17,7 +17,8 @@ have, e.g. a district merged since, is reported). Several point rows on one esta
 phases of it and are aggregated (:func:`aggregate_rows`). Every row and its outcome is in
 :attr:`SurveyJoin.table` (the ``survey_join`` layer of the output).
 
-May import: geo.core and :mod:`geo.planning.survey_points`.
+May import: geo.core, :mod:`geo.planning.survey_points` and :mod:`geo.planning.survey_write`
+(writing the outcome: the estates' columns and the join table).
 """
 
 from __future__ import annotations
@@ -32,21 +33,13 @@ import pandas as pd
 from geo.core.names import normalise_name
 from geo.core.places import county_stem
 from geo.core.policy import Survey
-from geo.core.schema import ESTATE_COLUMNS
 from geo.planning.survey_points import MATCH_KINDS, RowMatch, match_points
-
-_ATTRIBUTES = [c for c in ESTATE_COLUMNS if c not in ("estate_id", "name", "county")]
-_SUMMED = ("households", "buildings", "floor_area_m2")
-_SHARES = ("consent_rate", "elderly_share")
-#: Columns added to the estates: which survey row an estate got and how.
-ESTATE_SURVEY_COLUMNS = {
-    "survey_row": "Int64",
-    "survey_rows": "string",
-    "survey_name": "string",
-    "survey_match": "string",
-    "survey_distance_m": "Float64",
-    "survey_name_score": "Float64",
-}
+from geo.planning.survey_write import (  # noqa: F401  (aggregate_rows: this module's API)
+    ESTATE_SURVEY_COLUMNS,
+    aggregate_rows,
+    join_table,
+    write_rows,
+)
 
 
 @dataclass
@@ -151,15 +144,11 @@ def join_survey(
         survey, estate_counties, report, settings.successors(), stem
     )
     estate_stems = [stem(c) for c in estate_counties.tolist()]
-    estate_keys = _estate_name_keys(out)
-    matches: dict[int, RowMatch] = {}
-    index_of = dict(zip(out["estate_id"].astype(str), range(len(out)), strict=True))
-    taken: set[int] = set()
-    survey_ids = survey["estate_id"].tolist() if "estate_id" in survey else [None] * len(survey)
-    for i, sid in enumerate(survey_ids):
-        if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
-            matches[i] = RowMatch("matched_id", index_of[sid])
-            taken.add(index_of[sid])
+    estate_keys: _NameKeys | None = _NameKeys(out)
+    if estate_keys.names is None:
+        estate_keys = None
+    matches = _match_ids(out, survey)
+    taken: set[int] = {m.estate for m in matches.values()}
     # plain lists: a cell read with ``.at`` costs a Series (and a copy of the frame's attrs)
     row_names = survey["name"].tolist() if "name" in survey else [None] * len(survey)
     row_numbers = [int(r) for r in survey["survey_row"].tolist()]
@@ -196,13 +185,44 @@ def join_survey(
         "matched_location"
     )
     report.unmatched_rows.sort()
-    out = _write_rows(out, survey, matches, row_counties)
+    out = write_rows(out, survey, matches, row_counties)
     joined = {m.estate for m in matches.values() if m.estate is not None}
     report.estates_without_survey = [
         str(e) for p, e in enumerate(out["estate_id"].tolist()) if p not in joined
     ]
-    report.table = _join_table(out, survey, matches, row_counties, points)
+    report.table = join_table(out, survey, matches, row_counties, points)
     return out, report
+
+
+def _match_ids(estates: pd.DataFrame, survey: pd.DataFrame) -> dict[int, RowMatch]:
+    """Rows whose ``estate_id`` names an estate: the first such row of each estate, in row order.
+
+    An id carried by several estates names the last of them. A text id column is looked up in
+    one array operation when the estates' ids are unique (the canonical estates'), else row by
+    row.
+    """
+    if "estate_id" not in survey:
+        return {}
+    ids = estates["estate_id"].astype(str).tolist()
+    column = survey["estate_id"]
+    lookup = pd.Index(ids)
+    if isinstance(column.dtype, pd.StringDtype) and lookup.is_unique:
+        found = lookup.get_indexer(column.to_numpy(dtype=object, na_value=None))
+        found[column.isna().to_numpy()] = -1  # a missing id names no estate
+        rows = np.flatnonzero(found >= 0)
+        first = ~pd.Series(found[rows]).duplicated().to_numpy()
+        return {
+            int(i): RowMatch("matched_id", int(e))
+            for i, e in zip(rows[first], found[rows][first], strict=True)
+        }
+    index_of = dict(zip(ids, range(len(ids)), strict=True))
+    matches: dict[int, RowMatch] = {}
+    taken: set[int] = set()
+    for i, sid in enumerate(column.tolist()):
+        if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
+            matches[i] = RowMatch("matched_id", index_of[sid])
+            taken.add(index_of[sid])
+    return matches
 
 
 def _memoised(function: Callable[[object], str]) -> Callable[[object], str]:
@@ -221,18 +241,40 @@ def _memoised(function: Callable[[object], str]) -> Callable[[object], str]:
     return cached
 
 
+class _NameKeys:
+    """:func:`geo.core.names.normalise_name` of the estates' names (``""`` when missing).
+
+    Each key is computed when first asked for: a survey joined by id, under the estates' own
+    names, needs none, and the name join only those of the estates still free (issue 20).
+    """
+
+    def __init__(self, estates: pd.DataFrame) -> None:
+        self.names = estates["name"].fillna("").tolist() if "name" in estates else None
+        self._keys: dict[int, str] = {}
+
+    def __getitem__(self, position: int) -> str:
+        try:
+            return self._keys[position]
+        except KeyError:
+            key = self._keys[position] = normalise_name(self.names[position])
+            return key
+
+    def all(self) -> list[str]:
+        """Every estate's key, in order."""
+        return [self[p] for p in range(len(self.names))]
+
+
 def _estate_name_keys(estates: pd.DataFrame) -> list[str] | None:
     """:func:`geo.core.names.normalise_name` of each estate's name (``""`` when missing), or None."""
-    if "name" not in estates:
-        return None
-    return [normalise_name(v) for v in estates["name"].fillna("").tolist()]
+    keys = _NameKeys(estates)
+    return None if keys.names is None else keys.all()
 
 
 def _id_name_conflicts(
     estates: pd.DataFrame,
     survey: pd.DataFrame,
     matches: dict[int, RowMatch],
-    estate_keys: list[str] | None = None,
+    estate_keys: _NameKeys | list[str] | None = None,
 ) -> dict[int, tuple[str, str, list[str]]]:
     """Rows joined by id whose name names another estate, not the id's (a mistyped id?).
 
@@ -243,24 +285,32 @@ def _id_name_conflicts(
     if "name" not in survey or "name" not in estates:
         return {}
     raw = estates["name"].tolist()
-    if estate_keys is None:
-        estate_keys = _estate_name_keys(estates)
-    keys = [k if isinstance(v, str) else "" for k, v in zip(estate_keys, raw, strict=True)]
-    ids = estates["estate_id"].astype(str).tolist()
     row_names = survey["name"].tolist()
-    by_name: dict[str, list[str]] = {}
-    for key, eid in zip(keys, ids, strict=True):
-        if key:
-            by_name.setdefault(key, []).append(eid)
-    out = {}
+    named = []  # (row, its match, its name's key) for rows not under their estate's own name
     for i, match in matches.items():
         name = row_names[i]
         own_name = raw[match.estate]
         if isinstance(name, str) and isinstance(own_name, str) and name == own_name:
             continue  # the estate's own name: the same key
         key = normalise_name(name) if isinstance(name, str) else ""
+        if key:
+            named.append((i, match, key))
+    if not named:
+        return {}
+    if estate_keys is None:
+        estate_keys = _estate_name_keys(estates)
+    elif isinstance(estate_keys, _NameKeys):
+        estate_keys = estate_keys.all()
+    keys = [k if isinstance(v, str) else "" for k, v in zip(estate_keys, raw, strict=True)]
+    ids = estates["estate_id"].astype(str).tolist()
+    by_name: dict[str, list[str]] = {}
+    for key, eid in zip(keys, ids, strict=True):
+        if key:
+            by_name.setdefault(key, []).append(eid)
+    out = {}
+    for i, match, key in named:
         own = keys[match.estate]
-        if not key or key == own or key not in by_name:
+        if key == own or key not in by_name:
             continue
         others = [e for e in by_name[key] if e != ids[match.estate]]
         if others:
@@ -305,7 +355,10 @@ def _row_counties(
     counties: list[str] = []
     scopes: list[frozenset[str]] = []
     for value in survey["county"].tolist():
-        text = "" if value is None or pd.isna(value) else str(value).strip()
+        if type(value) is str:  # the common case, without pandas' missing-value test
+            text = value.strip()
+        else:
+            text = "" if value is None or pd.isna(value) else str(value).strip()
         if text not in settled:
             settled[text] = _row_county(text, known, official, successors, stem)
         county, scope, unknown = settled[text]
@@ -356,17 +409,20 @@ def _match_names(
     row_scopes: list[frozenset[str]],
     stems: list[str],
     taken: set[int],
-    estate_keys: list[str] | None,
+    estate_keys: _NameKeys | list[str] | None,
 ) -> dict[int, RowMatch]:
     """Join rows without a point by normalised name among estates not yet joined, in county.
 
     ``stems``: each estate's county stem; ``estate_keys``: each estate's normalised name
-    (:func:`_estate_name_keys`; None when the estates have no names).
+    (:class:`_NameKeys` or a list; None when the estates have no names). Only estates not
+    ``taken`` can be joined, so only their names are looked up.
     """
     by_key: dict[str, list[int]] = {}
-    for position, key in enumerate(estate_keys or ()):
-        if key:
-            by_key.setdefault(key, []).append(position)
+    if pending and estate_keys is not None:
+        count = len(estate_keys.names) if isinstance(estate_keys, _NameKeys) else len(estate_keys)
+        for position in range(count):
+            if position not in taken and (key := estate_keys[position]):
+                by_key.setdefault(key, []).append(position)
     row_names = survey["name"].tolist() if "name" in survey else None
     out: dict[int, RowMatch] = {}
     for i in pending:
@@ -383,205 +439,3 @@ def _match_names(
         else:
             out[i] = RowMatch("unmatched", note="no estate of that name" if key else "no name")
     return out
-
-
-def aggregate_rows(rows: pd.DataFrame) -> dict[str, object]:
-    """Aggregate the survey rows joined to one estate (its phases) into one set of values.
-
-    Households, buildings and floor area are summed over the rows that give them; build years
-    are kept as phases (earliest ``build_year``, latest ``build_year_latest``, which decides
-    eligibility; ``build_year_raw`` lists the cells, ``、``-separated); consent and elderly
-    shares are household-weighted means (plain means when households are unknown); yes/no
-    columns keep a value all rows agree on, else unknown; needs are the union of items. Rows
-    with the same name as an earlier row (the same listing twice) are left out.
-
-    Parameters
-    ----------
-    rows
-        Canonical survey rows (at least one), in file order.
-
-    Returns
-    -------
-    dict
-        ``{column: value}`` for the attribute columns of :data:`geo.core.schema.ESTATE_COLUMNS`
-        (``pd.NA`` when unknown).
-    """
-    if "name" in rows and len(rows) > 1:
-        keys = rows["name"].map(normalise_name)
-        rows = rows.loc[~(keys.duplicated() & (keys != ""))]
-    values: dict[str, object] = {}
-    for column in _ATTRIBUTES:
-        if column not in rows:
-            continue
-        known = rows[column].dropna()
-        if column in _SUMMED:
-            values[column] = known.sum() if len(known) else pd.NA
-        elif column == "build_year":
-            values[column] = known.min() if len(known) else pd.NA
-        elif column == "build_year_latest":
-            values[column] = known.max() if len(known) else pd.NA
-        elif column in ("build_year_raw", "needs"):
-            sep = "、" if column == "build_year_raw" else "；"
-            items = [s for cell in known for s in str(cell).split(sep) if s]
-            values[column] = sep.join(dict.fromkeys(items)) if items else pd.NA
-        elif column in _SHARES:
-            values[column] = _weighted_share(rows, column)
-        else:
-            values[column] = known.iloc[0] if known.nunique() == 1 else pd.NA
-    return values
-
-
-def _weighted_share(rows: pd.DataFrame, column: str) -> object:
-    known = rows.loc[rows[column].notna()]
-    if not len(known):
-        return pd.NA
-    weights = known.get("households", None)
-    if weights is not None and weights.notna().all() and float(weights.sum()) > 0:
-        return float((known[column].astype(float) * weights.astype(float)).sum() / weights.sum())
-    return float(known[column].astype(float).mean())
-
-
-def _write_rows(
-    estates: gpd.GeoDataFrame,
-    survey: pd.DataFrame,
-    matches: dict[int, RowMatch],
-    row_counties: list[str],
-) -> gpd.GeoDataFrame:
-    """Write the joined rows' values and the survey columns into the estates.
-
-    An estate with one row takes that row's known values (vectorised); one with several rows
-    takes :func:`aggregate_rows` of them.
-    """
-    out = estates.copy(deep=False)
-    by_estate: dict[int, list[int]] = {}
-    for i in sorted(matches):
-        if matches[i].estate is not None:
-            by_estate.setdefault(matches[i].estate, []).append(i)
-    _write_values(out, survey, by_estate)
-    rank = {kind: n for n, kind in enumerate(MATCH_KINDS)}
-    row_names = survey["name"].tolist() if "name" in survey else None
-    row_numbers = [int(r) for r in survey["survey_row"].tolist()]
-    fields: dict[str, list[object]] = {name: [pd.NA] * len(out) for name in ESTATE_SURVEY_COLUMNS}
-    fills: dict[str, dict[int, str]] = {"name": {}, "county": {}}  # position -> value
-    for position, rows in by_estate.items():
-        best = matches[
-            rows[0] if len(rows) == 1 else min(rows, key=lambda i: rank[matches[i].status])
-        ]
-        names = [_text(row_names[i]) for i in rows] if row_names is not None else []
-        names = [n for n in names if n]
-        fields["survey_row"][position] = row_numbers[rows[0]]
-        fields["survey_rows"][position] = "、".join(str(row_numbers[i]) for i in rows)
-        fields["survey_name"][position] = "、".join(dict.fromkeys(names)) or pd.NA
-        fields["survey_match"][position] = best.status
-        if best.distance_m is not None:
-            fields["survey_distance_m"][position] = round(best.distance_m, 1)
-        if best.name_score is not None:
-            fields["survey_name_score"][position] = best.name_score
-        if names:
-            fills["name"][position] = names[0]
-        county = next((row_counties[i] for i in rows if row_counties[i]), "")
-        if county:
-            fills["county"][position] = county
-    for name, dtype in ESTATE_SURVEY_COLUMNS.items():
-        out[name] = pd.Series(pd.array(fields[name], dtype=dtype), index=out.index)
-    for column, fill in fills.items():
-        current = out[column] if column in out else pd.Series(pd.NA, index=out.index)
-        cells = current.to_numpy(dtype=object)
-        targets = [p for p in fill if not _text(cells[p])]
-        if targets:
-            merged = current.astype("object")
-            merged.iloc[targets] = [fill[p] for p in targets]
-            out[column] = merged.astype(ESTATE_COLUMNS[column][0])
-    return out
-
-
-def _write_values(
-    out: gpd.GeoDataFrame, survey: pd.DataFrame, by_estate: dict[int, list[int]]
-) -> None:
-    """Write the survey's known attribute values into ``out`` (in place)."""
-    single = {e: rows[0] for e, rows in by_estate.items() if len(rows) == 1}
-    several = {e: rows for e, rows in by_estate.items() if len(rows) > 1}
-    columns = [c for c in _ATTRIBUTES if c in survey]
-    parts = []
-    if single:
-        part = survey.loc[list(single.values()), columns]
-        parts.append(part.set_axis(out.index[list(single)], axis=0))
-    if several:
-        rows_values = [aggregate_rows(survey.loc[rows]) for rows in several.values()]
-        parts.append(pd.DataFrame(rows_values, index=out.index[list(several)], columns=columns))
-    for part in parts:
-        for column in columns:
-            dtype = ESTATE_COLUMNS[column][0]
-            values = pd.Series(part[column].tolist(), index=part.index, dtype="object")
-            known = values.notna()  # _is_known of each cell: None, NA, NaN and NaT are not
-            if column not in out:
-                out[column] = pd.Series(pd.NA, index=out.index, dtype=dtype)
-            if known.any():
-                merged = out[column].astype("object")
-                merged.loc[values.index[known]] = values[known]
-                out[column] = merged.astype(dtype)
-
-
-def _is_known(value: object) -> bool:
-    if value is None or value is pd.NA:
-        return False
-    try:
-        return not bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return True
-
-
-def _text(value: object) -> str:
-    if type(value) is str:  # the common case, without pandas' missing-value test
-        return value.strip()
-    return str(value).strip() if _is_known(value) else ""
-
-
-def _join_table(
-    estates: gpd.GeoDataFrame,
-    survey: pd.DataFrame,
-    matches: dict[int, RowMatch],
-    row_counties: list[str],
-    points: list[object],
-) -> gpd.GeoDataFrame:
-    """One row per survey row: what it was joined to and how (the ``survey_join`` layer)."""
-    ids = estates["estate_id"].astype(str).tolist()
-    names = estates["name"].tolist() if "name" in estates else [None] * len(ids)
-
-    def column(name: str) -> list[object]:
-        return survey[name].tolist() if name in survey else [pd.NA] * len(survey)
-
-    ordered = [matches[i] for i in range(len(survey))]
-    table = pd.DataFrame(
-        {
-            "survey_row": survey["survey_row"].astype("Int64").to_numpy(),
-            "survey_name": pd.array(column("name"), dtype="string"),
-            "survey_county": pd.array([c or pd.NA for c in row_counties], dtype="string"),
-            "business_circle": pd.array(column("business_circle"), dtype="string"),
-            "match": pd.array([m.status for m in ordered], dtype="string"),
-            "estate_id": pd.array(
-                [ids[m.estate] if m.estate is not None else pd.NA for m in ordered],
-                dtype="string",
-            ),
-            "estate_name": pd.array(
-                [names[m.estate] if m.estate is not None else pd.NA for m in ordered],
-                dtype="string",
-            ),
-            "distance_m": pd.array(
-                [pd.NA if m.distance_m is None else round(m.distance_m, 1) for m in ordered],
-                dtype="Float64",
-            ),
-            "name_score": pd.array(
-                [pd.NA if m.name_score is None else m.name_score for m in ordered],
-                dtype="Float64",
-            ),
-            "candidates": pd.array(
-                [";".join(ids[e] for e in m.candidates) or pd.NA for m in ordered],
-                dtype="string",
-            ),
-            "note": pd.array([m.note or pd.NA for m in ordered], dtype="string"),
-            "build_year_raw": pd.array(column("build_year_raw"), dtype="string"),
-            "households": pd.array(column("households"), dtype="Int64"),
-        }
-    )
-    return gpd.GeoDataFrame(table, geometry=points, crs=estates.crs)

@@ -186,7 +186,7 @@ def test_barrier_layer_lines(tmp_path):
 def test_polygons_with_nan_or_infinite_vertices_are_dropped_and_reported():
     from shapely.geometry import Polygon
 
-    from geo.io.vector import clean_polygons
+    from geo.io.shapes import clean_polygons
 
     good = Polygon([(0, 0), (10, 0), (10, 10)])
     nan = Polygon([(0, 0), (float("nan"), 0), (10, 10)])
