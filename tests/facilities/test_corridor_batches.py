@@ -139,17 +139,9 @@ def test_planned_rows_travel_exactly_and_split_and_join_back():
 
 def test_layers_in_another_crs_give_the_same_plan_when_projected_only_near(policy, monkeypatch):
     """Roads, mains and buildings in WGS84: the plan is the same with every feature projected."""
-    from tests.facilities.test_corridors import _district_run
+    from tests.facilities.test_corridors import _district_run, estate_rows
 
-    rows = [
-        {
-            "estate_id": f"R{row}-{i}",
-            "geometry": box(i * 110, row * 900, i * 110 + 100, row * 900 + 100),
-        }
-        for row in range(4)
-        for i in range(3)
-    ]
-    estates, districts, edges = _district_run(make_estates(rows), policy)
+    estates, districts, edges = _district_run(estate_rows(4, 900), policy)
     streets = [LineString([(-20, -100), (-20, 4000)]), LineString([(-500, 290), (400, 300)])]
     far = [LineString([(9e3 + k, 0), (9e3 + k, 4000)]) for k in range(50)]  # beyond reach
     roads = gpd.GeoDataFrame(
@@ -240,17 +232,9 @@ def test_buffers_done_ahead_in_part_give_the_same_plan(policy):
 
     from geo.facilities.corridor_district import _Buffered, _plan_batch, buffer_ahead
     from geo.facilities.corridor_layers import _prepare
-    from tests.facilities.test_corridors import _district_run
+    from tests.facilities.test_corridors import _district_run, estate_rows
 
-    rows = [
-        {
-            "estate_id": f"R{row}-{i}",
-            "geometry": box(i * 110, row * 900, i * 110 + 100, row * 900 + 100),
-        }
-        for row in range(4)
-        for i in range(3)
-    ]
-    estates, districts, edges = _district_run(make_estates(rows), policy)
+    estates, districts, edges = _district_run(estate_rows(4, 900), policy)
     roads = gpd.GeoDataFrame(
         {"fclass": ["tertiary"]}, geometry=[LineString([(-20, -100), (-20, 4000)])], crs=GK
     )

@@ -283,19 +283,25 @@ def test_planning_leaves_the_garbage_collector_as_it_was(policy):
         (gc.enable if was else gc.disable)()
 
 
+def estate_rows(rows: int, spacing_m: float) -> gpd.GeoDataFrame:
+    """Rows of three 100 m square estates 10 m apart, ``spacing_m`` between rows (a district each)."""
+    return make_estates(
+        [
+            {
+                "estate_id": f"R{row}-{i}",
+                "geometry": box(i * 110, row * spacing_m, i * 110 + 100, row * spacing_m + 100),
+            }
+            for row in range(rows)
+            for i in range(3)
+        ]
+    )
+
+
 def test_districts_planned_in_worker_processes_give_the_same_result(policy, monkeypatch):
     """Eight districts (rows of three estates, 1 km apart) planned in 2 processes as in one."""
     import geo.facilities.corridors as corridors
 
-    rows = [
-        {
-            "estate_id": f"R{row}-{i}",
-            "geometry": box(i * 110, row * 1000, i * 110 + 100, row * 1000 + 100),
-        }
-        for row in range(8)
-        for i in range(3)
-    ]
-    estates, districts, edges = _district_run(make_estates(rows), policy)
+    estates, districts, edges = _district_run(estate_rows(8, 1000), policy)
     assert len(districts) == 8
     roads = _street(-20, -100, -20, 8000)
     one = plan_corridors(estates, districts, edges, policy, roads=roads)
