@@ -181,7 +181,8 @@ def _read_batches(gdal_path: str, layer: str | None) -> gpd.GeoDataFrame | None:
     attributes copied out before the next is read: whole-layer Arrow reads keep every batch
     alive at once, which leaves the memory they held in holes between the geometries (+200 MB
     resident at 220,000 tiled estates, issue 20). None when a text field has no value at all
-    (the plain read makes it an object column, Arrow a text one).
+    (the plain read makes it an object column, Arrow a text one), or holds bytes that are not
+    UTF-8 (GDAL hands them to Arrow unchecked; the plain read refuses the file).
     """
     geometries, parts, count = [], [], 0
     # the system's allocator: Arrow's own pool (mimalloc) keeps what it freed (+50 MB resident
@@ -198,6 +199,8 @@ def _read_batches(gdal_path: str, layer: str | None) -> gpd.GeoDataFrame | None:
             # taken: columns of their own, not views into the batch
             rows = pa.array(np.arange(batch.num_rows), memory_pool=pool)
             owned = [pc.take(column, rows, memory_pool=pool) for column in attributes.columns]
+            if not _valid_text(owned):
+                return None  # the plain read reports the bad bytes, as for any other file
             table = pa.Table.from_arrays(owned, schema=attributes.schema)
             parts.append(table.to_pandas(memory_pool=pool))
             count += batch.num_rows
@@ -211,6 +214,17 @@ def _read_batches(gdal_path: str, layer: str | None) -> gpd.GeoDataFrame | None:
             return None
     frame["geometry"] = np.concatenate(geometries)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
+
+
+def _valid_text(columns: list[pa.Array]) -> bool:
+    """Whether every text column holds valid UTF-8 (a GeoPackage's SQLite text may hold any bytes)."""
+    try:
+        for column in columns:
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                column.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _refuse_view(path: Path, layer: str, source: str) -> None:

@@ -98,3 +98,26 @@ def test_a_layer_of_geometry_only_reads_the_same(
     arrow, plain = _both(monkeypatch, path, "estates")
     assert arrow is not None
     _assert_same(arrow, plain)
+
+
+def test_text_that_is_not_utf8_is_refused_as_by_the_plain_read(tmp_path: Path) -> None:
+    """A GeoPackage text cell of bytes that are not UTF-8: a clear error, not Arrow's."""
+    import sqlite3
+
+    from geo.core.errors import InputError
+
+    path = tmp_path / "bad_text.gpkg"
+    gpd.GeoDataFrame(
+        {"estate_id": ["A1", "A2"], "name": ["甲小区", "乙小区"]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)],
+        crs=4549,
+    ).to_file(path, layer="estates")
+    connection = sqlite3.connect(path)
+    for (trigger,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+        connection.execute(f'DROP TRIGGER "{trigger}"')  # GDAL's triggers need SpatiaLite
+    connection.execute("UPDATE estates SET name = CAST(x'e794b2ff' AS TEXT) WHERE estate_id = 'A1'")
+    connection.commit()
+    connection.close()
+    assert vector._arrow_gives_the_same(str(path), "estates")
+    with pytest.raises(InputError, match="cannot read the layer"):
+        vector.read_vector(path, layer="estates", quality=QualityReport())
