@@ -206,23 +206,49 @@ def _match_ids(estates: pd.DataFrame, survey: pd.DataFrame) -> dict[int, RowMatc
     ids = estates["estate_id"].astype(str).tolist()
     column = survey["estate_id"]
     lookup = pd.Index(ids)
+    index_of = dict(zip(ids, range(len(ids)), strict=True))
+    matches: dict[int, RowMatch] = {}
     if isinstance(column.dtype, pd.StringDtype) and lookup.is_unique:
         found = lookup.get_indexer(column.to_numpy(dtype=object, na_value=None))
         found[column.isna().to_numpy()] = -1  # a missing id names no estate
         rows = np.flatnonzero(found >= 0)
         first = ~pd.Series(found[rows]).duplicated().to_numpy()
-        return {
+        matches = {
             int(i): RowMatch("matched_id", int(e))
             for i, e in zip(rows[first], found[rows][first], strict=True)
         }
-    index_of = dict(zip(ids, range(len(ids)), strict=True))
-    matches: dict[int, RowMatch] = {}
-    taken: set[int] = set()
-    for i, sid in enumerate(column.tolist()):
-        if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
-            matches[i] = RowMatch("matched_id", index_of[sid])
-            taken.add(index_of[sid])
+    else:
+        taken: set[int] = set()
+        for i, sid in enumerate(column.tolist()):
+            if isinstance(sid, str) and sid in index_of and index_of[sid] not in taken:
+                matches[i] = RowMatch("matched_id", index_of[sid])
+                taken.add(index_of[sid])
+    _match_decimal_ids(column, index_of, matches)
     return matches
+
+
+def _match_decimal_ids(
+    column: pd.Series, index_of: dict[str, int], matches: dict[int, RowMatch]
+) -> None:
+    """Add to ``matches`` the rows whose id is a whole number written as a decimal (``4477360.0``).
+
+    A spreadsheet or pandas writes an id column with gaps as decimals; such an id that names no
+    estate as written is looked up by its whole part, after every exact id (an estate already
+    named by an exact id is not taken again), first row first, with a note.
+    """
+    text = column.astype("string")
+    decimal = text.str.fullmatch(r"\d+\.0+").fillna(False).to_numpy(bool)
+    if not decimal.any():
+        return
+    taken = {m.estate for m in matches.values()}
+    for i in np.flatnonzero(decimal).tolist():
+        written = text.iat[i]
+        whole = written.split(".")[0]
+        estate = index_of.get(whole)
+        if i in matches or written in index_of or estate is None or estate in taken:
+            continue
+        matches[i] = RowMatch("matched_id", estate, note=f"id {written} read as {whole}")
+        taken.add(estate)
 
 
 def _memoised(function: Callable[[object], str]) -> Callable[[object], str]:

@@ -172,3 +172,30 @@ def test_a_survey_id_whose_name_is_another_estates_is_reported():
     assert report.matched_by_id == 3  # the id still decides the join
     assert out["households"].tolist() == [100, 200, 300]
     assert report.id_name_conflicts == {2: ("1", "朝晖一区", ["2"]), 4: ("3", "", ["1"])}
+
+
+def test_an_id_written_as_a_decimal_names_the_estate_of_its_whole_number():
+    """``4477360.0`` (a spreadsheet's id column with gaps) joins estate 4477360, with a note."""
+    estates = make_estates(
+        [
+            {"estate_id": "4477360", "name": "流水西苑", "geometry": box(0, 0, 100, 100)},
+            {"estate_id": "12.0", "name": "朝晖一区", "geometry": box(200, 0, 300, 100)},
+            {"estate_id": "7", "name": "潮鸣苑", "geometry": box(400, 0, 500, 100)},
+        ]
+    )
+    survey = survey_rows(
+        estate_id=["4477360.0", "12.0", "7.0", "7", "8.0"],
+        name=["", "", "", "", ""],
+        households=pd.array([100, 200, 300, 400, 500], dtype="Int64"),
+    )
+    out, report = join_survey(estates, survey)
+    assert out["households"].tolist() == [100, 200, 400]  # 12.0 as written; 7 exact before 7.0
+    assert report.matched_by_id == 3
+    table = report.table.set_index("survey_row")
+    assert (
+        table.loc[2, "match"] == "matched_id"
+        and table.loc[2, "note"] == "id 4477360.0 read as 4477360"
+    )
+    assert table.loc[3, "match"] == "matched_id" and pd.isna(table.loc[3, "note"])
+    assert table.loc[4, "match"] != "matched_id"  # estate 7 is row 5's, whose id is exact
+    assert table.loc[6, "match"] != "matched_id"  # no estate 8
