@@ -40,7 +40,6 @@ STEPS = (
     ("geo.io", "read_survey_and_table"),
     ("geo.io", "read_lines_or_polygons"),
     ("geo.pipeline.inputs", "_start_layers"),  # barriers and roads read, validity left running
-    ("geo.pipeline.inputs", "_finish_layer"),  # ... waited for and repaired
     ("geo.core.schema", "coerce_attributes"),
     ("geo.pipeline.inputs", "check_reference_offset"),
     ("geo.pipeline.run", "prepare_estates"),

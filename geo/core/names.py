@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container
 
 _DIGITS = {
     "零": "0",
@@ -90,6 +91,36 @@ def normalise_text(text: object) -> str:
     if text is None or (isinstance(text, float) and text != text):
         return ""
     return unicodedata.normalize("NFKC", str(text)).strip()
+
+
+_DECIMAL_ID = re.compile(r"(\d+)\.0+")
+
+
+def whole_number_id(text: object) -> str | None:
+    """The whole number of an id written as a decimal (``"4477360.0"`` -> ``"4477360"``), else None.
+
+    A spreadsheet or pandas writes an id column with gaps as decimals; the tables' id joins look
+    such an id up by its whole number when it names no estate as written.
+
+    >>> whole_number_id("4477360.0"), whole_number_id(" 12.00 "), whole_number_id("12.5")
+    ('4477360', '12', None)
+    """
+    if not isinstance(text, str):
+        return None
+    found = _DECIMAL_ID.fullmatch(text.strip())
+    return found.group(1) if found else None
+
+
+def known_id(text: str, known: Container[str]) -> str | None:
+    """``text`` when it is one of the ``known`` ids, else its :func:`whole_number_id` when that is.
+
+    The id joins of the survey, plan and progress tables: ``4477360.0`` names estate ``4477360``
+    only when no estate is ``4477360.0`` itself. None when neither is known.
+    """
+    if text in known:
+        return text
+    whole = whole_number_id(text)
+    return whole if whole is not None and whole in known else None
 
 
 #: Labels of a total row in a planner's table (合计, 总计, 小计, 共计, total, sum): a sum of the

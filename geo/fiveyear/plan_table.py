@@ -20,7 +20,7 @@ import pandas as pd
 
 from geo.core.errors import InputError, QualityReport
 from geo.core.messages import column_word, msg
-from geo.core.names import is_total_label, normalise_header, normalise_text
+from geo.core.names import is_total_label, normalise_header, normalise_text, whole_number_id
 from geo.core.schema import (
     FILE_ROW,
     file_rows,
@@ -297,6 +297,4 @@ def _text_or_na(value: object) -> object:
     text = normalise_text(value)
     if not text or text.lower() == "nan":
         return pd.NA
-    if re.fullmatch(r"\d+\.0", text):
-        text = text[:-2]
-    return text
+    return whole_number_id(text) or text  # 4477360.0: a spreadsheet's decimal id

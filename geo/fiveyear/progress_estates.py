@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geo.core.names import normalise_name
+from geo.core.names import known_id, normalise_name
 
 #: Milestone statuses of an estate (:func:`geo.fiveyear.progress.milestone_status_by_estate`).
 MILESTONE_STATUSES = ("behind", "on_track", "done")
@@ -59,8 +59,9 @@ def milestones_on_estates(
     how: list[str | None] = []
     for _, row in per_estate.iterrows():
         rid = row.get("estate_id")
-        if isinstance(rid, str) and rid.strip() and rid.strip() in by_id.index:
-            found.append(by_id[rid.strip()])
+        known = known_id(rid.strip(), by_id.index) if isinstance(rid, str) else None
+        if known is not None:
+            found.append(by_id[known])
             how.append("estate_id")
             continue
         key = normalise_name(row["name"]) if isinstance(row.get("name"), str) else ""

@@ -126,7 +126,7 @@ def load_inputs(
         started = _start_layers(layers, background, quality)
         barrier_frames = []
         for item, pending in zip(barriers, started[: len(barriers)], strict=True):
-            frame = _finish_layer(pending)
+            frame = pending.result()  # its invalid geometries repaired
             path, _ = _split_layer(item)
             label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
             # in the estates' CRS (one frame for all layers): the run projects them to its
@@ -139,7 +139,7 @@ def load_inputs(
             sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
         roads_gdf = None
         if roads is not None:
-            roads_gdf = _finish_layer(started[len(barriers)])
+            roads_gdf = started[len(barriers)].result()
             sources["roads"] = str(roads)
     boundaries_gdf = None
     if boundaries is not None:
@@ -198,11 +198,6 @@ def _start_layers(
             io.start_lines_or_polygons(path, quality=quality, layer=layer, background=background)
         )
     return started
-
-
-def _finish_layer(started: io.LinesOrPolygons) -> gpd.GeoDataFrame:
-    """The layer of :func:`_start_layers`, its invalid geometries repaired."""
-    return started.result()
 
 
 def _survey_points(

@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.core.names import normalise_name
+from geo.core.names import known_id, normalise_name
 from geo.core.places import county_stem
 from geo.core.policy import Survey
 from geo.planning.survey_points import MATCH_KINDS, RowMatch, match_points
@@ -232,23 +232,20 @@ def _match_decimal_ids(
 ) -> None:
     """Add to ``matches`` the rows whose id is a whole number written as a decimal (``4477360.0``).
 
-    A spreadsheet or pandas writes an id column with gaps as decimals; such an id that names no
-    estate as written is looked up by its whole part, after every exact id (an estate already
-    named by an exact id is not taken again), first row first, with a note.
+    Such an id that names no estate as written is looked up by its whole number
+    (:func:`geo.core.names.known_id`), after every exact id (an estate already named by
+    an exact id is not taken again), first row first, with a note.
     """
     text = column.astype("string")
-    decimal = text.str.fullmatch(r"\d+\.0+").fillna(False).to_numpy(bool)
-    if not decimal.any():
-        return
+    decimal = text.str.contains(".", regex=False).fillna(False).to_numpy(bool)
     taken = {m.estate for m in matches.values()}
     for i in np.flatnonzero(decimal).tolist():
         written = text.iat[i]
-        whole = written.split(".")[0]
-        estate = index_of.get(whole)
-        if i in matches or written in index_of or estate is None or estate in taken:
+        known = known_id(written, index_of)
+        if i in matches or known is None or known == written or index_of[known] in taken:
             continue
-        matches[i] = RowMatch("matched_id", estate, note=f"id {written} read as {whole}")
-        taken.add(estate)
+        matches[i] = RowMatch("matched_id", index_of[known], note=f"id {written} read as {known}")
+        taken.add(index_of[known])
 
 
 def _memoised(function: Callable[[object], str]) -> Callable[[object], str]:

@@ -189,6 +189,15 @@ def test_id_column_matches_exactly(town):
     assert m["match_method"].iloc[0] == "id"
 
 
+def test_an_id_written_as_a_decimal_matches_its_whole_number(policy):
+    town = estates([{"estate_id": "4477360", "name": "流水西苑", "households": 300}], policy)
+    rows = plan([{"年份": "2022", "编号": "4477360.0", "小区名称": "另一个名字"}])
+    m = match_plan(rows, town)
+    assert (m["match_status"].iloc[0], m["matched_estate_id"].iloc[0]) == ("matched", "4477360")
+    assert m["match_method"].iloc[0] == "id"
+    assert rows["estate_id"].iloc[0] == "4477360"  # read as its whole number
+
+
 def test_two_rows_one_estate_are_not_both_matched(town):
     rows = plan(
         [

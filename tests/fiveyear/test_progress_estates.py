@@ -48,3 +48,18 @@ def test_rows_are_placed_by_id_then_by_a_unique_normalised_name():
     assert on["placed_by"].fillna("-").tolist() == ["name", "-", "name", "estate_id", "estate_id"]
     assert on.loc[14, "behind_on"] == "completed by 2022-11-30"
     assert sorted(unplaced["name"]) == ["不存在", "和平里"]
+
+
+def test_an_id_written_as_a_decimal_places_the_row_on_its_whole_number():
+    estates = pd.DataFrame({"estate_id": ["7", "8.0"], "name": ["甲", "乙"]}, index=[0, 1])
+    per = _per_estate(
+        [
+            ("7.0", "", None, "behind", "started by 2022-06-30", ""),  # estate 7
+            ("8.0", "", None, "done", "", ""),  # estate 8.0 as written
+            ("9.0", "", None, "done", "", ""),  # no estate 9
+        ]
+    )
+    on, unplaced = milestones_on_estates(per, estates)
+    assert on["milestone_status"].tolist() == ["behind", "done"]
+    assert on["placed_by"].tolist() == ["estate_id", "estate_id"]
+    assert unplaced["estate_id"].tolist() == ["9.0"]
