@@ -264,14 +264,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
         column_mapping=_column_mapping(args.column),
         survey_crs=args.survey_crs,
     )
-    if args.engine == "dask":
-        from geo.distributed import plan_distributed
+    with io.GeoPackageWriter(args.out) as writer:
+        if args.engine == "dask":
+            from geo.distributed import plan_distributed
 
-        result = plan_distributed(inputs, policy, scheduler=args.scheduler, workers=args.workers)
-    else:
-        result = run_plan(inputs, policy, workers=args.workers or cores())
-    plan_line = cli_plan.apply_plan_option(args, result)
-    out = io.write_layers(args.out, result.layers())
+            result = plan_distributed(
+                inputs, policy, scheduler=args.scheduler, workers=args.workers
+            )
+        else:  # the estates layer is written while the corridors are planned (not with --plan)
+            ahead = None if getattr(args, "plan", None) else writer.write_ahead
+            result = run_plan(inputs, policy, workers=args.workers or cores(), layer_ready=ahead)
+        plan_line = cli_plan.apply_plan_option(args, result)
+        out = writer.write(result.layers())
     print_summary(result, out, time.perf_counter() - started)
     if plan_line:
         print(plan_line)

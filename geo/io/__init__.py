@@ -18,7 +18,7 @@ the code lives in one module per concept:
 - :mod:`geo.io.facility_layers`: elderly-care facilities and candidate sites
 - :mod:`geo.io.tables`, :mod:`geo.io.xlsx`: read_table (CSV/TSV/XLSX), read_survey, read_survey_and_table
 - :mod:`geo.io.output_guard`: no output overwrites an input (guarded_run, check_output)
-- :mod:`geo.io.writers`: atomic_path, write_layers, write_xlsx, write_csv, stale temporaries
+- :mod:`geo.io.writers`: atomic_path, write_layers, GeoPackageWriter (first layers written ahead), write_xlsx, write_csv, stale temporaries
 - :mod:`geo.io.uploads`: stage_upload(s), layer_names, unzipping
 - :mod:`geo.io.results`: read_results
 - :mod:`geo.io.safe_text`, :mod:`geo.io.workbook`, :mod:`geo.io.archives`, :mod:`geo.io.tiles`
@@ -65,6 +65,7 @@ from geo.io.uploads import (
 )
 from geo.io.vector import read_vector
 from geo.io.writers import (
+    GeoPackageWriter,
     _plain,
     atomic_path,
     remove_stale_temporaries,
@@ -83,6 +84,7 @@ __all__ = [
     "UNZIP_MAX_RATIO",
     "UPLOAD_MAX_BYTES",
     "VECTOR_SUFFIXES",
+    "GeoPackageWriter",
     "LinesOrPolygons",
     "_plain",
     "_polygonal_part",

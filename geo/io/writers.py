@@ -11,6 +11,7 @@ import errno
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -57,19 +58,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         line naming the path and the fix, instead of an OSError).
     """
     link = Path(target)
-    real = check_output(link)
-    target = real if link.is_symlink() else link
+    target = _real_target(link)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(target)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.stem}.{os.getpid()}.",
-            suffix=f".tmp{target.suffix}",
-            dir=target.parent,
-        )
-        os.close(fd)
-        tmp_path = Path(tmp)
-        tmp_path.unlink()  # GDAL wants to create the file itself
+        tmp_path = _temporary_beside(target)
         created = not target.exists()
         try:
             yield tmp_path
@@ -98,6 +89,33 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise
     if created:
         note_created(target)
+
+
+def _real_target(link: Path) -> Path:
+    """``link`` checked by the output guard; the file it points to when it is a symbolic link."""
+    real = check_output(link)
+    return real if link.is_symlink() else link
+
+
+def _temporary_beside(target: Path) -> Path:
+    """A new temporary name beside ``target`` (not created: GDAL wants to create the file itself).
+
+    Named ``.NAME.PID.XXXX.tmp.SUFFIX`` so that :func:`remove_stale_temporaries` finds it once its
+    process is gone; the folder is created, and stale temporaries of ``target`` removed, first.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be created or written.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.stem}.{os.getpid()}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
+    os.close(fd)
+    Path(tmp).unlink()
+    return Path(tmp)
 
 
 def _disk_full(folder: Path) -> bool:
@@ -145,11 +163,107 @@ def write_layers(target: str | Path, layers: Mapping[str, pd.DataFrame]) -> Path
     Each GeoDataFrame keeps its CRS (stated in the GeoPackage). Columns of pandas extension
     types are written as their plain equivalents. Returns the target path.
     """
-    target = Path(target)
-    with atomic_path(target) as tmp, _sqlite_unsynced():
-        for name, frame in layers.items():
-            _write_layer(frame, tmp, name)
-    return target
+    with GeoPackageWriter(target) as out:
+        return out.write(layers)
+
+
+class GeoPackageWriter:
+    """One GeoPackage written atomically like :func:`write_layers`, its first layers ahead of the rest.
+
+    :meth:`write_ahead` starts writing a layer in a thread as soon as the run has it final, while
+    the run goes on: ``lianpian plan`` writes the estates layer, the largest, while the corridors
+    are planned (issue 20). :meth:`write` then writes the other layers after it and puts the file
+    in place, atomically. The file is the one :func:`write_layers` makes of the same layers: the
+    layers written ahead must be the first ones of :meth:`write`'s, the same frames (not modified
+    since); otherwise they are written again in their place. Leaving the ``with`` block without
+    :meth:`write` (the run failed) removes what was written ahead; the target is untouched.
+
+    Examples
+    --------
+    >>> with GeoPackageWriter("plan.gpkg") as out:  # doctest: +SKIP
+    ...     result = run_plan(inputs, layer_ready=out.write_ahead)
+    ...     out.write(result.layers())
+    """
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = Path(target)
+        self._file: Path | None = None
+        self._ahead: list[tuple[str, pd.DataFrame, Future[None]]] = []
+        self._thread: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> GeoPackageWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._settle()
+        self._discard()
+
+    def write_ahead(self, name: str, frame: pd.DataFrame) -> None:
+        """Start writing ``frame`` as layer ``name`` in a thread (after the layers started before).
+
+        ``frame`` must not be modified until :meth:`write`. Errors in writing (a full disk) are
+        raised by :meth:`write`; a temporary file that cannot be made beside the target leaves
+        every layer to :meth:`write`, which then raises the :class:`~geo.core.errors.OutputError`.
+
+        Raises
+        ------
+        OutputError
+            If the output guard refuses the target (:func:`geo.io.output_guard.check_output`).
+        """
+        if self._thread is None:
+            target = _real_target(self.target)
+            try:
+                self._file = _temporary_beside(target)
+            except OSError:
+                return
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="lianpian-write-ahead")
+        assert self._file is not None
+        task = self._thread.submit(_write_unsynced, frame, self._file, name)
+        self._ahead.append((name, frame, task))
+
+    def write(self, layers: Mapping[str, pd.DataFrame]) -> Path:
+        """Write ``layers`` (those written ahead are kept) and put the file in place; the target.
+
+        Raises
+        ------
+        OutputError
+            As :func:`atomic_path` (the guard, a full, read-only or unwritable disk), also for a
+            layer written ahead.
+        """
+        with atomic_path(self.target) as tmp:
+            for _, _, task in self._ahead:
+                task.result()
+            self._settle()
+            names = list(layers)
+            kept = [name for name, _, _ in self._ahead]
+            same = all(layers.get(n) is f for n, f, _ in self._ahead)
+            if self._file is not None and names[: len(kept)] == kept and same:
+                self._file.replace(tmp)
+                self._file, names = None, names[len(kept) :]
+            with _sqlite_unsynced():
+                for name in names:
+                    _write_layer(layers[name], tmp, name)
+        self._discard()
+        return self.target
+
+    def _settle(self) -> None:
+        """Wait for the thread (its errors are raised by :meth:`write`, if it is called)."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+
+    def _discard(self) -> None:
+        """Remove the file written ahead, if it was not put in place."""
+        if self._file is not None:
+            for leftover in self._file.parent.glob(f"{self._file.name}*"):
+                leftover.unlink(missing_ok=True)
+            self._file = None
+        self._ahead = []
+
+
+def _write_unsynced(frame: pd.DataFrame, path: Path, name: str) -> None:
+    with _sqlite_unsynced():
+        _write_layer(frame, path, name)
 
 
 @contextlib.contextmanager

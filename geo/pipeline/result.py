@@ -23,6 +23,8 @@ from geo.planning.eligibility import STATUSES
 from geo.planning.survey import SurveyJoin
 
 Progress = Callable[[float, str], None]
+#: Called with a layer's name and frame once the run has it final (see geo.pipeline.run_plan).
+LayerReady = Callable[[str, pd.DataFrame], None]
 
 #: The embedded synthetic demonstration town (made by scripts/make_demo_data.py).
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"

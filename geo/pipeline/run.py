@@ -27,6 +27,7 @@ from geo.facilities.corridors import CorridorPlan, plan_corridors
 from geo.facilities.elderly import assess_elderly_care, coverage_rings, gap_estates
 from geo.pipeline.inputs import barrier_layer
 from geo.pipeline.result import (
+    LayerReady,
     PlanInputs,
     PlanResult,
     Progress,
@@ -49,6 +50,7 @@ def run_plan(
     *,
     progress: Progress | None = None,
     workers: int = 1,
+    layer_ready: LayerReady | None = None,
 ) -> PlanResult:
     """Run the planning steps on loaded inputs and return one :class:`PlanResult`.
 
@@ -57,7 +59,10 @@ def run_plan(
     (inside one unit of ``districts.keep_within_level`` where that column has values); priority;
     shared corridors (:mod:`geo.facilities.corridors`; layers ``corridors`` and ``corridor_utilities``).
     ``workers`` processes plan the districts' corridors side by side (same result; see
-    :func:`geo.facilities.corridors.plan_corridors`).
+    :func:`geo.facilities.corridors.plan_corridors`). ``layer_ready(name, frame)`` is called with
+    each layer of the result that is final before the run ends (the ``estates`` layer, before the
+    corridors), so the caller can start writing it: ``lianpian plan`` passes
+    :meth:`geo.io.GeoPackageWriter.write_ahead`. The frame must not be modified.
 
     Raises
     ------
@@ -89,7 +94,7 @@ def run_plan(
     districts = gpd.GeoDataFrame(districts, geometry="geometry", crs=crs)
     result = finish_plan(
         estates, districts, edges, graph, inputs, policy, crs, quality, survey_report,
-        progress, workers=workers,
+        progress, workers=workers, layer_ready=layer_ready,
     )  # fmt: skip
     note_progress(progress, 1.0, "done")
     return result
@@ -281,6 +286,7 @@ def finish_plan(
     progress: Progress | None = None,
     workers: int = 1,
     corridors: CorridorPlan | None = None,
+    layer_ready: LayerReady | None = None,
 ) -> PlanResult:
     """Run the steps that follow the districts and return the :class:`PlanResult`.
 
@@ -289,6 +295,7 @@ def finish_plan(
     same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
     ``corridors``: the districts' corridors when already planned (the distributed engine plans
     them per unit; district rows indexed like ``districts``), else planned here.
+    ``layer_ready``: as in :func:`run_plan` (called with the estates before the corridors).
     """
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     if survey_report is not None and survey_report.table is not None:
@@ -313,6 +320,8 @@ def finish_plan(
         extra_layers["elderly_summary"] = pd.DataFrame(
             {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
         )
+    if layer_ready is not None:  # final: the corridors add columns to the districts only
+        layer_ready("estates", estates)
     if policy.corridors.enabled and len(districts):
         note_progress(progress, 0.9, "planning shared corridors")
         corridors = corridors or plan_corridors(

@@ -17,7 +17,9 @@ import pyogrio
 import pytest
 from shapely.geometry import MultiPolygon, box
 
-from geo.io.writers import _plain, write_layers
+from geo.core.errors import OutputError
+from geo.io.output_guard import guarded_run
+from geo.io.writers import GeoPackageWriter, _plain, write_layers
 from tests.conftest import GK
 
 
@@ -95,3 +97,70 @@ def test_the_sqlite_setting_is_restored_after_writing(tmp_path):
         write_layers(tmp_path / "bad.gpkg", {"x": "not a frame"})  # type: ignore[dict-item]
     assert pyogrio.get_gdal_config_option(option) is None
     assert not (tmp_path / "bad.gpkg").exists()
+
+
+def test_layers_written_ahead_make_the_file_write_layers_makes(tmp_path):
+    layers = _layers()
+    reference = write_layers(tmp_path / "reference.gpkg", layers)
+    with GeoPackageWriter(tmp_path / "plan.gpkg") as out:
+        out.write_ahead("estates", layers["estates"])
+        out.write_ahead("funding", layers["funding"])
+        assert not (tmp_path / "plan.gpkg").exists()  # nothing in place before write()
+        written = out.write(layers)
+    assert _contents(written) == _contents(reference)
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.gpkg", "reference.gpkg"]
+
+
+@pytest.mark.parametrize(
+    "ahead",
+    [
+        pytest.param([("funding", "funding")], id="not the first layer"),
+        pytest.param([("estates", "funding")], id="another frame under the name"),
+        pytest.param([("gone", "estates")], id="a layer the run no longer has"),
+    ],
+)
+def test_layers_written_ahead_out_of_place_are_written_again(tmp_path, ahead):
+    layers = _layers()
+    reference = write_layers(tmp_path / "reference.gpkg", layers)
+    with GeoPackageWriter(tmp_path / "plan.gpkg") as out:
+        for name, frame in ahead:
+            out.write_ahead(name, layers[frame])
+        written = out.write(layers)
+    assert _contents(written) == _contents(reference)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.gpkg", "reference.gpkg"]
+
+
+def test_a_failed_run_leaves_the_target_and_no_temporary_file(tmp_path):
+    target = tmp_path / "plan.gpkg"
+    target.write_bytes(b"the previous plan")
+    with pytest.raises(RuntimeError, match="the run failed"):
+        with GeoPackageWriter(target) as out:
+            out.write_ahead("estates", _layers()["estates"])
+            raise RuntimeError("the run failed")
+    assert target.read_bytes() == b"the previous plan"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.gpkg"]
+
+
+def test_a_layer_that_fails_ahead_fails_the_write_and_leaves_the_target(tmp_path):
+    target = tmp_path / "plan.gpkg"
+    target.write_bytes(b"the previous plan")
+    with pytest.raises(Exception):  # noqa: B017 - pyogrio's own error for a non-frame
+        with GeoPackageWriter(target) as out:
+            out.write_ahead("x", "not a frame")  # type: ignore[arg-type]
+            out.write({"x": "not a frame", "funding": _layers()["funding"]})  # type: ignore[dict-item]
+    assert target.read_bytes() == b"the previous plan"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.gpkg"]
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None
+
+
+def test_an_output_that_is_an_input_is_refused_before_anything_is_written(tmp_path):
+    source = tmp_path / "estates.gpkg"
+    source.write_bytes(b"an input")
+    with guarded_run([source]), GeoPackageWriter(source) as out:
+        with pytest.raises(OutputError):
+            out.write_ahead("estates", _layers()["estates"])
+        with pytest.raises(OutputError):
+            out.write(_layers())
+    assert source.read_bytes() == b"an input"
+    assert [p.name for p in tmp_path.iterdir()] == ["estates.gpkg"]
