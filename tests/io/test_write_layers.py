@@ -134,10 +134,9 @@ def test_layers_written_ahead_out_of_place_are_written_again(tmp_path, ahead):
 def test_a_failed_run_leaves_the_target_and_no_temporary_file(tmp_path):
     target = tmp_path / "plan.gpkg"
     target.write_bytes(b"the previous plan")
-    with pytest.raises(RuntimeError, match="the run failed"):
-        with GeoPackageWriter(target) as out:
-            out.write_ahead("estates", _layers()["estates"])
-            raise RuntimeError("the run failed")
+    with pytest.raises(RuntimeError, match="the run failed"), GeoPackageWriter(target) as out:
+        out.write_ahead("estates", _layers()["estates"])
+        raise RuntimeError("the run failed")
     assert target.read_bytes() == b"the previous plan"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.gpkg"]
 
@@ -145,10 +144,10 @@ def test_a_failed_run_leaves_the_target_and_no_temporary_file(tmp_path):
 def test_a_layer_that_fails_ahead_fails_the_write_and_leaves_the_target(tmp_path):
     target = tmp_path / "plan.gpkg"
     target.write_bytes(b"the previous plan")
-    with pytest.raises(Exception):  # noqa: B017 - pyogrio's own error for a non-frame
-        with GeoPackageWriter(target) as out:
-            out.write_ahead("x", "not a frame")  # type: ignore[arg-type]
-            out.write({"x": "not a frame", "funding": _layers()["funding"]})  # type: ignore[dict-item]
+    bad: dict = {"x": "not a frame", "funding": _layers()["funding"]}
+    with pytest.raises(Exception), GeoPackageWriter(target) as out:  # noqa: B017 - pyogrio's error
+        out.write_ahead("x", bad["x"])
+        out.write(bad)
     assert target.read_bytes() == b"the previous plan"
     assert [p.name for p in tmp_path.iterdir()] == ["plan.gpkg"]
     assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None
