@@ -25,6 +25,7 @@ from pyproj import CRS
 
 from geo.core.errors import InputError
 from geo.core.messages import msg
+from geo.core.reproject import to_crs
 
 WGS84 = CRS.from_epsg(4326)
 #: Declarable non-EPSG source systems.
@@ -325,14 +326,14 @@ def detect_gcj02_offset(
     lines = _reference_lines(reference, around)
     if lines is None:
         return None
-    lines = gpd.GeoSeries(lines, crs=near).to_crs(WGS84).values
+    lines = to_crs(gpd.GeoSeries(lines, crs=near), WGS84).values
     minx, miny, maxx, maxy = sample.total_bounds
     lines = shapely.clip_by_rect(lines, minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01)
     lines = lines[~shapely.is_empty(lines)]
     if not len(lines):
         return None
     metric = metric_crs_for(sample)
-    reference_lines = gpd.GeoSeries(lines, crs=WGS84).to_crs(metric).values
+    reference_lines = to_crs(gpd.GeoSeries(lines, crs=WGS84), metric).values
     tree = shapely.STRtree(reference_lines)
 
     def crossing(layer: gpd.GeoDataFrame) -> tuple[float, gpd.GeoSeries]:
@@ -539,7 +540,7 @@ def detect_point_system(
     if not len(used) or np.abs(x[used]).max() > 180 or np.abs(y[used]).max() > 90:
         return None
     metric = metric_crs_for(polygons)
-    shapes = polygons.to_crs(metric).geometry.values
+    shapes = to_crs(polygons, metric).geometry.values
     keep = np.isin(pairs[0], used)
     point_of, polygon_of = pairs[0][keep], pairs[1][keep]
     fits: dict[str, int] = {}

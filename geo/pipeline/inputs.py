@@ -21,6 +21,7 @@ from geo.core.errors import QualityReport
 from geo.core.extent import NEAR_MARGIN_M, boxes_in
 from geo.core.messages import msg
 from geo.core.policy import Policy
+from geo.core.reproject import to_crs
 from geo.core.schema import ESTATE_COLUMNS
 from geo.fiveyear.matching import parse_overrides
 from geo.fiveyear.plan_table import parse_plan_table
@@ -415,17 +416,20 @@ def barrier_layer(
         return frame if keep.all() else frame.loc[keep]
 
     if inputs.barriers is not None and len(inputs.barriers):
-        frames.append(nearby(inputs.barriers).to_crs(crs))
+        frames.append(to_crs(nearby(inputs.barriers), crs))
     if inputs.roads is not None and "fclass" in inputs.roads:
         classes = set(policy.adjacency.barrier_road_classes)
         major = nearby(inputs.roads.loc[inputs.roads["fclass"].isin(classes)])
         if len(major):
             frames.append(
-                gpd.GeoDataFrame(
-                    {"barrier": "road:" + major["fclass"].astype(str)},
-                    geometry=major.geometry.values,
-                    crs=major.crs,
-                ).to_crs(crs)
+                to_crs(
+                    gpd.GeoDataFrame(
+                        {"barrier": "road:" + major["fclass"].astype(str)},
+                        geometry=major.geometry.values,
+                        crs=major.crs,
+                    ),
+                    crs,
+                )
             )
     if not frames:
         return None

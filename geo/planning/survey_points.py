@@ -43,6 +43,7 @@ from geo.core.errors import InputError, QualityReport
 from geo.core.messages import msg
 from geo.core.names import name_score, normalise_name
 from geo.core.places import parse_coordinate, parse_coordinate_pair, point_columns
+from geo.core.reproject import to_crs
 
 #: Final status of a survey row, best first (an estate joined by several rows shows the best).
 MATCH_KINDS = (
@@ -294,7 +295,7 @@ def _near_pairs(x: np.ndarray, y: np.ndarray, estates: gpd.GeoDataFrame) -> np.n
         return np.empty((2, 0), dtype=int)
     metric = metric_crs_for(estates)
     points = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), crs=WGS84).to_crs(metric)
-    tree = shapely.STRtree(estates.to_crs(metric).geometry.values)
+    tree = shapely.STRtree(to_crs(estates, metric).geometry.values)
     found = tree.query(points.values, predicate="dwithin", distance=_NEAR_M)
     return np.array([np.flatnonzero(ok)[found[0]], found[1]], dtype=int).reshape(2, -1)
 
