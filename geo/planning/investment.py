@@ -27,6 +27,7 @@ from geo.core.errors import PolicyError
 from geo.core.messages import msg
 from geo.core.policy import Policy
 from geo.core.schema import split_needs
+from geo.core.text_columns import string_array
 from geo.planning.content import CONTENT_CLASSES, CONTENT_ITEMS, classify_need
 
 #: Investment columns added per estate and summed per district (yuan).
@@ -227,11 +228,11 @@ def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     out = pd.DataFrame(index=estates.index)
     out["investment_yuan"] = pd.array(total, dtype="Float64")
     out["investment_estimated"] = pd.array(estimated, dtype="boolean")
-    out["investment_method"] = pd.array(np.where(np.isnan(total), None, method), dtype="string")
+    out["investment_method"] = string_array(np.where(np.isnan(total), None, method))
     for content_class, column in zip(
         (*CONTENT_CLASSES, "unclassified"), CLASS_COLUMNS, strict=True
     ):
         out[column] = by_class[content_class]
     out["investment_utility_items_yuan"] = np.round(utility_cost, 0)
-    out["investment_unpriced"] = pd.array(unpriced, dtype="string")
+    out["investment_unpriced"] = string_array(unpriced)
     return out
