@@ -213,9 +213,10 @@ def _match_ids(estates: pd.DataFrame, survey: pd.DataFrame) -> dict[int, RowMatc
         found[column.isna().to_numpy()] = -1  # a missing id names no estate
         rows = np.flatnonzero(found >= 0)
         first = ~pd.Series(found[rows]).duplicated().to_numpy()
+        # plain ints (tolist), not numpy scalars converted one by one
         matches = {
-            int(i): RowMatch("matched_id", int(e))
-            for i, e in zip(rows[first], found[rows][first], strict=True)
+            i: RowMatch("matched_id", e)
+            for i, e in zip(rows[first].tolist(), found[rows][first].tolist(), strict=True)
         }
     else:
         taken: set[int] = set()

@@ -322,7 +322,10 @@ def join_table(
                 dtype="Float64",
             ),
             "candidates": pd.array(
-                [";".join(ids[e] for e in m.candidates) or pd.NA for m in ordered],
+                [
+                    ";".join([ids[e] for e in m.candidates]) or pd.NA if m.candidates else pd.NA
+                    for m in ordered
+                ],
                 dtype="string",
             ),
             "note": pd.array([m.note or pd.NA for m in ordered], dtype="string"),
