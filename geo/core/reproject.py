@@ -21,7 +21,7 @@ import shapely
 from geopandas.array import GeometryArray
 from pyproj import CRS, Transformer
 
-from geo.core._machine import cores
+from geo.core._machine import collector_paused, cores
 
 Layer = TypeVar("Layer", gpd.GeoDataFrame, gpd.GeoSeries)
 
@@ -69,7 +69,9 @@ def to_crs(layer: Layer, crs: object) -> Layer:
         return layer.to_crs(target)
     x, y = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
     _transform_in_place(_transformer(source, target), x, y)
-    moved = GeometryArray(shapely.set_coordinates(data.copy(), np.column_stack([x, y])), crs=target)
+    with collector_paused():  # a new geometry per feature, no cycles
+        moved = shapely.set_coordinates(data.copy(), np.column_stack([x, y]))
+    moved = GeometryArray(moved, crs=target)
     projected = gpd.GeoSeries(moved, index=series.index, name=series.name)
     if isinstance(layer, gpd.GeoSeries):
         return projected

@@ -30,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.core._machine import without_collector
 from geo.core.policy import Policy
 from geo.core.text_columns import string_array
 from geo.planning.conditions import apply_conditions
@@ -45,6 +46,7 @@ _EXCLUSIONS = (
 )
 
 
+@without_collector  # many short-lived texts, no cycles (issue 20)
 def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Return a copy of ``estates`` with ``status``, ``reason_zh``, ``reason_en`` and ``consent_ok``.
 

@@ -30,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.core._machine import without_collector
 from geo.core.names import known_id, normalise_name
 from geo.core.places import county_stem
 from geo.core.policy import Survey
@@ -107,6 +108,7 @@ def survey_summary(estates: pd.DataFrame, report: SurveyJoin) -> dict[str, objec
     }
 
 
+@without_collector  # a row match, lists and texts per row, no cycles (issue 20)
 def join_survey(
     estates: gpd.GeoDataFrame, survey: pd.DataFrame, settings: Survey | None = None
 ) -> tuple[gpd.GeoDataFrame, SurveyJoin]:
