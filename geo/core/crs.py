@@ -326,14 +326,14 @@ def detect_gcj02_offset(
     lines = _reference_lines(reference, around)
     if lines is None:
         return None
-    lines = to_crs(gpd.GeoSeries(lines, crs=near), WGS84).values
+    lines = gpd.GeoSeries(lines, crs=near).to_crs(WGS84).values
     minx, miny, maxx, maxy = sample.total_bounds
     lines = shapely.clip_by_rect(lines, minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01)
     lines = lines[~shapely.is_empty(lines)]
     if not len(lines):
         return None
     metric = metric_crs_for(sample)
-    reference_lines = to_crs(gpd.GeoSeries(lines, crs=WGS84), metric).values
+    reference_lines = gpd.GeoSeries(lines, crs=WGS84).to_crs(metric).values
     tree = shapely.STRtree(reference_lines)
 
     def crossing(layer: gpd.GeoDataFrame) -> tuple[float, gpd.GeoSeries]:
