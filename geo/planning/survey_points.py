@@ -167,10 +167,15 @@ def _coordinates(table: pd.DataFrame, columns: dict[str, str]) -> tuple[np.ndarr
         y = [parse_coordinate(v) for v in table[columns["latitude"]]]
     elif "coordinates" in columns:
         x, y = zip(*(parse_coordinate_pair(v) for v in table[columns["coordinates"]]), strict=True)
-    else:
-        x = y = [None] * len(table)
-    as_float = np.vectorize(lambda v: np.nan if v is None else float(v), otypes=[float])
-    return as_float(np.array(x, dtype=object)), as_float(np.array(y, dtype=object))
+    else:  # no point columns: nothing to read
+        return np.full(len(table), np.nan), np.full(len(table), np.nan)
+
+    def as_float(values: Sequence[object]) -> np.ndarray:
+        return np.fromiter(
+            (np.nan if v is None else float(v) for v in values), dtype=float, count=len(values)
+        )
+
+    return as_float(x), as_float(y)
 
 
 def _swap_if_needed(
