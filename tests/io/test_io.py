@@ -263,3 +263,21 @@ def test_estate_ids_repeated_are_renamed_in_order_and_unique_ones_kept() -> None
     kept = _unique_ids(unique, "x.gpkg", quality)
     pd.testing.assert_series_equal(kept, unique)
     assert not len(quality)
+
+
+@pytest.mark.parametrize(
+    ("crs", "noted"), [("EPSG:3857", True), ("EPSG:4549", False), ("EPSG:4547", True)]
+)
+def test_a_projection_is_judged_on_the_extent_of_the_features_present(crs, noted) -> None:
+    from geo.io.vector import _note_projection
+
+    # Hangzhou (120.2E) in Web Mercator, its own zone (CM 120E) and a far zone (CM 114E),
+    # with a missing and an empty feature, whose bounds are NaN
+    centre = gpd.GeoSeries([Point(120.2, 30.25)], crs=4326).to_crs(crs).iloc[0]
+    frame = gpd.GeoDataFrame(geometry=[None, Polygon(), centre.buffer(500)], crs=crs)
+    quality = QualityReport()
+    _note_projection(frame, "x.gpkg", quality)
+    assert (len(quality) == 1) == noted
+    quality = QualityReport()
+    _note_projection(gpd.GeoDataFrame(geometry=[None, Polygon()], crs=crs), "x.gpkg", quality)
+    assert not len(quality)  # nothing present: nothing to judge
