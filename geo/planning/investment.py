@@ -141,6 +141,27 @@ def _same_cells(cells: np.ndarray) -> list[tuple[object, np.ndarray]]:
     return [(key[1], np.array(rows)) for key, rows in groups.items()] + alone
 
 
+def _same_texts(column: pd.Series) -> list[tuple[str | None, np.ndarray]]:
+    """:func:`_same_cells` of a text column's cells (missing cells as None), without a loop.
+
+    The cells are numbered by ``pd.factorize`` (in order of first appearance, as the groups
+    are) and grouped by a stable sort (positions ascending); the missing cells, one group of
+    None, take their place in that order.
+    """
+    if not isinstance(column.dtype, pd.StringDtype):
+        return _same_cells(column.to_numpy(dtype=object, na_value=None))
+    codes, uniques = pd.factorize(column)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(-1, len(uniques) + 1))
+    groups: list[tuple[str | None, np.ndarray]] = [
+        (str(uniques[k]), order[bounds[k + 1] : bounds[k + 2]]) for k in range(len(uniques))
+    ]
+    if bounds[1]:  # missing cells, placed after the texts that appear before the first of them
+        first = int(np.argmax(codes < 0))
+        groups.insert(int(codes[:first].max(initial=-1)) + 1, (None, order[: bounds[1]]))
+    return groups
+
+
 @without_collector
 def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Return the investment of each estate from its needs, by content class (yuan).
@@ -182,7 +203,7 @@ def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     needs = estates["needs"] if "needs" in estates else pd.Series([None] * n, index=estates.index)
     # estates with the same needs cell are priced together, item by item in the cell's order
     # (the same sums, in the same order, as estate by estate)
-    for cell, rows in _same_cells(needs.to_numpy(dtype=object, na_value=None)):
+    for cell, rows in _same_texts(needs):
         items = split_needs(cell)
         if not items:
             continue
