@@ -378,9 +378,30 @@ def _row_counties(
         return next(iter(found)) if len(found) == 1 else None
 
     settled: dict[str, tuple[str, frozenset[str], bool]] = {}  # text -> county, scope, unknown
+    column = survey["county"]
+    if isinstance(column.dtype, pd.StringDtype):  # each distinct cell once, then taken per row
+        codes, cells = pd.factorize(column)
+        texts = [str(cell).strip() for cell in cells] + [""]  # the last: missing cells
+        codes = np.where(codes < 0, len(cells), codes)
+        settled_of = []
+        for text in texts:
+            if text not in settled:
+                settled[text] = _row_county(text, known, official, successors, stem)
+            settled_of.append(settled[text])
+        rows_of = np.bincount(codes, minlength=len(texts))
+        first = np.full(len(texts), len(codes))  # each cell's first row: counted in that order
+        np.minimum.at(first, codes, np.arange(len(codes)))
+        for k in np.argsort(first, kind="stable").tolist():
+            if rows_of[k] and settled_of[k][2]:
+                text = texts[k]
+                report.counties_not_known[text] = report.counties_not_known.get(text, 0) + int(
+                    rows_of[k]
+                )
+        by_code = codes.tolist()
+        return [settled_of[k][0] for k in by_code], [settled_of[k][1] for k in by_code]
     counties: list[str] = []
     scopes: list[frozenset[str]] = []
-    for value in survey["county"].tolist():
+    for value in column.tolist():
         if type(value) is str:  # the common case, without pandas' missing-value test
             text = value.strip()
         else:
