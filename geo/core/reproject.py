@@ -3,9 +3,11 @@
 :func:`to_crs` is ``GeoDataFrame.to_crs`` / ``GeoSeries.to_crs`` with PROJ's transform of the
 coordinates split over threads (pyproj releases the GIL while PROJ works): the same
 transformer (``Transformer.from_crs(source, target, always_xy=True)``, as geopandas makes it),
-the same coordinates in, so the same numbers out, in about half the wall time on two cores
-(issue 20: the 2.6 million vertices of 220,000 tiled estates, 1.1 s -> 0.5 s). Small layers,
-and layers with Z coordinates, are left to geopandas. May import: numpy, shapely, pyproj,
+the same coordinates in, so the same numbers out. Issue 20, the 2.6 million vertices of
+220,000 tiled estates: PROJ's 0.53 s of CPU took 0.27 s of wall time on two idle cores; the
+whole projection took 0.8-0.95 s of CPU against geopandas' 1.0-1.2 s (fewer copies, no
+collector passes over the new geometries). Small layers, and layers with Z coordinates, are
+left to geopandas. May import: numpy, shapely, pyproj,
 geopandas.
 """
 
