@@ -25,6 +25,7 @@ from pyproj import CRS
 
 from geo.core.errors import InputError
 from geo.core.messages import msg
+from geo.core.reproject import to_crs
 
 WGS84 = CRS.from_epsg(4326)
 #: Declarable non-EPSG source systems.
@@ -539,7 +540,7 @@ def detect_point_system(
     if not len(used) or np.abs(x[used]).max() > 180 or np.abs(y[used]).max() > 90:
         return None
     metric = metric_crs_for(polygons)
-    shapes = polygons.to_crs(metric).geometry.values
+    shapes = to_crs(polygons, metric).geometry.values
     keep = np.isin(pairs[0], used)
     point_of, polygon_of = pairs[0][keep], pairs[1][keep]
     fits: dict[str, int] = {}

@@ -127,6 +127,9 @@ def canonical_estates(
 
 
 def _unique_ids(ids: pd.Series, source: str, quality: QualityReport) -> pd.Series:
+    """``ids`` with each repeat of an id renamed ``id-2``, ``id-3``... in order (reported)."""
+    if ids.is_unique:  # the common case: one hashing pass, nothing to rename
+        return ids
     seen: dict[str, int] = {}
     out = []
     for value in ids.tolist():

@@ -421,11 +421,16 @@ def _note_projection(gdf: gpd.GeoDataFrame, source: str, quality: QualityReport 
     if quality is None or not crs.is_projected or gdf.empty:
         return
     geoms = gdf.geometry.values
-    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    if not len(present):
-        return
+    # missing and empty features have NaN bounds, which the total leaves out: the extent of
+    # the present ones, without finding them first unless some bounds are NaN anyway
+    bounds = shapely.total_bounds(geoms)
+    if np.isnan(bounds).any():
+        present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+        if not len(present):
+            return
+        bounds = shapely.total_bounds(present)
     try:
-        outline = gpd.GeoSeries([shapely.box(*shapely.total_bounds(present))], crs=crs)
+        outline = gpd.GeoSeries([shapely.box(*bounds)], crs=crs)
         minx, _, maxx, _ = outline.to_crs(crs_mod.WGS84).total_bounds
     except Exception:
         return

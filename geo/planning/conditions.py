@@ -43,6 +43,7 @@ import pandas as pd
 
 from geo.core.messages import msg
 from geo.core.policy import Policy
+from geo.core.text_columns import string_array, text_values
 
 #: name -> (Chinese label of a failure, English label, document)
 CONDITIONS: dict[str, tuple[str, str, str]] = {
@@ -163,7 +164,7 @@ def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """
     out = estates.copy(deep=False)  # copy on write: columns are replaced, never edited
     n = len(out)
-    status = out["status"].astype(str).to_numpy(dtype=object)
+    status = text_values(out["status"].astype(str))
     in_programme = np.isin(status, _IN_PROGRAMME)
     values = condition_values(out, policy)
     # per estate with any (most have none): position -> texts
@@ -172,14 +173,14 @@ def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     flags: defaultdict[int, list[str]] = defaultdict(list)
     not_ready = np.zeros(n, dtype=bool)
     excluded = np.zeros(n, dtype=bool)
-    zh_reason = out["reason_zh"].astype(str).to_numpy(dtype=object)
-    en_reason = out["reason_en"].astype(str).to_numpy(dtype=object)
+    zh_reason = text_values(out["reason_zh"].astype(str))
+    en_reason = text_values(out["reason_en"].astype(str))
     for name, (label_zh, label_en, source) in CONDITIONS.items():
         value = values[name]
         failed = (value == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
         unknown = value.isna().to_numpy()
-        out[f"condition_{name}"] = pd.array(
-            np.where(failed, "failed", np.where(unknown, "unknown", "met")), dtype="string"
+        out[f"condition_{name}"] = string_array(
+            np.where(failed, "failed", np.where(unknown, "unknown", "met"))
         )
         effect = getattr(policy.conditions, name)
         if effect == "off":
@@ -205,9 +206,9 @@ def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
             for i in np.flatnonzero(hit):
                 flags[i].append(f"{name}: failed")
     in_programme &= ~excluded
-    out["status"] = pd.array(status, dtype="string")
-    out["reason_zh"] = pd.array(zh_reason, dtype="string")
-    out["reason_en"] = pd.array(en_reason, dtype="string")
+    out["status"] = string_array(status)
+    out["reason_zh"] = string_array(zh_reason)
+    out["reason_en"] = string_array(en_reason)
     ready = np.where(in_programme, ~not_ready, False)
     out["ready"] = pd.array(
         [bool(r) if p else pd.NA for r, p in zip(ready, in_programme, strict=True)], dtype="boolean"
@@ -220,7 +221,7 @@ def apply_conditions(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         joined = [""] * n
         for i, parts in texts.items():
             joined[i] = sep.join(parts)
-        out[column] = pd.array(joined, dtype="string")
+        out[column] = string_array(joined)
     return out
 
 

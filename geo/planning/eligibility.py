@@ -30,7 +30,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.core._machine import without_collector
 from geo.core.policy import Policy
+from geo.core.text_columns import string_array
 from geo.planning.conditions import apply_conditions
 
 STATUSES = ("eligible", "extension", "ineligible", "excluded", "needs_survey")
@@ -44,6 +46,7 @@ _EXCLUSIONS = (
 )
 
 
+@without_collector  # many short-lived texts, no cycles (issue 20)
 def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Return a copy of ``estates`` with ``status``, ``reason_zh``, ``reason_en`` and ``consent_ok``.
 
@@ -111,9 +114,9 @@ def assess_eligibility(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     en[show] = _with_year("{} (built {})", en[show], with_year[show])
     consent = out["consent_rate"].astype("Float64")  # NaN and <NA>: unknown
     ok = pd.array(consent >= rules.consent_threshold, dtype="boolean")
-    out["status"] = pd.array(status, dtype="string")
-    out["reason_zh"] = pd.array(zh, dtype="string")
-    out["reason_en"] = pd.array(en, dtype="string")
+    out["status"] = string_array(status)
+    out["reason_zh"] = string_array(zh)
+    out["reason_en"] = string_array(en)
     out["consent_ok"] = ok
     return apply_conditions(out, policy)
 

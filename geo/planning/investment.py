@@ -27,6 +27,7 @@ from geo.core.errors import PolicyError
 from geo.core.messages import msg
 from geo.core.policy import Policy
 from geo.core.schema import split_needs
+from geo.core.text_columns import string_array
 from geo.planning.content import CONTENT_CLASSES, CONTENT_ITEMS, classify_need
 
 #: Investment columns added per estate and summed per district (yuan).
@@ -140,6 +141,27 @@ def _same_cells(cells: np.ndarray) -> list[tuple[object, np.ndarray]]:
     return [(key[1], np.array(rows)) for key, rows in groups.items()] + alone
 
 
+def _same_texts(column: pd.Series) -> list[tuple[str | None, np.ndarray]]:
+    """:func:`_same_cells` of a text column's cells (missing cells as None), without a loop.
+
+    The cells are numbered by ``pd.factorize`` (in order of first appearance, as the groups
+    are) and grouped by a stable sort (positions ascending); the missing cells, one group of
+    None, take their place in that order.
+    """
+    if not isinstance(column.dtype, pd.StringDtype):
+        return _same_cells(column.to_numpy(dtype=object, na_value=None))
+    codes, uniques = pd.factorize(column)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(-1, len(uniques) + 1))
+    groups: list[tuple[str | None, np.ndarray]] = [
+        (str(uniques[k]), order[bounds[k + 1] : bounds[k + 2]]) for k in range(len(uniques))
+    ]
+    if bounds[1]:  # missing cells, placed after the texts that appear before the first of them
+        first = int(np.argmax(codes < 0))
+        groups.insert(int(codes[:first].max(initial=-1)) + 1, (None, order[: bounds[1]]))
+    return groups
+
+
 @without_collector
 def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Return the investment of each estate from its needs, by content class (yuan).
@@ -181,7 +203,7 @@ def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     needs = estates["needs"] if "needs" in estates else pd.Series([None] * n, index=estates.index)
     # estates with the same needs cell are priced together, item by item in the cell's order
     # (the same sums, in the same order, as estate by estate)
-    for cell, rows in _same_cells(needs.to_numpy(dtype=object, na_value=None)):
+    for cell, rows in _same_texts(needs):
         items = split_needs(cell)
         if not items:
             continue
@@ -227,11 +249,11 @@ def estimate_investment(estates: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     out = pd.DataFrame(index=estates.index)
     out["investment_yuan"] = pd.array(total, dtype="Float64")
     out["investment_estimated"] = pd.array(estimated, dtype="boolean")
-    out["investment_method"] = pd.array(np.where(np.isnan(total), None, method), dtype="string")
+    out["investment_method"] = string_array(np.where(np.isnan(total), None, method))
     for content_class, column in zip(
         (*CONTENT_CLASSES, "unclassified"), CLASS_COLUMNS, strict=True
     ):
         out[column] = by_class[content_class]
     out["investment_utility_items_yuan"] = np.round(utility_cost, 0)
-    out["investment_unpriced"] = pd.array(unpriced, dtype="string")
+    out["investment_unpriced"] = string_array(unpriced)
     return out

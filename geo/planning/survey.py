@@ -30,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.core._machine import without_collector
 from geo.core.names import known_id, normalise_name
 from geo.core.places import county_stem
 from geo.core.policy import Survey
@@ -107,6 +108,7 @@ def survey_summary(estates: pd.DataFrame, report: SurveyJoin) -> dict[str, objec
     }
 
 
+@without_collector  # a row match, lists and texts per row, no cycles (issue 20)
 def join_survey(
     estates: gpd.GeoDataFrame, survey: pd.DataFrame, settings: Survey | None = None
 ) -> tuple[gpd.GeoDataFrame, SurveyJoin]:
@@ -213,9 +215,10 @@ def _match_ids(estates: pd.DataFrame, survey: pd.DataFrame) -> dict[int, RowMatc
         found[column.isna().to_numpy()] = -1  # a missing id names no estate
         rows = np.flatnonzero(found >= 0)
         first = ~pd.Series(found[rows]).duplicated().to_numpy()
+        # plain ints (tolist), not numpy scalars converted one by one
         matches = {
-            int(i): RowMatch("matched_id", int(e))
-            for i, e in zip(rows[first], found[rows][first], strict=True)
+            i: RowMatch("matched_id", e)
+            for i, e in zip(rows[first].tolist(), found[rows][first].tolist(), strict=True)
         }
     else:
         taken: set[int] = set()
@@ -375,9 +378,30 @@ def _row_counties(
         return next(iter(found)) if len(found) == 1 else None
 
     settled: dict[str, tuple[str, frozenset[str], bool]] = {}  # text -> county, scope, unknown
+    column = survey["county"]
+    if isinstance(column.dtype, pd.StringDtype):  # each distinct cell once, then taken per row
+        codes, cells = pd.factorize(column)
+        texts = [str(cell).strip() for cell in cells] + [""]  # the last: missing cells
+        codes = np.where(codes < 0, len(cells), codes)
+        settled_of = []
+        for text in texts:
+            if text not in settled:
+                settled[text] = _row_county(text, known, official, successors, stem)
+            settled_of.append(settled[text])
+        rows_of = np.bincount(codes, minlength=len(texts))
+        first = np.full(len(texts), len(codes))  # each cell's first row: counted in that order
+        np.minimum.at(first, codes, np.arange(len(codes)))
+        for k in np.argsort(first, kind="stable").tolist():
+            if rows_of[k] and settled_of[k][2]:
+                text = texts[k]
+                report.counties_not_known[text] = report.counties_not_known.get(text, 0) + int(
+                    rows_of[k]
+                )
+        by_code = codes.tolist()
+        return [settled_of[k][0] for k in by_code], [settled_of[k][1] for k in by_code]
     counties: list[str] = []
     scopes: list[frozenset[str]] = []
-    for value in survey["county"].tolist():
+    for value in column.tolist():
         if type(value) is str:  # the common case, without pandas' missing-value test
             text = value.strip()
         else:

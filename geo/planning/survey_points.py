@@ -43,6 +43,7 @@ from geo.core.errors import InputError, QualityReport
 from geo.core.messages import msg
 from geo.core.names import name_score, normalise_name
 from geo.core.places import parse_coordinate, parse_coordinate_pair, point_columns
+from geo.core.reproject import to_crs
 
 #: Final status of a survey row, best first (an estate joined by several rows shows the best).
 MATCH_KINDS = (
@@ -166,10 +167,15 @@ def _coordinates(table: pd.DataFrame, columns: dict[str, str]) -> tuple[np.ndarr
         y = [parse_coordinate(v) for v in table[columns["latitude"]]]
     elif "coordinates" in columns:
         x, y = zip(*(parse_coordinate_pair(v) for v in table[columns["coordinates"]]), strict=True)
-    else:
-        x = y = [None] * len(table)
-    as_float = np.vectorize(lambda v: np.nan if v is None else float(v), otypes=[float])
-    return as_float(np.array(x, dtype=object)), as_float(np.array(y, dtype=object))
+    else:  # no point columns: nothing to read
+        return np.full(len(table), np.nan), np.full(len(table), np.nan)
+
+    def as_float(values: Sequence[object]) -> np.ndarray:
+        return np.fromiter(
+            (np.nan if v is None else float(v) for v in values), dtype=float, count=len(values)
+        )
+
+    return as_float(x), as_float(y)
 
 
 def _swap_if_needed(
@@ -294,7 +300,7 @@ def _near_pairs(x: np.ndarray, y: np.ndarray, estates: gpd.GeoDataFrame) -> np.n
         return np.empty((2, 0), dtype=int)
     metric = metric_crs_for(estates)
     points = gpd.GeoSeries(gpd.points_from_xy(x[ok], y[ok]), crs=WGS84).to_crs(metric)
-    tree = shapely.STRtree(estates.to_crs(metric).geometry.values)
+    tree = shapely.STRtree(to_crs(estates, metric).geometry.values)
     found = tree.query(points.values, predicate="dwithin", distance=_NEAR_M)
     return np.array([np.flatnonzero(ok)[found[0]], found[1]], dtype=int).reshape(2, -1)
 

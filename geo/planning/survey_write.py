@@ -19,6 +19,7 @@ import pandas as pd
 
 from geo.core.names import normalise_name
 from geo.core.schema import ESTATE_COLUMNS
+from geo.core.text_columns import string_array
 from geo.planning.survey_points import MATCH_KINDS, RowMatch
 
 _ATTRIBUTES = [c for c in ESTATE_COLUMNS if c not in ("estate_id", "name", "county")]
@@ -188,7 +189,7 @@ def write_rows(
         "survey_row": pd.arrays.IntegerArray(first_row, ~joined),
         "survey_rows": pd.array(rows_text, dtype="string"),
         "survey_name": pd.array(names_text, dtype="string"),
-        "survey_match": pd.array(status, dtype="string"),
+        "survey_match": string_array(status),
         # NaN is unknown, as pd.array reads it
         "survey_distance_m": pd.arrays.FloatingArray(distance, np.isnan(distance)),
         "survey_name_score": pd.arrays.FloatingArray(score, np.isnan(score)),
@@ -303,7 +304,7 @@ def join_table(
             "survey_name": as_is("name", "string"),
             "survey_county": pd.array([c or pd.NA for c in row_counties], dtype="string"),
             "business_circle": as_is("business_circle", "string"),
-            "match": pd.array([m.status for m in ordered], dtype="string"),
+            "match": string_array([m.status for m in ordered]),
             "estate_id": pd.array(
                 [ids[m.estate] if m.estate is not None else pd.NA for m in ordered],
                 dtype="string",
@@ -321,7 +322,10 @@ def join_table(
                 dtype="Float64",
             ),
             "candidates": pd.array(
-                [";".join(ids[e] for e in m.candidates) or pd.NA for m in ordered],
+                [
+                    ";".join([ids[e] for e in m.candidates]) or pd.NA if m.candidates else pd.NA
+                    for m in ordered
+                ],
                 dtype="string",
             ),
             "note": pd.array([m.note or pd.NA for m in ordered], dtype="string"),

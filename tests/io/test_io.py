@@ -247,3 +247,37 @@ def test_survey_identical_rows_and_repeated_ids_reported(tmp_path):
         ("rows 2, 4", "2 identical rows in the survey: check which one is right"),
         ("rows 6, 7", "2 rows with the same estate id in the survey: check which one is right"),
     ]
+
+
+def test_estate_ids_repeated_are_renamed_in_order_and_unique_ones_kept() -> None:
+    from geo.io.estates import _unique_ids
+
+    quality = QualityReport()
+    ids = pd.Series(["a", "b", "a", "c", "a", "b"], index=range(10, 16))
+    renamed = _unique_ids(ids, "x.gpkg", quality)
+    assert renamed.tolist() == ["a", "b", "a-2", "c", "a-3", "b-2"]
+    assert renamed.index.tolist() == list(range(10, 16))
+    assert len(quality) == 3
+    quality = QualityReport()
+    unique = pd.Series(["a", "b", "c"], index=[3, 1, 2])
+    kept = _unique_ids(unique, "x.gpkg", quality)
+    pd.testing.assert_series_equal(kept, unique)
+    assert not len(quality)
+
+
+@pytest.mark.parametrize(
+    ("crs", "noted"), [("EPSG:3857", True), ("EPSG:4549", False), ("EPSG:4547", True)]
+)
+def test_a_projection_is_judged_on_the_extent_of_the_features_present(crs, noted) -> None:
+    from geo.io.vector import _note_projection
+
+    # Hangzhou (120.2E) in Web Mercator, its own zone (CM 120E) and a far zone (CM 114E),
+    # with a missing and an empty feature, whose bounds are NaN
+    centre = gpd.GeoSeries([Point(120.2, 30.25)], crs=4326).to_crs(crs).iloc[0]
+    frame = gpd.GeoDataFrame(geometry=[None, Polygon(), centre.buffer(500)], crs=crs)
+    quality = QualityReport()
+    _note_projection(frame, "x.gpkg", quality)
+    assert (len(quality) == 1) == noted
+    quality = QualityReport()
+    _note_projection(gpd.GeoDataFrame(geometry=[None, Polygon()], crs=crs), "x.gpkg", quality)
+    assert not len(quality)  # nothing present: nothing to judge

@@ -295,3 +295,19 @@ def test_pricing_by_needs_cell_equals_estate_by_estate(rows):
     surveyed = want["priced"].to_numpy()  # the others take the flat rate
     assert (got["investment_method"].to_numpy(dtype=object)[surveyed] == "needs").all()
     assert list(got["investment_unpriced"]) == list(want["investment_unpriced"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["", "加装电梯", "管网改造；加装电梯", " a ", None]), max_size=30),
+    st.sampled_from(["string", "str", "object"]),
+)
+def test_same_texts_groups_cells_as_the_loop_does(cells, dtype) -> None:
+    from geo.planning.investment import _same_cells, _same_texts
+
+    column = pd.Series(cells, dtype=dtype, index=np.arange(len(cells)) * 2)
+    expected = _same_cells(column.to_numpy(dtype=object, na_value=None))
+    got = _same_texts(column)
+    assert [cell for cell, _ in got] == [cell for cell, _ in expected]
+    for (_, ours), (_, theirs) in zip(got, expected, strict=True):
+        assert ours.tolist() == theirs.tolist()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 
 from geo.cli.summary import survey_lines
@@ -199,3 +201,29 @@ def test_an_id_written_as_a_decimal_names_the_estate_of_its_whole_number():
     assert table.loc[3, "match"] == "matched_id" and pd.isna(table.loc[3, "note"])
     assert table.loc[4, "match"] != "matched_id"  # estate 7 is row 5's, whose id is exact
     assert table.loc[6, "match"] != "matched_id"  # no estate 8
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["西湖", "西湖区", " 西湖区 ", "下城", "江干", "江干区", "某县", "", " ", None]
+        ),
+        max_size=30,
+    ),
+    st.sampled_from(["string", "str"]),
+)
+def test_row_counties_of_a_text_column_as_row_by_row(cells, dtype) -> None:
+    from geo.planning.survey import SurveyJoin, _row_counties
+
+    estate_counties = pd.Series(["西湖区", "上城区", "拱墅区", "钱塘区", ""])
+    successors = Survey().successors()
+    fast, plain = SurveyJoin(), SurveyJoin()
+    got = _row_counties(
+        pd.DataFrame({"county": pd.Series(cells, dtype=dtype)}), estate_counties, fast, successors
+    )
+    expected = _row_counties(
+        pd.DataFrame({"county": pd.Series(cells, dtype=object)}), estate_counties, plain, successors
+    )
+    assert got == expected
+    assert list(fast.counties_not_known.items()) == list(plain.counties_not_known.items())

@@ -312,3 +312,24 @@ def test_offset_check_without_names_uses_the_points_inside_estates():
     assert found is not None and found.likely == "bd09"
     message = quality.to_frame()["message"].iloc[-1]
     assert "BD-09" in message and "inside such an estate" in message
+
+
+def test_coordinates_as_written_are_floats_with_nan_where_unreadable() -> None:
+    from geo.planning.survey_points import _coordinates
+
+    table = pd.DataFrame(
+        {
+            "lng": ["120.1", "", None, "x"],
+            "lat": ["30.2", "31", "", None],
+            "坐标": ["120.1,30.2", "", None, "a"],
+        }
+    )
+    x, y = _coordinates(table, {"longitude": "lng", "latitude": "lat"})
+    assert x.dtype == y.dtype == float
+    assert np.array_equal(x, [120.1, np.nan, np.nan, np.nan], equal_nan=True)
+    assert np.array_equal(y, [30.2, 31.0, np.nan, np.nan], equal_nan=True)
+    x, y = _coordinates(table, {"coordinates": "坐标"})
+    assert np.array_equal(x, [120.1, np.nan, np.nan, np.nan], equal_nan=True)
+    assert np.array_equal(y, [30.2, np.nan, np.nan, np.nan], equal_nan=True)
+    x, y = _coordinates(table, {})  # no point columns
+    assert x.dtype == float and np.isnan(x).all() and np.isnan(y).all() and len(x) == 4
