@@ -38,11 +38,13 @@ from geo.facilities.corridor_network import (
     _graphs,
     _join_components,
     _label_components,
-    _mehlhorn,
+    _mehlhorn_tree,
+    _nearest_terminals,
     _Network,
     _route,
     _scan_csr,
     _scan_csrs,
+    _towards,
 )
 from geo.facilities.corridor_segments import _inside, _inside_of, _per_metre
 
@@ -77,14 +79,16 @@ def _plan_batch(
         for d, (graph, _, candidates) in zip(drafts, connected, strict=True)
         for g in d.groups
     ]
-    matrices = iter(_scan_csrs([(s.n, s.u, s.v, s.weight) for s in searches]))
+    matrices = _scan_csrs([(s.n, s.u, s.v, s.weight) for s in searches])
     found = iter(searches)
+    for search, (matrix, edges) in zip(searches, matrices, strict=True):
+        search.matrix, search.edges = matrix, edges
+    _search_all(searches, [c[1] for d, c in zip(drafts, connected, strict=True) for _ in d.groups])
     accounted = []
     for d, (graph, estate_nodes, candidates) in zip(drafts, connected, strict=True):
         solved = {}
         for g in d.groups:
             search = next(found)
-            search.matrix, search.edges = next(matrices)
             solved[g.utilities] = _solve(estate_nodes, candidates[g.utilities], search)
         accounted.append(
             _account(d.members, d.near.inside, graph.xy, estate_nodes, d.groups, solved, ctx)
@@ -477,6 +481,44 @@ class _Search:
     utilities: tuple[str, ...]
     matrix: sparse.csr_matrix | None = None
     edges: _Edges | None = None
+    searched: _Searched | None = None
+
+
+@dataclass
+class _Searched:
+    """A search graph's two Dijkstra searches (made for a batch, :func:`_search_all`).
+
+    ``pred``, ``toward``: each node's predecessor and the edge to it in the shortest-path tree
+    from the municipal network (the separate baseline); ``dist``, ``source``, ``near_pred``,
+    ``near_toward``: each node's nearest terminal (Mehlhorn's first step), its distance and the
+    same.
+    """
+
+    terminals: np.ndarray
+    pred: list[int]
+    toward: list[int]
+    dist: np.ndarray
+    source: np.ndarray
+    near_pred: list[int]
+    near_toward: list[int]
+
+
+def _search_all(searches: list[_Search], estate_nodes: list[dict[str, int]]) -> None:
+    """Run each search's two Dijkstra searches; the edges toward the predecessors all at once."""
+    preds, found = [], []
+    for search, nodes in zip(searches, estate_nodes, strict=True):
+        assert search.matrix is not None and search.edges is not None
+        main = search.n - 1
+        _, pred = dijkstra(search.matrix, directed=True, indices=main, return_predecessors=True)
+        terminals = np.array(sorted({*nodes.values(), main}))
+        dist, near_pred, source = _nearest_terminals(search.matrix, terminals)
+        preds.append((terminals, pred, dist, near_pred, source))
+        found.extend([(search.edges, pred), (search.edges, near_pred)])
+    towards = iter(_towards(found))
+    for search, (terminals, pred, dist, near_pred, source) in zip(searches, preds, strict=True):
+        search.searched = _Searched(
+            terminals, pred.tolist(), next(towards), dist, source, near_pred.tolist(), next(towards)
+        )
 
 
 def _search_graph(
@@ -513,14 +555,14 @@ def _solve(
     search: _Search,
 ) -> _Solution:
     """Steiner tree and separate baseline of one utility group, on its search graph."""
-    assert search.matrix is not None and search.edges is not None
-    main = search.n - 1
+    if search.searched is None:
+        _search_all([search], [estate_nodes])
+    found = search.searched
+    assert found is not None
     u, v, length, weight = search.u, search.v, search.length, search.weight
-    matrix, edges = search.matrix, search.edges
     n_lines = search.n_lines  # edges from here on are the links to the municipal network
 
     # the separate baseline: each estate's shortest path to the network
-    _, pred = dijkstra(matrix, directed=True, indices=main, return_predecessors=True)
     paths: dict[str, dict[object, float]] = {}
     u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
     utilities = search.utilities
@@ -530,18 +572,19 @@ def _solve(
         return k if k < n_lines else ("main", u_list[k], utilities)
 
     in_union: set[int] = set()
-    toward, pred_list = edges.toward(pred), pred.tolist()
+    toward, pred_list = found.toward, found.pred
     for estate_id, node in estate_nodes.items():
         ks = _route(pred_list, toward, node)
         paths[estate_id] = {
             (k if k < n_lines else ("main", u_list[k], utilities)): length_list[k] for k in ks
         }
         in_union.update(ks)
-    terminals = np.array(sorted({*estate_nodes.values(), main}))
     # the paths run in one shortest-path tree from the network: their union is a tree whose
     # leaves are estates (a minimum spanning tree of it is itself, pruning leaves nothing)
     union = np.array(sorted(in_union), dtype=np.int64)
-    tree = _mehlhorn(matrix, u, v, weight, terminals, edges)
+    tree = _mehlhorn_tree(
+        u, v, weight, found.dist, found.source, found.near_pred, found.near_toward
+    )
 
     def listed(ks: np.ndarray) -> _Tree:
         edges = ks.tolist()

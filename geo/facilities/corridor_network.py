@@ -325,6 +325,31 @@ class _Edges:
         return out.tolist()
 
 
+def _towards(found: list[tuple[_Edges, np.ndarray]]) -> list[list[int]]:
+    """``[edges.toward(pred) for edges, pred in found]``, all at once (one search of the keys).
+
+    Each pair's keys are numbered after the previous pairs' (``n * n`` of them each), so the
+    keys of all pairs side by side stay in ascending order.
+    """
+    if not found:
+        return []
+    sizes = np.array([e.n for e, _ in found], dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(sizes * sizes)[:-1]])
+    keys = np.concatenate([e.keys + b for (e, _), b in zip(found, base.tolist(), strict=True)])
+    order = np.concatenate([e.order for e, _ in found])
+    counts = [len(pred) for _, pred in found]
+    owner = np.repeat(np.arange(len(found)), counts)
+    pred = np.concatenate([pred for _, pred in found])
+    node = np.arange(len(pred)) - np.repeat(np.cumsum([0, *counts[:-1]]), counts)
+    out = np.full(len(pred), -1, dtype=np.int64)
+    at = np.flatnonzero(pred >= 0)
+    lo, hi = np.minimum(node[at], pred[at]).astype(np.int64), np.maximum(node[at], pred[at])
+    out[at] = order[np.searchsorted(keys, base[owner[at]] + lo * sizes[owner[at]] + hi)]
+    flat = out.tolist()
+    ends = np.cumsum(counts).tolist()
+    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
 def _route(pred: list[int], toward: list[int], node: int) -> list[int]:
     """The edges from ``node`` back to the source (``pred`` and ``toward`` as lists, per node)."""
     out = []
@@ -379,9 +404,33 @@ def _mehlhorn(
     ``steiner_tree(method="mehlhorn")``, in scipy arrays: the per-district solve is about 5x
     faster than with networkx (``benchmarks/plan_steps.py``), with the same corridors.
     """
-    dist, pred, source = dijkstra(
+    dist, pred, source = _nearest_terminals(matrix, terminals)
+    edges = _Edges.of(u, v, matrix.shape[0]) if edges is None else edges
+    return _mehlhorn_tree(u, v, weight, dist, source, pred.tolist(), edges.toward(pred))
+
+
+def _nearest_terminals(
+    matrix: sparse.csr_matrix, terminals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each node's distance to its nearest terminal, predecessor and that terminal (Dijkstra)."""
+    return dijkstra(
         matrix, directed=True, indices=terminals, min_only=True, return_predecessors=True
     )
+
+
+def _mehlhorn_tree(
+    u: np.ndarray,
+    v: np.ndarray,
+    weight: np.ndarray,
+    dist: np.ndarray,
+    source: np.ndarray,
+    pred: list[int],
+    toward: list[int],
+) -> np.ndarray:
+    """:func:`_mehlhorn`'s steps 2-4, from its first step (:func:`_nearest_terminals`).
+
+    ``pred`` as a list; ``toward``: each node's edge to its predecessor (:meth:`_Edges.toward`).
+    """
     reach = np.isfinite(dist)
     bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
     bu, bv = u[bridge], v[bridge]
@@ -396,14 +445,12 @@ def _mehlhorn(
         if found is None or d < found[0]:
             best[pair] = (d, k)
     bridges = [k for _, k in best.values()]
-    edges = _Edges.of(u, v, matrix.shape[0]) if edges is None else edges
-    toward, pred_list = edges.toward(pred), pred.tolist()
     chosen: set[int] = set()
     for i in _kruskal([(d, a, b) for (a, b), (d, _) in best.items()]):
         k = bridges[i]
         chosen.add(k)
         for end in (int(u[k]), int(v[k])):
-            chosen.update(_route(pred_list, toward, end))
+            chosen.update(_route(pred, toward, end))
     # the paths run in the nearest-terminal forest and the bridges form a tree of its regions,
     # so the expansion is already a tree whose leaves are terminals (Mehlhorn's step 5 is moot)
     return np.array(sorted(chosen), dtype=np.int64)
