@@ -3,18 +3,21 @@
 Holds the planning of a batch of districts (:func:`_plan_batch`). What gains from it is done for
 the whole batch at once: the roads and mains near every district clipped to its search region
 (:func:`_near_layers`), the graphs made from each district's noded lines
-(:func:`~geo.facilities.corridor_network._graphs`), their connected components, the search
-matrices of every utility group (:func:`~geo.facilities.corridor_network._scan_csrs`), and at
-the end the segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each
-district on its own gets its connection points (:func:`_connect`: :func:`_candidates`, or the
-outline's 1-median :func:`_median_frontage`), its Steiner tree and separate baseline per utility
-group (:func:`_solve`) and its accounting (:func:`~geo.facilities.corridor_costs._account`). The
-method is described in :mod:`geo.facilities.corridors`; a district's result depends on that
-district only, whatever the batch.
+(:func:`~geo.facilities.corridor_network._graphs`), their connected components, the nodes on a
+connection road (:func:`_on_connection_roads`), the search matrices of every utility group
+(:func:`~geo.facilities.corridor_network._scan_csrs`) and their searches
+(:func:`~geo.facilities.corridor_search._search_all`), and at the end the segments
+(:func:`~geo.facilities.corridor_costs._complete`). In between, each district on its own gets
+its connection points (:func:`_connect`: :func:`_candidates`, or the outline's 1-median
+:func:`_median_frontage`), its Steiner tree and separate baseline per utility group
+(:func:`~geo.facilities.corridor_search._solve`) and its accounting
+(:func:`~geo.facilities.corridor_costs._account`). The method is described in
+:mod:`geo.facilities.corridors`; a district's result depends on that district only, whatever
+the batch.
 
 May import: numpy, shapely, scipy, geo.core and :mod:`~geo.facilities.corridor_layers`,
-:mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_segments`,
-:mod:`~geo.facilities.corridor_costs`.
+:mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_search`,
+:mod:`~geo.facilities.corridor_segments`, :mod:`~geo.facilities.corridor_costs`.
 """
 
 from __future__ import annotations
@@ -26,29 +29,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from geo.core.policy import Policy
-from geo.facilities.corridor_costs import _account, _complete, _Planned, _Solution, _Tree
+from geo.facilities.corridor_costs import _account, _complete, _Planned
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
-    _Edges,
     _graph,
     _graphs,
     _join_components,
     _label_components,
-    _mehlhorn_tree,
-    _nearest_terminals,
     _Network,
-    _route,
     _scan_csr,
     _scan_csrs,
-    _towards,
 )
-from geo.facilities.corridor_segments import _inside, _inside_of, _per_metre
+from geo.facilities.corridor_search import (  # noqa: F401  (STEINER_METHOD: re-exported)
+    STEINER_METHOD,
+    _search_all,
+    _search_graph,
+    _solve,
+)
+from geo.facilities.corridor_segments import _inside, _inside_of
 
-STEINER_METHOD = "mehlhorn"
 _EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
 _ON_LINE_M = 0.05
 
@@ -415,9 +417,9 @@ def _candidates(
 def _on_connection_roads(drafts: list[_Draft]) -> list[np.ndarray | None]:
     """Per drafted district with a roads group: its graph's nodes on a connection road, outside.
 
-    As :func:`_candidates` finds them for one district (within :data:`_ON_LINE_M` of one of its
-    connection roads, not inside its outline), for all nodes of all such districts at once (one
-    tree of their roads); ascending node numbers. None for the other districts.
+    As :func:`_candidates` finds them for one district (within :data:`_ON_LINE_M` of the
+    collection of its connection roads, prepared; not inside its outline), for all nodes of all
+    such districts in one call; ascending node numbers. None for the other districts.
     """
     out: list[np.ndarray | None] = [None] * len(drafts)
     picked = [
@@ -429,14 +431,12 @@ def _on_connection_roads(drafts: list[_Draft]) -> list[np.ndarray | None]:
         return out
     roads = [drafts[k].connect_roads for k in picked]
     road_of = np.repeat(np.arange(len(picked)), [len(r) for r in roads])  # type: ignore[arg-type]
+    collections = shapely.geometrycollections(np.concatenate(roads), indices=road_of)  # type: ignore[arg-type]
+    shapely.prepare(collections)
     sizes = [len(drafts[k].graph.xy) for k in picked]
     point_of = np.repeat(np.arange(len(picked)), sizes)
     xy = np.concatenate([drafts[k].graph.xy for k in picked])
-    tree = shapely.STRtree(np.concatenate(roads))  # type: ignore[arg-type]
-    p, r = tree.query(shapely.points(xy), predicate="dwithin", distance=_ON_LINE_M)
-    near = np.zeros(len(xy), dtype=bool)
-    near[p[road_of[r] == point_of[p]]] = True
-    on = np.flatnonzero(near)
+    on = np.flatnonzero(shapely.dwithin(collections[point_of], shapely.points(xy), _ON_LINE_M))
     outlines = np.array([drafts[k].outline for k in picked], dtype=object)
     on = on[~shapely.contains_xy(outlines[point_of[on]], xy[on, 0], xy[on, 1])]
     at = np.searchsorted(point_of[on], np.arange(len(picked) + 1))
@@ -460,161 +460,3 @@ def _median_frontage(
     reach = dijkstra(matrix, directed=True, indices=sorted(set(estate_nodes.values())))
     total = reach[:, options].sum(axis=0)
     return {options[int(np.argmin(total))]: (0.0, None)}
-
-
-@dataclass
-class _Search:
-    """A utility group's graph for the search, its matrix and edge finder once made.
-
-    The district's lines, then the links to the municipal network (node ``n - 1``), each
-    weighted by its length plus, for a link, the connection's cost in metres of corridor. The
-    matrix and the edge finder are made for a batch of districts at once
-    (:func:`~geo.facilities.corridor_network._scan_csrs`).
-    """
-
-    n: int
-    u: np.ndarray
-    v: np.ndarray
-    length: np.ndarray
-    weight: np.ndarray
-    n_lines: int
-    utilities: tuple[str, ...]
-    matrix: sparse.csr_matrix | None = None
-    edges: _Edges | None = None
-    searched: _Searched | None = None
-
-
-@dataclass
-class _Searched:
-    """A search graph's two Dijkstra searches (made for a batch, :func:`_search_all`).
-
-    ``pred``, ``toward``: each node's predecessor and the edge to it in the shortest-path tree
-    from the municipal network (the separate baseline); ``dist``, ``source``, ``near_pred``,
-    ``near_toward``: each node's nearest terminal (Mehlhorn's first step), its distance and the
-    same.
-    """
-
-    terminals: np.ndarray
-    pred: list[int]
-    toward: list[int]
-    dist: np.ndarray
-    source: np.ndarray
-    near_pred: list[int]
-    near_toward: list[int]
-
-
-def _search_all(searches: list[_Search], estate_nodes: list[dict[str, int]]) -> None:
-    """Run each search's two Dijkstra searches; the edges toward the predecessors all at once."""
-    preds, found = [], []
-    for search, nodes in zip(searches, estate_nodes, strict=True):
-        assert search.matrix is not None and search.edges is not None
-        main = search.n - 1
-        _, pred = dijkstra(search.matrix, directed=True, indices=main, return_predecessors=True)
-        terminals = np.array(sorted({*nodes.values(), main}))
-        dist, near_pred, source = _nearest_terminals(search.matrix, terminals)
-        preds.append((terminals, pred, dist, near_pred, source))
-        found.extend([(search.edges, pred), (search.edges, near_pred)])
-    towards = iter(_towards(found))
-    for search, (terminals, pred, dist, near_pred, source) in zip(searches, preds, strict=True):
-        search.searched = _Searched(
-            terminals, pred.tolist(), next(towards), dist, source, near_pred.tolist(), next(towards)
-        )
-
-
-def _search_graph(
-    net: _Network,
-    candidates: dict[int, tuple[float, shapely.Geometry | None]],
-    group: _Group,
-    ctx: _Context,
-) -> _Search:
-    """The graph of a utility group's search (see :class:`_Search`)."""
-    per_metre = _per_metre(group.utilities, ctx)
-    connection_m = (
-        ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
-        if per_metre > 0
-        else 0.0
-    )
-    main = len(net.xy)
-    linked_nodes = sorted(candidates)
-    linked = np.array(linked_nodes, dtype=np.int64)
-    link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
-    return _Search(
-        main + 1,
-        np.concatenate([net.u, linked]),
-        np.concatenate([net.v, np.full(len(linked), main)]),
-        np.concatenate([net.w, link_m]),
-        np.concatenate([net.w, link_m + connection_m]),
-        len(net.u),
-        group.utilities,
-    )
-
-
-def _solve(
-    estate_nodes: dict[str, int],
-    candidates: dict[int, tuple[float, shapely.Geometry | None]],
-    search: _Search,
-) -> _Solution:
-    """Steiner tree and separate baseline of one utility group, on its search graph."""
-    if search.searched is None:
-        _search_all([search], [estate_nodes])
-    found = search.searched
-    assert found is not None
-    u, v, length, weight = search.u, search.v, search.length, search.weight
-    n_lines = search.n_lines  # edges from here on are the links to the municipal network
-
-    # the separate baseline: each estate's shortest path to the network
-    paths: dict[str, dict[object, float]] = {}
-    u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
-    utilities = search.utilities
-
-    def key(k: int) -> object:
-        """An edge's key: its index for a line, ("main", node, utilities) for a link."""
-        return k if k < n_lines else ("main", u_list[k], utilities)
-
-    in_union: set[int] = set()
-    toward, pred_list = found.toward, found.pred
-    for estate_id, node in estate_nodes.items():
-        ks = _route(pred_list, toward, node)
-        paths[estate_id] = {
-            (k if k < n_lines else ("main", u_list[k], utilities)): length_list[k] for k in ks
-        }
-        in_union.update(ks)
-    # the paths run in one shortest-path tree from the network: their union is a tree whose
-    # leaves are estates (a minimum spanning tree of it is itself, pruning leaves nothing)
-    union = np.array(sorted(in_union), dtype=np.int64)
-    tree = _mehlhorn_tree(
-        u, v, weight, found.dist, found.source, found.near_pred, found.near_toward
-    )
-
-    def listed(ks: np.ndarray) -> _Tree:
-        edges = ks.tolist()
-        order = [edges[i] for i in _listing_order(u[ks].tolist(), v[ks].tolist())]
-        return _Tree(
-            [key(k) for k in order],
-            [(u_list[k], v_list[k]) for k in order],
-            [length_list[k] for k in order],
-            [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
-        )
-
-    if weight[tree].sum() <= weight[union].sum() + 1e-9:
-        return _Solution(listed(tree), paths, lambda: listed(union), f"steiner-{STEINER_METHOD}")
-    union_tree = listed(union)
-    return _Solution(union_tree, paths, lambda: union_tree, "shortest-path union")
-
-
-def _listing_order(a: list[int], b: list[int]) -> list[int]:
-    """The order in which ``networkx.Graph`` lists edges ``(a, b)`` added in the given order.
-
-    A graph lists each node's edges to nodes not listed yet, nodes in the order they were first
-    added (``a`` before ``b``), each node's edges in the order they were added. So an edge comes
-    at its earlier end, ordered by when that end first appeared, then by position.
-    """
-    first: dict[int, int] = {}
-    for i, (x, y) in enumerate(zip(a, b, strict=True)):
-        first.setdefault(x, 2 * i)
-        first.setdefault(y, 2 * i + 1)
-    n = len(a)  # (earlier end's first appearance, position) as one number
-    order = sorted(
-        min(first[x], first[y]) * n + i for i, (x, y) in enumerate(zip(a, b, strict=True))
-    )
-    return [k % n for k in order]

@@ -107,7 +107,7 @@ def test_listing_order_is_networkx_edge_order(n, data):
     """Trees are listed as a networkx graph built from their edges in order lists them."""
     import networkx as nx
 
-    from geo.facilities.corridor_district import _listing_order
+    from geo.facilities.corridor_search import _listing_order
 
     pairs = data.draw(
         st.permutations(
