@@ -3,13 +3,12 @@
 Holds the planning of a batch of districts (:func:`_plan_batch`). What gains from it is done for
 the whole batch at once: the roads and mains near every district clipped to its search region
 (:func:`_near_layers`), the graphs made from each district's noded lines
-(:func:`~geo.facilities.corridor_network._graphs`), their connected components, the nodes on a
-connection road (:func:`_on_connection_roads`), the search matrices of every utility group
-(:func:`~geo.facilities.corridor_network._scan_csrs`) and their searches
-(:func:`~geo.facilities.corridor_search._search_all`), and at the end the segments
-(:func:`~geo.facilities.corridor_costs._complete`). In between, each district on its own gets
-its connection points (:func:`_connect`: :func:`_candidates`, or the outline's 1-median
-:func:`_median_frontage`), its Steiner tree and separate baseline per utility group
+(:func:`~geo.facilities.corridor_network._graphs`), their connected components, the search
+matrices of every utility group (:func:`~geo.facilities.corridor_network._scan_csrs`) and
+their searches (:func:`~geo.facilities.corridor_search._search_all`), and at the end the
+segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each district on its
+own gets its connection points (:func:`_connect`: :func:`_candidates`, or the outline's
+1-median :func:`_median_frontage`), its Steiner tree and separate baseline per utility group
 (:func:`~geo.facilities.corridor_search._solve`) and its accounting
 (:func:`~geo.facilities.corridor_costs._account`). The method is described in
 :mod:`geo.facilities.corridors`; a district's result depends on that district only, whatever
@@ -74,8 +73,7 @@ def _plan_batch(
     ):
         d.graph, d.estate_nodes = graph, estate_nodes
     _label_components([d.graph for d in drafts])
-    on_roads = _on_connection_roads(drafts)
-    connected = [_connect(d, ctx, on) for d, on in zip(drafts, on_roads, strict=True)]
+    connected = [_connect(d, ctx) for d in drafts]
     searches = [
         _search_graph(graph, candidates[g.utilities], g, ctx)
         for d, (graph, _, candidates) in zip(drafts, connected, strict=True)
@@ -279,28 +277,26 @@ def _with_frontage(
 
 
 def _connect(
-    draft: _Draft, ctx: _Context, on_roads: np.ndarray | None = None
+    draft: _Draft, ctx: _Context
 ) -> tuple[_Network, dict[str, int], dict[tuple[str, ...], dict[int, tuple[float, object]]]]:
     """The connection points of a drafted district's utility groups (method step 2).
 
     Returns the graph (a new one when the outline's lines had to be added), each member's node
     in it and, per group's utilities, its connection nodes (see :func:`_candidates`).
-    ``on_roads``: the nodes of the drafted graph on a connection road outside the outline, when
-    found for the batch (:func:`_on_connection_roads`).
     """
     d = draft
     spacing = ctx.policy.corridors.node_spacing_m
     graph, estate_nodes, groups = d.graph, d.estate_nodes, d.groups
     _join_components(graph, list(estate_nodes.values()))
     candidates = {
-        g.utilities: _candidates(graph, estate_nodes, g, d.connect_roads, d.outline, ctx, on_roads)
+        g.utilities: _candidates(graph, estate_nodes, g, d.connect_roads, d.outline, ctx)
         for g in groups
     }
     for g in groups:
         if not candidates[g.utilities] and g.basis == "mains" and d.connect_roads is not None:
             g.basis = "roads"  # no main within reach: the streets instead
             candidates[g.utilities] = _candidates(
-                graph, estate_nodes, g, d.connect_roads, d.outline, ctx, on_roads
+                graph, estate_nodes, g, d.connect_roads, d.outline, ctx
             )
     if any(not c for c in candidates.values()):
         # no reachable main or connection road for some utilities: assume the outline
@@ -373,22 +369,14 @@ def _candidates(
     connect_roads: np.ndarray | None,
     outline: shapely.Geometry,
     ctx: _Context,
-    on_roads: np.ndarray | None = None,
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
-    """Connection nodes of a group reachable from the estates: node -> (link length, line).
-
-    ``on_roads``: the graph's nodes on a connection road outside ``outline`` (ascending), when
-    known (:func:`_on_connection_roads`); else they are found here.
-    """
+    """Connection nodes of a group reachable from the estates: node -> (link length, line)."""
     out: dict[int, tuple[float, shapely.Geometry | None]] = {}
     mains = group.basis == "mains" and group.main_lines is not None
     if not (mains or (group.basis == "roads" and connect_roads is not None)):
         return out  # none (the outline's are chosen apart)
     labels = net.labels()
     nodes = np.flatnonzero(labels == labels[next(iter(estate_nodes.values()))])
-    if not mains and on_roads is not None:
-        reached = on_roads[labels[on_roads] == labels[next(iter(estate_nodes.values()))]]
-        return {int(n): (0.0, None) for n in reached.tolist()}
     points = shapely.points(net.xy[nodes])
     if mains:
         tree = shapely.STRtree(group.main_lines)
@@ -411,38 +399,6 @@ def _candidates(
             xy = net.xy[nodes[on]]
             outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
             out = {int(n): (0.0, None) for n in nodes[on][outside]}
-    return out
-
-
-def _on_connection_roads(drafts: list[_Draft]) -> list[np.ndarray | None]:
-    """Per drafted district with a roads group: its graph's nodes on a connection road, outside.
-
-    As :func:`_candidates` finds them for one district (within :data:`_ON_LINE_M` of the
-    collection of its connection roads, prepared; not inside its outline), for all nodes of all
-    such districts in one call; ascending node numbers. None for the other districts.
-    """
-    out: list[np.ndarray | None] = [None] * len(drafts)
-    picked = [
-        k
-        for k, d in enumerate(drafts)
-        if d.connect_roads is not None and any(g.basis == "roads" for g in d.groups)
-    ]
-    if not picked:
-        return out
-    roads = [drafts[k].connect_roads for k in picked]
-    road_of = np.repeat(np.arange(len(picked)), [len(r) for r in roads])  # type: ignore[arg-type]
-    collections = shapely.geometrycollections(np.concatenate(roads), indices=road_of)  # type: ignore[arg-type]
-    shapely.prepare(collections)
-    sizes = [len(drafts[k].graph.xy) for k in picked]
-    point_of = np.repeat(np.arange(len(picked)), sizes)
-    xy = np.concatenate([drafts[k].graph.xy for k in picked])
-    on = np.flatnonzero(shapely.dwithin(collections[point_of], shapely.points(xy), _ON_LINE_M))
-    outlines = np.array([drafts[k].outline for k in picked], dtype=object)
-    on = on[~shapely.contains_xy(outlines[point_of[on]], xy[on, 0], xy[on, 1])]
-    at = np.searchsorted(point_of[on], np.arange(len(picked) + 1))
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    for j, k in enumerate(picked):
-        out[k] = on[at[j] : at[j + 1]] - starts[j]
     return out
 
 
