@@ -31,7 +31,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geo.core.policy import Policy
-from geo.facilities.corridor_costs import _account, _complete, _Planned
+from geo.facilities.corridor_costs import _account, _choose, _complete, _Planned, _trunks
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
     _graph,
@@ -84,15 +84,23 @@ def _plan_batch(
     for search, (matrix, edges) in zip(searches, matrices, strict=True):
         search.matrix, search.edges = matrix, edges
     _search_all(searches, [c[1] for d, c in zip(drafts, connected, strict=True) for _ in d.groups])
-    accounted = []
-    for d, (graph, estate_nodes, candidates) in zip(drafts, connected, strict=True):
+    chosen = []
+    for d, (_, estate_nodes, candidates) in zip(drafts, connected, strict=True):
         solved = {}
         for g in d.groups:
             search = next(found)
             solved[g.utilities] = _solve(estate_nodes, candidates[g.utilities], search)
-        accounted.append(
-            _account(d.members, d.near.inside, graph.xy, estate_nodes, d.groups, solved, ctx)
-        )
+        chosen.append(_choose(d.members, d.groups, solved, ctx))
+    trunks = _trunks(
+        [
+            (list(ch.trees.values()), estate_nodes, len(graph.xy))
+            for ch, (graph, estate_nodes, _) in zip(chosen, connected, strict=True)
+        ]
+    )
+    accounted = [
+        _account(d.members, d.near.inside, graph.xy, d.groups, ch, t, ctx)
+        for d, (graph, _, _), ch, t in zip(drafts, connected, chosen, trunks, strict=True)
+    ]
     return _complete(accounted, ctx)
 
 

@@ -45,14 +45,14 @@ def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
 
 def _pending(
     edges: dict[object, dict[str, object]],
-    served: dict[object, int],
+    trunks: set[int],
     xy: np.ndarray,
     inside: shapely.Geometry,
 ) -> _Pending:
     """A district's edges (keys as in :class:`geo.facilities.corridor_costs._Tree`) to be cut.
 
-    An edge serving two or more estates is a trunk, else a branch; links to a main are the
-    connection. ``xy``: the graph's nodes (m).
+    An edge serving two or more estates (in ``trunks``) is a trunk, else a branch; links to a
+    main are the connection. ``xy``: the graph's nodes (m).
     """
     names: dict[frozenset[str], str] = {}
     items: list[tuple[str, str, shapely.Geometry | None]] = []
@@ -66,7 +66,7 @@ def _pending(
             if entry["link"] is not None:  # the link from a node to a main
                 items.append((utilities, "connection", entry["link"]))
             continue
-        items.append((utilities, "trunk" if served.get(key, 0) >= 2 else "branch", None))
+        items.append((utilities, "trunk" if key in trunks else "branch", None))
         pairs.append(entry["ends"])
     ends = xy[np.array(pairs, dtype=np.int64).reshape(-1, 2)]  # turned in _straight_lines
     return _Pending(items, ends, inside)

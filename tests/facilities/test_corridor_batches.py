@@ -255,3 +255,74 @@ def test_buffers_done_ahead_in_part_give_the_same_plan(policy):
         planned = _plan_batch(tasks, ctx, ahead)
         assert planned.rows == plain.rows and planned.segments == plain.segments
         assert shapely.to_wkb(planned.geoms).tolist() == shapely.to_wkb(plain.geoms).tolist()
+
+
+def _plain_served(tree, estate_nodes, main):
+    """Estates downstream of each edge of a tree rooted at the network, breadth first.
+
+    As the corridors counted them one tree at a time, before the batch's ``_trunks``.
+    """
+    count_at = defaultdict(int)
+    for node in estate_nodes.values():
+        count_at[node] += 1
+    near = defaultdict(list)
+    for i, (a, b) in enumerate(tree.ends):
+        near[a].append((b, i))
+        near[b].append((a, i))
+    up = {main: (-1, -1)}
+    order = [main]
+    for node in order:
+        for other, i in near[node]:
+            if other not in up:
+                up[other] = (node, i)
+                order.append(other)
+    below = dict(count_at)
+    served = {}
+    for node in reversed(order[1:]):
+        parent, i = up[node]
+        served[tree.keys[i]] = below.get(node, 0)
+        below[parent] = below.get(parent, 0) + below.get(node, 0)
+    return served
+
+
+@st.composite
+def _district_trees(draw):
+    """A district: a few trees on nodes 0..n (n: the network), some of its members' nodes."""
+    from geo.facilities.corridor_costs import _Tree
+
+    n = draw(st.integers(1, 12))
+    trees = []
+    for _ in range(draw(st.integers(1, 3))):
+        # a random tree on some nodes, rooted at n; links to the network keyed by tuples
+        nodes = draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n))
+        placed, ends, keys = [n], [], []
+        for node in nodes:
+            parent = draw(st.sampled_from(placed))
+            ends.append((node, parent) if draw(st.booleans()) else (parent, node))
+            keys.append(("main", node, ("water",)) if parent == n else node * 100 + parent)
+            placed.append(node)
+        if draw(st.booleans()) and n >= 2 and not {n - 1, n - 2} & set(placed):
+            # an edge the network does not reach
+            ends.append((n - 1, n - 2))
+            keys.append(9999)
+        order = draw(st.permutations(range(len(ends))))
+        listed = ([keys[i] for i in order], [ends[i] for i in order])
+        trees.append(_Tree(*listed, [1.0] * len(ends), [None] * len(ends)))
+    members = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6))
+    return trees, {f"e{i}": node for i, node in enumerate(members)}, n
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_district_trees(), max_size=5))
+def test_trunks_of_a_batch_are_the_breadth_first_counts_of_each_tree(districts):
+    """Members anywhere (several at one node, or off the trees), trees in any edge order."""
+    from geo.facilities.corridor_costs import _trunks
+
+    want = []
+    for trees, estate_nodes, main in districts:
+        served = defaultdict(int)
+        for tree in trees:
+            for key, n in _plain_served(tree, estate_nodes, main).items():
+                served[key] = max(served[key], n)
+        want.append({k for k, n in served.items() if n >= 2 and type(k) is not tuple})
+    assert _trunks(districts) == want
