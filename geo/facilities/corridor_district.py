@@ -46,7 +46,7 @@ from geo.facilities.corridor_search import (  # noqa: F401  (STEINER_METHOD: re-
     STEINER_METHOD,
     _search_all,
     _search_graph,
-    _solve,
+    _solve_all,
 )
 from geo.facilities.corridor_segments import _inside, _inside_of
 
@@ -84,13 +84,19 @@ def _plan_batch(
     for search, (matrix, edges) in zip(searches, matrices, strict=True):
         search.matrix, search.edges = matrix, edges
     _search_all(searches, [c[1] for d, c in zip(drafts, connected, strict=True) for _ in d.groups])
-    chosen = []
-    for d, (_, estate_nodes, candidates) in zip(drafts, connected, strict=True):
-        solved = {}
-        for g in d.groups:
-            search = next(found)
-            solved[g.utilities] = _solve(estate_nodes, candidates[g.utilities], search)
-        chosen.append(_choose(d.members, d.groups, solved, ctx))
+    solutions = iter(
+        _solve_all(
+            [
+                (estate_nodes, candidates[g.utilities], next(found))
+                for d, (_, estate_nodes, candidates) in zip(drafts, connected, strict=True)
+                for g in d.groups
+            ]
+        )
+    )
+    chosen = [
+        _choose(d.members, d.groups, {g.utilities: next(solutions) for g in d.groups}, ctx)
+        for d in drafts
+    ]
     trunks = _trunks(
         [
             (list(ch.trees.values()), estate_nodes, len(graph.xy))

@@ -4,7 +4,7 @@ Holds a utility group's search graph (:class:`_Search`, :func:`_search_graph`: t
 lines and its links to the municipal network), the two Dijkstra searches of each, run for a
 batch of districts (:func:`_search_all`), and the solution of one group (:func:`_solve`): the
 approximate Steiner tree (Mehlhorn) and the separate baseline, listed as networkx would list
-them (:func:`_listing_order`). The method is described in :mod:`geo.facilities.corridors`.
+them (:func:`_listing_order`; for a batch :func:`_solve_all`, :func:`_listing_orders`). The method is described in :mod:`geo.facilities.corridors`.
 
 May import: numpy, scipy, shapely, geo.core and :mod:`~geo.facilities.corridor_layers`,
 :mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_segments`,
@@ -122,14 +122,41 @@ def _search_graph(
     )
 
 
+def _solve_all(
+    items: list[tuple[dict[str, int], dict[int, tuple[float, shapely.Geometry | None]], _Search]],
+) -> list[_Solution]:
+    """Steiner tree and separate baseline of each utility group, on its search graph.
+
+    ``items``: per group, its members' nodes, its connection nodes (node -> (link length, line))
+    and its search (:func:`_search_all` run before, or run here). The trees are listed for all
+    groups at once (:func:`_listing_orders`).
+    """
+    for estate_nodes, _, search in items:
+        if search.searched is None:
+            _search_all([search], [estate_nodes])
+    solved = [_solve(estate_nodes, search) for estate_nodes, _, search in items]
+    trees = [(search, ks) for (_, _, search), (ks, _, _, _) in zip(items, solved, strict=True)]
+    orders = _listing_orders([(search.u[ks], search.v[ks]) for search, ks in trees])
+    out = []
+    for (_, candidates, search), (ks, union, paths, steiner), order in zip(
+        items, solved, orders, strict=True
+    ):
+        tree = _listed(search, candidates, ks, order)
+        if steiner:
+            union_of = lambda s=search, c=candidates, un=union: _listed(s, c, un)  # noqa: E731
+            out.append(_Solution(tree, paths, union_of, f"steiner-{STEINER_METHOD}"))
+        else:
+            out.append(_Solution(tree, paths, lambda t=tree: t, "shortest-path union"))
+    return out
+
+
 def _solve(
-    estate_nodes: dict[str, int],
-    candidates: dict[int, tuple[float, shapely.Geometry | None]],
-    search: _Search,
-) -> _Solution:
-    """Steiner tree and separate baseline of one utility group, on its search graph."""
-    if search.searched is None:
-        _search_all([search], [estate_nodes])
+    estate_nodes: dict[str, int], search: _Search
+) -> tuple[np.ndarray, np.ndarray, dict[str, dict[object, float]], bool]:
+    """A group's chosen tree's edges, the baseline's union, its paths, and whether Steiner's.
+
+    The Steiner tree unless the union of the baseline paths weighs less.
+    """
     found = search.searched
     assert found is not None
     u, v, length, weight = search.u, search.v, search.length, search.weight
@@ -137,13 +164,8 @@ def _solve(
 
     # the separate baseline: each estate's shortest path to the network
     paths: dict[str, dict[object, float]] = {}
-    u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
+    u_list, length_list = u.tolist(), length.tolist()
     utilities = search.utilities
-
-    def key(k: int) -> object:
-        """An edge's key: its index for a line, ("main", node, utilities) for a link."""
-        return k if k < n_lines else ("main", u_list[k], utilities)
-
     in_union: set[int] = set()
     toward, pred_list = found.toward, found.pred
     for estate_id, node in estate_nodes.items():
@@ -158,21 +180,50 @@ def _solve(
     tree = _mehlhorn_tree(
         u, v, weight, found.dist, found.source, found.near_pred, found.near_toward
     )
-
-    def listed(ks: np.ndarray) -> _Tree:
-        edges = ks.tolist()
-        order = [edges[i] for i in _listing_order(u[ks].tolist(), v[ks].tolist())]
-        return _Tree(
-            [key(k) for k in order],
-            [(u_list[k], v_list[k]) for k in order],
-            [length_list[k] for k in order],
-            [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
-        )
-
     if weight[tree].sum() <= weight[union].sum() + 1e-9:
-        return _Solution(listed(tree), paths, lambda: listed(union), f"steiner-{STEINER_METHOD}")
-    union_tree = listed(union)
-    return _Solution(union_tree, paths, lambda: union_tree, "shortest-path union")
+        return tree, union, paths, True
+    return union, union, paths, False
+
+
+def _listed(
+    search: _Search,
+    candidates: dict[int, tuple[float, shapely.Geometry | None]],
+    ks: np.ndarray,
+    order: list[int] | None = None,
+) -> _Tree:
+    """The tree of edges ``ks`` of a search graph, listed in ``order`` (:func:`_listing_order`)."""
+    if order is None:
+        order = _listing_order(search.u[ks].tolist(), search.v[ks].tolist())
+    picked = ks[np.asarray(order, dtype=np.int64)]
+    us, vs = search.u[picked].tolist(), search.v[picked].tolist()
+    keys: list[object] = picked.tolist()
+    links: list[shapely.Geometry | None] = [None] * len(keys)
+    for i in np.flatnonzero(picked >= search.n_lines).tolist():
+        keys[i] = ("main", us[i], search.utilities)
+        links[i] = candidates[us[i]][1]
+    return _Tree(keys, list(zip(us, vs, strict=True)), search.length[picked].tolist(), links)
+
+
+def _listing_orders(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
+    """``[_listing_order(a, b) for a, b in pairs]`` (node numbers from 0), all at once."""
+    counts = [len(a) for a, _ in pairs]
+    if not sum(counts):
+        return [[] for _ in pairs]
+    owner = np.repeat(np.arange(len(pairs)), counts)
+    a = np.concatenate([np.asarray(a, dtype=np.int64) for a, _ in pairs])
+    b = np.concatenate([np.asarray(b, dtype=np.int64) for _, b in pairs])
+    sizes = np.zeros(len(pairs), dtype=np.int64)
+    np.maximum.at(sizes, owner, np.maximum(a, b) + 1)
+    offset = np.concatenate([[0], np.cumsum(sizes)])
+    ga, gb = a + offset[owner], b + offset[owner]
+    position = np.arange(len(a)) - np.repeat(np.cumsum([0, *counts[:-1]]), counts)
+    first = np.full(int(offset[-1]), np.iinfo(np.int64).max)  # each node's first appearance
+    np.minimum.at(first, ga, 2 * position)
+    np.minimum.at(first, gb, 2 * position + 1)
+    order = np.lexsort((position, np.minimum(first[ga], first[gb]), owner))
+    flat = position[order].tolist()
+    ends = np.cumsum(counts).tolist()
+    return [flat[i:j] for i, j in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _listing_order(a: list[int], b: list[int]) -> list[int]:

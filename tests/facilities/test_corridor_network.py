@@ -130,6 +130,23 @@ def test_listing_order_is_networkx_edge_order(n, data):
     assert [tuple(sorted(e)) for e in graph.edges()] == listed
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)).filter(lambda p: p[0] != p[1]))
+    )
+)
+def test_listing_orders_of_a_batch_are_each_trees_order(trees):
+    """Edges either way round, nodes from 0 up, empty trees; each as listed alone."""
+    from geo.facilities.corridor_search import _listing_order, _listing_orders
+
+    pairs = [
+        (np.array([e[0] for e in t], dtype=np.int64), np.array([e[1] for e in t])) for t in trees
+    ]
+    want = [_listing_order(a.tolist(), b.tolist()) for a, b in pairs]
+    assert _listing_orders(pairs) == want
+
+
 def test_corridor_reach_covers_search_radius_gap_and_clearance():
     policy = load_policy()
     c = policy.corridors
