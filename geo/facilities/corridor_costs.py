@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import reduce
 from itertools import chain
+from operator import add
 
 import geopandas as gpd
 import numpy as np
@@ -295,12 +297,23 @@ def _trunks(districts: list[tuple[list[_Tree], dict[str, int], int]]) -> list[se
 
 def _network_figures(
     trees: dict[tuple[str, ...], _Tree], ctx: _Context
-) -> tuple[dict, float, float, dict[str, float], dict[str, int]]:
-    """Edges with their utilities, trench length (m), cost (yuan), per-utility length and taps."""
-    edges: dict[object, dict[str, object]] = {}
+) -> tuple[dict | None, float, float, dict[str, float], dict[str, int]]:
+    """Edges with their utilities, trench length (m), cost (yuan), per-utility length and taps.
+
+    The edges of a single tree are its own (None; :func:`_pending` takes the tree): its sums are
+    the same, in the same order.
+    """
+    edges: dict[object, dict[str, object]] | None = {}
     by_utility: dict[str, float] = {}
     taps: dict[str, int] = {}
-    for utilities, tree in trees.items():
+    if len(trees) == 1:
+        ((utilities, tree),) = trees.items()
+        length = reduce(add, tree.length, 0.0)  # as the loop below, edge by edge
+        connections = sum(type(key) is tuple for key in tree.keys)
+        by_utility = dict.fromkeys(utilities, length)
+        taps = dict.fromkeys(utilities, connections)
+        edges, trench = None, sum(tree.length)
+    for utilities, tree in trees.items() if edges is not None else ():
         length = 0.0
         connections = 0
         carried = set(utilities)
@@ -315,7 +328,8 @@ def _network_figures(
             by_utility[utility] = length
             taps[utility] = connections
     c = ctx.policy.corridors
-    trench = sum(e["length"] for e in edges.values())
+    if edges is not None:
+        trench = sum(e["length"] for e in edges.values())
     cost = (
         c.trench_yuan_per_m * trench
         + sum(getattr(c, f"{u}_yuan_per_m") * by_utility[u] for u in by_utility)
@@ -329,7 +343,7 @@ class _Chosen:
     """A district's network as chosen (:func:`_choose`), with its figures and the baseline's."""
 
     trees: dict[tuple[str, ...], _Tree]
-    edges: dict[object, dict[str, object]]
+    edges: dict[object, dict[str, object]] | None  # None: the one tree's (see _network_figures)
     length: float
     cost: float
     by_utility: dict[str, float]
@@ -441,7 +455,7 @@ def _account(
                 round(pipe * separate_by_utility[utility] + c.connection_yuan * len(members)),
             )
         )
-    return row, table, _pending(ch.edges, trunks, xy, inside)
+    return row, table, _pending(ch.edges, ch.trees, trunks, xy, inside)
 
 
 def _complete(

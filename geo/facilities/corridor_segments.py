@@ -13,6 +13,7 @@ May import: numpy, pandas, shapely, geo.core and :mod:`~geo.facilities.corridor_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ import shapely
 
 from geo.core.policy import UTILITIES
 from geo.facilities.corridor_layers import _Context
+
+if TYPE_CHECKING:  # (corridor_costs imports this module)
+    from geo.facilities.corridor_costs import _Tree
 
 _INSIDE_M = 0.5
 
@@ -44,19 +48,32 @@ def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
 
 
 def _pending(
-    edges: dict[object, dict[str, object]],
+    edges: dict[object, dict[str, object]] | None,
+    trees: dict[tuple[str, ...], _Tree],
     trunks: set[int],
     xy: np.ndarray,
     inside: shapely.Geometry,
 ) -> _Pending:
     """A district's edges (keys as in :class:`geo.facilities.corridor_costs._Tree`) to be cut.
 
-    An edge serving two or more estates (in ``trunks``) is a trunk, else a branch; links to a
-    main are the connection. ``xy``: the graph's nodes (m).
+    ``edges``: the edges of its ``trees`` with their utilities (None: the one tree's, as they
+    are). An edge serving two or more estates (in ``trunks``) is a trunk, else a branch; links
+    to a main are the connection. ``xy``: the graph's nodes (m).
     """
-    names: dict[frozenset[str], str] = {}
     items: list[tuple[str, str, shapely.Geometry | None]] = []
     pairs = []
+    if edges is None:
+        ((carried, tree),) = trees.items()
+        utilities = ",".join(u for u in UTILITIES if u in frozenset(carried))
+        for key, ends, link in zip(tree.keys, tree.ends, tree.links, strict=True):
+            if type(key) is tuple:
+                if link is not None:  # the link from a node to a main
+                    items.append((utilities, "connection", link))
+                continue
+            items.append((utilities, "trunk" if key in trunks else "branch", None))
+            pairs.append(ends)
+        return _Pending(items, xy[np.array(pairs, dtype=np.int64).reshape(-1, 2)], inside)
+    names: dict[frozenset[str], str] = {}
     for key, entry in edges.items():
         served_by = frozenset(entry["utilities"])
         utilities = names.get(served_by)
