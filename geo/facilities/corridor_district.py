@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from geo.core.policy import Policy
@@ -73,6 +74,13 @@ def _plan_batch(
     ):
         d.graph, d.estate_nodes = graph, estate_nodes
     _label_components([d.graph for d in drafts])
+    # the graphs whose connection is the outline's 1-median: their search matrices at once
+    outlined = [d for d in drafts if d.frontage is not None]
+    for d in outlined:
+        _join_components(d.graph, list(d.estate_nodes.values()))
+    graphs = [(len(d.graph.xy), d.graph.u, d.graph.v, d.graph.w) for d in outlined]
+    for d, (matrix, _) in zip(outlined, _scan_csrs(graphs), strict=True):
+        d.scan = matrix
     connected = [_connect(d, ctx) for d in drafts]
     searches = [
         _search_graph(graph, candidates[g.utilities], g, ctx)
@@ -246,6 +254,7 @@ class _Draft:
     frontage: list[shapely.Geometry] | None  # the outline points, when among the lines
     graph: _Network = field(init=False)  # the graph of the lines (made for the batch)
     estate_nodes: dict[str, int] = field(init=False)  # each member's node in it
+    scan: sparse.csr_matrix | None = None  # the graph's search matrix, when made for the batch
 
 
 def _draft(
@@ -325,7 +334,8 @@ def _connect(
         for g in groups:
             if not candidates[g.utilities]:
                 g.basis = "outline"
-                candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
+                matrix = d.scan if graph is d.graph else None
+                candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage, matrix)
     return graph, estate_nodes, candidates
 
 
@@ -417,16 +427,23 @@ def _candidates(
 
 
 def _median_frontage(
-    net: _Network, estate_nodes: dict[str, int], frontage: list[shapely.Geometry]
+    net: _Network,
+    estate_nodes: dict[str, int],
+    frontage: list[shapely.Geometry],
+    matrix: sparse.csr_matrix | None = None,
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
-    """The frontage point with the least total path length to all member estates."""
+    """The frontage point with the least total path length to all member estates.
+
+    ``matrix``: the graph's :func:`~geo.facilities.corridor_network._scan_csr`, when made.
+    """
     at = shapely.get_coordinates(frontage)
     # each frontage point's nearest node (first in node order on a tie), all at once
     nearest = np.argmin(
         np.hypot(net.xy[None, :, 0] - at[:, :1], net.xy[None, :, 1] - at[:, 1:]), axis=1
     )
     options = sorted(set(nearest.tolist()), key=lambda i: tuple(net.xy[i]))
-    matrix = _scan_csr(len(net.xy), net.u, net.v, net.w)
+    if matrix is None:
+        matrix = _scan_csr(len(net.xy), net.u, net.v, net.w)
     reach = dijkstra(matrix, directed=True, indices=sorted(set(estate_nodes.values())))
     total = reach[:, options].sum(axis=0)
     return {options[int(np.argmin(total))]: (0.0, None)}
