@@ -110,7 +110,8 @@ def _graphs(
     xy, node_of, inverse = _unique_rows_by(np.concatenate([a, b]), np.concatenate([of, of]))
     i, j = inverse[: len(a)], inverse[len(a) :]
     lo, hi = np.minimum(i, j), np.maximum(i, j)
-    order = np.lexsort((length, hi, lo))  # per node pair, the shortest edge first
+    # per node pair (lo, hi as one number), the shortest edge first: np.lexsort((length, hi, lo))
+    order = np.lexsort((length, lo.astype(np.int64) * len(xy) + hi))
     lo, hi, length = lo[order], hi[order], length[order]
     first = np.ones(len(lo), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
