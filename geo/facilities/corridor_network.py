@@ -327,18 +327,26 @@ class _Edges:
 
 
 def _towards(found: list[tuple[_Edges, np.ndarray]]) -> list[list[int]]:
-    """``[edges.toward(pred) for edges, pred in found]``, all at once (one search of the keys).
+    """``[edges.toward(pred) for edges, pred in found]``, all at once (see :func:`_towards_flat`)."""
+    flat, counts = _towards_flat(found)
+    listed = flat.tolist()
+    ends = np.cumsum(counts).tolist()
+    return [listed[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
-    Each pair's keys are numbered after the previous pairs' (``n * n`` of them each), so the
-    keys of all pairs side by side stay in ascending order.
+
+def _towards_flat(found: list[tuple[_Edges, np.ndarray]]) -> tuple[np.ndarray, list[int]]:
+    """Each pair's ``edges.toward(pred)`` as one array, pair after pair, and their lengths.
+
+    One search of the keys: each pair's keys are numbered after the previous pairs' (``n * n``
+    of them each), so the keys of all pairs side by side stay in ascending order.
     """
+    counts = [len(pred) for _, pred in found]
     if not found:
-        return []
+        return np.zeros(0, dtype=np.int64), counts
     sizes = np.array([e.n for e, _ in found], dtype=np.int64)
     base = np.concatenate([[0], np.cumsum(sizes * sizes)[:-1]])
     keys = np.concatenate([e.keys + b for (e, _), b in zip(found, base.tolist(), strict=True)])
     order = np.concatenate([e.order for e, _ in found])
-    counts = [len(pred) for _, pred in found]
     owner = np.repeat(np.arange(len(found)), counts)
     pred = np.concatenate([pred for _, pred in found])
     node = np.arange(len(pred)) - np.repeat(np.cumsum([0, *counts[:-1]]), counts)
@@ -346,9 +354,83 @@ def _towards(found: list[tuple[_Edges, np.ndarray]]) -> list[list[int]]:
     at = np.flatnonzero(pred >= 0)
     lo, hi = np.minimum(node[at], pred[at]).astype(np.int64), np.maximum(node[at], pred[at])
     out[at] = order[np.searchsorted(keys, base[owner[at]] + lo * sizes[owner[at]] + hi)]
-    flat = out.tolist()
-    ends = np.cumsum(counts).tolist()
-    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    return out, counts
+
+
+def _mehlhorn_trees(
+    graphs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+) -> list[np.ndarray]:
+    """``_mehlhorn_tree(u, v, weight, dist, source, pred, toward)`` of each graph, all at once.
+
+    ``graphs``: per graph ``(u, v, weight)``; ``found``: its :func:`_nearest_terminals`
+    ``(dist, source, pred)`` and each node's edge toward its predecessor (-1: none), as arrays.
+    Steps 2-4 of :func:`_mehlhorn` on the graphs side by side (nodes and edges numbered after
+    the previous graphs'): the shortest bridge per pair of terminals (of equal ones, the first),
+    Kruskal's tree of them (by length, then the pair), each bridge's ends routed back to their
+    terminals. Same trees as one graph at a time.
+    """
+    if not graphs:
+        return []
+    n_nodes = np.array([len(dist) for dist, _, _, _ in found], dtype=np.int64)
+    n_edges = np.array([len(u) for u, _, _ in graphs], dtype=np.int64)
+    node_at = np.concatenate([[0], np.cumsum(n_nodes)])
+    edge_at = np.concatenate([[0], np.cumsum(n_edges)])
+    graph_of = np.repeat(np.arange(len(graphs)), n_edges)
+    u = np.concatenate([np.asarray(u, dtype=np.int64) for u, _, _ in graphs]) + node_at[graph_of]
+    v = np.concatenate([np.asarray(v, dtype=np.int64) for _, v, _ in graphs]) + node_at[graph_of]
+    weight = np.concatenate([np.asarray(w, dtype=float) for _, _, w in graphs])
+    dist = np.concatenate([d for d, _, _, _ in found])
+    source = np.concatenate([s for _, s, _, _ in found])  # each graph's own node numbers
+    node_of = np.repeat(np.arange(len(graphs)), n_nodes)
+    pred = np.concatenate([np.asarray(p, dtype=np.int64) for _, _, p, _ in found])
+    pred = np.where(pred >= 0, pred + node_at[node_of], -1)
+    toward = np.concatenate([np.asarray(t, dtype=np.int64) for _, _, _, t in found])
+    toward = np.where(toward >= 0, toward + edge_at[node_of], -1)
+    reach = np.isfinite(dist)
+    bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
+    bu, bv = u[bridge], v[bridge]
+    through = dist[bu] + weight[bridge] + dist[bv]
+    lo, hi = np.minimum(source[bu], source[bv]), np.maximum(source[bu], source[bv])
+    g = graph_of[bridge]
+    # per graph and pair of terminals, the shortest bridge (of equal ones, the first)
+    order = np.lexsort((bridge, through, hi, lo, g))
+    g, lo, hi, through, bridge = g[order], lo[order], hi[order], through[order], bridge[order]
+    first = np.ones(len(g), dtype=bool)
+    first[1:] = (g[1:] != g[:-1]) | (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    g, lo, hi, through, bridge = g[first], lo[first], hi[first], through[first], bridge[first]
+    # Kruskal per graph: bridges by length, then pair
+    kept: list[int] = []
+    current, parent = -1, {}
+
+    def root(x: int) -> int:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    by_length = np.lexsort((hi, lo, through, g))
+    for k, a, b, graph in zip(
+        bridge[by_length].tolist(), lo[by_length].tolist(), hi[by_length].tolist(),
+        g[by_length].tolist(), strict=True,
+    ):  # fmt: skip
+        if graph != current:
+            current, parent = graph, {}
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[ra] = rb
+            kept.append(k)
+    # each kept bridge and the routes from its ends back to their terminals
+    picked = np.array(kept, dtype=np.int64)
+    chosen = [picked]
+    at = np.concatenate([u[picked], v[picked]])
+    while len(at):
+        at = at[pred[at] >= 0]
+        chosen.append(toward[at])
+        at = pred[at]
+    edges = np.unique(np.concatenate(chosen))
+    split = np.searchsorted(edges, edge_at)
+    return [edges[split[i] : split[i + 1]] - edge_at[i] for i in range(len(graphs))]
 
 
 def _route(pred: list[int], toward: list[int], node: int) -> list[int]:

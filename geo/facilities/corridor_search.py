@@ -24,11 +24,12 @@ from geo.facilities.corridor_costs import _Solution, _Tree
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
     _Edges,
-    _mehlhorn_tree,
+    _mehlhorn_trees,
     _nearest_terminals,
     _Network,
     _route,
     _towards,
+    _towards_flat,
 )
 from geo.facilities.corridor_segments import _per_metre
 
@@ -72,13 +73,13 @@ class _Searched:
     toward: list[int]
     dist: np.ndarray
     source: np.ndarray
-    near_pred: list[int]
-    near_toward: list[int]
+    near_pred: np.ndarray
+    near_toward: np.ndarray
 
 
 def _search_all(searches: list[_Search], estate_nodes: list[dict[str, int]]) -> None:
     """Run each search's two Dijkstra searches; the edges toward the predecessors all at once."""
-    preds, found = [], []
+    preds, baseline, nearest = [], [], []
     for search, nodes in zip(searches, estate_nodes, strict=True):
         assert search.matrix is not None and search.edges is not None
         main = search.n - 1
@@ -86,11 +87,16 @@ def _search_all(searches: list[_Search], estate_nodes: list[dict[str, int]]) -> 
         terminals = np.array(sorted({*nodes.values(), main}))
         dist, near_pred, source = _nearest_terminals(search.matrix, terminals)
         preds.append((terminals, pred, dist, near_pred, source))
-        found.extend([(search.edges, pred), (search.edges, near_pred)])
-    towards = iter(_towards(found))
-    for search, (terminals, pred, dist, near_pred, source) in zip(searches, preds, strict=True):
+        baseline.append((search.edges, pred))
+        nearest.append((search.edges, near_pred))
+    towards = iter(_towards(baseline))
+    near_toward, counts = _towards_flat(nearest)
+    ends = np.cumsum(counts).tolist()
+    for search, (terminals, pred, dist, near_pred, source), a, b in zip(
+        searches, preds, [0, *ends[:-1]], ends, strict=True
+    ):
         search.searched = _Searched(
-            terminals, pred.tolist(), next(towards), dist, source, near_pred.tolist(), next(towards)
+            terminals, pred.tolist(), next(towards), dist, source, near_pred, near_toward[a:b]
         )
 
 
@@ -134,9 +140,17 @@ def _solve_all(
     for estate_nodes, _, search in items:
         if search.searched is None:
             _search_all([search], [estate_nodes])
-    solved = [_solve(estate_nodes, search) for estate_nodes, _, search in items]
-    trees = [(search, ks) for (_, _, search), (ks, _, _, _) in zip(items, solved, strict=True)]
-    orders = _listing_orders([(search.u[ks], search.v[ks]) for search, ks in trees])
+    found = [search.searched for _, _, search in items]
+    trees = _mehlhorn_trees(
+        [(search.u, search.v, search.weight) for _, _, search in items],
+        [(f.dist, f.source, f.near_pred, f.near_toward) for f in found],  # type: ignore[union-attr]
+    )
+    solved = [
+        _solve(estate_nodes, search, tree)
+        for (estate_nodes, _, search), tree in zip(items, trees, strict=True)
+    ]
+    chosen = [(search, ks) for (_, _, search), (ks, _, _, _) in zip(items, solved, strict=True)]
+    orders = _listing_orders([(search.u[ks], search.v[ks]) for search, ks in chosen])
     out = []
     for (_, candidates, search), (ks, union, paths, steiner), order in zip(
         items, solved, orders, strict=True
@@ -151,15 +165,16 @@ def _solve_all(
 
 
 def _solve(
-    estate_nodes: dict[str, int], search: _Search
+    estate_nodes: dict[str, int], search: _Search, tree: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, dict[str, dict[object, float]], bool]:
     """A group's chosen tree's edges, the baseline's union, its paths, and whether Steiner's.
 
-    The Steiner tree unless the union of the baseline paths weighs less.
+    The Steiner tree (``tree``, its edges: :func:`_mehlhorn_trees`) unless the union of the
+    baseline paths weighs less.
     """
     found = search.searched
     assert found is not None
-    u, v, length, weight = search.u, search.v, search.length, search.weight
+    u, length, weight = search.u, search.length, search.weight
     n_lines = search.n_lines  # edges from here on are the links to the municipal network
 
     # the separate baseline: each estate's shortest path to the network
@@ -177,9 +192,6 @@ def _solve(
     # the paths run in one shortest-path tree from the network: their union is a tree whose
     # leaves are estates (a minimum spanning tree of it is itself, pruning leaves nothing)
     union = np.array(sorted(in_union), dtype=np.int64)
-    tree = _mehlhorn_tree(
-        u, v, weight, found.dist, found.source, found.near_pred, found.near_toward
-    )
     if weight[tree].sum() <= weight[union].sum() + 1e-9:
         return tree, union, paths, True
     return union, union, paths, False
