@@ -3,7 +3,8 @@
 Holds :class:`_Network` (a district's noded candidate lines as arrays of straight edges, metres),
 :func:`_graph` (noding with shapely into that network, each estate at its nearest node) and the
 graph algorithms on scipy's sparse matrices: shortest-path routes, Kruskal's minimum spanning
-forest and Mehlhorn's approximate minimum Steiner tree (:func:`_mehlhorn`).
+forest and Mehlhorn's approximate minimum Steiner tree (:func:`_mehlhorn`; for many graphs side
+by side, after their searches, :func:`_mehlhorn_trees`, with :func:`_towards_flat`).
 
 May import: numpy, scipy, shapely. Knows nothing of policies, utilities or costs.
 """
