@@ -215,13 +215,18 @@ class _Tree:
     them (the segments and the sums follow it). ``keys``: the edge's key, its index in the graph
     for a line, ``("main", node, utilities)`` for a link to the municipal network; ``ends``: its
     node indices (the municipal network is the node after the graph's last); ``length`` (m);
-    ``links``: for a link, its line to the main (None: on it, or no main).
+    ``links``: for a link, its line to the main (None: on it, or no main). The same as arrays
+    when known: ``index``, each edge's number in the search graph (from ``n_lines`` on: a link),
+    and ``uv``, its ends, ``(edges, 2)``.
     """
 
     keys: list[object]
     ends: list[tuple[int, int]]
     length: list[float]
     links: list[shapely.Geometry | None]
+    index: np.ndarray | None = None
+    uv: np.ndarray | None = None
+    n_lines: int = 0
 
 
 @dataclass

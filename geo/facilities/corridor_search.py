@@ -207,13 +207,16 @@ def _listed(
     if order is None:
         order = _listing_order(search.u[ks].tolist(), search.v[ks].tolist())
     picked = ks[np.asarray(order, dtype=np.int64)]
-    us, vs = search.u[picked].tolist(), search.v[picked].tolist()
+    uv = np.stack([search.u[picked], search.v[picked]], axis=1)
+    us, vs = uv[:, 0].tolist(), uv[:, 1].tolist()
     keys: list[object] = picked.tolist()
     links: list[shapely.Geometry | None] = [None] * len(keys)
     for i in np.flatnonzero(picked >= search.n_lines).tolist():
         keys[i] = ("main", us[i], search.utilities)
         links[i] = candidates[us[i]][1]
-    return _Tree(keys, list(zip(us, vs, strict=True)), search.length[picked].tolist(), links)
+    ends = list(zip(us, vs, strict=True))
+    length = search.length[picked].tolist()
+    return _Tree(keys, ends, length, links, picked, uv, search.n_lines)
 
 
 def _listing_orders(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:

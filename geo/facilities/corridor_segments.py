@@ -40,6 +40,11 @@ class _Pending:
     items: list[tuple[str, str, shapely.Geometry | None]]
     ends: np.ndarray  # (straight edges, 2 ends, x and y), m; either way round
     inside: shapely.Geometry
+    # or, for a district of one utility group (``items`` empty): its utilities, whether each
+    # straight edge is a trunk (else a branch) and its links' lines (the connection), in order
+    utilities: str | None = None
+    trunk: np.ndarray | None = None
+    links: list[shapely.Geometry] | None = None
 
 
 def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
@@ -65,6 +70,12 @@ def _pending(
     if edges is None:
         ((carried, tree),) = trees.items()
         utilities = ",".join(u for u in UTILITIES if u in frozenset(carried))
+        if tree.index is not None and tree.uv is not None:
+            line = tree.index < tree.n_lines
+            trunk = np.isin(tree.index[line], np.fromiter(trunks, dtype=np.int64))
+            linked = [tree.links[i] for i in np.flatnonzero(~line).tolist()]
+            links = [link for link in linked if link is not None]
+            return _Pending([], xy[tree.uv[line]], inside, utilities, trunk, links)
         for key, ends, link in zip(tree.keys, tree.ends, tree.links, strict=True):
             if type(key) is tuple:
                 if link is not None:  # the link from a node to a main
@@ -132,24 +143,8 @@ def _cut_segments(
     district's segments start (one more: the end), the lines and whether each keeps its
     clearance to the buildings (None without buildings).
     """
-    # per district, (utilities, kind) -> its links (a list), or for straight edges the number of
-    # their MultiLineString in ``both`` (made from the coordinates at once, in edge order)
-    every: list[dict[tuple[str, str], list[shapely.Geometry] | int]] = []
-    inner: list[tuple[int, tuple[str, str]]] = []
-    edge_group: list[int] = []
-    for d, p in enumerate(pending):
-        parts: dict[tuple[str, str], list[shapely.Geometry] | int] = {}
-        for utilities, kind, link in p.items:
-            key = (utilities, kind)
-            if link is None:
-                if key not in parts:
-                    parts[key] = len(inner)
-                    inner.append((d, key))
-                edge_group.append(parts[key])  # type: ignore[arg-type]
-            else:
-                parts.setdefault(key, []).append(link)  # type: ignore[union-attr]
-        every.append(parts)
-    both = _straight_lines(pending, np.array(edge_group, dtype=np.int64), len(inner))
+    every, inner, edge_group = _grouped(pending)
+    both = _straight_lines(pending, edge_group, len(inner))
     # the parts outside the district (beyond the estates' red lines) are the connection
     if inner:
         inside = np.array([pending[d].inside for d, _ in inner], dtype=object)
@@ -208,6 +203,49 @@ def _cut_segments(
     ok = _clearance_ok(pieces, np.array(clearances, dtype=float), ctx)
     at = np.searchsorted(np.array(district, dtype=np.int64), np.arange(len(pending) + 1))
     return rows, at.tolist(), pieces, ok
+
+
+def _grouped(
+    pending: list[_Pending],
+) -> tuple[list[dict[tuple[str, str], list[shapely.Geometry] | int]], list, np.ndarray]:
+    """The districts' edges grouped by (utilities, kind), for :func:`_cut_segments`.
+
+    Returns per district, (utilities, kind) -> its links (a list), or for straight edges the
+    number of their group (numbered in order of first appearance, district after district);
+    each group's district and key; and the group of each straight edge (in edge order).
+    """
+    every: list[dict[tuple[str, str], list[shapely.Geometry] | int]] = []
+    inner: list[tuple[int, tuple[str, str]]] = []
+    edge_groups: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    for d, p in enumerate(pending):
+        parts: dict[tuple[str, str], list[shapely.Geometry] | int] = {}
+        if p.utilities is not None and p.trunk is not None:
+            # as the loop below: straight edges grouped by kind in order of first appearance
+            group = np.empty(len(p.trunk), dtype=np.int64)
+            kinds = [("trunk", p.trunk), ("branch", ~p.trunk)]
+            for kind, mask in kinds if len(p.trunk) and p.trunk[0] else kinds[::-1]:
+                if mask.any():
+                    parts[(p.utilities, kind)] = len(inner)
+                    inner.append((d, (p.utilities, kind)))
+                    group[mask] = len(inner) - 1
+            edge_groups.append(group)
+            if p.links:
+                parts[(p.utilities, "connection")] = list(p.links)
+            every.append(parts)
+            continue
+        edge_group: list[int] = []
+        for utilities, kind, link in p.items:
+            key = (utilities, kind)
+            if link is None:
+                if key not in parts:
+                    parts[key] = len(inner)
+                    inner.append((d, key))
+                edge_group.append(parts[key])  # type: ignore[arg-type]
+            else:
+                parts.setdefault(key, []).append(link)  # type: ignore[union-attr]
+        edge_groups.append(np.array(edge_group, dtype=np.int64))
+        every.append(parts)
+    return every, inner, np.concatenate(edge_groups)
 
 
 def _straight_lines(pending: list[_Pending], group: np.ndarray, n: int) -> np.ndarray:

@@ -326,3 +326,52 @@ def test_trunks_of_a_batch_are_the_breadth_first_counts_of_each_tree(districts):
                 served[key] = max(served[key], n)
         want.append({k for k, n in served.items() if n >= 2 and type(k) is not tuple})
     assert _trunks(districts) == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8), st.booleans()), max_size=14),
+    st.sets(st.integers(0, 20)),
+    st.lists(st.booleans(), min_size=3, max_size=3),
+)
+def test_a_single_trees_arrays_give_the_segments_of_its_edge_table(edges, trunk_picks, links):
+    """One utility group's tree: its arrays, its lists and the merged edge table cut alike."""
+    from geo.core.policy import load_policy
+    from geo.facilities.corridor_costs import _network_figures, _Tree
+    from geo.facilities.corridor_layers import _Context
+    from geo.facilities.corridor_segments import _cut_segments, _pending
+
+    ctx = _Context(crs=GK, policy=load_policy())
+    xy = np.array([(x * 7.0, y * 5.0) for x in range(3) for y in range(3)] + [(50.0, 50.0)])
+    pairs = list(dict.fromkeys((min(a, b), max(a, b)) for a, b, _ in edges if a != b))
+    index = list(range(len(pairs)))
+    ends = list(pairs)
+    lines = [LineString([(60, 60), (70, 70)]), None, LineString([(0, 0), (-10, 0)])]
+    n_lines = 21
+    for i, wanted in enumerate(links):  # links to the network (node 9), some with a line
+        if wanted:
+            index.append(n_lines + i)
+            ends.append((i, 9))
+    keys = [
+        k if k < n_lines else ("main", ends[j][0], ("water", "gas")) for j, k in enumerate(index)
+    ]
+    link_lines = [None if k < n_lines else lines[k - n_lines] for k in index]
+    lengths = [float(np.hypot(*(xy[a] - xy[b]))) for a, b in ends]
+    arrays = _Tree(
+        keys, ends, lengths, link_lines, np.array(index, dtype=np.int64),
+        np.array(ends, dtype=np.int64).reshape(-1, 2), n_lines,
+    )  # fmt: skip
+    listed = _Tree(keys, ends, lengths, link_lines)
+    trees = {("water", "gas"): arrays}
+    trunks = {k for k in trunk_picks if k < len(pairs)}
+    inside = box(-1, -1, 8, 6)
+    table = _network_figures({("water", "gas"): listed, ("power",): _Tree([], [], [], [])}, ctx)[0]
+    table = {k: {**e, "utilities": {"water", "gas"}} for k, e in table.items()}
+    cut = [
+        _cut_segments([_pending(None, trees, trunks, xy, inside)], ctx),
+        _cut_segments([_pending(None, {("water", "gas"): listed}, trunks, xy, inside)], ctx),
+        _cut_segments([_pending(table, trees, trunks, xy, inside)], ctx),
+    ]
+    for rows, at, geoms, ok in cut[1:]:
+        assert rows == cut[0][0] and at == cut[0][1] and ok is None and cut[0][3] is None
+        assert shapely.to_wkb(geoms).tolist() == shapely.to_wkb(cut[0][2]).tolist()
