@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
-from itertools import chain
 from operator import add
 
 import geopandas as gpd
@@ -259,8 +258,13 @@ def _trunks(districts: list[tuple[list[_Tree], dict[str, int], int]]) -> list[se
     total = int(offset[-1])  # the node joined to every root
     counts = [len(tree.ends) for tree, _, _ in trees]
     owner = np.repeat(np.arange(len(trees)), counts)
-    flat = chain.from_iterable(chain.from_iterable(tree.ends for tree, _, _ in trees))
-    ends = np.fromiter(flat, dtype=np.int64, count=2 * sum(counts)).reshape(-1, 2)
+    ends = np.concatenate(
+        [np.zeros((0, 2), dtype=np.int64)]
+        + [
+            tree.uv if tree.uv is not None else np.array(tree.ends, dtype=np.int64).reshape(-1, 2)
+            for tree, _, _ in trees
+        ]
+    )
     a, b = ends[:, 0] + offset[owner], ends[:, 1] + offset[owner]
     roots = offset[1:] - 1
     rows = np.concatenate([a, b, roots, np.full(len(roots), total)])

@@ -46,7 +46,7 @@ from geo.facilities.corridor_network import (
 from geo.facilities.corridor_search import (  # noqa: F401  (STEINER_METHOD: re-exported)
     STEINER_METHOD,
     _search_all,
-    _search_graph,
+    _search_graphs,
     _solve_all,
 )
 from geo.facilities.corridor_segments import _inside, _inside_of
@@ -82,11 +82,14 @@ def _plan_batch(
     for d, (matrix, _) in zip(outlined, _scan_csrs(graphs), strict=True):
         d.scan = matrix
     connected = [_connect(d, ctx) for d in drafts]
-    searches = [
-        _search_graph(graph, candidates[g.utilities], g, ctx)
-        for d, (graph, _, candidates) in zip(drafts, connected, strict=True)
-        for g in d.groups
-    ]
+    searches = _search_graphs(
+        [
+            (graph, candidates[g.utilities], g)
+            for d, (graph, _, candidates) in zip(drafts, connected, strict=True)
+            for g in d.groups
+        ],
+        ctx,
+    )
     matrices = _scan_csrs([(s.n, s.u, s.v, s.weight) for s in searches])
     found = iter(searches)
     for search, (matrix, edges) in zip(searches, matrices, strict=True):

@@ -1,10 +1,11 @@
 """A district's corridor search: the graph of a utility group, the Steiner tree and the baseline.
 
-Holds a utility group's search graph (:class:`_Search`, :func:`_search_graph`: the district's
-lines and its links to the municipal network), the two Dijkstra searches of each, run for a
-batch of districts (:func:`_search_all`), and the solution of one group (:func:`_solve`): the
-approximate Steiner tree (Mehlhorn) and the separate baseline, listed as networkx would list
-them (:func:`_listing_order`; for a batch :func:`_solve_all`, :func:`_listing_orders`). The method is described in :mod:`geo.facilities.corridors`.
+Holds a utility group's search graph (:class:`_Search`, made for a batch by
+:func:`_search_graphs`: the district's lines and its links to the municipal network), the two
+Dijkstra searches of each, run for a batch (:func:`_search_all`), and the solutions
+(:func:`_solve_all`, one group's :func:`_solve`): the approximate Steiner tree (Mehlhorn) and the
+separate baseline, listed as networkx would list them (:func:`_listing_order`, for a batch
+:func:`_listing_orders`). The method is described in :mod:`geo.facilities.corridors`.
 
 May import: numpy, scipy, shapely, geo.core and :mod:`~geo.facilities.corridor_layers`,
 :mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_segments`,
@@ -100,32 +101,62 @@ def _search_all(searches: list[_Search], estate_nodes: list[dict[str, int]]) -> 
         )
 
 
-def _search_graph(
-    net: _Network,
-    candidates: dict[int, tuple[float, shapely.Geometry | None]],
-    group: _Group,
+def _search_graphs(
+    items: list[tuple[_Network, dict[int, tuple[float, shapely.Geometry | None]], _Group]],
     ctx: _Context,
-) -> _Search:
-    """The graph of a utility group's search (see :class:`_Search`)."""
-    per_metre = _per_metre(group.utilities, ctx)
-    connection_m = (
-        ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
-        if per_metre > 0
-        else 0.0
+) -> list[_Search]:
+    """Per (graph, connection nodes, group): the graph of its search (see :class:`_Search`).
+
+    The arrays of all are made at once (each search's are parts of one array).
+    """
+    connection: dict[tuple[str, ...], float] = {}
+    parts_u: list[np.ndarray] = []
+    parts_v: list[np.ndarray] = []
+    parts_w: list[np.ndarray] = []
+    linked: list[int] = []
+    link_m: list[float] = []
+    sizes = []
+    for net, candidates, group in items:
+        if group.utilities not in connection:
+            per_metre = _per_metre(group.utilities, ctx)
+            connection[group.utilities] = (
+                ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
+                if per_metre > 0
+                else 0.0
+            )
+        nodes = sorted(candidates)
+        linked.extend(nodes)
+        link_m.extend(candidates[n][0] for n in nodes)
+        parts_u.append(net.u)
+        parts_v.append(net.v)
+        parts_w.append(net.w)
+        sizes.append((len(net.xy), len(net.u), len(nodes)))
+    at = np.cumsum([0] + [k for _, _, k in sizes]).tolist()
+    links = np.array(linked, dtype=np.int64)
+    link_length = np.array(link_m, dtype=float)
+    mains = np.repeat([n for n, _, _ in sizes], [k for _, _, k in sizes]).astype(np.int64)
+    link_weight = link_length + np.repeat(
+        [connection[group.utilities] for _, _, group in items], [k for _, _, k in sizes]
     )
-    main = len(net.xy)
-    linked_nodes = sorted(candidates)
-    linked = np.array(linked_nodes, dtype=np.int64)
-    link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
-    return _Search(
-        main + 1,
-        np.concatenate([net.u, linked]),
-        np.concatenate([net.v, np.full(len(linked), main)]),
-        np.concatenate([net.w, link_m]),
-        np.concatenate([net.w, link_m + connection_m]),
-        len(net.u),
-        group.utilities,
+    pieces: list[list[np.ndarray]] = [[], [], [], []]
+    for i, (u, v, w) in enumerate(zip(parts_u, parts_v, parts_w, strict=True)):
+        a, b = at[i], at[i + 1]
+        for piece, line, link in zip(
+            pieces, (u, v, w, w), (links, mains, link_length, link_weight), strict=True
+        ):
+            piece.extend([line, link[a:b]])
+    u_all, v_all, length_all, weight_all = (
+        np.concatenate([np.zeros(0, dtype=dtype), *piece])
+        for piece, dtype in zip(pieces, (np.int64, np.int64, float, float), strict=True)
     )
+    out = []
+    start = 0
+    for (n, m, k), (_, _, group) in zip(sizes, items, strict=True):
+        end = start + m + k
+        arrays = (u_all[start:end], v_all[start:end], length_all[start:end], weight_all[start:end])
+        out.append(_Search(n + 1, *arrays, m, group.utilities))
+        start = end
+    return out
 
 
 def _solve_all(

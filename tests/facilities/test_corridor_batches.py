@@ -375,3 +375,64 @@ def test_a_single_trees_arrays_give_the_segments_of_its_edge_table(edges, trunk_
     for rows, at, geoms, ok in cut[1:]:
         assert rows == cut[0][0] and at == cut[0][1] and ok is None and cut[0][3] is None
         assert shapely.to_wkb(geoms).tolist() == shapely.to_wkb(cut[0][2]).tolist()
+
+
+def _plain_search_graph(net, candidates, group, ctx):
+    """A group's search graph as made one at a time (before the batch's ``_search_graphs``)."""
+    from geo.facilities.corridor_segments import _per_metre
+
+    per_metre = _per_metre(group.utilities, ctx)
+    c = ctx.policy.corridors
+    connection_m = c.connection_yuan * len(group.utilities) / per_metre if per_metre > 0 else 0.0
+    main = len(net.xy)
+    linked_nodes = sorted(candidates)
+    linked = np.array(linked_nodes, dtype=np.int64)
+    link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
+    return (
+        main + 1,
+        np.concatenate([net.u, linked]),
+        np.concatenate([net.v, np.full(len(linked), main)]),
+        np.concatenate([net.w, link_m]),
+        np.concatenate([net.w, link_m + connection_m]),
+        len(net.u),
+        group.utilities,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 9),
+            st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8), st.floats(0.1, 50))),
+            st.dictionaries(st.integers(0, 8), st.floats(0, 30), max_size=4),
+            st.sampled_from([("water",), ("rain", "sewage"), ("water", "gas", "power")]),
+        ),
+        max_size=6,
+    )
+)
+def test_search_graphs_of_a_batch_are_each_groups_graph(specs):
+    """Graphs of any size (edges or none, links or none), groups of different utilities."""
+    from geo.core.policy import load_policy
+    from geo.facilities.corridor_layers import _Context, _Group
+    from geo.facilities.corridor_network import _Network
+    from geo.facilities.corridor_search import _search_graphs
+
+    ctx = _Context(crs=GK, policy=load_policy())
+    items = []
+    for n, edges, links, utilities in specs:
+        pairs = [(a % n, b % n, w) for a, b, w in edges if a % n < b % n]
+        net = _Network(
+            np.zeros((n, 2)),
+            np.array([a for a, _, _ in pairs], dtype=np.int64),
+            np.array([b for _, b, _ in pairs], dtype=np.int64),
+            np.array([w for _, _, w in pairs], dtype=float),
+        )
+        candidates = {node % n: (m, None) for node, m in links.items()}
+        items.append((net, candidates, _Group(utilities, "roads")))
+    for search, item in zip(_search_graphs(items, ctx), items, strict=True):
+        plain = _plain_search_graph(*item, ctx)
+        got = (search.n, search.u, search.v, search.length, search.weight)
+        assert all(np.array_equal(x, y) for x, y in zip(got, plain[:5], strict=True))
+        assert [search.u.dtype, search.v.dtype] == [plain[1].dtype, plain[2].dtype]
+        assert (search.n_lines, search.utilities) == plain[5:]
