@@ -1,7 +1,7 @@
 """The accounting of the corridors: lengths, costs and the run's tables.
 
 Holds what a planned district becomes: the corridor and separate-baseline figures per district
-and utility (:func:`_account`), its segments cut for a batch of districts at once
+and utility (:func:`_choose`, :func:`_trunks` for a batch, :func:`_account`), its segments cut for a batch of districts at once
 (:func:`_complete`, by :mod:`geo.facilities.corridor_segments`), and the run's
 :class:`CorridorPlan` (:func:`_assemble`) with its column lists.
 
@@ -14,11 +14,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import reduce
+from operator import add
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order
 
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_segments import _cut_segments, _Pending, _pending
@@ -210,13 +214,18 @@ class _Tree:
     them (the segments and the sums follow it). ``keys``: the edge's key, its index in the graph
     for a line, ``("main", node, utilities)`` for a link to the municipal network; ``ends``: its
     node indices (the municipal network is the node after the graph's last); ``length`` (m);
-    ``links``: for a link, its line to the main (None: on it, or no main).
+    ``links``: for a link, its line to the main (None: on it, or no main). The same as arrays
+    when known: ``index``, each edge's number in the search graph (from ``n_lines`` on: a link),
+    and ``uv``, its ends, ``(edges, 2)``.
     """
 
     keys: list[object]
     ends: list[tuple[int, int]]
     length: list[float]
     links: list[shapely.Geometry | None]
+    index: np.ndarray | None = None
+    uv: np.ndarray | None = None
+    n_lines: int = 0
 
 
 @dataclass
@@ -232,39 +241,88 @@ class _Solution:
         return self.union_of()
 
 
-def _served(tree: _Tree, estate_nodes: dict[str, int], main: int) -> dict[object, int]:
-    """Estates downstream of each edge (by key) of a tree rooted at the municipal network."""
-    count_at: dict[int, int] = defaultdict(int)
-    for node in estate_nodes.values():
-        count_at[node] += 1
-    near: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for i, (a, b) in enumerate(tree.ends):
-        near[a].append((b, i))
-        near[b].append((a, i))
-    up: dict[int, tuple[int, int]] = {main: (-1, -1)}
-    order = [main]  # breadth first from the network
-    for node in order:
-        for other, i in near[node]:
-            if other not in up:
-                up[other] = (node, i)
-                order.append(other)
-    below = dict(count_at)
-    served = {}
-    for node in reversed(order[1:]):
-        parent, i = up[node]
-        served[tree.keys[i]] = below.get(node, 0)
-        below[parent] = below.get(parent, 0) + below.get(node, 0)
-    return served
+def _trunks(districts: list[tuple[list[_Tree], dict[str, int], int]]) -> list[set[int]]:
+    """Per district, its line edges (keys) that serve two or more estates in one of its trees.
+
+    ``districts``: per district its trees, each member's node and the node of the municipal
+    network (the trees' root). An edge serves the estates downstream of it (a member counts at
+    its node; two members at one node count twice). All trees of all districts at once: one
+    breadth-first search from a node joined to every root gives each node's parent, then every
+    member walks up to its root, adding one at each node it passes.
+    """
+    trees = [(tree, nodes, main) for trees, nodes, main in districts for tree in trees]
+    if not trees:
+        return [set() for _ in districts]
+    sizes = np.array([main + 1 for _, _, main in trees], dtype=np.int64)
+    offset = np.concatenate([[0], np.cumsum(sizes)])
+    total = int(offset[-1])  # the node joined to every root
+    counts = [len(tree.ends) for tree, _, _ in trees]
+    owner = np.repeat(np.arange(len(trees)), counts)
+    ends = np.concatenate(
+        [np.zeros((0, 2), dtype=np.int64)]
+        + [
+            tree.uv if tree.uv is not None else np.array(tree.ends, dtype=np.int64).reshape(-1, 2)
+            for tree, _, _ in trees
+        ]
+    )
+    a, b = ends[:, 0] + offset[owner], ends[:, 1] + offset[owner]
+    roots = offset[1:] - 1
+    rows = np.concatenate([a, b, roots, np.full(len(roots), total)])
+    cols = np.concatenate([b, a, np.full(len(roots), total), roots])
+    graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(total + 1, total + 1))
+    _, parent = breadth_first_order(graph, total, directed=True, return_predecessors=True)
+    below = np.zeros(total + 1, dtype=np.int64)
+    at = np.array(
+        [offset[t] + node for t, (_, nodes, _) in enumerate(trees) for node in nodes.values()],
+        dtype=np.int64,
+    )
+    at = at[parent[at] >= 0]  # members the tree reaches
+    while len(at):
+        np.add.at(below, at, 1)
+        at = parent[at]
+        at = at[(at >= 0) & (at != total)]
+    # each edge serves the estates below its lower end (none: an edge the root does not reach)
+    child = np.where(parent[a] == b, a, np.where(parent[b] == a, b, total))
+    trunk = np.flatnonzero(below[child] >= 2)
+    edge_at = np.concatenate([[0], np.cumsum(counts)])
+    at_tree = np.searchsorted(trunk, edge_at).tolist()
+    trunk_list = trunk.tolist()
+    out: list[set[int]] = []
+    t = 0
+    for trees_here, _, _ in districts:
+        found: set[int] = set()
+        for tree in trees_here:
+            start = int(edge_at[t])
+            keys = tree.keys
+            found.update(
+                k
+                for k in (keys[j - start] for j in trunk_list[at_tree[t] : at_tree[t + 1]])
+                if type(k) is not tuple
+            )
+            t += 1
+        out.append(found)
+    return out
 
 
 def _network_figures(
     trees: dict[tuple[str, ...], _Tree], ctx: _Context
-) -> tuple[dict, float, float, dict[str, float], dict[str, int]]:
-    """Edges with their utilities, trench length (m), cost (yuan), per-utility length and taps."""
-    edges: dict[object, dict[str, object]] = {}
+) -> tuple[dict | None, float, float, dict[str, float], dict[str, int]]:
+    """Edges with their utilities, trench length (m), cost (yuan), per-utility length and taps.
+
+    The edges of a single tree are its own (None; :func:`_pending` takes the tree): its sums are
+    the same, in the same order.
+    """
+    edges: dict[object, dict[str, object]] | None = {}
     by_utility: dict[str, float] = {}
     taps: dict[str, int] = {}
-    for utilities, tree in trees.items():
+    if len(trees) == 1:
+        ((utilities, tree),) = trees.items()
+        length = reduce(add, tree.length, 0.0)  # as the loop below, edge by edge
+        connections = sum(type(key) is tuple for key in tree.keys)
+        by_utility = dict.fromkeys(utilities, length)
+        taps = dict.fromkeys(utilities, connections)
+        edges, trench = None, sum(tree.length)
+    for utilities, tree in trees.items() if edges is not None else ():
         length = 0.0
         connections = 0
         carried = set(utilities)
@@ -279,7 +337,8 @@ def _network_figures(
             by_utility[utility] = length
             taps[utility] = connections
     c = ctx.policy.corridors
-    trench = sum(e["length"] for e in edges.values())
+    if edges is not None:
+        trench = sum(e["length"] for e in edges.values())
     cost = (
         c.trench_yuan_per_m * trench
         + sum(getattr(c, f"{u}_yuan_per_m") * by_utility[u] for u in by_utility)
@@ -288,19 +347,33 @@ def _network_figures(
     return edges, trench, cost, by_utility, taps
 
 
-def _account(
+@dataclass
+class _Chosen:
+    """A district's network as chosen (:func:`_choose`), with its figures and the baseline's."""
+
+    trees: dict[tuple[str, ...], _Tree]
+    edges: dict[object, dict[str, object]] | None  # None: the one tree's (see _network_figures)
+    length: float
+    cost: float
+    by_utility: dict[str, float]
+    taps: dict[str, int]
+    method: str
+    separate_length: float
+    separate_by_utility: dict[str, float]
+    separate_cost: float
+    separate_connections: int
+
+
+def _choose(
     members: list[str],
-    inside: shapely.Geometry,
-    xy: np.ndarray,
-    estate_nodes: dict[str, int],
     groups: list[_Group],
     solved: dict[tuple[str, ...], _Solution],
     ctx: _Context,
-) -> tuple[list[object], list[tuple[object, ...]], _Pending]:
-    """A district's row and per-utility rows from its groups' solutions, its segments pending.
+) -> _Chosen:
+    """A district's network from its groups' solutions (method step 5), and the baseline's figures.
 
-    ``xy``: the graph's nodes (m), ``(n, 2)``; ``estate_nodes``: each member's node; ``inside``: see
-    :func:`geo.facilities.corridor_segments._inside`. The segments are cut by :func:`_complete`.
+    The groups' trees, or the union of the baseline paths where the trees are longer or costlier
+    than the separate baseline.
     """
     c = ctx.policy.corridors
     # the separate baseline: per estate, its own trench (union of its paths) and connections
@@ -328,10 +401,32 @@ def _account(
         trees = {k: s.union for k, s in solved.items()}
         edges, length, cost, by_utility, taps = _network_figures(trees, ctx)
         method = "shortest-path union"
-    served: dict[object, int] = defaultdict(int)
-    for tree in trees.values():
-        for key, n in _served(tree, estate_nodes, len(xy)).items():
-            served[key] = max(served[key], n)
+    return _Chosen(
+        trees, edges, length, cost, by_utility, taps, method, separate_length,
+        separate_by_utility, separate_cost, separate_connections,
+    )  # fmt: skip
+
+
+def _account(
+    members: list[str],
+    inside: shapely.Geometry,
+    xy: np.ndarray,
+    groups: list[_Group],
+    chosen: _Chosen,
+    trunks: set[int],
+    ctx: _Context,
+) -> tuple[list[object], list[tuple[object, ...]], _Pending]:
+    """A district's row and per-utility rows from its chosen network, its segments pending.
+
+    ``xy``: the graph's nodes (m), ``(n, 2)``; ``trunks``: the line edges serving two or more
+    estates (:func:`_trunks`); ``inside``: see :func:`geo.facilities.corridor_segments._inside`.
+    The segments are cut by :func:`_complete`.
+    """
+    c = ctx.policy.corridors
+    ch = chosen
+    length, cost, by_utility, taps, method = ch.length, ch.cost, ch.by_utility, ch.taps, ch.method
+    separate_length, separate_by_utility = ch.separate_length, ch.separate_by_utility
+    separate_cost, separate_connections = ch.separate_cost, ch.separate_connections
     row: list[object] = [  # DISTRICT_CORRIDOR_COLUMNS
         "+".join(sorted({g.basis for g in groups})),
         method,
@@ -369,7 +464,7 @@ def _account(
                 round(pipe * separate_by_utility[utility] + c.connection_yuan * len(members)),
             )
         )
-    return row, table, _pending(edges, served, xy, inside)
+    return row, table, _pending(ch.edges, ch.trees, trunks, xy, inside)
 
 
 def _complete(

@@ -4,17 +4,19 @@ Holds the planning of a batch of districts (:func:`_plan_batch`). What gains fro
 the whole batch at once: the roads and mains near every district clipped to its search region
 (:func:`_near_layers`), the graphs made from each district's noded lines
 (:func:`~geo.facilities.corridor_network._graphs`), their connected components, the search
-matrices of every utility group (:func:`~geo.facilities.corridor_network._scan_csrs`), and at
-the end the segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each
-district on its own gets its connection points (:func:`_connect`: :func:`_candidates`, or the
-outline's 1-median :func:`_median_frontage`), its Steiner tree and separate baseline per utility
-group (:func:`_solve`) and its accounting (:func:`~geo.facilities.corridor_costs._account`). The
-method is described in :mod:`geo.facilities.corridors`; a district's result depends on that
-district only, whatever the batch.
+matrices of every utility group (:func:`~geo.facilities.corridor_network._scan_csrs`) and
+their searches (:func:`~geo.facilities.corridor_search._search_all`), and at the end the
+segments (:func:`~geo.facilities.corridor_costs._complete`). In between, each district on its
+own gets its connection points (:func:`_connect`: :func:`_candidates`, or the outline's
+1-median :func:`_median_frontage`), its Steiner tree and separate baseline per utility group
+(:func:`~geo.facilities.corridor_search._solve`) and its accounting
+(:func:`~geo.facilities.corridor_costs._account`). The method is described in
+:mod:`geo.facilities.corridors`; a district's result depends on that district only, whatever
+the batch.
 
 May import: numpy, shapely, scipy, geo.core and :mod:`~geo.facilities.corridor_layers`,
-:mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_segments`,
-:mod:`~geo.facilities.corridor_costs`.
+:mod:`~geo.facilities.corridor_network`, :mod:`~geo.facilities.corridor_search`,
+:mod:`~geo.facilities.corridor_segments`, :mod:`~geo.facilities.corridor_costs`.
 """
 
 from __future__ import annotations
@@ -30,23 +32,25 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from geo.core.policy import Policy
-from geo.facilities.corridor_costs import _account, _complete, _Planned, _Solution, _Tree
+from geo.facilities.corridor_costs import _account, _choose, _complete, _Planned, _trunks
 from geo.facilities.corridor_layers import _Context, _Group
 from geo.facilities.corridor_network import (
-    _Edges,
     _graph,
     _graphs,
     _join_components,
     _label_components,
-    _mehlhorn,
     _Network,
-    _route,
     _scan_csr,
     _scan_csrs,
 )
-from geo.facilities.corridor_segments import _inside, _inside_of, _per_metre
+from geo.facilities.corridor_search import (  # noqa: F401  (STEINER_METHOD: re-exported)
+    STEINER_METHOD,
+    _search_all,
+    _search_graphs,
+    _solve_all,
+)
+from geo.facilities.corridor_segments import _inside, _inside_of
 
-STEINER_METHOD = "mehlhorn"
 _EXTEND_M = 0.05  # road connectors overshoot the road by this much so noding splits the road
 _ON_LINE_M = 0.05
 
@@ -70,24 +74,50 @@ def _plan_batch(
     ):
         d.graph, d.estate_nodes = graph, estate_nodes
     _label_components([d.graph for d in drafts])
+    # the graphs whose connection is the outline's 1-median: their search matrices at once
+    outlined = [d for d in drafts if d.frontage is not None]
+    for d in outlined:
+        _join_components(d.graph, list(d.estate_nodes.values()))
+    graphs = [(len(d.graph.xy), d.graph.u, d.graph.v, d.graph.w) for d in outlined]
+    for d, (matrix, _) in zip(outlined, _scan_csrs(graphs), strict=True):
+        d.scan = matrix
     connected = [_connect(d, ctx) for d in drafts]
-    searches = [
-        _search_graph(graph, candidates[g.utilities], g, ctx)
-        for d, (graph, _, candidates) in zip(drafts, connected, strict=True)
-        for g in d.groups
-    ]
-    matrices = iter(_scan_csrs([(s.n, s.u, s.v, s.weight) for s in searches]))
+    searches = _search_graphs(
+        [
+            (graph, candidates[g.utilities], g)
+            for d, (graph, _, candidates) in zip(drafts, connected, strict=True)
+            for g in d.groups
+        ],
+        ctx,
+    )
+    matrices = _scan_csrs([(s.n, s.u, s.v, s.weight) for s in searches])
     found = iter(searches)
-    accounted = []
-    for d, (graph, estate_nodes, candidates) in zip(drafts, connected, strict=True):
-        solved = {}
-        for g in d.groups:
-            search = next(found)
-            search.matrix, search.edges = next(matrices)
-            solved[g.utilities] = _solve(estate_nodes, candidates[g.utilities], search)
-        accounted.append(
-            _account(d.members, d.near.inside, graph.xy, estate_nodes, d.groups, solved, ctx)
+    for search, (matrix, edges) in zip(searches, matrices, strict=True):
+        search.matrix, search.edges = matrix, edges
+    _search_all(searches, [c[1] for d, c in zip(drafts, connected, strict=True) for _ in d.groups])
+    solutions = iter(
+        _solve_all(
+            [
+                (estate_nodes, candidates[g.utilities], next(found))
+                for d, (_, estate_nodes, candidates) in zip(drafts, connected, strict=True)
+                for g in d.groups
+            ]
         )
+    )
+    chosen = [
+        _choose(d.members, d.groups, {g.utilities: next(solutions) for g in d.groups}, ctx)
+        for d in drafts
+    ]
+    trunks = _trunks(
+        [
+            (list(ch.trees.values()), estate_nodes, len(graph.xy))
+            for ch, (graph, estate_nodes, _) in zip(chosen, connected, strict=True)
+        ]
+    )
+    accounted = [
+        _account(d.members, d.near.inside, graph.xy, d.groups, ch, t, ctx)
+        for d, (graph, _, _), ch, t in zip(drafts, connected, chosen, trunks, strict=True)
+    ]
     return _complete(accounted, ctx)
 
 
@@ -227,6 +257,7 @@ class _Draft:
     frontage: list[shapely.Geometry] | None  # the outline points, when among the lines
     graph: _Network = field(init=False)  # the graph of the lines (made for the batch)
     estate_nodes: dict[str, int] = field(init=False)  # each member's node in it
+    scan: sparse.csr_matrix | None = None  # the graph's search matrix, when made for the batch
 
 
 def _draft(
@@ -306,7 +337,8 @@ def _connect(
         for g in groups:
             if not candidates[g.utilities]:
                 g.basis = "outline"
-                candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage)
+                matrix = d.scan if graph is d.graph else None
+                candidates[g.utilities] = _median_frontage(graph, estate_nodes, frontage, matrix)
     return graph, estate_nodes, candidates
 
 
@@ -398,135 +430,23 @@ def _candidates(
 
 
 def _median_frontage(
-    net: _Network, estate_nodes: dict[str, int], frontage: list[shapely.Geometry]
+    net: _Network,
+    estate_nodes: dict[str, int],
+    frontage: list[shapely.Geometry],
+    matrix: sparse.csr_matrix | None = None,
 ) -> dict[int, tuple[float, shapely.Geometry | None]]:
-    """The frontage point with the least total path length to all member estates."""
+    """The frontage point with the least total path length to all member estates.
+
+    ``matrix``: the graph's :func:`~geo.facilities.corridor_network._scan_csr`, when made.
+    """
     at = shapely.get_coordinates(frontage)
     # each frontage point's nearest node (first in node order on a tie), all at once
     nearest = np.argmin(
         np.hypot(net.xy[None, :, 0] - at[:, :1], net.xy[None, :, 1] - at[:, 1:]), axis=1
     )
     options = sorted(set(nearest.tolist()), key=lambda i: tuple(net.xy[i]))
-    matrix = _scan_csr(len(net.xy), net.u, net.v, net.w)
+    if matrix is None:
+        matrix = _scan_csr(len(net.xy), net.u, net.v, net.w)
     reach = dijkstra(matrix, directed=True, indices=sorted(set(estate_nodes.values())))
     total = reach[:, options].sum(axis=0)
     return {options[int(np.argmin(total))]: (0.0, None)}
-
-
-@dataclass
-class _Search:
-    """A utility group's graph for the search, its matrix and edge finder once made.
-
-    The district's lines, then the links to the municipal network (node ``n - 1``), each
-    weighted by its length plus, for a link, the connection's cost in metres of corridor. The
-    matrix and the edge finder are made for a batch of districts at once
-    (:func:`~geo.facilities.corridor_network._scan_csrs`).
-    """
-
-    n: int
-    u: np.ndarray
-    v: np.ndarray
-    length: np.ndarray
-    weight: np.ndarray
-    n_lines: int
-    utilities: tuple[str, ...]
-    matrix: sparse.csr_matrix | None = None
-    edges: _Edges | None = None
-
-
-def _search_graph(
-    net: _Network,
-    candidates: dict[int, tuple[float, shapely.Geometry | None]],
-    group: _Group,
-    ctx: _Context,
-) -> _Search:
-    """The graph of a utility group's search (see :class:`_Search`)."""
-    per_metre = _per_metre(group.utilities, ctx)
-    connection_m = (
-        ctx.policy.corridors.connection_yuan * len(group.utilities) / per_metre
-        if per_metre > 0
-        else 0.0
-    )
-    main = len(net.xy)
-    linked_nodes = sorted(candidates)
-    linked = np.array(linked_nodes, dtype=np.int64)
-    link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
-    return _Search(
-        main + 1,
-        np.concatenate([net.u, linked]),
-        np.concatenate([net.v, np.full(len(linked), main)]),
-        np.concatenate([net.w, link_m]),
-        np.concatenate([net.w, link_m + connection_m]),
-        len(net.u),
-        group.utilities,
-    )
-
-
-def _solve(
-    estate_nodes: dict[str, int],
-    candidates: dict[int, tuple[float, shapely.Geometry | None]],
-    search: _Search,
-) -> _Solution:
-    """Steiner tree and separate baseline of one utility group, on its search graph."""
-    assert search.matrix is not None and search.edges is not None
-    main = search.n - 1
-    u, v, length, weight = search.u, search.v, search.length, search.weight
-    matrix, edges = search.matrix, search.edges
-    n_lines = search.n_lines  # edges from here on are the links to the municipal network
-
-    # the separate baseline: each estate's shortest path to the network
-    _, pred = dijkstra(matrix, directed=True, indices=main, return_predecessors=True)
-    paths: dict[str, dict[object, float]] = {}
-    u_list, v_list, length_list = u.tolist(), v.tolist(), length.tolist()
-    utilities = search.utilities
-
-    def key(k: int) -> object:
-        """An edge's key: its index for a line, ("main", node, utilities) for a link."""
-        return k if k < n_lines else ("main", u_list[k], utilities)
-
-    in_union: set[int] = set()
-    toward, pred_list = edges.toward(pred), pred.tolist()
-    for estate_id, node in estate_nodes.items():
-        ks = _route(pred_list, toward, node)
-        paths[estate_id] = {
-            (k if k < n_lines else ("main", u_list[k], utilities)): length_list[k] for k in ks
-        }
-        in_union.update(ks)
-    terminals = np.array(sorted({*estate_nodes.values(), main}))
-    # the paths run in one shortest-path tree from the network: their union is a tree whose
-    # leaves are estates (a minimum spanning tree of it is itself, pruning leaves nothing)
-    union = np.array(sorted(in_union), dtype=np.int64)
-    tree = _mehlhorn(matrix, u, v, weight, terminals, edges)
-
-    def listed(ks: np.ndarray) -> _Tree:
-        edges = ks.tolist()
-        order = [edges[i] for i in _listing_order(u[ks].tolist(), v[ks].tolist())]
-        return _Tree(
-            [key(k) for k in order],
-            [(u_list[k], v_list[k]) for k in order],
-            [length_list[k] for k in order],
-            [candidates[u_list[k]][1] if k >= n_lines else None for k in order],
-        )
-
-    if weight[tree].sum() <= weight[union].sum() + 1e-9:
-        return _Solution(listed(tree), paths, lambda: listed(union), f"steiner-{STEINER_METHOD}")
-    union_tree = listed(union)
-    return _Solution(union_tree, paths, lambda: union_tree, "shortest-path union")
-
-
-def _listing_order(a: list[int], b: list[int]) -> list[int]:
-    """The order in which ``networkx.Graph`` lists edges ``(a, b)`` added in the given order.
-
-    A graph lists each node's edges to nodes not listed yet, nodes in the order they were first
-    added (``a`` before ``b``), each node's edges in the order they were added. So an edge comes
-    at its earlier end, ordered by when that end first appeared, then by position.
-    """
-    first: dict[int, int] = {}
-    for i, (x, y) in enumerate(zip(a, b, strict=True)):
-        first.setdefault(x, 2 * i)
-        first.setdefault(y, 2 * i + 1)
-    n = len(a)  # (earlier end's first appearance, position) as one number
-    order = sorted(
-        min(first[x], first[y]) * n + i for i, (x, y) in enumerate(zip(a, b, strict=True))
-    )
-    return [k % n for k in order]

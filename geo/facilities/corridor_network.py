@@ -3,7 +3,8 @@
 Holds :class:`_Network` (a district's noded candidate lines as arrays of straight edges, metres),
 :func:`_graph` (noding with shapely into that network, each estate at its nearest node) and the
 graph algorithms on scipy's sparse matrices: shortest-path routes, Kruskal's minimum spanning
-forest and Mehlhorn's approximate minimum Steiner tree (:func:`_mehlhorn`).
+forest and Mehlhorn's approximate minimum Steiner tree (:func:`_mehlhorn`; for many graphs side
+by side, after their searches, :func:`_mehlhorn_trees`, with :func:`_towards_flat`).
 
 May import: numpy, scipy, shapely. Knows nothing of policies, utilities or costs.
 """
@@ -110,7 +111,8 @@ def _graphs(
     xy, node_of, inverse = _unique_rows_by(np.concatenate([a, b]), np.concatenate([of, of]))
     i, j = inverse[: len(a)], inverse[len(a) :]
     lo, hi = np.minimum(i, j), np.maximum(i, j)
-    order = np.lexsort((length, hi, lo))  # per node pair, the shortest edge first
+    # per node pair (lo, hi as one number), the shortest edge first: np.lexsort((length, hi, lo))
+    order = np.lexsort((length, lo.astype(np.int64) * len(xy) + hi))
     lo, hi, length = lo[order], hi[order], length[order]
     first = np.ones(len(lo), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
@@ -325,6 +327,113 @@ class _Edges:
         return out.tolist()
 
 
+def _towards(found: list[tuple[_Edges, np.ndarray]]) -> list[list[int]]:
+    """``[edges.toward(pred) for edges, pred in found]``, all at once (see :func:`_towards_flat`)."""
+    flat, counts = _towards_flat(found)
+    listed = flat.tolist()
+    ends = np.cumsum(counts).tolist()
+    return [listed[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _towards_flat(found: list[tuple[_Edges, np.ndarray]]) -> tuple[np.ndarray, list[int]]:
+    """Each pair's ``edges.toward(pred)`` as one array, pair after pair, and their lengths.
+
+    One search of the keys: each pair's keys are numbered after the previous pairs' (``n * n``
+    of them each), so the keys of all pairs side by side stay in ascending order.
+    """
+    counts = [len(pred) for _, pred in found]
+    if not found:
+        return np.zeros(0, dtype=np.int64), counts
+    sizes = np.array([e.n for e, _ in found], dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(sizes * sizes)[:-1]])
+    keys = np.concatenate([e.keys + b for (e, _), b in zip(found, base.tolist(), strict=True)])
+    order = np.concatenate([e.order for e, _ in found])
+    owner = np.repeat(np.arange(len(found)), counts)
+    pred = np.concatenate([pred for _, pred in found])
+    node = np.arange(len(pred)) - np.repeat(np.cumsum([0, *counts[:-1]]), counts)
+    out = np.full(len(pred), -1, dtype=np.int64)
+    at = np.flatnonzero(pred >= 0)
+    lo, hi = np.minimum(node[at], pred[at]).astype(np.int64), np.maximum(node[at], pred[at])
+    out[at] = order[np.searchsorted(keys, base[owner[at]] + lo * sizes[owner[at]] + hi)]
+    return out, counts
+
+
+def _mehlhorn_trees(
+    graphs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+) -> list[np.ndarray]:
+    """``_mehlhorn_tree(u, v, weight, dist, source, pred, toward)`` of each graph, all at once.
+
+    ``graphs``: per graph ``(u, v, weight)``; ``found``: its :func:`_nearest_terminals`
+    ``(dist, source, pred)`` and each node's edge toward its predecessor (-1: none), as arrays.
+    Steps 2-4 of :func:`_mehlhorn` on the graphs side by side (nodes and edges numbered after
+    the previous graphs'): the shortest bridge per pair of terminals (of equal ones, the first),
+    Kruskal's tree of them (by length, then the pair), each bridge's ends routed back to their
+    terminals. Same trees as one graph at a time.
+    """
+    if not graphs:
+        return []
+    n_nodes = np.array([len(dist) for dist, _, _, _ in found], dtype=np.int64)
+    n_edges = np.array([len(u) for u, _, _ in graphs], dtype=np.int64)
+    node_at = np.concatenate([[0], np.cumsum(n_nodes)])
+    edge_at = np.concatenate([[0], np.cumsum(n_edges)])
+    graph_of = np.repeat(np.arange(len(graphs)), n_edges)
+    u = np.concatenate([np.asarray(u, dtype=np.int64) for u, _, _ in graphs]) + node_at[graph_of]
+    v = np.concatenate([np.asarray(v, dtype=np.int64) for _, v, _ in graphs]) + node_at[graph_of]
+    weight = np.concatenate([np.asarray(w, dtype=float) for _, _, w in graphs])
+    dist = np.concatenate([d for d, _, _, _ in found])
+    source = np.concatenate([s for _, s, _, _ in found])  # each graph's own node numbers
+    node_of = np.repeat(np.arange(len(graphs)), n_nodes)
+    pred = np.concatenate([np.asarray(p, dtype=np.int64) for _, _, p, _ in found])
+    pred = np.where(pred >= 0, pred + node_at[node_of], -1)
+    toward = np.concatenate([np.asarray(t, dtype=np.int64) for _, _, _, t in found])
+    toward = np.where(toward >= 0, toward + edge_at[node_of], -1)
+    reach = np.isfinite(dist)
+    bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
+    bu, bv = u[bridge], v[bridge]
+    through = dist[bu] + weight[bridge] + dist[bv]
+    lo, hi = np.minimum(source[bu], source[bv]), np.maximum(source[bu], source[bv])
+    g = graph_of[bridge]
+    # per graph and pair of terminals, the shortest bridge (of equal ones, the first)
+    order = np.lexsort((bridge, through, hi, lo, g))
+    g, lo, hi, through, bridge = g[order], lo[order], hi[order], through[order], bridge[order]
+    first = np.ones(len(g), dtype=bool)
+    first[1:] = (g[1:] != g[:-1]) | (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    g, lo, hi, through, bridge = g[first], lo[first], hi[first], through[first], bridge[first]
+    # Kruskal per graph: bridges by length, then pair
+    kept: list[int] = []
+    current, parent = -1, {}
+
+    def root(x: int) -> int:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    by_length = np.lexsort((hi, lo, through, g))
+    for k, a, b, graph in zip(
+        bridge[by_length].tolist(), lo[by_length].tolist(), hi[by_length].tolist(),
+        g[by_length].tolist(), strict=True,
+    ):  # fmt: skip
+        if graph != current:
+            current, parent = graph, {}
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[ra] = rb
+            kept.append(k)
+    # each kept bridge and the routes from its ends back to their terminals
+    picked = np.array(kept, dtype=np.int64)
+    chosen = [picked]
+    at = np.concatenate([u[picked], v[picked]])
+    while len(at):
+        at = at[pred[at] >= 0]
+        chosen.append(toward[at])
+        at = pred[at]
+    edges = np.unique(np.concatenate(chosen))
+    split = np.searchsorted(edges, edge_at)
+    return [edges[split[i] : split[i + 1]] - edge_at[i] for i in range(len(graphs))]
+
+
 def _route(pred: list[int], toward: list[int], node: int) -> list[int]:
     """The edges from ``node`` back to the source (``pred`` and ``toward`` as lists, per node)."""
     out = []
@@ -379,9 +488,33 @@ def _mehlhorn(
     ``steiner_tree(method="mehlhorn")``, in scipy arrays: the per-district solve is about 5x
     faster than with networkx (``benchmarks/plan_steps.py``), with the same corridors.
     """
-    dist, pred, source = dijkstra(
+    dist, pred, source = _nearest_terminals(matrix, terminals)
+    edges = _Edges.of(u, v, matrix.shape[0]) if edges is None else edges
+    return _mehlhorn_tree(u, v, weight, dist, source, pred.tolist(), edges.toward(pred))
+
+
+def _nearest_terminals(
+    matrix: sparse.csr_matrix, terminals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each node's distance to its nearest terminal, predecessor and that terminal (Dijkstra)."""
+    return dijkstra(
         matrix, directed=True, indices=terminals, min_only=True, return_predecessors=True
     )
+
+
+def _mehlhorn_tree(
+    u: np.ndarray,
+    v: np.ndarray,
+    weight: np.ndarray,
+    dist: np.ndarray,
+    source: np.ndarray,
+    pred: list[int],
+    toward: list[int],
+) -> np.ndarray:
+    """:func:`_mehlhorn`'s steps 2-4, from its first step (:func:`_nearest_terminals`).
+
+    ``pred`` as a list; ``toward``: each node's edge to its predecessor (:meth:`_Edges.toward`).
+    """
     reach = np.isfinite(dist)
     bridge = np.flatnonzero(reach[u] & reach[v] & (source[u] != source[v]))
     bu, bv = u[bridge], v[bridge]
@@ -396,14 +529,12 @@ def _mehlhorn(
         if found is None or d < found[0]:
             best[pair] = (d, k)
     bridges = [k for _, k in best.values()]
-    edges = _Edges.of(u, v, matrix.shape[0]) if edges is None else edges
-    toward, pred_list = edges.toward(pred), pred.tolist()
     chosen: set[int] = set()
     for i in _kruskal([(d, a, b) for (a, b), (d, _) in best.items()]):
         k = bridges[i]
         chosen.add(k)
         for end in (int(u[k]), int(v[k])):
-            chosen.update(_route(pred_list, toward, end))
+            chosen.update(_route(pred, toward, end))
     # the paths run in the nearest-terminal forest and the bridges form a tree of its regions,
     # so the expansion is already a tree whose leaves are terminals (Mehlhorn's step 5 is moot)
     return np.array(sorted(chosen), dtype=np.int64)

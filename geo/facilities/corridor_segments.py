@@ -13,6 +13,7 @@ May import: numpy, pandas, shapely, geo.core and :mod:`~geo.facilities.corridor_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ import shapely
 
 from geo.core.policy import UTILITIES
 from geo.facilities.corridor_layers import _Context
+
+if TYPE_CHECKING:  # (corridor_costs imports this module)
+    from geo.facilities.corridor_costs import _Tree
 
 _INSIDE_M = 0.5
 
@@ -36,6 +40,11 @@ class _Pending:
     items: list[tuple[str, str, shapely.Geometry | None]]
     ends: np.ndarray  # (straight edges, 2 ends, x and y), m; either way round
     inside: shapely.Geometry
+    # or, for a district of one utility group (``items`` empty): its utilities, whether each
+    # straight edge is a trunk (else a branch) and its links' lines (the connection), in order
+    utilities: str | None = None
+    trunk: np.ndarray | None = None
+    links: list[shapely.Geometry] | None = None
 
 
 def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
@@ -44,19 +53,38 @@ def _per_metre(utilities: tuple[str, ...], ctx: _Context) -> float:
 
 
 def _pending(
-    edges: dict[object, dict[str, object]],
-    served: dict[object, int],
+    edges: dict[object, dict[str, object]] | None,
+    trees: dict[tuple[str, ...], _Tree],
+    trunks: set[int],
     xy: np.ndarray,
     inside: shapely.Geometry,
 ) -> _Pending:
     """A district's edges (keys as in :class:`geo.facilities.corridor_costs._Tree`) to be cut.
 
-    An edge serving two or more estates is a trunk, else a branch; links to a main are the
-    connection. ``xy``: the graph's nodes (m).
+    ``edges``: the edges of its ``trees`` with their utilities (None: the one tree's, as they
+    are). An edge serving two or more estates (in ``trunks``) is a trunk, else a branch; links
+    to a main are the connection. ``xy``: the graph's nodes (m).
     """
-    names: dict[frozenset[str], str] = {}
     items: list[tuple[str, str, shapely.Geometry | None]] = []
     pairs = []
+    if edges is None:
+        ((carried, tree),) = trees.items()
+        utilities = ",".join(u for u in UTILITIES if u in frozenset(carried))
+        if tree.index is not None and tree.uv is not None:
+            line = tree.index < tree.n_lines
+            trunk = np.isin(tree.index[line], np.fromiter(trunks, dtype=np.int64))
+            linked = [tree.links[i] for i in np.flatnonzero(~line).tolist()]
+            links = [link for link in linked if link is not None]
+            return _Pending([], xy[tree.uv[line]], inside, utilities, trunk, links)
+        for key, ends, link in zip(tree.keys, tree.ends, tree.links, strict=True):
+            if type(key) is tuple:
+                if link is not None:  # the link from a node to a main
+                    items.append((utilities, "connection", link))
+                continue
+            items.append((utilities, "trunk" if key in trunks else "branch", None))
+            pairs.append(ends)
+        return _Pending(items, xy[np.array(pairs, dtype=np.int64).reshape(-1, 2)], inside)
+    names: dict[frozenset[str], str] = {}
     for key, entry in edges.items():
         served_by = frozenset(entry["utilities"])
         utilities = names.get(served_by)
@@ -66,7 +94,7 @@ def _pending(
             if entry["link"] is not None:  # the link from a node to a main
                 items.append((utilities, "connection", entry["link"]))
             continue
-        items.append((utilities, "trunk" if served.get(key, 0) >= 2 else "branch", None))
+        items.append((utilities, "trunk" if key in trunks else "branch", None))
         pairs.append(entry["ends"])
     ends = xy[np.array(pairs, dtype=np.int64).reshape(-1, 2)]  # turned in _straight_lines
     return _Pending(items, ends, inside)
@@ -115,24 +143,8 @@ def _cut_segments(
     district's segments start (one more: the end), the lines and whether each keeps its
     clearance to the buildings (None without buildings).
     """
-    # per district, (utilities, kind) -> its links (a list), or for straight edges the number of
-    # their MultiLineString in ``both`` (made from the coordinates at once, in edge order)
-    every: list[dict[tuple[str, str], list[shapely.Geometry] | int]] = []
-    inner: list[tuple[int, tuple[str, str]]] = []
-    edge_group: list[int] = []
-    for d, p in enumerate(pending):
-        parts: dict[tuple[str, str], list[shapely.Geometry] | int] = {}
-        for utilities, kind, link in p.items:
-            key = (utilities, kind)
-            if link is None:
-                if key not in parts:
-                    parts[key] = len(inner)
-                    inner.append((d, key))
-                edge_group.append(parts[key])  # type: ignore[arg-type]
-            else:
-                parts.setdefault(key, []).append(link)  # type: ignore[union-attr]
-        every.append(parts)
-    both = _straight_lines(pending, np.array(edge_group, dtype=np.int64), len(inner))
+    every, inner, edge_group = _grouped(pending)
+    both = _straight_lines(pending, edge_group, len(inner))
     # the parts outside the district (beyond the estates' red lines) are the connection
     if inner:
         inside = np.array([pending[d].inside for d, _ in inner], dtype=object)
@@ -191,6 +203,49 @@ def _cut_segments(
     ok = _clearance_ok(pieces, np.array(clearances, dtype=float), ctx)
     at = np.searchsorted(np.array(district, dtype=np.int64), np.arange(len(pending) + 1))
     return rows, at.tolist(), pieces, ok
+
+
+def _grouped(
+    pending: list[_Pending],
+) -> tuple[list[dict[tuple[str, str], list[shapely.Geometry] | int]], list, np.ndarray]:
+    """The districts' edges grouped by (utilities, kind), for :func:`_cut_segments`.
+
+    Returns per district, (utilities, kind) -> its links (a list), or for straight edges the
+    number of their group (numbered in order of first appearance, district after district);
+    each group's district and key; and the group of each straight edge (in edge order).
+    """
+    every: list[dict[tuple[str, str], list[shapely.Geometry] | int]] = []
+    inner: list[tuple[int, tuple[str, str]]] = []
+    edge_groups: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    for d, p in enumerate(pending):
+        parts: dict[tuple[str, str], list[shapely.Geometry] | int] = {}
+        if p.utilities is not None and p.trunk is not None:
+            # as the loop below: straight edges grouped by kind in order of first appearance
+            group = np.empty(len(p.trunk), dtype=np.int64)
+            kinds = [("trunk", p.trunk), ("branch", ~p.trunk)]
+            for kind, mask in kinds if len(p.trunk) and p.trunk[0] else kinds[::-1]:
+                if mask.any():
+                    parts[(p.utilities, kind)] = len(inner)
+                    inner.append((d, (p.utilities, kind)))
+                    group[mask] = len(inner) - 1
+            edge_groups.append(group)
+            if p.links:
+                parts[(p.utilities, "connection")] = list(p.links)
+            every.append(parts)
+            continue
+        edge_group: list[int] = []
+        for utilities, kind, link in p.items:
+            key = (utilities, kind)
+            if link is None:
+                if key not in parts:
+                    parts[key] = len(inner)
+                    inner.append((d, key))
+                edge_group.append(parts[key])  # type: ignore[arg-type]
+            else:
+                parts.setdefault(key, []).append(link)  # type: ignore[union-attr]
+        edge_groups.append(np.array(edge_group, dtype=np.int64))
+        every.append(parts)
+    return every, inner, np.concatenate(edge_groups)
 
 
 def _straight_lines(pending: list[_Pending], group: np.ndarray, n: int) -> np.ndarray:

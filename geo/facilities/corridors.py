@@ -57,7 +57,8 @@ Modules
 This module plans the run's districts (in order or in worker processes, memoised by content);
 :mod:`~geo.facilities.corridor_district` plans a batch of districts (connection points, the
 search; the steps that gain from it for the whole batch at once, each district's result the same
-as alone); :mod:`~geo.facilities.corridor_layers` prepares the input layers;
+as alone); :mod:`~geo.facilities.corridor_search` searches a utility group's graph (Steiner tree
+and baseline); :mod:`~geo.facilities.corridor_layers` prepares the input layers;
 :mod:`~geo.facilities.corridor_network` holds the candidate graph and the Steiner tree;
 :mod:`~geo.facilities.corridor_costs` the accounting and tables;
 :mod:`~geo.facilities.corridor_segments` the segments. May import: numpy, geopandas, shapely,

@@ -255,3 +255,184 @@ def test_buffers_done_ahead_in_part_give_the_same_plan(policy):
         planned = _plan_batch(tasks, ctx, ahead)
         assert planned.rows == plain.rows and planned.segments == plain.segments
         assert shapely.to_wkb(planned.geoms).tolist() == shapely.to_wkb(plain.geoms).tolist()
+
+
+def _plain_served(tree, estate_nodes, main):
+    """Estates downstream of each edge of a tree rooted at the network, breadth first.
+
+    As the corridors counted them one tree at a time, before the batch's ``_trunks``.
+    """
+    count_at = defaultdict(int)
+    for node in estate_nodes.values():
+        count_at[node] += 1
+    near = defaultdict(list)
+    for i, (a, b) in enumerate(tree.ends):
+        near[a].append((b, i))
+        near[b].append((a, i))
+    up = {main: (-1, -1)}
+    order = [main]
+    for node in order:
+        for other, i in near[node]:
+            if other not in up:
+                up[other] = (node, i)
+                order.append(other)
+    below = dict(count_at)
+    served = {}
+    for node in reversed(order[1:]):
+        parent, i = up[node]
+        served[tree.keys[i]] = below.get(node, 0)
+        below[parent] = below.get(parent, 0) + below.get(node, 0)
+    return served
+
+
+@st.composite
+def _district_trees(draw):
+    """A district: a few trees on nodes 0..n (n: the network), some of its members' nodes."""
+    from geo.facilities.corridor_costs import _Tree
+
+    n = draw(st.integers(1, 12))
+    trees = []
+    for _ in range(draw(st.integers(1, 3))):
+        # a random tree on some nodes, rooted at n; links to the network keyed by tuples
+        nodes = draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n))
+        placed, ends, keys = [n], [], []
+        for node in nodes:
+            parent = draw(st.sampled_from(placed))
+            ends.append((node, parent) if draw(st.booleans()) else (parent, node))
+            keys.append(("main", node, ("water",)) if parent == n else node * 100 + parent)
+            placed.append(node)
+        if draw(st.booleans()) and n >= 2 and not {n - 1, n - 2} & set(placed):
+            # an edge the network does not reach
+            ends.append((n - 1, n - 2))
+            keys.append(9999)
+        order = draw(st.permutations(range(len(ends))))
+        listed = ([keys[i] for i in order], [ends[i] for i in order])
+        trees.append(_Tree(*listed, [1.0] * len(ends), [None] * len(ends)))
+    members = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6))
+    return trees, {f"e{i}": node for i, node in enumerate(members)}, n
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_district_trees(), max_size=5))
+def test_trunks_of_a_batch_are_the_breadth_first_counts_of_each_tree(districts):
+    """Members anywhere (several at one node, or off the trees), trees in any edge order."""
+    from geo.facilities.corridor_costs import _trunks
+
+    want = []
+    for trees, estate_nodes, main in districts:
+        served = defaultdict(int)
+        for tree in trees:
+            for key, n in _plain_served(tree, estate_nodes, main).items():
+                served[key] = max(served[key], n)
+        want.append({k for k, n in served.items() if n >= 2 and type(k) is not tuple})
+    assert _trunks(districts) == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8), st.booleans()), max_size=14),
+    st.sets(st.integers(0, 20)),
+    st.lists(st.booleans(), min_size=3, max_size=3),
+)
+def test_a_single_trees_arrays_give_the_segments_of_its_edge_table(edges, trunk_picks, links):
+    """One utility group's tree: its arrays, its lists and the merged edge table cut alike."""
+    from geo.core.policy import load_policy
+    from geo.facilities.corridor_costs import _network_figures, _Tree
+    from geo.facilities.corridor_layers import _Context
+    from geo.facilities.corridor_segments import _cut_segments, _pending
+
+    ctx = _Context(crs=GK, policy=load_policy())
+    xy = np.array([(x * 7.0, y * 5.0) for x in range(3) for y in range(3)] + [(50.0, 50.0)])
+    pairs = list(dict.fromkeys((min(a, b), max(a, b)) for a, b, _ in edges if a != b))
+    index = list(range(len(pairs)))
+    ends = list(pairs)
+    lines = [LineString([(60, 60), (70, 70)]), None, LineString([(0, 0), (-10, 0)])]
+    n_lines = 21
+    for i, wanted in enumerate(links):  # links to the network (node 9), some with a line
+        if wanted:
+            index.append(n_lines + i)
+            ends.append((i, 9))
+    keys = [
+        k if k < n_lines else ("main", ends[j][0], ("water", "gas")) for j, k in enumerate(index)
+    ]
+    link_lines = [None if k < n_lines else lines[k - n_lines] for k in index]
+    lengths = [float(np.hypot(*(xy[a] - xy[b]))) for a, b in ends]
+    arrays = _Tree(
+        keys, ends, lengths, link_lines, np.array(index, dtype=np.int64),
+        np.array(ends, dtype=np.int64).reshape(-1, 2), n_lines,
+    )  # fmt: skip
+    listed = _Tree(keys, ends, lengths, link_lines)
+    trees = {("water", "gas"): arrays}
+    trunks = {k for k in trunk_picks if k < len(pairs)}
+    inside = box(-1, -1, 8, 6)
+    table = _network_figures({("water", "gas"): listed, ("power",): _Tree([], [], [], [])}, ctx)[0]
+    table = {k: {**e, "utilities": {"water", "gas"}} for k, e in table.items()}
+    cut = [
+        _cut_segments([_pending(None, trees, trunks, xy, inside)], ctx),
+        _cut_segments([_pending(None, {("water", "gas"): listed}, trunks, xy, inside)], ctx),
+        _cut_segments([_pending(table, trees, trunks, xy, inside)], ctx),
+    ]
+    for rows, at, geoms, ok in cut[1:]:
+        assert rows == cut[0][0] and at == cut[0][1] and ok is None and cut[0][3] is None
+        assert shapely.to_wkb(geoms).tolist() == shapely.to_wkb(cut[0][2]).tolist()
+
+
+def _plain_search_graph(net, candidates, group, ctx):
+    """A group's search graph as made one at a time (before the batch's ``_search_graphs``)."""
+    from geo.facilities.corridor_segments import _per_metre
+
+    per_metre = _per_metre(group.utilities, ctx)
+    c = ctx.policy.corridors
+    connection_m = c.connection_yuan * len(group.utilities) / per_metre if per_metre > 0 else 0.0
+    main = len(net.xy)
+    linked_nodes = sorted(candidates)
+    linked = np.array(linked_nodes, dtype=np.int64)
+    link_m = np.array([candidates[n][0] for n in linked_nodes], dtype=float)
+    return (
+        main + 1,
+        np.concatenate([net.u, linked]),
+        np.concatenate([net.v, np.full(len(linked), main)]),
+        np.concatenate([net.w, link_m]),
+        np.concatenate([net.w, link_m + connection_m]),
+        len(net.u),
+        group.utilities,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 9),
+            st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8), st.floats(0.1, 50))),
+            st.dictionaries(st.integers(0, 8), st.floats(0, 30), max_size=4),
+            st.sampled_from([("water",), ("rain", "sewage"), ("water", "gas", "power")]),
+        ),
+        max_size=6,
+    )
+)
+def test_search_graphs_of_a_batch_are_each_groups_graph(specs):
+    """Graphs of any size (edges or none, links or none), groups of different utilities."""
+    from geo.core.policy import load_policy
+    from geo.facilities.corridor_layers import _Context, _Group
+    from geo.facilities.corridor_network import _Network
+    from geo.facilities.corridor_search import _search_graphs
+
+    ctx = _Context(crs=GK, policy=load_policy())
+    items = []
+    for n, edges, links, utilities in specs:
+        pairs = [(a % n, b % n, w) for a, b, w in edges if a % n < b % n]
+        net = _Network(
+            np.zeros((n, 2)),
+            np.array([a for a, _, _ in pairs], dtype=np.int64),
+            np.array([b for _, b, _ in pairs], dtype=np.int64),
+            np.array([w for _, _, w in pairs], dtype=float),
+        )
+        candidates = {node % n: (m, None) for node, m in links.items()}
+        items.append((net, candidates, _Group(utilities, "roads")))
+    for search, item in zip(_search_graphs(items, ctx), items, strict=True):
+        plain = _plain_search_graph(*item, ctx)
+        got = (search.n, search.u, search.v, search.length, search.weight)
+        assert all(np.array_equal(x, y) for x, y in zip(got, plain[:5], strict=True))
+        assert [search.u.dtype, search.v.dtype] == [plain[1].dtype, plain[2].dtype]
+        assert (search.n_lines, search.utilities) == plain[5:]

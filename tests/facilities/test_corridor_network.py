@@ -107,7 +107,7 @@ def test_listing_order_is_networkx_edge_order(n, data):
     """Trees are listed as a networkx graph built from their edges in order lists them."""
     import networkx as nx
 
-    from geo.facilities.corridor_district import _listing_order
+    from geo.facilities.corridor_search import _listing_order
 
     pairs = data.draw(
         st.permutations(
@@ -128,6 +128,23 @@ def test_listing_order_is_networkx_edge_order(n, data):
     graph.add_edges_from(pairs)
     listed = [pairs[i] for i in _listing_order(a, b)]
     assert [tuple(sorted(e)) for e in graph.edges()] == listed
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)).filter(lambda p: p[0] != p[1]))
+    )
+)
+def test_listing_orders_of_a_batch_are_each_trees_order(trees):
+    """Edges either way round, nodes from 0 up, empty trees; each as listed alone."""
+    from geo.facilities.corridor_search import _listing_order, _listing_orders
+
+    pairs = [
+        (np.array([e[0] for e in t], dtype=np.int64), np.array([e[1] for e in t])) for t in trees
+    ]
+    want = [_listing_order(a.tolist(), b.tolist()) for a, b in pairs]
+    assert _listing_orders(pairs) == want
 
 
 def test_corridor_reach_covers_search_radius_gap_and_clearance():
@@ -334,3 +351,43 @@ def test_mehlhorn_is_the_tree_first_written(n, pairs, picks):
     assert np.array_equal(
         _mehlhorn(matrix, u, v, w, terminals), _plain_mehlhorn(matrix, u, v, w, terminals)
     )
+
+
+@st.composite
+def _steiner_graph(draw):
+    """A graph of 2-30 nodes with many equal lengths, unreached parts, and its terminals."""
+    n = draw(st.integers(2, 30))
+    pairs = draw(
+        st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29), st.integers(1, 4)), max_size=80)
+    )
+    picks = draw(st.sets(st.integers(0, 29), min_size=1, max_size=8))
+    distinct = sorted(
+        {(min(a, b) % n, max(a, b) % n): w for a, b, w in pairs if a % n != b % n}.items()
+    )
+    u = np.array([a for (a, _), _ in distinct], dtype=np.int64)
+    v = np.array([b for (_, b), _ in distinct], dtype=np.int64)
+    w = np.array([float(w) for _, w in distinct])
+    return n, u, v, w, np.array(sorted({p % n for p in picks}))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_steiner_graph(), max_size=6))
+def test_mehlhorn_trees_of_a_batch_are_each_graphs_tree(graphs):
+    """The batch's trees (graphs side by side) are those of each graph alone."""
+    from geo.facilities.corridor_network import (
+        _Edges,
+        _mehlhorn,
+        _mehlhorn_trees,
+        _nearest_terminals,
+        _scan_csr,
+        _towards_flat,
+    )
+
+    found = []
+    for n, u, v, w, terminals in graphs:
+        dist, pred, source = _nearest_terminals(_scan_csr(n, u, v, w), terminals)
+        toward, _ = _towards_flat([(_Edges.of(u, v, n), pred)])
+        found.append((dist, source, pred, toward))
+    trees = _mehlhorn_trees([(u, v, w) for _, u, v, w, _ in graphs], found)
+    for (n, u, v, w, terminals), tree in zip(graphs, trees, strict=True):
+        assert np.array_equal(tree, _mehlhorn(_scan_csr(n, u, v, w), u, v, w, terminals))
