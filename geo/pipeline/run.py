@@ -59,6 +59,8 @@ def run_plan(
     join the survey; eligibility; adjacency (barriers: layers plus policy road classes); districts
     (inside one unit of ``districts.keep_within_level`` where that column has values); priority;
     shared corridors (:mod:`geo.facilities.corridors`; layers ``corridors`` and ``corridor_utilities``).
+    The adjacency is built in a thread while the survey join, eligibility and investment run
+    (:func:`adjacency_alongside`; same result, notes and errors as one after the other).
     ``workers`` processes plan the districts' corridors side by side (same result; see
     :func:`geo.facilities.corridors.plan_corridors`).
 
@@ -366,7 +368,7 @@ def prepare_estates(
 
     Used by the distributed engine, so it prepares estates as :func:`run_plan` does
     (:func:`project_estates`, then :func:`describe_estates`; ``run_plan`` builds the adjacency
-    between the two). Returns the estates in the metric CRS, that CRS, and what the survey
+    alongside the second). Returns the estates in the metric CRS, that CRS, and what the survey
     join did (or None).
 
     Raises
