@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -79,9 +79,7 @@ def run_plan(
         # survey join, eligibility and investment on this core, adjacency on the other (issue 20)
         estates, survey_report = describe_estates(estates, inputs, policy, quality, progress)
         note_progress(progress, 0.45, "building the adjacency graph")
-        graph, edges = adjacency.result()
-    if not same_shapes(estates, adjacency.shapes):  # never, by describe_estates: a guard
-        graph, edges = _adjacency(estates, barriers, policy)
+        graph, edges = adjacency.result(estates)
     note_progress(progress, 0.65, "grouping districts")
     membership, districts = form_districts(
         estates, graph, policy, unit_column=district_unit_column(estates, policy)
@@ -486,16 +484,26 @@ def same_shapes(these: gpd.GeoDataFrame, those: gpd.GeoDataFrame) -> bool:
     )
 
 
-class _Alongside:
-    """The adjacency started by :func:`adjacency_alongside`: its future and the shapes it used."""
+@dataclass(frozen=True)
+class AdjacencyAlongside:
+    """The adjacency started by :func:`adjacency_alongside`: its thread's future and inputs."""
 
-    def __init__(self, future: Future[tuple[nx.Graph, gpd.GeoDataFrame]], shapes: gpd.GeoDataFrame):
-        self.future = future
-        self.shapes = shapes
+    future: Future[tuple[nx.Graph, gpd.GeoDataFrame]]
+    shapes: gpd.GeoDataFrame  # what it is built from (adjacency_shapes)
+    barriers: Callable[[BlockingAreas | None], gpd.GeoDataFrame | None]
+    policy: Policy
 
-    def result(self) -> tuple[nx.Graph, gpd.GeoDataFrame]:
-        """The graph and edges (waits for them); an error of the adjacency is raised here."""
-        return self.future.result()
+    def result(self, estates: gpd.GeoDataFrame) -> tuple[nx.Graph, gpd.GeoDataFrame]:
+        """The graph and edges of ``estates`` (waits for the thread; its error is raised here).
+
+        Those built in the thread when ``estates`` have the rows, ids and shapes they were
+        built from (:func:`same_shapes`; :func:`describe_estates` never changes them), else
+        (a guard, should a step ever move rows) built again from ``estates``, here.
+        """
+        graph, edges = self.future.result()
+        if same_shapes(estates, self.shapes):
+            return graph, edges
+        return _adjacency(estates, self.barriers, self.policy)
 
 
 @contextlib.contextmanager
@@ -503,7 +511,7 @@ def adjacency_alongside(
     estates: gpd.GeoDataFrame,
     barriers: Callable[[BlockingAreas | None], gpd.GeoDataFrame | None],
     policy: Policy,
-) -> Iterator[_Alongside]:
+) -> Iterator[AdjacencyAlongside]:
     """Build the adjacency of ``estates`` (:func:`_adjacency`) in a thread while the block runs.
 
     The adjacency depends on the estates' ids and shapes, the barriers and the adjacency
@@ -512,11 +520,11 @@ def adjacency_alongside(
     (:func:`geo.core._machine.alongside`: its pair tests and shared boundaries are GEOS calls,
     which release the GIL). It gets :func:`adjacency_shapes`, a frame of its own, and the
     barriers' function (which reads the input layers, never written by the run). Yields the
-    started adjacency: ``.result()`` gives ``(graph, edges)`` and raises its error, in the
-    caller's thread; ``.shapes`` is the frame it was built from, for the caller to check with
-    :func:`same_shapes` that the estates it goes on with still have those rows, ids and shapes.
-    Leaving the block waits for the thread (an error of the block is raised after it).
+    started adjacency: ``.result(estates)`` gives ``(graph, edges)`` of the estates the caller
+    goes on with, or raises the thread's error, in the caller's thread (see
+    :class:`AdjacencyAlongside`). Leaving the block waits for the thread (an error of the block
+    is raised after it, as if the adjacency had not started).
     """
     shapes = adjacency_shapes(estates)
     with alongside(_adjacency, shapes, barriers, policy) as future:
-        yield _Alongside(future, shapes)
+        yield AdjacencyAlongside(future, shapes, barriers, policy)
