@@ -195,3 +195,24 @@ def test_with_the_apps_memos_a_replan_reuses_the_adjacency(policy, builds):
     _same_layers(first, fresh)
     assert again.adjacency is first.adjacency
     assert list(again.estates["status"])[:4] == ["eligible", "eligible", "extension", "extension"]
+
+
+def test_the_barriers_alongside_the_shared_boundaries_give_the_same_edges(policy, monkeypatch):
+    """Inside build_adjacency the shared boundaries are computed in a thread while the barriers
+    are asked for and tested: the edges of one core (one after the other) again."""
+    estates, crs = run.project_estates(_inputs())
+    asked: list[str] = []
+
+    def canal(areas):
+        asked.append(threading.current_thread().name)
+        return barrier_layer(_inputs(), policy, crs, areas=areas)
+
+    settings = {"tolerance_m": policy.adjacency.tolerance_m, "barriers": canal}
+    _, edges = build_adjacency(estates, **settings)
+    monkeypatch.setattr(_machine, "cores", lambda: 1)
+    _, alone = build_adjacency(estates, **settings)
+    assert_frame_equal(pd.DataFrame(edges), pd.DataFrame(alone))
+    # the facing 100 m side and 15 m of the two sides next to it (within 25 m of a square 10 m
+    # away), 130 m less the polygonal buffer's corners
+    assert list(edges["shared_boundary_m"]) == [129.7] * 4
+    assert asked == [threading.current_thread().name] * 2  # in the caller's thread
