@@ -1,8 +1,9 @@
 """Facts about the machine a run uses, work spread over its cores, and the collector.
 
 Array work split over threads (:func:`in_threads`), one step run alongside the caller's
-(:func:`alongside`), and the cyclic garbage collector paused for steps that make many
-short-lived objects (:func:`collector_paused`, shared by every thread of the process).
+(:func:`alongside`), the cyclic garbage collector paused for steps that make many
+short-lived objects (:func:`collector_paused`, shared by every thread of the process), and the
+memory threads freed given back (:func:`release_free_memory`).
 
 May import: the standard library and numpy only.
 """
@@ -10,6 +11,7 @@ May import: the standard library and numpy only.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import gc
 import itertools
@@ -125,3 +127,27 @@ def alongside(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> Iterat
         return
     with ThreadPoolExecutor(1, thread_name_prefix="lianpian-alongside") as pool:
         yield pool.submit(func, *args, **kwargs)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """The C library's ``malloc_trim`` (glibc), or None where it has none (macOS, Windows, musl)."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory() -> None:
+    """Give the memory this process has freed back to the system, where the C library can.
+
+    Each thread allocates from an arena of its own in the C library's heap, and what is freed
+    there stays reserved to it: after a step run in threads (:func:`alongside`,
+    :func:`in_threads`), the others cannot reuse it, and the process keeps it resident. glibc's
+    ``malloc_trim(0)`` returns the free pages of every arena (issue 20: at 220,000 tiled
+    estates, 26 ms after the adjacency, and 300 MB off the plan's peak resident memory).
+    Elsewhere it does nothing. Never changes a value.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)

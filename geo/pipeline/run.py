@@ -20,7 +20,7 @@ import pandas as pd
 from pyproj import CRS
 
 from geo.core import _memo
-from geo.core._machine import alongside
+from geo.core._machine import alongside, release_free_memory
 from geo.core._memo import Memo, digest
 from geo.core.crs import metric_crs_for
 from geo.core.errors import InputError, QualityReport
@@ -80,6 +80,7 @@ def run_plan(
         estates, survey_report = describe_estates(estates, inputs, policy, quality, progress)
         note_progress(progress, 0.45, "building the adjacency graph")
         graph, edges = adjacency.result(estates)
+    release_free_memory()  # what the adjacency's threads freed stays resident otherwise
     note_progress(progress, 0.65, "grouping districts")
     membership, districts = form_districts(
         estates, graph, policy, unit_column=district_unit_column(estates, policy)

@@ -84,3 +84,13 @@ def test_a_pause_keeps_a_collector_that_was_off_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_free_memory_is_given_back_through_the_c_library_where_it_can(monkeypatch):
+    asked: list[int] = []
+    monkeypatch.setattr(_machine, "_malloc_trim", lambda: asked.append)
+    _machine.release_free_memory()
+    assert asked == [0]  # malloc_trim(0): every arena, no pad kept
+    monkeypatch.setattr(_machine, "_malloc_trim", lambda: None)  # no such function here
+    _machine.release_free_memory()
+    assert asked == [0]
