@@ -5,9 +5,11 @@ with the main steps wrapped by timers, then prints the total, the peak resident 
 process and, per step, the seconds spent in it, the resident memory when it ended and the peak so
 far (the step where the peak jumps is where it was reached). Nested steps are inside their
 callers: ``read_vector`` is inside the ``read_*`` steps, ``join_survey`` and
-``assess_eligibility`` inside ``prepare_estates``. CPU time is this process's (``time.process_time``): with ``--workers 1``
-the corridors run here too, so on a shared machine the CPU column is the steady one. Not part of
-``./dev bench``: a tool to see what to speed up next.
+``assess_eligibility`` inside ``describe_estates``. CPU time is this process's (``time.process_time``): with ``--workers 1``
+the corridors run here too, so on a shared machine the CPU column is the steady one. Steps that run
+side by side overlap in wall time, and each one's CPU counts the other's too: ``_adjacency``
+(``build_adjacency`` and its memo, in a thread) runs while ``describe_estates`` does (issue 20).
+Not part of ``./dev bench``: a tool to see what to speed up next.
 
 Run: ``python benchmarks/plan_steps.py [--estates 220000] [plan options, e.g. --workers 1]``.
 """
@@ -42,7 +44,10 @@ STEPS = (
     ("geo.pipeline.inputs", "_start_layers"),  # barriers and roads read, validity left running
     ("geo.core.schema", "coerce_attributes"),
     ("geo.pipeline.inputs", "check_reference_offset"),
-    ("geo.pipeline.run", "prepare_estates"),
+    ("geo.pipeline.run", "prepare_estates"),  # the distributed engine's
+    ("geo.pipeline.run", "project_estates"),
+    ("geo.pipeline.run", "describe_estates"),  # alongside _adjacency
+    ("geo.pipeline.run", "_adjacency"),
     ("geo.planning.survey", "join_survey"),
     ("geo.planning.eligibility", "assess_eligibility"),
     ("geo.pipeline.inputs", "barrier_layer"),
