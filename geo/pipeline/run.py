@@ -26,6 +26,7 @@ from geo.core.crs import metric_crs_for
 from geo.core.errors import InputError, QualityReport
 from geo.core.messages import column_word, msg
 from geo.core.policy import Policy, load_policy
+from geo.core.reproject import to_crs
 from geo.facilities.corridors import CorridorPlan, plan_corridors
 from geo.facilities.elderly import assess_elderly_care, coverage_rings, gap_estates
 from geo.pipeline.inputs import barrier_layer
@@ -412,7 +413,7 @@ def project_estates(
         )
     note_progress(progress, 0.05, "choosing the metric CRS")
     crs = metric_crs_for(inputs.estates)
-    estates = inputs.estates.to_crs(crs)
+    estates = to_crs(inputs.estates, crs)  # PROJ on all cores, the same coordinates
     if inputs.boundaries is not None:
         note_progress(progress, 0.1, "assigning administrative units")
         units = assign_units(estates, inputs.boundaries.to_crs(crs))
