@@ -61,7 +61,8 @@ STEPS = (
     ("geo.planning.priority", "score_estates"),
     ("geo.planning.priority", "score_districts"),
     ("geo.facilities.corridors", "plan_corridors"),
-    ("geo.io", "write_layers"),
+    ("geo.io.writers", "_write_unsynced"),  # a layer written ahead, in a thread (inside corridors)
+    ("geo.io.writers", "GeoPackageWriter.write"),  # the other layers, after the run
 )
 
 
@@ -81,7 +82,31 @@ def _timed(
     cpu: dict[str, float],
     memory: dict[str, tuple[float, float]],
 ) -> None:
-    """Wrap ``module.name`` with a timer wherever a loaded geo module holds it (imported by name)."""
+    """Wrap ``module.name`` with a timer wherever a loaded geo module holds it (imported by name).
+
+    ``Class.method`` names wrap the method on its class.
+    """
+
+    def timer(func: Any) -> Any:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+                cpu[name] = cpu.get(name, 0.0) + time.process_time() - cpu_started
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                before = memory.get(name, (0.0, 0.0))
+                memory[name] = (max(before[0], _rss_mb()), max(before[1], peak))
+
+        return wrapper
+
+    if "." in name:
+        owner_name, method = name.split(".", 1)
+        owner = getattr(importlib.import_module(module_name), owner_name)
+        setattr(owner, method, timer(getattr(owner, method)))
+        return
     func = getattr(importlib.import_module(module_name), name, None)
     if func is None:  # moved: look for it in the package
         found = [m for k, m in sys.modules.items() if k.startswith("geo") and hasattr(m, name)]
@@ -89,19 +114,7 @@ def _timed(
             print(f"(step {module_name}.{name} not found: not timed)")
             return
         func = getattr(found[0], name)
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started, cpu_started = time.perf_counter(), time.process_time()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
-            cpu[name] = cpu.get(name, 0.0) + time.process_time() - cpu_started
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            before = memory.get(name, (0.0, 0.0))
-            memory[name] = (max(before[0], _rss_mb()), max(before[1], peak))
-
+    wrapper = timer(func)
     for key, module in list(sys.modules.items()):
         if key.startswith("geo") and getattr(module, name, None) is func:
             setattr(module, name, wrapper)
