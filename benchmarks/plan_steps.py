@@ -8,7 +8,9 @@ callers: ``read_vector`` is inside the ``read_*`` steps, ``join_survey`` and
 ``assess_eligibility`` inside ``describe_estates``. CPU time is this process's (``time.process_time``): with ``--workers 1``
 the corridors run here too, so on a shared machine the CPU column is the steady one. Steps that run
 side by side overlap in wall time, and each one's CPU counts the other's too: ``_adjacency``
-(``build_adjacency`` and its memo, in a thread) runs while ``describe_estates`` does (issue 20).
+(``build_adjacency`` and its memo, in a thread) runs while ``describe_estates`` does, and
+``_write_unsynced`` (the estates layer written ahead, in a thread) while ``plan_corridors`` does
+(issue 20).
 Not part of ``./dev bench``: a tool to see what to speed up next.
 
 Run: ``python benchmarks/plan_steps.py [--estates 220000] [plan options, e.g. --workers 1]``.
