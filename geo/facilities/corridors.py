@@ -79,7 +79,7 @@ import shapely
 from pyproj import CRS
 
 from geo.core import _memo
-from geo.core._machine import collector_paused
+from geo.core._machine import alongside, collector_paused
 from geo.core._memo import Memo, digest
 from geo.core.errors import QualityReport
 from geo.core.messages import msg
@@ -321,23 +321,21 @@ _FORK_STATE: tuple[list, _Context, _Buffered | None] | None = None
 def _buffering_ahead(outlines: np.ndarray | None, policy: Policy) -> Iterator[dict[int, _Buffered]]:
     """Buffer the districts in a thread while the block runs; then ``{0: what was done}``.
 
-    Nothing is buffered ahead without ``outlines`` (empty dict). The thread stops when the block
-    ends (after at most a few more districts), before any process is forked.
+    Nothing is buffered ahead without ``outlines`` (empty dict). The thread
+    (:func:`geo.core._machine.alongside`) stops when the block ends (after at most a few more
+    districts), before any process is forked; an error in it is raised here.
     """
     done: dict[int, _Buffered] = {}
     if outlines is None or not len(outlines):
         yield done
         return
     stop = threading.Event()
-    thread = threading.Thread(
-        target=lambda: done.setdefault(0, buffer_ahead(outlines, policy, stop)), daemon=True
-    )
-    thread.start()
-    try:
-        yield done
-    finally:
-        stop.set()
-        thread.join()
+    with alongside(buffer_ahead, outlines, policy, stop) as buffered:
+        try:
+            yield done
+        finally:
+            stop.set()
+    done[0] = buffered.result()
 
 
 def _plan_districts(

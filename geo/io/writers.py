@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -69,8 +70,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                     os.fsync(handle.fileno())
             tmp_path.replace(target)
         finally:
-            for leftover in target.parent.glob(f"{tmp_path.name}*"):
-                leftover.unlink(missing_ok=True)
+            _remove_with_side_files(tmp_path)
     except OSError as exc:
         if exc.errno in _WRITE_ERRORS:
             raise OutputError(
@@ -116,6 +116,12 @@ def _temporary_beside(target: Path) -> Path:
     os.close(fd)
     Path(tmp).unlink()
     return Path(tmp)
+
+
+def _remove_with_side_files(path: Path) -> None:
+    """Remove ``path`` and what SQLite kept beside it (``-journal``, ``-wal``, ``-shm``), if there."""
+    for leftover in path.parent.glob(f"{glob.escape(path.name)}*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _disk_full(folder: Path) -> bool:
@@ -255,8 +261,7 @@ class GeoPackageWriter:
     def _discard(self) -> None:
         """Remove the file written ahead, if it was not put in place."""
         if self._file is not None:
-            for leftover in self._file.parent.glob(f"{self._file.name}*"):
-                leftover.unlink(missing_ok=True)
+            _remove_with_side_files(self._file)
             self._file = None
         self._ahead = []
 

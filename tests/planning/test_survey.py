@@ -157,14 +157,18 @@ def test_the_run_writes_the_survey_join_layer_and_the_summary_lines(policy):
     assert lines[1].endswith("still needs_survey: 1")
 
 
-def test_a_survey_id_whose_name_is_another_estates_is_reported():
-    estates = make_estates(
+def _estates_in_a_row(*ids_and_names: tuple[str, str]):
+    """Estates of 100 m squares 100 m apart along x, with the given ids and names."""
+    return make_estates(
         [
-            {"estate_id": "1", "name": "朝晖一区", "geometry": box(0, 0, 100, 100)},
-            {"estate_id": "2", "name": "潮鸣苑", "geometry": box(200, 0, 300, 100)},
-            {"estate_id": "3", "name": "", "geometry": box(400, 0, 500, 100)},
+            {"estate_id": i, "name": n, "geometry": box(200 * k, 0, 200 * k + 100, 100)}
+            for k, (i, n) in enumerate(ids_and_names)
         ]
     )
+
+
+def test_a_survey_id_whose_name_is_another_estates_is_reported():
+    estates = _estates_in_a_row(("1", "朝晖一区"), ("2", "潮鸣苑"), ("3", ""))
     survey = survey_rows(
         estate_id=["1", "2", "3"],
         name=["潮鸣苑", "潮鸣苑小区", "朝晖一区"],  # row 2: id 1 but 潮鸣苑's name
@@ -178,13 +182,7 @@ def test_a_survey_id_whose_name_is_another_estates_is_reported():
 
 def test_an_id_written_as_a_decimal_names_the_estate_of_its_whole_number():
     """``4477360.0`` (a spreadsheet's id column with gaps) joins estate 4477360, with a note."""
-    estates = make_estates(
-        [
-            {"estate_id": "4477360", "name": "流水西苑", "geometry": box(0, 0, 100, 100)},
-            {"estate_id": "12.0", "name": "朝晖一区", "geometry": box(200, 0, 300, 100)},
-            {"estate_id": "7", "name": "潮鸣苑", "geometry": box(400, 0, 500, 100)},
-        ]
-    )
+    estates = _estates_in_a_row(("4477360", "流水西苑"), ("12.0", "朝晖一区"), ("7", "潮鸣苑"))
     survey = survey_rows(
         estate_id=["4477360.0", "12.0", "7.0", "7", "8.0"],
         name=["", "", "", "", ""],
