@@ -95,13 +95,27 @@ def child(kind: str, n: int, out: str, extra: list[str]) -> None:
     import pandas as pd
     import pyogrio
 
-    from geo.cli import main
+    from geo.cli import run
     from geo.pipeline import load_inputs
 
     t = tiled_inputs(n)
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
     started = time.perf_counter()
+
+    def finish(summary: dict[str, object]) -> None:
+        seconds = time.perf_counter() - started
+        stop.set()
+        thread.join()
+        emit(
+            {
+                "seconds": seconds,
+                "tree_peak_mb": tree_peak[0] / 2**20,
+                "sampler_cpu_s": sampler_cpu[0],
+                **summary,
+            }
+        )
+
     if kind == "bare":
         frames = [
             pyogrio.read_dataframe(*item.rsplit("::", 1)) for item in (t.estates, t.water, t.roads)
@@ -125,21 +139,14 @@ def child(kind: str, n: int, out: str, extra: list[str]) -> None:
         )
         summary = {"estates": len(inputs.estates)}
     else:
-        code = main(["plan", *argv, *extra])
-        if code != 0:
-            raise SystemExit(code)
-        summary = {}
-    seconds = time.perf_counter() - started
-    stop.set()
-    thread.join()
-    emit(
-        {
-            "seconds": seconds,
-            "tree_peak_mb": tree_peak[0] / 2**20,
-            "sampler_cpu_s": sampler_cpu[0],
-            **summary,
-        }
-    )
+        # as the console script runs it: the process ends without freeing the plan (geo.cli.run)
+        def done(code: int) -> None:
+            if code != 0:
+                raise SystemExit(code)
+            finish({})
+
+        run(["plan", *argv, *extra], when_done=done)
+    finish(summary)
 
 
 RUNS = (

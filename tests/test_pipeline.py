@@ -1,6 +1,10 @@
 """The end-to-end planning run through the CLI: demo data, and the real Hangzhou data."""
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -9,7 +13,7 @@ import pyogrio
 import pytest
 import shapely
 
-from geo.cli import main
+from geo.cli import main, run
 from geo.core.policy import load_policy
 from geo.pipeline import load_inputs, run_plan
 
@@ -82,6 +86,42 @@ def test_demo_run(tmp_path, capsys):
     estates, districts = check_output(out, printed, load_policy())
     assert len(districts) >= 2
     assert estates["street"].notna().all()  # units from the demo boundaries
+
+
+def test_the_console_script_ends_after_a_plan_without_freeing_it(tmp_path, capsys):
+    """``python -m geo.cli plan`` (geo.cli.run): the same file and summary as main(), exit 0."""
+    ours = tmp_path / "ours.gpkg"
+    done = subprocess.run(
+        [sys.executable, "-m", "geo.cli", "plan", "--out", str(tmp_path / "script.gpkg")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert main(["plan", "--out", str(ours)]) == 0
+    # everything printed reached the pipe before the process ended (flushed), the file is whole
+    assert done.stdout.rstrip().splitlines()[-1].startswith("written: ")
+    assert _summary_counts(done.stdout) == _summary_counts(capsys.readouterr().out)
+    assert (
+        pyogrio.list_layers(tmp_path / "script.gpkg").tolist() == pyogrio.list_layers(ours).tolist()
+    )
+    for layer in ("estates", "districts", "corridors"):
+        a = gpd.read_file(ours, layer=layer)
+        b = gpd.read_file(tmp_path / "script.gpkg", layer=layer)
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_the_console_script_exits_as_usual_when_nothing_was_kept(tmp_path, capsys):
+    """A failed plan keeps nothing: ``sys.exit`` with its code, after ``when_done`` saw it."""
+    seen = []
+    out = tmp_path / "x.gpkg"
+    with pytest.raises(SystemExit) as exited:
+        run(["plan", "--estates", str(tmp_path / "missing.gpkg"), "--out", str(out)],
+            when_done=seen.append)  # fmt: skip
+    assert exited.value.code == 2 and seen == [2]
+    assert "file not found" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_the_summary_follows_the_interface_language(tmp_path, capsys, monkeypatch):

@@ -1,7 +1,5 @@
 """``python -m geo.cli``: the ``lianpian`` command."""
 
-import sys
+from geo.cli import run
 
-from geo.cli import main
-
-sys.exit(main())
+run()
