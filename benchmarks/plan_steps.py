@@ -23,6 +23,7 @@ import functools
 import importlib
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -133,23 +134,29 @@ def main(argv: list[str] | None = None) -> int:
     for module_name, name in STEPS:
         _timed(module_name, name, seconds, cpu, memory)
     t = tiled_inputs(args.estates)
-    with tempfile.TemporaryDirectory() as tmp:
-        started, cpu_started = time.perf_counter(), time.process_time()
-        out = str(Path(tmp) / "plan.gpkg")
-        inputs = ["--estates", t.estates, "--survey", t.survey, "--barriers", t.water]
-        code = geo.cli.main(["plan", *inputs, "--roads", t.roads, "--out", out, *extra])
+    tmp = tempfile.mkdtemp(prefix="lianpian-plan-steps-")
+    started, cpu_started = time.perf_counter(), time.process_time()
+
+    def done(code: int) -> None:  # as the console script ends: the plan is not freed (geo.cli.run)
         total = time.perf_counter() - started
         total_cpu = time.process_time() - cpu_started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"\n{args.estates:,} estates: {total:.1f} s wall, {total_cpu:.1f} s CPU, "
-        f"peak {peak:,.0f} MB (this process); load average {os.getloadavg()[0]:.1f}"
-    )
-    print(f"  {'step':<24} {'wall':>8} {'CPU':>8} {'RSS after':>10} {'peak so far':>12}")
-    for name, value in seconds.items():
-        rss, peak_after = memory[name]
-        print(f"  {name:<24} {value:7.1f}s {cpu[name]:7.2f}s {rss:8,.0f}MB {peak_after:10,.0f}MB")
-    return code
+        shutil.rmtree(tmp, ignore_errors=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"\n{args.estates:,} estates: {total:.1f} s wall, {total_cpu:.1f} s CPU, "
+            f"peak {peak:,.0f} MB (this process); load average {os.getloadavg()[0]:.1f}"
+        )
+        print(f"  {'step':<24} {'wall':>8} {'CPU':>8} {'RSS after':>10} {'peak so far':>12}")
+        for name, value in seconds.items():
+            rss, peak_after = memory[name]
+            print(
+                f"  {name:<24} {value:7.1f}s {cpu[name]:7.2f}s {rss:8,.0f}MB {peak_after:10,.0f}MB"
+            )
+
+    out = str(Path(tmp) / "plan.gpkg")
+    inputs = ["--estates", t.estates, "--survey", t.survey, "--barriers", t.water]
+    geo.cli.run(["plan", *inputs, "--roads", t.roads, "--out", out, *extra], when_done=done)
+    return 0  # not reached: run() ends the process with the plan's exit code
 
 
 if __name__ == "__main__":
