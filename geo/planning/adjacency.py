@@ -164,8 +164,11 @@ def build_adjacency(
         blocked_by = _blocked_by(
             geoms, left, right, gap, gap_lines, barriers, min_barrier_crossing_m
         )
+        # what needs no shared boundary, done while they end on both cores rather than after,
+        # on one (issue 20: the adjacency is the last step of its window to end)
+        paths = _paths(geoms, left, right, gap_lines)
+        graph = _graph_of(ids)
         shared = shared.result()
-    paths = _paths(geoms, left, right, gap_lines)
     edges = gpd.GeoDataFrame(
         {
             "source_id": ids[left],
@@ -177,7 +180,7 @@ def build_adjacency(
         },
         geometry=gpd.GeoSeries(paths, crs=estates.crs),
     )
-    graph = graph_from_edges(ids, edges)
+    _add_open_edges(graph, edges)
     return graph, edges
 
 
@@ -450,8 +453,20 @@ def graph_from_edges(ids: Iterable[str], edges: pd.DataFrame) -> nx.Graph:
     ``edges`` has the columns of :func:`build_adjacency` (``source_id``, ``target_id``,
     ``gap_m`` in metres, ``shared_boundary_m`` in metres, ``blocked``).
     """
+    graph = _graph_of(ids)
+    _add_open_edges(graph, edges)
+    return graph
+
+
+def _graph_of(ids: Iterable[str]) -> nx.Graph:
+    """A graph with a node per estate id, in order, and no edge yet."""
     graph = nx.Graph()
     graph.add_nodes_from(ids)
+    return graph
+
+
+def _add_open_edges(graph: nx.Graph, edges: pd.DataFrame) -> None:
+    """Add to ``graph`` an edge per unblocked row of ``edges`` (see :func:`graph_from_edges`), in order."""
     # columns as lists first: iterating a pandas (Arrow) column costs a call per value
     open_edges = ~edges["blocked"].astype(bool).to_numpy(dtype=bool)
 
@@ -467,4 +482,3 @@ def graph_from_edges(ids: Iterable[str], edges: pd.DataFrame) -> nx.Graph:
             strict=True,
         )
     )
-    return graph
