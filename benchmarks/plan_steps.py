@@ -55,7 +55,7 @@ STEPS = (
     ("geo.planning.eligibility", "assess_eligibility"),
     ("geo.pipeline.inputs", "barrier_layer"),
     ("geo.planning.adjacency", "build_adjacency"),
-    ("geo.planning.adjacency", "neighbour_pairs"),
+    ("geo.planning.adjacency", "_neighbours"),  # neighbour_pairs and their gaps
     ("geo.planning.adjacency", "_shared_boundary"),
     ("geo.planning.adjacency", "_blocking_barriers"),
     ("geo.planning.districts", "form_districts"),

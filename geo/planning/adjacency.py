@@ -155,8 +155,7 @@ def build_adjacency(
     if len(set(ids)) != len(ids):
         raise ValueError("estate_id must be unique")
     geoms = estates.geometry.to_numpy()
-    left, right = neighbour_pairs(geoms, tolerance_m)
-    gap = _in_threads(shapely.distance, geoms[left], geoms[right])
+    left, right, gap = _neighbours(geoms, tolerance_m)
     gap_lines = _in_threads(shapely.shortest_line, geoms[left], geoms[right])
     # the shared boundaries (GEOS on every core) alongside the barriers (mostly one core: the
     # projection, Python), which do not depend on them (issue 20: 0.8 s less at 220,000 tiled
@@ -165,8 +164,11 @@ def build_adjacency(
         blocked_by = _blocked_by(
             geoms, left, right, gap, gap_lines, barriers, min_barrier_crossing_m
         )
+        # what needs no shared boundary, done while they end on both cores rather than after,
+        # on one (issue 20: the adjacency is the last step of its window to end)
+        paths = _paths(geoms, left, right, gap_lines)
+        graph = _graph_of(ids)
         shared = shared.result()
-    paths = _paths(geoms, left, right, gap_lines)
     edges = gpd.GeoDataFrame(
         {
             "source_id": ids[left],
@@ -178,7 +180,7 @@ def build_adjacency(
         },
         geometry=gpd.GeoSeries(paths, crs=estates.crs),
     )
-    graph = graph_from_edges(ids, edges)
+    _add_open_edges(graph, edges)
     return graph, edges
 
 
@@ -186,22 +188,35 @@ def neighbour_pairs(geoms: np.ndarray, tolerance_m: float) -> tuple[np.ndarray, 
     """Return the positions ``(left, right)``, ``left < right``, of geometries at most ``tolerance_m`` apart.
 
     Candidates come from an ``STRtree`` query with each bounding box grown by the tolerance, then
-    an exact vectorised ``dwithin`` test; pairs are sorted by ``(left, right)``. Metres, any
-    projected CRS (the caller checks it).
+    an exact vectorised distance test (:func:`_neighbours`); pairs are sorted by
+    ``(left, right)``. Metres, any projected CRS (the caller checks it).
+    """
+    left, right, _gap = _neighbours(geoms, tolerance_m)
+    return left, right
+
+
+def _neighbours(geoms: np.ndarray, tolerance_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`neighbour_pairs` and each pair's gap: ``shapely.distance(geoms[left], geoms[right])`` (m).
+
+    The candidates' distances decide which are neighbours (``distance <= tolerance_m``, what
+    GEOS's ``dwithin`` tests: the same pairs) and are the gaps of those kept, so a pair's
+    distance is computed once, not tested and then measured (issue 20: 0.2 s less CPU at
+    220,000 tiled estates; a candidate farther apart costs little more than its test).
     """
     if len(geoms) == 0:
         empty = np.zeros(0, dtype=np.intp)
-        return empty, empty
+        return empty, empty, np.zeros(0)
     tree = shapely.STRtree(geoms)
     x0, y0, x1, y1 = shapely.bounds(geoms).T
     boxes = shapely.box(x0 - tolerance_m, y0 - tolerance_m, x1 + tolerance_m, y1 + tolerance_m)
     left, right = tree.query(boxes)
     keep = left < right
     left, right = left[keep], right[keep]
-    near = _in_threads(lambda a, b: shapely.dwithin(a, b, tolerance_m), geoms[left], geoms[right])
-    left, right = left[near], right[near]
+    gap = _in_threads(shapely.distance, geoms[left], geoms[right])
+    near = gap <= tolerance_m
+    left, right, gap = left[near], right[near], gap[near]
     order = np.lexsort((right, left))
-    return left[order], right[order]
+    return left[order], right[order], gap[order]
 
 
 def _shared_boundary(
@@ -438,8 +453,20 @@ def graph_from_edges(ids: Iterable[str], edges: pd.DataFrame) -> nx.Graph:
     ``edges`` has the columns of :func:`build_adjacency` (``source_id``, ``target_id``,
     ``gap_m`` in metres, ``shared_boundary_m`` in metres, ``blocked``).
     """
+    graph = _graph_of(ids)
+    _add_open_edges(graph, edges)
+    return graph
+
+
+def _graph_of(ids: Iterable[str]) -> nx.Graph:
+    """A graph with a node per estate id, in order, and no edge yet."""
     graph = nx.Graph()
     graph.add_nodes_from(ids)
+    return graph
+
+
+def _add_open_edges(graph: nx.Graph, edges: pd.DataFrame) -> None:
+    """Add to ``graph`` an edge per unblocked row of ``edges`` (see :func:`graph_from_edges`), in order."""
     # columns as lists first: iterating a pandas (Arrow) column costs a call per value
     open_edges = ~edges["blocked"].astype(bool).to_numpy(dtype=bool)
 
@@ -455,4 +482,3 @@ def graph_from_edges(ids: Iterable[str], edges: pd.DataFrame) -> nx.Graph:
             strict=True,
         )
     )
-    return graph

@@ -199,19 +199,24 @@ def join_survey(
 def _match_ids(estates: pd.DataFrame, survey: pd.DataFrame) -> dict[int, RowMatch]:
     """Rows whose ``estate_id`` names an estate: the first such row of each estate, in row order.
 
-    An id carried by several estates names the last of them. A text id column is looked up in
-    one array operation when the estates' ids are unique (the canonical estates'), else row by
-    row.
+    An id carried by several estates names the last of them. A text id column is looked up
+    all at once when the estates' ids are unique (the canonical estates'), its first row per
+    estate kept by one array operation, else row by row.
     """
     if "estate_id" not in survey:
         return {}
     ids = estates["estate_id"].astype(str).tolist()
     column = survey["estate_id"]
-    lookup = pd.Index(ids)
     index_of = dict(zip(ids, range(len(ids)), strict=True))
     matches: dict[int, RowMatch] = {}
-    if isinstance(column.dtype, pd.StringDtype) and lookup.is_unique:
-        found = lookup.get_indexer(column.to_numpy(dtype=object, na_value=None))
+    if isinstance(column.dtype, pd.StringDtype) and len(index_of) == len(ids):
+        # the ids are unique: each row's estate looked up in the dict already built (issue 20:
+        # at 220,000 estates 0.1 s less than a pandas Index's hash table and get_indexer)
+        found = np.fromiter(
+            (index_of.get(sid, -1) for sid in column.to_numpy(dtype=object, na_value=None)),
+            dtype=np.intp,
+            count=len(column),
+        )
         found[column.isna().to_numpy()] = -1  # a missing id names no estate
         rows = np.flatnonzero(found >= 0)
         first = ~pd.Series(found[rows]).duplicated().to_numpy()

@@ -2,7 +2,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box
 
-from geo.planning.adjacency import build_adjacency
+from geo.planning.adjacency import build_adjacency, graph_from_edges
 from tests.conftest import GK, squares_in_a_row
 
 
@@ -59,6 +59,20 @@ def test_road_along_a_shared_edge_blocks_touching_estates():
     )
     graph, _ = build_adjacency(estates, tolerance_m=25, barriers=crossing)
     assert graph.number_of_edges() == 1
+
+
+def test_graph_is_that_of_its_edges():
+    # the graph is built while the shared boundaries are computed, its edges' values added
+    # after: the graph of the edges layer, nodes, edges and values in the same order
+    estates = squares_in_a_row(4, gap=10).iloc[[2, 0, 3, 1]]
+    road = gpd.GeoDataFrame(
+        {"barrier": ["road:primary"]}, geometry=[LineString([(215, -50), (215, 150)])], crs=GK
+    )
+    graph, edges = build_adjacency(estates, tolerance_m=25, barriers=road)
+    plain = graph_from_edges(estates["estate_id"].tolist(), edges)
+    assert list(graph.nodes(data=True)) == list(plain.nodes(data=True)) != []
+    assert list(graph.edges(data=True)) == list(plain.edges(data=True))
+    assert len(edges) == 3 and graph.number_of_edges() == 2
 
 
 def test_degrees_are_refused():

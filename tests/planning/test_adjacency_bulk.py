@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from geo.planning.adjacency import (
     _TOUCH_EPS_M,
     _blocking_barriers,
+    _neighbours,
     blocking_areas,
     meets_any,
     neighbour_pairs,
@@ -171,6 +172,44 @@ def test_meets_any_is_intersects_on_any_candidate(features, areas):
     expected[geom_idx[shapely.intersects(geoms[geom_idx], boxes[box_idx])]] = True
     assert meets_any(geoms, boxes, geom_idx, box_idx).tolist() == expected.tolist()
     assert not any(shapely.is_prepared(geoms))  # released again
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 10.0, 24.999999, 25.0, 25.000001, 30.0]),
+            st.floats(-40, 40),
+            st.floats(0, 2 * np.pi),
+            st.integers(3, 12),
+        ),
+        min_size=1,
+        max_size=14,
+    ),
+    st.floats(0, 1e-6),
+)
+def test_neighbours_are_the_plain_dwithin_pairs_with_their_distances(shapes, wobble):
+    # star-shaped estates in a row at gaps of about 25 m (a few exactly, or a hair either side)
+    # and overlapping, at Gauss-Kruger coordinates: the pairs of an STRtree query kept by
+    # dwithin, in (left, right) order, and the gaps of shapely.distance, bit for bit
+    geoms, x = [], X0
+    for gap, dy, turn, n in shapes:
+        t = turn + np.linspace(0, 2 * np.pi, n, endpoint=False)
+        ring = np.c_[40 * np.cos(t) * (1 + 0.3 * np.sin(3 * t)), dy + 30 * np.sin(t)]
+        if n == 4:  # a rectangle: the gap to the next is exactly ``gap`` m
+            ring = np.array([[0.0, 0.0], [50.0, 0.0], [50.0, 30.0], [0.0, 30.0]])
+        ring[:, 0] += x - ring[:, 0].min() + (wobble if n % 2 else 0.0)
+        geoms.append(shapely.Polygon(np.c_[ring[:, 0], Y0 + ring[:, 1]]))
+        x = ring[:, 0].max() + gap
+    geoms = np.array(geoms, dtype=object)
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="dwithin", distance=25.0)
+    keep = a < b
+    expected = sorted(zip(a[keep].tolist(), b[keep].tolist(), strict=True))
+    left, right, gap = _neighbours(geoms, 25.0)
+    assert list(zip(left.tolist(), right.tolist(), strict=True)) == expected
+    assert gap.tolist() == shapely.distance(geoms[left], geoms[right]).tolist()
+    assert [p.tolist() for p in neighbour_pairs(geoms, 25.0)] == [left.tolist(), right.tolist()]
 
 
 def test_blocking_areas_split_gap_lines_from_shared_edges():

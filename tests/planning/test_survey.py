@@ -13,7 +13,7 @@ from geo.cli.summary import survey_lines
 from geo.core.errors import PolicyError
 from geo.core.policy import Survey
 from geo.pipeline import PlanInputs, run_plan
-from geo.planning.survey import aggregate_rows, join_survey
+from geo.planning.survey import _match_ids, aggregate_rows, join_survey
 from tests.conftest import GK, make_estates
 
 
@@ -225,3 +225,25 @@ def test_row_counties_of_a_text_column_as_row_by_row(cells, dtype) -> None:
     )
     assert got == expected
     assert list(fast.counties_not_known.items()) == list(plain.counties_not_known.items())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from(["7", "8", "9", "10", "x", "7.0", "", None]), max_size=30),
+    st.lists(st.sampled_from(["7", "8", "9", "10", "11"]), min_size=1, max_size=5, unique=True),
+)
+def test_rows_joined_by_id_are_the_first_of_each_estate(cells, ids) -> None:
+    # a text id column looked up at once: each estate's first row naming it, in row order; a
+    # missing or unknown id names none (the decimal 7.0 names estate 7 if no row names it)
+    estates = pd.DataFrame({"estate_id": ids})
+    survey = pd.DataFrame({"estate_id": pd.array(cells, dtype="string")})
+    matches = _match_ids(estates, survey)
+    expected, taken = {}, set()
+    for row, cell in enumerate(cells):
+        if cell in ids and cell not in taken:
+            expected[row] = ids.index(cell)
+            taken.add(cell)
+    if "7.0" in cells and "7" in ids and "7" not in taken:
+        expected[cells.index("7.0")] = ids.index("7")
+    assert {row: m.estate for row, m in matches.items()} == expected
+    assert all(m.status == "matched_id" for m in matches.values())
