@@ -330,13 +330,17 @@ def finish_plan(
         extra_layers["elderly_summary"] = pd.DataFrame(
             {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
         )
-    if layer_ready is not None:  # final: the corridors add columns to the districts only
-        layer_ready("estates", estates)
+    # final: the corridors add columns to the districts only; handed over once the corridors'
+    # workers are started, so that writing it does not slow their preparation (issue 20)
+    estates_ready = None if layer_ready is None else partial(layer_ready, "estates", estates)
+    planned = bool(policy.corridors.enabled and len(districts)) and corridors is None
+    if estates_ready is not None and not planned:
+        estates_ready()
     if policy.corridors.enabled and len(districts):
         note_progress(progress, 0.9, "planning shared corridors")
         corridors = corridors or plan_corridors(
             estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
-            buildings=inputs.buildings, quality=quality, workers=workers,
+            buildings=inputs.buildings, quality=quality, workers=workers, meanwhile=estates_ready,
         )  # fmt: skip
         districts = gpd.GeoDataFrame(
             pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs
