@@ -182,7 +182,7 @@ class GeoPackageWriter:
     :meth:`write_ahead` starts writing a layer as soon as the run has it final, while the run goes
     on: ``lianpian plan`` writes the estates layer, the largest, while the corridors are planned
     (issue 20). Where processes can be forked (Linux, macOS), the layer is written by a forked
-    process of its own (:func:`_in_own_process`): GDAL's Arrow writer holds Python's lock for
+    process of its own (:func:`_forked`): GDAL's Arrow writer holds Python's lock for
     the whole layer, which in a thread stalled the run (the corridors' worker processes waited
     for this process to take their results). :meth:`write` then writes the other layers after it and puts the file
     in place, atomically. The file is the one :func:`write_layers` makes of the same layers: the
@@ -230,7 +230,11 @@ class GeoPackageWriter:
                 return
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="lianpian-write-ahead")
         assert self._file is not None
-        task = self._thread.submit(_in_own_process, _write_unsynced, frame, self._file, name)
+        forked = _forked(_write_unsynced, frame, self._file, name)
+        if forked is not None:
+            task = self._thread.submit(forked)
+        else:
+            task = self._thread.submit(_write_unsynced, frame, self._file, name)
         self._ahead.append((name, frame, task))
 
     def write(self, layers: Mapping[str, pd.DataFrame]) -> Path:
@@ -272,56 +276,70 @@ class GeoPackageWriter:
         self._ahead = []
 
 
-def _in_own_process(func: Callable[..., None], *args: object) -> None:
-    """Run ``func(*args)`` in a forked process of its own and wait for it; its error raised here.
+def _forked(func: Callable[..., None], *args: object) -> Callable[[], None] | None:
+    """Fork a process that runs ``func(*args)`` once told to; a function that tells it and waits.
 
     The process inherits ``args`` (nothing is copied or pickled; the frames must not change
     meanwhile) and works beside this one without Python's lock: GDAL's Arrow writer holds it for
     a whole layer (issue 20: 1.6-2 s for the estates of 220,000 tiled estates, while the
-    corridors' worker processes waited for this process to take their results). Without the
-    ``fork`` start method (Windows), ``func`` runs here. Standard output is flushed first, so
-    the process does not print again what this one had not yet printed.
-
-    Raises
-    ------
-    Exception
-        ``func``'s error, as it raised it (an ``OSError`` keeps its ``errno``); ``OSError`` if
-        the process ended without a word (killed).
+    corridors' worker processes waited for this process to take their results). The fork is
+    made here, in the caller's thread, at a known point of the run; the returned function
+    (called in another thread, in order after the previous layers) lets the process start,
+    waits for it and raises its error: ``func``'s, as it raised it (an ``OSError`` keeps its
+    ``errno``), or an ``OSError`` when the process ended without a word (killed). Standard
+    output is flushed before the fork, so the process does not print again what this one had
+    not yet printed. None without the ``fork`` start method (Windows): run ``func`` yourself.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
-        func(*args)
-        return
+        return None
     context = multiprocessing.get_context("fork")
+    start_receive, start_send = context.Pipe(duplex=False)
     receive, send = context.Pipe(duplex=False)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed or odd stream: nothing to repeat
             stream.flush()
     process = context.Process(
-        target=_report_to, args=(send, func, *args), name="lianpian-write-ahead", daemon=True
+        target=_report_to,
+        args=(start_receive, send, func, *args),
+        name="lianpian-write-ahead",
+        daemon=True,
     )
     try:
         process.start()
     finally:
+        start_receive.close()
         send.close()
-    try:
-        error = receive.recv()
-    except EOFError:
+
+    def run() -> None:
+        try:
+            start_send.send(True)
+            error = receive.recv()
+        except (EOFError, BrokenPipeError):
+            process.join()
+            raise OSError(
+                msg(
+                    "the process writing ahead ended without a result (exit code {code})",
+                    code=process.exitcode,
+                )
+            ) from None
+        finally:
+            start_send.close()
+            receive.close()
         process.join()
-        raise OSError(
-            msg(
-                "the process writing ahead ended without a result (exit code {code})",
-                code=process.exitcode,
-            )
-        ) from None
-    finally:
-        receive.close()
-    process.join()
-    if error is not None:
-        raise error
+        if error is not None:
+            raise error
+
+    return run
 
 
-def _report_to(send: Connection, func: Callable[..., None], *args: object) -> None:
-    """In the forked process: run ``func(*args)``, send None or its error back."""
+def _report_to(
+    start: Connection, send: Connection, func: Callable[..., None], *args: object
+) -> None:
+    """In the forked process: once told to start, run ``func(*args)``; send None or its error."""
+    try:
+        start.recv()
+    except EOFError:  # the caller ended before telling it to start
+        return
     try:
         func(*args)
     except BaseException as error:  # sent back to be raised in the caller
