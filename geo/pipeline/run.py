@@ -66,8 +66,8 @@ def run_plan(
     (:func:`adjacency_alongside`; same result, notes and errors as one after the other).
     ``workers`` processes plan the districts' corridors side by side (same result; see
     :func:`geo.facilities.corridors.plan_corridors`). ``layer_ready(name, frame)`` is called with
-    each layer of the result that is final before the run ends (the ``estates`` layer, before the
-    corridors), so the caller can start writing it: ``lianpian plan`` passes
+    each layer of the result that is final before the run ends (the ``estates`` layer, once the
+    corridors' preparation is done and their workers started), so the caller can start writing it: ``lianpian plan`` passes
     :meth:`geo.io.GeoPackageWriter.write_ahead`. The frame must not be modified.
 
     Raises
@@ -305,7 +305,7 @@ def finish_plan(
     same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
     ``corridors``: the districts' corridors when already planned (the distributed engine plans
     them per unit; district rows indexed like ``districts``), else planned here.
-    ``layer_ready``: as in :func:`run_plan` (called with the estates before the corridors).
+    ``layer_ready``: as in :func:`run_plan` (the estates, handed to the corridors' ``meanwhile``).
     """
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     if survey_report is not None and survey_report.table is not None:
