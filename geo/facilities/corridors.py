@@ -70,7 +70,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -127,6 +127,7 @@ def plan_corridors(
     buildings: gpd.GeoDataFrame | None = None,
     quality: QualityReport | None = None,
     workers: int = 1,
+    meanwhile: Callable[[], object] | None = None,
 ) -> CorridorPlan:
     """Plan the shared corridors of every district and the separate baseline.
 
@@ -159,6 +160,13 @@ def plan_corridors(
         result is the same); 1 plans them in this process. More than one needs the ``fork`` start
         method (Linux) and at least :data:`MIN_DISTRICTS_PER_WORKER` districts per process, else
         the districts are planned in this process.
+    meanwhile
+        A step of the caller's to start once the districts are being planned, called once (its
+        result dropped, its error raised here): after the worker processes are started, else
+        just before the districts are planned in this process. ``lianpian plan`` starts writing
+        the estates layer there (issue 20): the corridors' preparation, which runs in this
+        process before the workers start, then has the process to itself, and the writing
+        thread is not in the workers' memory when they are forked.
 
     Returns
     -------
@@ -192,7 +200,9 @@ def plan_corridors(
     missing = [i for i, result in enumerate(found) if result is None]
     with collector_paused():
         planned = _Planned.joined(
-            list(_plan_districts([tasks[i] for i in missing], ctx, workers, ahead.get(0))),
+            list(
+                _plan_districts([tasks[i] for i in missing], ctx, workers, ahead.get(0), meanwhile)
+            ),
             ctx.buildings is not None,
         )
     if memo_on:
@@ -343,8 +353,12 @@ def _plan_districts(
     ctx: _Context,
     workers: int,
     ahead: _Buffered | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[_Planned]:
     """Plan the districts (in order), in this process or in ``workers`` forked processes.
+
+    ``meanwhile`` (see :func:`plan_corridors`) is called once the workers are started, or before
+    the first district is planned in this process (also when there is none).
 
     The workers are given spans of consecutive districts, the longest first and the shortest
     last (each a quarter of what is left per worker, from :data:`_CHUNK_DISTRICTS` to
@@ -353,6 +367,8 @@ def _plan_districts(
     """
     workers = min(workers, len(tasks) // MIN_DISTRICTS_PER_WORKER)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if meanwhile is not None:
+            meanwhile()
         for i in range(0, len(tasks), _BATCH_DISTRICTS):
             j = i + _BATCH_DISTRICTS
             yield _plan_batch(tasks[i:j], ctx, None if ahead is None else ahead.part(i, j))
@@ -361,6 +377,8 @@ def _plan_districts(
     _FORK_STATE = (tasks, ctx, ahead)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
+            if meanwhile is not None:  # the workers are forked: a thread started now is not theirs
+                meanwhile()
             done = dict(pool.imap_unordered(_plan_span, _spans(len(tasks), workers)))
         for start in sorted(done):
             yield done[start]

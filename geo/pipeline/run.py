@@ -66,8 +66,8 @@ def run_plan(
     (:func:`adjacency_alongside`; same result, notes and errors as one after the other).
     ``workers`` processes plan the districts' corridors side by side (same result; see
     :func:`geo.facilities.corridors.plan_corridors`). ``layer_ready(name, frame)`` is called with
-    each layer of the result that is final before the run ends (the ``estates`` layer, before the
-    corridors), so the caller can start writing it: ``lianpian plan`` passes
+    each layer of the result that is final before the run ends (the ``estates`` layer, once the
+    corridors' preparation is done and their workers started), so the caller can start writing it: ``lianpian plan`` passes
     :meth:`geo.io.GeoPackageWriter.write_ahead`. The frame must not be modified.
 
     Raises
@@ -305,7 +305,7 @@ def finish_plan(
     same columns and layers. ``estates`` and ``districts`` are scored, in the run's CRS ``crs``.
     ``corridors``: the districts' corridors when already planned (the distributed engine plans
     them per unit; district rows indexed like ``districts``), else planned here.
-    ``layer_ready``: as in :func:`run_plan` (called with the estates before the corridors).
+    ``layer_ready``: as in :func:`run_plan` (the estates, handed to the corridors' ``meanwhile``).
     """
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     if survey_report is not None and survey_report.table is not None:
@@ -330,13 +330,17 @@ def finish_plan(
         extra_layers["elderly_summary"] = pd.DataFrame(
             {"figure": list(care.summary), "value": [str(v) for v in care.summary.values()]}
         )
-    if layer_ready is not None:  # final: the corridors add columns to the districts only
-        layer_ready("estates", estates)
+    # final: the corridors add columns to the districts only; handed over once the corridors'
+    # workers are started, so that writing it does not slow their preparation (issue 20)
+    estates_ready = None if layer_ready is None else partial(layer_ready, "estates", estates)
+    planned = bool(policy.corridors.enabled and len(districts)) and corridors is None
+    if estates_ready is not None and not planned:
+        estates_ready()
     if policy.corridors.enabled and len(districts):
         note_progress(progress, 0.9, "planning shared corridors")
         corridors = corridors or plan_corridors(
             estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
-            buildings=inputs.buildings, quality=quality, workers=workers,
+            buildings=inputs.buildings, quality=quality, workers=workers, meanwhile=estates_ready,
         )  # fmt: skip
         districts = gpd.GeoDataFrame(
             pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs

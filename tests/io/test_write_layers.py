@@ -8,7 +8,11 @@ their schema and the GeoPackage's own tables are the same, write time aside.
 
 from __future__ import annotations
 
+import errno
+import multiprocessing
+import os
 import sqlite3
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +22,7 @@ import pytest
 from shapely.geometry import MultiPolygon, box
 
 from geo.core.errors import OutputError
+from geo.io import writers
 from geo.io.output_guard import guarded_run
 from geo.io.writers import GeoPackageWriter, _plain, write_layers
 from tests.conftest import GK
@@ -163,3 +168,82 @@ def test_an_output_that_is_an_input_is_refused_before_anything_is_written(tmp_pa
             out.write(_layers())
     assert source.read_bytes() == b"an input"
     assert [p.name for p in tmp_path.iterdir()] == ["estates.gpkg"]
+
+
+def _pid_of_writer(folder: Path, monkeypatch) -> Path:
+    """Make the layer writer note its process id in ``folder / "pid"`` (inherited by a fork)."""
+    noted = folder / "pid"
+    write_layer = writers._write_layer
+
+    def noting(frame, path, name):
+        noted.write_text(str(os.getpid()))
+        write_layer(frame, path, name)
+
+    monkeypatch.setattr(writers, "_write_layer", noting)
+    return noted
+
+
+def test_a_layer_written_ahead_is_written_by_another_process(
+    tmp_path, tmp_path_factory, monkeypatch
+):
+    """GDAL's Arrow writer holds Python's lock: the layer is written beside this process."""
+    noted = _pid_of_writer(tmp_path_factory.mktemp("pid"), monkeypatch)
+    layers = _layers()
+    reference = write_layers(tmp_path / "reference.gpkg", layers)
+    with GeoPackageWriter(tmp_path / "plan.gpkg") as out:
+        out.write_ahead("estates", layers["estates"])
+        out._ahead[0][2].result()  # the layer ahead is written
+        assert int(noted.read_text()) != os.getpid()
+        written = out.write(layers)
+    assert _contents(written) == _contents(reference)
+    assert multiprocessing.active_children() == []
+
+
+def test_without_fork_the_layer_ahead_is_written_in_a_thread(
+    tmp_path, tmp_path_factory, monkeypatch
+):
+    noted = _pid_of_writer(tmp_path_factory.mktemp("pid"), monkeypatch)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    layers = _layers()
+    reference = write_layers(tmp_path / "reference.gpkg", layers)
+    with GeoPackageWriter(tmp_path / "plan.gpkg") as out:
+        out.write_ahead("estates", layers["estates"])
+        written = out.write(layers)
+    assert int(noted.read_text()) == os.getpid()
+    assert _contents(written) == _contents(reference)
+
+
+def test_a_full_disk_while_writing_ahead_is_an_output_error(tmp_path, monkeypatch):
+    """The writing process's OSError comes back with its errno: one line naming the fix."""
+
+    def full(frame, path, name):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "plan.gpkg"
+    target.write_bytes(b"the previous plan")
+    layers = _layers()
+    with GeoPackageWriter(target) as out:
+        monkeypatch.setattr(writers, "_write_layer", full)  # in the process writing ahead only
+        out.write_ahead("estates", layers["estates"])
+        out._ahead[0][2].exception()  # that process has ended
+        monkeypatch.undo()
+        with pytest.raises(OutputError, match="free disk space"):
+            out.write(layers)
+    assert target.read_bytes() == b"the previous plan"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.gpkg"]
+
+
+def test_a_writing_process_that_dies_fails_the_write(tmp_path, monkeypatch):
+    def killed(frame, path, name):
+        os._exit(9)
+
+    target = tmp_path / "plan.gpkg"
+    layers = _layers()
+    monkeypatch.setattr(writers, "_write_layer", killed)
+    with GeoPackageWriter(target) as out:
+        out.write_ahead("estates", layers["estates"])
+        with pytest.raises(OSError, match="exit code 9"):
+            out.write(layers)
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []

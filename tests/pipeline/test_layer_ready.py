@@ -5,9 +5,11 @@ from __future__ import annotations
 import geo.facilities.corridors
 import geo.pipeline
 import geo.pipeline.run
+from geo.core.policy import load_policy
 
 
-def test_the_estates_layer_is_handed_over_final_before_the_corridors(monkeypatch):
+def test_the_estates_layer_is_handed_over_final_once_the_corridors_are_prepared(monkeypatch):
+    """Handed over from inside the corridors, after their preparation, before their districts."""
     events: list[str] = []
     handed = {}
 
@@ -15,17 +17,44 @@ def test_the_estates_layer_is_handed_over_final_before_the_corridors(monkeypatch
         events.append(f"ready {name}")
         handed[name] = frame
 
-    plan_corridors = geo.facilities.corridors.plan_corridors
+    corridors = geo.facilities.corridors
+    plan_corridors, tasks, batch = (
+        corridors.plan_corridors, corridors._district_tasks, corridors._plan_batch
+    )  # fmt: skip
 
-    def corridors(*args, **kwargs):
+    def planned(*args, **kwargs):
         events.append("corridors")
-        return plan_corridors(*args, **kwargs)
+        plan = plan_corridors(*args, **kwargs)
+        events.append("corridors done")
+        return plan
 
-    monkeypatch.setattr(geo.pipeline.run, "plan_corridors", corridors)
+    def prepared(*args, **kwargs):
+        events.append("prepared")
+        return tasks(*args, **kwargs)
+
+    def districts(*args, **kwargs):
+        events.append("districts")
+        return batch(*args, **kwargs)
+
+    monkeypatch.setattr(geo.pipeline.run, "plan_corridors", planned)
+    monkeypatch.setattr(corridors, "_district_tasks", prepared)
+    monkeypatch.setattr(corridors, "_plan_batch", districts)
     result = geo.pipeline.run_plan(geo.pipeline.load_inputs(), layer_ready=layer_ready)
-    assert events == ["ready estates", "corridors"]
+    assert events[:4] == ["corridors", "prepared", "ready estates", "districts"]
+    assert events[-1] == "corridors done"
+    assert events.count("ready estates") == 1
     assert handed["estates"] is result.estates  # the layer written is the one of the result
     assert next(iter(result.layers())) == "estates"  # the first layer of the file
+
+
+def test_without_corridors_the_estates_layer_is_handed_over_once():
+    inputs = geo.pipeline.load_inputs()
+    policy = load_policy().with_values({"corridors.enabled": False})
+    handed = []
+    result = geo.pipeline.run_plan(inputs, policy, layer_ready=lambda n, f: handed.append((n, f)))
+    assert [name for name, _ in handed] == ["estates"]
+    assert handed[0][1] is result.estates
+    assert "corridors" not in result.layers()
 
 
 def test_without_a_caller_the_run_is_the_same():
