@@ -5,10 +5,13 @@ May import: geo.core, geo.io, geo.fiveyear (to parse plan tables), :mod:`geo.pip
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import warnings
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -36,8 +39,30 @@ from geo.pipeline.result import (
 from geo.planning.adjacency import BlockingAreas, meets_any
 from geo.planning.survey_points import attach_points, check_point_system
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _warnings_kept(func: Callable[P, R]) -> Callable[P, R]:
+    """``func`` with the :mod:`warnings` module's filters and handler as they were on return.
+
+    Python's :class:`warnings.catch_warnings` (before 3.14) changes the process's state and
+    puts back what it found on leaving: two threads whose blocks overlap (shapely's validity in
+    the threads reading a layer, a reader's block beside another's) can leave a filter of one
+    in place, for any later warning (issue 20). Threads overlap only inside :func:`load_inputs`,
+    which waits for them, so putting the state back there bounds any mix-up to the reading.
+    """
+
+    @functools.wraps(func)
+    def kept(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings():  # records nothing: leaving puts the state back
+            return func(*args, **kwargs)
+
+    return kept
+
 
 @without_collector  # see the docstring's Notes
+@_warnings_kept
 def load_inputs(
     estates: str | Path | None = None,
     *,
