@@ -131,8 +131,8 @@ def load_inputs(
     (:func:`geo.core._machine.alongside`), while the estates and the survey are read here, and
     checked against the estates there (:func:`geo.pipeline.offsets.check_reference_offset`'s
     work, while the survey is read): GDAL's reading, GEOS's validity and the checks' GEOS and
-    PROJ work release the GIL (issue 20, 220,000 tiled estates: 5.2 -> 4.3 s wall in a new
-    process, against 6.4 s on one core). What a user sees is as in one read after another:
+    PROJ work release the GIL (issue 20, 220,000 tiled estates in a new process: 5.1 -> 4.3 s
+    wall, 6.7 -> 7.1 s of CPU; on one core 6.3 s both ways). What a user sees is as in one read after another:
     the notes in the order of the inputs (estates, survey, barriers, roads, the others, the
     offset check last), and the error of the first bad input in that order (a bad estates
     file's before a bad barrier file's, which is read at the same time). On one core the
