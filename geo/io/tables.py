@@ -111,7 +111,11 @@ def _parse_text_table(text: str, sep: str | None) -> pd.DataFrame:
     plain = text.count("\r") == text.count("\r\n")  # as re.search(r"\r(?!\n)"), in C
     if plain and delimiter is not None and len(delimiter) == 1:
         with contextlib.suppress(Exception):
-            table = pd.read_csv(_io.StringIO(text), sep=delimiter, engine="c", **options)
+            # the C parser reads UTF-8 bytes: given text, pandas encodes it chunk by chunk
+            # (UTF-8, strict) as it reads; encoded at once, the same bytes cost 25 % less of
+            # the read (issue 20: 0.34 -> 0.26 s for 220,000 survey rows)
+            data = _io.BytesIO(text.encode("utf-8"))
+            table = pd.read_csv(data, sep=delimiter, engine="c", encoding="utf-8", **options)
             if isinstance(table.index, pd.RangeIndex):  # else ragged rows: parsers differ
                 return table
     return pd.read_csv(_io.StringIO(text), sep=sep, engine="python", **options)

@@ -1,13 +1,18 @@
 """Reading a run's inputs: :func:`load_inputs` (through :mod:`geo.io`) and the plan tables.
 
-May import: geo.core, geo.io, geo.fiveyear (to parse plan tables), :mod:`geo.pipeline.result`.
+May import: geo.core, geo.io, geo.fiveyear (to parse plan tables), :mod:`geo.pipeline.result`,
+:mod:`geo.pipeline.offsets`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -16,8 +21,8 @@ import shapely
 from pyproj import CRS
 
 from geo import io
-from geo.core._machine import without_collector
-from geo.core.crs import CHINESE_OBFUSCATED, detect_gcj02_offset, likely_gk_zone
+from geo.core._machine import alongside, without_collector
+from geo.core.crs import CHINESE_OBFUSCATED
 from geo.core.errors import QualityReport
 from geo.core.extent import NEAR_MARGIN_M, boxes_in
 from geo.core.messages import msg
@@ -26,6 +31,7 @@ from geo.core.reproject import to_crs
 from geo.core.schema import ESTATE_COLUMNS
 from geo.fiveyear.matching import parse_overrides
 from geo.fiveyear.plan_table import parse_plan_table
+from geo.pipeline.offsets import ReferenceOffsets, check_reference_offset
 from geo.pipeline.result import (
     DEMO_BOUNDARIES,
     DEMO_ESTATES,
@@ -34,8 +40,30 @@ from geo.pipeline.result import (
 from geo.planning.adjacency import BlockingAreas, meets_any
 from geo.planning.survey_points import attach_points, check_point_system
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _warnings_kept(func: Callable[P, R]) -> Callable[P, R]:
+    """``func`` with the :mod:`warnings` module's filters and handler as they were on return.
+
+    Python's :class:`warnings.catch_warnings` (before 3.14) changes the process's state and
+    puts back what it found on leaving: two threads whose blocks overlap (shapely's validity in
+    the threads reading a layer, a reader's block beside another's) can leave a filter of one
+    in place, for any later warning (issue 20). Threads overlap only inside :func:`load_inputs`,
+    which waits for them, so putting the state back there bounds any mix-up to the reading.
+    """
+
+    @functools.wraps(func)
+    def kept(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings():  # records nothing: leaving puts the state back
+            return func(*args, **kwargs)
+
+    return kept
+
 
 @without_collector  # see the docstring's Notes
+@_warnings_kept
 def load_inputs(
     estates: str | Path | None = None,
     *,
@@ -98,6 +126,17 @@ def load_inputs(
     (:func:`geo.core._machine.collector_paused`): reading makes millions of objects
     (geometries, cell texts) and no reference cycles, and the collector's passes over them took
     2.4 s of the 8 s of CPU at 220,000 tiled estates (issue 20).
+
+    The barrier and road layers are read in a thread from the start
+    (:func:`geo.core._machine.alongside`), while the estates and the survey are read here, and
+    checked against the estates there (:func:`geo.pipeline.offsets.check_reference_offset`'s
+    work, while the survey is read): GDAL's reading, GEOS's validity and the checks' GEOS and
+    PROJ work release the GIL (issue 20, 220,000 tiled estates in a new process: 5.1 -> 4.3 s
+    wall, 6.7 -> 7.1 s of CPU; on one core 6.3 s both ways). What a user sees is as in one read after another:
+    the notes in the order of the inputs (estates, survey, barriers, roads, the others, the
+    offset check last), and the error of the first bad input in that order (a bad estates
+    file's before a bad barrier file's, which is read at the same time). On one core the
+    layers are read first, in this thread.
     """
     quality = QualityReport()
     synthetic = estates is None
@@ -110,47 +149,44 @@ def load_inputs(
         roads = roads or f"{DEMO_ESTATES}::roads"
         boundaries = boundaries or DEMO_BOUNDARIES
         facilities = facilities or f"{DEMO_ESTATES}::elderly_facilities"
-    estates_gdf = io.read_estates(
-        estates,
-        quality=quality,
-        layer=estates_layer,
-        source_crs=source_crs,
-        column_mapping=column_mapping,
-    )
-    estates_gdf = drop_derived_columns(estates_gdf, str(estates), quality)
-    sources["estates"] = str(estates)
-    survey_df = None
-    if survey is not None:
-        survey_df, table = io.read_survey_and_table(
-            survey, quality=quality, column_mapping=column_mapping
+    layers = [*barriers, *([roads] if roads is not None else [])]
+    stems = [Path(_split_layer(item)[0]).stem for item in barriers]  # barrier labels
+    check_offsets = (source_crs or "").strip().lower() not in CHINESE_OBFUSCATED
+    # the barrier and road layers are read in a thread from the start (GDAL, GEOS's validity
+    # and the offset checks' GEOS and PROJ work release the GIL) while the estates and the
+    # survey are read here (issue 20); their notes and errors come as in one read after another
+    with alongside(_read_layers, layers) as layers_read:
+        estates_gdf = io.read_estates(
+            estates,
+            quality=quality,
+            layer=estates_layer,
+            source_crs=source_crs,
+            column_mapping=column_mapping,
         )
-        sources["survey"] = str(survey)
-        survey_df = _survey_points(
-            survey, survey_df, table, survey_crs, estates_gdf, column_mapping, quality
-        )
-        del table
-    with ThreadPoolExecutor(1) as background:
-        # each barrier or road layer's validity is checked in the background while the next
-        # layer is read (issue 20); they are read, and report, in order
-        layers = [*barriers, *([roads] if roads is not None else [])]
-        started = _start_layers(layers, background, quality)
-        barrier_frames = []
-        for item, pending in zip(barriers, started[: len(barriers)], strict=True):
-            frame = pending.result()  # its invalid geometries repaired
-            path, _ = _split_layer(item)
-            label = frame["fclass"].astype(str) if "fclass" in frame else Path(path).stem
-            # in the estates' CRS (one frame for all layers): the run projects them to its
-            # metric CRS, which is the estates' own when projected, so most runs transform
-            # barriers once or never
-            barrier_frames.append(
-                frame[[frame.geometry.name]].assign(barrier=label).to_crs(estates_gdf.crs)
-            )
-            sources.setdefault("barriers", "")
-            sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
-        roads_gdf = None
-        if roads is not None:
-            roads_gdf = started[len(barriers)].result()
-            sources["roads"] = str(roads)
+        estates_gdf = drop_derived_columns(estates_gdf, str(estates), quality)
+        sources["estates"] = str(estates)
+        with alongside(
+            _layers_to_estates, layers_read, estates_gdf, stems, check_offsets
+        ) as layers_ready:
+            survey_df = None
+            if survey is not None:
+                survey_df, table = io.read_survey_and_table(
+                    survey, quality=quality, column_mapping=column_mapping
+                )
+                sources["survey"] = str(survey)
+                survey_df = _survey_points(
+                    survey, survey_df, table, survey_crs, estates_gdf, column_mapping, quality
+                )
+                del table
+            ready = layers_ready.result()
+    quality.extend(ready.quality)
+    barrier_frames = ready.barriers
+    for item in barriers:
+        sources.setdefault("barriers", "")
+        sources["barriers"] += ("; " if sources["barriers"] else "") + str(item)
+    roads_gdf = ready.roads
+    if roads is not None:
+        sources["roads"] = str(roads)
     boundaries_gdf = None
     if boundaries is not None:
         path, layer = _split_layer(boundaries)
@@ -174,8 +210,9 @@ def load_inputs(
             sources[name] = str(item)
     references = [(sources.get("roads"), roads_gdf), (sources.get("boundaries"), boundaries_gdf)]
     references += list(zip(barriers, barrier_frames, strict=True))
-    if (source_crs or "").strip().lower() not in CHINESE_OBFUSCATED:
-        check_reference_offset(estates_gdf, references, str(estates), quality)
+    if check_offsets:
+        ahead = [ready.road_offsets, None, *ready.barrier_offsets]
+        check_reference_offset(estates_gdf, references, str(estates), quality, ahead=ahead)
     return PlanInputs(
         **extra,
         estates=estates_gdf,
@@ -189,6 +226,65 @@ def load_inputs(
         synthetic=synthetic,
         quality=quality,
     )
+
+
+def _read_layers(items: Sequence[str | Path]) -> tuple[QualityReport, list[gpd.GeoDataFrame]]:
+    """The barrier and road layers read, in order, and their notes (a report of their own).
+
+    Each layer's validity is checked in the background while the next layer is read. For a
+    thread started before the estates are read (:func:`load_inputs`).
+
+    Raises
+    ------
+    InputError
+        As :func:`geo.io.read_lines_or_polygons`, for the first layer that cannot be used.
+    """
+    quality = QualityReport()
+    with ThreadPoolExecutor(1) as background:
+        started = _start_layers(items, background, quality)
+        return quality, [pending.result() for pending in started]  # invalid geometries repaired
+
+
+@dataclass
+class _LayersReady:
+    """The barrier and road layers as :func:`load_inputs` keeps them, with their offset checks."""
+
+    quality: QualityReport  # the notes of their reading, in order
+    barriers: list[gpd.GeoDataFrame]  # one frame per barrier layer: geometry, barrier; estates' CRS
+    roads: gpd.GeoDataFrame | None  # in its own CRS
+    barrier_offsets: list[ReferenceOffsets | None]
+    road_offsets: ReferenceOffsets | None
+
+
+def _layers_to_estates(
+    layers_read: Future[tuple[QualityReport, list[gpd.GeoDataFrame]]],
+    estates: gpd.GeoDataFrame,
+    stems: Sequence[str],
+    check_offsets: bool,
+) -> _LayersReady:
+    """The layers :func:`_read_layers` reads, the barriers in the estates' CRS, their checks run.
+
+    ``stems``: the barrier layers' file names without suffix, their label where a layer has no
+    ``fclass``. Waits for ``layers_read`` (raising its error). The offset checks against the estates
+    (:func:`check_reference_offset`, pure GEOS and PROJ work) are run ahead when
+    ``check_offsets``; their verdicts, or errors, are taken where the checks come in order.
+    """
+    quality, frames = layers_read.result()
+    barrier_frames = []
+    for frame, stem in zip(frames, stems, strict=False):
+        label = frame["fclass"].astype(str) if "fclass" in frame else stem
+        # in the estates' CRS (one frame for all layers): the run projects them to its metric
+        # CRS, which is the estates' own when projected, so most runs transform barriers once
+        # or never
+        barrier_frames.append(
+            frame[[frame.geometry.name]].assign(barrier=label).to_crs(estates.crs)
+        )
+    roads = frames[len(stems)] if len(frames) > len(stems) else None
+    road_offsets, barrier_offsets = None, [None] * len(barrier_frames)
+    if check_offsets:
+        road_offsets = ReferenceOffsets.ahead(estates, roads)
+        barrier_offsets = [ReferenceOffsets.ahead(estates, f) for f in barrier_frames]
+    return _LayersReady(quality, barrier_frames, roads, barrier_offsets, road_offsets)
 
 
 def _start_layers(
@@ -298,79 +394,6 @@ def drop_derived_columns(
         ),
     )
     return estates.drop(columns=derived)
-
-
-def check_reference_offset(
-    estates: gpd.GeoDataFrame,
-    references: Sequence[tuple[object, gpd.GeoDataFrame | None]],
-    estates_source: str,
-    quality: QualityReport,
-) -> None:
-    """Warn when the estates and a reference layer are ~300-600 m apart (GCJ-02 vs WGS-84).
-
-    Tries each reference layer (roads, boundaries, barriers) with
-    :func:`geo.core.crs.detect_gcj02_offset` and records the first disagreement in ``quality``.
-    """
-    for name, frame in references:  # issue 16: a Gauss-Krüger layer labelled with the wrong zone
-        zone = likely_gk_zone(estates, frame) if frame is not None else None
-        if zone is not None:
-            label = CRS.from_user_input(estates.crs).to_string()
-            quality.add(
-                "warning",
-                Path(estates_source.split("::")[0]).name,
-                "CRS",
-                msg(
-                    "the estates lie {zone:,.0f} km from {name}: their coordinates fit EPSG:{zone2}, "
-                    "not the labelled {label} (wrong zone?)",
-                    zone=zone[1],
-                    name=Path(str(name).split("::")[0]).name,
-                    zone2=zone[0],
-                    label=label,
-                ),
-                msg(
-                    "rerun with --source-crs EPSG:{zone} if that is the zone the data were drawn in",
-                    zone=zone[0],
-                ),
-            )
-            return
-    for name, frame in references:
-        if frame is None or frame.empty:
-            continue
-        found = detect_gcj02_offset(estates, frame)
-        if found is None:
-            continue
-        reference = Path(str(name).split("::")[0]).name
-        if found.hypothesis == "estates_gcj02":
-            quality.add(
-                "warning",
-                Path(estates_source.split("::")[0]).name,
-                "all estates",
-                msg(
-                    "the estates sit about {offset_m:.0f} m off {reference}: they look like GCJ-02 "
-                    "(AMap/Tencent) coordinates labelled as WGS-84 (main lines crossing estates: "
-                    "{crossing_as_is:.2f} m per m of outline as given, {crossing_shifted:.2f} after "
-                    "conversion)",
-                    offset_m=found.offset_m,
-                    reference=reference,
-                    crossing_as_is=found.crossing_as_is,
-                    crossing_shifted=found.crossing_shifted,
-                ),
-                "rerun with --source-crs gcj02 (bd09 for Baidu data)",
-            )
-        else:
-            quality.add(
-                "warning",
-                reference,
-                "all features",
-                msg(
-                    "{reference} sits about {offset_m:.0f} m off the estates: it looks like GCJ-02 "
-                    "(AMap/Tencent) coordinates labelled as WGS-84",
-                    reference=reference,
-                    offset_m=found.offset_m,
-                ),
-                "convert that layer from GCJ-02 to WGS-84 before planning",
-            )
-        return
 
 
 def _split_layer(item: str | Path) -> tuple[str, str | None]:
