@@ -231,11 +231,14 @@ from geo.cli import main
 mode, at = sys.argv[1], int(sys.argv[2])
 calls = {"n": 0}
 write = pyogrio.write_dataframe
+RUN = os.getpid()  # the run; the estates layer is written ahead in a forked process
 
 def write_then_die(*args, **kwargs):
     calls["n"] += 1
-    if mode == "layer" and calls["n"] == at:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if mode in ("layer", "writer") and calls["n"] == at:
+        if mode == "layer":
+            os.kill(RUN, signal.SIGKILL)  # the whole run ...
+        os.kill(os.getpid(), signal.SIGKILL)  # ... or the process writing this layer
     return write(*args, **kwargs)
 
 pyogrio.write_dataframe = write_then_die
@@ -282,8 +285,21 @@ def test_killed_run_leaves_previous_output(tmp_path, capsys):
         assert hashlib.sha256(out.read_bytes()).hexdigest() == previous
         pyogrio.read_dataframe(out, layer="estates")  # still a readable GeoPackage
     left = [p for p in tmp_path.iterdir() if p.name.startswith(".plan.")]
-    assert left  # a killed process cannot clean up ...
-    assert main(_plan_args(out)) == 0  # ... the next write of the same target does
+    assert left  # a killed process cannot clean up; the next write of the target does:
+    # only the process writing the estates layer ahead killed (the system out of memory): the
+    # run ends with one line, the previous file intact, and no temporary file left (its own,
+    # and those of the killed runs, removed as by any later write of the target)
+    done = subprocess.run(
+        [sys.executable, str(script), "writer", "1", *_plan_args(out)],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.decode().count("\n") == 1 and b"exit code -9" in done.stderr
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == previous
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plan.")]
+    assert main(_plan_args(out)) == 0
     capsys.readouterr()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killer.py", "plan.gpkg"]
     assert set(pyogrio.list_layers(out)[:, 0]) >= {"estates", "districts", "adjacency", "quality"}

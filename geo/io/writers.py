@@ -286,7 +286,8 @@ def _forked(func: Callable[..., None], *args: object) -> Callable[[], None] | No
     made here, in the caller's thread, at a known point of the run; the returned function
     (called in another thread, in order after the previous layers) lets the process start,
     waits for it and raises its error: ``func``'s, as it raised it (an ``OSError`` keeps its
-    ``errno``), or an ``OSError`` when the process ended without a word (killed). Standard
+    ``errno``), or an :class:`~geo.core.errors.OutputError` when the process ended without a
+    word (killed: by the system out of memory, say). Standard
     output is flushed before the fork, so the process does not print again what this one had
     not yet printed. None without the ``fork`` start method (Windows): run ``func`` yourself.
     """
@@ -316,11 +317,15 @@ def _forked(func: Callable[..., None], *args: object) -> Callable[[], None] | No
             error = receive.recv()
         except (EOFError, BrokenPipeError):
             process.join()
-            raise OSError(
+            raise OutputError(
                 msg(
                     "the process writing ahead ended without a result (exit code {code})",
                     code=process.exitcode,
-                )
+                ),
+                fix=msg(
+                    "it was stopped from outside (a negative code is the signal: -9 is often "
+                    "the system out of memory); free memory and run again"
+                ),
             ) from None
         finally:
             start_send.close()

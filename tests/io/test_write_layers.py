@@ -242,8 +242,9 @@ def test_a_writing_process_that_dies_fails_the_write(tmp_path, monkeypatch):
     monkeypatch.setattr(writers, "_write_layer", killed)
     with GeoPackageWriter(target) as out:
         out.write_ahead("estates", layers["estates"])
-        with pytest.raises(OSError, match="exit code 9"):
+        with pytest.raises(OutputError, match="exit code 9") as ended:
             out.write(layers)
+    assert "free memory" in ended.value.one_line("en")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
     assert multiprocessing.active_children() == []
