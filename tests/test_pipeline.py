@@ -112,6 +112,25 @@ def test_the_console_script_ends_after_a_plan_without_freeing_it(tmp_path, capsy
         pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_summary_that_cannot_be_printed_keeps_the_plan(tmp_path):
+    """Standard output on a full device: one line on stderr, exit 2, the written plan kept."""
+    out = tmp_path / "plan.gpkg"
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "geo.cli", "plan", "--out", str(out)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+            timeout=300,
+        )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "summary could not be printed" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "estates" in pyogrio.list_layers(out)[:, 0]
+
+
 def test_the_console_script_exits_as_usual_when_nothing_was_kept(tmp_path, capsys):
     """A failed plan keeps nothing: ``sys.exit`` with its code, after ``when_done`` saw it."""
     seen = []

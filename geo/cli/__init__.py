@@ -281,11 +281,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
             result = run_plan(inputs, policy, workers=args.workers or cores(), layer_ready=ahead)
         plan_line = cli_plan.apply_plan_option(args, result)
         out = writer.write(result.layers())
-    print_summary(result, out, time.perf_counter() - started)
-    if plan_line:
-        print(plan_line)
     if _KEPT_UNTIL_EXIT is not None:  # see run(): not freed object by object
         _KEPT_UNTIL_EXIT.append((inputs, result))
+    try:
+        print_summary(result, out, time.perf_counter() - started)
+        if plan_line:
+            print(plan_line)
+        sys.stdout.flush()
+    except OSError as exc:  # standard output full or closed: the plan is written, and stays
+        with contextlib.suppress(OSError):
+            line = msg(
+                "the plan was written to {out}, but its summary could not be printed ({reason})",
+                out=str(out),
+                reason=exc.strerror or str(exc),
+            ).text(interface_language())
+            print(f"lianpian: error: {line}", file=sys.stderr)
+        return EXIT_INPUT
     return 0
 
 
