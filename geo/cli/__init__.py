@@ -19,7 +19,7 @@ from pathlib import Path
 from geo import __version__, io
 from geo.cli import fiveyear as cli_plan
 from geo.cli.summary import print_summary
-from geo.core._machine import cores
+from geo.core._machine import cores, flush_standard_streams
 from geo.core.errors import InputError, LianpianError
 from geo.core.messages import clip, interface_language, msg
 from geo.core.policy import load_policy
@@ -388,8 +388,6 @@ def run(
     if when_done is not None:
         when_done(code)
     if _KEPT_UNTIL_EXIT:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):  # closed or a broken pipe
-                stream.flush()
+        flush_standard_streams()
         os._exit(code)
     sys.exit(code)

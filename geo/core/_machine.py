@@ -16,6 +16,7 @@ import functools
 import gc
 import itertools
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -151,3 +152,14 @@ def release_free_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def flush_standard_streams() -> None:
+    """Flush standard output and error, ignoring a stream that is closed, full or a broken pipe.
+
+    Before the process is forked (the child would print again what was not yet written) or
+    ended without Python's own finalisation (``os._exit``, which would drop it).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # closed, full, a broken pipe, or an odd object
+            stream.flush()

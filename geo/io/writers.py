@@ -11,7 +11,6 @@ import errno
 import glob
 import multiprocessing
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from geo.core._machine import flush_standard_streams
 from geo.core.errors import OutputError
 from geo.core.messages import msg
 from geo.io.output_guard import check_output, note_created
@@ -296,9 +296,7 @@ def _forked(func: Callable[..., None], *args: object) -> Callable[[], None] | No
     context = multiprocessing.get_context("fork")
     start_receive, start_send = context.Pipe(duplex=False)
     receive, send = context.Pipe(duplex=False)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # a closed or odd stream: nothing to repeat
-            stream.flush()
+    flush_standard_streams()
     process = context.Process(
         target=_report_to,
         args=(start_receive, send, func, *args),

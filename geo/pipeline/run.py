@@ -333,20 +333,22 @@ def finish_plan(
     # final: the corridors add columns to the districts only; handed over once the corridors'
     # workers are started, so that writing it does not slow their preparation (issue 20)
     estates_ready = None if layer_ready is None else partial(layer_ready, "estates", estates)
-    planned = bool(policy.corridors.enabled and len(districts)) and corridors is None
-    if estates_ready is not None and not planned:
-        estates_ready()
     if policy.corridors.enabled and len(districts):
         note_progress(progress, 0.9, "planning shared corridors")
-        corridors = corridors or plan_corridors(
-            estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
-            buildings=inputs.buildings, quality=quality, workers=workers, meanwhile=estates_ready,
-        )  # fmt: skip
+        if corridors is None:
+            corridors = plan_corridors(
+                estates, districts, edges, policy, roads=inputs.roads, mains=inputs.mains,
+                buildings=inputs.buildings, quality=quality, workers=workers,
+                meanwhile=estates_ready,
+            )  # fmt: skip
+            estates_ready = None  # called by the corridors
         districts = gpd.GeoDataFrame(
             pd.concat([districts, corridors.districts], axis=1), geometry="geometry", crs=crs
         )
         extra_layers["corridors"] = corridors.segments
         extra_layers["corridor_utilities"] = corridors.utilities
+    if estates_ready is not None:
+        estates_ready()
     return PlanResult(
         estates=estates,
         districts=districts,
